@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod params;
 pub mod pow;
 pub mod primitives;
+pub mod rpc_types;
 pub mod sighash;
 
 pub use address::{Address, AddressError};

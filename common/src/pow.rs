@@ -72,7 +72,10 @@ impl CompactTarget {
 /// The expected number of hashes to meet `target`: `2^256 / (target + 1)`.
 pub fn work_from_target(target: U256) -> U256 {
     // 2^256 does not fit in 256 bits; (2^256 - t - 1) / (t + 1) + 1 is the same number.
-    (!target / (target + U256::from(1u8))) + U256::from(1u8)
+    match target.checked_add(U256::from(1u8)) {
+        Some(divisor) => (!target / divisor) + U256::from(1u8),
+        None => U256::from(1u8),
+    }
 }
 
 /// The work proven by a header with these `bits` (zero for unusable bits).
@@ -118,7 +121,7 @@ pub fn median_time_past(times: &[u32]) -> u32 {
 /// Difficulty as Bitcoin Core reports it: how many times harder than the easiest
 /// Bitcoin-style target `0x1d00ffff`.
 pub fn difficulty(bits: CompactTarget) -> f64 {
-    let mut shift = (bits.0 >> 16) & 0xff;
+    let mut shift = (bits.0 >> 24) & 0xff;
     let mut diff = 0x0000_ffff as f64 / (bits.0 & 0x00ff_ffff) as f64;
     while shift < 29 {
         diff *= 256.0;
@@ -205,8 +208,8 @@ mod tests {
     #[test]
     fn median_of_eleven() {
         let times: Vec<u32> = (0..20).map(|i| 100 + i * 10).collect();
-        // The last 11 are 210..=290; their median is 250.
-        assert_eq!(median_time_past(&times), 250);
+        // The last 11 are 190..=290; their median is 240.
+        assert_eq!(median_time_past(&times), 240);
         assert_eq!(median_time_past(&[5, 1, 3]), 3);
     }
 
