@@ -277,3 +277,23 @@ mod tests {
         }
     }
 }
+
+/// Name of the RPC cookie file in a network's datadir.
+pub const COOKIE_FILE: &str = ".cookie";
+/// User name of cookie authentication, as Bitcoin Core's `__cookie__`.
+pub const COOKIE_USER: &str = "__cookie__";
+
+/// The base data directory when none is given: `~/.dotcoin`.
+pub fn default_base_datadir() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    std::path::PathBuf::from(home).join(".dotcoin")
+}
+
+/// Where `network` keeps its data below a base datadir: the base itself for main,
+/// `regtest/` below it for regtest, as Bitcoin Core does.
+pub fn network_datadir(base: &std::path::Path, network: Network) -> std::path::PathBuf {
+    match network {
+        Network::Main => base.to_path_buf(),
+        Network::Regtest => base.join("regtest"),
+    }
+}
