@@ -58,7 +58,10 @@ impl Address {
     pub fn parse_for(s: &str, network: Network) -> Result<Address, AddressError> {
         let addr: Address = s.parse()?;
         if addr.network != network {
-            return Err(AddressError::WrongNetwork { expected: network, found: addr.network });
+            return Err(AddressError::WrongNetwork {
+                expected: network,
+                found: addr.network,
+            });
         }
         Ok(addr)
     }
@@ -91,14 +94,18 @@ impl FromStr for Address {
             .find(|n| hrp.as_str().eq_ignore_ascii_case(n.params().address_hrp))
             .ok_or_else(|| AddressError::UnknownPrefix(hrp.to_string()))?;
         if parsed.witness_version() != Fe32::P {
-            return Err(AddressError::UnsupportedVersion(parsed.witness_version().to_u8()));
+            return Err(AddressError::UnsupportedVersion(
+                parsed.witness_version().to_u8(),
+            ));
         }
         let program: Vec<u8> = parsed.byte_iter().collect();
-        let key: [u8; 32] = program
-            .as_slice()
-            .try_into()
-            .map_err(|_| AddressError::BadLength(format!("{} bytes, expected 32", program.len())))?;
-        Ok(Address { network, pubkey: PubKey(key) })
+        let key: [u8; 32] = program.as_slice().try_into().map_err(|_| {
+            AddressError::BadLength(format!("{} bytes, expected 32", program.len()))
+        })?;
+        Ok(Address {
+            network,
+            pubkey: PubKey(key),
+        })
     }
 }
 
@@ -122,8 +129,14 @@ mod tests {
         let reg = Address::new(Network::Regtest, key()).to_string();
         assert!(main.starts_with("dc1p"), "{main}");
         assert!(reg.starts_with("dcrt1p"), "{reg}");
-        assert_eq!(main.parse::<Address>(), Ok(Address::new(Network::Main, key())));
-        assert_eq!(reg.parse::<Address>(), Ok(Address::new(Network::Regtest, key())));
+        assert_eq!(
+            main.parse::<Address>(),
+            Ok(Address::new(Network::Main, key()))
+        );
+        assert_eq!(
+            reg.parse::<Address>(),
+            Ok(Address::new(Network::Regtest, key()))
+        );
     }
 
     #[test]
@@ -131,7 +144,10 @@ mod tests {
         let reg = Address::new(Network::Regtest, key()).to_string();
         assert_eq!(
             Address::parse_for(&reg, Network::Main),
-            Err(AddressError::WrongNetwork { expected: Network::Main, found: Network::Regtest })
+            Err(AddressError::WrongNetwork {
+                expected: Network::Main,
+                found: Network::Regtest
+            })
         );
     }
 
@@ -147,20 +163,32 @@ mod tests {
     fn bad_length() {
         let hrp = Hrp::parse("dc").expect("valid");
         let s = bech32::segwit::encode_v1(hrp, &[1u8; 20]).expect("encodes");
-        assert!(matches!(s.parse::<Address>(), Err(AddressError::BadLength(_))));
+        assert!(matches!(
+            s.parse::<Address>(),
+            Err(AddressError::BadLength(_))
+        ));
     }
 
     #[test]
     fn bad_characters() {
         // 'b', 'i', 'o' and '1' after the separator are outside the bech32 alphabet.
-        assert!(matches!("dc1pbio".parse::<Address>(), Err(AddressError::BadCharacter(_))));
-        assert!(matches!("no separator".parse::<Address>(), Err(AddressError::BadCharacter(_))));
+        assert!(matches!(
+            "dc1pbio".parse::<Address>(),
+            Err(AddressError::BadCharacter(_))
+        ));
+        assert!(matches!(
+            "no separator".parse::<Address>(),
+            Err(AddressError::BadCharacter(_))
+        ));
     }
 
     #[test]
     fn unknown_prefix() {
         let hrp = Hrp::parse("bc").expect("valid");
         let s = bech32::segwit::encode_v1(hrp, &[1u8; 32]).expect("encodes");
-        assert_eq!(s.parse::<Address>(), Err(AddressError::UnknownPrefix("bc".into())));
+        assert_eq!(
+            s.parse::<Address>(),
+            Err(AddressError::UnknownPrefix("bc".into()))
+        );
     }
 }

@@ -61,7 +61,10 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     pub fn read_bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.buf.len() {
-            return Err(DecodeError::UnexpectedEof { needed: n, remaining: self.buf.len() });
+            return Err(DecodeError::UnexpectedEof {
+                needed: n,
+                remaining: self.buf.len(),
+            });
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;
@@ -71,7 +74,9 @@ impl<'a> Reader<'a> {
     /// Takes the next `N` bytes as an array.
     pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let bytes = self.read_bytes(N)?;
-        Ok(bytes.try_into().expect("read_bytes returned exactly N bytes"))
+        Ok(bytes
+            .try_into()
+            .expect("read_bytes returned exactly N bytes"))
     }
 
     /// Reads a CompactSize and checks that `min_item_size`-byte items of that count fit in
@@ -80,7 +85,10 @@ impl<'a> Reader<'a> {
         let claimed = read_compact_size(self)?;
         let need = claimed.saturating_mul(min_item_size.max(1) as u64);
         if claimed > MAX_VEC_ELEMENTS || need > self.remaining() as u64 {
-            return Err(DecodeError::LengthExceedsInput { claimed, remaining: self.remaining() });
+            return Err(DecodeError::LengthExceedsInput {
+                claimed,
+                remaining: self.remaining(),
+            });
         }
         Ok(claimed as usize)
     }
@@ -304,7 +312,17 @@ mod tests {
 
     #[test]
     fn compact_size_round_trip_and_canonical() {
-        for n in [0u64, 1, 0xfc, 0xfd, 0xffff, 0x10000, 0xffff_ffff, 0x1_0000_0000, u64::MAX] {
+        for n in [
+            0u64,
+            1,
+            0xfc,
+            0xfd,
+            0xffff,
+            0x10000,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+        ] {
             let mut v = Vec::new();
             write_compact_size(&mut v, n);
             assert_eq!(v.len(), compact_size_len(n));
@@ -323,16 +341,28 @@ mod tests {
         // Claims 2^32-1 32-byte items with only 4 bytes behind the prefix.
         let bytes = [0xfe, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4];
         let err = deserialize::<Vec<[u8; 32]>>(&bytes).expect_err("must fail");
-        assert_eq!(err, DecodeError::LengthExceedsInput { claimed: 0xffff_ffff, remaining: 4 });
+        assert_eq!(
+            err,
+            DecodeError::LengthExceedsInput {
+                claimed: 0xffff_ffff,
+                remaining: 4
+            }
+        );
         let bytes = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert!(matches!(
             deserialize::<Vec<u8>>(&bytes),
-            Err(DecodeError::LengthExceedsInput { claimed: u64::MAX, .. })
+            Err(DecodeError::LengthExceedsInput {
+                claimed: u64::MAX,
+                ..
+            })
         ));
     }
 
     #[test]
     fn trailing_bytes_rejected() {
-        assert_eq!(deserialize::<u32>(&[1, 0, 0, 0, 9]), Err(DecodeError::TrailingBytes(1)));
+        assert_eq!(
+            deserialize::<u32>(&[1, 0, 0, 0, 9]),
+            Err(DecodeError::TrailingBytes(1))
+        );
     }
 }

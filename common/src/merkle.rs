@@ -33,7 +33,9 @@ pub fn merkle_root(mut level: Vec<TxMerkleNode>) -> (TxMerkleNode, bool) {
             let mut engine = sha256d::Hash::engine();
             bitcoin_hashes::HashEngine::input(&mut engine, left.as_byte_array());
             bitcoin_hashes::HashEngine::input(&mut engine, right.as_byte_array());
-            next.push(TxMerkleNode::from_raw_hash(sha256d::Hash::from_engine(engine)));
+            next.push(TxMerkleNode::from_raw_hash(sha256d::Hash::from_engine(
+                engine,
+            )));
         }
         level = next;
     }
@@ -43,7 +45,9 @@ pub fn merkle_root(mut level: Vec<TxMerkleNode>) -> (TxMerkleNode, bool) {
 /// The merkle root over the wtxids of `txs`.
 pub fn merkle_root_of_txs(txs: &[Transaction]) -> (TxMerkleNode, bool) {
     merkle_root(
-        txs.iter().map(|tx| TxMerkleNode::from_raw_hash(tx.wtxid().to_raw_hash())).collect(),
+        txs.iter()
+            .map(|tx| TxMerkleNode::from_raw_hash(tx.wtxid().to_raw_hash()))
+            .collect(),
     )
 }
 

@@ -71,7 +71,9 @@ impl FromStr for Network {
         match s {
             "main" | "mainnet" => Ok(Network::Main),
             "regtest" => Ok(Network::Regtest),
-            other => Err(format!("unknown network '{other}' (expected main or regtest)")),
+            other => Err(format!(
+                "unknown network '{other}' (expected main or regtest)"
+            )),
         }
     }
 }
@@ -113,9 +115,8 @@ pub struct Params {
 /// An x-only key with no known private key (BIP341's "H" point): the genesis reward is
 /// provably unspendable.
 const UNSPENDABLE_KEY: [u8; 32] = [
-    0x50, 0x92, 0x9b, 0x74, 0xc1, 0xa0, 0x49, 0x54, 0xb7, 0x8b, 0x4b, 0x60, 0x35, 0xe9, 0x7a,
-    0x5e, 0x07, 0x8a, 0x5a, 0x0f, 0x28, 0xec, 0x96, 0xd5, 0x47, 0xbf, 0xee, 0x9a, 0xce, 0x80,
-    0x3a, 0xc0,
+    0x50, 0x92, 0x9b, 0x74, 0xc1, 0xa0, 0x49, 0x54, 0xb7, 0x8b, 0x4b, 0x60, 0x35, 0xe9, 0x7a, 0x5e,
+    0x07, 0x8a, 0x5a, 0x0f, 0x28, 0xec, 0x96, 0xd5, 0x47, 0xbf, 0xee, 0x9a, 0xce, 0x80, 0x3a, 0xc0,
 ];
 
 const GENESIS_MESSAGE: &[u8] = b"dotcoin genesis 2026-11-24: run the ideas of Bitcoin";
@@ -125,8 +126,14 @@ const GENESIS_TIME: u32 = 1_795_996_800; // 2026-11-30 00:00:00 UTC
 fn genesis_block(bits: CompactTarget, nonce: u32, subsidy: Amount) -> Block {
     let coinbase = Transaction {
         version: 1,
-        inputs: vec![TxIn { prevout: OutPoint::coinbase(0), witness: GENESIS_MESSAGE.to_vec() }],
-        outputs: vec![TxOut { value: subsidy, pubkey: PubKey(UNSPENDABLE_KEY) }],
+        inputs: vec![TxIn {
+            prevout: OutPoint::coinbase(0),
+            witness: GENESIS_MESSAGE.to_vec(),
+        }],
+        outputs: vec![TxOut {
+            value: subsidy,
+            pubkey: PubKey(UNSPENDABLE_KEY),
+        }],
         lock_time: 0,
     };
     let (merkle_root, _) = crate::merkle::merkle_root_of_txs(std::slice::from_ref(&coinbase));
@@ -200,7 +207,9 @@ impl Params {
 
     /// The easiest allowed target as a number.
     pub fn pow_limit_target(&self) -> U256 {
-        self.pow_limit.to_target().expect("pow_limit constants are valid compact targets")
+        self.pow_limit
+            .to_target()
+            .expect("pow_limit constants are valid compact targets")
     }
 
     /// Seconds one retarget interval should take.
@@ -226,6 +235,26 @@ const REGTEST_GENESIS_NONCE: u32 = 0;
 pub fn _genesis_for_mining(network: Network) -> Block {
     let p = network.params();
     genesis_block(p.genesis_bits, 0, p.initial_subsidy)
+}
+
+/// Name of the RPC cookie file in a network's datadir.
+pub const COOKIE_FILE: &str = ".cookie";
+/// User name of cookie authentication, as Bitcoin Core's `__cookie__`.
+pub const COOKIE_USER: &str = "__cookie__";
+
+/// The base data directory when none is given: `~/.dotcoin`.
+pub fn default_base_datadir() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    std::path::PathBuf::from(home).join(".dotcoin")
+}
+
+/// Where `network` keeps its data below a base datadir: the base itself for main,
+/// `regtest/` below it for regtest, as Bitcoin Core does.
+pub fn network_datadir(base: &std::path::Path, network: Network) -> std::path::PathBuf {
+    match network {
+        Network::Main => base.to_path_buf(),
+        Network::Regtest => base.join("regtest"),
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +295,7 @@ mod tests {
     /// Prints the nonce that makes each genesis block meet its target.
     #[test]
     #[ignore = "run by hand when the genesis block changes"]
+    #[allow(clippy::print_stderr)] // printing the nonce is the point
     fn mine_genesis() {
         for net in Network::ALL {
             let mut block = _genesis_for_mining(net);
@@ -273,27 +303,11 @@ mod tests {
             while block.block_hash().to_u256() > target {
                 block.header.nonce += 1;
             }
-            eprintln!("{net}: nonce {} hash {}", block.header.nonce, block.block_hash());
+            eprintln!(
+                "{net}: nonce {} hash {}",
+                block.header.nonce,
+                block.block_hash()
+            );
         }
-    }
-}
-
-/// Name of the RPC cookie file in a network's datadir.
-pub const COOKIE_FILE: &str = ".cookie";
-/// User name of cookie authentication, as Bitcoin Core's `__cookie__`.
-pub const COOKIE_USER: &str = "__cookie__";
-
-/// The base data directory when none is given: `~/.dotcoin`.
-pub fn default_base_datadir() -> std::path::PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    std::path::PathBuf::from(home).join(".dotcoin")
-}
-
-/// Where `network` keeps its data below a base datadir: the base itself for main,
-/// `regtest/` below it for regtest, as Bitcoin Core does.
-pub fn network_datadir(base: &std::path::Path, network: Network) -> std::path::PathBuf {
-    match network {
-        Network::Main => base.to_path_buf(),
-        Network::Regtest => base.join("regtest"),
     }
 }

@@ -43,8 +43,7 @@ impl CompactTarget {
         if word != 0 && self.0 & 0x0080_0000 != 0 {
             return Err(CompactTargetError::Negative(self));
         }
-        if word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32))
-        {
+        if word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32)) {
             return Err(CompactTargetError::Overflow(self));
         }
         if target.is_zero() {
@@ -141,7 +140,13 @@ mod tests {
 
     #[test]
     fn compact_round_trips_bitcoin_values() {
-        for bits in [0x1d00ffffu32, 0x207fffff, 0x1e0fffff, 0x1f00ffff, 0x1b0404cb] {
+        for bits in [
+            0x1d00ffffu32,
+            0x207fffff,
+            0x1e0fffff,
+            0x1f00ffff,
+            0x1b0404cb,
+        ] {
             let t = CompactTarget(bits).to_target().expect("valid bits");
             assert_eq!(CompactTarget::from_target(t), CompactTarget(bits));
         }
@@ -153,9 +158,18 @@ mod tests {
 
     #[test]
     fn compact_rejects_negative_overflow_zero() {
-        assert!(matches!(CompactTarget(0x04923456).to_target(), Err(CompactTargetError::Negative(_))));
-        assert!(matches!(CompactTarget(0xff123456).to_target(), Err(CompactTargetError::Overflow(_))));
-        assert!(matches!(CompactTarget(0x00000000).to_target(), Err(CompactTargetError::Zero(_))));
+        assert!(matches!(
+            CompactTarget(0x04923456).to_target(),
+            Err(CompactTargetError::Negative(_))
+        ));
+        assert!(matches!(
+            CompactTarget(0xff123456).to_target(),
+            Err(CompactTargetError::Overflow(_))
+        ));
+        assert!(matches!(
+            CompactTarget(0x00000000).to_target(),
+            Err(CompactTargetError::Zero(_))
+        ));
     }
 
     #[test]

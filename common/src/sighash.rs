@@ -85,13 +85,20 @@ impl SighashCache {
         for out in spent {
             out.consensus_encode(&mut spent_bytes);
         }
-        Ok(SighashCache { engine, inputs: tx.inputs.len(), spent_bytes })
+        Ok(SighashCache {
+            engine,
+            inputs: tx.inputs.len(),
+            spent_bytes,
+        })
     }
 
     /// The signature hash of input `index`.
     pub fn sighash(&self, index: usize) -> Result<Sighash, SighashError> {
         if index >= self.inputs {
-            return Err(SighashError::IndexOutOfRange { index, inputs: self.inputs });
+            return Err(SighashError::IndexOutOfRange {
+                index,
+                inputs: self.inputs,
+            });
         }
         let mut engine = self.engine.clone();
         engine.input(&(index as u32).to_le_bytes());
@@ -102,7 +109,9 @@ impl SighashCache {
 
 impl std::fmt::Debug for SighashCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SighashCache").field("inputs", &self.inputs).finish_non_exhaustive()
+        f.debug_struct("SighashCache")
+            .field("inputs", &self.inputs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,7 +162,10 @@ pub mod signing {
 
     /// The key pair of a 32-byte secret key.
     pub fn keypair_from_secret(secret: &[u8; 32]) -> Result<Keypair, secp256k1::Error> {
-        Ok(Keypair::from_secret_key(context(), &SecretKey::from_slice(secret)?))
+        Ok(Keypair::from_secret_key(
+            context(),
+            &SecretKey::from_slice(secret)?,
+        ))
     }
 
     /// The x-only public key outputs are locked to.

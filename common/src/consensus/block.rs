@@ -12,7 +12,10 @@ use crate::primitives::{Amount, Block, BlockHeader, OutPoint, Transaction, TxOut
 pub fn check_block_size(block: &Block) -> Result<(), ValidationError> {
     let size = block.size();
     if size > MAX_BLOCK_SIZE {
-        return Err(ValidationError::BlockTooLarge { size, max: MAX_BLOCK_SIZE });
+        return Err(ValidationError::BlockTooLarge {
+            size,
+            max: MAX_BLOCK_SIZE,
+        });
     }
     Ok(())
 }
@@ -22,7 +25,10 @@ pub fn check_block_size(block: &Block) -> Result<(), ValidationError> {
 pub fn check_merkle_root(block: &Block) -> Result<(), ValidationError> {
     let (computed, mutated) = block.compute_merkle_root();
     if computed != block.header.merkle_root {
-        return Err(ValidationError::BadMerkleRoot { header: block.header.merkle_root, computed });
+        return Err(ValidationError::BadMerkleRoot {
+            header: block.header.merkle_root,
+            computed,
+        });
     }
     if mutated {
         return Err(ValidationError::MerkleMutated);
@@ -36,7 +42,12 @@ pub fn check_coinbase_position(block: &Block) -> Result<(), ValidationError> {
         Some(tx) if tx.is_coinbase() => {}
         _ => return Err(ValidationError::FirstTxNotCoinbase),
     }
-    if let Some(index) = block.txdata.iter().skip(1).position(Transaction::is_coinbase) {
+    if let Some(index) = block
+        .txdata
+        .iter()
+        .skip(1)
+        .position(Transaction::is_coinbase)
+    {
         return Err(ValidationError::MultipleCoinbase { index: index + 1 });
     }
     Ok(())
@@ -45,7 +56,10 @@ pub fn check_coinbase_position(block: &Block) -> Result<(), ValidationError> {
 /// The header hash must not exceed the target its `bits` encode, and that target must be
 /// a valid one no easier than the network's `pow_limit`.
 pub fn check_proof_of_work(header: &BlockHeader, params: &Params) -> Result<(), ValidationError> {
-    let target = header.bits.to_target().map_err(ValidationError::BadBitsEncoding)?;
+    let target = header
+        .bits
+        .to_target()
+        .map_err(ValidationError::BadBitsEncoding)?;
     if target > params.pow_limit_target() {
         return Err(ValidationError::TargetAbovePowLimit {
             bits: header.bits,
@@ -54,7 +68,10 @@ pub fn check_proof_of_work(header: &BlockHeader, params: &Params) -> Result<(), 
     }
     let hash = header.block_hash();
     if hash.to_u256() > target {
-        return Err(ValidationError::HighHash { hash, bits: header.bits });
+        return Err(ValidationError::HighHash {
+            hash,
+            bits: header.bits,
+        });
     }
     Ok(())
 }
@@ -77,7 +94,9 @@ pub fn check_coinbase_value(
     subsidy: Amount,
     fees: Amount,
 ) -> Result<(), ValidationError> {
-    let max = subsidy.checked_add(fees).unwrap_or(crate::primitives::MAX_MONEY);
+    let max = subsidy
+        .checked_add(fees)
+        .unwrap_or(crate::primitives::MAX_MONEY);
     let got = coinbase.total_out().unwrap_or(Amount::from_sat(u64::MAX));
     if got > max {
         return Err(ValidationError::CoinbaseTooLarge { got, max });
@@ -98,7 +117,10 @@ impl<V: UtxoView> UtxoView for BlockView<'_, V> {
         if self.spent.contains(outpoint) {
             return None;
         }
-        self.created.get(outpoint).copied().or_else(|| self.base.coin(outpoint))
+        self.created
+            .get(outpoint)
+            .copied()
+            .or_else(|| self.base.coin(outpoint))
     }
 }
 
@@ -114,7 +136,10 @@ pub struct BlockSpend {
 impl BlockSpend {
     /// The outputs each transaction spends, for signature checks: `(tx index, outputs)`.
     pub fn signature_jobs(&self) -> impl Iterator<Item = (usize, Vec<TxOut>)> + '_ {
-        self.spent.iter().enumerate().map(|(i, s)| (i + 1, s.outputs()))
+        self.spent
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i + 1, s.outputs()))
     }
 }
 
@@ -127,16 +152,26 @@ pub fn check_block_spends(
     view: &impl UtxoView,
     params: &Params,
 ) -> Result<BlockSpend, ValidationError> {
-    let coinbase = block.coinbase().ok_or(ValidationError::FirstTxNotCoinbase)?;
+    // Checked again here because the coinbase rules below index its one input.
+    let coinbase = block
+        .coinbase()
+        .filter(|tx| tx.is_coinbase())
+        .ok_or(ValidationError::FirstTxNotCoinbase)?;
     check_coinbase_height(coinbase, height)?;
-    let mut bv = BlockView { base: view, created: HashMap::new(), spent: HashSet::new() };
+    let mut bv = BlockView {
+        base: view,
+        created: HashMap::new(),
+        spent: HashSet::new(),
+    };
     add_outputs(&mut bv.created, coinbase, height, true);
     let mut fees = Amount::ZERO;
     let mut spent = Vec::with_capacity(block.txdata.len().saturating_sub(1));
     for tx in &block.txdata[1..] {
         for input in &tx.inputs {
             if bv.spent.contains(&input.prevout) {
-                return Err(ValidationError::DoubleSpendInBlock { outpoint: input.prevout });
+                return Err(ValidationError::DoubleSpendInBlock {
+                    outpoint: input.prevout,
+                });
             }
         }
         let s = check_tx_inputs(tx, &bv, height, params)?;
@@ -144,9 +179,9 @@ pub fn check_block_spends(
             bv.spent.insert(input.prevout);
         }
         add_outputs(&mut bv.created, tx, height, false);
-        fees = fees.checked_add(s.fee).ok_or(ValidationError::InputValuesOutOfRange {
-            txid: tx.txid(),
-        })?;
+        fees = fees
+            .checked_add(s.fee)
+            .ok_or(ValidationError::InputValuesOutOfRange { txid: tx.txid() })?;
         spent.push(s);
     }
     check_coinbase_value(coinbase, params.subsidy(height), fees)?;
@@ -157,8 +192,15 @@ fn add_outputs(map: &mut HashMap<OutPoint, Coin>, tx: &Transaction, height: u32,
     let txid = tx.txid();
     for (vout, output) in tx.outputs.iter().enumerate() {
         map.insert(
-            OutPoint { txid, vout: vout as u32 },
-            Coin { output: *output, height, is_coinbase: cb },
+            OutPoint {
+                txid,
+                vout: vout as u32,
+            },
+            Coin {
+                output: *output,
+                height,
+                is_coinbase: cb,
+            },
         );
     }
 }

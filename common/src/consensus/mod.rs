@@ -55,4 +55,3 @@ impl<T: UtxoView + ?Sized> UtxoView for &T {
         (**self).coin(outpoint)
     }
 }
-

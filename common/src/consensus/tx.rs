@@ -44,7 +44,11 @@ pub fn check_no_duplicate_inputs(tx: &Transaction) -> Result<(), ValidationError
 pub fn check_output_values(tx: &Transaction) -> Result<(), ValidationError> {
     for (index, out) in tx.outputs.iter().enumerate() {
         if out.value > MAX_MONEY {
-            return Err(ValidationError::OutputTooLarge { txid: tx.txid(), index, value: out.value });
+            return Err(ValidationError::OutputTooLarge {
+                txid: tx.txid(),
+                index,
+                value: out.value,
+            });
         }
     }
     if tx.total_out().is_none() {
@@ -57,7 +61,10 @@ pub fn check_output_values(tx: &Transaction) -> Result<(), ValidationError> {
 pub fn check_coinbase_witness_size(tx: &Transaction) -> Result<(), ValidationError> {
     let len = tx.inputs[0].witness.len();
     if len > MAX_COINBASE_WITNESS {
-        return Err(ValidationError::CoinbaseWitnessTooLarge { len, max: MAX_COINBASE_WITNESS });
+        return Err(ValidationError::CoinbaseWitnessTooLarge {
+            len,
+            max: MAX_COINBASE_WITNESS,
+        });
     }
     Ok(())
 }
@@ -66,7 +73,10 @@ pub fn check_coinbase_witness_size(tx: &Transaction) -> Result<(), ValidationErr
 pub fn check_no_null_prevouts(tx: &Transaction) -> Result<(), ValidationError> {
     for (index, input) in tx.inputs.iter().enumerate() {
         if input.prevout.txid == crate::hashes::Txid::all_zeros() {
-            return Err(ValidationError::NullPrevout { txid: tx.txid(), index });
+            return Err(ValidationError::NullPrevout {
+                txid: tx.txid(),
+                index,
+            });
         }
     }
     Ok(())
@@ -77,7 +87,10 @@ pub fn check_no_null_prevouts(tx: &Transaction) -> Result<(), ValidationError> {
 pub fn check_coinbase_height(tx: &Transaction, height: u32) -> Result<(), ValidationError> {
     let got = tx.inputs[0].prevout.vout;
     if got != height {
-        return Err(ValidationError::CoinbaseHeightMismatch { got, expected: height });
+        return Err(ValidationError::CoinbaseHeightMismatch {
+            got,
+            expected: height,
+        });
     }
     Ok(())
 }
@@ -133,16 +146,19 @@ pub fn check_coinbase_maturity(
 }
 
 /// Inputs must cover outputs; returns the fee.
-pub fn check_value_balance(
-    tx: &Transaction,
-    coins: &[Coin],
-) -> Result<Amount, ValidationError> {
+pub fn check_value_balance(tx: &Transaction, coins: &[Coin]) -> Result<Amount, ValidationError> {
     let inputs = Amount::checked_sum(coins.iter().map(|c| c.output.value))
         .ok_or(ValidationError::InputValuesOutOfRange { txid: tx.txid() })?;
-    let outputs = tx.total_out().ok_or(ValidationError::OutputTotalTooLarge { txid: tx.txid() })?;
+    let outputs = tx
+        .total_out()
+        .ok_or(ValidationError::OutputTotalTooLarge { txid: tx.txid() })?;
     inputs
         .checked_sub(outputs)
-        .ok_or(ValidationError::InputsBelowOutputs { txid: tx.txid(), inputs, outputs })
+        .ok_or(ValidationError::InputsBelowOutputs {
+            txid: tx.txid(),
+            inputs,
+            outputs,
+        })
 }
 
 /// Finds every input of a non-coinbase `tx` in `view`, checks maturity at `spend_height`
@@ -158,7 +174,9 @@ pub fn check_tx_inputs(
     for input in &tx.inputs {
         let coin = view
             .coin(&input.prevout)
-            .ok_or(ValidationError::MissingOrSpent { outpoint: input.prevout })?;
+            .ok_or(ValidationError::MissingOrSpent {
+                outpoint: input.prevout,
+            })?;
         check_coinbase_maturity(&input.prevout, &coin, spend_height, params)?;
         coins.push(coin);
     }
@@ -171,14 +189,22 @@ pub fn check_tx_inputs(
 pub fn check_signatures(tx: &Transaction, spent: &[TxOut]) -> Result<(), ValidationError> {
     if let Some(input) = tx.inputs.get(spent.len()) {
         // An input without a known spent output cannot be signed for.
-        return Err(ValidationError::MissingOrSpent { outpoint: input.prevout });
+        return Err(ValidationError::MissingOrSpent {
+            outpoint: input.prevout,
+        });
     }
     let cache = SighashCache::new(tx, &spent[..tx.inputs.len()])
         .expect("one spent output per input, checked above");
     for (index, (input, out)) in tx.inputs.iter().zip(spent).enumerate() {
-        let sighash = cache.sighash(index).expect("index < inputs, checked by the cache");
+        let sighash = cache
+            .sighash(index)
+            .expect("index < inputs, checked by the cache");
         verify_signature(&sighash, &input.witness, &out.pubkey).map_err(|source| {
-            ValidationError::BadSignature { txid: tx.txid(), index, source }
+            ValidationError::BadSignature {
+                txid: tx.txid(),
+                index,
+                source,
+            }
         })?;
     }
     Ok(())

@@ -71,8 +71,7 @@ impl Amount {
         if s.starts_with('-') {
             return Err(AmountParseError::Negative(s.to_owned()));
         }
-        if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit())
-        {
+        if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
             return Err(AmountParseError::Invalid(s.to_owned()));
         }
         if frac.len() > 8 {
@@ -81,10 +80,13 @@ impl Amount {
         let whole: u64 = if whole.is_empty() {
             0
         } else {
-            whole.parse().map_err(|_| AmountParseError::TooLarge(s.to_owned()))?
+            whole
+                .parse()
+                .map_err(|_| AmountParseError::TooLarge(s.to_owned()))?
         };
-        let frac_units: u64 =
-            format!("{frac:0<8}").parse().expect("eight ascii digits always parse as u64");
+        let frac_units: u64 = format!("{frac:0<8}")
+            .parse()
+            .expect("eight ascii digits always parse as u64");
         let sat = whole
             .checked_mul(COIN)
             .and_then(|w| w.checked_add(frac_units))
@@ -167,17 +169,35 @@ mod tests {
     fn parses_and_prints_dot() {
         assert_eq!("90".parse::<Amount>(), Ok(Amount::from_dot(90)));
         assert_eq!("0.5".parse::<Amount>(), Ok(Amount::from_sat(50_000_000)));
-        assert_eq!("1.00000001".parse::<Amount>(), Ok(Amount::from_sat(COIN + 1)));
+        assert_eq!(
+            "1.00000001".parse::<Amount>(),
+            Ok(Amount::from_sat(COIN + 1))
+        );
         assert_eq!(Amount::from_sat(COIN + 1).to_string(), "1.00000001");
-        assert!(matches!("-1".parse::<Amount>(), Err(AmountParseError::Negative(_))));
-        assert!(matches!("1.000000001".parse::<Amount>(), Err(AmountParseError::TooPrecise(_))));
-        assert!(matches!("21000001".parse::<Amount>(), Err(AmountParseError::TooLarge(_))));
-        assert!(matches!("abc".parse::<Amount>(), Err(AmountParseError::Invalid(_))));
+        assert!(matches!(
+            "-1".parse::<Amount>(),
+            Err(AmountParseError::Negative(_))
+        ));
+        assert!(matches!(
+            "1.000000001".parse::<Amount>(),
+            Err(AmountParseError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            "21000001".parse::<Amount>(),
+            Err(AmountParseError::TooLarge(_))
+        ));
+        assert!(matches!(
+            "abc".parse::<Amount>(),
+            Err(AmountParseError::Invalid(_))
+        ));
     }
 
     #[test]
     fn checked_sum_stops_at_max_money() {
         assert_eq!(Amount::checked_sum([MAX_MONEY, Amount::from_sat(1)]), None);
-        assert_eq!(Amount::checked_sum([Amount::ONE_DOT; 3]), Some(Amount::from_dot(3)));
+        assert_eq!(
+            Amount::checked_sum([Amount::ONE_DOT; 3]),
+            Some(Amount::from_dot(3))
+        );
     }
 }

@@ -109,7 +109,11 @@ impl Block {
     pub fn size(&self) -> usize {
         HEADER_SIZE
             + crate::encode::compact_size_len(self.txdata.len() as u64)
-            + self.txdata.iter().map(Encodable::encoded_size).sum::<usize>()
+            + self
+                .txdata
+                .iter()
+                .map(Encodable::encoded_size)
+                .sum::<usize>()
     }
 
     /// The coinbase transaction, if the block has any transaction.

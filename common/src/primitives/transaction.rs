@@ -9,9 +9,7 @@ use std::str::FromStr;
 
 use bitcoin_hashes::{sha256d, Hash};
 
-use crate::encode::{
-    impl_vec, write_compact_size, Decodable, DecodeError, Encodable, Reader,
-};
+use crate::encode::{impl_vec, write_compact_size, Decodable, DecodeError, Encodable, Reader};
 use crate::hashes::{Txid, Wtxid};
 use crate::impl_consensus_encoding;
 use crate::primitives::Amount;
@@ -92,7 +90,10 @@ impl OutPoint {
     /// The prevout of the coinbase at `height`: a zero txid and the height, which makes
     /// every coinbase txid unique.
     pub fn coinbase(height: u32) -> OutPoint {
-        OutPoint { txid: Txid::all_zeros(), vout: height }
+        OutPoint {
+            txid: Txid::all_zeros(),
+            vout: height,
+        }
     }
 }
 
@@ -185,7 +186,11 @@ impl Encodable for Transaction {
         self.lock_time.consensus_encode(out);
     }
     fn encoded_size(&self) -> usize {
-        let ins: usize = self.inputs.iter().map(|i| 36 + i.witness.encoded_size()).sum();
+        let ins: usize = self
+            .inputs
+            .iter()
+            .map(|i| 36 + i.witness.encoded_size())
+            .sum();
         4 + crate::encode::compact_size_len(self.inputs.len() as u64)
             + ins
             + crate::encode::compact_size_len(self.outputs.len() as u64)
@@ -205,4 +210,3 @@ impl Decodable for Transaction {
     }
 }
 impl_vec!(Transaction);
-
