@@ -120,7 +120,7 @@ const UNSPENDABLE_KEY: [u8; 32] = [
 ];
 
 const GENESIS_MESSAGE: &[u8] = b"dotcoin genesis 2026-11-24: run the ideas of Bitcoin";
-const GENESIS_TIME: u32 = 1_795_996_800; // 2026-11-30 00:00:00 UTC
+const GENESIS_TIME: u32 = 1_793_491_200; // 2026-11-01 00:00:00 UTC
 
 /// Builds a genesis block: one coinbase paying the initial subsidy to an unspendable key.
 fn genesis_block(bits: CompactTarget, nonce: u32, subsidy: Amount) -> Block {
@@ -228,8 +228,8 @@ impl Params {
 }
 
 /// Found by [`tests::mine_genesis`]; pinned so every node agrees on the genesis hash.
-const MAIN_GENESIS_NONCE: u32 = 781_085;
-const REGTEST_GENESIS_NONCE: u32 = 0;
+const MAIN_GENESIS_NONCE: u32 = 75_871;
+const REGTEST_GENESIS_NONCE: u32 = 1;
 
 #[doc(hidden)]
 pub fn _genesis_for_mining(network: Network) -> Block {
@@ -278,11 +278,11 @@ mod tests {
     fn genesis_hashes_are_pinned() {
         assert_eq!(
             Network::Main.params().genesis_hash().to_string(),
-            "000001589915e3cd9d3c25ae39ca71be00926dd5d9556ecfbaf0595111bbc164"
+            "00000fb9b64c65691cefea8447d35d04fab3ccf13a9d96d79f7a115c7c8aa2ab"
         );
         assert_eq!(
             Network::Regtest.params().genesis_hash().to_string(),
-            "22413d7f73b377b1e39bfc9ee15049102f3188d603f4ef73af5d574f3388946e"
+            "24a8a3d175cf1b2bb654f0c2fb68490348d8f5320d112d4980743ed8fafee876"
         );
     }
 

@@ -1355,11 +1355,11 @@ fn genesis_blocks_pass_full_validation_and_hashes_are_pinned() {
     let pinned = [
         (
             Network::Main,
-            "000001589915e3cd9d3c25ae39ca71be00926dd5d9556ecfbaf0595111bbc164",
+            "00000fb9b64c65691cefea8447d35d04fab3ccf13a9d96d79f7a115c7c8aa2ab",
         ),
         (
             Network::Regtest,
-            "22413d7f73b377b1e39bfc9ee15049102f3188d603f4ef73af5d574f3388946e",
+            "24a8a3d175cf1b2bb654f0c2fb68490348d8f5320d112d4980743ed8fafee876",
         ),
     ];
     for (network, hash) in pinned {
