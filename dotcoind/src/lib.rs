@@ -1,1 +1,22 @@
-//! placeholder crate root
+//! dotcoind, the dotcoin node, as a library so tests and benchmarks can drive it.
+//!
+//! - [`storage`]: RocksDB column families and atomic batches.
+//! - [`chain`]: block index, best-chain selection, connect/disconnect, reorgs.
+//! - [`mempool`]: the transaction pool.
+//! - [`miner`]: block templates and the parallel nonce search.
+//! - [`node`]: the lock around chain and pool, tip notifications, mining control.
+//! - [`rpc`]: the JSON-RPC server and its plugins.
+//! - [`config`]: flags and `dotcoin.toml`.
+//! - [`run`]: wires everything up for the `dotcoind` binary.
+
+pub mod chain;
+pub mod config;
+pub mod mempool;
+pub mod miner;
+pub mod node;
+pub mod rpc;
+mod run;
+pub mod storage;
+pub mod util;
+
+pub use run::{run, RunError, PORTS_FILE};

@@ -1,1 +1,18 @@
-fn main() {}
+//! The `dotcoind` binary: parse flags, hand over to the library.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = dotcoind::config::Args::parse();
+    match dotcoind::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Logging may not be up yet (a bad config file); stderr always is.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("Error: {e}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,42 @@
+# dotcoin — one-command entry points. Each target installs what is missing first.
+#
+#   make run     start a node on the main (demo) network, mining to a fresh wallet address
+#   make devnet  start a local network of three mining nodes (see contrib/devnet.sh)
+#   make test    build everything and run every test (what CI runs)
+#   make bench   run the benchmarks
+
+CARGO ?= cargo
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+BIN := $(CARGO_TARGET_DIR)/debug
+
+.PHONY: deps build run devnet test bench lint
+
+# RocksDB's bindings are generated with libclang; a fresh Debian machine lacks it.
+deps:
+	@if ! dpkg -s libclang-dev >/dev/null 2>&1; then \
+		echo "installing libclang-dev (needed to build RocksDB)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from rustup.rs"; exit 1; }
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+run: build
+	BIN=$(BIN) contrib/run-node.sh
+
+devnet: build
+	BIN=$(BIN) contrib/devnet.sh
+
+test: build
+	$(CARGO) test --workspace
+
+bench: deps
+	$(CARGO) bench -p dotcoin-common --features signing
+	$(CARGO) bench -p dotcoind
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,360 @@
+//! Configuration: command-line flags and `<datadir>/dotcoin.toml`, flags overriding the
+//! file. Every key of the file is a flag's long name; an unknown key is an error that
+//! names it. `contrib/dotcoin.toml.example` documents them all.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use dotcoin_common::params::{default_base_datadir, network_datadir};
+use dotcoin_common::{Address, Network, PubKey};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::mempool::{DEFAULT_MAX_MEMPOOL_BYTES, DEFAULT_MIN_RELAY_FEE};
+
+/// `dotcoind` flags.
+#[derive(Debug, Clone, Default, Parser, Deserialize)]
+#[command(
+    name = "dotcoind",
+    version,
+    about = "dotcoin node: validates, mines, relays and answers JSON-RPC"
+)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// Use the regression-test network (data in <datadir>/regtest).
+    #[arg(long)]
+    #[serde(default)]
+    pub regtest: bool,
+    /// Base data directory [default: ~/.dotcoin].
+    #[arg(long, value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+    /// Configuration file [default: <datadir>/dotcoin.toml].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub conf: Option<PathBuf>,
+
+    /// Mine continuously.
+    #[arg(long)]
+    #[serde(default)]
+    pub mine: bool,
+    /// Address that receives mined rewards (required with --mine).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mineraddress: Option<String>,
+    /// Mining threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub minerthreads: Option<usize>,
+
+    /// Address the RPC server listens on [default: 127.0.0.1].
+    #[arg(long, value_name = "IP")]
+    pub rpcbind: Option<IpAddr>,
+    /// RPC port [default: 8632, regtest 18632]; 0 picks a free port.
+    #[arg(long, value_name = "PORT")]
+    pub rpcport: Option<u16>,
+    /// RPC user name (instead of the cookie).
+    #[arg(long, value_name = "USER")]
+    pub rpcuser: Option<String>,
+    /// RPC password (with --rpcuser).
+    #[arg(long, value_name = "PASSWORD")]
+    pub rpcpassword: Option<String>,
+
+    /// P2P port [default: 8633, regtest 18633]; 0 picks a free port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Address the P2P listener binds to [default: 127.0.0.1].
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<IpAddr>,
+    /// Accept inbound peers [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub listen: Option<bool>,
+    /// Connect only to these peers (repeatable).
+    #[arg(long, value_name = "HOST:PORT")]
+    #[serde(default)]
+    pub connect: Vec<String>,
+    /// Also connect to these peers and keep reconnecting (repeatable).
+    #[arg(long, value_name = "HOST:PORT")]
+    #[serde(default)]
+    pub addnode: Vec<String>,
+    /// Most inbound peers [default: 32].
+    #[arg(long, value_name = "N")]
+    pub maxinbound: Option<usize>,
+    /// Outbound peers to aim for from learnt addresses [default: 8].
+    #[arg(long, value_name = "N")]
+    pub maxoutbound: Option<usize>,
+    /// Seconds a misbehaving peer stays banned [default: 86400].
+    #[arg(long, value_name = "SECONDS")]
+    pub bantime: Option<u64>,
+
+    /// Mempool bound in megabytes [default: 50].
+    #[arg(long, value_name = "MB")]
+    pub maxmempool: Option<usize>,
+    /// Minimum relay fee rate in base units per 1000 bytes [default: 1000].
+    #[arg(long, value_name = "UNITS")]
+    pub minrelaytxfee: Option<u64>,
+
+    /// Debug logging for categories: net, mempool, chain, miner, rpc, or all (comma-separated).
+    #[arg(long, value_name = "CATEGORIES", value_delimiter = ',')]
+    #[serde(default)]
+    pub debug: Vec<String>,
+}
+
+/// A configuration problem, reported before anything starts.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for dotcoind (unknown key, wrong type).
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A value is unusable.
+    #[error("invalid -{key}: {message}")]
+    Invalid {
+        /// The option.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Network.
+    pub network: Network,
+    /// Network datadir (with `regtest/` for regtest).
+    pub datadir: PathBuf,
+    /// Continuous mining target, if `--mine`.
+    pub mine: Option<(PubKey, usize)>,
+    /// RPC listen address.
+    pub rpc_addr: SocketAddr,
+    /// RPC credentials instead of the cookie.
+    pub rpc_auth: Option<(String, String)>,
+    /// P2P listen address, or `None` with `listen = false`.
+    pub p2p_listen: Option<SocketAddr>,
+    /// `--connect` peers: only these.
+    pub connect: Vec<String>,
+    /// `--addnode` peers.
+    pub addnode: Vec<String>,
+    /// Inbound limit.
+    pub max_inbound: usize,
+    /// Outbound target.
+    pub max_outbound: usize,
+    /// Ban duration in seconds.
+    pub bantime: u64,
+    /// Mempool bound in bytes.
+    pub max_mempool_bytes: usize,
+    /// Minimum relay fee rate.
+    pub min_relay_fee: u64,
+    /// `tracing` filter directives.
+    pub log_filter: String,
+}
+
+fn merge<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
+    flag.or(file)
+}
+
+impl Config {
+    /// Resolves flags over the config file.
+    pub fn load(args: Args) -> Result<Config, ConfigError> {
+        let base = args.datadir.clone().unwrap_or_else(default_base_datadir);
+        let conf_path = args
+            .conf
+            .clone()
+            .unwrap_or_else(|| base.join("dotcoin.toml"));
+        let file = match std::fs::read_to_string(&conf_path) {
+            Ok(text) => toml::from_str::<Args>(&text).map_err(|e| ConfigError::Parse {
+                path: conf_path.clone(),
+                message: e.message().to_owned(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.conf.is_none() => {
+                Args::default()
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: conf_path,
+                    source,
+                })
+            }
+        };
+        Config::resolve(args, file, &base)
+    }
+
+    fn resolve(args: Args, file: Args, base: &Path) -> Result<Config, ConfigError> {
+        let network = if args.regtest || file.regtest {
+            Network::Regtest
+        } else {
+            Network::Main
+        };
+        let params = network.params();
+        let base = file
+            .datadir
+            .clone()
+            .filter(|_| args.datadir.is_none())
+            .unwrap_or(base.to_path_buf());
+        let datadir = network_datadir(&base, network);
+
+        let mine = if args.mine || file.mine {
+            let addr = merge(args.mineraddress, file.mineraddress).ok_or(ConfigError::Invalid {
+                key: "mineraddress",
+                message:
+                    "--mine needs --mineraddress (an address from dotcoin-wallet getnewaddress)"
+                        .into(),
+            })?;
+            let addr = Address::parse_for(&addr, network).map_err(|e| ConfigError::Invalid {
+                key: "mineraddress",
+                message: e.to_string(),
+            })?;
+            let threads = merge(args.minerthreads, file.minerthreads)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if threads == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "minerthreads",
+                    message: "must be at least 1".into(),
+                });
+            }
+            Some((addr.pubkey, threads))
+        } else {
+            None
+        };
+
+        let rpc_ip = merge(args.rpcbind, file.rpcbind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let rpc_port = merge(args.rpcport, file.rpcport).unwrap_or(params.rpc_port);
+        let rpc_auth = match (
+            merge(args.rpcuser, file.rpcuser),
+            merge(args.rpcpassword, file.rpcpassword),
+        ) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "rpcuser",
+                    message: "rpcuser and rpcpassword must be given together".into(),
+                })
+            }
+        };
+        let listen = merge(args.listen, file.listen).unwrap_or(true);
+        let p2p_ip = merge(args.bind, file.bind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let p2p_port = merge(args.port, file.port).unwrap_or(params.p2p_port);
+
+        let mut debug = args.debug;
+        if debug.is_empty() {
+            debug = file.debug;
+        }
+        let log_filter = log_filter(&debug)?;
+
+        Ok(Config {
+            network,
+            datadir,
+            mine,
+            rpc_addr: SocketAddr::new(rpc_ip, rpc_port),
+            rpc_auth,
+            p2p_listen: listen.then_some(SocketAddr::new(p2p_ip, p2p_port)),
+            connect: if args.connect.is_empty() {
+                file.connect
+            } else {
+                args.connect
+            },
+            addnode: args.addnode.into_iter().chain(file.addnode).collect(),
+            max_inbound: merge(args.maxinbound, file.maxinbound).unwrap_or(32),
+            max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),
+            bantime: merge(args.bantime, file.bantime).unwrap_or(86_400),
+            max_mempool_bytes: merge(args.maxmempool, file.maxmempool)
+                .map_or(DEFAULT_MAX_MEMPOOL_BYTES, |mb| mb * 1_000_000),
+            min_relay_fee: merge(args.minrelaytxfee, file.minrelaytxfee)
+                .unwrap_or(DEFAULT_MIN_RELAY_FEE),
+            log_filter,
+        })
+    }
+}
+
+/// Log categories `--debug` accepts.
+pub const LOG_CATEGORIES: [&str; 5] = ["net", "mempool", "chain", "miner", "rpc"];
+
+fn log_filter(debug: &[String]) -> Result<String, ConfigError> {
+    let mut filter = String::from("info");
+    for cat in debug.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if cat == "all" || cat == "1" {
+            filter = "debug".into();
+            continue;
+        }
+        if !LOG_CATEGORIES.contains(&cat) {
+            return Err(ConfigError::Invalid {
+                key: "debug",
+                message: format!(
+                    "unknown category '{cat}' (expected {} or all)",
+                    LOG_CATEGORIES.join(", ")
+                ),
+            });
+        }
+        filter.push_str(&format!(",{cat}=debug"));
+    }
+    Ok(filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("dotcoind").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_override_file_and_unknown_key_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("dotcoin.toml"),
+            "regtest = true\nrpcport = 1234\nport = 999\n",
+        )
+        .expect("write");
+        let d = dir.path().to_str().expect("utf-8 path");
+        let c = Config::load(parse(&["--datadir", d, "--rpcport", "4321"])).expect("loads");
+        assert_eq!(c.network, Network::Regtest);
+        assert_eq!(c.rpc_addr.port(), 4321);
+        assert_eq!(c.p2p_listen.expect("listening").port(), 999);
+        assert_eq!(c.datadir, dir.path().join("regtest"));
+
+        std::fs::write(dir.path().join("dotcoin.toml"), "rpcprot = 1\n").expect("write");
+        let err = Config::load(parse(&["--datadir", d])).expect_err("unknown key");
+        assert!(err.to_string().contains("rpcprot"), "{err}");
+    }
+
+    #[test]
+    fn mine_needs_an_address_of_this_network() {
+        let err = Config::resolve(
+            parse(&["--regtest", "--mine"]),
+            Args::default(),
+            Path::new("/x"),
+        )
+        .expect_err("no address");
+        assert!(err.to_string().contains("mineraddress"), "{err}");
+        let main_addr = Address::new(Network::Main, PubKey([2; 32])).to_string();
+        let err = Config::resolve(
+            parse(&["--regtest", "--mine", "--mineraddress", &main_addr]),
+            Args::default(),
+            Path::new("/x"),
+        )
+        .expect_err("wrong network");
+        assert!(err.to_string().contains("network"), "{err}");
+    }
+
+    #[test]
+    fn debug_categories() {
+        assert_eq!(
+            log_filter(&["net".into(), "mempool".into()]).expect("valid"),
+            "info,net=debug,mempool=debug"
+        );
+        assert!(log_filter(&["nett".into()]).is_err());
+    }
+}

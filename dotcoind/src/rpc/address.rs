@@ -1,0 +1,173 @@
+//! Address index calls: public data about what addresses hold and did, mempool-aware.
+//! These are what the wallet asks; no key ever passes here.
+
+use dotcoin_common::rpc_types::{AddressBalance, AddressUtxo};
+use dotcoin_common::Address;
+use jsonrpsee::core::RpcResult;
+use jsonrpsee::proc_macros::rpc;
+use serde_json::Value;
+
+use super::error::{MapRpcError, RpcErrorCode};
+use super::params::{addresses_param, required};
+use super::RpcContext;
+use crate::node::NodeState;
+
+/// Address index calls.
+#[rpc(server, client)]
+pub trait AddressIndexRpc {
+    /// Unspent outputs of addresses.
+    #[method(name = "getaddressutxos")]
+    fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>>;
+    /// Balances of addresses.
+    #[method(name = "getaddressbalance")]
+    fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance>;
+    /// Transactions touching addresses.
+    #[method(name = "getaddresstxids")]
+    fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>>;
+}
+
+/// Implementation of [`AddressIndexRpcServer`].
+#[derive(Debug)]
+pub struct AddressIndexRpcImpl {
+    ctx: RpcContext,
+}
+
+impl AddressIndexRpcImpl {
+    /// A plugin over `ctx`.
+    pub fn new(ctx: RpcContext) -> Self {
+        AddressIndexRpcImpl { ctx }
+    }
+
+    fn utxos(&self, state: &NodeState, addresses: &[Address]) -> RpcResult<Vec<AddressUtxo>> {
+        let tip = state.chain.height();
+        let maturity = self.ctx.node.params().coinbase_maturity;
+        let mut out = Vec::new();
+        for addr in addresses {
+            for (op, coin) in state
+                .chain
+                .utxos_of(&addr.pubkey)
+                .map_rpc(RpcErrorCode::Database)?
+            {
+                out.push(AddressUtxo {
+                    address: addr.to_string(),
+                    txid: op.txid,
+                    output_index: op.vout,
+                    satoshis: coin.output.value.to_sat(),
+                    height: coin.height,
+                    confirmations: tip - coin.height + 1,
+                    coinbase: coin.is_coinbase,
+                    // Spendable in the next block when confirmations reach maturity then.
+                    immature: coin.is_coinbase && tip + 1 - coin.height < maturity,
+                    spent_in_mempool: state.mempool.spender_of(&op).is_some(),
+                });
+            }
+            for (op, txout) in state.mempool.outputs_to(&addr.pubkey) {
+                out.push(AddressUtxo {
+                    address: addr.to_string(),
+                    txid: op.txid,
+                    output_index: op.vout,
+                    satoshis: txout.value.to_sat(),
+                    height: 0,
+                    confirmations: 0,
+                    coinbase: false,
+                    immature: false,
+                    spent_in_mempool: state.mempool.spender_of(&op).is_some(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl AddressIndexRpcServer for AddressIndexRpcImpl {
+    fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>> {
+        let network = self.ctx.node.params().network;
+        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let state = self.ctx.node.state();
+        self.utxos(&state, &addresses)
+    }
+
+    fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance> {
+        let network = self.ctx.node.params().network;
+        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let state = self.ctx.node.state();
+        let utxos = self.utxos(&state, &addresses)?;
+        let mut bal = AddressBalance {
+            balance: 0,
+            immature: 0,
+            unconfirmed: 0,
+            received: 0,
+        };
+        for u in &utxos {
+            if u.confirmations == 0 {
+                bal.unconfirmed += u.satoshis as i64;
+            } else if u.spent_in_mempool {
+                bal.unconfirmed -= u.satoshis as i64;
+            } else if u.immature {
+                bal.immature += u.satoshis;
+            } else {
+                bal.balance += u.satoshis;
+            }
+        }
+        // Confirmed outputs spent by the pool still count as received, and spent confirmed
+        // history is in the tx index: sum what every confirmed transaction paid these keys.
+        for addr in &addresses {
+            for (_, txid) in state
+                .chain
+                .txids_of(&addr.pubkey)
+                .map_rpc(RpcErrorCode::Database)?
+            {
+                let Some(loc) = state
+                    .chain
+                    .tx_location(&txid)
+                    .map_rpc(RpcErrorCode::Database)?
+                else {
+                    continue;
+                };
+                let Some(block) = state
+                    .chain
+                    .block(&loc.block)
+                    .map_rpc(RpcErrorCode::Database)?
+                else {
+                    continue;
+                };
+                if let Some(tx) = block.txdata.get(loc.index as usize) {
+                    bal.received += tx
+                        .outputs
+                        .iter()
+                        .filter(|o| o.pubkey == addr.pubkey)
+                        .map(|o| o.value.to_sat())
+                        .sum::<u64>();
+                }
+            }
+        }
+        Ok(bal)
+    }
+
+    fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>> {
+        let network = self.ctx.node.params().network;
+        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let state = self.ctx.node.state();
+        let mut confirmed = Vec::new();
+        for addr in &addresses {
+            confirmed.extend(
+                state
+                    .chain
+                    .txids_of(&addr.pubkey)
+                    .map_rpc(RpcErrorCode::Database)?,
+            );
+        }
+        confirmed.sort();
+        confirmed.dedup();
+        let mut out: Vec<String> = confirmed.into_iter().map(|(_, t)| t.to_string()).collect();
+        for addr in &addresses {
+            for txid in state.mempool.txids_touching(&addr.pubkey) {
+                let s = txid.to_string();
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,226 @@
+//! Blockchain calls: the chain, its blocks and headers, its tips and its UTXO set.
+
+use dotcoin_common::pow::difficulty;
+use dotcoin_common::rpc_types::BlockchainInfo;
+use dotcoin_common::{serialize, Address, OutPoint};
+use jsonrpsee::core::RpcResult;
+use jsonrpsee::proc_macros::rpc;
+use serde_json::{json, Value};
+
+use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
+use super::json::{block_to_json, header_to_json};
+use super::params::{blockhash_param, opt_bool, opt_u32, required, txid_param, u32_param};
+use super::RpcContext;
+use crate::util::unix_time;
+
+/// Blockchain calls.
+#[rpc(server, client)]
+pub trait BlockchainRpc {
+    /// Chain state summary.
+    #[method(name = "getblockchaininfo")]
+    fn getblockchaininfo(&self) -> RpcResult<BlockchainInfo>;
+    /// Tip height.
+    #[method(name = "getblockcount")]
+    fn getblockcount(&self) -> RpcResult<u32>;
+    /// Tip hash.
+    #[method(name = "getbestblockhash")]
+    fn getbestblockhash(&self) -> RpcResult<String>;
+    /// Active chain hash at a height.
+    #[method(name = "getblockhash")]
+    fn getblockhash(&self, height: Option<Value>) -> RpcResult<String>;
+    /// A block.
+    #[method(name = "getblock")]
+    fn getblock(&self, blockhash: Option<Value>, verbosity: Option<Value>) -> RpcResult<Value>;
+    /// A header.
+    #[method(name = "getblockheader")]
+    fn getblockheader(&self, blockhash: Option<Value>, verbose: Option<Value>) -> RpcResult<Value>;
+    /// All known tips.
+    #[method(name = "getchaintips")]
+    fn getchaintips(&self) -> RpcResult<Value>;
+    /// Tip difficulty.
+    #[method(name = "getdifficulty")]
+    fn getdifficulty(&self) -> RpcResult<f64>;
+    /// One unspent output.
+    #[method(name = "gettxout")]
+    fn gettxout(
+        &self,
+        txid: Option<Value>,
+        n: Option<Value>,
+        include_mempool: Option<Value>,
+    ) -> RpcResult<Value>;
+    /// UTXO set statistics.
+    #[method(name = "gettxoutsetinfo")]
+    fn gettxoutsetinfo(&self) -> RpcResult<Value>;
+}
+
+/// Implementation of [`BlockchainRpcServer`].
+#[derive(Debug)]
+pub struct BlockchainRpcImpl {
+    ctx: RpcContext,
+}
+
+impl BlockchainRpcImpl {
+    /// A plugin over `ctx`.
+    pub fn new(ctx: RpcContext) -> Self {
+        BlockchainRpcImpl { ctx }
+    }
+}
+
+/// Whether a node with this tip time is still catching up: its tip is more than a day old.
+pub fn in_initial_download(tip_time: u32, headers: u32, blocks: u32) -> bool {
+    headers > blocks + 1 || (tip_time as u64) + 24 * 60 * 60 < unix_time()
+}
+
+impl BlockchainRpcServer for BlockchainRpcImpl {
+    fn getblockchaininfo(&self) -> RpcResult<BlockchainInfo> {
+        let node = &self.ctx.node;
+        let state = node.state();
+        let chain = &state.chain;
+        let tip = *chain.tip();
+        let headers = chain.best_header().height.max(tip.height);
+        Ok(BlockchainInfo {
+            chain: node.params().network.name().into(),
+            blocks: tip.height,
+            headers,
+            bestblockhash: tip.hash,
+            difficulty: difficulty(tip.header.bits),
+            mediantime: chain.median_time_past(),
+            verificationprogress: if headers == 0 {
+                1.0
+            } else {
+                tip.height as f64 / headers as f64
+            },
+            initialblockdownload: in_initial_download(tip.header.time, headers, tip.height),
+            chainwork: format!("{:064x}", tip.chainwork),
+            size_on_disk: chain.store().size_on_disk(),
+            pruned: false,
+            coinbase_maturity: node.params().coinbase_maturity,
+        })
+    }
+
+    fn getblockcount(&self) -> RpcResult<u32> {
+        Ok(self.ctx.node.tip().height)
+    }
+
+    fn getbestblockhash(&self) -> RpcResult<String> {
+        Ok(self.ctx.node.tip().hash.to_string())
+    }
+
+    fn getblockhash(&self, height: Option<Value>) -> RpcResult<String> {
+        let height = u32_param(&required(height, "height")?, "height")?;
+        let state = self.ctx.node.state();
+        state
+            .chain
+            .index()
+            .active_hash(height)
+            .map(|h| h.to_string())
+            .ok_or_rpc(RpcErrorCode::InvalidParameter, "Block height out of range")
+    }
+
+    fn getblock(&self, blockhash: Option<Value>, verbosity: Option<Value>) -> RpcResult<Value> {
+        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+        // Bitcoin Core accepts true/false for verbosity too.
+        let verbosity = match verbosity {
+            Some(Value::Bool(b)) => u32::from(b),
+            other => opt_u32(other, "verbosity", 1)?,
+        };
+        if verbosity > 2 {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "verbosity must be 0, 1 or 2",
+            ));
+        }
+        let state = self.ctx.node.state();
+        let chain = &state.chain;
+        let entry = *chain
+            .index()
+            .get(&hash)
+            .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?;
+        let block = chain
+            .block(&hash)
+            .map_rpc(RpcErrorCode::Database)?
+            .ok_or_rpc(RpcErrorCode::Misc, "Block not available (header only)")?;
+        if verbosity == 0 {
+            return Ok(json!(hex::encode(serialize(&block))));
+        }
+        Ok(block_to_json(chain, &entry, &block, verbosity))
+    }
+
+    fn getblockheader(&self, blockhash: Option<Value>, verbose: Option<Value>) -> RpcResult<Value> {
+        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+        let verbose = opt_bool(verbose, "verbose", true)?;
+        let state = self.ctx.node.state();
+        let entry = *state
+            .chain
+            .index()
+            .get(&hash)
+            .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?;
+        if !verbose {
+            return Ok(json!(hex::encode(entry.header.to_bytes())));
+        }
+        Ok(header_to_json(&state.chain, &entry))
+    }
+
+    fn getchaintips(&self) -> RpcResult<Value> {
+        let state = self.ctx.node.state();
+        Ok(json!(state.chain.chain_tips()))
+    }
+
+    fn getdifficulty(&self) -> RpcResult<f64> {
+        let state = self.ctx.node.state();
+        Ok(difficulty(state.chain.tip().header.bits))
+    }
+
+    fn gettxout(
+        &self,
+        txid: Option<Value>,
+        n: Option<Value>,
+        include_mempool: Option<Value>,
+    ) -> RpcResult<Value> {
+        let txid = txid_param(&required(txid, "txid")?, "txid")?;
+        let vout = u32_param(&required(n, "n")?, "n")?;
+        let include_mempool = opt_bool(include_mempool, "include_mempool", true)?;
+        let op = OutPoint { txid, vout };
+        let state = self.ctx.node.state();
+        let network = self.ctx.node.params().network;
+        let tip = *state.chain.tip();
+        if include_mempool && state.mempool.spender_of(&op).is_some() {
+            return Ok(Value::Null);
+        }
+        let (out, confirmations, coinbase) =
+            match state.chain.coin(&op).map_rpc(RpcErrorCode::Database)? {
+                Some(c) => (c.output, tip.height - c.height + 1, c.is_coinbase),
+                None => match state.mempool.get(&txid).filter(|_| include_mempool) {
+                    Some(e) => match e.tx.outputs.get(vout as usize) {
+                        Some(o) => (*o, 0, false),
+                        None => return Ok(Value::Null),
+                    },
+                    None => return Ok(Value::Null),
+                },
+            };
+        Ok(json!({
+            "bestblock": tip.hash,
+            "confirmations": confirmations,
+            "value": out.value,
+            "address": Address::new(network, out.pubkey).to_string(),
+            "pubkey": out.pubkey.to_string(),
+            "coinbase": coinbase,
+        }))
+    }
+
+    fn gettxoutsetinfo(&self) -> RpcResult<Value> {
+        let state = self.ctx.node.state();
+        let stats = state.chain.utxo_stats().map_rpc(RpcErrorCode::Database)?;
+        let tip = state.chain.tip();
+        Ok(json!({
+            "height": tip.height,
+            "bestblock": tip.hash,
+            "transactions": stats.transactions,
+            "txouts": stats.txouts,
+            "bogosize": stats.bogosize,
+            "hash_serialized": stats.hash.to_string(),
+            "total_amount": stats.total_amount,
+            "disk_size": state.chain.store().size_on_disk(),
+        }))
+    }
+}

@@ -1,0 +1,224 @@
+//! Mining calls: one-shot and continuous mining, templates for external miners, block
+//! submission and hash-rate figures.
+
+use dotcoin_common::pow::{difficulty, work_from_bits};
+use dotcoin_common::{deserialize, serialize, Block, PubKey};
+use jsonrpsee::core::RpcResult;
+use jsonrpsee::proc_macros::rpc;
+use serde_json::{json, Value};
+
+use super::error::{rpc_error, RpcErrorCode};
+use super::params::{address_param, hex_param, opt_bool, opt_u32, required, u32_param};
+use super::RpcContext;
+use crate::chain::ChainError;
+use crate::miner::build_template;
+use crate::util::unix_time;
+
+/// Mining calls.
+#[rpc(server, client)]
+pub trait MiningRpc {
+    /// Mine blocks now.
+    #[method(name = "generatetoaddress", blocking)]
+    fn generatetoaddress(
+        &self,
+        nblocks: Option<Value>,
+        address: Option<Value>,
+        maxtries: Option<Value>,
+    ) -> RpcResult<Vec<String>>;
+    /// Mining state.
+    #[method(name = "getmininginfo")]
+    fn getmininginfo(&self) -> RpcResult<Value>;
+    /// Network hash rate estimate.
+    #[method(name = "getnetworkhashps")]
+    fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64>;
+    /// Continuous mining on/off.
+    #[method(name = "setgenerate", blocking)]
+    fn setgenerate(
+        &self,
+        generate: Option<Value>,
+        genproclimit: Option<Value>,
+        address: Option<Value>,
+    ) -> RpcResult<Value>;
+    /// Whether continuous mining is on.
+    #[method(name = "getgenerate")]
+    fn getgenerate(&self) -> RpcResult<bool>;
+    /// A template for an external miner.
+    #[method(name = "getblocktemplate")]
+    fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value>;
+    /// Submit a block.
+    #[method(name = "submitblock", blocking)]
+    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Value>;
+}
+
+/// Implementation of [`MiningRpcServer`].
+#[derive(Debug)]
+pub struct MiningRpcImpl {
+    ctx: RpcContext,
+}
+
+impl MiningRpcImpl {
+    /// A plugin over `ctx`.
+    pub fn new(ctx: RpcContext) -> Self {
+        MiningRpcImpl { ctx }
+    }
+
+    fn network_hashps(&self, nblocks: u32, height: Option<u32>) -> f64 {
+        let state = self.ctx.node.state();
+        let chain = &state.chain;
+        let end_h = height.unwrap_or(chain.height()).min(chain.height());
+        let start_h = end_h.saturating_sub(nblocks.max(1));
+        let (Some(end), Some(start)) = (
+            chain.index().active_hash(end_h),
+            chain.index().active_hash(start_h),
+        ) else {
+            return 0.0;
+        };
+        let (end, start) = (chain.index().get(&end), chain.index().get(&start));
+        let (Some(end), Some(start)) = (end, start) else {
+            return 0.0;
+        };
+        let span = end.header.time.saturating_sub(start.header.time).max(1) as f64;
+        let work = end.chainwork - start.chainwork;
+        f64::from(work) / span
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl MiningRpcServer for MiningRpcImpl {
+    fn generatetoaddress(
+        &self,
+        nblocks: Option<Value>,
+        address: Option<Value>,
+        maxtries: Option<Value>,
+    ) -> RpcResult<Vec<String>> {
+        let n = u32_param(&required(nblocks, "nblocks")?, "nblocks")?;
+        let network = self.ctx.node.params().network;
+        let addr = address_param(&required(address, "address")?, "address", network)?;
+        let maxtries = match maxtries {
+            None | Some(Value::Null) => 1_000_000_000u64,
+            Some(v) => u32_param(&v, "maxtries")? as u64,
+        };
+        let hashes = self
+            .ctx
+            .node
+            .generate(n, addr.pubkey, default_threads(), maxtries)
+            .map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?;
+        Ok(hashes.into_iter().map(|h| h.to_string()).collect())
+    }
+
+    fn getmininginfo(&self) -> RpcResult<Value> {
+        let node = &self.ctx.node;
+        let nethash = self.network_hashps(120, None);
+        let state = node.state();
+        let tip = state.chain.tip();
+        Ok(json!({
+            "blocks": tip.height,
+            "difficulty": difficulty(tip.header.bits),
+            "bits": tip.header.bits.to_string(),
+            "target": format!("{:064x}", tip.header.bits.to_target().unwrap_or_default()),
+            "networkhashps": nethash,
+            "hashespersec": node.hashes_per_sec(),
+            "generate": node.is_mining(),
+            "genproclimit": node.mining_threads(),
+            "pooledtx": state.mempool.len(),
+            "chain": node.params().network.name(),
+        }))
+    }
+
+    fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64> {
+        let n = opt_u32(nblocks, "nblocks", 120)?;
+        let h = match height {
+            None | Some(Value::Null) => None,
+            Some(v) if v.as_i64() == Some(-1) => None,
+            Some(v) => Some(u32_param(&v, "height")?),
+        };
+        Ok(self.network_hashps(n, h))
+    }
+
+    fn setgenerate(
+        &self,
+        generate: Option<Value>,
+        genproclimit: Option<Value>,
+        address: Option<Value>,
+    ) -> RpcResult<Value> {
+        let on = opt_bool(Some(required(generate, "generate")?), "generate", false)?;
+        if !on {
+            self.ctx.node.stop_mining();
+            return Ok(Value::Null);
+        }
+        let threads = match genproclimit {
+            None | Some(Value::Null) => default_threads(),
+            Some(v) if v.as_i64() == Some(-1) => default_threads(),
+            Some(v) => u32_param(&v, "genproclimit")? as usize,
+        };
+        if threads == 0 {
+            self.ctx.node.stop_mining();
+            return Ok(Value::Null);
+        }
+        let network = self.ctx.node.params().network;
+        let addr = address_param(&required(address, "address")?, "address", network)?;
+        // Restart so a new address or thread count takes effect.
+        self.ctx.node.stop_mining();
+        self.ctx.node.start_mining(addr.pubkey, threads);
+        Ok(Value::Null)
+    }
+
+    fn getgenerate(&self) -> RpcResult<bool> {
+        Ok(self.ctx.node.is_mining())
+    }
+
+    fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<Value> {
+        let state = self.ctx.node.state();
+        // The coinbase is the miner's to write; the template pays a placeholder key that
+        // external miners replace (coinbasevalue says how much they may claim).
+        let t = build_template(
+            &state.chain,
+            &state.mempool,
+            PubKey([0; 32]),
+            0,
+            unix_time(),
+        );
+        let txs: Vec<Value> = t.block.txdata[1..]
+            .iter()
+            .map(|tx| {
+                let fee = state.mempool.get(&tx.txid()).map(|e| e.fee.to_sat()).unwrap_or(0);
+                json!({ "data": hex::encode(serialize(tx)), "txid": tx.txid(), "hash": tx.wtxid(), "fee": fee })
+            })
+            .collect();
+        let params = self.ctx.node.params();
+        let h = &t.block.header;
+        Ok(json!({
+            "version": h.version,
+            "previousblockhash": h.prev_blockhash,
+            "transactions": txs,
+            "coinbasevalue": params.subsidy(t.height).to_sat() + t.fees.to_sat(),
+            "target": format!("{:064x}", h.bits.to_target().unwrap_or_default()),
+            "mintime": state.chain.median_time_past() + 1,
+            "curtime": h.time,
+            "bits": h.bits.to_string(),
+            "height": t.height,
+            "sizelimit": dotcoin_common::consensus::MAX_BLOCK_SIZE,
+            "work": format!("{:x}", work_from_bits(h.bits)),
+        }))
+    }
+
+    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Value> {
+        let bytes = hex_param(&required(hexdata, "hexdata")?, "hexdata")?;
+        let block: Block = deserialize(&bytes).map_err(|e| {
+            rpc_error(
+                RpcErrorCode::Deserialization,
+                format!("Block decode failed: {e}"),
+            )
+        })?;
+        // Bitcoin Core answers null on success and the reject reason as a string otherwise.
+        match self.ctx.node.process_block(&block) {
+            Ok(o) if o.duplicate => Ok(json!("duplicate")),
+            Ok(_) => Ok(Value::Null),
+            Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),
+            Err(e) => Ok(json!(e.to_string())),
+        }
+    }
+}

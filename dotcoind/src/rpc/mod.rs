@@ -1,0 +1,325 @@
+//! The JSON-RPC server (jsonrpsee over HTTP) and its plugins, one file per Bitcoin Core
+//! category, each a `#[rpc(server, client)]` trait merged here into one module.
+//!
+//! Cross-cutting work happens once in [`auth`]: HTTP Basic authentication against the
+//! cookie or `rpcuser`/`rpcpassword` (401 otherwise), JSON-RPC 1.0 requests accepted as
+//! Bitcoin Core clients send them, and a tracing span per request.
+
+pub mod address;
+mod auth;
+pub mod blockchain;
+pub mod control;
+pub mod error;
+pub mod json;
+pub mod mining;
+pub mod params;
+pub mod rawtx;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jsonrpsee::server::{Server, ServerHandle};
+use jsonrpsee::RpcModule;
+use tokio::sync::Notify;
+use tracing::info;
+
+use crate::node::Node;
+
+/// What every plugin gets: the node, and the way to ask the process to stop.
+#[derive(Debug, Clone)]
+pub struct RpcContext {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Notified by the `stop` call.
+    pub shutdown: Arc<Notify>,
+}
+
+/// One line of `help`: category, method, argument synopsis, description.
+pub type HelpEntry = (&'static str, &'static str, &'static str, &'static str);
+
+/// Every method with its help, by category, in `help` order.
+pub const HELP: &[HelpEntry] = &[
+    (
+        "Blockchain",
+        "getbestblockhash",
+        "",
+        "Hash of the best (tip) block of the active chain.",
+    ),
+    (
+        "Blockchain",
+        "getblock",
+        "\"blockhash\" ( verbosity )",
+        "Block data: 0 hex, 1 JSON with txids (default), 2 JSON with transactions.",
+    ),
+    (
+        "Blockchain",
+        "getblockchaininfo",
+        "",
+        "State of the chain: network, height, headers, difficulty, work, sync progress.",
+    ),
+    (
+        "Blockchain",
+        "getblockcount",
+        "",
+        "Height of the active chain's tip.",
+    ),
+    (
+        "Blockchain",
+        "getblockhash",
+        "height",
+        "Hash of the active chain's block at height.",
+    ),
+    (
+        "Blockchain",
+        "getblockheader",
+        "\"blockhash\" ( verbose )",
+        "Header as JSON (default) or hex.",
+    ),
+    (
+        "Blockchain",
+        "getchaintips",
+        "",
+        "Every known chain tip: active, valid-fork, valid-headers, headers-only, invalid.",
+    ),
+    (
+        "Blockchain",
+        "getdifficulty",
+        "",
+        "Difficulty of the tip as a multiple of the minimum Bitcoin difficulty.",
+    ),
+    (
+        "Blockchain",
+        "gettxout",
+        "\"txid\" n ( include_mempool )",
+        "An unspent output, or null if spent or unknown.",
+    ),
+    (
+        "Blockchain",
+        "gettxoutsetinfo",
+        "",
+        "Statistics of the UTXO set, with a hash of its contents.",
+    ),
+    (
+        "Addressindex",
+        "getaddressbalance",
+        "{\"addresses\": [\"address\",...]}",
+        "Balance of addresses (confirmed, immature, unconfirmed), in base units.",
+    ),
+    (
+        "Addressindex",
+        "getaddresstxids",
+        "{\"addresses\": [\"address\",...]}",
+        "Txids of every transaction touching the addresses, confirmed then mempool.",
+    ),
+    (
+        "Addressindex",
+        "getaddressutxos",
+        "{\"addresses\": [\"address\",...]}",
+        "Unspent outputs of addresses, mempool-aware.",
+    ),
+    (
+        "Control",
+        "getinfo",
+        "",
+        "A summary: version, network, blocks, connections, difficulty, mempool size.",
+    ),
+    (
+        "Control",
+        "help",
+        "( \"command\" )",
+        "List all commands, or explain one.",
+    ),
+    ("Control", "stop", "", "Stop dotcoind."),
+    ("Control", "uptime", "", "Seconds since the node started."),
+    (
+        "Mining",
+        "generatetoaddress",
+        "nblocks \"address\" ( maxtries )",
+        "Mine nblocks blocks now, paying address; returns their hashes.",
+    ),
+    (
+        "Mining",
+        "getblocktemplate",
+        "( template_request )",
+        "A block template for an external miner.",
+    ),
+    (
+        "Mining",
+        "getgenerate",
+        "",
+        "Whether continuous mining is on.",
+    ),
+    (
+        "Mining",
+        "getmininginfo",
+        "",
+        "Mining state: blocks, difficulty, network and local hash rate, pooled transactions.",
+    ),
+    (
+        "Mining",
+        "getnetworkhashps",
+        "( nblocks height )",
+        "Estimated network hashes per second over the last nblocks (default 120).",
+    ),
+    (
+        "Mining",
+        "setgenerate",
+        "generate ( genproclimit \"address\" )",
+        "Turn continuous mining on or off (address required to turn it on).",
+    ),
+    (
+        "Mining",
+        "submitblock",
+        "\"hexdata\"",
+        "Submit a mined block; null if accepted, else the rule it broke.",
+    ),
+    (
+        "Rawtransactions",
+        "decoderawtransaction",
+        "\"hexstring\"",
+        "Decode a serialized transaction to JSON.",
+    ),
+    (
+        "Rawtransactions",
+        "getmempoolentry",
+        "\"txid\"",
+        "A mempool transaction's fee, size, time, parents and children.",
+    ),
+    (
+        "Rawtransactions",
+        "getmempoolinfo",
+        "",
+        "Mempool size, bytes, bound and fee floor.",
+    ),
+    (
+        "Rawtransactions",
+        "getrawmempool",
+        "( verbose )",
+        "Txids in the mempool, or entries with verbose=true.",
+    ),
+    (
+        "Rawtransactions",
+        "getrawtransaction",
+        "\"txid\" ( verbose \"blockhash\" )",
+        "A transaction from the mempool or the chain, hex or JSON.",
+    ),
+    (
+        "Rawtransactions",
+        "sendrawtransaction",
+        "\"hexstring\"",
+        "Validate a signed transaction, add it to the mempool and relay it.",
+    ),
+    (
+        "Rawtransactions",
+        "testmempoolaccept",
+        "[\"rawtx\",...]",
+        "Whether the mempool would accept each transaction, and why not.",
+    ),
+];
+
+/// All plugins merged into one module.
+pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
+    use address::AddressIndexRpcServer;
+    use blockchain::BlockchainRpcServer;
+    use control::ControlRpcServer;
+    use mining::MiningRpcServer;
+    use rawtx::RawTransactionsRpcServer;
+
+    let mut module = RpcModule::new(());
+    let merges = [
+        module.merge(control::ControlRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(blockchain::BlockchainRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(address::AddressIndexRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(rawtx::RawTransactionsRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(mining::MiningRpcImpl::new(ctx).into_rpc()),
+    ];
+    for m in merges {
+        m.expect("method names are unique across plugins");
+    }
+    module
+}
+
+/// How clients authenticate.
+#[derive(Debug, Clone)]
+pub enum RpcAuth {
+    /// `rpcuser`/`rpcpassword` from the config.
+    UserPassword(String, String),
+    /// A random cookie written to the datadir.
+    Cookie,
+}
+
+/// The running server: its address and what to clean up when it stops.
+#[derive(Debug)]
+pub struct RpcServer {
+    handle: ServerHandle,
+    addr: SocketAddr,
+    cookie: Option<PathBuf>,
+}
+
+impl RpcServer {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server and removes the cookie.
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+        if let Some(c) = self.cookie {
+            let _ = std::fs::remove_file(&c);
+        }
+    }
+}
+
+fn write_cookie(datadir: &Path) -> std::io::Result<(PathBuf, String)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret: [u8; 32] = rand::random();
+    let password = hex::encode(secret);
+    let path = datadir.join(dotcoin_common::params::COOKIE_FILE);
+    let tmp = datadir.join(".cookie.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(format!("{}:{password}", dotcoin_common::params::COOKIE_USER).as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok((path, password))
+}
+
+/// Starts the server on `addr` with `auth`.
+pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io::Result<RpcServer> {
+    let datadir = ctx.node.datadir().to_path_buf();
+    let (user, password, cookie) = match auth {
+        RpcAuth::UserPassword(u, p) => (u, p, None),
+        RpcAuth::Cookie => {
+            let (path, pw) = write_cookie(&datadir)?;
+            (
+                dotcoin_common::params::COOKIE_USER.to_owned(),
+                pw,
+                Some(path),
+            )
+        }
+    };
+    let middleware = tower::ServiceBuilder::new().layer(auth::AuthLayer::new(&user, &password));
+    let server = Server::builder()
+        .http_only()
+        .max_request_body_size(16 * 1024 * 1024)
+        .max_response_body_size(64 * 1024 * 1024)
+        .set_http_middleware(middleware)
+        .build(addr)
+        .await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(build_module(ctx));
+    info!(target: "rpc", %addr, "RPC server listening");
+    Ok(RpcServer {
+        handle,
+        addr,
+        cookie,
+    })
+}

@@ -1,0 +1,150 @@
+//! Parameter parsing with Bitcoin Core's errors: a wrong JSON type is `-3` and names the
+//! parameter; a value out of range is `-8` and says which parameter and why.
+
+use dotcoin_common::{Address, BlockHash, Network, Txid};
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::Value;
+
+use super::error::{rpc_error, RpcErrorCode};
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn type_error(name: &str, v: &Value, expected: &str) -> ErrorObjectOwned {
+    rpc_error(
+        RpcErrorCode::Type,
+        format!(
+            "JSON value of type {} is not of expected type {expected} for parameter '{name}'",
+            type_name(v)
+        ),
+    )
+}
+
+/// A required parameter.
+pub fn required(v: Option<Value>, name: &str) -> Result<Value, ErrorObjectOwned> {
+    match v {
+        Some(Value::Null) | None => Err(rpc_error(
+            RpcErrorCode::InvalidParameter,
+            format!("missing required parameter '{name}'"),
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+/// A non-negative integer parameter that fits `u32`.
+pub fn u32_param(v: &Value, name: &str) -> Result<u32, ErrorObjectOwned> {
+    let n = v.as_i64().ok_or_else(|| type_error(name, v, "number"))?;
+    u32::try_from(n).map_err(|_| {
+        rpc_error(
+            RpcErrorCode::InvalidParameter,
+            format!("parameter '{name}' out of range: {n}"),
+        )
+    })
+}
+
+/// An optional `u32` with a default.
+pub fn opt_u32(v: Option<Value>, name: &str, default: u32) -> Result<u32, ErrorObjectOwned> {
+    match v {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => u32_param(&v, name),
+    }
+}
+
+/// An optional bool with a default (Bitcoin Core also takes 0/1 for verbosity-like flags).
+pub fn opt_bool(v: Option<Value>, name: &str, default: bool) -> Result<bool, ErrorObjectOwned> {
+    match v {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64() != Some(0)),
+        Some(other) => Err(type_error(name, &other, "bool")),
+    }
+}
+
+/// A string parameter.
+pub fn string_param<'a>(v: &'a Value, name: &str) -> Result<&'a str, ErrorObjectOwned> {
+    v.as_str().ok_or_else(|| type_error(name, v, "string"))
+}
+
+/// A 64-hex-digit hash parameter.
+fn hash_param<T: std::str::FromStr>(v: &Value, name: &str) -> Result<T, ErrorObjectOwned> {
+    let s = string_param(v, name)?;
+    if s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(rpc_error(
+            RpcErrorCode::InvalidParameter,
+            format!(
+                "{name} must be of length 64 (not {}, for '{s}') and hexadecimal",
+                s.len()
+            ),
+        ));
+    }
+    s.parse().map_err(|_| {
+        rpc_error(
+            RpcErrorCode::InvalidParameter,
+            format!("{name} must be hexadecimal"),
+        )
+    })
+}
+
+/// A block hash parameter.
+pub fn blockhash_param(v: &Value, name: &str) -> Result<BlockHash, ErrorObjectOwned> {
+    hash_param(v, name)
+}
+
+/// A txid parameter.
+pub fn txid_param(v: &Value, name: &str) -> Result<Txid, ErrorObjectOwned> {
+    hash_param(v, name)
+}
+
+/// A hex string parameter, decoded.
+pub fn hex_param(v: &Value, name: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+    let s = string_param(v, name)?;
+    hex::decode(s).map_err(|e| {
+        rpc_error(
+            RpcErrorCode::Deserialization,
+            format!("{name} is not valid hex: {e}"),
+        )
+    })
+}
+
+/// An address of `network`.
+pub fn address_param(v: &Value, name: &str, network: Network) -> Result<Address, ErrorObjectOwned> {
+    let s = string_param(v, name)?;
+    Address::parse_for(s, network).map_err(|e| {
+        rpc_error(
+            RpcErrorCode::InvalidAddressOrKey,
+            format!("Invalid address '{s}' for parameter '{name}': {e}"),
+        )
+    })
+}
+
+/// The address list of the address-index calls: `{"addresses": [...]}`, a list, or one
+/// address string.
+pub fn addresses_param(v: &Value, network: Network) -> Result<Vec<Address>, ErrorObjectOwned> {
+    let list = match v {
+        Value::Object(o) => o.get("addresses").cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    let items = match list {
+        Value::String(_) => vec![list],
+        Value::Array(a) => a,
+        other => return Err(type_error("addresses", &other, "array")),
+    };
+    if items.is_empty() {
+        return Err(rpc_error(
+            RpcErrorCode::InvalidParameter,
+            "parameter 'addresses' is empty",
+        ));
+    }
+    items
+        .iter()
+        .map(|a| address_param(a, "addresses", network))
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! Starting and stopping the node: logging, the chain, the miner, and the wait for a
+//! shutdown request (SIGINT, SIGTERM or the `stop` RPC).
+
+use std::sync::Arc;
+
+use thiserror::Error;
+use tracing::info;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::{Args, Config, ConfigError};
+use crate::node::{Node, NodeError, NodeOptions};
+use crate::rpc::{self, RpcAuth, RpcContext};
+use tokio::sync::Notify;
+
+/// Why the node stopped with an error.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The node could not open its data.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// A runtime failure (a port in use, a log file that cannot be written).
+    #[error("{0}")]
+    Io(String),
+}
+
+fn init_logging(config: &Config) -> Result<(), RunError> {
+    std::fs::create_dir_all(&config.datadir)
+        .map_err(|e| RunError::Io(format!("cannot create {}: {e}", config.datadir.display())))?;
+    let log_path = config.datadir.join("debug.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| RunError::Io(format!("cannot open {}: {e}", log_path.display())))?;
+    let filter = EnvFilter::try_new(&config.log_filter)
+        .map_err(|e| RunError::Io(format!("bad log filter: {e}")))?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file)),
+        )
+        .try_init()
+        .map_err(|e| RunError::Io(format!("cannot start logging: {e}")))
+}
+
+/// Runs the node until it is asked to stop.
+pub fn run(args: Args) -> Result<(), RunError> {
+    let config = Config::load(args)?;
+    init_logging(&config)?;
+    info!(network = %config.network, datadir = %config.datadir.display(), "starting dotcoind {}", env!("CARGO_PKG_VERSION"));
+    let node = Node::open(NodeOptions {
+        datadir: config.datadir.clone(),
+        params: config.network.params(),
+        max_mempool_bytes: config.max_mempool_bytes,
+        min_relay_fee: config.min_relay_fee,
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dotcoind-rt")
+        .build()
+        .map_err(|e| RunError::Io(format!("cannot start runtime: {e}")))?;
+    let result = runtime.block_on(serve(Arc::clone(&node), &config));
+    node.shutdown();
+    info!("dotcoind stopped");
+    result
+}
+
+/// Written after binding, removed at shutdown: the ports actually in use, so scripts and
+/// tests that asked for port 0 read them instead of guessing.
+pub const PORTS_FILE: &str = "dotcoind.ports";
+
+async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
+    let shutdown = Arc::new(Notify::new());
+    let ctx = RpcContext {
+        node: Arc::clone(&node),
+        shutdown: Arc::clone(&shutdown),
+    };
+    let auth = match &config.rpc_auth {
+        Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
+        None => RpcAuth::Cookie,
+    };
+    let rpc = rpc::start(ctx, config.rpc_addr, auth).await.map_err(|e| {
+        RunError::Io(format!(
+            "cannot start RPC server on {}: {e}",
+            config.rpc_addr
+        ))
+    })?;
+    let ports_path = config.datadir.join(PORTS_FILE);
+    let ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
+    std::fs::write(&ports_path, ports.to_string())
+        .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
+    if let Some((pubkey, threads)) = config.mine {
+        node.start_mining(pubkey, threads);
+    }
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = shutdown.notified() => info!("stop requested over RPC, shutting down"),
+    }
+    // Mining threads hold no async resources; stop them before the runtime winds down.
+    let n = Arc::clone(&node);
+    let _ = tokio::task::spawn_blocking(move || n.stop_mining()).await;
+    rpc.stop().await;
+    let _ = std::fs::remove_file(&ports_path);
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("tokio can install a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received, shutting down"),
+        _ = term.recv() => info!("SIGTERM received, shutting down"),
+    }
+}

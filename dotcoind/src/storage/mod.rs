@@ -1,0 +1,298 @@
+//! RocksDB storage: the column families, their typed keys and values, and the atomic
+//! batch every state change goes through.
+//!
+//! Column families are named `value_by_key` and listed once in [`TABLES`]. Values use the
+//! consensus encoding from `dotcoin-common`. A schema version and the network magic are
+//! written when a datadir is created and checked at every open, so a datadir of another
+//! network or an older format is refused with a clear error instead of misread.
+
+mod tables;
+
+pub use tables::*;
+
+use std::path::Path;
+
+use dotcoin_common::encode::{deserialize, serialize, DecodeError};
+use dotcoin_common::Network;
+use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
+use thiserror::Error;
+
+/// Bumped with every change of the on-disk format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why the store failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// RocksDB reported an error (I/O, corruption, a full disk).
+    #[error("database error: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// Stored bytes did not decode: the database is corrupt.
+    #[error("corrupt database entry in {table}: {source}")]
+    Corrupt {
+        /// Column family.
+        table: &'static str,
+        /// What failed to decode.
+        source: DecodeError,
+    },
+    /// The datadir was written by another format version.
+    #[error("database schema version {found} is not supported (this dotcoind uses {expected}); use a fresh -datadir")]
+    SchemaVersion {
+        /// Version on disk.
+        found: u32,
+        /// Version of this build.
+        expected: u32,
+    },
+    /// The datadir belongs to another network.
+    #[error("database belongs to network {found}, not {expected}")]
+    WrongNetwork {
+        /// Network on disk.
+        found: String,
+        /// Network requested.
+        expected: Network,
+    },
+}
+
+/// The node's database.
+pub struct Store {
+    db: DB,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+/// A set of writes applied atomically by [`Store::commit`]. Dropping it discards them.
+#[must_use = "a batch does nothing until it is committed"]
+#[derive(Default)]
+pub struct Batch {
+    pending: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("writes", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Batch {
+    /// Writes `value` at `key` in table `T`.
+    pub fn put<T: Table>(&mut self, key: &T::Key, value: &T::Value) {
+        self.pending
+            .push((T::NAME, key.to_key(), Some(serialize(value))));
+    }
+
+    /// Deletes `key` from table `T`.
+    pub fn delete<T: Table>(&mut self, key: &T::Key) {
+        self.pending.push((T::NAME, key.to_key(), None));
+    }
+
+    /// Number of writes in the batch.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` for `network`.
+    pub fn open(path: &Path, network: Network) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // Bounded memory: a learning node should not take gigabytes.
+        opts.set_max_open_files(256);
+        let cfs = TABLES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        let store = Store { db };
+        store.check_or_init_meta(network)?;
+        Ok(store)
+    }
+
+    fn check_or_init_meta(&self, network: Network) -> Result<(), StoreError> {
+        match self.get::<Meta>(&MetaKey::SchemaVersion)? {
+            None => {
+                let mut batch = Batch::default();
+                batch.put::<Meta>(
+                    &MetaKey::SchemaVersion,
+                    &SCHEMA_VERSION.to_le_bytes().to_vec(),
+                );
+                batch.put::<Meta>(&MetaKey::Network, &network.name().as_bytes().to_vec());
+                self.commit(batch)
+            }
+            Some(v) => {
+                let found = v
+                    .as_slice()
+                    .try_into()
+                    .map(u32::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        table: Meta::NAME,
+                        source: DecodeError::InvalidValue("schema version is not 4 bytes"),
+                    })?;
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::SchemaVersion {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+                let stored = self.get::<Meta>(&MetaKey::Network)?.unwrap_or_default();
+                let stored = String::from_utf8_lossy(&stored).into_owned();
+                if stored != network.name() {
+                    return Err(StoreError::WrongNetwork {
+                        found: stored,
+                        expected: network,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every table in TABLES is opened with the database")
+    }
+
+    /// Reads `key` from table `T`.
+    pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
+        match self.db.get_pinned_cf(self.cf(T::NAME), key.to_key())? {
+            None => Ok(None),
+            Some(bytes) => deserialize(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    table: T::NAME,
+                    source,
+                }),
+        }
+    }
+
+    /// Whether `key` is present in table `T`.
+    pub fn contains<T: Table>(&self, key: &T::Key) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(T::NAME), key.to_key())?
+            .is_some())
+    }
+
+    /// Every entry of `T` whose key starts with `prefix`, in key order.
+    pub fn scan_prefix<T: Table>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(T::Key, T::Value)>, StoreError> {
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(T::NAME),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            let key = T::Key::from_key(&k).map_err(|source| StoreError::Corrupt {
+                table: T::NAME,
+                source,
+            })?;
+            let value = deserialize(&v).map_err(|source| StoreError::Corrupt {
+                table: T::NAME,
+                source,
+            })?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
+    /// Every entry of `T`.
+    pub fn scan_all<T: Table>(&self) -> Result<Vec<(T::Key, T::Value)>, StoreError> {
+        self.scan_prefix::<T>(&[])
+    }
+
+    /// Applies `batch` atomically: all of it or, after a crash, none of it.
+    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut wb = WriteBatch::default();
+        for (table, key, value) in batch.pending {
+            let cf = self.cf(table);
+            match value {
+                Some(v) => wb.put_cf(cf, key, v),
+                None => wb.delete_cf(cf, key),
+            }
+        }
+        self.db.write(wb)?;
+        Ok(())
+    }
+
+    /// Approximate bytes of live data on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        TABLES
+            .iter()
+            .filter_map(|t| {
+                self.db
+                    .property_int_value_cf(self.cf(t), "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+            })
+            .sum()
+    }
+
+    /// Flushes memtables to disk (at shutdown, so the next start reads SST files).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        for t in TABLES {
+            self.db.flush_cf(self.cf(t))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin_hashes::Hash;
+    use dotcoin_common::BlockHash;
+
+    #[test]
+    fn refuses_other_network_and_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(Store::open(dir.path(), Network::Regtest).expect("create"));
+        let err = Store::open(dir.path(), Network::Main).expect_err("other network");
+        assert!(matches!(err, StoreError::WrongNetwork { .. }), "{err}");
+
+        let store = Store::open(dir.path(), Network::Regtest).expect("reopen");
+        let mut b = Batch::default();
+        b.put::<Meta>(&MetaKey::SchemaVersion, &99u32.to_le_bytes().to_vec());
+        store.commit(b).expect("write");
+        drop(store);
+        let err = Store::open(dir.path(), Network::Regtest).expect_err("old schema");
+        assert!(
+            matches!(err, StoreError::SchemaVersion { found: 99, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn batch_is_atomic_and_typed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Network::Regtest).expect("create");
+        let h = BlockHash::from_byte_array([3; 32]);
+        let mut b = Batch::default();
+        b.put::<HashByHeight>(&7, &h);
+        assert_eq!(
+            store.get::<HashByHeight>(&7).expect("read"),
+            None,
+            "not before commit"
+        );
+        store.commit(b).expect("commit");
+        assert_eq!(store.get::<HashByHeight>(&7).expect("read"), Some(h));
+    }
+}

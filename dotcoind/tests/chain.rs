@@ -1,0 +1,383 @@
+//! Chain state through the library: mining, reorganisations, invalid branches, the
+//! mempool across reorgs, and eviction. Each test uses its own temporary datadirs.
+
+use std::sync::Arc;
+
+use dotcoin_common::consensus::block::check_proof_of_work;
+use dotcoin_common::merkle::merkle_root_of_txs;
+use dotcoin_common::primitives::BlockHeader;
+use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
+use dotcoin_common::{Amount, Block, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
+use dotcoind::chain::ChainError;
+use dotcoind::mempool::{Mempool, MempoolError};
+use dotcoind::node::{Node, NodeOptions};
+use secp256k1::Keypair;
+
+fn open_node(dir: &tempfile::TempDir) -> Arc<Node> {
+    Node::open(NodeOptions {
+        datadir: dir.path().to_path_buf(),
+        params: Network::Regtest.params(),
+        max_mempool_bytes: 5_000_000,
+        min_relay_fee: 1000,
+    })
+    .expect("node opens")
+}
+
+fn key() -> (Keypair, PubKey) {
+    let kp = generate_keypair();
+    let pk = pubkey_of(&kp);
+    (kp, pk)
+}
+
+/// Copies the active chain of `from` (heights `range`) into `to`.
+fn copy_blocks(from: &Node, to: &Node, range: std::ops::RangeInclusive<u32>) {
+    for h in range {
+        let block = {
+            let s = from.state();
+            let hash = s.chain.index().active_hash(h).expect("height exists");
+            s.chain.block(&hash).expect("read").expect("stored")
+        };
+        to.process_block(&block).expect("valid block");
+    }
+}
+
+fn block_at(node: &Node, h: u32) -> Block {
+    let s = node.state();
+    let hash = s.chain.index().active_hash(h).expect("height exists");
+    s.chain.block(&hash).expect("read").expect("stored")
+}
+
+/// A signed transaction spending `spent` outputs (with their coins) to `outputs`.
+fn spend(inputs: &[(OutPoint, TxOut)], outputs: Vec<TxOut>, key: &Keypair) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        inputs: inputs
+            .iter()
+            .map(|(op, _)| TxIn {
+                prevout: *op,
+                witness: vec![],
+            })
+            .collect(),
+        outputs,
+        lock_time: 0,
+    };
+    let spent: Vec<TxOut> = inputs.iter().map(|(_, o)| *o).collect();
+    assert_eq!(
+        sign_transaction(&mut tx, &spent, std::slice::from_ref(key)).expect("sign"),
+        inputs.len()
+    );
+    tx
+}
+
+fn coinbase_out(node: &Node, height: u32) -> (OutPoint, TxOut) {
+    let b = block_at(node, height);
+    let cb = &b.txdata[0];
+    (
+        OutPoint {
+            txid: cb.txid(),
+            vout: 0,
+        },
+        cb.outputs[0],
+    )
+}
+
+/// A block on `prev` at `height` with `txs`, the coinbase paying `cb_value` to `to`.
+fn make_block(
+    prev: &BlockHeader,
+    height: u32,
+    to: PubKey,
+    cb_value: Amount,
+    txs: Vec<Transaction>,
+    tag: u8,
+) -> Block {
+    let coinbase = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint::coinbase(height),
+            witness: vec![tag],
+        }],
+        outputs: vec![TxOut {
+            value: cb_value,
+            pubkey: to,
+        }],
+        lock_time: 0,
+    };
+    let mut txdata = vec![coinbase];
+    txdata.extend(txs);
+    let mut block = Block {
+        header: BlockHeader {
+            version: 1,
+            prev_blockhash: prev.block_hash(),
+            merkle_root: merkle_root_of_txs(&txdata).0,
+            time: prev.time + 1,
+            bits: prev.bits,
+            nonce: 0,
+        },
+        txdata,
+    };
+    while check_proof_of_work(&block.header, Network::Regtest.params()).is_err() {
+        block.header.nonce += 1;
+    }
+    block
+}
+
+#[test]
+fn mines_200_blocks_and_resumes_after_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, pk) = key();
+    let tip = {
+        let node = open_node(&dir);
+        let hashes = node.generate(200, pk, 2, u64::MAX).expect("mining works");
+        assert_eq!(hashes.len(), 200);
+        assert_eq!(node.tip().height, 200);
+        node.shutdown();
+        node.tip()
+    };
+    let node = open_node(&dir);
+    assert_eq!(node.tip(), tip, "reopening resumes at the stored tip");
+    let stats = node.state().chain.utxo_stats().expect("stats");
+    // Genesis plus 200 rewards: 150 × 50 and 51 × 25 after the regtest halving at 150.
+    assert_eq!(stats.txouts, 201);
+    assert_eq!(stats.total_amount, Amount::from_dot(150 * 50 + 51 * 25));
+}
+
+#[test]
+fn reorg_to_heavier_branch_matches_fresh_node() {
+    let (da, db, dc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (a, b) = (open_node(&da), open_node(&db));
+    let (_, ka) = key();
+    let (_, kb) = key();
+    a.generate(3, ka, 1, u64::MAX).expect("mine");
+    copy_blocks(&a, &b, 1..=3);
+    a.generate(4, ka, 1, u64::MAX).expect("mine"); // A: height 7
+    b.generate(6, kb, 1, u64::MAX).expect("mine"); // B: height 9, forks after 3
+    let a_tip_before = a.tip();
+    for h in 4..=9 {
+        a.process_block(&block_at(&b, h))
+            .expect("valid branch block");
+    }
+    assert_eq!(a.tip(), b.tip(), "A moved to the heavier branch");
+    assert_ne!(a.tip().hash, a_tip_before.hash);
+    // A fresh node that only ever saw B's branch.
+    let c = open_node(&dc);
+    copy_blocks(&b, &c, 1..=9);
+    let (sa, sc) = (
+        a.state().chain.utxo_stats().unwrap(),
+        c.state().chain.utxo_stats().unwrap(),
+    );
+    assert_eq!(sa, sc, "same UTXO set after a reorg of depth 4");
+    let tips = a.state().chain.chain_tips();
+    assert!(
+        tips.iter()
+            .any(|t| t.status == "valid-fork" && t.branchlen == 4),
+        "{tips:?}"
+    );
+}
+
+#[test]
+fn invalid_block_on_heavier_branch_leaves_node_on_valid_chain() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (open_node(&da), open_node(&db));
+    let (_, k) = key();
+    a.generate(2, k, 1, u64::MAX).unwrap();
+    copy_blocks(&a, &b, 1..=2);
+    a.generate(2, k, 1, u64::MAX).unwrap(); // A at 4
+    b.generate(1, k, 1, u64::MAX).unwrap(); // y1 at 3
+    let y1 = block_at(&b, 3).header;
+    let subsidy = Network::Regtest.params().subsidy(4);
+    // y2 pays itself one unit more than allowed; y3, y4 build on it.
+    let y2 = make_block(
+        &y1,
+        4,
+        k,
+        subsidy.checked_add(Amount::from_sat(1)).unwrap(),
+        vec![],
+        2,
+    );
+    let y3 = make_block(
+        &y2.header,
+        5,
+        k,
+        Network::Regtest.params().subsidy(5),
+        vec![],
+        3,
+    );
+    let y4 = make_block(
+        &y3.header,
+        6,
+        k,
+        Network::Regtest.params().subsidy(6),
+        vec![],
+        4,
+    );
+    let tip = a.tip();
+    a.process_block(&block_at(&b, 3))
+        .expect("side branch block is valid");
+    a.process_block(&y2)
+        .expect("equal work: stored, first seen stays active");
+    assert_eq!(a.tip(), tip);
+    let err = a
+        .process_block(&y3)
+        .expect_err("heavier: connecting the branch fails at y2");
+    assert!(matches!(err, ChainError::InvalidAncestor { .. }), "{err}");
+    assert_eq!(a.tip(), tip, "still on the valid chain");
+    let tips = a.state().chain.chain_tips();
+    assert!(
+        tips.iter()
+            .any(|t| t.status == "invalid" && t.hash == y3.block_hash()),
+        "{tips:?}"
+    );
+    // Blocks on the invalid branch are refused at once from now on.
+    let err = a
+        .process_block(&y4)
+        .expect_err("builds on an invalid block");
+    assert!(matches!(err, ChainError::InvalidAncestor { .. }), "{err}");
+    assert_eq!(a.tip(), tip);
+}
+
+#[test]
+fn disconnected_transactions_return_to_mempool_unless_they_conflict() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (open_node(&da), open_node(&db));
+    let (kp, pk) = key();
+    let (_, other) = key();
+    a.generate(102, pk, 2, u64::MAX).unwrap();
+    copy_blocks(&a, &b, 1..=102);
+    // Coinbases 1 and 2 are mature for a spend in block 103.
+    let tx1 = spend(
+        &[coinbase_out(&a, 1)],
+        vec![TxOut {
+            value: Amount::from_dot(49),
+            pubkey: other,
+        }],
+        &kp,
+    );
+    let tx2 = spend(
+        &[coinbase_out(&a, 2)],
+        vec![TxOut {
+            value: Amount::from_dot(49),
+            pubkey: other,
+        }],
+        &kp,
+    );
+    a.accept_transaction(&tx1).expect("tx1 valid");
+    a.accept_transaction(&tx2).expect("tx2 valid");
+    a.generate(1, pk, 1, u64::MAX).unwrap(); // block 103 confirms tx1 and tx2
+    assert!(a.state().mempool.is_empty());
+    // B's branch spends coinbase 2 differently and is two blocks long.
+    let tx2b = spend(
+        &[coinbase_out(&b, 2)],
+        vec![TxOut {
+            value: Amount::from_dot(48),
+            pubkey: pk,
+        }],
+        &kp,
+    );
+    b.accept_transaction(&tx2b).unwrap();
+    b.generate(2, other, 1, u64::MAX).unwrap();
+    for h in 103..=104 {
+        a.process_block(&block_at(&b, h)).unwrap();
+    }
+    assert_eq!(a.tip(), b.tip());
+    let s = a.state();
+    assert!(s.mempool.contains(&tx1.txid()), "tx1 came back");
+    assert!(
+        !s.mempool.contains(&tx2.txid()),
+        "tx2 conflicts with the new chain"
+    );
+    assert_eq!(s.mempool.len(), 1);
+}
+
+#[test]
+fn block_wins_a_double_spend_against_the_mempool() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (open_node(&da), open_node(&db));
+    let (kp, pk) = key();
+    let (_, other) = key();
+    a.generate(101, pk, 2, u64::MAX).unwrap();
+    copy_blocks(&a, &b, 1..=101);
+    let in_pool = spend(
+        &[coinbase_out(&a, 1)],
+        vec![TxOut {
+            value: Amount::from_dot(49),
+            pubkey: other,
+        }],
+        &kp,
+    );
+    let in_block = spend(
+        &[coinbase_out(&a, 1)],
+        vec![TxOut {
+            value: Amount::from_dot(40),
+            pubkey: pk,
+        }],
+        &kp,
+    );
+    a.accept_transaction(&in_pool).unwrap();
+    let err = a.accept_transaction(&in_block).expect_err("conflict");
+    assert!(
+        matches!(err, MempoolError::Conflict { conflicting, .. } if conflicting == in_pool.txid()),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&in_pool.txid().to_string()),
+        "names the conflict: {err}"
+    );
+    b.accept_transaction(&in_block).unwrap();
+    b.generate(1, pk, 1, u64::MAX).unwrap();
+    a.process_block(&block_at(&b, 102)).unwrap();
+    let s = a.state();
+    assert!(s.mempool.is_empty(), "the pool's double spend is gone");
+    assert!(s.chain.tx_location(&in_block.txid()).unwrap().is_some());
+}
+
+#[test]
+fn eviction_drops_lowest_fee_rate_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (kp, pk) = key();
+    let (_, other) = key();
+    node.generate(105, pk, 2, u64::MAX).unwrap();
+    let txs: Vec<Transaction> = (1..=5)
+        .map(|h| {
+            // Fees 1, 2, 3, 4, 5 thousand units: equal sizes, rising fee rates.
+            let fee = Amount::from_sat(h as u64 * 1000);
+            let value = Amount::from_dot(50).checked_sub(fee).unwrap();
+            spend(
+                &[coinbase_out(&node, h)],
+                vec![TxOut {
+                    value,
+                    pubkey: other,
+                }],
+                &kp,
+            )
+        })
+        .collect();
+    let size = txs[0].size();
+    let mut guard = node.state();
+    let state = &mut *guard;
+    // Room for exactly three transactions.
+    state.mempool = Mempool::new(size * 3, 1000);
+    for tx in &txs[..3] {
+        state.mempool.accept(tx, &state.chain).unwrap();
+    }
+    state
+        .mempool
+        .accept(&txs[3], &state.chain)
+        .expect("evicts the cheapest");
+    assert!(
+        !state.mempool.contains(&txs[0].txid()),
+        "lowest fee rate evicted"
+    );
+    state.mempool.accept(&txs[4], &state.chain).unwrap();
+    assert!(!state.mempool.contains(&txs[1].txid()));
+    let err = state
+        .mempool
+        .accept(&txs[0], &state.chain)
+        .expect_err("too cheap for a full pool");
+    assert!(matches!(err, MempoolError::Full), "{err}");
+    assert_eq!(state.mempool.len(), 3);
+}

@@ -1,0 +1,334 @@
+//! Functional tests of the JSON-RPC server and `dotcoin-cli` against a real `dotcoind`:
+//! every implemented method through the CLI, authentication, Bitcoin Core error codes,
+//! restart, clean shutdown and config errors.
+
+use dotcoin_common::sighash::signing::sign_transaction;
+use dotcoin_common::{deserialize, serialize, Amount, Block, OutPoint, Transaction, TxIn, TxOut};
+use dotcoin_functional_tests::{bin, test_keypair, wait_until, TestNode, TIMEOUT};
+use serde_json::{json, Value};
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_method_through_the_cli() {
+    let node = TestNode::start(&[]);
+    let (kp, addr) = test_keypair();
+    let (_, other_addr) = test_keypair();
+
+    // Control.
+    let help = node.cli_ok(&["help"]);
+    for m in [
+        "getblockchaininfo",
+        "sendrawtransaction",
+        "generatetoaddress",
+        "getaddressutxos",
+        "stop",
+    ] {
+        assert!(help.contains(m), "help lists {m}");
+    }
+    assert!(node.cli_ok(&["help", "getblock"]).contains("verbosity"));
+    assert!(node.cli_ok(&["uptime"]).parse::<u64>().is_ok());
+    let info = node.cli_json(&["getinfo"]);
+    assert_eq!(info["chain"], "regtest");
+    assert_eq!(info["blocks"], 0);
+
+    // Mining.
+    let hashes = node.cli_json(&["generatetoaddress", "101", &addr]);
+    assert_eq!(hashes.as_array().map(Vec::len), Some(101));
+    let mi = node.cli_json(&["getmininginfo"]);
+    assert_eq!(mi["blocks"], 101);
+    assert!(mi["networkhashps"].as_f64().is_some() && mi["hashespersec"].as_f64().is_some());
+    assert_eq!(node.cli_ok(&["getgenerate"]), "false");
+    assert!(
+        node.cli_json(&["getnetworkhashps"])
+            .as_f64()
+            .expect("number")
+            >= 0.0
+    );
+    let tmpl = node.cli_json(&["getblocktemplate"]);
+    assert_eq!(tmpl["height"], 102);
+    assert_eq!(tmpl["coinbasevalue"], 5_000_000_000u64);
+
+    // Blockchain.
+    let bci = node.cli_json(&["getblockchaininfo"]);
+    assert_eq!(bci["chain"], "regtest");
+    assert_eq!(bci["blocks"], 101);
+    assert_eq!(bci["headers"], 101);
+    assert_eq!(bci["coinbase_maturity"], 100);
+    assert_eq!(node.cli_ok(&["getblockcount"]), "101");
+    let best = node.cli_ok(&["getbestblockhash"]);
+    assert_eq!(node.cli_ok(&["getblockhash", "101"]), best);
+    assert_eq!(hashes[100], best);
+    let block = node.cli_json(&["getblock", &best]);
+    assert_eq!(block["height"], 101);
+    assert_eq!(block["confirmations"], 1);
+    assert_eq!(block["nTx"], 1);
+    let block2 = node.cli_json(&["getblock", &best, "2"]);
+    assert_eq!(block2["tx"][0]["vin"][0]["height"], 101);
+    let raw = node.cli_ok(&["getblock", &best, "0"]);
+    let decoded: Block = deserialize(&hex::decode(&raw).expect("hex")).expect("a block");
+    assert_eq!(decoded.block_hash().to_string(), best);
+    let header = node.cli_json(&["getblockheader", &best]);
+    assert_eq!(header["hash"], best.as_str());
+    assert_eq!(node.cli_ok(&["getblockheader", &best, "false"]).len(), 160);
+    let tips = node.cli_json(&["getchaintips"]);
+    assert_eq!(tips[0]["status"], "active");
+    assert_eq!(tips[0]["height"], 101);
+    assert!(node.cli_json(&["getdifficulty"]).as_f64().is_some());
+
+    // A transaction built and signed here, with common only.
+    let cb1 = node.cli_json(&["getblock", hashes[0].as_str().unwrap(), "2"]);
+    let cb_txid = cb1["tx"][0]["txid"].as_str().unwrap().to_owned();
+    let txout = node.cli_json(&["gettxout", &cb_txid, "0"]);
+    assert_eq!(txout["value"], 50.0);
+    assert_eq!(txout["coinbase"], true);
+    let spent_out = TxOut {
+        value: Amount::from_dot(50),
+        pubkey: dotcoin_common::sighash::signing::pubkey_of(&kp),
+    };
+    let other = dotcoin_common::Address::parse_for(&other_addr, dotcoin_common::Network::Regtest)
+        .unwrap()
+        .pubkey;
+    let make_tx = |value: u64| {
+        let mut tx = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: cb_txid.parse().unwrap(),
+                    vout: 0,
+                },
+                witness: vec![],
+            }],
+            outputs: vec![TxOut {
+                value: Amount::from_dot(value),
+                pubkey: other,
+            }],
+            lock_time: 0,
+        };
+        sign_transaction(&mut tx, &[spent_out], std::slice::from_ref(&kp)).unwrap();
+        tx
+    };
+    let tx = make_tx(49);
+    let tx_hex = hex::encode(serialize(&tx));
+    let decoded = node.cli_json(&["decoderawtransaction", &tx_hex]);
+    assert_eq!(decoded["txid"], tx.txid().to_string());
+    assert_eq!(decoded["vout"][0]["address"], other_addr.as_str());
+    let test = node.cli_json(&["testmempoolaccept", &json!([tx_hex]).to_string()]);
+    assert_eq!(test[0]["allowed"], true);
+    let txid = node.cli_ok(&["sendrawtransaction", &tx_hex]);
+    assert_eq!(txid, tx.txid().to_string());
+    assert_eq!(node.cli_json(&["getrawmempool"]), json!([txid]));
+    let verbose_pool = node.cli_json(&["getrawmempool", "true"]);
+    assert_eq!(verbose_pool[&txid]["fee"], 1.0);
+    assert_eq!(
+        node.cli_json(&["getmempoolentry", &txid])["size"],
+        tx.size()
+    );
+    let mpi = node.cli_json(&["getmempoolinfo"]);
+    assert_eq!(mpi["size"], 1);
+    assert_eq!(
+        node.cli_json(&["getrawtransaction", &txid, "true"])["txid"],
+        txid.as_str()
+    );
+    assert_eq!(node.cli_ok(&["getrawtransaction", &txid]), tx_hex);
+    // Spent in the mempool: gettxout says null (prints nothing).
+    assert_eq!(node.cli_ok(&["gettxout", &cb_txid, "0"]), "");
+
+    // Address index, mempool-aware.
+    let utxos = node.cli_json(&[
+        "getaddressutxos",
+        &json!({ "addresses": [other_addr] }).to_string(),
+    ]);
+    assert_eq!(utxos[0]["satoshis"], 4_900_000_000u64);
+    assert_eq!(utxos[0]["confirmations"], 0);
+    let bal = node.cli_json(&[
+        "getaddressbalance",
+        &json!({ "addresses": [addr] }).to_string(),
+    ]);
+    assert_eq!(bal["unconfirmed"], -5_000_000_000i64);
+    // Coinbases 1 and 2 have 100+ confirmations; 1 is spent by the mempool.
+    assert_eq!(bal["balance"], 5_000_000_000u64);
+    assert_eq!(bal["immature"], 99 * 5_000_000_000u64);
+
+    // Mined by generatetoaddress; the second spend is refused with -26 naming the rule.
+    let mined = node.cli_json(&["generatetoaddress", "1", &addr]);
+    let b = node.cli_json(&["getblock", mined[0].as_str().unwrap()]);
+    assert!(b["tx"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == txid.as_str()));
+    assert_eq!(node.cli_json(&["getrawmempool"]), json!([]));
+    let txids = node.cli_json(&[
+        "getaddresstxids",
+        &json!({ "addresses": [other_addr] }).to_string(),
+    ]);
+    assert_eq!(txids, json!([txid]));
+    let double = make_tx(48);
+    let out = node.cli(&["sendrawtransaction", &hex::encode(serialize(&double))]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("error code: -25") || err.contains("error code: -26"),
+        "{err}"
+    );
+    assert!(err.contains("bad-txns-inputs-missingorspent"), "{err}");
+    let again = node.cli(&["sendrawtransaction", &tx_hex]);
+    assert!(
+        stderr(&again).contains("error code: -27"),
+        "{}",
+        stderr(&again)
+    );
+
+    // submitblock: a duplicate, then a block with a broken merkle root.
+    let raw = node.cli_ok(&["getblock", mined[0].as_str().unwrap(), "0"]);
+    assert_eq!(node.cli_ok(&["submitblock", &raw]), "duplicate");
+    let mut bad: Block = deserialize(&hex::decode(&raw).unwrap()).unwrap();
+    bad.txdata[0].inputs[0].witness.push(1);
+    let res = node.cli_ok(&["submitblock", &hex::encode(serialize(&bad))]);
+    assert!(res.contains("bad-txnmrklroot"), "{res}");
+
+    let set = node.cli_json(&["gettxoutsetinfo"]);
+    assert_eq!(set["height"], 102);
+    assert_eq!(set["total_amount"], 102.0 * 50.0 + 50.0);
+
+    // Continuous mining on and off.
+    node.cli_ok(&["setgenerate", "true", "1", &addr]);
+    assert_eq!(node.cli_ok(&["getgenerate"]), "true");
+    wait_until("continuous mining to add a block", TIMEOUT, || {
+        node.rpc("getblockcount", json!([])).as_u64() > Some(102)
+    });
+    node.cli_ok(&["setgenerate", "false"]);
+    assert_eq!(node.cli_ok(&["getgenerate"]), "false");
+}
+
+#[test]
+fn auth_errors_and_codes() {
+    let node = TestNode::start(&[]);
+    let body = r#"{"jsonrpc":"1.0","id":"x","method":"getblockcount","params":[]}"#;
+    assert_eq!(node.http_post(body, None).0, 401, "no credentials");
+    assert_eq!(
+        node.http_post(body, Some("Basic X19jb29raWVfXzp3cm9uZw=="))
+            .0,
+        401,
+        "wrong password"
+    );
+    let (status, text) = node.http_post(body, Some(&node.cookie_auth()));
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["result"], 0, "JSON-RPC 1.0 request answered");
+    let (_, text) = node.http_post(
+        r#"[{"jsonrpc":"2.0","id":1,"method":"getblockcount"},{"id":2,"method":"getbestblockhash"}]"#,
+        Some(&node.cookie_auth()),
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v.as_array().map(Vec::len),
+        Some(2),
+        "batch answered: {text}"
+    );
+
+    let out = std::process::Command::new(bin("dotcoin-cli"))
+        .args([
+            "--regtest",
+            "--rpcport",
+            &node.rpc_port.to_string(),
+            "--rpcuser",
+            "u",
+            "--rpcpassword",
+            "bad",
+        ])
+        .arg("getblockcount")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("Authorization failed"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = node.cli(&["nosuchmethod"]);
+    assert!(
+        stderr(&out).contains("error code: -32601"),
+        "{}",
+        stderr(&out)
+    );
+    let out = node.cli(&["getblockhash", "1000"]);
+    assert!(stderr(&out).contains("error code: -8"), "{}", stderr(&out));
+    let out = node.cli(&["getblockhash", "\"abc\""]);
+    assert!(
+        stderr(&out).contains("error code: -3") && stderr(&out).contains("height"),
+        "{}",
+        stderr(&out)
+    );
+    let out = node.cli(&["getblock", "xyz"]);
+    assert!(
+        stderr(&out).contains("error code: -8") && stderr(&out).contains("blockhash"),
+        "{}",
+        stderr(&out)
+    );
+    let out = node.cli(&["generatetoaddress", "1", "dc1pnotanaddress"]);
+    assert!(stderr(&out).contains("error code: -5"), "{}", stderr(&out));
+    let out = node.cli(&["sendrawtransaction", "zz"]);
+    assert!(stderr(&out).contains("error code: -22"), "{}", stderr(&out));
+}
+
+#[test]
+fn restart_keeps_chain_and_shutdown_is_clean() {
+    let mut node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    node.generate(5, &addr);
+    let best = node.cli_ok(&["getbestblockhash"]);
+    let cookie = node.datadir().join(".cookie");
+    assert_eq!(node.stop(), 0, "stop exits 0");
+    assert!(!cookie.exists(), "cookie removed by stop");
+    node.restart();
+    assert_eq!(
+        node.cli_ok(&["getbestblockhash"]),
+        best,
+        "restart keeps the chain"
+    );
+    assert_eq!(node.terminate(), 0, "SIGTERM exits 0");
+    assert!(!cookie.exists(), "cookie removed by SIGTERM");
+}
+
+#[test]
+fn config_file_with_unknown_key_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dotcoin.toml"),
+        "regtest = true\nrpcprot = 5\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin("dotcoind"))
+        .arg("--datadir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("rpcprot"), "{}", stderr(&out));
+}
+
+#[test]
+fn rpcuser_and_password_from_config() {
+    let node = TestNode::start(&["--rpcuser", "alice", "--rpcpassword", "s3cret"]);
+    assert!(
+        !node.datadir().join(".cookie").exists(),
+        "no cookie with rpcpassword"
+    );
+    let out = std::process::Command::new(bin("dotcoin-cli"))
+        .args([
+            "-regtest",
+            &format!("-rpcport={}", node.rpc_port),
+            "-rpcuser=alice",
+            "-rpcpassword=s3cret",
+            "getblockcount",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
