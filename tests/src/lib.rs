@@ -346,6 +346,8 @@ impl TestNode {
 }
 
 impl Drop for TestNode {
+    // Showing a failing test's node logs on stderr is the point here.
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
