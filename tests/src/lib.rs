@@ -219,6 +219,32 @@ impl TestNode {
         Ok(v["result"].clone())
     }
 
+    /// Sends one JSON-RPC batch of `(method, params)` calls; returns the results in order,
+    /// panicking on any error.
+    pub fn rpc_batch(&self, calls: &[(&str, Value)]) -> Vec<Value> {
+        let reqs: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(id, (m, p))| json!({ "jsonrpc": "2.0", "id": id, "method": m, "params": p }))
+            .collect();
+        let (status, text) =
+            self.http_post(&Value::Array(reqs).to_string(), Some(&self.cookie_auth()));
+        assert_eq!(status, 200, "batch failed: {text}");
+        let mut replies: Vec<Value> =
+            serde_json::from_str(&text).expect("batch reply is a JSON array");
+        replies.sort_by_key(|r| r["id"].as_u64());
+        replies
+            .into_iter()
+            .map(|r| {
+                assert!(
+                    r.get("error").is_none_or(Value::is_null),
+                    "batch call failed: {r}"
+                );
+                r["result"].clone()
+            })
+            .collect()
+    }
+
     /// [`Self::try_rpc`] that panics on error.
     pub fn rpc(&self, method: &str, params: Value) -> Value {
         self.try_rpc(method, params.clone())
