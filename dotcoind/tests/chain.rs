@@ -381,3 +381,37 @@ fn eviction_drops_lowest_fee_rate_first() {
     assert!(matches!(err, MempoolError::Full), "{err}");
     assert_eq!(state.mempool.len(), 3);
 }
+
+#[test]
+fn continuous_mining_stops_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (_, pk) = key();
+    node.start_mining(pk, 2);
+    let start = node.tip().height;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while node.tip().height < start + 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the miner made no progress"
+        );
+        std::thread::yield_now();
+    }
+    let asked = std::time::Instant::now();
+    node.stop_mining();
+    // The benchmark measures well under a millisecond; this bound only catches a miner
+    // that ignores its stop flag, even on a loaded 2-core machine.
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert!(!node.is_mining());
+    let h = node.tip().height;
+    node.generate(1, pk, 1, u64::MAX).unwrap();
+    assert_eq!(
+        node.tip().height,
+        h + 1,
+        "nothing else mines after the stop"
+    );
+}

@@ -133,6 +133,17 @@ fn every_method_through_the_cli() {
         txid.as_str()
     );
     assert_eq!(node.cli_ok(&["getrawtransaction", &txid]), tx_hex);
+    // A second spend of the same output while the first is pooled: -26, naming the rule
+    // and the transaction it conflicts with.
+    let conflict = node.cli(&["sendrawtransaction", &hex::encode(serialize(&make_tx(47)))]);
+    assert!(!conflict.status.success());
+    let err = stderr(&conflict);
+    assert!(
+        err.contains("error code: -26")
+            && err.contains("txn-mempool-conflict")
+            && err.contains(&txid),
+        "{err}"
+    );
     // Spent in the mempool: gettxout says null (prints nothing).
     assert_eq!(node.cli_ok(&["gettxout", &cb_txid, "0"]), "");
 
