@@ -84,6 +84,7 @@ impl Store {
 
     /// Loads and checks the wallet.
     pub fn load(&self, network: Network) -> Result<Wallet, WalletError> {
+        remove_stale_temps(&self.path);
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -160,6 +161,36 @@ pub enum Mode {
     Replace,
 }
 
+/// Removes temporary files that a killed writer of `path` left behind. They are full
+/// copies of the wallet (keys in plain text unless it is encrypted), so they must not
+/// linger; a temp file whose writing process still runs is left alone.
+fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically, mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Mode) -> io::Result<()> {
     write_atomic_with(path, bytes, mode, |file, bytes| file.write_all(bytes))
@@ -213,6 +244,26 @@ fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.json");
+        // pid_max on Linux is at most 2^22, so this writer cannot be alive.
+        let dead = dir.path().join(".w.json.tmp-99999999-0000000000000001");
+        let alive = dir.path().join(format!(
+            ".w.json.tmp-{}-0000000000000002",
+            std::process::id()
+        ));
+        let other = dir.path().join(".x.json.tmp-99999999-0000000000000003");
+        for f in [&dead, &alive, &other] {
+            fs::write(f, b"{}").expect("write");
+        }
+        remove_stale_temps(&path);
+        assert!(!dead.exists(), "a dead writer's copy is removed");
+        assert!(alive.exists(), "a running writer's file is kept");
+        assert!(other.exists(), "another wallet's files are not touched");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     use crate::wallet::{KeyRecord, Purpose};
