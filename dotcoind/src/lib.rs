@@ -5,6 +5,7 @@
 //! - [`mempool`]: the transaction pool.
 //! - [`miner`]: block templates and the parallel nonce search.
 //! - [`node`]: the lock around chain and pool, tip notifications, mining control.
+//! - [`net`]: the P2P layer: framing, peers, bans, headers-first sync, relay.
 //! - [`rpc`]: the JSON-RPC server and its plugins.
 //! - [`config`]: flags and `dotcoin.toml`.
 //! - [`run`]: wires everything up for the `dotcoind` binary.
@@ -13,6 +14,7 @@ pub mod chain;
 pub mod config;
 pub mod mempool;
 pub mod miner;
+pub mod net;
 pub mod node;
 pub mod rpc;
 mod run;

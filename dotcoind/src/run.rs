@@ -1,4 +1,4 @@
-//! Starting and stopping the node: logging, the chain, the miner, and the wait for a
+//! Starting and stopping the node: logging, the chain, the miner, P2P, and the wait for a
 //! shutdown request (SIGINT, SIGTERM or the `stop` RPC).
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{Args, Config, ConfigError};
+use crate::net::{self, NetConfig};
 use crate::node::{Node, NodeError, NodeOptions};
 use crate::rpc::{self, RpcAuth, RpcContext};
 use tokio::sync::Notify;
@@ -79,9 +80,21 @@ pub const PORTS_FILE: &str = "dotcoind.ports";
 
 async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
     let shutdown = Arc::new(Notify::new());
+    let manager = net::manager(
+        Arc::clone(&node),
+        NetConfig {
+            listen: config.p2p_listen,
+            connect: config.connect.clone(),
+            addnode: config.addnode.clone(),
+            max_inbound: config.max_inbound,
+            max_outbound: config.max_outbound,
+            bantime: config.bantime,
+        },
+    );
     let ctx = RpcContext {
         node: Arc::clone(&node),
         shutdown: Arc::clone(&shutdown),
+        net: Arc::clone(&manager),
     };
     let auth = match &config.rpc_auth {
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
@@ -93,8 +106,23 @@ async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
             config.rpc_addr
         ))
     })?;
+    let p2p = match net::start(manager).await {
+        Ok(p) => p,
+        Err(e) => {
+            rpc.stop().await;
+            return Err(RunError::Io(format!(
+                "cannot listen for peers on {}: {e}",
+                config
+                    .p2p_listen
+                    .map_or_else(|| "-".to_owned(), |a| a.to_string())
+            )));
+        }
+    };
     let ports_path = config.datadir.join(PORTS_FILE);
-    let ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
+    let mut ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
+    if config.p2p_listen.is_some() {
+        ports["p2p"] = p2p.manager().listen_port().into();
+    }
     std::fs::write(&ports_path, ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
     if let Some((pubkey, threads)) = config.mine {
@@ -107,6 +135,7 @@ async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
     // Mining threads hold no async resources; stop them before the runtime winds down.
     let n = Arc::clone(&node);
     let _ = tokio::task::spawn_blocking(move || n.stop_mining()).await;
+    p2p.stop().await;
     rpc.stop().await;
     let _ = std::fs::remove_file(&ports_path);
     Ok(())

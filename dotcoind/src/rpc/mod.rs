@@ -12,6 +12,7 @@ pub mod control;
 pub mod error;
 pub mod json;
 pub mod mining;
+pub mod network;
 pub mod params;
 pub mod rawtx;
 
@@ -34,6 +35,8 @@ pub struct RpcContext {
     pub node: Arc<Node>,
     /// Notified by the `stop` call.
     pub shutdown: Arc<Notify>,
+    /// The P2P layer.
+    pub net: Arc<crate::net::PeerManager>,
 }
 
 /// One line of `help`: category, method, argument synopsis, description.
@@ -176,6 +179,49 @@ pub const HELP: &[HelpEntry] = &[
         "Submit a mined block; null if accepted, else the rule it broke.",
     ),
     (
+        "Network",
+        "addnode",
+        "\"node\" \"command\"",
+        "Add (keep connected), remove, or try once (onetry) a peer \"host:port\".",
+    ),
+    ("Network", "clearbanned", "", "Lift every ban."),
+    (
+        "Network",
+        "disconnectnode",
+        "( \"address\" nodeid )",
+        "Drop the connection to a peer, by address or by id.",
+    ),
+    (
+        "Network",
+        "getconnectioncount",
+        "",
+        "Number of connected peers.",
+    ),
+    (
+        "Network",
+        "getnetworkinfo",
+        "",
+        "P2P state: version, protocol, connections in/out, local addresses.",
+    ),
+    (
+        "Network",
+        "getpeerinfo",
+        "",
+        "Every connected peer: address, version, heights, ping, bytes, ban score.",
+    ),
+    (
+        "Network",
+        "listbanned",
+        "",
+        "Banned IPs with their ban times.",
+    ),
+    (
+        "Network",
+        "setban",
+        "\"subnet\" \"command\" ( bantime absolute )",
+        "Ban (add) or unban (remove) an IP; bantime in seconds (default -bantime).",
+    ),
+    (
         "Rawtransactions",
         "decoderawtransaction",
         "\"hexstring\"",
@@ -225,6 +271,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use blockchain::BlockchainRpcServer;
     use control::ControlRpcServer;
     use mining::MiningRpcServer;
+    use network::NetworkRpcServer;
     use rawtx::RawTransactionsRpcServer;
 
     let mut module = RpcModule::new(());
@@ -233,7 +280,8 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(blockchain::BlockchainRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(address::AddressIndexRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(rawtx::RawTransactionsRpcImpl::new(ctx.clone()).into_rpc()),
-        module.merge(mining::MiningRpcImpl::new(ctx).into_rpc()),
+        module.merge(mining::MiningRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(network::NetworkRpcImpl::new(ctx).into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");

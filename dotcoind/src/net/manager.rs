@@ -1,0 +1,719 @@
+//! The peer manager: owns the peer table, the ban list, the added-node list and the
+//! learnt addresses ("addrman-lite"), and runs the node-wide tasks — the listener, the
+//! connection keeper (added nodes with backoff, learnt addresses up to the outbound
+//! target) and the relay (announcing accepted blocks and transactions to every peer).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use dotcoin_common::{BlockHash, BlockHeader, Params, Txid};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, watch};
+use tracing::{debug, info, warn};
+
+use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR};
+use super::peer::{self, ConnType, Peer};
+use super::sync::BlockSync;
+use super::{NetConfig, PeerId};
+use crate::node::{Node, NodeEvent};
+use crate::util::unix_time;
+
+/// Score at which a peer is disconnected and banned.
+pub const BAN_THRESHOLD: u32 = 100;
+/// First retry delay of an added node; doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A learnt address is not retried sooner than this.
+const ADDR_RETRY: Duration = Duration::from_secs(60);
+/// Most learnt addresses kept.
+const MAX_KNOWN_ADDRS: usize = 2000;
+/// Most headers in one announcement; a longer gap makes the peer ask with `getheaders`.
+const MAX_ANNOUNCE: u32 = 16;
+/// A transaction asked of one peer is not asked of another for this long.
+const TX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A ban on one IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ban {
+    /// Unix time it was set.
+    pub created: u64,
+    /// Unix time it ends.
+    pub until: u64,
+}
+
+/// An address from `--addnode`, `--connect` or the `addnode` RPC.
+#[derive(Debug)]
+struct AddedNode {
+    target: String,
+    backoff: Duration,
+    next_try: Instant,
+    /// A connection attempt or connection is under way.
+    busy: bool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    peers: HashMap<PeerId, Arc<Peer>>,
+    bans: HashMap<IpAddr, Ban>,
+    added: Vec<AddedNode>,
+    known_addrs: HashMap<SocketAddr, (u64, Option<Instant>)>,
+    our_nonces: HashSet<u64>,
+    tx_requested: HashMap<Txid, Instant>,
+}
+
+/// Why the `addnode`/`disconnectnode`/`setban` calls refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerCommandError {
+    /// `addnode add` of a node already added.
+    #[error("Error: Node already added")]
+    AlreadyAdded,
+    /// `addnode remove` of a node not added.
+    #[error("Error: Node could not be removed. It has not been added previously.")]
+    NotAdded,
+    /// `disconnectnode` of a node not connected.
+    #[error("Node not found in connected nodes")]
+    NotConnected,
+    /// `setban add` of an IP already banned.
+    #[error("Error: IP/Subnet already banned")]
+    AlreadyBanned,
+    /// `setban remove` of an IP not banned.
+    #[error("Error: Unban failed")]
+    NotBanned,
+}
+
+/// The P2P layer's shared state.
+#[derive(Debug)]
+pub struct PeerManager {
+    node: Arc<Node>,
+    config: NetConfig,
+    listen_port: AtomicU16,
+    next_id: AtomicU64,
+    inner: Mutex<Inner>,
+    sync: Mutex<BlockSync>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl PeerManager {
+    /// A manager for `node`; nothing runs until [`super::start`].
+    pub fn new(node: Arc<Node>, config: NetConfig) -> Arc<PeerManager> {
+        let (shutdown, _) = watch::channel(false);
+        let now = Instant::now();
+        let added = config
+            .connect
+            .iter()
+            .chain(&config.addnode)
+            .map(|t| AddedNode {
+                target: t.clone(),
+                backoff: MIN_BACKOFF,
+                next_try: now,
+                busy: false,
+            })
+            .collect();
+        Arc::new(PeerManager {
+            node,
+            config,
+            listen_port: AtomicU16::new(0),
+            next_id: AtomicU64::new(0),
+            inner: Mutex::new(Inner {
+                added,
+                ..Inner::default()
+            }),
+            sync: Mutex::new(BlockSync::default()),
+            shutdown,
+        })
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // Every update leaves the tables consistent, so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The download bookkeeping (take the node's state lock first if both are needed).
+    pub(crate) fn sync(&self) -> MutexGuard<'_, BlockSync> {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// Network parameters.
+    pub fn params(&self) -> &'static Params {
+        self.node.params()
+    }
+
+    /// The bound P2P port (0 when not listening).
+    pub fn listen_port(&self) -> u16 {
+        self.listen_port.load(Ordering::Relaxed)
+    }
+
+    /// The configured listen address (port 0: any free port).
+    pub fn configured_listen(&self) -> Option<SocketAddr> {
+        self.config.listen
+    }
+
+    pub(crate) fn set_listen_port(&self, port: u16) {
+        self.listen_port.store(port, Ordering::Relaxed);
+    }
+
+    pub(crate) fn next_peer_id(&self) -> PeerId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The listen address, if listening.
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.config
+            .listen
+            .map(|a| SocketAddr::new(a.ip(), self.listen_port()))
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// The user agent sent in `version`.
+    pub fn user_agent() -> String {
+        format!("/dotcoind:{}/", env!("CARGO_PKG_VERSION"))
+    }
+
+    /// Our `version` for a new connection; outbound nonces are remembered to catch
+    /// connections to ourselves.
+    pub(crate) fn our_version(&self, outbound: bool) -> VersionMessage {
+        let nonce: u64 = rand::random();
+        if outbound {
+            self.inner().our_nonces.insert(nonce);
+        }
+        VersionMessage {
+            version: super::message::PROTOCOL_VERSION,
+            genesis: self.params().genesis_hash(),
+            best_height: self.node.tip().height,
+            timestamp: unix_time(),
+            nonce,
+            listen_port: self.listen_port(),
+            user_agent: Self::user_agent(),
+        }
+    }
+
+    /// Checks a peer's `version`: same genesis, not ourselves.
+    pub(crate) fn check_version(&self, v: &VersionMessage) -> Result<(), String> {
+        let genesis = self.params().genesis_hash();
+        if v.genesis != genesis {
+            return Err(format!(
+                "genesis {} is not ours ({genesis}): another network",
+                v.genesis
+            ));
+        }
+        if self.inner().our_nonces.contains(&v.nonce) {
+            return Err("connected to ourselves (own version nonce)".into());
+        }
+        Ok(())
+    }
+
+    /// Adds a new connection to the table, or refuses it (shutting down).
+    pub(crate) fn register(&self, peer: &Arc<Peer>) -> bool {
+        if *self.shutdown.borrow() {
+            return false;
+        }
+        self.inner().peers.insert(peer.id, Arc::clone(peer));
+        true
+    }
+
+    /// The handshake completed: count the peer and remember its listening address.
+    pub(crate) fn on_handshake(&self, peer: &Peer, remote: &VersionMessage) {
+        let mut inner = self.inner();
+        if let Some(target) = &peer.target {
+            if let Some(a) = inner.added.iter_mut().find(|a| &a.target == target) {
+                a.backoff = MIN_BACKOFF;
+            }
+        }
+        if remote.listen_port != 0 {
+            let addr = SocketAddr::new(peer.addr.ip(), remote.listen_port);
+            learn(&mut inner.known_addrs, addr, unix_time());
+        }
+        drop(inner);
+        self.update_peer_count();
+    }
+
+    /// A connection ended.
+    pub(crate) fn unregister(&self, id: PeerId) {
+        self.inner().peers.remove(&id);
+        self.sync().peer_gone(id);
+        self.update_peer_count();
+    }
+
+    fn update_peer_count(&self) {
+        let n = self
+            .inner()
+            .peers
+            .values()
+            .filter(|p| p.is_handshaken())
+            .count();
+        self.node.set_peer_count(n);
+    }
+
+    /// Every connected peer, by id.
+    pub fn peers(&self) -> Vec<Arc<Peer>> {
+        let mut v: Vec<Arc<Peer>> = self.inner().peers.values().cloned().collect();
+        v.sort_by_key(|p| p.id);
+        v
+    }
+
+    fn ready_peers(&self) -> Vec<Arc<Peer>> {
+        self.peers()
+            .into_iter()
+            .filter(|p| p.is_handshaken())
+            .collect()
+    }
+
+    /// Adds `points` to a peer's score; at [`BAN_THRESHOLD`] it is disconnected and its IP
+    /// banned. Only the offending connection is dropped: other peers on the same IP (all
+    /// of them, on one test machine) keep being served.
+    pub(crate) fn misbehaving(&self, peer: &Peer, points: u32, reason: &str) {
+        let score = peer.add_banscore(points);
+        warn!(target: "net", peer = peer.id, addr = %peer.addr, points, score, reason, "peer misbehaving");
+        if score >= BAN_THRESHOLD {
+            let now = unix_time();
+            self.inner().bans.insert(
+                peer.addr.ip(),
+                Ban {
+                    created: now,
+                    until: now + self.config.bantime,
+                },
+            );
+            warn!(target: "net", peer = peer.id, ip = %peer.addr.ip(), bantime = self.config.bantime,
+                reason, "banning peer");
+            peer.disconnect();
+        }
+    }
+
+    /// Whether `ip` is banned now (expired bans are dropped).
+    pub fn is_banned(&self, ip: &IpAddr) -> bool {
+        let now = unix_time();
+        let mut inner = self.inner();
+        inner.bans.retain(|_, b| b.until > now);
+        inner.bans.contains_key(ip)
+    }
+
+    /// Current bans.
+    pub fn bans(&self) -> Vec<(IpAddr, Ban)> {
+        let now = unix_time();
+        let mut inner = self.inner();
+        inner.bans.retain(|_, b| b.until > now);
+        let mut v: Vec<(IpAddr, Ban)> = inner.bans.iter().map(|(i, b)| (*i, *b)).collect();
+        v.sort_by_key(|(ip, _)| *ip);
+        v
+    }
+
+    /// `setban <ip> add`: bans `ip` until `until` and drops its connections.
+    pub fn ban(&self, ip: IpAddr, until: u64) -> Result<(), PeerCommandError> {
+        if self.is_banned(&ip) {
+            return Err(PeerCommandError::AlreadyBanned);
+        }
+        let created = unix_time();
+        self.inner().bans.insert(ip, Ban { created, until });
+        for p in self.peers().into_iter().filter(|p| p.addr.ip() == ip) {
+            p.disconnect();
+        }
+        info!(target: "net", %ip, until, "banned by setban");
+        Ok(())
+    }
+
+    /// `setban <ip> remove`.
+    pub fn unban(&self, ip: &IpAddr) -> Result<(), PeerCommandError> {
+        self.inner()
+            .bans
+            .remove(ip)
+            .map(|_| ())
+            .ok_or(PeerCommandError::NotBanned)
+    }
+
+    /// `clearbanned`.
+    pub fn clear_bans(&self) {
+        self.inner().bans.clear();
+        info!(target: "net", "ban list cleared");
+    }
+
+    /// Seconds a misbehaving peer is banned for.
+    pub fn bantime(&self) -> u64 {
+        self.config.bantime
+    }
+
+    /// `addnode <target> add`.
+    pub fn add_node(&self, target: &str) -> Result<(), PeerCommandError> {
+        let mut inner = self.inner();
+        if inner.added.iter().any(|a| a.target == target) {
+            return Err(PeerCommandError::AlreadyAdded);
+        }
+        inner.added.push(AddedNode {
+            target: target.to_owned(),
+            backoff: MIN_BACKOFF,
+            next_try: Instant::now(),
+            busy: false,
+        });
+        Ok(())
+    }
+
+    /// `addnode <target> remove`: forgotten, not disconnected (as in Bitcoin Core).
+    pub fn remove_node(&self, target: &str) -> Result<(), PeerCommandError> {
+        let mut inner = self.inner();
+        let before = inner.added.len();
+        inner.added.retain(|a| a.target != target);
+        if inner.added.len() == before {
+            return Err(PeerCommandError::NotAdded);
+        }
+        Ok(())
+    }
+
+    /// `addnode <target> onetry`: one attempt, not kept.
+    pub fn connect_once(self: &Arc<Self>, target: &str) {
+        let mgr = Arc::clone(self);
+        let target = target.to_owned();
+        tokio::spawn(async move {
+            connect_to(&mgr, &target, ConnType::Manual, None).await;
+        });
+    }
+
+    /// Added-node targets with whether each is connected.
+    pub fn added_nodes(&self) -> Vec<(String, bool)> {
+        let connected: HashSet<String> = self
+            .peers()
+            .iter()
+            .filter_map(|p| p.target.clone())
+            .collect();
+        self.inner()
+            .added
+            .iter()
+            .map(|a| (a.target.clone(), connected.contains(&a.target)))
+            .collect()
+    }
+
+    /// `disconnectnode`: by address (`ip:port` as shown by `getpeerinfo`, or the added
+    /// target) or by id.
+    pub fn disconnect(
+        &self,
+        address: Option<&str>,
+        id: Option<PeerId>,
+    ) -> Result<(), PeerCommandError> {
+        let found: Vec<Arc<Peer>> = self
+            .peers()
+            .into_iter()
+            .filter(|p| match (address, id) {
+                (Some(a), _) => p.addr.to_string() == a || p.target.as_deref() == Some(a),
+                (None, Some(i)) => p.id == i,
+                (None, None) => false,
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(PeerCommandError::NotConnected);
+        }
+        for p in found {
+            info!(target: "net", peer = p.id, addr = %p.addr, "disconnecting peer on request");
+            p.disconnect();
+        }
+        Ok(())
+    }
+
+    /// Remembers addresses from an `addr` message.
+    pub(crate) fn learn_addrs(&self, addrs: &[NetAddress]) {
+        let own = self.listen_addr();
+        let mut inner = self.inner();
+        for a in addrs {
+            let sa = a.socket_addr();
+            if sa.port() == 0 || sa.ip().is_unspecified() || Some(sa) == own {
+                continue;
+            }
+            learn(&mut inner.known_addrs, sa, a.time);
+        }
+    }
+
+    /// Addresses to answer `getaddr` with.
+    pub(crate) fn addrs_to_share(&self) -> Vec<NetAddress> {
+        let inner = self.inner();
+        inner
+            .known_addrs
+            .iter()
+            .take(MAX_ADDR)
+            .map(|(a, (t, _))| NetAddress::new(*a, *t))
+            .collect()
+    }
+
+    /// Whether a transaction should be asked of a peer now (not asked of anyone lately).
+    pub(crate) fn want_tx(&self, txid: &Txid) -> bool {
+        let now = Instant::now();
+        let mut inner = self.inner();
+        inner
+            .tx_requested
+            .retain(|_, t| now.duration_since(*t) < TX_REQUEST_TIMEOUT);
+        if inner.tx_requested.contains_key(txid) {
+            return false;
+        }
+        inner.tx_requested.insert(*txid, now);
+        true
+    }
+
+    /// A requested transaction arrived (or was refused): forget the request.
+    pub(crate) fn tx_arrived(&self, txid: &Txid) {
+        self.inner().tx_requested.remove(txid);
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Asks every task to stop and every peer to disconnect.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        for p in self.peers() {
+            p.disconnect();
+        }
+    }
+
+    /// Announces every mempool transaction a peer has not seen to each peer (after a
+    /// reorganisation returned transactions to the pool, and to a new peer).
+    pub(crate) fn announce_mempool(&self, peers: &[Arc<Peer>]) {
+        let txids: Vec<Txid> = {
+            let state = self.node.state();
+            state.mempool.entries().iter().map(|e| e.txid).collect()
+        };
+        if txids.is_empty() {
+            return;
+        }
+        for p in peers {
+            let fresh: Vec<Inventory> = txids
+                .iter()
+                .filter(|t| p.mark_known_tx(**t))
+                .map(|t| Inventory::Tx(*t))
+                .collect();
+            if !fresh.is_empty() {
+                p.send(Message::Inv(fresh));
+            }
+        }
+    }
+}
+
+fn learn(known: &mut HashMap<SocketAddr, (u64, Option<Instant>)>, addr: SocketAddr, time: u64) {
+    if known.len() >= MAX_KNOWN_ADDRS && !known.contains_key(&addr) {
+        return;
+    }
+    let e = known.entry(addr).or_insert((time, None));
+    e.0 = e.0.max(time);
+}
+
+/// Opens an outbound connection to `target` and runs it until it ends. Returns whether
+/// the handshake completed.
+async fn connect_to(
+    mgr: &Arc<PeerManager>,
+    target: &str,
+    conn_type: ConnType,
+    added: Option<String>,
+) -> bool {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            debug!(target: "net", %target, error = %e, "connect failed");
+            return false;
+        }
+        Err(_) => {
+            debug!(target: "net", %target, "connect timed out");
+            return false;
+        }
+    };
+    let addr = match stream.peer_addr() {
+        Ok(a) => a,
+        Err(_) => return false,
+    };
+    if conn_type == ConnType::Outbound && mgr.is_banned(&addr.ip()) {
+        return false;
+    }
+    peer::run_connection(Arc::clone(mgr), stream, addr, conn_type, added).await
+}
+
+/// Accepts inbound connections until shutdown.
+pub(crate) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
+    let mut shutdown = mgr.shutdown_signal();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, addr) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(target: "net", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if mgr.is_banned(&addr.ip()) {
+            info!(target: "net", %addr, "refusing inbound connection: IP is banned");
+            continue;
+        }
+        let inbound = mgr.peers().iter().filter(|p| p.inbound()).count();
+        if inbound >= mgr.config.max_inbound {
+            info!(target: "net", %addr, max = mgr.config.max_inbound, "refusing inbound connection: inbound limit reached");
+            continue;
+        }
+        let m = Arc::clone(&mgr);
+        tokio::spawn(async move {
+            peer::run_connection(m, stream, addr, ConnType::Inbound, None).await;
+        });
+    }
+}
+
+/// Keeps added nodes connected (retrying with exponential backoff) and, unless
+/// `--connect` restricts the node, fills outbound slots from learnt addresses.
+pub(crate) async fn keep_connections(mgr: Arc<PeerManager>) {
+    let mut shutdown = mgr.shutdown_signal();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if mgr.stopping() {
+            break;
+        }
+        let now = Instant::now();
+        let due: Vec<String> = {
+            let mut inner = mgr.inner();
+            inner
+                .added
+                .iter_mut()
+                .filter(|a| !a.busy && a.next_try <= now)
+                .map(|a| {
+                    a.busy = true;
+                    a.target.clone()
+                })
+                .collect()
+        };
+        for target in due {
+            let m = Arc::clone(&mgr);
+            tokio::spawn(async move {
+                let ok = connect_to(&m, &target, ConnType::Manual, Some(target.clone())).await;
+                let mut inner = m.inner();
+                if let Some(a) = inner.added.iter_mut().find(|a| a.target == target) {
+                    a.busy = false;
+                    if ok {
+                        a.backoff = MIN_BACKOFF;
+                    }
+                    a.next_try = Instant::now() + a.backoff;
+                    if !ok {
+                        a.backoff = (a.backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            });
+        }
+        if mgr.config.connect.is_empty() {
+            fill_outbound(&mgr, now);
+        }
+    }
+}
+
+fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
+    let peers = mgr.peers();
+    let outbound = peers
+        .iter()
+        .filter(|p| p.conn_type == ConnType::Outbound)
+        .count();
+    if outbound >= mgr.config.max_outbound {
+        return;
+    }
+    let connected: HashSet<SocketAddr> = peers.iter().map(|p| p.addr).collect();
+    let candidate = {
+        let mut inner = mgr.inner();
+        let pick = inner
+            .known_addrs
+            .iter()
+            .filter(|(a, _)| !connected.contains(a))
+            .filter(|(a, _)| !inner.bans.contains_key(&a.ip()))
+            .filter(
+                |(_, (_, tried))| !matches!(tried, Some(t) if now.duration_since(*t) <= ADDR_RETRY),
+            )
+            .map(|(a, _)| *a)
+            .next();
+        if let Some(a) = pick {
+            if let Some(e) = inner.known_addrs.get_mut(&a) {
+                e.1 = Some(now);
+            }
+        }
+        pick
+    };
+    if let Some(addr) = candidate {
+        let m = Arc::clone(mgr);
+        tokio::spawn(async move {
+            connect_to(&m, &addr.to_string(), ConnType::Outbound, None).await;
+        });
+    }
+}
+
+/// Announces what the node accepts: new tips as `headers` to every peer not known to have
+/// them, new mempool transactions as `inv` to every peer that has not announced them.
+pub(crate) async fn relay(mgr: Arc<PeerManager>) {
+    let mut events = mgr.node.subscribe_events();
+    let mut shutdown = mgr.shutdown_signal();
+    let mut last_announced: BlockHash = mgr.node.tip().hash;
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => e,
+            _ = shutdown.changed() => break,
+        };
+        match event {
+            Ok(NodeEvent::TxAccepted(txid)) => {
+                for p in mgr.ready_peers() {
+                    if p.mark_known_tx(txid) {
+                        p.send(Message::Inv(vec![Inventory::Tx(txid)]));
+                    }
+                }
+            }
+            Ok(NodeEvent::BlockAccepted(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                let Some((tip, headers, reorg)) = tip_announcement(&mgr, &last_announced) else {
+                    continue;
+                };
+                last_announced = tip;
+                let peers = mgr.ready_peers();
+                for p in &peers {
+                    if p.best_known() != Some(tip) {
+                        p.send(Message::Headers(headers.clone()));
+                    }
+                }
+                if reorg {
+                    mgr.announce_mempool(&peers);
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}
+
+/// The active chain's headers since `last` (at most [`MAX_ANNOUNCE`]), the new tip, and
+/// whether `last` left the active chain; `None` if the tip did not move.
+fn tip_announcement(
+    mgr: &PeerManager,
+    last: &BlockHash,
+) -> Option<(BlockHash, Vec<BlockHeader>, bool)> {
+    let state = mgr.node.state();
+    let chain = &state.chain;
+    let tip = chain.tip();
+    if tip.hash == *last {
+        return None;
+    }
+    let fork = chain.index().fork_point(last).map_or(0, |e| e.height);
+    let reorg = chain
+        .index()
+        .get(last)
+        .is_some_and(|e| !chain.index().is_active(e));
+    let from = (fork + 1).max(tip.height.saturating_sub(MAX_ANNOUNCE - 1));
+    let headers = chain
+        .index()
+        .active_range(from, (tip.height + 1 - from) as usize)
+        .iter()
+        .filter_map(|h| chain.index().get(h).map(|e| e.header))
+        .collect();
+    Some((tip.hash, headers, reorg))
+}

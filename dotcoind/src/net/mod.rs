@@ -1,0 +1,104 @@
+//! The P2P layer: dotcoind's connections to other nodes.
+//!
+//! Bird's eye view:
+//! - [`codec`] frames bytes (`magic | command | length | checksum | payload`, the size
+//!   checked before the payload is read); [`message`] gives the payloads meaning.
+//! - [`peer`]: one task per connection (with a reader and a writer task): handshake,
+//!   messages, pings, the per-peer share of block download, misbehaviour.
+//! - [`manager`]: the peer table, bans, added nodes, learnt addresses, and the node-wide
+//!   tasks — listener, connection keeper, relay of accepted blocks and transactions.
+//! - [`sync`]: headers-first download bookkeeping, block locators, serving headers.
+//!
+//! Everything reaches the chain through [`crate::node::Node`]: headers under its lock,
+//! blocks and transactions via `process_block`/`accept_transaction` on the blocking pool,
+//! never holding the lock across an `.await`.
+
+pub mod codec;
+pub mod manager;
+pub mod message;
+pub mod peer;
+pub mod sync;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+pub use manager::PeerManager;
+
+use crate::node::Node;
+
+/// Node-unique id of a connection, as `getpeerinfo` shows it.
+pub type PeerId = u64;
+
+/// What the P2P layer is configured with.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Address to accept peers on, or `None` to not listen.
+    pub listen: Option<SocketAddr>,
+    /// `--connect`: connect only to these.
+    pub connect: Vec<String>,
+    /// `--addnode`: connect to these too, and keep reconnecting.
+    pub addnode: Vec<String>,
+    /// Inbound limit.
+    pub max_inbound: usize,
+    /// Outbound target from learnt addresses.
+    pub max_outbound: usize,
+    /// Seconds a misbehaving peer stays banned.
+    pub bantime: u64,
+}
+
+/// The running P2P layer.
+#[derive(Debug)]
+pub struct NetHandle {
+    manager: Arc<PeerManager>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl NetHandle {
+    /// The manager (for RPC).
+    pub fn manager(&self) -> &Arc<PeerManager> {
+        &self.manager
+    }
+
+    /// Stops listening, disconnects every peer and waits (briefly) for the tasks to end.
+    pub async fn stop(self) {
+        self.manager.begin_shutdown();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.manager.peers().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        info!(target: "net", "P2P stopped");
+    }
+}
+
+/// Creates the manager, binds the listener (if listening) and starts the tasks.
+pub async fn start(manager: Arc<PeerManager>) -> std::io::Result<NetHandle> {
+    let mut tasks = Vec::new();
+    if let Some(addr) = manager.configured_listen() {
+        let listener = TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        manager.set_listen_port(bound.port());
+        info!(target: "net", addr = %bound, "P2P listening");
+        tasks.push(tokio::spawn(manager::listen(
+            Arc::clone(&manager),
+            listener,
+        )));
+    }
+    tasks.push(tokio::spawn(manager::keep_connections(Arc::clone(
+        &manager,
+    ))));
+    tasks.push(tokio::spawn(manager::relay(Arc::clone(&manager))));
+    Ok(NetHandle { manager, tasks })
+}
+
+/// A manager for `node` with `config` (not yet started).
+pub fn manager(node: Arc<Node>, config: NetConfig) -> Arc<PeerManager> {
+    PeerManager::new(node, config)
+}

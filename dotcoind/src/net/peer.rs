@@ -1,0 +1,793 @@
+//! One connection: its shared handle ([`Peer`], what the manager and RPC see) and the
+//! task that runs it.
+//!
+//! Each connection has three tasks: a reader that turns bytes into frames (checking
+//! magic, size and checksum), a writer that drains a bounded outbound queue, and the
+//! handler — the handshake (with a timeout), then every message in turn, a ping every
+//! [`PING_INTERVAL`] and, each second, the stall check and block requests of
+//! [`super::sync`]. Bad input costs the peer misbehaviour points; it never panics the node
+//! or blocks other peers (validation runs on the blocking pool, never under an `.await`).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bitcoin_hashes::Hash as _;
+use dotcoin_common::{Block, BlockHash, BlockHeader, Transaction, Txid};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use super::codec::{encode_frame, read_frame, CodecError, RawFrame};
+use super::manager::PeerManager;
+use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
+use super::sync::{headers_after, locator};
+use super::PeerId;
+use crate::chain::ChainError;
+use crate::mempool::MempoolError;
+use crate::util::unix_time;
+
+/// The handshake must finish within this.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a peer is pinged.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A ping unanswered this long ends the connection.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(60);
+/// Messages queued for one peer; a peer that lets the queue fill is dropped.
+const OUT_QUEUE: usize = 1024;
+/// Frames read ahead of the handler.
+const IN_QUEUE: usize = 4;
+/// Transactions remembered per peer before the set is reset.
+const MAX_KNOWN_TXS: usize = 50_000;
+/// `headers` messages that do not connect before that counts as misbehaviour.
+const MAX_UNCONNECTING_HEADERS: u32 = 10;
+
+/// How a connection came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnType {
+    /// The peer connected to us.
+    Inbound,
+    /// `--connect`, `--addnode` or the `addnode` RPC.
+    Manual,
+    /// A learnt address, to fill outbound slots.
+    Outbound,
+}
+
+impl ConnType {
+    /// Bitcoin Core's `connection_type` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnType::Inbound => "inbound",
+            ConnType::Manual => "manual",
+            ConnType::Outbound => "outbound-full-relay",
+        }
+    }
+}
+
+/// A connected peer as the rest of the node sees it.
+#[derive(Debug)]
+pub struct Peer {
+    /// Node-unique id.
+    pub id: PeerId,
+    /// Remote address.
+    pub addr: SocketAddr,
+    /// How the connection came about.
+    pub conn_type: ConnType,
+    /// The added-node target this connection serves, if any.
+    pub target: Option<String>,
+    /// Unix time of connection.
+    pub conntime: u64,
+    tx: mpsc::Sender<Message>,
+    disconnect: Notify,
+    disconnecting: AtomicBool,
+    handshaken: AtomicBool,
+    remote: Mutex<Option<VersionMessage>>,
+    known_txs: Mutex<HashSet<Txid>>,
+    best_known: Mutex<Option<(BlockHash, u32)>>,
+    bytes_sent: AtomicU64,
+    bytes_recv: AtomicU64,
+    ping_micros: AtomicU64,
+    banscore: AtomicU32,
+    synced_blocks: AtomicI64,
+}
+
+/// What `getpeerinfo` shows of a peer.
+#[derive(Debug, Clone)]
+pub struct PeerStats {
+    /// The peer's `version`, once received.
+    pub remote: Option<VersionMessage>,
+    /// Height of the best header the peer sent or announced (-1: none).
+    pub synced_headers: i64,
+    /// Height of the last block received from the peer (-1: none).
+    pub synced_blocks: i64,
+    /// Last ping round trip.
+    pub ping: Option<Duration>,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_recv: u64,
+    /// Misbehaviour score.
+    pub banscore: u32,
+}
+
+impl Peer {
+    fn new(
+        id: PeerId,
+        addr: SocketAddr,
+        conn_type: ConnType,
+        target: Option<String>,
+        tx: mpsc::Sender<Message>,
+    ) -> Peer {
+        Peer {
+            id,
+            addr,
+            conn_type,
+            target,
+            conntime: unix_time(),
+            tx,
+            disconnect: Notify::new(),
+            disconnecting: AtomicBool::new(false),
+            handshaken: AtomicBool::new(false),
+            remote: Mutex::new(None),
+            known_txs: Mutex::new(HashSet::new()),
+            best_known: Mutex::new(None),
+            bytes_sent: AtomicU64::new(0),
+            bytes_recv: AtomicU64::new(0),
+            ping_micros: AtomicU64::new(u64::MAX),
+            banscore: AtomicU32::new(0),
+            synced_blocks: AtomicI64::new(-1),
+        }
+    }
+
+    /// Whether the peer connected to us.
+    pub fn inbound(&self) -> bool {
+        self.conn_type == ConnType::Inbound
+    }
+
+    /// Whether version and verack were exchanged.
+    pub fn is_handshaken(&self) -> bool {
+        self.handshaken.load(Ordering::Relaxed)
+    }
+
+    /// Queues a message; a peer whose queue is full is too slow and is dropped.
+    pub fn send(&self, msg: Message) -> bool {
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(target: "net", peer = self.id, addr = %self.addr, "send queue full; disconnecting slow peer");
+                self.disconnect();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Asks the connection to close.
+    pub fn disconnect(&self) {
+        self.disconnecting.store(true, Ordering::SeqCst);
+        self.disconnect.notify_one();
+    }
+
+    fn is_disconnecting(&self) -> bool {
+        self.disconnecting.load(Ordering::SeqCst)
+    }
+
+    /// Adds misbehaviour points; returns the new score.
+    pub(crate) fn add_banscore(&self, points: u32) -> u32 {
+        self.banscore.fetch_add(points, Ordering::SeqCst) + points
+    }
+
+    /// Records that the peer has `txid`; false if it was already known.
+    pub(crate) fn mark_known_tx(&self, txid: Txid) -> bool {
+        let mut known = self.known_txs.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= MAX_KNOWN_TXS {
+            known.clear();
+        }
+        known.insert(txid)
+    }
+
+    /// The best block the peer is known to have.
+    pub fn best_known(&self) -> Option<BlockHash> {
+        self.best_known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|(h, _)| h)
+    }
+
+    fn set_best_known(&self, hash: BlockHash, height: u32) {
+        let mut b = self.best_known.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(*b, Some((_, h)) if h > height) {
+            *b = Some((hash, height));
+        }
+    }
+
+    /// A snapshot for `getpeerinfo`.
+    pub fn stats(&self) -> PeerStats {
+        let ping = self.ping_micros.load(Ordering::Relaxed);
+        PeerStats {
+            remote: self
+                .remote
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            synced_headers: self
+                .best_known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .map_or(-1, |(_, h)| i64::from(h)),
+            synced_blocks: self.synced_blocks.load(Ordering::Relaxed),
+            ping: (ping != u64::MAX).then(|| Duration::from_micros(ping)),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            bytes_recv: self.bytes_recv.load(Ordering::Relaxed),
+            banscore: self.banscore.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Runs a connection until it ends; returns whether the handshake completed.
+pub(crate) async fn run_connection(
+    mgr: Arc<PeerManager>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    conn_type: ConnType,
+    target: Option<String>,
+) -> bool {
+    let _ = stream.set_nodelay(true);
+    let (rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::channel(OUT_QUEUE);
+    let id = mgr.next_peer_id();
+    let peer = Arc::new(Peer::new(id, addr, conn_type, target, tx));
+    if !mgr.register(&peer) {
+        return false;
+    }
+    let magic = mgr.params().magic;
+    let mut writer = tokio::spawn(write_loop(wr, rx, Arc::downgrade(&peer), magic));
+    let (ftx, frx) = mpsc::channel(IN_QUEUE);
+    let reader = tokio::spawn(read_loop(rd, ftx, magic));
+    let span = info_span!(target: "net", "peer", id, %addr);
+    let task = PeerTask {
+        mgr: Arc::clone(&mgr),
+        peer: Arc::clone(&peer),
+        ping: None,
+        next_ping: Instant::now(),
+        unconnecting: 0,
+        answered_getaddr: false,
+    };
+    let handshaken = task.run(frx).instrument(span).await;
+    reader.abort();
+    mgr.unregister(id);
+    // Let queued messages (a last reply) go out, but not forever: the socket closes when
+    // the writer ends.
+    drop(peer);
+    if tokio::time::timeout(Duration::from_secs(1), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    debug!(target: "net", peer = id, %addr, "connection closed");
+    handshaken
+}
+
+async fn read_loop(
+    mut rd: OwnedReadHalf,
+    out: mpsc::Sender<Result<RawFrame, CodecError>>,
+    magic: [u8; 4],
+) {
+    loop {
+        let frame = read_frame(&mut rd, magic).await;
+        let failed = frame.is_err();
+        if out.send(frame).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Message>,
+    peer: std::sync::Weak<Peer>,
+    magic: [u8; 4],
+) {
+    // Only a weak handle (for statistics): the channel closes when the last `Peer` goes.
+    while let Some(msg) = rx.recv().await {
+        let frame = encode_frame(magic, msg.command(), &msg.payload());
+        if wr.write_all(&frame).await.is_err() {
+            return;
+        }
+        if let Some(p) = peer.upgrade() {
+            p.bytes_sent
+                .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+/// The handler of one connection.
+struct PeerTask {
+    mgr: Arc<PeerManager>,
+    peer: Arc<Peer>,
+    /// Outstanding ping: nonce and when it was sent.
+    ping: Option<(u64, Instant)>,
+    next_ping: Instant,
+    unconnecting: u32,
+    answered_getaddr: bool,
+}
+
+/// How the handler leaves the message loop.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl PeerTask {
+    async fn run(mut self, mut frames: mpsc::Receiver<Result<RawFrame, CodecError>>) -> bool {
+        let outbound = !self.peer.inbound();
+        if outbound {
+            self.peer.send(Message::Version(self.mgr.our_version(true)));
+        }
+        if !self.handshake(&mut frames, outbound).await {
+            return false;
+        }
+        self.on_connected();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            if self.peer.is_disconnecting() {
+                break;
+            }
+            tokio::select! {
+                f = frames.recv() => {
+                    let Some(f) = f else { break };
+                    if let Flow::Stop = self.on_frame(f).await {
+                        break;
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Flow::Stop = self.on_tick() {
+                        break;
+                    }
+                }
+                _ = self.peer.disconnect.notified() => break,
+            }
+        }
+        true
+    }
+
+    /// Exchanges version and verack; false if the peer is refused or too slow.
+    async fn handshake(
+        &mut self,
+        frames: &mut mpsc::Receiver<Result<RawFrame, CodecError>>,
+        outbound: bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+        let (mut got_version, mut got_verack) = (false, false);
+        while !(got_version && got_verack) {
+            let frame = tokio::select! {
+                f = tokio::time::timeout_at(deadline, frames.recv()) => f,
+                _ = self.peer.disconnect.notified() => return false,
+            };
+            let frame = match frame {
+                Err(_) => {
+                    info!(target: "net", addr = %self.peer.addr, "disconnecting peer: handshake timeout");
+                    return false;
+                }
+                Ok(None) => return false,
+                Ok(Some(Err(e))) => {
+                    self.codec_error(e);
+                    return false;
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            self.count_recv(&frame);
+            let msg = match Message::decode(&frame.command, &frame.payload) {
+                Ok(Some(m)) => m,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.mgr.misbehaving(
+                        &self.peer,
+                        100,
+                        &format!("malformed {}: {e}", frame.command),
+                    );
+                    return false;
+                }
+            };
+            match msg {
+                Message::Version(v) if !got_version => {
+                    if let Err(why) = self.mgr.check_version(&v) {
+                        info!(target: "net", addr = %self.peer.addr, "refusing peer: {why}");
+                        return false;
+                    }
+                    if !outbound {
+                        self.peer
+                            .send(Message::Version(self.mgr.our_version(false)));
+                    }
+                    self.peer.send(Message::Verack);
+                    *self.peer.remote.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+                    got_version = true;
+                }
+                Message::Verack if got_version => got_verack = true,
+                other => {
+                    self.mgr.misbehaving(
+                        &self.peer,
+                        10,
+                        &format!("{} before the handshake completed", other.command()),
+                    );
+                    if self.peer.is_disconnecting() {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// After the handshake: start header sync, ask for addresses, share the mempool.
+    fn on_connected(&mut self) {
+        self.peer.handshaken.store(true, Ordering::SeqCst);
+        let remote = self
+            .peer
+            .remote
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .expect("the handshake stored the version");
+        self.mgr.on_handshake(&self.peer, &remote);
+        info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, kind = self.peer.conn_type.name(),
+            agent = %remote.user_agent, height = remote.best_height, "peer connected");
+        self.send_getheaders();
+        if !self.peer.inbound() {
+            self.peer.send(Message::GetAddr);
+        }
+        self.mgr.announce_mempool(std::slice::from_ref(&self.peer));
+    }
+
+    fn count_recv(&self, frame: &RawFrame) {
+        self.peer
+            .bytes_recv
+            .fetch_add(frame.wire_len() as u64, Ordering::Relaxed);
+    }
+
+    fn codec_error(&self, e: CodecError) {
+        match e {
+            CodecError::Io(_) => {}
+            CodecError::WrongMagic { .. } => {
+                info!(target: "net", addr = %self.peer.addr, "refusing peer: {e}");
+            }
+            e => self.mgr.misbehaving(&self.peer, 100, &e.to_string()),
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Result<RawFrame, CodecError>) -> Flow {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                self.codec_error(e);
+                return Flow::Stop;
+            }
+        };
+        self.count_recv(&frame);
+        match Message::decode(&frame.command, &frame.payload) {
+            Ok(Some(msg)) => self.handle(msg).await,
+            Ok(None) => {
+                debug!(target: "net", command = %frame.command, "ignoring unknown command");
+            }
+            Err(e) => self.mgr.misbehaving(
+                &self.peer,
+                100,
+                &format!("malformed {}: {e}", frame.command),
+            ),
+        }
+        if self.peer.is_disconnecting() {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn on_tick(&mut self) -> Flow {
+        let now = Instant::now();
+        if let Some((_, sent)) = self.ping {
+            if now.duration_since(sent) > PING_TIMEOUT {
+                info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, "disconnecting peer: ping timeout");
+                return Flow::Stop;
+            }
+        } else if now >= self.next_ping {
+            let nonce = rand::random();
+            self.ping = Some((nonce, now));
+            self.next_ping = now + PING_INTERVAL;
+            self.peer.send(Message::Ping(nonce));
+        }
+        let stalled = self.mgr.sync().release_stalled(self.peer.id, now);
+        if stalled > 0 {
+            info!(target: "net", peer = self.peer.id, blocks = stalled,
+                "block download stalled; asking other peers");
+        }
+        self.request_blocks();
+        Flow::Continue
+    }
+
+    async fn handle(&mut self, msg: Message) {
+        match msg {
+            Message::Version(_) | Message::Verack => {
+                self.mgr
+                    .misbehaving(&self.peer, 1, "repeated version/verack");
+            }
+            Message::Ping(n) => {
+                self.peer.send(Message::Pong(n));
+            }
+            Message::Pong(n) => {
+                if let Some((nonce, sent)) = self.ping {
+                    if nonce == n {
+                        self.peer
+                            .ping_micros
+                            .store(sent.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        self.ping = None;
+                    }
+                }
+            }
+            Message::GetAddr => {
+                // Answered once per connection, so a peer cannot scrape repeatedly.
+                if self.peer.inbound() && !self.answered_getaddr {
+                    self.answered_getaddr = true;
+                    self.peer.send(Message::Addr(self.mgr.addrs_to_share()));
+                }
+            }
+            Message::Addr(addrs) => self.mgr.learn_addrs(&addrs),
+            Message::Inv(items) => self.on_inv(items),
+            Message::GetData(items) => self.on_getdata(items),
+            Message::NotFound(items) => {
+                let mut sync = self.mgr.sync();
+                for item in items {
+                    if let Inventory::Block(h) = item {
+                        sync.not_found(self.peer.id, &h);
+                    }
+                }
+            }
+            Message::GetHeaders(g) => self.on_getheaders(g),
+            Message::Headers(h) => self.on_headers(h).await,
+            Message::Block(b) => self.on_block(*b).await,
+            Message::Tx(t) => self.on_tx(*t).await,
+        }
+    }
+
+    /// `getheaders` from our best header, to this peer.
+    fn send_getheaders(&self) {
+        let loc = {
+            let state = self.mgr.node().state();
+            let best = state.chain.best_header().hash;
+            locator(&state.chain, &best)
+        };
+        self.peer.send(Message::GetHeaders(GetHeaders {
+            locator: loc,
+            stop: BlockHash::from_byte_array([0; 32]),
+        }));
+    }
+
+    fn on_inv(&mut self, items: Vec<Inventory>) {
+        let mut want = Vec::new();
+        let mut unknown_block = false;
+        {
+            let state = self.mgr.node().state();
+            for item in &items {
+                match item {
+                    Inventory::Tx(t) => {
+                        self.peer.mark_known_tx(*t);
+                        if !state.mempool.contains(t) && self.mgr.want_tx(t) {
+                            want.push(*item);
+                        }
+                    }
+                    Inventory::Block(h) => {
+                        if state.chain.index().get(h).is_none() {
+                            unknown_block = true;
+                        }
+                    }
+                }
+            }
+        }
+        if unknown_block {
+            self.send_getheaders();
+        }
+        if !want.is_empty() {
+            self.peer.send(Message::GetData(want));
+        }
+    }
+
+    fn on_getdata(&mut self, items: Vec<Inventory>) {
+        let mut missing = Vec::new();
+        for item in items {
+            let found = {
+                let state = self.mgr.node().state();
+                match item {
+                    Inventory::Block(h) => state
+                        .chain
+                        .block(&h)
+                        .ok()
+                        .flatten()
+                        .map(|b| Message::Block(Box::new(b))),
+                    Inventory::Tx(t) => state
+                        .mempool
+                        .get(&t)
+                        .map(|e| Message::Tx(Box::new(e.tx.clone()))),
+                }
+            };
+            match found {
+                Some(m) => {
+                    if !self.peer.send(m) {
+                        return;
+                    }
+                }
+                None => missing.push(item),
+            }
+        }
+        if !missing.is_empty() {
+            self.peer.send(Message::NotFound(missing));
+        }
+    }
+
+    fn on_getheaders(&mut self, g: GetHeaders) {
+        let headers = {
+            let state = self.mgr.node().state();
+            headers_after(&state.chain, &g.locator, &g.stop, MAX_HEADERS)
+        };
+        self.peer.send(Message::Headers(headers));
+    }
+
+    async fn on_headers(&mut self, headers: Vec<BlockHeader>) {
+        if headers.is_empty() {
+            return;
+        }
+        if headers
+            .windows(2)
+            .any(|w| w[1].prev_blockhash != w[0].block_hash())
+        {
+            self.mgr
+                .misbehaving(&self.peer, 20, "non-continuous headers sequence");
+            return;
+        }
+        let full = headers.len() == MAX_HEADERS;
+        let node = Arc::clone(self.mgr.node());
+        let result = tokio::task::spawn_blocking(move || {
+            let mut state = node.state();
+            let now = unix_time();
+            let mut last = None;
+            for h in &headers {
+                match state.chain.accept_header(h, now) {
+                    Ok(e) => last = Some((e.hash, e.height)),
+                    Err(e) => return (last, Some(e)),
+                }
+            }
+            (last, None)
+        })
+        .await;
+        let Ok((last, err)) = result else { return };
+        if let Some((hash, height)) = last {
+            self.peer.set_best_known(hash, height);
+            // Only a run of headers that never connect is suspicious; racing miners make
+            // the odd unconnecting announcement normal.
+            self.unconnecting = 0;
+        }
+        match err {
+            Some(ChainError::Orphan { .. }) if last.is_none() => {
+                self.unconnecting += 1;
+                if self.unconnecting % MAX_UNCONNECTING_HEADERS == 0 {
+                    self.mgr
+                        .misbehaving(&self.peer, 20, "too many headers that do not connect");
+                }
+                self.send_getheaders();
+                return;
+            }
+            Some(e) if e.is_misbehaviour() => {
+                self.mgr
+                    .misbehaving(&self.peer, 100, &format!("invalid header: {e}"));
+                return;
+            }
+            Some(e) => {
+                debug!(target: "net", peer = self.peer.id, error = %e, "header not accepted");
+                return;
+            }
+            None => {}
+        }
+        if full {
+            if let Some((hash, _)) = last {
+                // More may follow: continue from the last one.
+                self.peer.send(Message::GetHeaders(GetHeaders {
+                    locator: vec![hash],
+                    stop: BlockHash::from_byte_array([0; 32]),
+                }));
+            }
+        }
+        self.request_blocks();
+    }
+
+    /// Fills this peer's download window from the best chain it has announced.
+    fn request_blocks(&self) {
+        let Some(best) = self.peer.best_known() else {
+            return;
+        };
+        let wanted = {
+            let state = self.mgr.node().state();
+            self.mgr
+                .sync()
+                .next_requests(&state.chain, self.peer.id, &best, Instant::now())
+        };
+        if !wanted.is_empty() {
+            debug!(target: "net", peer = self.peer.id, blocks = wanted.len(), "requesting blocks");
+            self.peer.send(Message::GetData(
+                wanted.into_iter().map(Inventory::Block).collect(),
+            ));
+        }
+    }
+
+    async fn on_block(&mut self, block: Block) {
+        let hash = block.block_hash();
+        let node = Arc::clone(self.mgr.node());
+        let result = tokio::task::spawn_blocking(move || {
+            let r = node.process_block(&block);
+            let state = node.state();
+            let height = state.chain.index().get(&hash).map(|e| e.height);
+            let progress = (state.chain.height(), state.chain.best_header().height);
+            (r, height, progress)
+        })
+        .await;
+        self.mgr.sync().received(&hash);
+        let Ok((result, height, (tip, headers))) = result else {
+            return;
+        };
+        match result {
+            Ok(outcome) => {
+                if let Some(h) = height {
+                    self.peer
+                        .synced_blocks
+                        .fetch_max(i64::from(h), Ordering::Relaxed);
+                    self.peer.set_best_known(hash, h);
+                }
+                if outcome.tip_changed {
+                    self.mgr.sync().log_progress(tip, headers);
+                }
+            }
+            Err(ChainError::Orphan { .. }) => {
+                debug!(target: "net", peer = self.peer.id, %hash, "block with unknown parent; asking for headers");
+                self.send_getheaders();
+            }
+            Err(e) if e.is_misbehaviour() => {
+                self.mgr
+                    .misbehaving(&self.peer, 100, &format!("invalid block {hash}: {e}"));
+                return;
+            }
+            Err(e) => {
+                info!(target: "net", peer = self.peer.id, %hash, error = %e, "block not accepted");
+            }
+        }
+        self.request_blocks();
+    }
+
+    async fn on_tx(&mut self, tx: Transaction) {
+        let txid = tx.txid();
+        self.peer.mark_known_tx(txid);
+        let node = Arc::clone(self.mgr.node());
+        let result = tokio::task::spawn_blocking(move || node.accept_transaction(&tx)).await;
+        self.mgr.tx_arrived(&txid);
+        match result {
+            Ok(Ok(_)) => debug!(target: "net", peer = self.peer.id, %txid, "accepted transaction"),
+            Ok(Err(MempoolError::Invalid(e))) if e.is_malicious() => {
+                self.mgr
+                    .misbehaving(&self.peer, 10, &format!("invalid transaction {txid}: {e}"));
+            }
+            Ok(Err(MempoolError::Coinbase)) => {
+                self.mgr.misbehaving(
+                    &self.peer,
+                    100,
+                    &format!("coinbase {txid} relayed as a transaction"),
+                );
+            }
+            Ok(Err(e)) => {
+                debug!(target: "net", peer = self.peer.id, %txid, error = %e, "transaction not accepted")
+            }
+            Err(_) => {}
+        }
+    }
+}

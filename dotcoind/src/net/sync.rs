@@ -1,0 +1,234 @@
+//! Headers-first block download: which blocks to ask which peer for.
+//!
+//! Headers arrive first and go into the block index, so the node knows the best header
+//! chain before it has the blocks. [`BlockSync`] then hands each peer the lowest missing
+//! blocks of the best chain *that peer* has announced, at most [`WINDOW`] in flight per
+//! peer, so several peers download in parallel. A block asked for longer than
+//! [`STALL_TIMEOUT`] ago is taken back and given to another peer. Blocks may arrive in
+//! any order: their headers are indexed, and the chain connects them in order as the
+//! gaps fill.
+//!
+//! Lock order: the node's state lock first, then this one; never the other way round.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use dotcoin_common::BlockHash;
+use tracing::info;
+
+use super::PeerId;
+use crate::chain::ChainState;
+
+/// Blocks in flight per peer.
+pub const WINDOW: usize = 16;
+/// How far past the active tip blocks are requested.
+pub const LOOKAHEAD: u32 = 1024;
+/// A block not delivered this long after the request is asked of another peer.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often download progress is logged.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    peer: PeerId,
+    since: Instant,
+}
+
+/// Download bookkeeping shared by all peer tasks.
+#[derive(Debug)]
+pub struct BlockSync {
+    in_flight: HashMap<BlockHash, InFlight>,
+    per_peer: HashMap<PeerId, usize>,
+    /// Blocks a peer stalled on, so it is not handed them again at once.
+    stalled: HashMap<BlockHash, (PeerId, Instant)>,
+    last_log: Instant,
+    last_log_height: u32,
+}
+
+impl Default for BlockSync {
+    fn default() -> Self {
+        BlockSync {
+            in_flight: HashMap::new(),
+            per_peer: HashMap::new(),
+            stalled: HashMap::new(),
+            last_log: Instant::now(),
+            last_log_height: 0,
+        }
+    }
+}
+
+impl BlockSync {
+    /// Blocks to ask `peer` for now, marked in flight: the lowest missing blocks on the
+    /// chain ending at `peer_best` (a header the peer sent us), when that chain has more
+    /// work than our tip.
+    pub fn next_requests(
+        &mut self,
+        chain: &ChainState,
+        peer: PeerId,
+        peer_best: &BlockHash,
+        now: Instant,
+    ) -> Vec<BlockHash> {
+        let busy = self.per_peer.get(&peer).copied().unwrap_or(0);
+        let free = WINDOW.saturating_sub(busy);
+        if free == 0 {
+            return Vec::new();
+        }
+        let index = chain.index();
+        let Some(best) = index.get(peer_best) else {
+            return Vec::new();
+        };
+        if best.is_failed() || best.chainwork <= chain.tip().chainwork {
+            return Vec::new();
+        }
+        let limit = chain.height().saturating_add(LOOKAHEAD);
+        let mut missing = Vec::new();
+        let mut cur = Some(best);
+        while let Some(e) = cur {
+            if index.is_active(e) {
+                break;
+            }
+            if e.height <= limit && !e.have_data() {
+                missing.push(e.hash);
+            }
+            cur = index.get(&e.header.prev_blockhash);
+        }
+        self.stalled
+            .retain(|_, (_, t)| now.duration_since(*t) < STALL_TIMEOUT * 2);
+        let picked: Vec<BlockHash> = missing
+            .into_iter()
+            .rev()
+            .filter(|h| !self.in_flight.contains_key(h))
+            .filter(|h| !matches!(self.stalled.get(h), Some((p, _)) if *p == peer))
+            .take(free)
+            .collect();
+        for h in &picked {
+            self.in_flight.insert(*h, InFlight { peer, since: now });
+        }
+        *self.per_peer.entry(peer).or_default() += picked.len();
+        picked
+    }
+
+    fn forget(&mut self, hash: &BlockHash) -> Option<InFlight> {
+        let f = self.in_flight.remove(hash)?;
+        if let Some(n) = self.per_peer.get_mut(&f.peer) {
+            *n = n.saturating_sub(1);
+        }
+        Some(f)
+    }
+
+    /// A block arrived (from anyone): it is no longer in flight.
+    pub fn received(&mut self, hash: &BlockHash) {
+        self.forget(hash);
+    }
+
+    /// `peer` said it does not have `hash`: someone else may.
+    pub fn not_found(&mut self, peer: PeerId, hash: &BlockHash) {
+        if self.in_flight.get(hash).is_some_and(|f| f.peer == peer) {
+            self.forget(hash);
+            self.stalled.insert(*hash, (peer, Instant::now()));
+        }
+    }
+
+    /// Takes back `peer`'s requests older than [`STALL_TIMEOUT`]; returns how many.
+    pub fn release_stalled(&mut self, peer: PeerId, now: Instant) -> usize {
+        let stale: Vec<BlockHash> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.peer == peer && now.duration_since(f.since) > STALL_TIMEOUT)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in &stale {
+            self.forget(h);
+            self.stalled.insert(*h, (peer, now));
+        }
+        stale.len()
+    }
+
+    /// `peer` disconnected: everything it was asked for is free for others.
+    pub fn peer_gone(&mut self, peer: PeerId) {
+        self.in_flight.retain(|_, f| f.peer != peer);
+        self.per_peer.remove(&peer);
+    }
+
+    /// Blocks in flight from `peer`.
+    pub fn in_flight_from(&self, peer: PeerId) -> usize {
+        self.per_peer.get(&peer).copied().unwrap_or(0)
+    }
+
+    /// Logs download progress now and then, and when the best header is reached.
+    pub fn log_progress(&mut self, height: u32, headers: u32) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last_log);
+        // Reaching the best header after a real download is worth a line; a relayed block or
+        // two is not.
+        let caught_up = height == headers && height >= self.last_log_height + 16;
+        if elapsed < PROGRESS_EVERY && !caught_up {
+            return;
+        }
+        let rate = f64::from(height.saturating_sub(self.last_log_height))
+            / elapsed.as_secs_f64().max(0.001);
+        if height > self.last_log_height {
+            let pct = if headers == 0 {
+                100.0
+            } else {
+                100.0 * f64::from(height) / f64::from(headers)
+            };
+            info!(target: "net", height, headers, progress = format!("{pct:.1}%"),
+                blocks_per_sec = format!("{rate:.1}"), "block download progress");
+        }
+        self.last_log = now;
+        self.last_log_height = height;
+    }
+}
+
+/// A block locator from `from` back to genesis: the last ten blocks one by one, then
+/// doubling steps, so a peer finds our fork point with one round trip.
+pub fn locator(chain: &ChainState, from: &BlockHash) -> Vec<BlockHash> {
+    let index = chain.index();
+    let Some(top) = index.get(from) else {
+        return vec![chain.params().genesis_hash()];
+    };
+    let mut out = Vec::new();
+    let mut height = i64::from(top.height);
+    let mut step = 1i64;
+    loop {
+        if let Some(e) = index.ancestor(from, height as u32) {
+            out.push(e.hash);
+        }
+        if height == 0 {
+            break;
+        }
+        if out.len() >= 10 {
+            step *= 2;
+        }
+        height = (height - step).max(0);
+    }
+    out
+}
+
+/// Headers of the active chain after the first locator entry we know (its fork point with
+/// the active chain), up to `max` or through `stop`.
+pub fn headers_after(
+    chain: &ChainState,
+    locator: &[BlockHash],
+    stop: &BlockHash,
+    max: usize,
+) -> Vec<dotcoin_common::BlockHeader> {
+    let index = chain.index();
+    let start = locator
+        .iter()
+        .find_map(|h| index.fork_point(h))
+        .map_or(1, |e| e.height + 1);
+    let mut out = Vec::new();
+    for height in start.. {
+        let Some(hash) = index.active_hash(height) else {
+            break;
+        };
+        let Some(e) = index.get(&hash) else { break };
+        out.push(e.header);
+        if hash == *stop || out.len() >= max {
+            break;
+        }
+    }
+    out
+}

@@ -1,0 +1,284 @@
+//! Network calls, as in Bitcoin Core: peers (`getpeerinfo`, `getconnectioncount`,
+//! `addnode`, `disconnectnode`), the node's network state (`getnetworkinfo`) and bans
+//! (`setban`, `listbanned`, `clearbanned`).
+
+use std::net::IpAddr;
+
+use jsonrpsee::core::RpcResult;
+use jsonrpsee::proc_macros::rpc;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::{json, Value};
+
+use super::error::{rpc_error, RpcErrorCode};
+use super::params::{opt_bool, required, string_param};
+use super::RpcContext;
+use crate::net::manager::PeerCommandError;
+use crate::net::message::PROTOCOL_VERSION;
+use crate::net::PeerManager;
+use crate::util::unix_time;
+
+/// Network calls.
+#[rpc(server, client)]
+pub trait NetworkRpc {
+    /// Every connected peer.
+    #[method(name = "getpeerinfo")]
+    fn getpeerinfo(&self) -> RpcResult<Vec<Value>>;
+    /// Number of connected peers.
+    #[method(name = "getconnectioncount")]
+    fn getconnectioncount(&self) -> RpcResult<usize>;
+    /// The node's network state.
+    #[method(name = "getnetworkinfo")]
+    fn getnetworkinfo(&self) -> RpcResult<Value>;
+    /// Add, remove or try once a peer.
+    #[method(name = "addnode")]
+    fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value>;
+    /// Drop a connection by address or id.
+    #[method(name = "disconnectnode")]
+    fn disconnectnode(&self, address: Option<Value>, nodeid: Option<Value>) -> RpcResult<Value>;
+    /// Ban or unban an IP.
+    #[method(name = "setban")]
+    fn setban(
+        &self,
+        subnet: Option<Value>,
+        command: Option<Value>,
+        bantime: Option<Value>,
+        absolute: Option<Value>,
+    ) -> RpcResult<Value>;
+    /// Current bans.
+    #[method(name = "listbanned")]
+    fn listbanned(&self) -> RpcResult<Vec<Value>>;
+    /// Lift every ban.
+    #[method(name = "clearbanned")]
+    fn clearbanned(&self) -> RpcResult<Value>;
+}
+
+/// Implementation of [`NetworkRpcServer`].
+#[derive(Debug)]
+pub struct NetworkRpcImpl {
+    ctx: RpcContext,
+}
+
+impl NetworkRpcImpl {
+    /// A plugin over `ctx`.
+    pub fn new(ctx: RpcContext) -> Self {
+        NetworkRpcImpl { ctx }
+    }
+
+    fn net(&self) -> &PeerManager {
+        &self.ctx.net
+    }
+}
+
+fn command_error(e: PeerCommandError) -> ErrorObjectOwned {
+    let code = match e {
+        PeerCommandError::AlreadyAdded => RpcErrorCode::NodeAlreadyAdded,
+        PeerCommandError::NotAdded => RpcErrorCode::NodeNotAdded,
+        PeerCommandError::NotConnected => RpcErrorCode::NodeNotConnected,
+        PeerCommandError::AlreadyBanned => RpcErrorCode::NodeAlreadyAdded,
+        PeerCommandError::NotBanned => RpcErrorCode::InvalidIpOrSubnet,
+    };
+    rpc_error(code, e.to_string())
+}
+
+/// An IP, accepting Bitcoin Core's single-address subnet forms (`1.2.3.4/32`).
+fn ip_param(v: &Value) -> Result<IpAddr, ErrorObjectOwned> {
+    let s = string_param(v, "subnet")?;
+    let bare = s
+        .strip_suffix("/32")
+        .or_else(|| s.strip_suffix("/128"))
+        .unwrap_or(s);
+    bare.parse().map_err(|_| {
+        rpc_error(
+            RpcErrorCode::InvalidIpOrSubnet,
+            format!("Error: Invalid IP/Subnet '{s}'"),
+        )
+    })
+}
+
+fn subnet_of(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V4(_) => format!("{ip}/32"),
+        IpAddr::V6(_) => format!("{ip}/128"),
+    }
+}
+
+fn numeric_version() -> u64 {
+    let parse = |s: &str| s.parse::<u64>().unwrap_or(0);
+    parse(env!("CARGO_PKG_VERSION_MAJOR")) * 10_000
+        + parse(env!("CARGO_PKG_VERSION_MINOR")) * 100
+        + parse(env!("CARGO_PKG_VERSION_PATCH"))
+}
+
+impl NetworkRpcServer for NetworkRpcImpl {
+    fn getpeerinfo(&self) -> RpcResult<Vec<Value>> {
+        Ok(self
+            .net()
+            .peers()
+            .iter()
+            .map(|p| {
+                let s = p.stats();
+                let mut v = json!({
+                    "id": p.id,
+                    "addr": p.addr.to_string(),
+                    "inbound": p.inbound(),
+                    "connection_type": p.conn_type.name(),
+                    "version": s.remote.as_ref().map_or(0, |r| r.version),
+                    "subver": s.remote.as_ref().map_or(String::new(), |r| r.user_agent.clone()),
+                    "startingheight": s.remote.as_ref().map_or(-1, |r| i64::from(r.best_height)),
+                    "synced_headers": s.synced_headers,
+                    "synced_blocks": s.synced_blocks,
+                    "bytessent": s.bytes_sent,
+                    "bytesrecv": s.bytes_recv,
+                    "conntime": p.conntime,
+                    "banscore": s.banscore,
+                });
+                if let Some(ping) = s.ping {
+                    v["pingtime"] = json!(ping.as_secs_f64());
+                }
+                if let Some(t) = &p.target {
+                    v["addnode"] = json!(t);
+                }
+                v
+            })
+            .collect())
+    }
+
+    fn getconnectioncount(&self) -> RpcResult<usize> {
+        Ok(self.ctx.node.peer_count())
+    }
+
+    fn getnetworkinfo(&self) -> RpcResult<Value> {
+        let peers = self.net().peers();
+        let inbound = peers.iter().filter(|p| p.inbound()).count();
+        let local: Vec<Value> = self
+            .net()
+            .listen_addr()
+            .map(|a| json!({ "address": a.ip().to_string(), "port": a.port(), "score": 1 }))
+            .into_iter()
+            .collect();
+        Ok(json!({
+            "version": numeric_version(),
+            "subversion": PeerManager::user_agent(),
+            "protocolversion": PROTOCOL_VERSION,
+            "connections": peers.len(),
+            "connections_in": inbound,
+            "connections_out": peers.len() - inbound,
+            "networkactive": true,
+            "localaddresses": local,
+            "relayfee": self.ctx.node.state().mempool.min_fee_rate() as f64 / 1e8,
+            "warnings": "",
+        }))
+    }
+
+    fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value> {
+        let node = required(node, "node")?;
+        let target = string_param(&node, "node")?;
+        let command = required(command, "command")?;
+        match string_param(&command, "command")? {
+            "add" => self.net().add_node(target).map_err(command_error)?,
+            "remove" => self.net().remove_node(target).map_err(command_error)?,
+            "onetry" => self.ctx.net.connect_once(target),
+            other => {
+                return Err(rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("command '{other}' must be add, remove or onetry"),
+                ))
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    fn disconnectnode(&self, address: Option<Value>, nodeid: Option<Value>) -> RpcResult<Value> {
+        let address = match &address {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(v) => Some(string_param(v, "address")?),
+        };
+        let id = match (&address, nodeid) {
+            (None, Some(v)) if !v.is_null() => Some(v.as_u64().ok_or_else(|| {
+                rpc_error(RpcErrorCode::InvalidParameter, "nodeid must be a number")
+            })?),
+            (Some(_), Some(v)) if !v.is_null() => {
+                return Err(rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    "Only one of address and nodeid should be provided.",
+                ))
+            }
+            _ => None,
+        };
+        if address.is_none() && id.is_none() {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "Only one of address and nodeid should be provided.",
+            ));
+        }
+        self.net().disconnect(address, id).map_err(command_error)?;
+        Ok(Value::Null)
+    }
+
+    fn setban(
+        &self,
+        subnet: Option<Value>,
+        command: Option<Value>,
+        bantime: Option<Value>,
+        absolute: Option<Value>,
+    ) -> RpcResult<Value> {
+        let ip = ip_param(&required(subnet, "subnet")?)?;
+        let command = required(command, "command")?;
+        match string_param(&command, "command")? {
+            "add" => {
+                let secs = match bantime {
+                    None | Some(Value::Null) => 0,
+                    Some(v) => v.as_u64().ok_or_else(|| {
+                        rpc_error(RpcErrorCode::InvalidParameter, "bantime must be a number")
+                    })?,
+                };
+                let absolute = opt_bool(absolute, "absolute", false)?;
+                let now = unix_time();
+                let until = match (secs, absolute) {
+                    (0, _) => now + self.net().bantime(),
+                    (t, true) => t,
+                    (t, false) => now + t,
+                };
+                if until <= now {
+                    return Err(rpc_error(
+                        RpcErrorCode::InvalidParameter,
+                        "Error: Absolute timestamp is in the past",
+                    ));
+                }
+                self.net().ban(ip, until).map_err(command_error)?;
+            }
+            "remove" => self.net().unban(&ip).map_err(command_error)?,
+            other => {
+                return Err(rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("command '{other}' must be add or remove"),
+                ))
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    fn listbanned(&self) -> RpcResult<Vec<Value>> {
+        let now = unix_time();
+        Ok(self
+            .net()
+            .bans()
+            .iter()
+            .map(|(ip, b)| {
+                json!({
+                    "address": subnet_of(ip),
+                    "ban_created": b.created,
+                    "banned_until": b.until,
+                    "ban_duration": b.until.saturating_sub(b.created),
+                    "time_remaining": b.until.saturating_sub(now),
+                })
+            })
+            .collect())
+    }
+
+    fn clearbanned(&self) -> RpcResult<Value> {
+        self.net().clear_bans();
+        Ok(Value::Null)
+    }
+}
