@@ -173,6 +173,142 @@ fn line_of_three_relays_blocks_and_transactions() {
     assert_eq!(ni["connections"], 2);
     assert_eq!(ni["connections_in"], 1);
     assert_eq!(ni["localaddresses"][0]["port"], b.p2p_port);
+
+    // B stops promptly with peers connected, and its peers notice.
+    let mut b = b;
+    let started = Instant::now();
+    assert_eq!(b.stop(), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    wait_until("A and C to drop B", TIMEOUT, || {
+        connections(&a) == 0 && connections(&c) == 0
+    });
+}
+
+#[test]
+fn block_reaches_the_far_end_of_a_five_node_line() {
+    let mut nodes: Vec<TestNode> = vec![start_node(&[])];
+    for _ in 1..5 {
+        let prev = p2p_addr(nodes.last().expect("a node"));
+        nodes.push(start_node(&["--addnode", &prev]));
+    }
+    wait_until("the line to connect", TIMEOUT, || {
+        nodes[1..].iter().all(|n| connections(n) >= 1)
+            && nodes[1..4].iter().all(|n| connections(n) == 2)
+    });
+    let (_, addr) = test_keypair();
+    let far = &nodes[4];
+    let mut latencies = Vec::new();
+    for _ in 0..5 {
+        let hash = nodes[0].generate(1, &addr).remove(0);
+        wait_until("the block to reach the far end", TIMEOUT, || {
+            tip(far) == hash
+        });
+        // Measured between the two nodes' own log lines: polling would round it.
+        let mined = tip_logged_at(&nodes[0], &hash);
+        let arrived = tip_logged_at(far, &hash);
+        latencies.push(arrived - mined);
+    }
+    latencies.sort_by(f64::total_cmp);
+    report(&format!(
+        "block mined on node 1 reached node 5 (4 hops): median {:.1} ms, max {:.1} ms",
+        latencies[2] * 1e3,
+        latencies[4] * 1e3
+    ));
+}
+
+/// Seconds into the day at which `node` logged `hash` becoming its tip.
+fn tip_logged_at(node: &TestNode, hash: &str) -> f64 {
+    let log = node.debug_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("new tip") && l.contains(hash))
+        .unwrap_or_else(|| panic!("no 'new tip' line for {hash}"));
+    // "2026-11-24T11:35:28.808776Z ..."
+    let time = &line[11..line.find('Z').expect("UTC timestamp")];
+    let mut parts = time.split(':');
+    let mut field = || -> f64 { parts.next().and_then(|p| p.parse().ok()).expect("hh:mm:ss") };
+    field() * 3600.0 + field() * 60.0 + field()
+}
+
+#[test]
+fn addresses_are_learnt_and_limits_hold() {
+    let a = start_node(&[]);
+    let b = start_node(&["--addnode", &p2p_addr(&a)]);
+    // C knows only A, may make learnt outbound connections, and takes one inbound peer.
+    let c = TestNode::start(&[
+        "--addnode",
+        &p2p_addr(&a),
+        "--maxoutbound",
+        "4",
+        "--maxinbound",
+        "1",
+    ]);
+    // A learnt B's listening address from B's version and hands it to C via addr.
+    wait_until("C to find B through A", TIMEOUT, || {
+        c.rpc("getpeerinfo", json!([]))
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|p| p["addr"] == p2p_addr(&b).as_str())
+    });
+    // --connect: only the given peer, nothing learnt.
+    let d = TestNode::start(&["--connect", &p2p_addr(&a), "--maxoutbound", "4"]);
+    wait_until("D connected to A", TIMEOUT, || connections(&d) == 1);
+    // Inbound limit: C takes one inbound peer and refuses the next.
+    let e = start_node(&[]);
+    e.rpc("addnode", json!([p2p_addr(&c), "onetry"]));
+    wait_until("E connected to C", TIMEOUT, || connections(&e) == 1);
+    let f = start_node(&[]);
+    f.rpc("addnode", json!([p2p_addr(&c), "onetry"]));
+    wait_until("C to refuse F", TIMEOUT, || {
+        c.debug_log().contains("inbound limit reached")
+    });
+    assert_eq!(connections(&f), 0);
+    // D never connected beyond A, though A knows B and C.
+    a.generate(1, &test_keypair().1);
+    wait_same_tip(&[&a, &d], TIMEOUT);
+    assert_eq!(connections(&d), 1);
+    let peers = d.rpc("getpeerinfo", json!([]));
+    assert_eq!(peers[0]["addr"], p2p_addr(&a).as_str());
+
+    // addnode and disconnectnode errors use Bitcoin Core's codes.
+    let target = p2p_addr(&a);
+    assert_eq!(
+        b.try_rpc("addnode", json!([target, "add"]))
+            .expect_err("already added")
+            .code,
+        -23
+    );
+    b.rpc("addnode", json!([target, "remove"]));
+    assert_eq!(
+        b.try_rpc("addnode", json!([target, "remove"]))
+            .expect_err("not added")
+            .code,
+        -24
+    );
+    assert_eq!(
+        b.try_rpc("disconnectnode", json!(["127.0.0.1:1"]))
+            .expect_err("not connected")
+            .code,
+        -29
+    );
+    assert_eq!(
+        b.try_rpc("setban", json!(["not-an-ip", "add"]))
+            .expect_err("bad ip")
+            .code,
+        -30
+    );
+    b.rpc("setban", json!(["10.1.2.3", "add", 60]));
+    let bans = b.rpc("listbanned", json!([]));
+    assert_eq!(bans[0]["address"], "10.1.2.3/32");
+    b.rpc("setban", json!(["10.1.2.3", "remove"]));
+    assert_eq!(b.rpc("listbanned", json!([])), json!([]));
+    let help = b.rpc("help", json!([]));
+    assert!(help.as_str().expect("text").contains("== Network =="));
 }
 
 #[test]
@@ -222,6 +358,9 @@ fn fresh_node_syncs_two_thousand_blocks_from_two_peers() {
         .map(|p| p["synced_blocks"].as_i64().expect("height"))
         .collect();
     assert_eq!(served.len(), 2, "{peers}");
+    report(&format!(
+        "last block height received from each peer: {served:?}"
+    ));
     assert!(
         served.iter().all(|h| *h > 0),
         "blocks from both peers: {peers}"
@@ -517,6 +656,8 @@ fn send_block(s: &mut TcpStream, block: &Block) {
 fn misbehaving_scripted_peer_is_dropped_while_others_are_served() {
     let a = start_node(&["--bantime", "600"]);
     let honest = start_node(&["--addnode", &p2p_addr(&a)]);
+    // A connection that never says version is dropped at the handshake timeout.
+    let mut silent = connect_raw(&a);
     let (kp, addr) = test_keypair();
     a.generate(101, &addr);
     wait_same_tip(&[&a, &honest], TIMEOUT);
@@ -618,6 +759,9 @@ fn misbehaving_scripted_peer_is_dropped_while_others_are_served() {
     assert!(log.contains("network magic"), "magic refusal logged");
     assert!(log.contains("another network"), "genesis refusal logged");
     still_serving("wrong network");
+
+    expect_disconnect(&mut silent);
+    assert!(a.debug_log().contains("handshake timeout"));
 
     // Unknown commands are ignored, not punished.
     let mut s = handshake(&a);

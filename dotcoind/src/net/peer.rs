@@ -256,6 +256,7 @@ pub(crate) async fn run_connection(
         next_ping: Instant::now(),
         unconnecting: 0,
         answered_getaddr: false,
+        asked_headers_from: None,
     };
     let handshaken = task.run(frx).instrument(span).await;
     reader.abort();
@@ -316,6 +317,8 @@ struct PeerTask {
     next_ping: Instant,
     unconnecting: u32,
     answered_getaddr: bool,
+    /// Our best header when we last sent `getheaders`, until the answer comes.
+    asked_headers_from: Option<(BlockHash, u32)>,
 }
 
 /// How the handler leaves the message loop.
@@ -555,12 +558,13 @@ impl PeerTask {
     }
 
     /// `getheaders` from our best header, to this peer.
-    fn send_getheaders(&self) {
-        let loc = {
+    fn send_getheaders(&mut self) {
+        let (loc, best) = {
             let state = self.mgr.node().state();
-            let best = state.chain.best_header().hash;
-            locator(&state.chain, &best)
+            let best = state.chain.best_header();
+            (locator(&state.chain, &best.hash), (best.hash, best.height))
         };
+        self.asked_headers_from = Some(best);
         self.peer.send(Message::GetHeaders(GetHeaders {
             locator: loc,
             stop: BlockHash::from_byte_array([0; 32]),
@@ -637,7 +641,16 @@ impl PeerTask {
     }
 
     async fn on_headers(&mut self, headers: Vec<BlockHeader>) {
+        let asked = self.asked_headers_from.take();
         if headers.is_empty() {
+            // Nothing after our locator: the peer's chain ends on our best header chain
+            // (at its top, unless the peer is behind, in which case it answers `notfound`
+            // and the blocks go to another peer). Either way it can serve that chain, so
+            // a peer that connects mid-download joins in instead of idling.
+            if let Some((hash, height)) = asked {
+                self.peer.set_best_known(hash, height);
+                self.request_blocks();
+            }
             return;
         }
         if headers
