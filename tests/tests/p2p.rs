@@ -275,6 +275,29 @@ fn addresses_are_learnt_and_limits_hold() {
     let peers = d.rpc("getpeerinfo", json!([]));
     assert_eq!(peers[0]["addr"], p2p_addr(&a).as_str());
 
+    // An added node that drops the connection is reconnected (with backoff).
+    let b_peer_id = || b.rpc("getpeerinfo", json!([]))[0]["id"].as_u64();
+    let first = b_peer_id().expect("B is connected to A");
+    // B connected to A before C and D existed, so it is A's first inbound peer.
+    let b_seen_by_a = a
+        .rpc("getpeerinfo", json!([]))
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["inbound"] == true)
+        .map(|p| p["id"].clone())
+        .expect("an inbound peer");
+    a.rpc("disconnectnode", json!(["", b_seen_by_a]));
+    wait_until("B to reconnect to A", TIMEOUT, || {
+        b_peer_id().is_some_and(|id| id != first) && connections(&b) == 1
+    });
+
+    // A connection to ourselves is detected by the version nonce and refused.
+    a.rpc("addnode", json!([p2p_addr(&a), "onetry"]));
+    wait_until("A to refuse itself", TIMEOUT, || {
+        a.debug_log().contains("connected to ourselves")
+    });
+
     // addnode and disconnectnode errors use Bitcoin Core's codes.
     let target = p2p_addr(&a);
     assert_eq!(

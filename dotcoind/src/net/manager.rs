@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
-use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR};
+use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR, MAX_INV};
 use super::peer::{self, ConnType, Peer};
 use super::sync::BlockSync;
 use super::{NetConfig, PeerId};
@@ -490,8 +490,8 @@ impl PeerManager {
                 .filter(|t| p.mark_known_tx(**t))
                 .map(|t| Inventory::Tx(*t))
                 .collect();
-            if !fresh.is_empty() {
-                p.send(Message::Inv(fresh));
+            for chunk in fresh.chunks(MAX_INV) {
+                p.send(Message::Inv(chunk.to_vec()));
             }
         }
     }
