@@ -232,3 +232,174 @@ pub fn headers_after(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bitcoin_hashes::Hash;
+    use dotcoin_common::{Block, BlockHeader, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
+
+    use super::*;
+    use crate::mempool::Mempool;
+    use crate::storage::Store;
+
+    /// A regtest chain state in a temporary directory.
+    fn chain() -> (tempfile::TempDir, ChainState) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).expect("store");
+        let chain = ChainState::open(Arc::new(store), Network::Regtest.params()).expect("chain");
+        (dir, chain)
+    }
+
+    /// A valid block at `height` on `prev`.
+    fn block_on(prev: &BlockHeader, height: u32) -> Block {
+        let params = Network::Regtest.params();
+        let coinbase = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint::coinbase(height),
+                witness: vec![],
+            }],
+            outputs: vec![TxOut {
+                value: params.subsidy(height),
+                pubkey: PubKey([1; 32]),
+            }],
+            lock_time: 0,
+        };
+        let (merkle_root, _) =
+            dotcoin_common::merkle::merkle_root_of_txs(std::slice::from_ref(&coinbase));
+        let mut header = BlockHeader {
+            version: 1,
+            prev_blockhash: prev.block_hash(),
+            merkle_root,
+            time: prev.time + 1,
+            bits: params.pow_limit,
+            nonce: 0,
+        };
+        let target = params.pow_limit.to_target().expect("valid bits");
+        while header.block_hash().to_u256() > target {
+            header.nonce += 1;
+        }
+        Block {
+            header,
+            txdata: vec![coinbase],
+        }
+    }
+
+    /// `n` blocks on the tip whose headers (only) enter the index.
+    fn extend_headers(chain: &mut ChainState, n: u32) -> Vec<Block> {
+        let mut prev = chain.tip().header;
+        let start = chain.height();
+        let now = crate::util::unix_time();
+        (1..=n)
+            .map(|i| {
+                let b = block_on(&prev, start + i);
+                chain.accept_header(&b.header, now).expect("valid header");
+                prev = b.header;
+                b
+            })
+            .collect()
+    }
+
+    #[test]
+    fn windows_are_split_between_peers_in_height_order() {
+        let (_dir, mut chain) = chain();
+        let blocks = extend_headers(&mut chain, 40);
+        let best = blocks.last().expect("blocks").block_hash();
+        let mut sync = BlockSync::default();
+        let now = Instant::now();
+        let first = sync.next_requests(&chain, 1, &best, now);
+        let second = sync.next_requests(&chain, 2, &best, now);
+        let hashes: Vec<BlockHash> = blocks.iter().map(Block::block_hash).collect();
+        assert_eq!(first, hashes[..WINDOW].to_vec());
+        assert_eq!(second, hashes[WINDOW..2 * WINDOW].to_vec());
+        assert!(
+            sync.next_requests(&chain, 1, &best, now).is_empty(),
+            "window full"
+        );
+        assert_eq!(sync.in_flight_from(1), WINDOW);
+
+        // A delivered block frees a slot; blocks arriving out of order wait for the gap.
+        let mut pool = Mempool::new(1_000_000, 1000);
+        chain
+            .process_block(&blocks[1], crate::util::unix_time(), &mut pool)
+            .expect("stored");
+        sync.received(&hashes[1]);
+        assert_eq!(chain.height(), 0, "block 2 waits for block 1");
+        assert_eq!(
+            sync.next_requests(&chain, 1, &best, now),
+            vec![hashes[2 * WINDOW]]
+        );
+
+        // Stalled requests go back to the pool, and to another peer first.
+        let later = now + STALL_TIMEOUT + Duration::from_secs(1);
+        assert_eq!(sync.release_stalled(2, later), WINDOW);
+        let retaken = sync.next_requests(&chain, 3, &best, later);
+        assert_eq!(retaken[..WINDOW], hashes[WINDOW..2 * WINDOW]);
+        assert!(!sync
+            .next_requests(&chain, 2, &best, later)
+            .contains(&hashes[WINDOW]));
+
+        // A peer that leaves frees everything it held.
+        sync.peer_gone(1);
+        assert_eq!(sync.in_flight_from(1), 0);
+        assert!(sync
+            .next_requests(&chain, 4, &best, later)
+            .contains(&hashes[0]));
+    }
+
+    #[test]
+    fn nothing_is_asked_of_a_peer_whose_chain_is_not_better() {
+        let (_dir, mut chain) = chain();
+        let genesis = chain.tip().hash;
+        let mut sync = BlockSync::default();
+        assert!(sync
+            .next_requests(&chain, 1, &genesis, Instant::now())
+            .is_empty());
+        let unknown = BlockHash::from_byte_array([7; 32]);
+        assert!(sync
+            .next_requests(&chain, 1, &unknown, Instant::now())
+            .is_empty());
+        extend_headers(&mut chain, 1);
+        assert!(sync
+            .next_requests(&chain, 1, &genesis, Instant::now())
+            .is_empty());
+    }
+
+    #[test]
+    fn locator_and_headers_after() {
+        let (_dir, mut chain) = chain();
+        let blocks = extend_headers(&mut chain, 30);
+        let mut pool = Mempool::new(1_000_000, 1000);
+        for b in &blocks {
+            chain
+                .process_block(b, crate::util::unix_time(), &mut pool)
+                .expect("connects");
+        }
+        assert_eq!(chain.height(), 30);
+        let tip = chain.tip().hash;
+        let loc = locator(&chain, &tip);
+        assert_eq!(loc[0], tip);
+        assert_eq!(loc.last(), Some(&chain.params().genesis_hash()));
+        // Ten one by one, then doubling steps: 30..21, 19, 15, 7, 0.
+        assert_eq!(loc.len(), 14);
+
+        // A peer at height 10 gets the headers after it, capped and stopped on request.
+        let at_10 = blocks[9].block_hash();
+        let after = headers_after(&chain, &[at_10], &BlockHash::all_zeros(), 2000);
+        assert_eq!(after.len(), 20);
+        assert_eq!(after[0], blocks[10].header);
+        let capped = headers_after(&chain, &[at_10], &BlockHash::all_zeros(), 5);
+        assert_eq!(capped.len(), 5);
+        let stopped = headers_after(&chain, &[at_10], &blocks[14].block_hash(), 2000);
+        assert_eq!(stopped.last(), Some(&blocks[14].header));
+        // An unknown locator starts after genesis; our own tip gives nothing.
+        let unknown = [BlockHash::from_byte_array([7; 32])];
+        assert_eq!(
+            headers_after(&chain, &unknown, &BlockHash::all_zeros(), 2000).len(),
+            30
+        );
+        assert!(headers_after(&chain, &[tip], &BlockHash::all_zeros(), 2000).is_empty());
+    }
+}
