@@ -1,11 +1,9 @@
-//! Functional tests of `dotcoin-wallet` with the real binaries (issue 6, "Done when"):
-//! the seed's Test Flows 2 and 3 (mine and earn, send 90), keys never reaching the node
+//! Functional tests of `dotcoin-wallet` with the real binaries: the seed's Test Flows 2 and 3 (mine and earn, send 90), keys never reaching the node
 //! (its files, its logs, its dependency tree), the encrypted wallet, SIGKILL during a
 //! wallet write, and every error case of the issue asserted through the real binary.
 //!
-//! Wallet A and wallet B live in their own temporary directories. Until P2P lands, both
-//! talk to the same node: see `let node_b = &node_a;` in `seed_flows_2_and_3`, the one
-//! line to change to give wallet B its own node.
+//! Wallet A and wallet B live in their own temporary directories; in the seed flows each
+//! talks to its own node, the two linked over P2P.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -327,11 +325,19 @@ fn run_seed_flows<'a>(
 #[test]
 fn seed_flows_2_and_3() {
     let node_a = TestNode::start(&[]);
-    // Wallet B talks to the same node until P2P between nodes lands. To give it its own
-    // node, change only this line, e.g. to
-    // `let node_b = &TestNode::start(&["--addnode", &format!("127.0.0.1:{}", node_a.p2p_port)]);`
-    // (everything B sees is then read from node_b, after waiting for relay and sync).
-    let node_b = &node_a;
+    // Wallet B has its own node, linked to A over P2P (the seed's Test Flow 1): everything
+    // B sees arrives by relay and sync.
+    let node_b = &TestNode::start(&["--addnode", &format!("127.0.0.1:{}", node_a.p2p_port)]);
+    wait_until("the two nodes to connect", TIMEOUT, || {
+        node_a
+            .rpc("getconnectioncount", serde_json::json!([]))
+            .as_u64()
+            == Some(1)
+            && node_b
+                .rpc("getconnectioncount", serde_json::json!([]))
+                .as_u64()
+                == Some(1)
+    });
     run_seed_flows(&node_a, node_b);
 }
 
