@@ -84,7 +84,7 @@ pub fn work_from_bits(bits: CompactTarget) -> U256 {
 
 /// Whether a block at `height` starts a new difficulty period.
 pub fn is_retarget_height(params: &Params, height: u32) -> bool {
-    params.retarget && height > 0 && height % params.retarget_interval == 0
+    params.retarget && height > 0 && height.is_multiple_of(params.retarget_interval)
 }
 
 /// The retarget rule: scale the previous target by the actual time the last interval

@@ -327,10 +327,7 @@ impl Mempool {
         if let Some(e) = view.error.borrow_mut().take() {
             return Err(e.into());
         }
-        let spent = spent.map_err(|e| match e {
-            // An output of this very chain's confirmed transaction that is gone was spent.
-            other => MempoolError::Invalid(other),
-        })?;
+        let spent = spent.map_err(MempoolError::Invalid)?;
         let required = self.min_fee_rate.saturating_mul(size as u64).div_ceil(1000);
         if spent.fee.to_sat() < required {
             return Err(MempoolError::FeeTooLow {

@@ -686,7 +686,7 @@ impl PeerTask {
         match err {
             Some(ChainError::Orphan { .. }) if last.is_none() => {
                 self.unconnecting += 1;
-                if self.unconnecting % MAX_UNCONNECTING_HEADERS == 0 {
+                if self.unconnecting.is_multiple_of(MAX_UNCONNECTING_HEADERS) {
                     self.mgr
                         .misbehaving(&self.peer, 20, "too many headers that do not connect");
                 }

@@ -53,7 +53,7 @@ pub fn help_overview() -> String {
             out.push_str(&format!("== {cat} ==\n"));
             last = cat;
         }
-        out.push_str(&format!("{name} {args}").trim_end().to_owned());
+        out.push_str(format!("{name} {args}").trim_end());
         out.push('\n');
     }
     out.trim_end().to_owned()

@@ -65,11 +65,17 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// One pending write: table, key, and the value (`None` deletes).
+type PendingWrite = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+/// Decoded rows of table `T`, in key order.
+pub type Rows<T> = Vec<(<T as Table>::Key, <T as Table>::Value)>;
+
 /// A set of writes applied atomically by [`Store::commit`]. Dropping it discards them.
 #[must_use = "a batch does nothing until it is committed"]
 #[derive(Default)]
 pub struct Batch {
-    pending: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
+    pending: Vec<PendingWrite>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -187,10 +193,7 @@ impl Store {
     }
 
     /// Every entry of `T` whose key starts with `prefix`, in key order.
-    pub fn scan_prefix<T: Table>(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(T::Key, T::Value)>, StoreError> {
+    pub fn scan_prefix<T: Table>(&self, prefix: &[u8]) -> Result<Rows<T>, StoreError> {
         let mut out = Vec::new();
         let iter = self.db.iterator_cf(
             self.cf(T::NAME),
@@ -215,7 +218,7 @@ impl Store {
     }
 
     /// Every entry of `T`.
-    pub fn scan_all<T: Table>(&self) -> Result<Vec<(T::Key, T::Value)>, StoreError> {
+    pub fn scan_all<T: Table>(&self) -> Result<Rows<T>, StoreError> {
         self.scan_prefix::<T>(&[])
     }
 
