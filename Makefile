@@ -33,9 +33,10 @@ devnet: build
 test: build
 	$(CARGO) test --workspace
 
-bench: deps
-	$(CARGO) bench -p dotcoin-common --features signing
-	$(CARGO) bench -p dotcoind
+bench: build
+	$(CARGO) bench --profile dev -p dotcoin-common --features signing
+	$(CARGO) bench --profile dev -p dotcoind
+	BIN=$(BIN) contrib/bench/rpc.sh
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -265,6 +265,10 @@ impl Node {
                 )
             };
             extra_nonce += 1;
+            if self.too_far_ahead(template.block.header.time) {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
             let start = self.miner.hashes.load(Ordering::Relaxed);
             let cancel = || self.miner.hashes.load(Ordering::Relaxed) - start >= max_tries;
             let mut block = template.block;
@@ -358,6 +362,16 @@ impl Node {
         self.miner.hashes.load(Ordering::Relaxed)
     }
 
+    /// Whether a block with `time` would be too far ahead of the clock to be accepted
+    /// soon. On regtest a miner makes thousands of blocks a second and each must be later
+    /// than the median of the last 11, so block times outrun the clock; past the
+    /// future-time limit every block would be refused (`time-too-new`), so the miner waits
+    /// for the clock instead. The margin leaves room for peers whose clocks lag.
+    fn too_far_ahead(&self, time: u32) -> bool {
+        let limit = unix_time() + self.params.max_future_block_time as u64;
+        time as u64 + 60 > limit
+    }
+
     fn mine_loop(self: Arc<Self>, pubkey: PubKey, threads: usize) {
         let pool = match rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
@@ -385,6 +399,10 @@ impl Node {
                 )
             };
             extra_nonce += 1;
+            if self.too_far_ahead(template.block.header.time) {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
             let started = Instant::now();
             // Rebuild now and then so new transactions and a fresh time get in.
             let cancel = || {
