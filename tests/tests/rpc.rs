@@ -353,3 +353,38 @@ fn rpcuser_and_password_from_config() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
 }
+
+#[test]
+fn network_methods_through_the_cli() {
+    let a = TestNode::start(&[]);
+    let b = TestNode::start(&[]);
+    let a_addr = format!("127.0.0.1:{}", a.p2p_port);
+    b.cli_ok(&["addnode", &a_addr, "add"]);
+    wait_until("b to connect to a", TIMEOUT, || {
+        b.cli_ok(&["getconnectioncount"]) == "1"
+    });
+    let peers = b.cli_json(&["getpeerinfo"]);
+    assert_eq!(peers[0]["addr"], a_addr.as_str());
+    assert_eq!(peers[0]["inbound"], false);
+    let net = b.cli_json(&["getnetworkinfo"]);
+    assert_eq!(net["connections"], 1);
+    assert_eq!(net["connections_out"], 1);
+    wait_until("a to see b", TIMEOUT, || {
+        a.cli_ok(&["getconnectioncount"]) == "1"
+    });
+
+    // Adding it twice is Bitcoin Core's -23.
+    let out = b.cli(&["addnode", &a_addr, "add"]);
+    assert!(stderr(&out).contains("error code: -23"), "{}", stderr(&out));
+    b.cli_ok(&["addnode", &a_addr, "remove"]);
+    b.cli_ok(&["disconnectnode", &a_addr]);
+    wait_until("b to drop a", TIMEOUT, || {
+        b.cli_ok(&["getconnectioncount"]) == "0"
+    });
+
+    a.cli_ok(&["setban", "127.0.0.2", "add", "600"]);
+    let banned = a.cli_json(&["listbanned"]);
+    assert!(banned.to_string().contains("127.0.0.2"), "{banned}");
+    a.cli_ok(&["clearbanned"]);
+    assert_eq!(a.cli_json(&["listbanned"]), json!([]));
+}
