@@ -18,7 +18,7 @@ use tracing::{info, warn};
 
 use crate::chain::{ChainError, ChainState, ProcessOutcome};
 use crate::mempool::{Mempool, MempoolError};
-use crate::miner::{build_template, search, SearchResult};
+use crate::miner::{build_template, search, SearchResult, Template};
 use crate::storage::{Store, StoreError};
 use crate::util::unix_time;
 
@@ -254,21 +254,9 @@ impl Node {
         let mut hashes = Vec::with_capacity(n as usize);
         let mut extra_nonce = 0u64;
         while hashes.len() < n as usize {
-            let template = {
-                let state = self.state();
-                build_template(
-                    &state.chain,
-                    &state.mempool,
-                    pubkey,
-                    extra_nonce,
-                    unix_time(),
-                )
-            };
-            extra_nonce += 1;
-            if self.too_far_ahead(template.block.header.time) {
-                std::thread::sleep(Duration::from_millis(100));
+            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
                 continue;
-            }
+            };
             let start = self.miner.hashes.load(Ordering::Relaxed);
             let cancel = || self.miner.hashes.load(Ordering::Relaxed) - start >= max_tries;
             let mut block = template.block;
@@ -362,6 +350,27 @@ impl Node {
         self.miner.hashes.load(Ordering::Relaxed)
     }
 
+    /// A template on the current tip with a fresh extra-nonce, or `None` (after a short
+    /// pause) while the clock has to catch up with the chain's block times.
+    fn next_template(&self, pubkey: PubKey, extra_nonce: &mut u64) -> Option<Template> {
+        let template = {
+            let state = self.state();
+            build_template(
+                &state.chain,
+                &state.mempool,
+                pubkey,
+                *extra_nonce,
+                unix_time(),
+            )
+        };
+        *extra_nonce += 1;
+        if self.too_far_ahead(template.block.header.time) {
+            std::thread::sleep(Duration::from_millis(100));
+            return None;
+        }
+        Some(template)
+    }
+
     /// Whether a block with `time` would be too far ahead of the clock to be accepted
     /// soon. On regtest a miner makes thousands of blocks a second and each must be later
     /// than the median of the last 11, so block times outrun the clock; past the
@@ -388,21 +397,9 @@ impl Node {
         let mut extra_nonce = 0u64;
         while !self.miner.stop.load(Ordering::SeqCst) {
             let generation = self.tip_generation.load(Ordering::SeqCst);
-            let template = {
-                let state = self.state();
-                build_template(
-                    &state.chain,
-                    &state.mempool,
-                    pubkey,
-                    extra_nonce,
-                    unix_time(),
-                )
-            };
-            extra_nonce += 1;
-            if self.too_far_ahead(template.block.header.time) {
-                std::thread::sleep(Duration::from_millis(100));
+            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
                 continue;
-            }
+            };
             let started = Instant::now();
             // Rebuild now and then so new transactions and a fresh time get in.
             let cancel = || {
