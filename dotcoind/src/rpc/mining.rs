@@ -172,7 +172,7 @@ impl MiningRpcServer for MiningRpcImpl {
 
     fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<Value> {
         let state = self.ctx.node.state();
-        // The coinbase is the miner's to write; the template pays a placeholder key that
+        // The coinbase is the miner's to write; the template pays an all-zero key that
         // external miners replace (coinbasevalue says how much they may claim).
         let t = build_template(
             &state.chain,
