@@ -44,6 +44,9 @@ pub struct Args {
     /// Mining threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub minerthreads: Option<usize>,
+    /// Pause of the continuous miner after each block it finds, in ms [default: 0].
+    #[arg(long, value_name = "MS")]
+    pub minerinterval: Option<u64>,
 
     /// Address the RPC server listens on [default: 127.0.0.1].
     #[arg(long, value_name = "IP")]
@@ -136,6 +139,8 @@ pub struct Config {
     pub datadir: PathBuf,
     /// Continuous mining target, if `--mine`.
     pub mine: Option<(PubKey, usize)>,
+    /// Pause of the continuous miner after each found block.
+    pub miner_interval: std::time::Duration,
     /// RPC listen address.
     pub rpc_addr: SocketAddr,
     /// RPC credentials instead of the cookie.
@@ -257,6 +262,9 @@ impl Config {
             network,
             datadir,
             mine,
+            miner_interval: std::time::Duration::from_millis(
+                merge(args.minerinterval, file.minerinterval).unwrap_or(0),
+            ),
             rpc_addr: SocketAddr::new(rpc_ip, rpc_port),
             rpc_auth,
             p2p_listen: listen.then_some(SocketAddr::new(p2p_ip, p2p_port)),

@@ -88,6 +88,8 @@ struct MinerControl {
     stop: AtomicBool,
     hashes: AtomicU64,
     threads: AtomicU64,
+    /// Pause after each found block, in milliseconds (0: none).
+    interval_ms: AtomicU64,
     handle: Mutex<Option<JoinHandle<()>>>,
     rate: Mutex<RateWindow>,
 }
@@ -417,9 +419,28 @@ impl Node {
                         fees = %template.fees, "mined block"),
                     Err(e) => warn!(target: "miner", error = %e, "mined block rejected"),
                 }
+                self.pause_after_block();
             }
         }
         self.miner.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Sets the pause of continuous mining after each found block. Regtest finds a block in
+    /// a hash or two, so without a pause a miner makes thousands a second; a pause gives a
+    /// watchable pace and lets several miners race at a rate their peers can follow.
+    pub fn set_mining_interval(&self, interval: Duration) {
+        self.miner
+            .interval_ms
+            .store(interval.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    fn pause_after_block(&self) {
+        let until =
+            Instant::now() + Duration::from_millis(self.miner.interval_ms.load(Ordering::SeqCst));
+        // Short steps so a stop request is not held up by a long pause.
+        while Instant::now() < until && !self.miner.stop.load(Ordering::SeqCst) {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(10)));
+        }
     }
 
     /// Stops mining and flushes the database.

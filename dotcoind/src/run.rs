@@ -125,6 +125,7 @@ async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
     }
     std::fs::write(&ports_path, ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
+    node.set_mining_interval(config.miner_interval);
     if let Some((pubkey, threads)) = config.mine {
         node.start_mining(pubkey, threads);
     }
