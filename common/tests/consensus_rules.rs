@@ -235,6 +235,7 @@ fn assert_rule<T: Debug>(
         Err(e) => {
             assert_eq!(&e, expected);
             assert_eq!(e.reject_reason(), reason, "{e}");
+            assert!(e.to_string().starts_with(&format!("{reason}: ")), "{e}");
         }
     }
 }

@@ -1,16 +1,45 @@
 //! Node benchmarks: miner hash rate on 1 and 2 threads, how fast mining stops after a new
-//! tip, and block connect throughput for blocks of 1 000 signed transactions.
+//! tip, block connect throughput for blocks of 1 000 signed transactions, and the cost of
+//! connecting a block as the block index grows from 1 000 to 100 000 headers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bitcoin_hashes::Hash as _;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, Transaction, TxIn, TxOut};
-use dotcoind::miner::{search, SearchResult};
-use dotcoind::node::{Node, NodeOptions};
+use dotcoind::miner::{build_template, search, MinerService, SearchResult};
+use dotcoind::state::{ChainOptions, ChainService, EventBus};
+
+fn open(dir: &std::path::Path) -> (Arc<ChainService>, Arc<MinerService>) {
+    let chain = ChainService::open(
+        ChainOptions {
+            datadir: dir.to_path_buf(),
+            params: Network::Regtest.params(),
+            max_mempool_bytes: 50_000_000,
+            min_relay_fee: 1000,
+        },
+        EventBus::new(),
+    )
+    .expect("open");
+    let miner = MinerService::new(Arc::clone(&chain));
+    (chain, miner)
+}
+
+/// Finds a regtest nonce (a hash or two).
+fn solve(block: &mut Block) {
+    while dotcoin_common::consensus::block::check_proof_of_work(
+        &block.header,
+        Network::Regtest.params(),
+    )
+    .is_err()
+    {
+        block.header.nonce += 1;
+    }
+}
 
 const HASHES_PER_ITER: u64 = 1 << 22;
 
@@ -86,20 +115,14 @@ fn mining_stop_latency(c: &mut Criterion) {
 /// spending them, not yet connected.
 fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = NodeOptions {
-        datadir: dir.path().to_path_buf(),
-        params: Network::Regtest.params(),
-        max_mempool_bytes: 50_000_000,
-        min_relay_fee: 1000,
-    };
-    let node = Node::open(opts.clone()).expect("open");
+    let (node, miner) = open(dir.path());
     let kp = generate_keypair();
     let pk = pubkey_of(&kp);
-    node.generate(101, pk, 2, u64::MAX).expect("mine");
+    miner.generate(101, pk, 2, u64::MAX).expect("mine");
     let cb = {
-        let s = node.state();
-        let h = s.chain.index().active_hash(1).expect("block 1");
-        s.chain.block(&h).expect("read").expect("stored").txdata[0].clone()
+        let s = node.snapshot();
+        let h = s.index().active_hash(1).expect("block 1");
+        s.block(&h).expect("read").expect("stored").txdata[0].clone()
     };
     let fan_value = Amount::from_sat(4_990_000);
     let spent = cb.outputs[0];
@@ -123,7 +146,7 @@ fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
     };
     sign_transaction(&mut fan, &[spent], std::slice::from_ref(&kp)).expect("sign");
     node.accept_transaction(&fan).expect("fan-out accepted");
-    node.generate(1, pk, 2, u64::MAX).expect("mine fan-out");
+    miner.generate(1, pk, 2, u64::MAX).expect("mine fan-out");
     for vout in 0..1000u32 {
         let mut tx = Transaction {
             version: 1,
@@ -148,29 +171,11 @@ fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
         .expect("sign");
         node.accept_transaction(&tx).expect("spend accepted");
     }
-    let block = {
-        let s = node.state();
-        let mut t = dotcoind::miner::build_template(
-            &s.chain,
-            &s.mempool,
-            pk,
-            7,
-            dotcoind::util::unix_time(),
-        )
-        .block;
-        while dotcoin_common::consensus::block::check_proof_of_work(
-            &t.header,
-            Network::Regtest.params(),
-        )
-        .is_err()
-        {
-            t.header.nonce += 1;
-        }
-        t
-    };
+    let mut block = build_template(&node.snapshot(), pk, 7, dotcoind::util::unix_time()).block;
+    solve(&mut block);
     assert_eq!(block.txdata.len(), 1001);
-    node.shutdown();
-    drop(node);
+    node.flush();
+    drop((node, miner));
     (dir, block)
 }
 
@@ -197,18 +202,14 @@ fn connect_block(c: &mut Criterion) {
             || {
                 let dir = tempfile::tempdir().expect("tempdir");
                 copy_dir(template_dir.path(), dir.path());
-                let node = Node::open(NodeOptions {
-                    datadir: dir.path().to_path_buf(),
-                    params: Network::Regtest.params(),
-                    max_mempool_bytes: 50_000_000,
-                    min_relay_fee: 1000,
-                })
-                .expect("open copy");
+                let (node, _) = open(dir.path());
                 (dir, node)
             },
             |(_dir, node)| {
-                let o = node.process_block(&block).expect("valid block");
-                assert!(o.tip_changed);
+                let o = node
+                    .process_block(Arc::new(block.clone()))
+                    .expect("valid block");
+                assert!(o.tip_changed());
             },
             BatchSize::PerIteration,
         )
@@ -216,5 +217,65 @@ fn connect_block(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, miner_hashrate, mining_stop_latency, connect_block);
+/// A node whose block index holds `n` headers: a headers-only branch from genesis (as
+/// during a sync, or a peer's long fork), beside an active chain of 10 blocks.
+fn node_with_index(n: usize) -> (tempfile::TempDir, Arc<ChainService>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (node, miner) = open(dir.path());
+    let params = Network::Regtest.params();
+    let genesis = params.genesis_block().header;
+    let mut prev = genesis;
+    let mut batch = Vec::with_capacity(2000);
+    for i in 0..n {
+        let mut h = prev;
+        h.prev_blockhash = prev.block_hash();
+        h.merkle_root = dotcoin_common::TxMerkleNode::from_byte_array([(i % 251) as u8; 32]);
+        h.time = genesis.time + 1 + i as u32;
+        h.nonce = 0;
+        while dotcoin_common::consensus::block::check_proof_of_work(&h, params).is_err() {
+            h.nonce += 1;
+        }
+        batch.push(h);
+        prev = h;
+        if batch.len() == 2000 || i + 1 == n {
+            let (_, err) = node.process_headers(&batch);
+            assert!(err.is_none(), "{err:?}");
+            batch.clear();
+        }
+    }
+    miner
+        .generate(10, pubkey_of(&generate_keypair()), 1, u64::MAX)
+        .expect("mine");
+    assert!(node.snapshot().index().len() > n);
+    (dir, node)
+}
+
+fn connect_with_index_size(c: &mut Criterion) {
+    let mut g = c.benchmark_group("index");
+    g.sample_size(20);
+    let pk = pubkey_of(&generate_keypair());
+    for n in [1_000usize, 100_000] {
+        let (_dir, node) = node_with_index(n);
+        let mut extra = 0u64;
+        g.bench_function(format!("connect_block_index_{n}"), |b| {
+            b.iter(|| {
+                extra += 1;
+                let mut block =
+                    build_template(&node.snapshot(), pk, extra, dotcoind::util::unix_time()).block;
+                solve(&mut block);
+                let o = node.process_block(Arc::new(block)).expect("valid block");
+                assert!(o.tip_changed());
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    miner_hashrate,
+    mining_stop_latency,
+    connect_block,
+    connect_with_index_size
+);
 criterion_main!(benches);

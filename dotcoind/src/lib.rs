@@ -3,8 +3,9 @@
 //! - [`storage`]: RocksDB column families and atomic batches.
 //! - [`chain`]: block index, best-chain selection, connect/disconnect, reorgs.
 //! - [`mempool`]: the transaction pool.
-//! - [`miner`]: block templates and the parallel nonce search.
-//! - [`node`]: the lock around chain and pool, tip notifications, mining control.
+//! - [`state`]: the chain service — the one writer of chain and pool, the snapshots
+//!   readers use, and the typed event stream.
+//! - [`miner`]: the miner service: templates from snapshots, the parallel nonce search.
 //! - [`net`]: the P2P layer: framing, peers, bans, headers-first sync, relay.
 //! - [`rpc`]: the JSON-RPC server and its plugins.
 //! - [`config`]: flags and `dotcoin.toml`.
@@ -15,9 +16,9 @@ pub mod config;
 pub mod mempool;
 pub mod miner;
 pub mod net;
-pub mod node;
 pub mod rpc;
 mod run;
+pub mod state;
 pub mod storage;
 pub mod util;
 

@@ -1,22 +1,71 @@
 //! The transaction pool: unconfirmed transactions valid against the UTXO set plus the pool
 //! itself (chains of unconfirmed transactions are allowed).
 //!
+//! The pool sees the chain only through [`ChainView`], and the chain writer feeds it each
+//! block change, so the pool and the chain never import each other. Its maps are
+//! persistent collections: the writer publishes a copy to readers in O(1) after every
+//! change. Every removal is recorded with its [`RemovalReason`] for the event stream.
+//!
 //! A transaction enters only if every rule passes, it pays at least the minimum relay fee
 //! rate, and it spends nothing another pool transaction spends (the conflict is named).
 //! The pool is bounded in bytes; when full, the lowest fee rate leaves first, with its
 //! descendants. Block templates take transactions by fee rate, parents before children.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use dotcoin_common::consensus::tx::{check_signatures, check_transaction, check_tx_inputs};
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
-use dotcoin_common::{Amount, Block, OutPoint, PubKey, Transaction, TxOut, Txid};
+use dotcoin_common::{Amount, Block, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
 use thiserror::Error;
 use tracing::{debug, info};
 
-use crate::chain::ChainState;
 use crate::storage::StoreError;
+
+/// What the pool needs to know of the active chain.
+pub trait ChainView {
+    /// The confirmed unspent output at `outpoint`.
+    fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError>;
+    /// Whether `txid` is confirmed in the active chain.
+    fn is_confirmed(&self, txid: &Txid) -> Result<bool, StoreError>;
+    /// Height of the active tip.
+    fn height(&self) -> u32;
+    /// Consensus parameters.
+    fn params(&self) -> &'static Params;
+}
+
+/// Why a transaction left the pool (Bitcoin Core's `MemPoolRemovalReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemovalReason {
+    /// It was included in a connected block.
+    Confirmed,
+    /// A connected block spent one of its inputs (or an ancestor's).
+    Conflict,
+    /// The pool was full and it paid the lowest fee rate.
+    Evicted,
+    /// It stayed longer than the expiry time.
+    Expired,
+    /// After a reorganisation it no longer fits the new chain.
+    Reorg,
+}
+
+impl RemovalReason {
+    /// Its name in events and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalReason::Confirmed => "confirmed",
+            RemovalReason::Conflict => "conflict",
+            RemovalReason::Evicted => "evicted",
+            RemovalReason::Expired => "expired",
+            RemovalReason::Reorg => "reorg",
+        }
+    }
+}
+
+/// Default time a transaction may wait in the pool (Bitcoin Core's two weeks).
+pub const DEFAULT_MEMPOOL_EXPIRY_SECS: u64 = 14 * 24 * 60 * 60;
 
 /// Largest transaction the pool relays.
 pub const MAX_STANDARD_TX_SIZE: usize = 100_000;
@@ -77,16 +126,25 @@ pub enum MempoolError {
 }
 
 impl MempoolError {
-    /// Bitcoin Core's RPC code for this rejection: -25 for missing inputs, -27 for a
-    /// confirmed transaction, -26 otherwise.
-    pub fn rpc_code(&self) -> i32 {
+    /// The short reject reason (Bitcoin Core's), without parsing the message.
+    pub fn reject_reason(&self) -> &'static str {
         match self {
-            MempoolError::Invalid(ValidationError::MissingOrSpent { .. }) => -25,
-            MempoolError::AlreadyInChain(_) => -27,
-            MempoolError::Store(_) => -1,
-            _ => -26,
+            MempoolError::Invalid(e) => e.reject_reason(),
+            MempoolError::Coinbase => "coinbase",
+            MempoolError::AlreadyInMempool(_) => "txn-already-in-mempool",
+            MempoolError::AlreadyInChain(_) => "txn-already-known",
+            MempoolError::Conflict { .. } => "txn-mempool-conflict",
+            MempoolError::FeeTooLow { .. } => "min relay fee not met",
+            MempoolError::TooLarge { .. } => "tx-size",
+            MempoolError::Full => "mempool full",
+            MempoolError::Store(_) => "database-error",
         }
     }
+}
+
+/// The outputs `entry` spends, in input order: what its signatures commit to.
+fn spent_outputs(entry: &MempoolEntry) -> Vec<TxOut> {
+    entry.spent.iter().map(|c| c.output).collect()
 }
 
 /// A pool transaction.
@@ -123,19 +181,21 @@ impl MempoolEntry {
 }
 
 /// The transaction pool.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Mempool {
-    entries: HashMap<Txid, MempoolEntry>,
-    spends: HashMap<OutPoint, Txid>,
+    entries: imbl::HashMap<Txid, Arc<MempoolEntry>>,
+    spends: imbl::HashMap<OutPoint, Txid>,
     total_size: usize,
     max_size: usize,
     min_fee_rate: u64,
     next_sequence: u64,
+    /// Removals not yet collected by [`Mempool::take_removed`].
+    removed: Vec<(Txid, RemovalReason)>,
 }
 
 /// The UTXO set as the pool sees it: confirmed outputs plus outputs of pool transactions.
 struct PoolView<'a> {
-    chain: &'a ChainState,
+    chain: &'a dyn ChainView,
     pool: &'a Mempool,
     error: RefCell<Option<StoreError>>,
 }
@@ -167,12 +227,13 @@ impl Mempool {
     /// An empty pool bounded to `max_size` bytes, requiring `min_fee_rate` units per kB.
     pub fn new(max_size: usize, min_fee_rate: u64) -> Mempool {
         Mempool {
-            entries: HashMap::new(),
-            spends: HashMap::new(),
+            entries: imbl::HashMap::new(),
+            spends: imbl::HashMap::new(),
             total_size: 0,
             max_size,
             min_fee_rate,
             next_sequence: 0,
+            removed: Vec::new(),
         }
     }
 
@@ -203,7 +264,7 @@ impl Mempool {
 
     /// A pool transaction.
     pub fn get(&self, txid: &Txid) -> Option<&MempoolEntry> {
-        self.entries.get(txid)
+        self.entries.get(txid).map(|e| &**e)
     }
 
     /// Whether `txid` is in the pool.
@@ -213,7 +274,7 @@ impl Mempool {
 
     /// Every entry, in arrival order.
     pub fn entries(&self) -> Vec<&MempoolEntry> {
-        let mut v: Vec<&MempoolEntry> = self.entries.values().collect();
+        let mut v: Vec<&MempoolEntry> = self.entries.values().map(|e| &**e).collect();
         v.sort_by_key(|e| e.sequence);
         v
     }
@@ -286,11 +347,24 @@ impl Mempool {
             .collect()
     }
 
-    /// Validates `tx` against the chain and the pool without adding it; returns its fee.
+    /// Validates `tx` against the chain and the pool without adding it, signatures
+    /// included; returns the entry it would make.
     pub fn check(
         &self,
         tx: &Transaction,
-        chain: &ChainState,
+        chain: &dyn ChainView,
+    ) -> Result<MempoolEntry, MempoolError> {
+        let entry = self.check_policy(tx, chain)?;
+        check_signatures(tx, &spent_outputs(&entry))?;
+        Ok(entry)
+    }
+
+    /// Every check of [`Mempool::check`] but the signatures, which are the expensive part:
+    /// the writer runs this under its lock, after the signatures were verified outside it.
+    pub fn check_policy(
+        &self,
+        tx: &Transaction,
+        chain: &dyn ChainView,
     ) -> Result<MempoolEntry, MempoolError> {
         let txid = tx.txid();
         if self.entries.contains_key(&txid) {
@@ -307,7 +381,7 @@ impl Mempool {
                 max: MAX_STANDARD_TX_SIZE,
             });
         }
-        if chain.tx_location(&txid)?.is_some() {
+        if chain.is_confirmed(&txid)? {
             return Err(MempoolError::AlreadyInChain(txid));
         }
         for input in &tx.inputs {
@@ -336,7 +410,6 @@ impl Mempool {
                 min_rate: self.min_fee_rate,
             });
         }
-        check_signatures(tx, &spent.outputs())?;
         Ok(MempoolEntry {
             tx: tx.clone(),
             txid,
@@ -350,15 +423,42 @@ impl Mempool {
     }
 
     /// Validates and adds `tx`. Returns the entry's txid.
-    pub fn accept(&mut self, tx: &Transaction, chain: &ChainState) -> Result<Txid, MempoolError> {
+    pub fn accept(
+        &mut self,
+        tx: &Transaction,
+        chain: &dyn ChainView,
+    ) -> Result<Txid, MempoolError> {
         let entry = self.check(tx, chain)?;
+        self.add(entry)
+    }
+
+    /// Adds `tx` whose signatures were verified against `verified` (the outputs it
+    /// spends, as seen in a recent snapshot). An outpoint names one output forever, so if
+    /// the pool's view resolves the same outputs the signatures need no second check.
+    pub fn accept_verified(
+        &mut self,
+        tx: &Transaction,
+        verified: &[TxOut],
+        chain: &dyn ChainView,
+    ) -> Result<Txid, MempoolError> {
+        let entry = self.check_policy(tx, chain)?;
+        if spent_outputs(&entry) != verified {
+            check_signatures(tx, &spent_outputs(&entry))?;
+        }
+        self.add(entry)
+    }
+
+    fn add(&mut self, entry: MempoolEntry) -> Result<Txid, MempoolError> {
         let txid = entry.txid;
+        let size = entry.size;
         self.insert(entry);
         self.evict_to_fit();
         if !self.entries.contains_key(&txid) {
+            // It never was in the pool as far as anyone outside knows.
+            self.removed.retain(|(t, _)| *t != txid);
             return Err(MempoolError::Full);
         }
-        debug!(target: "mempool", %txid, size = tx.size(), pool = self.entries.len(), "accepted transaction");
+        debug!(target: "mempool", %txid, size, pool = self.entries.len(), "accepted transaction");
         Ok(txid)
     }
 
@@ -369,26 +469,39 @@ impl Mempool {
             self.spends.insert(input.prevout, entry.txid);
         }
         self.total_size += entry.size;
-        self.entries.insert(entry.txid, entry);
+        self.entries.insert(entry.txid, Arc::new(entry));
     }
 
-    /// Removes `txid` and everything spending from it.
-    fn remove_with_descendants(&mut self, txid: &Txid) -> usize {
+    /// Removes `txid` and everything spending from it, recording `reason`.
+    fn remove_with_descendants(&mut self, txid: &Txid, reason: RemovalReason) -> usize {
         let mut stack = vec![*txid];
         let mut removed = 0;
         while let Some(t) = stack.pop() {
             stack.extend(self.children_of(&t));
-            if let Some(e) = self.entries.remove(&t) {
-                for input in &e.tx.inputs {
-                    if self.spends.get(&input.prevout) == Some(&t) {
-                        self.spends.remove(&input.prevout);
-                    }
-                }
-                self.total_size -= e.size;
+            if self.remove_one(&t, reason) {
                 removed += 1;
             }
         }
         removed
+    }
+
+    fn remove_one(&mut self, txid: &Txid, reason: RemovalReason) -> bool {
+        let Some(e) = self.entries.remove(txid) else {
+            return false;
+        };
+        for input in &e.tx.inputs {
+            if self.spends.get(&input.prevout) == Some(txid) {
+                self.spends.remove(&input.prevout);
+            }
+        }
+        self.total_size -= e.size;
+        self.removed.push((*txid, reason));
+        true
+    }
+
+    /// Every removal since the last call, in order, with its reason.
+    pub fn take_removed(&mut self) -> Vec<(Txid, RemovalReason)> {
+        std::mem::take(&mut self.removed)
     }
 
     /// While over the byte bound, drops the lowest fee rate transaction and its descendants.
@@ -402,9 +515,27 @@ impl Mempool {
             else {
                 break;
             };
-            let n = self.remove_with_descendants(&worst);
+            let n = self.remove_with_descendants(&worst, RemovalReason::Evicted);
             info!(target: "mempool", txid = %worst, removed = n, "evicted lowest fee rate");
         }
+    }
+
+    /// Drops transactions that entered before `cutoff` (unix time), with descendants.
+    pub fn expire(&mut self, cutoff: u64) -> usize {
+        let old: Vec<Txid> = self
+            .entries
+            .values()
+            .filter(|e| e.time < cutoff)
+            .map(|e| e.txid)
+            .collect();
+        let mut n = 0;
+        for txid in old {
+            n += self.remove_with_descendants(&txid, RemovalReason::Expired);
+        }
+        if n > 0 {
+            info!(target: "mempool", removed = n, "expired old transactions");
+        }
+        n
     }
 
     /// A block was connected: its transactions leave the pool, and so do pool transactions
@@ -412,18 +543,13 @@ impl Mempool {
     pub fn remove_for_block(&mut self, block: &Block) {
         for tx in &block.txdata {
             let txid = tx.txid();
-            if let Some(e) = self.entries.remove(&txid) {
-                for input in &e.tx.inputs {
-                    self.spends.remove(&input.prevout);
-                }
-                self.total_size -= e.size;
-            }
+            self.remove_one(&txid, RemovalReason::Confirmed);
             if tx.is_coinbase() {
                 continue;
             }
             for input in &tx.inputs {
                 if let Some(conflicting) = self.spends.get(&input.prevout).copied() {
-                    let n = self.remove_with_descendants(&conflicting);
+                    let n = self.remove_with_descendants(&conflicting, RemovalReason::Conflict);
                     info!(target: "mempool", txid = %conflicting, removed = n, "removed conflict with block");
                 }
             }
@@ -432,16 +558,26 @@ impl Mempool {
 
     /// After a reorganisation: transactions of disconnected blocks come back (oldest block
     /// first) unless they now conflict or are invalid, and the rest of the pool is checked
-    /// again against the new chain.
-    pub fn readd_after_reorg(&mut self, disconnected: Vec<Transaction>, chain: &ChainState) {
+    /// again against the new chain. Returns the transactions that newly entered the pool;
+    /// pool transactions that no longer fit are recorded as removed for [`RemovalReason::Reorg`].
+    pub fn readd_after_reorg(
+        &mut self,
+        disconnected: Vec<Transaction>,
+        chain: &dyn ChainView,
+    ) -> Vec<Txid> {
         let old: Vec<Transaction> = self.entries().into_iter().map(|e| e.tx.clone()).collect();
+        let old_ids: HashSet<Txid> = self.entries.keys().copied().collect();
         self.entries.clear();
         self.spends.clear();
         self.total_size = 0;
-        let (mut back, mut dropped) = (0, 0);
+        let (mut back, mut dropped) = (Vec::new(), 0);
         for tx in disconnected.iter().chain(old.iter()) {
             match self.accept(tx, chain) {
-                Ok(_) => back += 1,
+                Ok(txid) => {
+                    if !old_ids.contains(&txid) {
+                        back.push(txid);
+                    }
+                }
                 Err(MempoolError::AlreadyInChain(_)) | Err(MempoolError::AlreadyInMempool(_)) => {}
                 Err(e) => {
                     dropped += 1;
@@ -449,13 +585,19 @@ impl Mempool {
                 }
             }
         }
-        info!(target: "mempool", back, dropped, pool = self.entries.len(), "mempool rebuilt after reorg");
+        for txid in old_ids {
+            if !self.entries.contains_key(&txid) {
+                self.removed.push((txid, RemovalReason::Reorg));
+            }
+        }
+        info!(target: "mempool", back = back.len(), dropped, pool = self.entries.len(), "mempool rebuilt after reorg");
+        back
     }
 
     /// Transactions for a block template: highest fee rate first, a transaction only after
     /// all its pool parents, within `max_bytes`. Returns them with their fees.
     pub fn select_for_block(&self, max_bytes: usize) -> Vec<(Transaction, Amount)> {
-        let mut order: Vec<&MempoolEntry> = self.entries.values().collect();
+        let mut order: Vec<&MempoolEntry> = self.entries.values().map(|e| &**e).collect();
         order.sort_by(|a, b| {
             if a.lower_rate_than(b) {
                 std::cmp::Ordering::Greater

@@ -10,9 +10,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{Args, Config, ConfigError};
+use crate::miner::MinerService;
 use crate::net::{self, NetConfig};
-use crate::node::{Node, NodeError, NodeOptions};
 use crate::rpc::{self, RpcAuth, RpcContext};
+use crate::state::{ChainOptions, ChainService, EventBus, OpenError};
 use tokio::sync::Notify;
 
 /// Why the node stopped with an error.
@@ -23,7 +24,7 @@ pub enum RunError {
     Config(#[from] ConfigError),
     /// The node could not open its data.
     #[error(transparent)]
-    Node(#[from] NodeError),
+    Open(#[from] OpenError),
     /// A runtime failure (a port in use, a log file that cannot be written).
     #[error("{0}")]
     Io(String),
@@ -57,19 +58,24 @@ pub fn run(args: Args) -> Result<(), RunError> {
     let config = Config::load(args)?;
     init_logging(&config)?;
     info!(network = %config.network, datadir = %config.datadir.display(), "starting dotcoind {}", env!("CARGO_PKG_VERSION"));
-    let node = Node::open(NodeOptions {
-        datadir: config.datadir.clone(),
-        params: config.network.params(),
-        max_mempool_bytes: config.max_mempool_bytes,
-        min_relay_fee: config.min_relay_fee,
-    })?;
+    let chain = ChainService::open(
+        ChainOptions {
+            datadir: config.datadir.clone(),
+            params: config.network.params(),
+            max_mempool_bytes: config.max_mempool_bytes,
+            min_relay_fee: config.min_relay_fee,
+        },
+        EventBus::new(),
+    )?;
+    let miner = MinerService::new(Arc::clone(&chain));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("dotcoind-rt")
         .build()
         .map_err(|e| RunError::Io(format!("cannot start runtime: {e}")))?;
-    let result = runtime.block_on(serve(Arc::clone(&node), &config));
-    node.shutdown();
+    let result = runtime.block_on(serve(Arc::clone(&chain), Arc::clone(&miner), &config));
+    miner.stop();
+    chain.flush();
     info!("dotcoind stopped");
     result
 }
@@ -78,10 +84,14 @@ pub fn run(args: Args) -> Result<(), RunError> {
 /// tests that asked for port 0 read them instead of guessing.
 pub const PORTS_FILE: &str = "dotcoind.ports";
 
-async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
+async fn serve(
+    chain: Arc<ChainService>,
+    miner: Arc<MinerService>,
+    config: &Config,
+) -> Result<(), RunError> {
     let shutdown = Arc::new(Notify::new());
     let manager = net::manager(
-        Arc::clone(&node),
+        Arc::clone(&chain),
         NetConfig {
             listen: config.p2p_listen,
             connect: config.connect.clone(),
@@ -92,9 +102,11 @@ async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
         },
     );
     let ctx = RpcContext {
-        node: Arc::clone(&node),
+        chain: Arc::clone(&chain),
+        miner: Arc::clone(&miner),
         shutdown: Arc::clone(&shutdown),
         net: Arc::clone(&manager),
+        started: std::time::Instant::now(),
     };
     let auth = match &config.rpc_auth {
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
@@ -125,17 +137,17 @@ async fn serve(node: Arc<Node>, config: &Config) -> Result<(), RunError> {
     }
     std::fs::write(&ports_path, ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
-    node.set_mining_interval(config.miner_interval);
+    miner.set_interval(config.miner_interval);
     if let Some((pubkey, threads)) = config.mine {
-        node.start_mining(pubkey, threads);
+        miner.start(pubkey, threads);
     }
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = shutdown.notified() => info!("stop requested over RPC, shutting down"),
     }
     // Mining threads hold no async resources; stop them before the runtime winds down.
-    let n = Arc::clone(&node);
-    let _ = tokio::task::spawn_blocking(move || n.stop_mining()).await;
+    let m = Arc::clone(&miner);
+    let _ = tokio::task::spawn_blocking(move || m.stop()).await;
     p2p.stop().await;
     rpc.stop().await;
     let _ = std::fs::remove_file(&ports_path);

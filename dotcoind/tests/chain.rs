@@ -3,24 +3,66 @@
 
 use std::sync::Arc;
 
+use bitcoin_hashes::Hash as _;
 use dotcoin_common::consensus::block::check_proof_of_work;
 use dotcoin_common::merkle::merkle_root_of_txs;
 use dotcoin_common::primitives::BlockHeader;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
-use dotcoind::chain::ChainError;
-use dotcoind::mempool::{Mempool, MempoolError};
-use dotcoind::node::{Node, NodeOptions};
+use dotcoin_common::{BlockHash, Txid};
+use dotcoind::chain::{utxo_stats, ChainError, ChainTipStatus, ProcessOutcome, UtxoStats};
+use dotcoind::mempool::{Mempool, MempoolError, RemovalReason};
+use dotcoind::miner::MinerService;
+use dotcoind::state::events::EVENT_BUFFER;
+use dotcoind::state::{ChainOptions, ChainService, Event, EventBus, Snapshot};
 use secp256k1::Keypair;
 
-fn open_node(dir: &tempfile::TempDir) -> Arc<Node> {
-    Node::open(NodeOptions {
-        datadir: dir.path().to_path_buf(),
-        params: Network::Regtest.params(),
-        max_mempool_bytes: 5_000_000,
-        min_relay_fee: 1000,
-    })
-    .expect("node opens")
+/// The chain and miner services of one node, as `dotcoind` wires them.
+struct Node {
+    chain: Arc<ChainService>,
+    miner: Arc<MinerService>,
+}
+
+impl Node {
+    fn generate(
+        &self,
+        n: u32,
+        to: PubKey,
+        threads: usize,
+        max_tries: u64,
+    ) -> Result<Vec<BlockHash>, ChainError> {
+        self.miner.generate(n, to, threads, max_tries)
+    }
+    fn tip(&self) -> dotcoind::chain::IndexEntry {
+        self.chain.tip()
+    }
+    fn snap(&self) -> Arc<Snapshot> {
+        self.chain.snapshot()
+    }
+    fn process_block(&self, block: &Block) -> Result<ProcessOutcome, ChainError> {
+        self.chain.process_block(Arc::new(block.clone()))
+    }
+    fn accept_transaction(&self, tx: &Transaction) -> Result<Txid, MempoolError> {
+        self.chain.accept_transaction(tx)
+    }
+    fn utxo_stats(&self) -> UtxoStats {
+        utxo_stats(self.chain.store()).expect("stats")
+    }
+}
+
+fn open_node(dir: &tempfile::TempDir) -> Node {
+    let chain = ChainService::open(
+        ChainOptions {
+            datadir: dir.path().to_path_buf(),
+            params: Network::Regtest.params(),
+            max_mempool_bytes: 5_000_000,
+            min_relay_fee: 1000,
+        },
+        EventBus::new(),
+    )
+    .expect("node opens");
+    let miner = MinerService::new(Arc::clone(&chain));
+    Node { chain, miner }
 }
 
 fn key() -> (Keypair, PubKey) {
@@ -32,19 +74,14 @@ fn key() -> (Keypair, PubKey) {
 /// Copies the active chain of `from` (heights `range`) into `to`.
 fn copy_blocks(from: &Node, to: &Node, range: std::ops::RangeInclusive<u32>) {
     for h in range {
-        let block = {
-            let s = from.state();
-            let hash = s.chain.index().active_hash(h).expect("height exists");
-            s.chain.block(&hash).expect("read").expect("stored")
-        };
-        to.process_block(&block).expect("valid block");
+        to.process_block(&block_at(from, h)).expect("valid block");
     }
 }
 
 fn block_at(node: &Node, h: u32) -> Block {
-    let s = node.state();
-    let hash = s.chain.index().active_hash(h).expect("height exists");
-    s.chain.block(&hash).expect("read").expect("stored")
+    let s = node.snap();
+    let hash = s.index().active_hash(h).expect("height exists");
+    s.block(&hash).expect("read").expect("stored")
 }
 
 /// A signed transaction spending `spent` outputs (with their coins) to `outputs`.
@@ -130,12 +167,12 @@ fn mines_200_blocks_and_resumes_after_reopen() {
         let hashes = node.generate(200, pk, 2, u64::MAX).expect("mining works");
         assert_eq!(hashes.len(), 200);
         assert_eq!(node.tip().height, 200);
-        node.shutdown();
+        node.chain.flush();
         node.tip()
     };
     let node = open_node(&dir);
     assert_eq!(node.tip(), tip, "reopening resumes at the stored tip");
-    let stats = node.state().chain.utxo_stats().expect("stats");
+    let stats = node.utxo_stats();
     // Genesis plus 200 rewards: 150 × 50 and 51 × 25 after the regtest halving at 150.
     assert_eq!(stats.txouts, 201);
     assert_eq!(stats.total_amount, Amount::from_dot(150 * 50 + 51 * 25));
@@ -160,20 +197,17 @@ fn reorg_to_heavier_branch_matches_fresh_node() {
         a.process_block(&block_at(&b, h))
             .expect("valid branch block");
     }
-    assert_eq!(a.tip(), b.tip(), "A moved to the heavier branch");
+    assert_eq!(a.tip().hash, b.tip().hash, "A moved to the heavier branch");
     assert_ne!(a.tip().hash, a_tip_before.hash);
     // A fresh node that only ever saw B's branch.
     let c = open_node(&dc);
     copy_blocks(&b, &c, 1..=9);
-    let (sa, sc) = (
-        a.state().chain.utxo_stats().unwrap(),
-        c.state().chain.utxo_stats().unwrap(),
-    );
+    let (sa, sc) = (a.utxo_stats(), c.utxo_stats());
     assert_eq!(sa, sc, "same UTXO set after a reorg of depth 4");
-    let tips = a.state().chain.chain_tips();
+    let tips = a.snap().index().chain_tips();
     assert!(
         tips.iter()
-            .any(|t| t.status == "valid-fork" && t.branchlen == 4),
+            .any(|t| t.status == ChainTipStatus::ValidFork && t.branchlen == 4),
         "{tips:?}"
     );
 }
@@ -225,10 +259,10 @@ fn invalid_block_on_heavier_branch_leaves_node_on_valid_chain() {
         .expect_err("heavier: connecting the branch fails at y2");
     assert!(matches!(err, ChainError::InvalidAncestor { .. }), "{err}");
     assert_eq!(a.tip(), tip, "still on the valid chain");
-    let tips = a.state().chain.chain_tips();
+    let tips = a.snap().index().chain_tips();
     assert!(
         tips.iter()
-            .any(|t| t.status == "invalid" && t.hash == y3.block_hash()),
+            .any(|t| t.status == ChainTipStatus::Invalid && t.hash == y3.block_hash()),
         "{tips:?}"
     );
     // Blocks on the invalid branch are refused at once from now on.
@@ -267,7 +301,7 @@ fn disconnected_transactions_return_to_mempool_unless_they_conflict() {
     a.accept_transaction(&tx1).expect("tx1 valid");
     a.accept_transaction(&tx2).expect("tx2 valid");
     a.generate(1, pk, 1, u64::MAX).unwrap(); // block 103 confirms tx1 and tx2
-    assert!(a.state().mempool.is_empty());
+    assert!(a.snap().mempool().is_empty());
     // B's branch spends coinbase 2 differently and is two blocks long.
     let tx2b = spend(
         &[coinbase_out(&b, 2)],
@@ -282,14 +316,14 @@ fn disconnected_transactions_return_to_mempool_unless_they_conflict() {
     for h in 103..=104 {
         a.process_block(&block_at(&b, h)).unwrap();
     }
-    assert_eq!(a.tip(), b.tip());
-    let s = a.state();
-    assert!(s.mempool.contains(&tx1.txid()), "tx1 came back");
+    assert_eq!(a.tip().hash, b.tip().hash);
+    let s = a.snap();
+    assert!(s.mempool().contains(&tx1.txid()), "tx1 came back");
     assert!(
-        !s.mempool.contains(&tx2.txid()),
+        !s.mempool().contains(&tx2.txid()),
         "tx2 conflicts with the new chain"
     );
-    assert_eq!(s.mempool.len(), 1);
+    assert_eq!(s.mempool().len(), 1);
 }
 
 #[test]
@@ -329,9 +363,9 @@ fn block_wins_a_double_spend_against_the_mempool() {
     b.accept_transaction(&in_block).unwrap();
     b.generate(1, pk, 1, u64::MAX).unwrap();
     a.process_block(&block_at(&b, 102)).unwrap();
-    let s = a.state();
-    assert!(s.mempool.is_empty(), "the pool's double spend is gone");
-    assert!(s.chain.tx_location(&in_block.txid()).unwrap().is_some());
+    let s = a.snap();
+    assert!(s.mempool().is_empty(), "the pool's double spend is gone");
+    assert!(s.tx_location(&in_block.txid()).unwrap().is_some());
 }
 
 #[test]
@@ -357,29 +391,22 @@ fn eviction_drops_lowest_fee_rate_first() {
         })
         .collect();
     let size = txs[0].size();
-    let mut guard = node.state();
-    let state = &mut *guard;
+    let snap = node.snap();
+    let chain: &Snapshot = &snap;
     // Room for exactly three transactions.
-    state.mempool = Mempool::new(size * 3, 1000);
+    let mut pool = Mempool::new(size * 3, 1000);
     for tx in &txs[..3] {
-        state.mempool.accept(tx, &state.chain).unwrap();
+        pool.accept(tx, chain).unwrap();
     }
-    state
-        .mempool
-        .accept(&txs[3], &state.chain)
-        .expect("evicts the cheapest");
-    assert!(
-        !state.mempool.contains(&txs[0].txid()),
-        "lowest fee rate evicted"
-    );
-    state.mempool.accept(&txs[4], &state.chain).unwrap();
-    assert!(!state.mempool.contains(&txs[1].txid()));
-    let err = state
-        .mempool
-        .accept(&txs[0], &state.chain)
+    pool.accept(&txs[3], chain).expect("evicts the cheapest");
+    assert!(!pool.contains(&txs[0].txid()), "lowest fee rate evicted");
+    pool.accept(&txs[4], chain).unwrap();
+    assert!(!pool.contains(&txs[1].txid()));
+    let err = pool
+        .accept(&txs[0], chain)
         .expect_err("too cheap for a full pool");
     assert!(matches!(err, MempoolError::Full), "{err}");
-    assert_eq!(state.mempool.len(), 3);
+    assert_eq!(pool.len(), 3);
 }
 
 #[test]
@@ -387,7 +414,7 @@ fn continuous_mining_stops_promptly() {
     let dir = tempfile::tempdir().unwrap();
     let node = open_node(&dir);
     let (_, pk) = key();
-    node.start_mining(pk, 2);
+    node.miner.start(pk, 2);
     let start = node.tip().height;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while node.tip().height < start + 5 {
@@ -398,7 +425,7 @@ fn continuous_mining_stops_promptly() {
         std::thread::yield_now();
     }
     let asked = std::time::Instant::now();
-    node.stop_mining();
+    node.miner.stop();
     // The benchmark measures well under a millisecond; this bound only catches a miner
     // that ignores its stop flag, even on a loaded 2-core machine.
     assert!(
@@ -406,7 +433,7 @@ fn continuous_mining_stops_promptly() {
         "took {:?}",
         asked.elapsed()
     );
-    assert!(!node.is_mining());
+    assert!(!node.miner.is_mining());
     let h = node.tip().height;
     node.generate(1, pk, 1, u64::MAX).unwrap();
     assert_eq!(
@@ -414,4 +441,257 @@ fn continuous_mining_stops_promptly() {
         h + 1,
         "nothing else mines after the stop"
     );
+}
+
+/// Every event the subscriber has received so far, without waiting.
+fn drain(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<Event> {
+    let mut out = Vec::new();
+    loop {
+        match rx.try_recv() {
+            Ok(e) => out.push(e),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => return out,
+            Err(e) => panic!("subscriber failed: {e}"),
+        }
+    }
+}
+
+/// A block on `prev` at `height` paying `to` the subsidy, mined on regtest.
+fn next_block(
+    prev: &BlockHeader,
+    height: u32,
+    to: PubKey,
+    txs: Vec<Transaction>,
+    tag: u8,
+) -> Block {
+    make_block(
+        prev,
+        height,
+        to,
+        Network::Regtest.params().subsidy(height),
+        txs,
+        tag,
+    )
+}
+
+#[test]
+fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (kp, pk) = key();
+    let (_, other) = key();
+    a.generate(103, pk, 2, u64::MAX).unwrap();
+    // Three blocks x1..x3, each confirming one spend of a mature coinbase.
+    let txs: Vec<Transaction> = (1..=3)
+        .map(|h| {
+            spend(
+                &[coinbase_out(&a, h)],
+                vec![TxOut {
+                    value: Amount::from_dot(49),
+                    pubkey: other,
+                }],
+                &kp,
+            )
+        })
+        .collect();
+    let fork = a.tip();
+    let mut prev = fork.header;
+    let mut main = Vec::new();
+    for (i, tx) in txs.iter().enumerate() {
+        let b = next_block(&prev, fork.height + 1 + i as u32, pk, vec![tx.clone()], 10);
+        prev = b.header;
+        main.push(b);
+    }
+    // A side branch of two empty blocks from the same fork point: less work, stored.
+    let y1 = next_block(&fork.header, fork.height + 1, other, vec![], 20);
+    let y2 = next_block(&y1.header, fork.height + 2, other, vec![], 21);
+    for b in &main {
+        a.process_block(b).expect("main branch connects");
+    }
+    a.process_block(&y1).expect("side block stored");
+    a.process_block(&y2).expect("side block stored");
+    let main_tip = a.tip();
+    assert_eq!(main_tip.hash, main[2].block_hash());
+    assert!(a.snap().mempool().is_empty());
+
+    let mut rx = a.chain.subscribe();
+    let update = a
+        .chain
+        .invalidate_block(&main[0].block_hash())
+        .expect("invalidate");
+    assert_eq!(update.disconnected.len(), 3);
+    assert_eq!(a.tip().hash, y2.block_hash(), "the side branch is now best");
+
+    let hashes = |bs: &[&Block]| bs.iter().map(|b| b.block_hash()).collect::<Vec<_>>();
+    let events = drain(&mut rx);
+    let disconnected: Vec<BlockHash> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlockDisconnected { hash, .. } => Some(*hash),
+            _ => None,
+        })
+        .collect();
+    let connected: Vec<BlockHash> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlockConnected { hash, .. } => Some(*hash),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        disconnected,
+        hashes(&[&main[2], &main[1], &main[0]]),
+        "tip first"
+    );
+    assert_eq!(connected, hashes(&[&y1, &y2]));
+    let positions = |pred: &dyn Fn(&Event) -> bool| {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| pred(e))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let last_disconnect = *positions(&|e| matches!(e, Event::BlockDisconnected { .. }))
+        .last()
+        .unwrap();
+    let first_connect = positions(&|e| matches!(e, Event::BlockConnected { .. }))[0];
+    let tip_changed = positions(&|e| matches!(e, Event::TipChanged { .. }));
+    assert!(last_disconnect < first_connect);
+    assert_eq!(tip_changed.len(), 1);
+    assert!(
+        tip_changed[0] > first_connect,
+        "the tip event follows the blocks"
+    );
+    match &events[tip_changed[0]] {
+        Event::TipChanged {
+            hash,
+            previous,
+            reorg: Some(r),
+            ..
+        } => {
+            assert_eq!(*hash, y2.block_hash());
+            assert_eq!(*previous, main_tip.hash);
+            assert_eq!(r.depth, 3);
+            assert_eq!(r.fork_point, fork.hash);
+        }
+        other => panic!("expected a reorg, got {other:?}"),
+    }
+    let returned: Vec<Txid> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TxAccepted { txid, .. } => Some(*txid),
+            _ => None,
+        })
+        .collect();
+    let mut expected: Vec<Txid> = txs.iter().map(|t| t.txid()).collect();
+    let mut got = returned.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "the three transactions went back to the pool"
+    );
+    let snap = a.snap();
+    for tx in &txs {
+        assert!(snap.mempool().contains(&tx.txid()));
+    }
+    let tips = snap.index().chain_tips();
+    assert!(
+        tips.iter()
+            .any(|t| t.hash == main_tip.hash && t.status == ChainTipStatus::Invalid),
+        "{tips:?}"
+    );
+
+    // reconsiderblock brings the original tip back and the transactions leave the pool
+    // as confirmed.
+    a.chain
+        .reconsider_block(&main[0].block_hash())
+        .expect("reconsider");
+    assert_eq!(a.tip(), main_tip);
+    let events = drain(&mut rx);
+    let removed: Vec<(Txid, RemovalReason)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TxRemoved { txid, reason } => Some((*txid, *reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed.len(), 3, "{events:?}");
+    assert!(removed.iter().all(|(_, r)| *r == RemovalReason::Confirmed));
+    assert!(a.snap().mempool().is_empty());
+    let connected: Vec<BlockHash> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlockConnected { hash, .. } => Some(*hash),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(connected, hashes(&[&main[0], &main[1], &main[2]]));
+}
+
+#[test]
+fn invalidateblock_refuses_unknown_and_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let genesis = Network::Regtest.params().genesis_hash();
+    assert!(matches!(
+        a.chain.invalidate_block(&genesis),
+        Err(ChainError::InvalidateGenesis)
+    ));
+    let unknown = BlockHash::from_byte_array([9; 32]);
+    for r in [
+        a.chain.invalidate_block(&unknown),
+        a.chain.reconsider_block(&unknown),
+        a.chain.precious_block(&unknown),
+    ] {
+        assert!(matches!(r, Err(ChainError::UnknownBlock(h)) if h == unknown));
+    }
+}
+
+#[test]
+fn preciousblock_switches_between_equal_work_tips() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (_, pk) = key();
+    a.generate(2, pk, 1, u64::MAX).unwrap();
+    let base = a.tip();
+    let x = next_block(&base.header, 3, pk, vec![], 1);
+    let y = next_block(&base.header, 3, pk, vec![], 2);
+    a.process_block(&x).unwrap();
+    a.process_block(&y).unwrap();
+    assert_eq!(a.tip().hash, x.block_hash(), "first seen wins a tie");
+    a.chain.precious_block(&y.block_hash()).unwrap();
+    assert_eq!(a.tip().hash, y.block_hash(), "precious wins the tie");
+    a.chain.precious_block(&x.block_hash()).unwrap();
+    assert_eq!(a.tip().hash, x.block_hash(), "the newest precious wins");
+    // A block with less work than the tip is not made the tip.
+    a.generate(1, pk, 1, u64::MAX).unwrap();
+    let tip = a.tip();
+    a.chain.precious_block(&y.block_hash()).unwrap();
+    assert_eq!(a.tip(), tip);
+}
+
+#[test]
+fn a_subscriber_that_never_reads_lags_and_never_holds_up_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (_, pk) = key();
+    let mut stalled = a.chain.subscribe();
+    // Each block makes at least three events (stored, connected, tip changed): far more
+    // than the buffer holds.
+    let blocks = (EVENT_BUFFER / 2) as u32;
+    a.generate(blocks, pk, 1, u64::MAX).unwrap();
+    assert_eq!(a.tip().height, blocks, "the writer finished every block");
+    match stalled.try_recv() {
+        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+            assert!(n > 0);
+        }
+        other => panic!("expected a lag notice, got {other:?}"),
+    }
+    // After the notice the subscriber resumes with the newest events and resyncs from
+    // a snapshot.
+    let latest = drain(&mut stalled);
+    assert!(!latest.is_empty());
+    assert!(latest.len() <= EVENT_BUFFER);
+    assert_eq!(a.snap().tip().height, blocks);
 }

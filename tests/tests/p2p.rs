@@ -812,3 +812,93 @@ fn misbehaving_scripted_peer_is_dropped_while_others_are_served() {
     assert_eq!(scripted.len(), 1);
     assert_eq!(scripted[0]["banscore"], 0);
 }
+
+/// A block on `node`'s tip whose coinbase splits the subsidy into `outputs` outputs: the
+/// cheapest way to grow the UTXO set by a block's worth of entries.
+fn fat_coinbase_block(node: &TestNode, outputs: usize) -> Block {
+    let mut block = craft_block(node, vec![], true);
+    let h = block.txdata[0].inputs[0].prevout.vout;
+    let each = Network::Regtest.params().subsidy(h).to_sat() / outputs as u64;
+    block.txdata[0].outputs = (0..outputs)
+        .map(|i| TxOut {
+            value: Amount::from_sat(each),
+            pubkey: PubKey([(i % 251) as u8 + 1; 32]),
+        })
+        .collect();
+    block.header.merkle_root = dotcoin_common::merkle::merkle_root_of_txs(&block.txdata).0;
+    let target = Network::Regtest
+        .params()
+        .pow_limit
+        .to_target()
+        .expect("bits");
+    while block.header.block_hash().to_u256() > target {
+        block.header.nonce += 1;
+    }
+    block
+}
+
+/// Sends a `ping` and reads until its `pong`.
+fn ping_pong(s: &mut TcpStream, nonce: u64) {
+    s.write_all(&frame(REGTEST_MAGIC, "ping", &nonce.to_le_bytes()))
+        .expect("send ping");
+    loop {
+        let (cmd, payload) = read_frame(s).expect("still connected");
+        if cmd == "pong" && payload == nonce.to_le_bytes() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn readers_and_peers_are_served_during_a_utxo_set_scan() {
+    let a = start_node(&[]);
+    // Nine blocks of 24 000 coinbase outputs each: 216 000 UTXOs.
+    for _ in 0..9 {
+        let block = fat_coinbase_block(&a, 24_000);
+        let r = a.rpc("submitblock", json!([hex::encode(serialize(&block))]));
+        assert!(r.is_null(), "fat block accepted: {r}");
+    }
+    let mut peer = handshake(&a);
+    let (sent, done, stats, rounds) = std::thread::scope(|scope| {
+        // Three scans back to back keep the node busy scanning for the whole window.
+        let heavy = scope.spawn(|| {
+            let sent = Instant::now();
+            let mut stats = Value::Null;
+            for _ in 0..3 {
+                stats = a.rpc("gettxoutsetinfo", json!([]));
+            }
+            (sent, Instant::now(), stats)
+        });
+        // Rounds of cheap reads and a P2P ping, each with its start and end, until the
+        // scan returns.
+        let mut rounds = Vec::new();
+        let mut nonce = 0;
+        while !heavy.is_finished() {
+            let start = Instant::now();
+            a.rpc("getblockcount", json!([]));
+            a.rpc("getbestblockhash", json!([]));
+            a.rpc("getpeerinfo", json!([]));
+            nonce += 1;
+            ping_pong(&mut peer, nonce);
+            rounds.push((start, Instant::now()));
+        }
+        let (sent, done, stats) = heavy.join().expect("scan thread");
+        (sent, done, stats, rounds)
+    });
+    assert!(
+        stats["txouts"].as_u64().expect("txouts") >= 200_000,
+        "{stats}"
+    );
+    let inside = rounds
+        .iter()
+        .filter(|(start, end)| *start > sent && *end < done)
+        .count();
+    report(&format!(
+        "readers during gettxoutsetinfo over {} UTXOs: {inside} full rounds answered while it ran",
+        stats["txouts"]
+    ));
+    assert!(
+        inside >= 1,
+        "no round of getblockcount, getbestblockhash, getpeerinfo and ping completed while the scan ran"
+    );
+}

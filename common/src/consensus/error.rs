@@ -217,10 +217,38 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
-    /// The short rule name, Bitcoin Core's "reject reason" (the message up to the colon).
-    pub fn reject_reason(&self) -> String {
-        let msg = self.to_string();
-        msg.split(':').next().unwrap_or(&msg).to_owned()
+    /// The rule's short name (Bitcoin Core's reject reason where it has one), for logs,
+    /// `testmempoolaccept` and peers, without parsing the message.
+    pub fn reject_reason(&self) -> &'static str {
+        use ValidationError::*;
+        match self {
+            BlockTooLarge { .. } => "bad-blk-length",
+            BadMerkleRoot { .. } => "bad-txnmrklroot",
+            MerkleMutated => "bad-txns-duplicate",
+            FirstTxNotCoinbase => "bad-cb-missing",
+            MultipleCoinbase { .. } => "bad-cb-multiple",
+            BadBitsEncoding(_) | TargetAbovePowLimit { .. } | UnexpectedBits { .. } => {
+                "bad-diffbits"
+            }
+            HighHash { .. } => "high-hash",
+            TimeTooOld { .. } => "time-too-old",
+            TimeTooNew { .. } => "time-too-new",
+            NoInputs { .. } => "bad-txns-vin-empty",
+            NoOutputs { .. } => "bad-txns-vout-empty",
+            DuplicateInputs { .. } => "bad-txns-inputs-duplicate",
+            OutputTooLarge { .. } => "bad-txns-vout-toolarge",
+            OutputTotalTooLarge { .. } => "bad-txns-txouttotal-toolarge",
+            CoinbaseWitnessTooLarge { .. } => "bad-cb-length",
+            CoinbaseHeightMismatch { .. } => "bad-cb-height",
+            NullPrevout { .. } => "bad-txns-prevout-null",
+            MissingOrSpent { .. } => "bad-txns-inputs-missingorspent",
+            PrematureCoinbaseSpend { .. } => "bad-txns-premature-spend-of-coinbase",
+            BadSignature { .. } => "bad-txns-signature",
+            InputValuesOutOfRange { .. } => "bad-txns-inputvalues-outofrange",
+            InputsBelowOutputs { .. } => "bad-txns-in-belowout",
+            DoubleSpendInBlock { .. } => "bad-txns-double-spend-in-block",
+            CoinbaseTooLarge { .. } => "bad-cb-amount",
+        }
     }
 
     /// Whether this error says something about the data itself (a peer sending it misbehaves)

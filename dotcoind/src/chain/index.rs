@@ -1,13 +1,62 @@
 //! The in-memory block index: every known header with its height, total work and status,
-//! loaded from the `block_index_by_hash` table at start-up.
+//! the active chain through them, and the chain tips (headers nothing builds on).
+//!
+//! Its maps are persistent (structurally shared) collections, so the chain writer hands
+//! readers a consistent copy of the whole index in O(1) after every change: readers never
+//! share a lock with the writer. Every operation the writer runs per block is O(log n) or
+//! touches only the blocks concerned; nothing scans the index.
 
-use std::collections::{HashMap, HashSet};
-
+use dotcoin_common::consensus::header::{expected_bits, HeaderContext};
+use dotcoin_common::pow::median_time_past;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::BlockHash;
+use dotcoin_common::{BlockHash, Params};
 use ruint::aliases::U256;
 
 use crate::storage::{status, StoredIndexEntry};
+
+/// What is known of one block, from its status bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockStatus {
+    /// Only the header is known.
+    HeaderOnly,
+    /// The block's data is stored but it was never connected.
+    DataStored,
+    /// It was connected once: every rule passed.
+    Valid,
+    /// It broke a rule.
+    Failed,
+    /// An ancestor broke a rule.
+    FailedChild,
+}
+
+/// Bitcoin Core's `getchaintips` statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainTipStatus {
+    /// The active tip.
+    Active,
+    /// A fully validated branch that is not active.
+    ValidFork,
+    /// Every block of the branch is stored, some never connected.
+    ValidHeaders,
+    /// Some block of the branch has no data.
+    HeadersOnly,
+    /// The branch contains an invalid block.
+    Invalid,
+}
+
+impl ChainTipStatus {
+    /// The name `getchaintips` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainTipStatus::Active => "active",
+            ChainTipStatus::ValidFork => "valid-fork",
+            ChainTipStatus::ValidHeaders => "valid-headers",
+            ChainTipStatus::HeadersOnly => "headers-only",
+            ChainTipStatus::Invalid => "invalid",
+        }
+    }
+}
 
 /// One known header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,20 +113,62 @@ impl IndexEntry {
     pub fn is_valid(&self) -> bool {
         self.status & status::VALID != 0
     }
+
+    /// The status bits as one value.
+    pub fn block_status(&self) -> BlockStatus {
+        if self.status & status::FAILED != 0 {
+            BlockStatus::Failed
+        } else if self.status & status::FAILED_CHILD != 0 {
+            BlockStatus::FailedChild
+        } else if self.is_valid() {
+            BlockStatus::Valid
+        } else if self.have_data() {
+            BlockStatus::DataStored
+        } else {
+            BlockStatus::HeaderOnly
+        }
+    }
 }
 
-/// All known headers, and the active chain through them.
-#[derive(Debug, Default)]
+/// One entry of `getchaintips`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTip {
+    /// Height of the tip.
+    pub height: u32,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Blocks from the fork point with the active chain.
+    pub branchlen: u32,
+    /// Its status.
+    pub status: ChainTipStatus,
+}
+
+/// All known headers, the active chain through them, and the tips.
+#[derive(Debug, Clone, Default)]
 pub struct BlockIndex {
-    entries: HashMap<BlockHash, IndexEntry>,
+    entries: imbl::HashMap<BlockHash, IndexEntry>,
     /// `active[h]` is the hash of the active chain's block at height `h`.
-    active: Vec<BlockHash>,
+    active: imbl::Vector<BlockHash>,
+    /// Entries no other entry builds on.
+    leaves: imbl::HashSet<BlockHash>,
 }
 
 impl BlockIndex {
     /// An index of `entries` with the given active chain.
-    pub fn new(entries: HashMap<BlockHash, IndexEntry>, active: Vec<BlockHash>) -> BlockIndex {
-        BlockIndex { entries, active }
+    pub fn new(entries: impl IntoIterator<Item = IndexEntry>, active: Vec<BlockHash>) -> Self {
+        let mut index = BlockIndex {
+            active: active.into_iter().collect(),
+            ..BlockIndex::default()
+        };
+        let entries: Vec<IndexEntry> = entries.into_iter().collect();
+        for e in &entries {
+            index.entries.insert(e.hash, *e);
+            index.leaves.insert(e.hash);
+        }
+        for e in &entries {
+            index.leaves.remove(&e.header.prev_blockhash);
+        }
+        index
     }
 
     /// The entry of `hash`.
@@ -85,17 +176,15 @@ impl BlockIndex {
         self.entries.get(hash)
     }
 
-    /// Mutable entry of `hash`.
-    pub fn get_mut(&mut self, hash: &BlockHash) -> Option<&mut IndexEntry> {
-        self.entries.get_mut(hash)
-    }
-
     /// Adds or replaces an entry.
     pub fn insert(&mut self, entry: IndexEntry) {
-        self.entries.insert(entry.hash, entry);
+        if self.entries.insert(entry.hash, entry).is_none() {
+            self.leaves.insert(entry.hash);
+            self.leaves.remove(&entry.header.prev_blockhash);
+        }
     }
 
-    /// Every entry.
+    /// Every entry, in no order. A full scan: for start-up and rare RPCs only.
     pub fn entries(&self) -> impl Iterator<Item = &IndexEntry> {
         self.entries.values()
     }
@@ -119,24 +208,29 @@ impl BlockIndex {
         &self.entries[hash]
     }
 
+    /// Height of the active tip.
+    pub fn height(&self) -> u32 {
+        self.tip().height
+    }
+
     /// The active chain's hash at `height`.
     pub fn active_hash(&self, height: u32) -> Option<BlockHash> {
         self.active.get(height as usize).copied()
     }
 
-    /// Whether `hash` is on the active chain.
+    /// Whether `entry` is on the active chain.
     pub fn is_active(&self, entry: &IndexEntry) -> bool {
         self.active_hash(entry.height) == Some(entry.hash)
     }
 
     /// Extends the active chain by `hash` (its parent must be the tip).
     pub fn push_active(&mut self, hash: BlockHash) {
-        self.active.push(hash);
+        self.active.push_back(hash);
     }
 
     /// Removes the active tip.
     pub fn pop_active(&mut self) -> Option<BlockHash> {
-        self.active.pop()
+        self.active.pop_back()
     }
 
     /// The ancestor of `hash` at `height`, walking parents (jumping once on the active
@@ -183,24 +277,36 @@ impl BlockIndex {
         times
     }
 
-    /// Whether `descendant` is `ancestor` or builds on it.
-    pub fn descends_from(&self, descendant: &IndexEntry, ancestor: &IndexEntry) -> bool {
-        self.ancestor(&descendant.hash, ancestor.height)
-            .map(|a| a.hash)
-            == Some(ancestor.hash)
+    /// Median time past of the tip.
+    pub fn median_time_past(&self) -> u32 {
+        median_time_past(&self.last_times(&self.tip().hash))
     }
 
-    /// Hashes of entries no other entry builds on.
-    pub fn leaves(&self) -> Vec<&IndexEntry> {
-        let parents: HashSet<BlockHash> = self
-            .entries
-            .values()
-            .map(|e| e.header.prev_blockhash)
-            .collect();
-        self.entries
-            .values()
-            .filter(|e| !parents.contains(&e.hash))
-            .collect()
+    /// The context a header building on `parent` is checked against.
+    pub fn header_context(&self, params: &Params, parent: &IndexEntry, now: u64) -> HeaderContext {
+        let height = parent.height + 1;
+        let interval_first_time = height
+            .checked_sub(params.retarget_interval)
+            .and_then(|h| self.ancestor(&parent.hash, h))
+            .map(|e| e.header.time)
+            .unwrap_or(parent.header.time);
+        HeaderContext {
+            height,
+            expected_bits: expected_bits(
+                params,
+                height,
+                parent.header.bits,
+                interval_first_time,
+                parent.header.time,
+            ),
+            median_time_past: median_time_past(&self.last_times(&parent.hash)),
+            now,
+        }
+    }
+
+    /// Entries no other entry builds on.
+    pub fn leaves(&self) -> impl Iterator<Item = &IndexEntry> {
+        self.leaves.iter().filter_map(|h| self.entries.get(h))
     }
 
     /// The active chain's hashes from `from_height` up, at most `max`.
@@ -211,5 +317,60 @@ impl BlockIndex {
             .take(max)
             .copied()
             .collect()
+    }
+
+    /// Every chain tip and its status, active first, then by height. Walks each stale
+    /// branch back to the active chain, never the whole index.
+    pub fn chain_tips(&self) -> Vec<ChainTip> {
+        let tip = *self.tip();
+        let mut tips: Vec<ChainTip> = self
+            .leaves()
+            .filter(|leaf| leaf.hash != tip.hash)
+            .map(|leaf| {
+                let fork = self.fork_point(&leaf.hash).map_or(0, |f| f.height);
+                ChainTip {
+                    height: leaf.height,
+                    hash: leaf.hash,
+                    branchlen: leaf.height - fork,
+                    status: self.tip_status(leaf),
+                }
+            })
+            .collect();
+        tips.sort_by(|a, b| b.height.cmp(&a.height).then(a.hash.cmp(&b.hash)));
+        tips.insert(
+            0,
+            ChainTip {
+                height: tip.height,
+                hash: tip.hash,
+                branchlen: 0,
+                status: ChainTipStatus::Active,
+            },
+        );
+        tips
+    }
+
+    fn tip_status(&self, leaf: &IndexEntry) -> ChainTipStatus {
+        if self.is_active(leaf) {
+            return ChainTipStatus::Active;
+        }
+        if leaf.is_failed() {
+            return ChainTipStatus::Invalid;
+        }
+        let mut all_data = true;
+        let mut all_valid = true;
+        let mut cur = Some(leaf);
+        while let Some(e) = cur {
+            if self.is_active(e) {
+                break;
+            }
+            all_data &= e.have_data();
+            all_valid &= e.is_valid();
+            cur = self.entries.get(&e.header.prev_blockhash);
+        }
+        match (all_data, all_valid) {
+            (true, true) => ChainTipStatus::ValidFork,
+            (true, false) => ChainTipStatus::ValidHeaders,
+            _ => ChainTipStatus::HeadersOnly,
+        }
     }
 }

@@ -11,32 +11,40 @@
 //!   branch; a block that fails to connect is marked invalid with its descendants, and the
 //!   loop tries again, so the node always ends on the best valid chain;
 //! - each connect or disconnect is one atomic batch, so the tip, UTXO set, undo data and
-//!   indexes agree after a crash at any instant.
+//!   indexes agree after a crash at any instant;
+//! - every change is reported as a [`ChainUpdate`]: the caller (the chain writer in
+//!   [`crate::state`]) updates the mempool and publishes events from it, so this module
+//!   knows nothing of the pool.
 //!
-//! The caller holds the one lock around this state (Bitcoin Core's `cs_main`).
+//! The best tip comes from a work-ordered candidate set (Bitcoin Core's
+//! `setBlockIndexCandidates`), invalidation walks only descendants, and the tips are kept
+//! incrementally by the index: the cost per block does not grow with the index.
+//!
+//! Only the chain writer holds a `ChainState`; readers see [`BlockIndex`] snapshots.
 
 mod index;
 mod query;
 
-pub use index::{BlockIndex, IndexEntry};
-pub use query::{ChainTip, UtxoStats};
+pub use index::{BlockIndex, BlockStatus, ChainTip, ChainTipStatus, IndexEntry};
+pub use query::{txids_of, utxo_stats, utxos_of, UtxoStats};
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use dotcoin_common::consensus::block::{check_block, check_block_spends};
-use dotcoin_common::consensus::header::{check_header_contextual, expected_bits, HeaderContext};
+use dotcoin_common::consensus::header::{check_header_contextual, HeaderContext};
 use dotcoin_common::consensus::tx::check_signatures;
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
-use dotcoin_common::pow::{median_time_past, work_from_bits};
+use dotcoin_common::pow::work_from_bits;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Block, BlockHash, OutPoint, Params, PubKey, Transaction, Txid};
+use dotcoin_common::{Block, BlockHash, OutPoint, Params, PubKey, Txid};
 use rayon::prelude::*;
+use ruint::aliases::U256;
 use thiserror::Error;
 use tracing::{debug, info, warn};
 
-use crate::mempool::Mempool;
 use crate::storage::{
     status, Batch, BlockByHash, BlockIndexByHash, BlockUndo, Empty, HashByHeight, Meta, MetaKey,
     SpentCoin, Store, StoreError, Table, TxLocation, TxLocationByTxid, TxidByPubkey, UndoByHash,
@@ -68,6 +76,12 @@ pub enum ChainError {
     /// It was already found invalid.
     #[error("duplicate-invalid: {0} is already known to be invalid")]
     KnownInvalid(BlockHash),
+    /// `invalidateblock` and friends name a block the index does not hold.
+    #[error("block-not-found: {0} is not in the block index")]
+    UnknownBlock(BlockHash),
+    /// The genesis block cannot be invalidated.
+    #[error("genesis-invalidate: the genesis block cannot be invalidated")]
+    InvalidateGenesis,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -79,22 +93,82 @@ impl ChainError {
         match self {
             ChainError::Invalid(e) => e.is_malicious(),
             ChainError::InvalidAncestor { .. } | ChainError::KnownInvalid(_) => true,
-            ChainError::Orphan { .. } | ChainError::Store(_) => false,
+            ChainError::Orphan { .. }
+            | ChainError::UnknownBlock(_)
+            | ChainError::InvalidateGenesis
+            | ChainError::Store(_) => false,
+        }
+    }
+
+    /// The short reject reason, without parsing the message.
+    pub fn reject_reason(&self) -> &'static str {
+        match self {
+            ChainError::Invalid(e) => e.reject_reason(),
+            ChainError::Orphan { .. } => "prev-blk-not-found",
+            ChainError::InvalidAncestor { .. } => "bad-prevblk",
+            ChainError::KnownInvalid(_) => "duplicate-invalid",
+            ChainError::UnknownBlock(_) => "block-not-found",
+            ChainError::InvalidateGenesis => "genesis-invalidate",
+            ChainError::Store(_) => "database-error",
         }
     }
 }
 
+/// A block that joined or left the active chain, with its data.
+#[derive(Debug, Clone)]
+pub struct ChainBlock {
+    /// Its index entry (as of the change).
+    pub entry: IndexEntry,
+    /// The block.
+    pub block: Arc<Block>,
+}
+
+/// What one call changed on the active chain, in the order it happened.
+#[derive(Debug, Clone)]
+pub struct ChainUpdate {
+    /// The tip before the call.
+    pub old_tip: IndexEntry,
+    /// Blocks disconnected, each the tip at the time (newest first within a reorg).
+    pub disconnected: Vec<ChainBlock>,
+    /// Blocks connected, in order.
+    pub connected: Vec<ChainBlock>,
+    /// The tip after the call.
+    pub tip: IndexEntry,
+}
+
+impl ChainUpdate {
+    /// An empty update starting at `tip`.
+    pub fn new(tip: IndexEntry) -> ChainUpdate {
+        ChainUpdate {
+            old_tip: tip,
+            disconnected: Vec::new(),
+            connected: Vec::new(),
+            tip,
+        }
+    }
+
+    /// Whether the active tip moved.
+    pub fn tip_changed(&self) -> bool {
+        self.old_tip.hash != self.tip.hash
+    }
+}
+
 /// What `process_block` did with a block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ProcessOutcome {
     /// The block's hash.
     pub hash: BlockHash,
     /// Whether the block was already stored.
     pub duplicate: bool,
+    /// How the active chain moved.
+    pub update: ChainUpdate,
+}
+
+impl ProcessOutcome {
     /// Whether the active tip changed.
-    pub tip_changed: bool,
-    /// Blocks disconnected by a reorganisation (0 when the chain only grew).
-    pub disconnected: usize,
+    pub fn tip_changed(&self) -> bool {
+        self.update.tip_changed()
+    }
 }
 
 /// Reads the UTXO set from the store, remembering a database error so it is reported as
@@ -131,6 +205,10 @@ impl UtxoView for StoreView<'_> {
     }
 }
 
+/// Orders blocks best first: most work, then the earliest tie-break (arrival order, or
+/// `preciousblock`'s override).
+type WorkKey = (Reverse<U256>, i128, BlockHash);
+
 /// The chain state.
 #[derive(Debug)]
 pub struct ChainState {
@@ -138,7 +216,18 @@ pub struct ChainState {
     store: Arc<Store>,
     index: BlockIndex,
     next_sequence: u64,
-    best_header: BlockHash,
+    /// Every header not known invalid, best first: its first element is the best header.
+    headers: BTreeSet<(Reverse<U256>, u64, BlockHash)>,
+    /// Blocks that could become the tip: stored, with every ancestor stored, not failed.
+    /// Blocks worse than the tip are pruned after each activation.
+    candidates: BTreeSet<WorkKey>,
+    /// Blocks whose data and whose ancestors' data are all stored (Core's `nChainTx > 0`).
+    linked: HashSet<BlockHash>,
+    /// Children of each block, so invalidation and linking visit only descendants.
+    children: HashMap<BlockHash, Vec<BlockHash>>,
+    /// `preciousblock` tie-breaks: lower than any arrival order, newest lowest.
+    precious: HashMap<BlockHash, i128>,
+    next_precious: i128,
     /// The block that most recently failed to connect, and why.
     last_failure: Option<(BlockHash, ValidationError)>,
 }
@@ -151,13 +240,11 @@ impl ChainState {
         if stored.is_empty() {
             return ChainState::init_genesis(store, params);
         }
-        let mut entries = HashMap::with_capacity(stored.len());
-        let mut next_sequence = 0;
-        for (hash, s) in &stored {
-            let e = IndexEntry::from_stored(*hash, s);
-            next_sequence = next_sequence.max(e.sequence + 1);
-            entries.insert(*hash, e);
-        }
+        let entries: Vec<IndexEntry> = stored
+            .iter()
+            .map(|(hash, s)| IndexEntry::from_stored(*hash, s))
+            .collect();
+        let next_sequence = entries.iter().map(|e| e.sequence + 1).max().unwrap_or(0);
         let tip_bytes = store
             .get::<Meta>(&MetaKey::Tip)?
             .ok_or(StoreError::Corrupt {
@@ -170,7 +257,8 @@ impl ChainState {
                 source,
             })?;
         let tip_height = entries
-            .get(&tip)
+            .iter()
+            .find(|e| e.hash == tip)
             .ok_or(StoreError::Corrupt {
                 table: BlockIndexByHash::NAME,
                 source: dotcoin_common::DecodeError::InvalidValue("tip not in block index"),
@@ -192,17 +280,27 @@ impl ChainState {
             }
             .into());
         }
-        let mut chain = ChainState {
-            params,
-            store,
-            index: BlockIndex::new(entries, active),
-            next_sequence,
-            best_header: tip,
-            last_failure: None,
-        };
-        chain.best_header = chain.find_best_header();
+        let mut chain = ChainState::empty(store, params, BlockIndex::new(entries, active));
+        chain.next_sequence = next_sequence;
+        chain.rebuild_sets();
         info!(target: "chain", height = tip_height, tip = %tip, headers = chain.index.len(), "loaded chain state");
         Ok(chain)
+    }
+
+    fn empty(store: Arc<Store>, params: &'static Params, index: BlockIndex) -> ChainState {
+        ChainState {
+            params,
+            store,
+            index,
+            next_sequence: 0,
+            headers: BTreeSet::new(),
+            candidates: BTreeSet::new(),
+            linked: HashSet::new(),
+            children: HashMap::new(),
+            precious: HashMap::new(),
+            next_precious: -1,
+            last_failure: None,
+        }
     }
 
     fn init_genesis(store: Arc<Store>, params: &'static Params) -> Result<ChainState, ChainError> {
@@ -216,23 +314,66 @@ impl ChainState {
             status: status::HAVE_DATA,
             sequence: 0,
         };
-        let mut entries = HashMap::new();
-        entries.insert(hash, entry);
-        let mut chain = ChainState {
-            params,
-            store,
-            index: BlockIndex::new(entries, Vec::new()),
-            next_sequence: 1,
-            best_header: hash,
-            last_failure: None,
-        };
+        let mut chain = ChainState::empty(store, params, BlockIndex::new([entry], Vec::new()));
+        chain.next_sequence = 1;
         let mut batch = Batch::default();
         batch.put::<BlockByHash>(&hash, genesis);
         batch.put::<BlockIndexByHash>(&hash, &entry.to_stored());
         chain.store.commit(batch)?;
-        chain.connect_block(&hash, Some(genesis), None)?;
+        chain.connect_block(&hash, Some(Arc::new(genesis.clone())))?;
+        chain.rebuild_sets();
         info!(target: "chain", genesis = %hash, network = %params.network, "created new chain");
         Ok(chain)
+    }
+
+    /// Recomputes the children map, the linked set, the header set and the candidates from
+    /// the whole index: at start-up and after `invalidateblock`/`reconsiderblock`, which
+    /// may make blocks worse than the tip candidates again.
+    fn rebuild_sets(&mut self) {
+        let mut entries: Vec<IndexEntry> = self.index.entries().copied().collect();
+        entries.sort_by_key(|e| e.height);
+        self.children.clear();
+        self.linked.clear();
+        self.headers.clear();
+        self.candidates.clear();
+        for e in &entries {
+            if e.height > 0 {
+                self.children
+                    .entry(e.header.prev_blockhash)
+                    .or_default()
+                    .push(e.hash);
+            }
+            let parent_linked = e.height == 0 || self.linked.contains(&e.header.prev_blockhash);
+            if e.have_data() && parent_linked {
+                self.linked.insert(e.hash);
+            }
+            if !e.is_failed() {
+                self.headers.insert(header_key(e));
+                if self.linked.contains(&e.hash) {
+                    self.candidates.insert(self.work_key(e));
+                }
+            }
+        }
+        self.prune_candidates();
+    }
+
+    fn work_key(&self, e: &IndexEntry) -> WorkKey {
+        let order = self
+            .precious
+            .get(&e.hash)
+            .copied()
+            .unwrap_or(e.sequence as i128);
+        (Reverse(e.chainwork), order, e.hash)
+    }
+
+    /// Drops candidates that sort after the tip: they cannot win until the tip gets worse,
+    /// which only `invalidateblock` does, and it rebuilds the set.
+    fn prune_candidates(&mut self) {
+        let tip_key = self.work_key(self.index.tip());
+        let mut worse = self.candidates.split_off(&tip_key);
+        if worse.remove(&tip_key) {
+            self.candidates.insert(tip_key);
+        }
     }
 
     /// The consensus parameters.
@@ -262,27 +403,15 @@ impl ChainState {
 
     /// The most-work header that is not known invalid.
     pub fn best_header(&self) -> &IndexEntry {
-        self.index
-            .get(&self.best_header)
+        self.headers
+            .first()
+            .and_then(|(_, _, h)| self.index.get(h))
             .unwrap_or_else(|| self.tip())
-    }
-
-    fn find_best_header(&self) -> BlockHash {
-        self.index
-            .entries()
-            .filter(|e| !e.is_failed())
-            .max_by(|a, b| {
-                a.chainwork
-                    .cmp(&b.chainwork)
-                    .then(b.sequence.cmp(&a.sequence))
-            })
-            .map(|e| e.hash)
-            .unwrap_or(self.tip().hash)
     }
 
     /// Median time past of the tip.
     pub fn median_time_past(&self) -> u32 {
-        median_time_past(&self.index.last_times(&self.tip().hash))
+        self.index.median_time_past()
     }
 
     /// The unspent output at `outpoint` in the active chain.
@@ -302,24 +431,7 @@ impl ChainState {
 
     /// The context a header building on `parent` is checked against.
     pub fn header_context(&self, parent: &IndexEntry, now: u64) -> HeaderContext {
-        let height = parent.height + 1;
-        let interval_first_time = height
-            .checked_sub(self.params.retarget_interval)
-            .and_then(|h| self.index.ancestor(&parent.hash, h))
-            .map(|e| e.header.time)
-            .unwrap_or(parent.header.time);
-        HeaderContext {
-            height,
-            expected_bits: expected_bits(
-                self.params,
-                height,
-                parent.header.bits,
-                interval_first_time,
-                parent.header.time,
-            ),
-            median_time_past: median_time_past(&self.index.last_times(&parent.hash)),
-            now,
-        }
+        self.index.header_context(self.params, parent, now)
     }
 
     /// Adds a header to the block index after checking its proof of work and its place
@@ -328,6 +440,43 @@ impl ChainState {
         &mut self,
         header: &BlockHeader,
         now: u64,
+    ) -> Result<IndexEntry, ChainError> {
+        let mut batch = Batch::default();
+        let entry = self.accept_header_into(header, now, &mut batch)?;
+        self.store.commit(batch)?;
+        Ok(entry)
+    }
+
+    /// Accepts a run of headers with one database write. Returns the last accepted entry
+    /// and the error that stopped the run, if any; headers before the error are kept.
+    pub fn accept_headers(
+        &mut self,
+        headers: &[BlockHeader],
+        now: u64,
+    ) -> (Option<IndexEntry>, Option<ChainError>) {
+        let mut batch = Batch::default();
+        let mut last = None;
+        let mut error = None;
+        for h in headers {
+            match self.accept_header_into(h, now, &mut batch) {
+                Ok(e) => last = Some(e),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.store.commit(batch) {
+            return (None, Some(e.into()));
+        }
+        (last, error)
+    }
+
+    fn accept_header_into(
+        &mut self,
+        header: &BlockHeader,
+        now: u64,
+        batch: &mut Batch,
     ) -> Result<IndexEntry, ChainError> {
         let hash = header.block_hash();
         if let Some(e) = self.index.get(&hash) {
@@ -360,42 +509,36 @@ impl ChainState {
             sequence: self.next_sequence,
         };
         self.next_sequence += 1;
-        let mut batch = Batch::default();
         batch.put::<BlockIndexByHash>(&hash, &entry.to_stored());
-        self.store.commit(batch)?;
         self.index.insert(entry);
-        if entry.chainwork > self.best_header().chainwork {
-            self.best_header = hash;
-        }
+        self.children.entry(parent.hash).or_default().push(hash);
+        self.headers.insert(header_key(&entry));
         debug!(target: "chain", %hash, height = entry.height, "accepted header");
         Ok(entry)
     }
 
     /// The one path for every new block: header checks, context-free block checks, storing
-    /// the block, and moving to the best valid chain. Disconnected transactions go back to
-    /// `mempool`; confirmed and conflicting ones leave it.
+    /// the block, and moving to the best valid chain. Every block connected or
+    /// disconnected on the way is recorded in `update`, also when the call fails (the
+    /// block itself may be invalid after others connected). Returns whether the block
+    /// was already stored.
     pub fn process_block(
         &mut self,
-        block: &Block,
+        block: Arc<Block>,
         now: u64,
-        mempool: &mut Mempool,
-    ) -> Result<ProcessOutcome, ChainError> {
+        update: &mut ChainUpdate,
+    ) -> Result<bool, ChainError> {
         let hash = block.block_hash();
         if let Some(e) = self.index.get(&hash) {
             if e.is_failed() {
                 return Err(ChainError::KnownInvalid(hash));
             }
             if e.have_data() {
-                return Ok(ProcessOutcome {
-                    hash,
-                    duplicate: true,
-                    tip_changed: false,
-                    disconnected: 0,
-                });
+                return Ok(true);
             }
         }
         let entry = self.accept_header(&block.header, now)?;
-        if let Err(e) = check_block(block, self.params) {
+        if let Err(e) = check_block(&block, self.params) {
             // A merkle mismatch means these transactions are not the ones the header
             // commits to; the header may still be fine, so only the data is refused.
             if !matches!(
@@ -409,13 +552,15 @@ impl ChainState {
         let mut entry = entry;
         entry.status |= status::HAVE_DATA;
         let mut batch = Batch::default();
-        batch.put::<BlockByHash>(&hash, block);
+        batch.put::<BlockByHash>(&hash, &block);
         batch.put::<BlockIndexByHash>(&hash, &entry.to_stored());
         self.store.commit(batch)?;
         self.index.insert(entry);
+        self.link(&entry);
 
-        let old_tip = self.tip().hash;
-        let disconnected = self.activate_best_chain(Some((hash, block)), mempool)?;
+        let result = self.activate_best_chain(Some((hash, block)), update);
+        update.tip = *self.tip();
+        result?;
         if self.index.get(&hash).is_some_and(|e| e.is_failed()) {
             return Err(match self.last_failure.take() {
                 Some((h, err)) if h == hash => ChainError::Invalid(err),
@@ -423,13 +568,131 @@ impl ChainState {
                 None => ChainError::KnownInvalid(hash),
             });
         }
-        Ok(ProcessOutcome {
-            hash,
-            duplicate: false,
-            tip_changed: self.tip().hash != old_tip,
-            disconnected,
-        })
+        Ok(false)
     }
+
+    /// A block's data arrived: if its parent is linked, it and every stored descendant
+    /// waiting on it become linked and candidates.
+    fn link(&mut self, entry: &IndexEntry) {
+        let parent_linked = entry.height == 0 || self.linked.contains(&entry.header.prev_blockhash);
+        if !parent_linked {
+            return;
+        }
+        let mut stack = vec![entry.hash];
+        while let Some(h) = stack.pop() {
+            let Some(e) = self.index.get(&h).copied() else {
+                continue;
+            };
+            if !e.have_data() || !self.linked.insert(h) {
+                continue;
+            }
+            if !e.is_failed() {
+                self.candidates.insert(self.work_key(&e));
+            }
+            if let Some(kids) = self.children.get(&h) {
+                stack.extend(kids.iter().copied());
+            }
+        }
+    }
+
+    /// `invalidateblock`: marks `hash` invalid (with its descendants), disconnecting it
+    /// first if it is on the active chain, then moves to the best remaining chain.
+    pub fn invalidate_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        let entry = *self
+            .index
+            .get(hash)
+            .ok_or(ChainError::UnknownBlock(*hash))?;
+        if entry.height == 0 {
+            return Err(ChainError::InvalidateGenesis);
+        }
+        let mut update = ChainUpdate::new(*self.tip());
+        while self.index.is_active(&entry) {
+            let (e, block) = self.disconnect_tip()?;
+            update.disconnected.push(ChainBlock {
+                entry: e,
+                block: Arc::new(block),
+            });
+        }
+        self.mark_invalid(hash)?;
+        self.rebuild_sets();
+        let result = self.activate_best_chain(None, &mut update);
+        update.tip = *self.tip();
+        result?;
+        info!(target: "chain", %hash, tip = %update.tip.hash, "block invalidated");
+        Ok(update)
+    }
+
+    /// `reconsiderblock`: clears the invalid marks of `hash`, its ancestors and its
+    /// descendants, then moves to the best chain (which may be the block's again).
+    pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        let entry = *self
+            .index
+            .get(hash)
+            .ok_or(ChainError::UnknownBlock(*hash))?;
+        let mut batch = Batch::default();
+        let mut clear = |index: &mut BlockIndex, h: &BlockHash| {
+            if let Some(mut e) = index.get(h).copied() {
+                if e.is_failed() {
+                    e.status &= !(status::FAILED | status::FAILED_CHILD);
+                    batch.put::<BlockIndexByHash>(h, &e.to_stored());
+                    index.insert(e);
+                }
+            }
+        };
+        let mut stack = vec![entry.hash];
+        while let Some(h) = stack.pop() {
+            clear(&mut self.index, &h);
+            if let Some(kids) = self.children.get(&h) {
+                stack.extend(kids.iter().copied());
+            }
+        }
+        let mut cur = entry.header.prev_blockhash;
+        while let Some(e) = self.index.get(&cur).copied() {
+            if !e.is_failed() {
+                break;
+            }
+            clear(&mut self.index, &cur);
+            cur = e.header.prev_blockhash;
+        }
+        self.store.commit(batch)?;
+        self.last_failure = None;
+        self.rebuild_sets();
+        let mut update = ChainUpdate::new(*self.tip());
+        let result = self.activate_best_chain(None, &mut update);
+        update.tip = *self.tip();
+        result?;
+        info!(target: "chain", %hash, tip = %update.tip.hash, "block reconsidered");
+        Ok(update)
+    }
+
+    /// `preciousblock`: treats `hash` as if it had arrived before every other block of the
+    /// same work, so among equal-work tips it wins. Blocks with less work than the tip are
+    /// left alone, as in Bitcoin Core. Not persisted: a restart forgets it.
+    pub fn precious_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        let entry = *self
+            .index
+            .get(hash)
+            .ok_or(ChainError::UnknownBlock(*hash))?;
+        let mut update = ChainUpdate::new(*self.tip());
+        if entry.chainwork < self.tip().chainwork || entry.hash == self.tip().hash {
+            return Ok(update);
+        }
+        let was_candidate = self.candidates.remove(&self.work_key(&entry));
+        self.precious.insert(entry.hash, self.next_precious);
+        self.next_precious -= 1;
+        if was_candidate || (self.linked.contains(&entry.hash) && !entry.is_failed()) {
+            self.candidates.insert(self.work_key(&entry));
+        }
+        let result = self.activate_best_chain(None, &mut update);
+        update.tip = *self.tip();
+        result?;
+        Ok(update)
+    }
+}
+
+/// Orders headers for the best-header choice: most work, then first seen.
+fn header_key(e: &IndexEntry) -> (Reverse<U256>, u64, BlockHash) {
+    (Reverse(e.chainwork), e.sequence, e.hash)
 }
 
 /// Why connecting a block failed.
@@ -454,43 +717,22 @@ impl From<StoreError> for ConnectError {
 }
 
 impl ChainState {
-    /// The best candidate tip: most work, first seen among equals, not failed, every block
-    /// back to the active chain stored. `None` if the tip is already the best.
+    /// The best candidate tip if it is better than the tip. Every candidate is linked and
+    /// not failed, and failure marks all descendants, so the first one needs no walk.
     fn best_candidate(&self) -> Option<BlockHash> {
-        let tip = self.tip();
-        let mut candidates: Vec<&IndexEntry> = self
-            .index
-            .entries()
-            .filter(|e| e.have_data() && !e.is_failed() && e.chainwork > tip.chainwork)
-            .collect();
-        candidates.sort_by(|a, b| {
-            b.chainwork
-                .cmp(&a.chainwork)
-                .then(a.sequence.cmp(&b.sequence))
-        });
-        candidates.into_iter().map(|e| e.hash).find(|hash| {
-            let mut cur = self.index.get(hash);
-            while let Some(e) = cur {
-                if self.index.is_active(e) {
-                    return true;
-                }
-                if !e.have_data() || e.is_failed() {
-                    return false;
-                }
-                cur = self.index.get(&e.header.prev_blockhash);
-            }
-            false
-        })
+        let tip_key = self.work_key(self.tip());
+        let best = self.candidates.first()?;
+        (*best < tip_key).then_some(best.2)
     }
 
-    /// Moves the active chain to the best valid chain. `fresh` is a block just received,
-    /// so it need not be read back from disk. Returns how many blocks were disconnected.
+    /// Moves the active chain to the best valid chain, recording every block it
+    /// disconnects and connects in `update`. `fresh` is a block just received, so it need
+    /// not be read back from disk.
     pub fn activate_best_chain(
         &mut self,
-        fresh: Option<(BlockHash, &Block)>,
-        mempool: &mut Mempool,
-    ) -> Result<usize, ChainError> {
-        let mut disconnected_txs: Vec<Transaction> = Vec::new();
+        fresh: Option<(BlockHash, Arc<Block>)>,
+        update: &mut ChainUpdate,
+    ) -> Result<(), ChainError> {
         let mut disconnected = 0;
         while let Some(target) = self.best_candidate() {
             let fork = *self
@@ -498,9 +740,12 @@ impl ChainState {
                 .fork_point(&target)
                 .expect("candidates connect to the active chain");
             while self.tip().hash != fork.hash {
-                let block = self.disconnect_tip()?;
+                let (entry, block) = self.disconnect_tip()?;
                 disconnected += 1;
-                disconnected_txs.extend(block.txdata.into_iter().skip(1));
+                update.disconnected.push(ChainBlock {
+                    entry,
+                    block: Arc::new(block),
+                });
             }
             let mut path = Vec::new();
             let mut cur = *self.index.get(&target).expect("candidate is indexed");
@@ -512,9 +757,15 @@ impl ChainState {
                     .expect("ancestors are indexed");
             }
             for hash in path.into_iter().rev() {
-                let given = fresh.filter(|(h, _)| *h == hash).map(|(_, b)| b);
-                match self.connect_block(&hash, given, Some(mempool)) {
-                    Ok(()) => {}
+                let given = fresh
+                    .as_ref()
+                    .filter(|(h, _)| *h == hash)
+                    .map(|(_, b)| Arc::clone(b));
+                match self.connect_block(&hash, given) {
+                    Ok(block) => update.connected.push(ChainBlock {
+                        entry: *self.tip(),
+                        block,
+                    }),
                     Err(ConnectError::Invalid(e)) => {
                         warn!(target: "chain", %hash, error = %e, "block failed to connect; marking invalid");
                         self.mark_invalid(&hash)?;
@@ -525,35 +776,35 @@ impl ChainState {
                 }
             }
         }
+        self.prune_candidates();
         if disconnected > 0 {
             info!(target: "chain", disconnected, height = self.height(), tip = %self.tip().hash, "reorganised");
-            mempool.readd_after_reorg(disconnected_txs, self);
         }
-        Ok(disconnected)
+        Ok(())
     }
 
-    /// Marks `hash` failed and every block building on it failed-child.
+    /// Marks `hash` failed and every block building on it failed-child, visiting only
+    /// its descendants.
     fn mark_invalid(&mut self, hash: &BlockHash) -> Result<(), StoreError> {
-        let failed = match self.index.get(hash) {
-            Some(e) => *e,
-            None => return Ok(()),
-        };
+        if self.index.get(hash).is_none() {
+            return Ok(());
+        }
         let mut batch = Batch::default();
-        let descendants: Vec<BlockHash> = self
-            .index
-            .entries()
-            .filter(|e| e.height > failed.height && self.index.descends_from(e, &failed))
-            .map(|e| e.hash)
-            .collect();
-        for (h, bit) in std::iter::once((*hash, status::FAILED))
-            .chain(descendants.into_iter().map(|h| (h, status::FAILED_CHILD)))
-        {
-            let e = self.index.get_mut(&h).expect("collected from the index");
+        let mut stack = vec![(*hash, status::FAILED)];
+        while let Some((h, bit)) = stack.pop() {
+            let Some(mut e) = self.index.get(&h).copied() else {
+                continue;
+            };
+            self.headers.remove(&header_key(&e));
+            self.candidates.remove(&self.work_key(&e));
             e.status |= bit;
             batch.put::<BlockIndexByHash>(&h, &e.to_stored());
+            self.index.insert(e);
+            if let Some(kids) = self.children.get(&h) {
+                stack.extend(kids.iter().map(|k| (*k, status::FAILED_CHILD)));
+            }
         }
         self.store.commit(batch)?;
-        self.best_header = self.find_best_header();
         Ok(())
     }
 
@@ -561,30 +812,25 @@ impl ChainState {
     fn connect_block(
         &mut self,
         hash: &BlockHash,
-        given: Option<&Block>,
-        mempool: Option<&mut Mempool>,
-    ) -> Result<(), ConnectError> {
+        given: Option<Arc<Block>>,
+    ) -> Result<Arc<Block>, ConnectError> {
         let entry = *self
             .index
             .get(hash)
             .expect("connect_block is called for indexed blocks");
-        let loaded;
-        let block = match given {
-            Some(b) => b,
-            None => {
-                loaded = self
-                    .store
-                    .get::<BlockByHash>(hash)?
-                    .ok_or(StoreError::Corrupt {
+        let block =
+            match given {
+                Some(b) => b,
+                None => Arc::new(self.store.get::<BlockByHash>(hash)?.ok_or(
+                    StoreError::Corrupt {
                         table: BlockByHash::NAME,
                         source: dotcoin_common::DecodeError::InvalidValue("block data missing"),
-                    })?;
-                &loaded
-            }
-        };
+                    },
+                )?),
+            };
         let height = entry.height;
         let view = StoreView::new(&self.store);
-        let spend = check_block_spends(block, height, &view, self.params);
+        let spend = check_block_spends(&block, height, &view, self.params);
         view.take_error()?;
         let spend = spend.map_err(ConnectError::Invalid)?;
 
@@ -647,15 +893,12 @@ impl ChainState {
         self.store.commit(batch)?;
         self.index.insert(entry);
         self.index.push_active(*hash);
-        if let Some(pool) = mempool {
-            pool.remove_for_block(block);
-        }
         debug!(target: "chain", %hash, height, txs = block.txdata.len(), "connected block");
-        Ok(())
+        Ok(block)
     }
 
     /// Disconnects the tip in one atomic batch, restoring what it spent. Returns the block.
-    fn disconnect_tip(&mut self) -> Result<Block, StoreError> {
+    fn disconnect_tip(&mut self) -> Result<(IndexEntry, Block), StoreError> {
         let tip = *self.tip();
         let hash = tip.hash;
         let corrupt = |what| StoreError::Corrupt {
@@ -716,6 +959,6 @@ impl ChainState {
         self.store.commit(batch)?;
         self.index.pop_active();
         debug!(target: "chain", %hash, height = tip.height, "disconnected block");
-        Ok(block)
+        Ok((tip, block))
     }
 }

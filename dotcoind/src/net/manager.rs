@@ -15,14 +15,13 @@ use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
 use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR, MAX_INV};
+use super::misbehaviour::{Misbehaviour, BAN_THRESHOLD};
 use super::peer::{self, ConnType, Peer};
 use super::sync::BlockSync;
 use super::{NetConfig, PeerId};
-use crate::node::{Node, NodeEvent};
+use crate::state::{ChainService, Event};
 use crate::util::unix_time;
 
-/// Score at which a peer is disconnected and banned.
-pub const BAN_THRESHOLD: u32 = 100;
 /// First retry delay of an added node; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -89,8 +88,10 @@ pub enum PeerCommandError {
 /// The P2P layer's shared state.
 #[derive(Debug)]
 pub struct PeerManager {
-    node: Arc<Node>,
+    chain: Arc<ChainService>,
     config: NetConfig,
+    /// Handshaken peers, kept current so `getconnectioncount` takes no lock.
+    peer_count: std::sync::atomic::AtomicUsize,
     listen_port: AtomicU16,
     next_id: AtomicU64,
     inner: Mutex<Inner>,
@@ -99,8 +100,8 @@ pub struct PeerManager {
 }
 
 impl PeerManager {
-    /// A manager for `node`; nothing runs until [`super::start`].
-    pub fn new(node: Arc<Node>, config: NetConfig) -> Arc<PeerManager> {
+    /// A manager over `chain`; nothing runs until [`super::start`].
+    pub fn new(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
         let (shutdown, _) = watch::channel(false);
         let now = Instant::now();
         let added = config
@@ -115,8 +116,9 @@ impl PeerManager {
             })
             .collect();
         Arc::new(PeerManager {
-            node,
+            chain,
             config,
+            peer_count: std::sync::atomic::AtomicUsize::new(0),
             listen_port: AtomicU16::new(0),
             next_id: AtomicU64::new(0),
             inner: Mutex::new(Inner {
@@ -138,14 +140,19 @@ impl PeerManager {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The node.
-    pub fn node(&self) -> &Arc<Node> {
-        &self.node
+    /// The chain service.
+    pub fn chain(&self) -> &Arc<ChainService> {
+        &self.chain
+    }
+
+    /// Number of handshaken peers.
+    pub fn peer_count(&self) -> usize {
+        self.peer_count.load(Ordering::Relaxed)
     }
 
     /// Network parameters.
     pub fn params(&self) -> &'static Params {
-        self.node.params()
+        self.chain.params()
     }
 
     /// The bound P2P port (0 when not listening).
@@ -192,7 +199,7 @@ impl PeerManager {
         VersionMessage {
             version: super::message::PROTOCOL_VERSION,
             genesis: self.params().genesis_hash(),
-            best_height: self.node.tip().height,
+            best_height: self.chain.tip().height,
             timestamp: unix_time(),
             nonce,
             listen_port: self.listen_port(),
@@ -238,13 +245,23 @@ impl PeerManager {
         }
         drop(inner);
         self.update_peer_count();
+        self.chain.events().publish(Event::PeerConnected {
+            id: peer.id,
+            addr: peer.addr,
+            inbound: peer.conn_type == super::peer::ConnType::Inbound,
+        });
     }
 
     /// A connection ended.
     pub(crate) fn unregister(&self, id: PeerId) {
-        self.inner().peers.remove(&id);
+        let gone = self.inner().peers.remove(&id);
         self.sync().peer_gone(id);
         self.update_peer_count();
+        if let Some(p) = gone.filter(|p| p.is_handshaken()) {
+            self.chain
+                .events()
+                .publish(Event::PeerDisconnected { id, addr: p.addr });
+        }
     }
 
     fn update_peer_count(&self) {
@@ -254,7 +271,7 @@ impl PeerManager {
             .values()
             .filter(|p| p.is_handshaken())
             .count();
-        self.node.set_peer_count(n);
+        self.peer_count.store(n, Ordering::Relaxed);
     }
 
     /// Every connected peer, by id.
@@ -274,7 +291,10 @@ impl PeerManager {
     /// Adds `points` to a peer's score; at [`BAN_THRESHOLD`] it is disconnected and its IP
     /// banned. Only the offending connection is dropped: other peers on the same IP (all
     /// of them, on one test machine) keep being served.
-    pub(crate) fn misbehaving(&self, peer: &Peer, points: u32, reason: &str) {
+    pub(crate) fn misbehaving(&self, peer: &Peer, offence: Misbehaviour) {
+        let points = offence.score();
+        let reason = offence.to_string();
+        let reason = reason.as_str();
         let score = peer.add_banscore(points);
         warn!(target: "net", peer = peer.id, addr = %peer.addr, points, score, reason, "peer misbehaving");
         if score >= BAN_THRESHOLD {
@@ -288,6 +308,10 @@ impl PeerManager {
             );
             warn!(target: "net", peer = peer.id, ip = %peer.addr.ip(), bantime = self.config.bantime,
                 reason, "banning peer");
+            self.chain.events().publish(Event::PeerBanned {
+                addr: peer.addr,
+                reason: reason.to_owned(),
+            });
             peer.disconnect();
         }
     }
@@ -477,10 +501,14 @@ impl PeerManager {
     /// Announces every mempool transaction a peer has not seen to each peer (after a
     /// reorganisation returned transactions to the pool, and to a new peer).
     pub(crate) fn announce_mempool(&self, peers: &[Arc<Peer>]) {
-        let txids: Vec<Txid> = {
-            let state = self.node.state();
-            state.mempool.entries().iter().map(|e| e.txid).collect()
-        };
+        let txids: Vec<Txid> = self
+            .chain
+            .snapshot()
+            .mempool()
+            .entries()
+            .iter()
+            .map(|e| e.txid)
+            .collect();
         if txids.is_empty() {
             return;
         }
@@ -652,26 +680,28 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
     }
 }
 
-/// Announces what the node accepts: new tips as `headers` to every peer not known to have
-/// them, new mempool transactions as `inv` to every peer that has not announced them.
+/// Announces what the node accepts, from the event stream: each new tip as `headers` to
+/// every peer not known to have it, new mempool transactions as `inv` to every peer that
+/// has not announced them. After a lag it announces the current tip, which covers
+/// whatever it missed.
 pub(crate) async fn relay(mgr: Arc<PeerManager>) {
-    let mut events = mgr.node.subscribe_events();
+    let mut events = mgr.chain.subscribe();
     let mut shutdown = mgr.shutdown_signal();
-    let mut last_announced: BlockHash = mgr.node.tip().hash;
+    let mut last_announced: BlockHash = mgr.chain.tip().hash;
     loop {
         let event = tokio::select! {
             e = events.recv() => e,
             _ = shutdown.changed() => break,
         };
         match event {
-            Ok(NodeEvent::TxAccepted(txid)) => {
+            Ok(Event::TxAccepted { txid, .. }) => {
                 for p in mgr.ready_peers() {
                     if p.mark_known_tx(txid) {
                         p.send(Message::Inv(vec![Inventory::Tx(txid)]));
                     }
                 }
             }
-            Ok(NodeEvent::BlockAccepted(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {
+            Ok(Event::TipChanged { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
                 let Some((tip, headers, reorg)) = tip_announcement(&mgr, &last_announced) else {
                     continue;
                 };
@@ -686,6 +716,7 @@ pub(crate) async fn relay(mgr: Arc<PeerManager>) {
                     mgr.announce_mempool(&peers);
                 }
             }
+            Ok(_) => {}
             Err(broadcast::error::RecvError::Closed) => break,
         }
     }
@@ -697,23 +728,19 @@ fn tip_announcement(
     mgr: &PeerManager,
     last: &BlockHash,
 ) -> Option<(BlockHash, Vec<BlockHeader>, bool)> {
-    let state = mgr.node.state();
-    let chain = &state.chain;
-    let tip = chain.tip();
+    let snap = mgr.chain.snapshot();
+    let index = snap.index();
+    let tip = index.tip();
     if tip.hash == *last {
         return None;
     }
-    let fork = chain.index().fork_point(last).map_or(0, |e| e.height);
-    let reorg = chain
-        .index()
-        .get(last)
-        .is_some_and(|e| !chain.index().is_active(e));
+    let fork = index.fork_point(last).map_or(0, |e| e.height);
+    let reorg = index.get(last).is_some_and(|e| !index.is_active(e));
     let from = (fork + 1).max(tip.height.saturating_sub(MAX_ANNOUNCE - 1));
-    let headers = chain
-        .index()
+    let headers = index
         .active_range(from, (tip.height + 1 - from) as usize)
         .iter()
-        .filter_map(|h| chain.index().get(h).map(|e| e.header))
+        .filter_map(|h| index.get(h).map(|e| e.header))
         .collect();
     Some((tip.hash, headers, reorg))
 }

@@ -16,6 +16,7 @@
 pub mod codec;
 pub mod manager;
 pub mod message;
+pub mod misbehaviour;
 pub mod peer;
 pub mod sync;
 
@@ -28,8 +29,9 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 pub use manager::PeerManager;
+pub use misbehaviour::{Misbehaviour, BAN_THRESHOLD};
 
-use crate::node::Node;
+use crate::state::ChainService;
 
 /// Node-unique id of a connection, as `getpeerinfo` shows it.
 pub type PeerId = u64;
@@ -99,6 +101,6 @@ pub async fn start(manager: Arc<PeerManager>) -> std::io::Result<NetHandle> {
 }
 
 /// A manager for `node` with `config` (not yet started).
-pub fn manager(node: Arc<Node>, config: NetConfig) -> Arc<PeerManager> {
-    PeerManager::new(node, config)
+pub fn manager(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
+    PeerManager::new(chain, config)
 }

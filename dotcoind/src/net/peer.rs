@@ -25,6 +25,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use super::codec::{encode_frame, read_frame, CodecError, RawFrame};
 use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
+use super::misbehaviour::Misbehaviour;
 use super::sync::{headers_after, locator};
 use super::PeerId;
 use crate::chain::ChainError;
@@ -392,8 +393,10 @@ impl PeerTask {
                 Err(e) => {
                     self.mgr.misbehaving(
                         &self.peer,
-                        100,
-                        &format!("malformed {}: {e}", frame.command),
+                        Misbehaviour::Malformed {
+                            command: frame.command.clone(),
+                            error: e.to_string(),
+                        },
                     );
                     return false;
                 }
@@ -414,11 +417,8 @@ impl PeerTask {
                 }
                 Message::Verack if got_version => got_verack = true,
                 other => {
-                    self.mgr.misbehaving(
-                        &self.peer,
-                        10,
-                        &format!("{} before the handshake completed", other.command()),
-                    );
+                    self.mgr
+                        .misbehaving(&self.peer, Misbehaviour::BeforeHandshake(other.command()));
                     if self.peer.is_disconnecting() {
                         return false;
                     }
@@ -460,7 +460,9 @@ impl PeerTask {
             CodecError::WrongMagic { .. } => {
                 info!(target: "net", addr = %self.peer.addr, "refusing peer: {e}");
             }
-            e => self.mgr.misbehaving(&self.peer, 100, &e.to_string()),
+            e => self
+                .mgr
+                .misbehaving(&self.peer, Misbehaviour::BadFrame(e.to_string())),
         }
     }
 
@@ -480,8 +482,10 @@ impl PeerTask {
             }
             Err(e) => self.mgr.misbehaving(
                 &self.peer,
-                100,
-                &format!("malformed {}: {e}", frame.command),
+                Misbehaviour::Malformed {
+                    command: frame.command.clone(),
+                    error: e.to_string(),
+                },
             ),
         }
         if self.peer.is_disconnecting() {
@@ -517,7 +521,7 @@ impl PeerTask {
         match msg {
             Message::Version(_) | Message::Verack => {
                 self.mgr
-                    .misbehaving(&self.peer, 1, "repeated version/verack");
+                    .misbehaving(&self.peer, Misbehaviour::RepeatedHandshake);
             }
             Message::Ping(n) => {
                 self.peer.send(Message::Pong(n));
@@ -560,9 +564,9 @@ impl PeerTask {
     /// `getheaders` from our best header, to this peer.
     fn send_getheaders(&mut self) {
         let (loc, best) = {
-            let state = self.mgr.node().state();
-            let best = state.chain.best_header();
-            (locator(&state.chain, &best.hash), (best.hash, best.height))
+            let snap = self.mgr.chain().snapshot();
+            let best = snap.best_header();
+            (locator(snap.index(), &best.hash), (best.hash, best.height))
         };
         self.asked_headers_from = Some(best);
         self.peer.send(Message::GetHeaders(GetHeaders {
@@ -575,17 +579,17 @@ impl PeerTask {
         let mut want = Vec::new();
         let mut unknown_block = false;
         {
-            let state = self.mgr.node().state();
+            let state = self.mgr.chain().snapshot();
             for item in &items {
                 match item {
                     Inventory::Tx(t) => {
                         self.peer.mark_known_tx(*t);
-                        if !state.mempool.contains(t) && self.mgr.want_tx(t) {
+                        if !state.mempool().contains(t) && self.mgr.want_tx(t) {
                             want.push(*item);
                         }
                     }
                     Inventory::Block(h) => {
-                        if state.chain.index().get(h).is_none() {
+                        if state.index().get(h).is_none() {
                             unknown_block = true;
                         }
                     }
@@ -604,16 +608,15 @@ impl PeerTask {
         let mut missing = Vec::new();
         for item in items {
             let found = {
-                let state = self.mgr.node().state();
+                let state = self.mgr.chain().snapshot();
                 match item {
                     Inventory::Block(h) => state
-                        .chain
                         .block(&h)
                         .ok()
                         .flatten()
                         .map(|b| Message::Block(Box::new(b))),
                     Inventory::Tx(t) => state
-                        .mempool
+                        .mempool()
                         .get(&t)
                         .map(|e| Message::Tx(Box::new(e.tx.clone()))),
                 }
@@ -634,8 +637,8 @@ impl PeerTask {
 
     fn on_getheaders(&mut self, g: GetHeaders) {
         let headers = {
-            let state = self.mgr.node().state();
-            headers_after(&state.chain, &g.locator, &g.stop, MAX_HEADERS)
+            let snap = self.mgr.chain().snapshot();
+            headers_after(snap.index(), &g.locator, &g.stop, MAX_HEADERS)
         };
         self.peer.send(Message::Headers(headers));
     }
@@ -658,25 +661,14 @@ impl PeerTask {
             .any(|w| w[1].prev_blockhash != w[0].block_hash())
         {
             self.mgr
-                .misbehaving(&self.peer, 20, "non-continuous headers sequence");
+                .misbehaving(&self.peer, Misbehaviour::NonContinuousHeaders);
             return;
         }
         let full = headers.len() == MAX_HEADERS;
-        let node = Arc::clone(self.mgr.node());
-        let result = tokio::task::spawn_blocking(move || {
-            let mut state = node.state();
-            let now = unix_time();
-            let mut last = None;
-            for h in &headers {
-                match state.chain.accept_header(h, now) {
-                    Ok(e) => last = Some((e.hash, e.height)),
-                    Err(e) => return (last, Some(e)),
-                }
-            }
-            (last, None)
-        })
-        .await;
+        let chain = Arc::clone(self.mgr.chain());
+        let result = tokio::task::spawn_blocking(move || chain.process_headers(&headers)).await;
         let Ok((last, err)) = result else { return };
+        let last = last.map(|e| (e.hash, e.height));
         if let Some((hash, height)) = last {
             self.peer.set_best_known(hash, height);
             // Only a run of headers that never connect is suspicious; racing miners make
@@ -688,14 +680,14 @@ impl PeerTask {
                 self.unconnecting += 1;
                 if self.unconnecting.is_multiple_of(MAX_UNCONNECTING_HEADERS) {
                     self.mgr
-                        .misbehaving(&self.peer, 20, "too many headers that do not connect");
+                        .misbehaving(&self.peer, Misbehaviour::UnconnectingHeaders);
                 }
                 self.send_getheaders();
                 return;
             }
             Some(e) if e.is_misbehaviour() => {
                 self.mgr
-                    .misbehaving(&self.peer, 100, &format!("invalid header: {e}"));
+                    .misbehaving(&self.peer, Misbehaviour::InvalidHeader(e.to_string()));
                 return;
             }
             Some(e) => {
@@ -722,10 +714,10 @@ impl PeerTask {
             return;
         };
         let wanted = {
-            let state = self.mgr.node().state();
+            let snap = self.mgr.chain().snapshot();
             self.mgr
                 .sync()
-                .next_requests(&state.chain, self.peer.id, &best, Instant::now())
+                .next_requests(snap.index(), self.peer.id, &best, Instant::now())
         };
         if !wanted.is_empty() {
             debug!(target: "net", peer = self.peer.id, blocks = wanted.len(), "requesting blocks");
@@ -737,12 +729,12 @@ impl PeerTask {
 
     async fn on_block(&mut self, block: Block) {
         let hash = block.block_hash();
-        let node = Arc::clone(self.mgr.node());
+        let chain = Arc::clone(self.mgr.chain());
         let result = tokio::task::spawn_blocking(move || {
-            let r = node.process_block(&block);
-            let state = node.state();
-            let height = state.chain.index().get(&hash).map(|e| e.height);
-            let progress = (state.chain.height(), state.chain.best_header().height);
+            let r = chain.process_block(Arc::new(block));
+            let snap = chain.snapshot();
+            let height = snap.index().get(&hash).map(|e| e.height);
+            let progress = (snap.height(), snap.best_header().height);
             (r, height, progress)
         })
         .await;
@@ -758,7 +750,7 @@ impl PeerTask {
                         .fetch_max(i64::from(h), Ordering::Relaxed);
                     self.peer.set_best_known(hash, h);
                 }
-                if outcome.tip_changed {
+                if outcome.tip_changed() {
                     self.mgr.sync().log_progress(tip, headers);
                 }
             }
@@ -767,8 +759,13 @@ impl PeerTask {
                 self.send_getheaders();
             }
             Err(e) if e.is_misbehaviour() => {
-                self.mgr
-                    .misbehaving(&self.peer, 100, &format!("invalid block {hash}: {e}"));
+                self.mgr.misbehaving(
+                    &self.peer,
+                    Misbehaviour::InvalidBlock {
+                        hash,
+                        error: e.to_string(),
+                    },
+                );
                 return;
             }
             Err(e) => {
@@ -781,21 +778,23 @@ impl PeerTask {
     async fn on_tx(&mut self, tx: Transaction) {
         let txid = tx.txid();
         self.peer.mark_known_tx(txid);
-        let node = Arc::clone(self.mgr.node());
-        let result = tokio::task::spawn_blocking(move || node.accept_transaction(&tx)).await;
+        let chain = Arc::clone(self.mgr.chain());
+        let result = tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await;
         self.mgr.tx_arrived(&txid);
         match result {
             Ok(Ok(_)) => debug!(target: "net", peer = self.peer.id, %txid, "accepted transaction"),
             Ok(Err(MempoolError::Invalid(e))) if e.is_malicious() => {
-                self.mgr
-                    .misbehaving(&self.peer, 10, &format!("invalid transaction {txid}: {e}"));
-            }
-            Ok(Err(MempoolError::Coinbase)) => {
                 self.mgr.misbehaving(
                     &self.peer,
-                    100,
-                    &format!("coinbase {txid} relayed as a transaction"),
+                    Misbehaviour::InvalidTransaction {
+                        txid,
+                        error: e.to_string(),
+                    },
                 );
+            }
+            Ok(Err(MempoolError::Coinbase)) => {
+                self.mgr
+                    .misbehaving(&self.peer, Misbehaviour::CoinbaseAsTransaction(txid));
             }
             Ok(Err(e)) => {
                 debug!(target: "net", peer = self.peer.id, %txid, error = %e, "transaction not accepted")

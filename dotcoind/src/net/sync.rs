@@ -17,7 +17,7 @@ use dotcoin_common::BlockHash;
 use tracing::info;
 
 use super::PeerId;
-use crate::chain::ChainState;
+use crate::chain::BlockIndex;
 
 /// Blocks in flight per peer.
 pub const WINDOW: usize = 16;
@@ -63,7 +63,7 @@ impl BlockSync {
     /// work than our tip.
     pub fn next_requests(
         &mut self,
-        chain: &ChainState,
+        index: &BlockIndex,
         peer: PeerId,
         peer_best: &BlockHash,
         now: Instant,
@@ -73,14 +73,13 @@ impl BlockSync {
         if free == 0 {
             return Vec::new();
         }
-        let index = chain.index();
         let Some(best) = index.get(peer_best) else {
             return Vec::new();
         };
-        if best.is_failed() || best.chainwork <= chain.tip().chainwork {
+        if best.is_failed() || best.chainwork <= index.tip().chainwork {
             return Vec::new();
         }
-        let limit = chain.height().saturating_add(LOOKAHEAD);
+        let limit = index.height().saturating_add(LOOKAHEAD);
         let mut missing = Vec::new();
         let mut cur = Some(best);
         while let Some(e) = cur {
@@ -183,10 +182,9 @@ impl BlockSync {
 
 /// A block locator from `from` back to genesis: the last ten blocks one by one, then
 /// doubling steps, so a peer finds our fork point with one round trip.
-pub fn locator(chain: &ChainState, from: &BlockHash) -> Vec<BlockHash> {
-    let index = chain.index();
+pub fn locator(index: &BlockIndex, from: &BlockHash) -> Vec<BlockHash> {
     let Some(top) = index.get(from) else {
-        return vec![chain.params().genesis_hash()];
+        return index.active_hash(0).into_iter().collect();
     };
     let mut out = Vec::new();
     let mut height = i64::from(top.height);
@@ -209,12 +207,11 @@ pub fn locator(chain: &ChainState, from: &BlockHash) -> Vec<BlockHash> {
 /// Headers of the active chain after the first locator entry we know (its fork point with
 /// the active chain), up to `max` or through `stop`.
 pub fn headers_after(
-    chain: &ChainState,
+    index: &BlockIndex,
     locator: &[BlockHash],
     stop: &BlockHash,
     max: usize,
 ) -> Vec<dotcoin_common::BlockHeader> {
-    let index = chain.index();
     let start = locator
         .iter()
         .find_map(|h| index.fork_point(h))
@@ -241,7 +238,7 @@ mod tests {
     use dotcoin_common::{Block, BlockHeader, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
 
     use super::*;
-    use crate::mempool::Mempool;
+    use crate::chain::{ChainState, ChainUpdate};
     use crate::storage::Store;
 
     /// A regtest chain state in a temporary directory.
@@ -309,43 +306,47 @@ mod tests {
         let best = blocks.last().expect("blocks").block_hash();
         let mut sync = BlockSync::default();
         let now = Instant::now();
-        let first = sync.next_requests(&chain, 1, &best, now);
-        let second = sync.next_requests(&chain, 2, &best, now);
+        let first = sync.next_requests(chain.index(), 1, &best, now);
+        let second = sync.next_requests(chain.index(), 2, &best, now);
         let hashes: Vec<BlockHash> = blocks.iter().map(Block::block_hash).collect();
         assert_eq!(first, hashes[..WINDOW].to_vec());
         assert_eq!(second, hashes[WINDOW..2 * WINDOW].to_vec());
         assert!(
-            sync.next_requests(&chain, 1, &best, now).is_empty(),
+            sync.next_requests(chain.index(), 1, &best, now).is_empty(),
             "window full"
         );
         assert_eq!(sync.in_flight_from(1), WINDOW);
 
         // A delivered block frees a slot; blocks arriving out of order wait for the gap.
-        let mut pool = Mempool::new(1_000_000, 1000);
+        let mut update = ChainUpdate::new(*chain.tip());
         chain
-            .process_block(&blocks[1], crate::util::unix_time(), &mut pool)
+            .process_block(
+                Arc::new(blocks[1].clone()),
+                crate::util::unix_time(),
+                &mut update,
+            )
             .expect("stored");
         sync.received(&hashes[1]);
         assert_eq!(chain.height(), 0, "block 2 waits for block 1");
         assert_eq!(
-            sync.next_requests(&chain, 1, &best, now),
+            sync.next_requests(chain.index(), 1, &best, now),
             vec![hashes[2 * WINDOW]]
         );
 
         // Stalled requests go back to the pool, and to another peer first.
         let later = now + STALL_TIMEOUT + Duration::from_secs(1);
         assert_eq!(sync.release_stalled(2, later), WINDOW);
-        let retaken = sync.next_requests(&chain, 3, &best, later);
+        let retaken = sync.next_requests(chain.index(), 3, &best, later);
         assert_eq!(retaken[..WINDOW], hashes[WINDOW..2 * WINDOW]);
         assert!(!sync
-            .next_requests(&chain, 2, &best, later)
+            .next_requests(chain.index(), 2, &best, later)
             .contains(&hashes[WINDOW]));
 
         // A peer that leaves frees everything it held.
         sync.peer_gone(1);
         assert_eq!(sync.in_flight_from(1), 0);
         assert!(sync
-            .next_requests(&chain, 4, &best, later)
+            .next_requests(chain.index(), 4, &best, later)
             .contains(&hashes[0]));
     }
 
@@ -355,15 +356,15 @@ mod tests {
         let genesis = chain.tip().hash;
         let mut sync = BlockSync::default();
         assert!(sync
-            .next_requests(&chain, 1, &genesis, Instant::now())
+            .next_requests(chain.index(), 1, &genesis, Instant::now())
             .is_empty());
         let unknown = BlockHash::from_byte_array([7; 32]);
         assert!(sync
-            .next_requests(&chain, 1, &unknown, Instant::now())
+            .next_requests(chain.index(), 1, &unknown, Instant::now())
             .is_empty());
         extend_headers(&mut chain, 1);
         assert!(sync
-            .next_requests(&chain, 1, &genesis, Instant::now())
+            .next_requests(chain.index(), 1, &genesis, Instant::now())
             .is_empty());
     }
 
@@ -371,15 +372,15 @@ mod tests {
     fn locator_and_headers_after() {
         let (_dir, mut chain) = chain();
         let blocks = extend_headers(&mut chain, 30);
-        let mut pool = Mempool::new(1_000_000, 1000);
         for b in &blocks {
+            let mut update = ChainUpdate::new(*chain.tip());
             chain
-                .process_block(b, crate::util::unix_time(), &mut pool)
+                .process_block(Arc::new(b.clone()), crate::util::unix_time(), &mut update)
                 .expect("connects");
         }
         assert_eq!(chain.height(), 30);
         let tip = chain.tip().hash;
-        let loc = locator(&chain, &tip);
+        let loc = locator(chain.index(), &tip);
         assert_eq!(loc[0], tip);
         assert_eq!(loc.last(), Some(&chain.params().genesis_hash()));
         // Ten one by one, then doubling steps: 30..21, 19, 15, 7, 0.
@@ -387,19 +388,19 @@ mod tests {
 
         // A peer at height 10 gets the headers after it, capped and stopped on request.
         let at_10 = blocks[9].block_hash();
-        let after = headers_after(&chain, &[at_10], &BlockHash::all_zeros(), 2000);
+        let after = headers_after(chain.index(), &[at_10], &BlockHash::all_zeros(), 2000);
         assert_eq!(after.len(), 20);
         assert_eq!(after[0], blocks[10].header);
-        let capped = headers_after(&chain, &[at_10], &BlockHash::all_zeros(), 5);
+        let capped = headers_after(chain.index(), &[at_10], &BlockHash::all_zeros(), 5);
         assert_eq!(capped.len(), 5);
-        let stopped = headers_after(&chain, &[at_10], &blocks[14].block_hash(), 2000);
+        let stopped = headers_after(chain.index(), &[at_10], &blocks[14].block_hash(), 2000);
         assert_eq!(stopped.last(), Some(&blocks[14].header));
         // An unknown locator starts after genesis; our own tip gives nothing.
         let unknown = [BlockHash::from_byte_array([7; 32])];
         assert_eq!(
-            headers_after(&chain, &unknown, &BlockHash::all_zeros(), 2000).len(),
+            headers_after(chain.index(), &unknown, &BlockHash::all_zeros(), 2000).len(),
             30
         );
-        assert!(headers_after(&chain, &[tip], &BlockHash::all_zeros(), 2000).is_empty());
+        assert!(headers_after(chain.index(), &[tip], &BlockHash::all_zeros(), 2000).is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! Address index calls: public data about what addresses hold and did, mempool-aware.
-//! These are what the wallet asks; no key ever passes here.
+//! These are what the wallet asks; no key ever passes here. They scan the store, so they
+//! run on blocking threads against a snapshot, never on the async workers.
 
 use dotcoin_common::rpc_types::{AddressBalance, AddressUtxo};
 use dotcoin_common::Address;
@@ -10,19 +11,20 @@ use serde_json::Value;
 use super::error::{MapRpcError, RpcErrorCode};
 use super::params::{addresses_param, required};
 use super::RpcContext;
-use crate::node::NodeState;
+use crate::chain::{txids_of, utxos_of};
+use crate::state::Snapshot;
 
 /// Address index calls.
 #[rpc(server, client)]
 pub trait AddressIndexRpc {
     /// Unspent outputs of addresses.
-    #[method(name = "getaddressutxos")]
+    #[method(name = "getaddressutxos", blocking)]
     fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>>;
     /// Balances of addresses.
-    #[method(name = "getaddressbalance")]
+    #[method(name = "getaddressbalance", blocking)]
     fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance>;
     /// Transactions touching addresses.
-    #[method(name = "getaddresstxids")]
+    #[method(name = "getaddresstxids", blocking)]
     fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>>;
 }
 
@@ -38,15 +40,13 @@ impl AddressIndexRpcImpl {
         AddressIndexRpcImpl { ctx }
     }
 
-    fn utxos(&self, state: &NodeState, addresses: &[Address]) -> RpcResult<Vec<AddressUtxo>> {
-        let tip = state.chain.height();
-        let maturity = self.ctx.node.params().coinbase_maturity;
+    fn utxos(&self, state: &Snapshot, addresses: &[Address]) -> RpcResult<Vec<AddressUtxo>> {
+        let tip = state.height();
+        let maturity = self.ctx.chain.params().coinbase_maturity;
         let mut out = Vec::new();
         for addr in addresses {
-            for (op, coin) in state
-                .chain
-                .utxos_of(&addr.pubkey)
-                .map_rpc(RpcErrorCode::Database)?
+            for (op, coin) in
+                utxos_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
             {
                 out.push(AddressUtxo {
                     address: addr.to_string(),
@@ -58,10 +58,10 @@ impl AddressIndexRpcImpl {
                     coinbase: coin.is_coinbase,
                     // Spendable in the next block when confirmations reach maturity then.
                     immature: coin.is_coinbase && tip + 1 - coin.height < maturity,
-                    spent_in_mempool: state.mempool.spender_of(&op).is_some(),
+                    spent_in_mempool: state.mempool().spender_of(&op).is_some(),
                 });
             }
-            for (op, txout) in state.mempool.outputs_to(&addr.pubkey) {
+            for (op, txout) in state.mempool().outputs_to(&addr.pubkey) {
                 out.push(AddressUtxo {
                     address: addr.to_string(),
                     txid: op.txid,
@@ -71,7 +71,7 @@ impl AddressIndexRpcImpl {
                     confirmations: 0,
                     coinbase: false,
                     immature: false,
-                    spent_in_mempool: state.mempool.spender_of(&op).is_some(),
+                    spent_in_mempool: state.mempool().spender_of(&op).is_some(),
                 });
             }
         }
@@ -81,16 +81,16 @@ impl AddressIndexRpcImpl {
 
 impl AddressIndexRpcServer for AddressIndexRpcImpl {
     fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>> {
-        let network = self.ctx.node.params().network;
+        let network = self.ctx.chain.params().network;
         let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         self.utxos(&state, &addresses)
     }
 
     fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance> {
-        let network = self.ctx.node.params().network;
+        let network = self.ctx.chain.params().network;
         let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         let utxos = self.utxos(&state, &addresses)?;
         let mut bal = AddressBalance {
             balance: 0,
@@ -112,23 +112,13 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         // Confirmed outputs spent by the pool still count as received, and spent confirmed
         // history is in the tx index: sum what every confirmed transaction paid these keys.
         for addr in &addresses {
-            for (_, txid) in state
-                .chain
-                .txids_of(&addr.pubkey)
-                .map_rpc(RpcErrorCode::Database)?
+            for (_, txid) in
+                txids_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
             {
-                let Some(loc) = state
-                    .chain
-                    .tx_location(&txid)
-                    .map_rpc(RpcErrorCode::Database)?
-                else {
+                let Some(loc) = state.tx_location(&txid).map_rpc(RpcErrorCode::Database)? else {
                     continue;
                 };
-                let Some(block) = state
-                    .chain
-                    .block(&loc.block)
-                    .map_rpc(RpcErrorCode::Database)?
-                else {
+                let Some(block) = state.block(&loc.block).map_rpc(RpcErrorCode::Database)? else {
                     continue;
                 };
                 if let Some(tx) = block.txdata.get(loc.index as usize) {
@@ -145,23 +135,19 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
     }
 
     fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>> {
-        let network = self.ctx.node.params().network;
+        let network = self.ctx.chain.params().network;
         let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         let mut confirmed = Vec::new();
         for addr in &addresses {
-            confirmed.extend(
-                state
-                    .chain
-                    .txids_of(&addr.pubkey)
-                    .map_rpc(RpcErrorCode::Database)?,
-            );
+            confirmed
+                .extend(txids_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?);
         }
         confirmed.sort();
         confirmed.dedup();
         let mut out: Vec<String> = confirmed.into_iter().map(|(_, t)| t.to_string()).collect();
         for addr in &addresses {
-            for txid in state.mempool.txids_touching(&addr.pubkey) {
+            for txid in state.mempool().txids_touching(&addr.pubkey) {
                 let s = txid.to_string();
                 if !out.contains(&s) {
                     out.push(s);

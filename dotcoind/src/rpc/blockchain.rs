@@ -11,6 +11,7 @@ use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{block_to_json, header_to_json};
 use super::params::{blockhash_param, opt_bool, opt_u32, required, txid_param, u32_param};
 use super::RpcContext;
+use crate::chain::{utxo_stats, ChainError};
 use crate::util::unix_time;
 
 /// Blockchain calls.
@@ -29,7 +30,7 @@ pub trait BlockchainRpc {
     #[method(name = "getblockhash")]
     fn getblockhash(&self, height: Option<Value>) -> RpcResult<String>;
     /// A block.
-    #[method(name = "getblock")]
+    #[method(name = "getblock", blocking)]
     fn getblock(&self, blockhash: Option<Value>, verbosity: Option<Value>) -> RpcResult<Value>;
     /// A header.
     #[method(name = "getblockheader")]
@@ -49,8 +50,17 @@ pub trait BlockchainRpc {
         include_mempool: Option<Value>,
     ) -> RpcResult<Value>;
     /// UTXO set statistics.
-    #[method(name = "gettxoutsetinfo")]
+    #[method(name = "gettxoutsetinfo", blocking)]
     fn gettxoutsetinfo(&self) -> RpcResult<Value>;
+    /// Marks a block invalid, as if it broke a rule.
+    #[method(name = "invalidateblock", blocking)]
+    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    /// Removes invalidity marks from a block, its ancestors and descendants.
+    #[method(name = "reconsiderblock", blocking)]
+    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    /// Treats a block as received before others of the same work.
+    #[method(name = "preciousblock", blocking)]
+    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
 }
 
 /// Implementation of [`BlockchainRpcServer`].
@@ -73,13 +83,11 @@ pub fn in_initial_download(tip_time: u32, headers: u32, blocks: u32) -> bool {
 
 impl BlockchainRpcServer for BlockchainRpcImpl {
     fn getblockchaininfo(&self) -> RpcResult<BlockchainInfo> {
-        let node = &self.ctx.node;
-        let state = node.state();
-        let chain = &state.chain;
+        let chain = self.ctx.chain.snapshot();
         let tip = *chain.tip();
         let headers = chain.best_header().height.max(tip.height);
         Ok(BlockchainInfo {
-            chain: node.params().network.name().into(),
+            chain: chain.params().network.name().into(),
             blocks: tip.height,
             headers,
             bestblockhash: tip.hash,
@@ -94,23 +102,22 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             chainwork: format!("{:064x}", tip.chainwork),
             size_on_disk: chain.store().size_on_disk(),
             pruned: false,
-            coinbase_maturity: node.params().coinbase_maturity,
+            coinbase_maturity: chain.params().coinbase_maturity,
         })
     }
 
     fn getblockcount(&self) -> RpcResult<u32> {
-        Ok(self.ctx.node.tip().height)
+        Ok(self.ctx.chain.tip().height)
     }
 
     fn getbestblockhash(&self) -> RpcResult<String> {
-        Ok(self.ctx.node.tip().hash.to_string())
+        Ok(self.ctx.chain.tip().hash.to_string())
     }
 
     fn getblockhash(&self, height: Option<Value>) -> RpcResult<String> {
         let height = u32_param(&required(height, "height")?, "height")?;
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         state
-            .chain
             .index()
             .active_hash(height)
             .map(|h| h.to_string())
@@ -130,8 +137,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 "verbosity must be 0, 1 or 2",
             ));
         }
-        let state = self.ctx.node.state();
-        let chain = &state.chain;
+        let chain = self.ctx.chain.snapshot();
         let entry = *chain
             .index()
             .get(&hash)
@@ -143,32 +149,46 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         if verbosity == 0 {
             return Ok(json!(hex::encode(serialize(&block))));
         }
-        Ok(block_to_json(chain, &entry, &block, verbosity))
+        Ok(block_to_json(&chain, &entry, &block, verbosity))
     }
 
     fn getblockheader(&self, blockhash: Option<Value>, verbose: Option<Value>) -> RpcResult<Value> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         let verbose = opt_bool(verbose, "verbose", true)?;
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         let entry = *state
-            .chain
             .index()
             .get(&hash)
             .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?;
         if !verbose {
             return Ok(json!(hex::encode(entry.header.to_bytes())));
         }
-        Ok(header_to_json(&state.chain, &entry))
+        Ok(header_to_json(&state, &entry))
     }
 
     fn getchaintips(&self) -> RpcResult<Value> {
-        let state = self.ctx.node.state();
-        Ok(json!(state.chain.chain_tips()))
+        let tips: Vec<Value> = self
+            .ctx
+            .chain
+            .snapshot()
+            .index()
+            .chain_tips()
+            .into_iter()
+            .map(|t| {
+                json!({
+                    "height": t.height,
+                    "hash": t.hash,
+                    "branchlen": t.branchlen,
+                    "status": t.status,
+                })
+            })
+            .collect();
+        Ok(Value::Array(tips))
     }
 
     fn getdifficulty(&self) -> RpcResult<f64> {
-        let state = self.ctx.node.state();
-        Ok(difficulty(state.chain.tip().header.bits))
+        let state = self.ctx.chain.snapshot();
+        Ok(difficulty(state.tip().header.bits))
     }
 
     fn gettxout(
@@ -181,16 +201,16 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         let vout = u32_param(&required(n, "n")?, "n")?;
         let include_mempool = opt_bool(include_mempool, "include_mempool", true)?;
         let op = OutPoint { txid, vout };
-        let state = self.ctx.node.state();
-        let network = self.ctx.node.params().network;
-        let tip = *state.chain.tip();
-        if include_mempool && state.mempool.spender_of(&op).is_some() {
+        let state = self.ctx.chain.snapshot();
+        let network = self.ctx.chain.params().network;
+        let tip = *state.tip();
+        if include_mempool && state.mempool().spender_of(&op).is_some() {
             return Ok(Value::Null);
         }
         let (out, confirmations, coinbase) =
-            match state.chain.coin(&op).map_rpc(RpcErrorCode::Database)? {
+            match state.coin(&op).map_rpc(RpcErrorCode::Database)? {
                 Some(c) => (c.output, tip.height - c.height + 1, c.is_coinbase),
-                None => match state.mempool.get(&txid).filter(|_| include_mempool) {
+                None => match state.mempool().get(&txid).filter(|_| include_mempool) {
                     Some(e) => match e.tx.outputs.get(vout as usize) {
                         Some(o) => (*o, 0, false),
                         None => return Ok(Value::Null),
@@ -209,18 +229,55 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
     }
 
     fn gettxoutsetinfo(&self) -> RpcResult<Value> {
-        let state = self.ctx.node.state();
-        let stats = state.chain.utxo_stats().map_rpc(RpcErrorCode::Database)?;
-        let tip = state.chain.tip();
+        let store = self.ctx.chain.store();
+        let stats = utxo_stats(store).map_rpc(RpcErrorCode::Database)?;
         Ok(json!({
-            "height": tip.height,
-            "bestblock": tip.hash,
+            "height": stats.height,
+            "bestblock": stats.tip,
             "transactions": stats.transactions,
             "txouts": stats.txouts,
             "bogosize": stats.bogosize,
             "hash_serialized": stats.hash.to_string(),
             "total_amount": stats.total_amount,
-            "disk_size": state.chain.store().size_on_disk(),
+            "disk_size": store.size_on_disk(),
         }))
+    }
+
+    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+        self.ctx
+            .chain
+            .invalidate_block(&hash)
+            .map_err(chain_change_error)?;
+        Ok(Value::Null)
+    }
+
+    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+        self.ctx
+            .chain
+            .reconsider_block(&hash)
+            .map_err(chain_change_error)?;
+        Ok(Value::Null)
+    }
+
+    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+        self.ctx
+            .chain
+            .precious_block(&hash)
+            .map_err(chain_change_error)?;
+        Ok(Value::Null)
+    }
+}
+
+/// Bitcoin Core's codes for the block-marking calls: -5 for an unknown block, -1 otherwise.
+fn chain_change_error(e: ChainError) -> jsonrpsee::types::ErrorObjectOwned {
+    match e {
+        ChainError::UnknownBlock(_) => {
+            rpc_error(RpcErrorCode::InvalidAddressOrKey, "Block not found")
+        }
+        ChainError::Store(e) => rpc_error(RpcErrorCode::Database, e.to_string()),
+        other => rpc_error(RpcErrorCode::Misc, other.to_string()),
     }
 }

@@ -81,22 +81,21 @@ impl ControlRpcServer for ControlRpcImpl {
     }
 
     fn uptime(&self) -> RpcResult<u64> {
-        Ok(self.ctx.node.uptime())
+        Ok(self.ctx.started.elapsed().as_secs())
     }
 
     fn getinfo(&self) -> RpcResult<Value> {
-        let node = &self.ctx.node;
-        let state = node.state();
-        let tip = state.chain.tip();
+        let state = self.ctx.chain.snapshot();
+        let tip = state.tip();
         Ok(json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "chain": node.params().network.name(),
+            "chain": state.params().network.name(),
             "blocks": tip.height,
             "bestblockhash": tip.hash,
             "difficulty": dotcoin_common::pow::difficulty(tip.header.bits),
-            "mempool": state.mempool.len(),
-            "connections": node.peer_count(),
-            "mining": node.is_mining(),
+            "mempool": state.mempool().len(),
+            "connections": self.ctx.net.peer_count(),
+            "mining": self.ctx.miner.is_mining(),
         }))
     }
 }

@@ -4,7 +4,8 @@ use dotcoin_common::pow::difficulty;
 use dotcoin_common::{serialize, Address, Block, Network, Transaction};
 use serde_json::{json, Value};
 
-use crate::chain::{ChainState, IndexEntry};
+use crate::chain::IndexEntry;
+use crate::state::Snapshot;
 
 /// A transaction as `getrawtransaction … true` / `decoderawtransaction` show it.
 pub fn tx_to_json(tx: &Transaction, network: Network) -> Value {
@@ -49,7 +50,7 @@ pub fn tx_to_json(tx: &Transaction, network: Network) -> Value {
 }
 
 /// Confirmations of a block: tip height - height + 1 on the active chain, -1 off it.
-pub fn confirmations(chain: &ChainState, entry: &IndexEntry) -> i64 {
+pub fn confirmations(chain: &Snapshot, entry: &IndexEntry) -> i64 {
     if chain.index().is_active(entry) {
         (chain.height() - entry.height) as i64 + 1
     } else {
@@ -58,7 +59,7 @@ pub fn confirmations(chain: &ChainState, entry: &IndexEntry) -> i64 {
 }
 
 /// A header as `getblockheader` shows it.
-pub fn header_to_json(chain: &ChainState, entry: &IndexEntry) -> Value {
+pub fn header_to_json(chain: &Snapshot, entry: &IndexEntry) -> Value {
     let h = &entry.header;
     let mut v = json!({
         "hash": entry.hash,
@@ -86,12 +87,7 @@ pub fn header_to_json(chain: &ChainState, entry: &IndexEntry) -> Value {
 }
 
 /// A block as `getblock` shows it at verbosity 1 (txids) or 2 (transactions).
-pub fn block_to_json(
-    chain: &ChainState,
-    entry: &IndexEntry,
-    block: &Block,
-    verbosity: u32,
-) -> Value {
+pub fn block_to_json(chain: &Snapshot, entry: &IndexEntry, block: &Block, verbosity: u32) -> Value {
     let mut v = header_to_json(chain, entry);
     let network = chain.params().network;
     v["size"] = json!(block.size());

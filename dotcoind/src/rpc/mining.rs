@@ -63,8 +63,7 @@ impl MiningRpcImpl {
     }
 
     fn network_hashps(&self, nblocks: u32, height: Option<u32>) -> f64 {
-        let state = self.ctx.node.state();
-        let chain = &state.chain;
+        let chain = self.ctx.chain.snapshot();
         let end_h = height.unwrap_or(chain.height()).min(chain.height());
         let start_h = end_h.saturating_sub(nblocks.max(1));
         let (Some(end), Some(start)) = (
@@ -95,7 +94,7 @@ impl MiningRpcServer for MiningRpcImpl {
         maxtries: Option<Value>,
     ) -> RpcResult<Vec<String>> {
         let n = u32_param(&required(nblocks, "nblocks")?, "nblocks")?;
-        let network = self.ctx.node.params().network;
+        let network = self.ctx.chain.params().network;
         let addr = address_param(&required(address, "address")?, "address", network)?;
         let maxtries = match maxtries {
             None | Some(Value::Null) => 1_000_000_000u64,
@@ -103,28 +102,28 @@ impl MiningRpcServer for MiningRpcImpl {
         };
         let hashes = self
             .ctx
-            .node
+            .miner
             .generate(n, addr.pubkey, default_threads(), maxtries)
             .map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?;
         Ok(hashes.into_iter().map(|h| h.to_string()).collect())
     }
 
     fn getmininginfo(&self) -> RpcResult<Value> {
-        let node = &self.ctx.node;
+        let miner = &self.ctx.miner;
         let nethash = self.network_hashps(120, None);
-        let state = node.state();
-        let tip = state.chain.tip();
+        let state = self.ctx.chain.snapshot();
+        let tip = state.tip();
         Ok(json!({
             "blocks": tip.height,
             "difficulty": difficulty(tip.header.bits),
             "bits": tip.header.bits.to_string(),
             "target": format!("{:064x}", tip.header.bits.to_target().unwrap_or_default()),
             "networkhashps": nethash,
-            "hashespersec": node.hashes_per_sec(),
-            "generate": node.is_mining(),
-            "genproclimit": node.mining_threads(),
-            "pooledtx": state.mempool.len(),
-            "chain": node.params().network.name(),
+            "hashespersec": miner.hashes_per_sec(),
+            "generate": miner.is_mining(),
+            "genproclimit": miner.threads(),
+            "pooledtx": state.mempool().len(),
+            "chain": state.params().network.name(),
         }))
     }
 
@@ -146,7 +145,7 @@ impl MiningRpcServer for MiningRpcImpl {
     ) -> RpcResult<Value> {
         let on = opt_bool(Some(required(generate, "generate")?), "generate", false)?;
         if !on {
-            self.ctx.node.stop_mining();
+            self.ctx.miner.stop();
             return Ok(Value::Null);
         }
         let threads = match genproclimit {
@@ -155,40 +154,34 @@ impl MiningRpcServer for MiningRpcImpl {
             Some(v) => u32_param(&v, "genproclimit")? as usize,
         };
         if threads == 0 {
-            self.ctx.node.stop_mining();
+            self.ctx.miner.stop();
             return Ok(Value::Null);
         }
-        let network = self.ctx.node.params().network;
+        let network = self.ctx.chain.params().network;
         let addr = address_param(&required(address, "address")?, "address", network)?;
         // Restart so a new address or thread count takes effect.
-        self.ctx.node.stop_mining();
-        self.ctx.node.start_mining(addr.pubkey, threads);
+        self.ctx.miner.stop();
+        self.ctx.miner.start(addr.pubkey, threads);
         Ok(Value::Null)
     }
 
     fn getgenerate(&self) -> RpcResult<bool> {
-        Ok(self.ctx.node.is_mining())
+        Ok(self.ctx.miner.is_mining())
     }
 
     fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<Value> {
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         // The coinbase is the miner's to write; the template pays an all-zero key that
         // external miners replace (coinbasevalue says how much they may claim).
-        let t = build_template(
-            &state.chain,
-            &state.mempool,
-            PubKey([0; 32]),
-            0,
-            unix_time(),
-        );
+        let t = build_template(&state, PubKey([0; 32]), 0, unix_time());
         let txs: Vec<Value> = t.block.txdata[1..]
             .iter()
             .map(|tx| {
-                let fee = state.mempool.get(&tx.txid()).map(|e| e.fee.to_sat()).unwrap_or(0);
+                let fee = state.mempool().get(&tx.txid()).map(|e| e.fee.to_sat()).unwrap_or(0);
                 json!({ "data": hex::encode(serialize(tx)), "txid": tx.txid(), "hash": tx.wtxid(), "fee": fee })
             })
             .collect();
-        let params = self.ctx.node.params();
+        let params = self.ctx.chain.params();
         let h = &t.block.header;
         Ok(json!({
             "version": h.version,
@@ -196,7 +189,7 @@ impl MiningRpcServer for MiningRpcImpl {
             "transactions": txs,
             "coinbasevalue": params.subsidy(t.height).to_sat() + t.fees.to_sat(),
             "target": format!("{:064x}", h.bits.to_target().unwrap_or_default()),
-            "mintime": state.chain.median_time_past() + 1,
+            "mintime": state.median_time_past() + 1,
             "curtime": h.time,
             "bits": h.bits.to_string(),
             "height": t.height,
@@ -214,7 +207,7 @@ impl MiningRpcServer for MiningRpcImpl {
             )
         })?;
         // Bitcoin Core answers null on success and the reject reason as a string otherwise.
-        match self.ctx.node.process_block(&block) {
+        match self.ctx.chain.process_block(std::sync::Arc::new(block)) {
             Ok(o) if o.duplicate => Ok(json!("duplicate")),
             Ok(_) => Ok(Value::Null),
             Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),

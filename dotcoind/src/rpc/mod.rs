@@ -26,17 +26,22 @@ use jsonrpsee::RpcModule;
 use tokio::sync::Notify;
 use tracing::info;
 
-use crate::node::Node;
+use crate::miner::MinerService;
+use crate::state::ChainService;
 
-/// What every plugin gets: the node, and the way to ask the process to stop.
+/// What every plugin gets: the services, and the way to ask the process to stop.
 #[derive(Debug, Clone)]
 pub struct RpcContext {
-    /// The node.
-    pub node: Arc<Node>,
+    /// The chain service (snapshots for reads, the writer for changes).
+    pub chain: Arc<ChainService>,
+    /// The miner service.
+    pub miner: Arc<MinerService>,
     /// Notified by the `stop` call.
     pub shutdown: Arc<Notify>,
     /// The P2P layer.
     pub net: Arc<crate::net::PeerManager>,
+    /// When the node started.
+    pub started: std::time::Instant,
 }
 
 /// One line of `help`: category, method, argument synopsis, description.
@@ -103,6 +108,24 @@ pub const HELP: &[HelpEntry] = &[
         "gettxoutsetinfo",
         "",
         "Statistics of the UTXO set, with a hash of its contents.",
+    ),
+    (
+        "Blockchain",
+        "invalidateblock",
+        "\"blockhash\"",
+        "Marks a block and its descendants invalid, as if they broke a rule; reorganises away.",
+    ),
+    (
+        "Blockchain",
+        "preciousblock",
+        "\"blockhash\"",
+        "Treats a block as received first among equal-work tips, so it wins the tie.",
+    ),
+    (
+        "Blockchain",
+        "reconsiderblock",
+        "\"blockhash\"",
+        "Clears invalid marks from a block, its ancestors and descendants; may reorganise.",
     ),
     (
         "Addressindex",
@@ -342,7 +365,7 @@ fn write_cookie(datadir: &Path) -> std::io::Result<(PathBuf, String)> {
 
 /// Starts the server on `addr` with `auth`.
 pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io::Result<RpcServer> {
-    let datadir = ctx.node.datadir().to_path_buf();
+    let datadir = ctx.chain.datadir().to_path_buf();
     let (user, password, cookie) = match auth {
         RpcAuth::UserPassword(u, p) => (u, p, None),
         RpcAuth::Cookie => {
@@ -370,4 +393,46 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
         addr,
         cookie,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_exactly_the_registered_methods() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = crate::state::ChainService::open(
+            crate::state::ChainOptions {
+                datadir: dir.path().to_path_buf(),
+                params: dotcoin_common::Network::Regtest.params(),
+                max_mempool_bytes: 1_000_000,
+                min_relay_fee: 1000,
+            },
+            crate::state::EventBus::new(),
+        )
+        .expect("open");
+        let ctx = RpcContext {
+            miner: crate::miner::MinerService::new(Arc::clone(&chain)),
+            net: crate::net::manager(
+                Arc::clone(&chain),
+                crate::net::NetConfig {
+                    listen: None,
+                    connect: vec![],
+                    addnode: vec![],
+                    max_inbound: 0,
+                    max_outbound: 0,
+                    bantime: 60,
+                },
+            ),
+            chain,
+            shutdown: Arc::new(Notify::new()),
+            started: std::time::Instant::now(),
+        };
+        let mut registered: Vec<&str> = build_module(ctx).method_names().collect();
+        registered.sort_unstable();
+        let mut helped: Vec<&str> = HELP.iter().map(|(_, name, _, _)| *name).collect();
+        helped.sort_unstable();
+        assert_eq!(registered, helped);
+    }
 }

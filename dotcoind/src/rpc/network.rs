@@ -144,7 +144,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
     }
 
     fn getconnectioncount(&self) -> RpcResult<usize> {
-        Ok(self.ctx.node.peer_count())
+        Ok(self.ctx.net.peer_count())
     }
 
     fn getnetworkinfo(&self) -> RpcResult<Value> {
@@ -165,7 +165,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
             "connections_out": peers.len() - inbound,
             "networkactive": true,
             "localaddresses": local,
-            "relayfee": self.ctx.node.state().mempool.min_fee_rate() as f64 / 1e8,
+            "relayfee": self.ctx.chain.snapshot().mempool().min_fee_rate() as f64 / 1e8,
             "warnings": "",
         }))
     }

@@ -1,17 +1,18 @@
 //! Mempool and raw transaction calls.
 
+use dotcoin_common::consensus::ValidationError;
 use dotcoin_common::{deserialize, serialize, Transaction};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::{json, Value};
 
-use super::error::{rpc_error, rpc_error_code, MapRpcError, OkOrRpcError, RpcErrorCode};
+use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{confirmations, tx_to_json};
 use super::params::{blockhash_param, hex_param, opt_bool, required, txid_param};
 use super::RpcContext;
 use crate::mempool::{MempoolEntry, MempoolError};
-use crate::node::NodeState;
+use crate::state::Snapshot;
 
 /// Mempool and raw transaction calls.
 #[rpc(server, client)]
@@ -26,20 +27,20 @@ pub trait RawTransactionsRpc {
     #[method(name = "getmempoolentry")]
     fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<Value>;
     /// Submit a signed transaction.
-    #[method(name = "sendrawtransaction")]
+    #[method(name = "sendrawtransaction", blocking)]
     fn sendrawtransaction(
         &self,
         hexstring: Option<Value>,
         maxfeerate: Option<Value>,
     ) -> RpcResult<String>;
     /// Would the pool accept these?
-    #[method(name = "testmempoolaccept")]
+    #[method(name = "testmempoolaccept", blocking)]
     fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Value>;
     /// Decode a transaction.
     #[method(name = "decoderawtransaction")]
     fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<Value>;
     /// A transaction by txid.
-    #[method(name = "getrawtransaction")]
+    #[method(name = "getrawtransaction", blocking)]
     fn getrawtransaction(
         &self,
         txid: Option<Value>,
@@ -71,8 +72,8 @@ fn decode_tx(v: Option<Value>, name: &str) -> Result<Transaction, ErrorObjectOwn
     })
 }
 
-fn entry_json(state: &NodeState, e: &MempoolEntry) -> Value {
-    let pool = &state.mempool;
+fn entry_json(state: &Snapshot, e: &MempoolEntry) -> Value {
+    let pool = state.mempool();
     json!({
         "size": e.size,
         "fee": e.fee,
@@ -86,14 +87,22 @@ fn entry_json(state: &NodeState, e: &MempoolEntry) -> Value {
     })
 }
 
+/// Bitcoin Core's code for a refused transaction: -25 for missing inputs, -27 for a
+/// confirmed transaction, -26 otherwise (the pool itself knows no RPC codes).
 fn mempool_reject(e: MempoolError) -> ErrorObjectOwned {
-    rpc_error_code(e.rpc_code(), e.to_string())
+    let code = match &e {
+        MempoolError::Invalid(ValidationError::MissingOrSpent { .. }) => RpcErrorCode::Verify,
+        MempoolError::AlreadyInChain(_) => RpcErrorCode::AlreadyInChain,
+        MempoolError::Store(_) => RpcErrorCode::Misc,
+        _ => RpcErrorCode::VerifyRejected,
+    };
+    rpc_error(code, e.to_string())
 }
 
 impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     fn getmempoolinfo(&self) -> RpcResult<Value> {
-        let state = self.ctx.node.state();
-        let p = &state.mempool;
+        let state = self.ctx.chain.snapshot();
+        let p = state.mempool();
         Ok(json!({
             "loaded": true,
             "size": p.len(),
@@ -107,8 +116,8 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<Value> {
         let verbose = opt_bool(verbose, "verbose", false)?;
-        let state = self.ctx.node.state();
-        let entries = state.mempool.entries();
+        let state = self.ctx.chain.snapshot();
+        let entries = state.mempool().entries();
         if !verbose {
             return Ok(json!(entries
                 .iter()
@@ -124,8 +133,8 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<Value> {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
-        let state = self.ctx.node.state();
-        let e = state.mempool.get(&txid).ok_or_rpc(
+        let state = self.ctx.chain.snapshot();
+        let e = state.mempool().get(&txid).ok_or_rpc(
             RpcErrorCode::InvalidAddressOrKey,
             "Transaction not in mempool",
         )?;
@@ -139,12 +148,12 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     ) -> RpcResult<String> {
         let tx = decode_tx(hexstring, "hexstring")?;
         let txid = tx.txid();
-        if self.ctx.node.state().mempool.contains(&txid) {
+        if self.ctx.chain.snapshot().mempool().contains(&txid) {
             // Bitcoin Core answers a resubmission with the txid, not an error.
             return Ok(txid.to_string());
         }
         self.ctx
-            .node
+            .chain
             .accept_transaction(&tx)
             .map_err(mempool_reject)?;
         Ok(txid.to_string())
@@ -159,11 +168,11 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             )
         })?;
         let mut results = Vec::with_capacity(items.len());
-        let state = self.ctx.node.state();
+        let state = self.ctx.chain.snapshot();
         for item in items {
             let tx = decode_tx(Some(item.clone()), "rawtxs")?;
             let mut r = json!({ "txid": tx.txid(), "wtxid": tx.wtxid() });
-            match state.mempool.check(&tx, &state.chain) {
+            match state.check_transaction(&tx) {
                 Ok(e) => {
                     r["allowed"] = json!(true);
                     r["vsize"] = json!(e.size);
@@ -181,7 +190,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<Value> {
         let tx = decode_tx(hexstring, "hexstring")?;
-        let mut v = tx_to_json(&tx, self.ctx.node.params().network);
+        let mut v = tx_to_json(&tx, self.ctx.chain.params().network);
         if let Some(o) = v.as_object_mut() {
             o.remove("hex");
         }
@@ -200,10 +209,10 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             None | Some(Value::Null) => None,
             Some(v) => Some(blockhash_param(&v, "blockhash")?),
         };
-        let network = self.ctx.node.params().network;
-        let state = self.ctx.node.state();
+        let network = self.ctx.chain.params().network;
+        let state = self.ctx.chain.snapshot();
         if wanted_block.is_none() {
-            if let Some(e) = state.mempool.get(&txid) {
+            if let Some(e) = state.mempool().get(&txid) {
                 return Ok(if verbose {
                     tx_to_json(&e.tx, network)
                 } else {
@@ -211,7 +220,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 });
             }
         }
-        let chain = &state.chain;
+        let chain = &state;
         let (block_hash, index) = match wanted_block {
             Some(b) => {
                 let block = chain

@@ -1,7 +1,6 @@
-//! The miner: block templates and the parallel nonce search.
+//! The parallel nonce search: the mining kernel.
 //!
-//! A template is a coinbase paying subsidy plus fees to the miner's key, followed by the
-//! best mempool transactions. The search hashes the first 64 header bytes once (the SHA-256
+//! The search hashes the first 64 header bytes once (the SHA-256
 //! midstate) and per nonce only the last 16, on a dedicated rayon pool. Every worker polls
 //! a cancel condition every [`CANCEL_CHECK_INTERVAL`] nonces, so a new tip or a stop ends
 //! the search within a fraction of a millisecond of work. When the 2^32 nonces run out the
@@ -10,84 +9,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bitcoin_hashes::{sha256, Hash, HashEngine};
-use dotcoin_common::consensus::MAX_BLOCK_SIZE;
-use dotcoin_common::merkle::merkle_root_of_txs;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Amount, Block, OutPoint, PubKey, Transaction, TxIn, TxOut};
 use rayon::prelude::*;
 use ruint::aliases::U256;
 
-use crate::chain::ChainState;
-use crate::mempool::Mempool;
-
 /// Nonces a worker tries between two looks at the cancel condition.
 pub const CANCEL_CHECK_INTERVAL: u32 = 4096;
-/// Room left in a template for the coinbase and header.
-const COINBASE_RESERVE: usize = 1_000;
-
-/// A block ready for the nonce search.
-#[derive(Debug, Clone)]
-pub struct Template {
-    /// The block, nonce 0.
-    pub block: Block,
-    /// Its height.
-    pub height: u32,
-    /// Fees of its transactions.
-    pub fees: Amount,
-}
-
-/// Builds a template on the current tip paying to `pubkey`.
-pub fn build_template(
-    chain: &ChainState,
-    mempool: &Mempool,
-    pubkey: PubKey,
-    extra_nonce: u64,
-    now: u64,
-) -> Template {
-    let tip = *chain.tip();
-    let ctx = chain.header_context(&tip, now);
-    let selected = mempool.select_for_block(MAX_BLOCK_SIZE - COINBASE_RESERVE);
-    let fees = Amount::checked_sum(selected.iter().map(|(_, fee)| *fee))
-        .expect("pool fees are each checked and far below MAX_MONEY together");
-    let mut witness = extra_nonce.to_le_bytes().to_vec();
-    witness.extend_from_slice(b"/dotcoin/");
-    let coinbase = Transaction {
-        version: 1,
-        inputs: vec![TxIn {
-            prevout: OutPoint::coinbase(ctx.height),
-            witness,
-        }],
-        outputs: vec![TxOut {
-            value: chain
-                .params()
-                .subsidy(ctx.height)
-                .checked_add(fees)
-                .expect("subsidy plus fees stays below MAX_MONEY"),
-            pubkey,
-        }],
-        lock_time: 0,
-    };
-    let mut txdata = Vec::with_capacity(selected.len() + 1);
-    txdata.push(coinbase);
-    txdata.extend(selected.into_iter().map(|(tx, _)| tx));
-    let (merkle_root, _) = merkle_root_of_txs(&txdata);
-    let time = (now as u32).max(ctx.median_time_past + 1);
-    Template {
-        block: Block {
-            header: BlockHeader {
-                version: 1,
-                prev_blockhash: tip.hash,
-                merkle_root,
-                time,
-                bits: ctx.expected_bits,
-                nonce: 0,
-            },
-            txdata,
-        },
-        height: ctx.height,
-        fees,
-    }
-}
 
 /// How a nonce search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

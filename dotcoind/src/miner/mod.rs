@@ -1,0 +1,296 @@
+//! The miner service: builds templates from chain snapshots, searches nonces on its own
+//! rayon pool, and hands found blocks to the chain service like any peer would.
+//!
+//! It follows the event stream rather than a timer: a listener thread bumps a generation
+//! counter when the tip changes (the work is stale at once) or the mempool gains a
+//! transaction (a richer template is worth a rebuild, at most once a second). The search
+//! polls that counter every [`CANCEL_CHECK_INTERVAL`] nonces per thread, so a new tip stops
+//! it within a fraction of a millisecond.
+
+mod search;
+mod template;
+
+pub use search::{hash_meets, search, HeaderMidstate, SearchResult, CANCEL_CHECK_INTERVAL};
+pub use template::{build_template, Template};
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use dotcoin_common::{BlockHash, PubKey};
+use tokio::sync::broadcast::error::RecvError;
+use tracing::{info, warn};
+
+use crate::chain::ChainError;
+use crate::state::{ChainService, Event, EventBus};
+use crate::util::unix_time;
+
+/// A template is rebuilt for new mempool transactions at most this often.
+const FEE_REBUILD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Hashes per second over the last few seconds of mining.
+#[derive(Debug, Default)]
+struct RateWindow {
+    last: Option<(Instant, u64)>,
+    rate: f64,
+}
+
+/// What the listener learns from the event stream.
+#[derive(Debug, Default)]
+struct Staleness {
+    /// Bumped on every tip change.
+    tip: AtomicU64,
+    /// Bumped on every transaction entering the pool.
+    pool: AtomicU64,
+}
+
+/// The miner service.
+#[derive(Debug)]
+pub struct MinerService {
+    chain: Arc<ChainService>,
+    events: EventBus,
+    stale: Arc<Staleness>,
+    running: AtomicBool,
+    stop: AtomicBool,
+    hashes: AtomicU64,
+    threads: AtomicU64,
+    /// Pause after each found block, in milliseconds (0: none).
+    interval_ms: AtomicU64,
+    handle: Mutex<Option<JoinHandle<()>>>,
+    rate: Mutex<RateWindow>,
+}
+
+impl MinerService {
+    /// A stopped miner over `chain`, listening to its event stream.
+    pub fn new(chain: Arc<ChainService>) -> Arc<MinerService> {
+        let stale = Arc::new(Staleness::default());
+        let mut rx = chain.subscribe();
+        let listener = Arc::clone(&stale);
+        std::thread::Builder::new()
+            .name("miner-events".into())
+            .spawn(move || loop {
+                match rx.blocking_recv() {
+                    Ok(Event::TipChanged { .. }) | Err(RecvError::Lagged(_)) => {
+                        // A lagged listener cannot know what it missed: treat it as a new tip.
+                        listener.tip.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(Event::TxAccepted { .. }) => {
+                        listener.pool.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            })
+            .expect("the OS can start one more thread");
+        Arc::new(MinerService {
+            events: chain.events().clone(),
+            chain,
+            stale,
+            running: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            hashes: AtomicU64::new(0),
+            threads: AtomicU64::new(0),
+            interval_ms: AtomicU64::new(0),
+            handle: Mutex::new(None),
+            rate: Mutex::new(RateWindow::default()),
+        })
+    }
+
+    /// Mines `n` blocks paying `pubkey` on `threads` threads (what `generatetoaddress`
+    /// does). Stops early if `max_tries` nonces per block run out.
+    pub fn generate(
+        &self,
+        n: u32,
+        pubkey: PubKey,
+        threads: usize,
+        max_tries: u64,
+    ) -> Result<Vec<BlockHash>, ChainError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("generate-{i}"))
+            .build()
+            .expect("a thread pool of a few threads can be built");
+        let mut hashes = Vec::with_capacity(n as usize);
+        let mut extra_nonce = 0u64;
+        while hashes.len() < n as usize {
+            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
+                continue;
+            };
+            let start = self.hashes.load(Ordering::Relaxed);
+            let cancel = || self.hashes.load(Ordering::Relaxed) - start >= max_tries;
+            let mut block = template.block;
+            match search(&block.header, &pool, &cancel, &self.hashes) {
+                SearchResult::Found(nonce) => {
+                    block.header.nonce = nonce;
+                    let outcome = self.chain.process_block(Arc::new(block))?;
+                    hashes.push(outcome.hash);
+                }
+                SearchResult::Exhausted => continue,
+                SearchResult::Cancelled => break,
+            }
+        }
+        Ok(hashes)
+    }
+
+    /// Starts continuous mining to `pubkey` on `threads` threads, or changes nothing if
+    /// already mining.
+    pub fn start(self: &Arc<Self>, pubkey: PubKey, threads: usize) {
+        let mut handle = self.handle.lock().unwrap_or_else(|p| p.into_inner());
+        if self.running.load(Ordering::SeqCst) {
+            return;
+        }
+        self.stop.store(false, Ordering::SeqCst);
+        self.running.store(true, Ordering::SeqCst);
+        self.threads.store(threads as u64, Ordering::SeqCst);
+        let miner = Arc::clone(self);
+        *handle = Some(
+            std::thread::Builder::new()
+                .name("miner".into())
+                .spawn(move || miner.mine_loop(pubkey, threads))
+                .expect("the OS can start one more thread"),
+        );
+        info!(target: "miner", threads, "started mining");
+        self.events.publish(Event::MinerStatus {
+            mining: true,
+            threads: threads as u64,
+        });
+    }
+
+    /// Stops continuous mining and waits for the miner thread to end.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                warn!(target: "miner", "miner thread panicked");
+            }
+            info!(target: "miner", "stopped mining");
+            self.events.publish(Event::MinerStatus {
+                mining: false,
+                threads: 0,
+            });
+        }
+        self.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether continuous mining is on.
+    pub fn is_mining(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Threads of continuous mining (0 when off).
+    pub fn threads(&self) -> u64 {
+        if self.is_mining() {
+            self.threads.load(Ordering::SeqCst)
+        } else {
+            0
+        }
+    }
+
+    /// The local miner's hash rate over the last measurement window.
+    pub fn hashes_per_sec(&self) -> f64 {
+        let total = self.hashes.load(Ordering::Relaxed);
+        let mut w = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match w.last {
+            Some((t, h)) if now.duration_since(t) >= Duration::from_millis(500) => {
+                w.rate = (total - h) as f64 / now.duration_since(t).as_secs_f64();
+                w.last = Some((now, total));
+            }
+            None => w.last = Some((now, total)),
+            _ => {}
+        }
+        if self.is_mining() {
+            w.rate
+        } else {
+            0.0
+        }
+    }
+
+    /// Total hashes tried since start.
+    pub fn total_hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
+    }
+
+    /// Sets the pause of continuous mining after each found block. Regtest finds a block in
+    /// a hash or two, so without a pause a miner makes thousands a second; a pause gives a
+    /// watchable pace and lets several miners race at a rate their peers can follow.
+    pub fn set_interval(&self, interval: Duration) {
+        self.interval_ms
+            .store(interval.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// A template on the current tip with a fresh extra-nonce, or `None` (after a short
+    /// pause) while the clock has to catch up with the chain's block times.
+    fn next_template(&self, pubkey: PubKey, extra_nonce: &mut u64) -> Option<Template> {
+        let template = build_template(&self.chain.snapshot(), pubkey, *extra_nonce, unix_time());
+        *extra_nonce += 1;
+        if self.too_far_ahead(template.block.header.time) {
+            std::thread::sleep(Duration::from_millis(100));
+            return None;
+        }
+        Some(template)
+    }
+
+    /// Whether a block with `time` would be too far ahead of the clock to be accepted
+    /// soon. On regtest a miner makes thousands of blocks a second and each must be later
+    /// than the median of the last 11, so block times outrun the clock; past the
+    /// future-time limit every block would be refused (`time-too-new`), so the miner waits
+    /// for the clock instead. The margin leaves room for peers whose clocks lag.
+    fn too_far_ahead(&self, time: u32) -> bool {
+        let limit = unix_time() + self.chain.params().max_future_block_time as u64;
+        time as u64 + 60 > limit
+    }
+
+    fn mine_loop(self: Arc<Self>, pubkey: PubKey, threads: usize) {
+        let pool = match rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("miner-{i}"))
+            .build()
+        {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(target: "miner", error = %e, "cannot start mining threads");
+                self.running.store(false, Ordering::SeqCst);
+                return;
+            }
+        };
+        let mut extra_nonce = 0u64;
+        while !self.stop.load(Ordering::SeqCst) {
+            // Read the counters before the snapshot, so a change after them is never missed.
+            let tip_gen = self.stale.tip.load(Ordering::SeqCst);
+            let pool_gen = self.stale.pool.load(Ordering::SeqCst);
+            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
+                continue;
+            };
+            let built = Instant::now();
+            let cancel = || {
+                self.stop.load(Ordering::Relaxed)
+                    || self.stale.tip.load(Ordering::Relaxed) != tip_gen
+                    || (self.stale.pool.load(Ordering::Relaxed) != pool_gen
+                        && built.elapsed() >= FEE_REBUILD_INTERVAL)
+            };
+            let mut block = template.block;
+            if let SearchResult::Found(nonce) = search(&block.header, &pool, &cancel, &self.hashes)
+            {
+                block.header.nonce = nonce;
+                match self.chain.process_block(Arc::new(block)) {
+                    Ok(o) => info!(target: "miner", hash = %o.hash, height = template.height,
+                        fees = %template.fees, "mined block"),
+                    Err(e) => warn!(target: "miner", error = %e, "mined block rejected"),
+                }
+                self.pause_after_block();
+            }
+        }
+        self.running.store(false, Ordering::SeqCst);
+    }
+
+    fn pause_after_block(&self) {
+        let until = Instant::now() + Duration::from_millis(self.interval_ms.load(Ordering::SeqCst));
+        // Short steps so a stop request is not held up by a long pause.
+        while Instant::now() < until && !self.stop.load(Ordering::SeqCst) {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(10)));
+        }
+    }
+}

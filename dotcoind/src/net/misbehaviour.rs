@@ -1,0 +1,85 @@
+//! What a peer can do wrong, and what each costs: the one table of ban scores.
+
+use dotcoin_common::{BlockHash, Txid};
+
+/// Points at which a peer is disconnected and its address banned.
+pub const BAN_THRESHOLD: u32 = 100;
+
+/// A peer's offence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// A frame that breaks the framing rules (size, checksum, command).
+    BadFrame(String),
+    /// A message whose payload does not decode.
+    Malformed {
+        /// The command.
+        command: String,
+        /// The decode error.
+        error: String,
+    },
+    /// A message other than `version`/`verack` before the handshake finished.
+    BeforeHandshake(&'static str),
+    /// `version` or `verack` again after the handshake.
+    RepeatedHandshake,
+    /// A `headers` message whose headers do not chain.
+    NonContinuousHeaders,
+    /// Too many `headers` messages that do not connect to anything known.
+    UnconnectingHeaders,
+    /// A header that breaks a consensus rule.
+    InvalidHeader(String),
+    /// A block that breaks a consensus rule.
+    InvalidBlock {
+        /// The block.
+        hash: BlockHash,
+        /// The rule it broke.
+        error: String,
+    },
+    /// A transaction that breaks a consensus rule.
+    InvalidTransaction {
+        /// The transaction.
+        txid: Txid,
+        /// The rule it broke.
+        error: String,
+    },
+    /// A coinbase relayed as a loose transaction.
+    CoinbaseAsTransaction(Txid),
+}
+
+impl Misbehaviour {
+    /// The points it costs.
+    pub fn score(&self) -> u32 {
+        match self {
+            Misbehaviour::BadFrame(_)
+            | Misbehaviour::Malformed { .. }
+            | Misbehaviour::InvalidHeader(_)
+            | Misbehaviour::InvalidBlock { .. }
+            | Misbehaviour::CoinbaseAsTransaction(_) => BAN_THRESHOLD,
+            Misbehaviour::NonContinuousHeaders | Misbehaviour::UnconnectingHeaders => 20,
+            Misbehaviour::BeforeHandshake(_) | Misbehaviour::InvalidTransaction { .. } => 10,
+            Misbehaviour::RepeatedHandshake => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Misbehaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Misbehaviour::BadFrame(e) => write!(f, "{e}"),
+            Misbehaviour::Malformed { command, error } => write!(f, "malformed {command}: {error}"),
+            Misbehaviour::BeforeHandshake(c) => write!(f, "{c} before the handshake completed"),
+            Misbehaviour::RepeatedHandshake => write!(f, "repeated version/verack"),
+            Misbehaviour::NonContinuousHeaders => write!(f, "non-continuous headers sequence"),
+            Misbehaviour::UnconnectingHeaders => write!(f, "too many headers that do not connect"),
+            Misbehaviour::InvalidHeader(e) => write!(f, "invalid header: {e}"),
+            Misbehaviour::InvalidBlock { hash, error } => {
+                write!(f, "invalid block {hash}: {error}")
+            }
+            Misbehaviour::InvalidTransaction { txid, error } => {
+                write!(f, "invalid transaction {txid}: {error}")
+            }
+            Misbehaviour::CoinbaseAsTransaction(txid) => {
+                write!(f, "coinbase {txid} relayed as a transaction")
+            }
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! The chain service: the one writer of the chain state and the mempool, the snapshots
+//! readers use instead, and the event stream it feeds (zebra's state service and Bitcoin
+//! Core's `ValidationInterface`, in one place).
+//!
+//! - **One writer.** [`ChainService`] owns [`ChainState`] and [`Mempool`] behind a lock
+//!   that only its own methods take: `process_block`, `process_headers`,
+//!   `accept_transaction`, `invalidate_block`, `reconsider_block`, `precious_block`. Each
+//!   applies the chain's [`ChainUpdate`] to the pool, publishes a new [`Snapshot`], then
+//!   the events, in order.
+//! - **Readers never wait for it.** A [`Snapshot`] is an `Arc` of the tip, the block index
+//!   and the mempool as of the last change (persistent collections: publishing one is
+//!   O(1)), on a `watch` channel. RPC and P2P read it, and read blocks and coins from the
+//!   store (RocksDB snapshots for multi-key scans), without the writer's lock.
+//! - **Signatures outside the lock.** A transaction's signatures are verified against a
+//!   snapshot before the writer is taken; the writer then runs only the cheap policy
+//!   checks.
+
+pub mod events;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use dotcoin_common::consensus::Coin;
+use dotcoin_common::primitives::BlockHeader;
+use dotcoin_common::{Block, BlockHash, OutPoint, Params, Transaction, TxOut, Txid};
+use tokio::sync::{broadcast, watch};
+use tracing::{info, warn};
+
+use crate::chain::{BlockIndex, ChainError, ChainState, ChainUpdate, IndexEntry, ProcessOutcome};
+use crate::mempool::{ChainView, Mempool, MempoolEntry, MempoolError, DEFAULT_MEMPOOL_EXPIRY_SECS};
+use crate::storage::{
+    BlockByHash, Store, StoreError, TxLocation, TxLocationByTxid, UtxoByOutpoint,
+};
+use crate::util::unix_time;
+pub use events::{Event, EventBus, Reorg};
+
+/// Options of [`ChainService::open`].
+#[derive(Debug, Clone)]
+pub struct ChainOptions {
+    /// The network datadir (already including `regtest/` for regtest).
+    pub datadir: PathBuf,
+    /// Network parameters.
+    pub params: &'static Params,
+    /// Mempool bound in bytes.
+    pub max_mempool_bytes: usize,
+    /// Minimum relay fee rate, units per kB.
+    pub min_relay_fee: u64,
+}
+
+/// Why the chain service could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database failed or belongs elsewhere.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chain state could not load.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A filesystem error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The chain and pool as of one moment, for readers.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    params: &'static Params,
+    store: Arc<Store>,
+    tip: IndexEntry,
+    best_header: IndexEntry,
+    median_time_past: u32,
+    index: BlockIndex,
+    mempool: Mempool,
+}
+
+impl Snapshot {
+    /// The active tip.
+    pub fn tip(&self) -> &IndexEntry {
+        &self.tip
+    }
+
+    /// Height of the active tip.
+    pub fn height(&self) -> u32 {
+        self.tip.height
+    }
+
+    /// The most-work header not known invalid.
+    pub fn best_header(&self) -> &IndexEntry {
+        &self.best_header
+    }
+
+    /// Median time past of the tip.
+    pub fn median_time_past(&self) -> u32 {
+        self.median_time_past
+    }
+
+    /// Every known header and the active chain.
+    pub fn index(&self) -> &BlockIndex {
+        &self.index
+    }
+
+    /// The transaction pool.
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// The confirmed unspent output at `outpoint` (as of now, not of the snapshot).
+    pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        self.store.get::<UtxoByOutpoint>(outpoint)
+    }
+
+    /// Consensus parameters.
+    pub fn params(&self) -> &'static Params {
+        self.params
+    }
+
+    /// The database (blocks are immutable once stored; coins are as of now).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// A stored block.
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
+        self.store.get::<BlockByHash>(hash)
+    }
+
+    /// Where a confirmed transaction is.
+    pub fn tx_location(&self, txid: &Txid) -> Result<Option<TxLocation>, StoreError> {
+        self.store.get::<TxLocationByTxid>(txid)
+    }
+
+    /// Validates `tx` as the pool would, signatures included, without the writer:
+    /// `testmempoolaccept`, and the first half of [`ChainService::accept_transaction`].
+    pub fn check_transaction(&self, tx: &Transaction) -> Result<MempoolEntry, MempoolError> {
+        self.mempool.check(tx, self)
+    }
+}
+
+impl ChainView for Snapshot {
+    fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        Snapshot::coin(self, outpoint)
+    }
+    fn is_confirmed(&self, txid: &Txid) -> Result<bool, StoreError> {
+        self.store.contains::<TxLocationByTxid>(txid)
+    }
+    fn height(&self) -> u32 {
+        self.tip.height
+    }
+    fn params(&self) -> &'static Params {
+        self.params
+    }
+}
+
+/// The pool's view of the writer's chain.
+struct WriterView<'a>(&'a ChainState);
+
+impl ChainView for WriterView<'_> {
+    fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError> {
+        self.0.coin(outpoint)
+    }
+    fn is_confirmed(&self, txid: &Txid) -> Result<bool, StoreError> {
+        Ok(self.0.tx_location(txid)?.is_some())
+    }
+    fn height(&self) -> u32 {
+        self.0.height()
+    }
+    fn params(&self) -> &'static Params {
+        self.0.params()
+    }
+}
+
+/// What only the writer touches.
+#[derive(Debug)]
+struct Writer {
+    chain: ChainState,
+    mempool: Mempool,
+}
+
+/// The chain service. See the module docs.
+#[derive(Debug)]
+pub struct ChainService {
+    params: &'static Params,
+    datadir: PathBuf,
+    store: Arc<Store>,
+    writer: Mutex<Writer>,
+    snapshot: watch::Sender<Arc<Snapshot>>,
+    events: EventBus,
+}
+
+impl ChainService {
+    /// Opens (or creates) the chain in `opts.datadir`, publishing to `events`.
+    pub fn open(opts: ChainOptions, events: EventBus) -> Result<Arc<ChainService>, OpenError> {
+        std::fs::create_dir_all(&opts.datadir).map_err(|source| OpenError::Io {
+            context: format!("cannot create datadir {}", opts.datadir.display()),
+            source,
+        })?;
+        let store = Arc::new(Store::open(
+            &opts.datadir.join("chainstate"),
+            opts.params.network,
+        )?);
+        let chain = ChainState::open(Arc::clone(&store), opts.params)?;
+        let writer = Writer {
+            chain,
+            mempool: Mempool::new(opts.max_mempool_bytes, opts.min_relay_fee),
+        };
+        let snapshot = watch::channel(Arc::new(make_snapshot(&writer))).0;
+        Ok(Arc::new(ChainService {
+            params: opts.params,
+            datadir: opts.datadir,
+            store,
+            writer: Mutex::new(writer),
+            snapshot,
+            events,
+        }))
+    }
+
+    /// Network parameters.
+    pub fn params(&self) -> &'static Params {
+        self.params
+    }
+
+    /// The network datadir.
+    pub fn datadir(&self) -> &Path {
+        &self.datadir
+    }
+
+    /// The database, for readers.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The event stream this service publishes to.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// A new event consumer.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The latest snapshot. Never waits for the writer.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.borrow())
+    }
+
+    /// A receiver woken at each new snapshot.
+    pub fn watch_snapshots(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshot.subscribe()
+    }
+
+    /// The current tip.
+    pub fn tip(&self) -> IndexEntry {
+        self.snapshot.borrow().tip
+    }
+
+    fn write(&self) -> MutexGuard<'_, Writer> {
+        // A panic in the writer leaves state that every write keeps consistent on disk;
+        // continuing with it is what a restart would do.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Processes a block from anywhere: the miner, a peer, `submitblock`.
+    pub fn process_block(&self, block: Arc<Block>) -> Result<ProcessOutcome, ChainError> {
+        let hash = block.block_hash();
+        let mut w = self.write();
+        let mut update = ChainUpdate::new(*w.chain.tip());
+        let had_data = w.chain.index().get(&hash).is_some_and(|e| e.have_data());
+        let result = w.chain.process_block(block, unix_time(), &mut update);
+        // Stored for the first time, whether or not it then connected.
+        let stored = w
+            .chain
+            .index()
+            .get(&hash)
+            .filter(|e| e.have_data() && !had_data)
+            .map(|e| Event::BlockStored {
+                hash,
+                height: e.height,
+            });
+        // A block that failed after others connected still moved the chain: the pool and
+        // the events follow whatever is now true either way.
+        self.apply(&mut w, &update, stored);
+        drop(w);
+        if update.tip_changed() {
+            info!(target: "chain", hash = %update.tip.hash, height = update.tip.height,
+                disconnected = update.disconnected.len(), "new tip");
+        }
+        result.map(|duplicate| ProcessOutcome {
+            hash,
+            duplicate,
+            update,
+        })
+    }
+
+    /// Adds a run of headers to the index with one database write. Returns the last
+    /// accepted header and the error that stopped the run, if any.
+    pub fn process_headers(
+        &self,
+        headers: &[BlockHeader],
+    ) -> (Option<IndexEntry>, Option<ChainError>) {
+        let mut w = self.write();
+        let result = w.chain.accept_headers(headers, unix_time());
+        self.publish_snapshot(&w);
+        result
+    }
+
+    /// Validates `tx` and adds it to the pool. The signatures are verified against the
+    /// latest snapshot before the writer is taken; under the writer only the policy
+    /// checks run again.
+    pub fn accept_transaction(&self, tx: &Transaction) -> Result<Txid, MempoolError> {
+        let verified: Option<Vec<TxOut>> = self
+            .snapshot()
+            .check_transaction(tx)
+            .ok()
+            .map(|e| e.spent.iter().map(|c| c.output).collect());
+        let mut w = self.write();
+        let w = &mut *w;
+        let view = WriterView(&w.chain);
+        let result = match &verified {
+            Some(outputs) => w.mempool.accept_verified(tx, outputs, &view),
+            None => w.mempool.accept(tx, &view),
+        };
+        if let Ok(txid) = &result {
+            let e = w.mempool.get(txid).expect("just accepted");
+            self.events.publish(Event::TxAccepted {
+                txid: *txid,
+                fee: e.fee,
+                size: e.size,
+            });
+        }
+        self.publish_removals(&mut w.mempool);
+        self.publish_snapshot(w);
+        result
+    }
+
+    /// `invalidateblock`.
+    pub fn invalidate_block(&self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        self.change(|chain| chain.invalidate_block(hash))
+    }
+
+    /// `reconsiderblock`.
+    pub fn reconsider_block(&self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        self.change(|chain| chain.reconsider_block(hash))
+    }
+
+    /// `preciousblock`.
+    pub fn precious_block(&self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
+        self.change(|chain| chain.precious_block(hash))
+    }
+
+    fn change(
+        &self,
+        f: impl FnOnce(&mut ChainState) -> Result<ChainUpdate, ChainError>,
+    ) -> Result<ChainUpdate, ChainError> {
+        let mut w = self.write();
+        let result = f(&mut w.chain);
+        match &result {
+            Ok(u) => self.apply(&mut w, u, None),
+            Err(_) => self.publish_snapshot(&w),
+        }
+        result
+    }
+
+    /// Brings the pool in line with `update`, then publishes the snapshot and the events
+    /// in the order things happened.
+    fn apply(&self, w: &mut Writer, update: &ChainUpdate, stored: Option<Event>) {
+        let w = &mut *w;
+        let mut returned = Vec::new();
+        if update.tip_changed() || !update.connected.is_empty() {
+            for c in &update.connected {
+                w.mempool.remove_for_block(&c.block);
+            }
+            if !update.disconnected.is_empty() {
+                let txs: Vec<Transaction> = update
+                    .disconnected
+                    .iter()
+                    .rev()
+                    .flat_map(|d| d.block.txdata.iter().skip(1).cloned())
+                    .collect();
+                returned = w.mempool.readd_after_reorg(txs, &WriterView(&w.chain));
+            }
+            w.mempool
+                .expire(unix_time().saturating_sub(DEFAULT_MEMPOOL_EXPIRY_SECS));
+        }
+        self.publish_snapshot(w);
+        if let Some(e) = stored {
+            self.events.publish(e);
+        }
+        for d in &update.disconnected {
+            self.events.publish(Event::BlockDisconnected {
+                hash: d.entry.hash,
+                height: d.entry.height,
+                txids: d.block.txdata.iter().map(|t| t.txid()).collect(),
+            });
+        }
+        for c in &update.connected {
+            self.events.publish(Event::BlockConnected {
+                hash: c.entry.hash,
+                height: c.entry.height,
+                txids: c.block.txdata.iter().map(|t| t.txid()).collect(),
+            });
+        }
+        if update.tip_changed() {
+            let reorg = w
+                .chain
+                .index()
+                .fork_point(&update.old_tip.hash)
+                .filter(|f| f.hash != update.old_tip.hash)
+                .map(|f| Reorg {
+                    depth: update.old_tip.height - f.height,
+                    fork_point: f.hash,
+                    fork_height: f.height,
+                });
+            self.events.publish(Event::TipChanged {
+                hash: update.tip.hash,
+                height: update.tip.height,
+                previous: update.old_tip.hash,
+                reorg,
+            });
+        }
+        self.publish_removals(&mut w.mempool);
+        for txid in returned {
+            if let Some(e) = w.mempool.get(&txid) {
+                self.events.publish(Event::TxAccepted {
+                    txid,
+                    fee: e.fee,
+                    size: e.size,
+                });
+            }
+        }
+    }
+
+    fn publish_removals(&self, mempool: &mut Mempool) {
+        for (txid, reason) in mempool.take_removed() {
+            self.events.publish(Event::TxRemoved { txid, reason });
+        }
+    }
+
+    fn publish_snapshot(&self, w: &Writer) {
+        self.snapshot.send_replace(Arc::new(make_snapshot(w)));
+    }
+
+    /// Flushes the database (at shutdown).
+    pub fn flush(&self) {
+        let w = self.write();
+        if let Err(e) = w.chain.store().flush() {
+            warn!(target: "chain", error = %e, "flush at shutdown failed");
+        }
+        info!(target: "chain", height = w.chain.height(), "chain state flushed");
+    }
+}
+
+fn make_snapshot(w: &Writer) -> Snapshot {
+    Snapshot {
+        params: w.chain.params(),
+        store: Arc::clone(w.chain.store()),
+        tip: *w.chain.tip(),
+        best_header: *w.chain.best_header(),
+        median_time_past: w.chain.median_time_past(),
+        index: w.chain.index().clone(),
+        mempool: w.mempool.clone(),
+    }
+}
