@@ -316,13 +316,6 @@ impl TestNode {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// Runs `dotcoin-cli` and parses its stdout as JSON.
-    pub fn cli_json(&self, args: &[&str]) -> Value {
-        let s = self.cli_ok(args);
-        serde_json::from_str(&s)
-            .unwrap_or_else(|e| panic!("dotcoin-cli {args:?} printed non-JSON ({e}): {s}"))
-    }
-
     /// Runs `dotcoin-cli` and parses its stdout into `T`, the shared type of the method's
     /// result (`dotcoin_common::rpc_types`). The CLI prints a `null` result as nothing, so
     /// empty output parses as `null` (for an `Option<T>`).
