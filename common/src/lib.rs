@@ -1,12 +1,13 @@
 //! dotcoin's consensus core: everything two dotcoin programs must agree on.
 //!
 //! - [`hashes`]: the hash newtypes (`BlockHash`, `Txid`, `Wtxid`, `TxMerkleNode`).
-//! - [`primitives`]: headers, blocks, transactions, outpoints and amounts.
+//! - [`primitives`]: headers, blocks, transactions, outpoints, amounts and fee rates.
 //! - [`encode`]: the one consensus byte encoding, with capped length prefixes.
 //! - [`merkle`]: merkle roots over wtxids, with CVE-2012-2459 mutation detection.
 //! - [`pow`]: compact targets, chain work, the retarget rule and median time past.
 //! - [`params`]: the networks (main, regtest) and their genesis blocks.
 //! - [`address`]: bech32m addresses for 32-byte x-only keys.
+//! - [`rpc_types`]: the results of the node's RPCs, shared by the node and its clients.
 //! - [`sighash`]: what a signature commits to, and BIP340 verify (and, with the
 //!   `signing` feature, sign) helpers.
 //! - [`consensus`]: one function and one typed error per consensus rule.
@@ -29,5 +30,6 @@ pub use encode::{deserialize, serialize, Decodable, DecodeError, Encodable};
 pub use hashes::{BlockHash, TxMerkleNode, Txid, Wtxid};
 pub use params::{Network, Params};
 pub use primitives::{
-    Amount, Block, BlockHeader, OutPoint, PubKey, Transaction, TxIn, TxOut, COIN, MAX_MONEY,
+    Amount, Block, BlockHeader, FeeRate, OutPoint, PubKey, Transaction, TxIn, TxOut, COIN,
+    MAX_MONEY,
 };

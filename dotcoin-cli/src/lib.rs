@@ -1,9 +1,8 @@
 //! dotcoin-cli: a JSON-RPC client for `dotcoind`, and the `bitcoin-cli`-like program on top.
 //!
-//! - [`client`] is the reusable part: [`RpcClient`] sends JSON-RPC 1.0 requests with HTTP
-//!   Basic auth (password or cookie) and maps what comes back to [`RpcError`]. The wallet
-//!   and the functional tests use it too.
-//! - [`auth`] finds the credentials and reads the cookie.
+//! - [`client`] and [`auth`] are re-exported from `dotcoin-rpc-client`, the client crate the
+//!   wallet and the functional tests share: [`RpcClient`] sends JSON-RPC 1.0 requests with
+//!   HTTP Basic auth (password or cookie) and maps what comes back to [`RpcError`].
 //! - [`args`] parses the command line, Bitcoin Core's single-dash spelling included, and
 //!   turns arguments into JSON-RPC parameters.
 //! - [`getinfo`] builds the `-getinfo` summary.
@@ -11,12 +10,12 @@
 //! - [`run_command_line`] ties these together; the binary only prints what it returns.
 
 pub mod args;
-pub mod auth;
-pub mod client;
 pub mod getinfo;
 pub mod output;
 
 use std::io::BufRead;
+
+pub use dotcoin_rpc_client::{auth, client};
 
 pub use args::{ArgsError, CliArgs, Invocation};
 pub use client::{ConnectOptions, RpcClient, RpcError};

@@ -11,6 +11,8 @@ use std::time::Duration;
 use dotcoin_cli::auth::basic_auth_header;
 use dotcoin_cli::{run_command_line, ConnectOptions, RpcClient, RpcError};
 use dotcoin_common::params::Network;
+use dotcoin_common::rpc_types::AddressUtxo;
+use dotcoin_common::Txid;
 use serde_json::{json, Value};
 
 /// One request as the server saw it.
@@ -244,13 +246,72 @@ fn http_401_is_unauthorized() {
 }
 
 #[test]
-fn a_typed_result_of_the_wrong_type_is_an_invalid_response() {
+fn a_typed_result_of_the_wrong_type_is_a_decode_error_naming_the_method() {
     let server = TestServer::always(ok(json!("not a number")));
     let client = RpcClient::new(&options(server.port())).unwrap();
     let err = rt()
         .block_on(client.call_typed::<u64>("getblockcount", json!([])))
         .unwrap_err();
-    assert!(matches!(err, RpcError::InvalidResponse(_)), "{err:?}");
+    assert!(
+        matches!(&err, RpcError::Decode { method, .. } if method == "getblockcount"),
+        "{err:?}"
+    );
+    // The typed method says the same.
+    let err = rt().block_on(client.getblockcount()).unwrap_err();
+    assert!(
+        matches!(&err, RpcError::Decode { method, .. } if method == "getblockcount"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn typed_methods_send_core_params_and_decode_the_shared_types() {
+    let txid: Txid = "00000000000000000000000000000000000000000000000000000000000000ab"
+        .parse()
+        .unwrap();
+    let utxo = AddressUtxo {
+        address: "dcrt1pexample".into(),
+        txid,
+        output_index: 1,
+        satoshis: 5_000_000_000,
+        height: 3,
+        confirmations: 99,
+        coinbase: true,
+        immature: true,
+        spent_in_mempool: false,
+    };
+    let server = TestServer::always(ok(serde_json::to_value(vec![utxo.clone()]).unwrap()));
+    let client = RpcClient::new(&options(server.port())).unwrap();
+    let got = rt()
+        .block_on(client.getaddressutxos(&["dcrt1pexample".to_owned()]))
+        .unwrap();
+    assert_eq!(got, vec![utxo]);
+    let seen = server.next();
+    assert_eq!(seen.body["method"], "getaddressutxos");
+    assert_eq!(
+        seen.body["params"],
+        json!([{ "addresses": ["dcrt1pexample"] }])
+    );
+
+    // gettxout answers null for a spent output: None, not an error.
+    let server = TestServer::always(ok(Value::Null));
+    let client = RpcClient::new(&options(server.port())).unwrap();
+    assert_eq!(
+        rt().block_on(client.gettxout(&txid, 0, true)).unwrap(),
+        None
+    );
+    assert_eq!(
+        server.next().body["params"],
+        json!([txid.to_string(), 0, true])
+    );
+
+    let server = TestServer::always(ok(json!(txid.to_string())));
+    let client = RpcClient::new(&options(server.port())).unwrap();
+    assert_eq!(
+        rt().block_on(client.sendrawtransaction("0100")).unwrap(),
+        txid
+    );
+    assert_eq!(server.next().body["params"], json!(["0100"]));
 }
 
 #[test]

@@ -390,10 +390,10 @@ fn history(wallet: &Wallet, infos: &[TxInfo], ours: &HashSet<PubKey>, maturity: 
             Json::Int(i64::from(info.confirmations)),
         ));
         if let Some(hash) = &info.blockhash {
-            fields.push(("blockhash".to_owned(), Json::Str(hash.clone())));
+            fields.push(("blockhash".to_owned(), Json::Str(hash.to_string())));
         }
         if let Some(time) = info.time {
-            fields.push(("time".to_owned(), Json::Int(time)));
+            fields.push(("time".to_owned(), Json::Int(i64::from(time))));
         }
         out.push(Json::Obj(fields));
     }
@@ -457,6 +457,9 @@ mod tests {
     use crate::node::NodeError;
     use crate::persist::wallet_path;
     use crate::wallet::tests::utxo;
+    use bitcoin_hashes::Hash as _;
+    use dotcoin_common::rpc_types::{BlockchainInfo, TxVerbose};
+    use dotcoin_common::BlockHash;
 
     fn ctx(dir: &Path, passphrase: PassphraseSource) -> Context {
         Context {
@@ -849,19 +852,35 @@ mod tests {
             "getaddresstxids".into(),
             json!([coinbase.txid().to_string(), spend.txid().to_string()]),
         );
+        let info = BlockchainInfo {
+            chain: "regtest".into(),
+            blocks: 200,
+            headers: 200,
+            bestblockhash: BlockHash::all_zeros(),
+            difficulty: 1.0,
+            mediantime: 0,
+            verificationprogress: 1.0,
+            initialblockdownload: false,
+            chainwork: "00".into(),
+            size_on_disk: 0,
+            pruned: false,
+            coinbase_maturity: 100,
+        };
         node.answers.insert(
             "getblockchaininfo".into(),
-            json!({"chain": "regtest", "blocks": 200, "headers": 200,
-                   "bestblockhash": "00".repeat(32), "difficulty": 1.0, "mediantime": 0,
-                   "verificationprogress": 1.0, "initialblockdownload": false,
-                   "chainwork": "00", "size_on_disk": 0, "pruned": false,
-                   "coinbase_maturity": 100}),
+            serde_json::to_value(info).expect("json"),
         );
-        for (tx, conf) in [(&coinbase, 150), (&spend, 0)] {
+        // The coinbase is confirmed 150 deep, the spend is still in the mempool.
+        let confirmed = TxVerbose::from_tx(&coinbase, Network::Regtest).in_block(
+            BlockHash::all_zeros(),
+            150,
+            1_700_000_000,
+        );
+        let pending = TxVerbose::from_tx(&spend, Network::Regtest);
+        for answer in [confirmed, pending] {
             node.answers.insert(
-                format!("getrawtransaction {}", tx.txid()),
-                json!({"txid": tx.txid().to_string(), "hex": hex::encode(encode::serialize(tx)),
-                       "confirmations": conf}),
+                format!("getrawtransaction {}", answer.tx.txid),
+                serde_json::to_value(answer).expect("json"),
             );
         }
         let out = run(

@@ -72,7 +72,7 @@ pub fn run_cli(cli: &Cli) -> Result<output::Outcome, WalletError> {
         passphrase: PassphraseSource::detect(cli.passphrase_file.clone()),
         kdf: KdfParams::DEFAULT,
     };
-    let mut options = dotcoin_cli::ConnectOptions::new(network);
+    let mut options = dotcoin_rpc_client::ConnectOptions::new(network);
     options.datadir = Some(base);
     options.rpcconnect = cli.rpcconnect.clone();
     options.rpcport = cli.rpcport;

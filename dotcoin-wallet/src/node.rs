@@ -2,8 +2,8 @@
 //! [`NodeApi`] trait so the core and the tests never need a running node. Nothing here
 //! sends a secret: the only thing the wallet hands the node is a signed transaction.
 
-use dotcoin_common::rpc_types::{AddressUtxo, BlockchainInfo};
-use dotcoin_common::{encode, Transaction, Txid};
+use dotcoin_common::rpc_types::{AddressUtxo, BlockchainInfo, TxVerbose};
+use dotcoin_common::{encode, BlockHash, Transaction, Txid};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -85,35 +85,28 @@ pub struct TxInfo {
     /// Confirmations (0 in the mempool).
     pub confirmations: u32,
     /// The block, if confirmed.
-    pub blockhash: Option<String>,
+    pub blockhash: Option<BlockHash>,
     /// The block's time, if confirmed.
-    pub time: Option<i64>,
+    pub time: Option<u32>,
 }
 
 /// `getrawtransaction <txid> true`.
 pub async fn raw_transaction<N: NodeApi>(node: &N, txid: &Txid) -> Result<TxInfo, WalletError> {
-    let v = node
-        .call("getrawtransaction", json!([txid.to_string(), true]))
-        .await?;
-    let bad = |what: &str| WalletError::Node(format!("getrawtransaction {txid}: {what}"));
-    let hex_str = v
-        .get("hex")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no hex field"))?;
-    let bytes = hex::decode(hex_str).map_err(|_| bad("hex field is not hex"))?;
-    let tx: Transaction = encode::deserialize(&bytes).map_err(|e| bad(&e.to_string()))?;
+    let verbose: TxVerbose = call_typed(node, "getrawtransaction", json!([txid, true])).await?;
+    let tx = verbose
+        .transaction()
+        .map_err(|e| WalletError::Node(format!("getrawtransaction {txid}: {e}")))?;
+    if tx.txid() != *txid {
+        return Err(WalletError::Node(format!(
+            "getrawtransaction {txid}: the node answered with transaction {}",
+            tx.txid()
+        )));
+    }
     Ok(TxInfo {
         tx,
-        confirmations: v
-            .get("confirmations")
-            .and_then(Value::as_u64)
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(0),
-        blockhash: v
-            .get("blockhash")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        time: v.get("time").and_then(Value::as_i64),
+        confirmations: verbose.confirmations.unwrap_or(0),
+        blockhash: verbose.blockhash,
+        time: verbose.time,
     })
 }
 
@@ -130,37 +123,37 @@ pub async fn send_raw_transaction<N: NodeApi>(
     .await
 }
 
-/// The real node, reached with `dotcoin-cli`'s client. The client is made on the first
+/// The real node, reached with the shared `dotcoin-rpc-client`. The client is made on the first
 /// call, so commands that never talk to the node (`create`, `getnewaddress`, …) work
 /// without a running node or its cookie.
 #[derive(Debug)]
 pub struct RpcNode {
-    options: dotcoin_cli::ConnectOptions,
-    client: std::cell::RefCell<Option<dotcoin_cli::RpcClient>>,
+    options: dotcoin_rpc_client::ConnectOptions,
+    client: std::cell::RefCell<Option<dotcoin_rpc_client::RpcClient>>,
 }
 
 impl RpcNode {
     /// A node reached with `options`.
-    pub fn new(options: dotcoin_cli::ConnectOptions) -> RpcNode {
+    pub fn new(options: dotcoin_rpc_client::ConnectOptions) -> RpcNode {
         RpcNode {
             options,
             client: std::cell::RefCell::new(None),
         }
     }
 
-    fn client(&self) -> Result<dotcoin_cli::RpcClient, NodeError> {
+    fn client(&self) -> Result<dotcoin_rpc_client::RpcClient, NodeError> {
         if let Some(client) = self.client.borrow().as_ref() {
             return Ok(client.clone());
         }
-        let client = dotcoin_cli::RpcClient::new(&self.options).map_err(rpc_error)?;
+        let client = dotcoin_rpc_client::RpcClient::new(&self.options).map_err(rpc_error)?;
         *self.client.borrow_mut() = Some(client.clone());
         Ok(client)
     }
 }
 
-fn rpc_error(e: dotcoin_cli::RpcError) -> NodeError {
+fn rpc_error(e: dotcoin_rpc_client::RpcError) -> NodeError {
     match e {
-        dotcoin_cli::RpcError::Rpc { code, message } => NodeError {
+        dotcoin_rpc_client::RpcError::Rpc { code, message } => NodeError {
             code: Some(code),
             message,
         },

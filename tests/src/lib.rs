@@ -18,6 +18,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use dotcoin_common::BlockHash;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Generous bound for conditions on a loaded 2-core machine.
@@ -60,6 +63,15 @@ pub struct RpcError {
     pub code: i64,
     /// Message.
     pub message: String,
+}
+
+/// `<datadir>/dotcoind.ports`: the ports the node bound.
+#[derive(Debug, Deserialize)]
+struct PortsFile {
+    /// The RPC port.
+    rpc: u16,
+    /// The P2P port, absent when the node does not listen.
+    p2p: Option<u16>,
 }
 
 /// A running (or stopped) `dotcoind`.
@@ -127,24 +139,19 @@ impl TestNode {
             .spawn()
             .expect("spawn dotcoind");
         self.child = Some(child);
-        let mut ports = Value::Null;
+        let mut ports = None;
         wait_until("dotcoind to write its ports file", TIMEOUT, || {
             if !self.is_running() {
                 panic!("dotcoind exited during start-up:\n{}", self.stderr_log());
             }
-            match std::fs::read_to_string(&ports_file)
+            ports = std::fs::read_to_string(&ports_file)
                 .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-            {
-                Some(v) => {
-                    ports = v;
-                    true
-                }
-                None => false,
-            }
+                .and_then(|s| serde_json::from_str::<PortsFile>(&s).ok());
+            ports.is_some()
         });
-        self.rpc_port = ports["rpc"].as_u64().expect("rpc port in ports file") as u16;
-        self.p2p_port = ports["p2p"].as_u64().unwrap_or(0) as u16;
+        let ports = ports.expect("set when the wait ended");
+        self.rpc_port = ports.rpc;
+        self.p2p_port = ports.p2p.unwrap_or(0);
     }
 
     /// What the process wrote to stderr.
@@ -245,6 +252,33 @@ impl TestNode {
             .collect()
     }
 
+    /// [`Self::rpc_batch`] of calls that all answer a `T`, decoded.
+    pub fn rpc_batch_typed<T: DeserializeOwned>(&self, calls: &[(&str, Value)]) -> Vec<T> {
+        self.rpc_batch(calls)
+            .into_iter()
+            .map(|result| {
+                serde_json::from_value(result.clone()).unwrap_or_else(|e| {
+                    panic!(
+                        "a batch call answered something that is not a {} ({e}): {result}",
+                        std::any::type_name::<T>()
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// [`Self::rpc`] with the result decoded into `T`, the shared type of the method's
+    /// result (`dotcoin_common::rpc_types`).
+    pub fn rpc_typed<T: DeserializeOwned>(&self, method: &str, params: Value) -> T {
+        let result = self.rpc(method, params.clone());
+        serde_json::from_value(result.clone()).unwrap_or_else(|e| {
+            panic!(
+                "{method} {params} answered something that is not a {} ({e}): {result}",
+                std::any::type_name::<T>()
+            )
+        })
+    }
+
     /// [`Self::try_rpc`] that panics on error.
     pub fn rpc(&self, method: &str, params: Value) -> Value {
         self.try_rpc(method, params.clone())
@@ -282,11 +316,18 @@ impl TestNode {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// Runs `dotcoin-cli` and parses its stdout as JSON.
-    pub fn cli_json(&self, args: &[&str]) -> Value {
+    /// Runs `dotcoin-cli` and parses its stdout into `T`, the shared type of the method's
+    /// result (`dotcoin_common::rpc_types`). The CLI prints a `null` result as nothing, so
+    /// empty output parses as `null` (for an `Option<T>`).
+    pub fn cli_typed<T: DeserializeOwned>(&self, args: &[&str]) -> T {
         let s = self.cli_ok(args);
-        serde_json::from_str(&s)
-            .unwrap_or_else(|e| panic!("dotcoin-cli {args:?} printed non-JSON ({e}): {s}"))
+        let json = if s.is_empty() { "null" } else { s.as_str() };
+        serde_json::from_str(json).unwrap_or_else(|e| {
+            panic!(
+                "dotcoin-cli {args:?} printed something that is not a {} ({e}): {s}",
+                std::any::type_name::<T>()
+            )
+        })
     }
 
     /// Runs the real `dotcoin-wallet` against this node with the wallet in `wallet_dir`.
@@ -365,9 +406,8 @@ impl TestNode {
     }
 
     /// Mines `n` blocks to `address` and returns their hashes.
-    pub fn generate(&self, n: u32, address: &str) -> Vec<String> {
-        serde_json::from_value(self.rpc("generatetoaddress", json!([n, address])))
-            .expect("hash list")
+    pub fn generate(&self, n: u32, address: &str) -> Vec<BlockHash> {
+        self.rpc_typed("generatetoaddress", json!([n, address]))
     }
 }
 

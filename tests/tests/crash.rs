@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use bitcoin_hashes::{sha256, Hash, HashEngine};
 use dotcoin_common::consensus::Coin;
-use dotcoin_common::{serialize, Amount, Block, Network, OutPoint, TxOut};
+use dotcoin_common::rpc_types::TxOutSetInfo;
+use dotcoin_common::{serialize, Amount, Block, BlockHash, Network, OutPoint, TxOut};
 use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::json;
 
@@ -23,9 +24,7 @@ impl XorShift {
 }
 
 fn height(node: &TestNode) -> u64 {
-    node.rpc("getblockcount", json!([]))
-        .as_u64()
-        .expect("height")
+    node.rpc_typed::<u32>("getblockcount", json!([])).into()
 }
 
 /// Rebuilds the UTXO set from the node's blocks and hashes it the way `gettxoutsetinfo`
@@ -34,14 +33,17 @@ fn recount(node: &TestNode, tip: u64) -> (u64, Amount, String) {
     let mut set: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let heights: Vec<(&str, serde_json::Value)> =
         (0..=tip).map(|h| ("getblockhash", json!([h]))).collect();
-    let hashes = node.rpc_batch(&heights);
+    let hashes: Vec<BlockHash> = node.rpc_batch_typed(&heights);
     let gets: Vec<(&str, serde_json::Value)> =
         hashes.iter().map(|h| ("getblock", json!([h, 0]))).collect();
-    for (h, raw) in node.rpc_batch(&gets).into_iter().enumerate() {
+    for (h, raw) in node
+        .rpc_batch_typed::<String>(&gets)
+        .into_iter()
+        .enumerate()
+    {
         let h = h as u64;
-        let block: Block =
-            dotcoin_common::deserialize(&hex::decode(raw.as_str().expect("hex")).expect("hex"))
-                .expect("stored block decodes");
+        let block: Block = dotcoin_common::deserialize(&hex::decode(raw).expect("hex"))
+            .expect("stored block decodes");
         for (i, tx) in block.txdata.iter().enumerate() {
             if i > 0 {
                 for input in &tx.inputs {
@@ -111,41 +113,35 @@ fn sigkill_while_mining_leaves_a_consistent_node() {
         node.kill();
         node.restart();
         // Restarted without mining, so the recount sees the same chain as the stats.
-        let info = node.rpc("gettxoutsetinfo", json!([]));
-        let tip = info["height"].as_u64().expect("height");
+        let info: TxOutSetInfo = node.rpc_typed("gettxoutsetinfo", json!([]));
+        let tip = u64::from(info.height);
         assert_eq!(
-            info["txouts"].as_u64(),
-            Some(tip + 1),
+            info.txouts,
+            tip + 1,
             "round {round}: one coinbase output per block"
         );
         assert_eq!(
-            info["total_amount"].as_f64(),
-            Some(subsidies_through(tip).to_dot_f64()),
+            info.total_amount,
+            subsidies_through(tip),
             "round {round}: the set holds exactly the subsidies"
         );
         let (txouts, total, hash) = recount(&node, tip);
-        assert_eq!(info["txouts"].as_u64(), Some(txouts), "round {round}");
+        assert_eq!(info.txouts, txouts, "round {round}");
+        assert_eq!(info.total_amount, total, "round {round}");
         assert_eq!(
-            info["total_amount"].as_f64(),
-            Some(total.to_dot_f64()),
-            "round {round}"
-        );
-        assert_eq!(
-            info["hash_serialized"].as_str(),
-            Some(hash.as_str()),
+            info.hash_serialized, hash,
             "round {round}: UTXO set equals a recount"
         );
     }
     node.rpc("setgenerate", json!([false]));
     let tip = height(&node);
-    let info = node.rpc("gettxoutsetinfo", json!([]));
-    assert_eq!(info["height"].as_u64(), Some(tip));
+    let info: TxOutSetInfo = node.rpc_typed("gettxoutsetinfo", json!([]));
+    assert_eq!(u64::from(info.height), tip);
     let (txouts, total, hash) = recount(&node, tip);
-    assert_eq!(info["txouts"].as_u64(), Some(txouts));
-    assert_eq!(info["total_amount"].as_f64(), Some(total.to_dot_f64()));
+    assert_eq!(info.txouts, txouts);
+    assert_eq!(info.total_amount, total);
     assert_eq!(
-        info["hash_serialized"].as_str(),
-        Some(hash.as_str()),
+        info.hash_serialized, hash,
         "UTXO set equals a recount from the blocks"
     );
     assert_eq!(node.stop(), 0);

@@ -11,13 +11,17 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bitcoin_hashes::{sha256d, Hash};
+use dotcoin_common::rpc_types::{
+    AddressBalance, BannedEntry, BlockHeaderVerbose, BlockchainInfo, ChainTipInfo, ChainTipStatus,
+    GetBlockVerbose, NetworkInfo, PeerInfo, TxOutSetInfo,
+};
 use dotcoin_common::sighash::signing::sign_transaction;
 use dotcoin_common::{
     deserialize, serialize, Amount, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey,
-    Transaction, TxIn, TxOut,
+    Transaction, TxIn, TxOut, Txid,
 };
 use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ISOLATED: &[&str] = &["--maxoutbound", "0", "--debug", "net"];
 
@@ -38,21 +42,32 @@ fn p2p_addr(n: &TestNode) -> String {
     format!("127.0.0.1:{}", n.p2p_port)
 }
 
-fn tip(n: &TestNode) -> String {
-    n.rpc("getbestblockhash", json!([]))
-        .as_str()
-        .expect("hash")
-        .to_owned()
+fn tip(n: &TestNode) -> BlockHash {
+    n.rpc_typed("getbestblockhash", json!([]))
 }
 
 fn height(n: &TestNode) -> u64 {
-    n.rpc("getblockcount", json!([])).as_u64().expect("height")
+    n.rpc_typed::<u32>("getblockcount", json!([])).into()
 }
 
 fn connections(n: &TestNode) -> u64 {
-    n.rpc("getconnectioncount", json!([]))
-        .as_u64()
-        .expect("count")
+    n.rpc_typed("getconnectioncount", json!([]))
+}
+
+fn peers(n: &TestNode) -> Vec<PeerInfo> {
+    n.rpc_typed("getpeerinfo", json!([]))
+}
+
+fn chain_tips(n: &TestNode) -> Vec<ChainTipInfo> {
+    n.rpc_typed("getchaintips", json!([]))
+}
+
+fn utxo_set(n: &TestNode) -> TxOutSetInfo {
+    n.rpc_typed("gettxoutsetinfo", json!([]))
+}
+
+fn bans(n: &TestNode) -> Vec<BannedEntry> {
+    n.rpc_typed("listbanned", json!([]))
 }
 
 fn wait_same_tip(nodes: &[&TestNode], timeout: Duration) {
@@ -62,16 +77,15 @@ fn wait_same_tip(nodes: &[&TestNode], timeout: Duration) {
     });
 }
 
-fn mempool(n: &TestNode) -> Vec<String> {
-    serde_json::from_value(n.rpc("getrawmempool", json!([]))).expect("txid list")
+fn mempool(n: &TestNode) -> Vec<Txid> {
+    n.rpc_typed("getrawmempool", json!([]))
 }
 
 /// The coinbase output of the active block at `height`.
 fn coinbase_at(n: &TestNode, height: u64) -> (OutPoint, TxOut) {
-    let hash = n.rpc("getblockhash", json!([height]));
-    let raw = n.rpc("getblock", json!([hash, 0]));
-    let block: Block =
-        deserialize(&hex::decode(raw.as_str().expect("hex")).expect("hex")).expect("block");
+    let hash: BlockHash = n.rpc_typed("getblockhash", json!([height]));
+    let raw: String = n.rpc_typed("getblock", json!([hash, 0]));
+    let block: Block = deserialize(&hex::decode(raw).expect("hex")).expect("block");
     let cb = &block.txdata[0];
     (
         OutPoint {
@@ -105,11 +119,8 @@ fn spend(kp: &secp256k1::Keypair, prev: (OutPoint, TxOut), to: PubKey, parts: u6
     tx
 }
 
-fn send_tx(n: &TestNode, tx: &Transaction) -> String {
-    n.rpc("sendrawtransaction", json!([hex::encode(serialize(tx))]))
-        .as_str()
-        .expect("txid")
-        .to_owned()
+fn send_tx(n: &TestNode, tx: &Transaction) -> Txid {
+    n.rpc_typed("sendrawtransaction", json!([hex::encode(serialize(tx))]))
 }
 
 fn addr_key(addr: &str) -> PubKey {
@@ -141,38 +152,33 @@ fn line_of_three_relays_blocks_and_transactions() {
         mempool(&a).contains(&txid)
     });
     let mined = a.generate(1, &addr);
-    let block = a.rpc("getblock", json!([mined[0], 1]));
-    assert!(block["tx"]
-        .as_array()
-        .expect("txids")
-        .iter()
-        .any(|t| t == txid.as_str()));
+    let block: GetBlockVerbose = a.rpc_typed("getblock", json!([mined[0], 1]));
+    assert!(block.tx.contains(&txid), "{:?}", block.tx);
     wait_same_tip(&[&a, &b, &c], TIMEOUT);
     wait_until("C's mempool to drop the mined transaction", TIMEOUT, || {
         mempool(&c).is_empty()
     });
 
     // getpeerinfo and getnetworkinfo describe the line.
-    let peers = b.rpc("getpeerinfo", json!([]));
-    let peers = peers.as_array().expect("list");
-    assert_eq!(peers.len(), 2);
-    assert!(peers.iter().any(|p| p["inbound"] == true));
-    assert!(peers.iter().any(|p| p["inbound"] == false));
-    for p in peers {
+    let b_peers = peers(&b);
+    assert_eq!(b_peers.len(), 2);
+    assert!(b_peers.iter().any(|p| p.inbound));
+    assert!(b_peers.iter().any(|p| !p.inbound));
+    for p in &b_peers {
         assert_eq!(
-            p["subver"],
+            p.subver,
             format!("/dotcoind:{}/", env!("CARGO_PKG_VERSION"))
         );
-        assert!(p["bytessent"].as_u64().expect("bytes") > 0);
-        assert_eq!(p["banscore"], 0);
+        assert!(p.bytessent > 0);
+        assert_eq!(p.banscore, 0);
     }
     wait_until("a ping round trip", TIMEOUT, || {
-        b.rpc("getpeerinfo", json!([]))[0]["pingtime"].is_f64()
+        peers(&b)[0].pingtime.is_some()
     });
-    let ni = b.rpc("getnetworkinfo", json!([]));
-    assert_eq!(ni["connections"], 2);
-    assert_eq!(ni["connections_in"], 1);
-    assert_eq!(ni["localaddresses"][0]["port"], b.p2p_port);
+    let ni: NetworkInfo = b.rpc_typed("getnetworkinfo", json!([]));
+    assert_eq!(ni.connections, 2);
+    assert_eq!(ni.connections_in, 1);
+    assert_eq!(ni.localaddresses[0].port, b.p2p_port);
 
     // B stops promptly with peers connected, and its peers notice.
     let mut b = b;
@@ -221,11 +227,12 @@ fn block_reaches_the_far_end_of_a_five_node_line() {
 }
 
 /// Seconds into the day at which `node` logged `hash` becoming its tip.
-fn tip_logged_at(node: &TestNode, hash: &str) -> f64 {
+fn tip_logged_at(node: &TestNode, hash: &BlockHash) -> f64 {
+    let hash = hash.to_string();
     let log = node.debug_log();
     let line = log
         .lines()
-        .find(|l| l.contains("new tip") && l.contains(hash))
+        .find(|l| l.contains("new tip") && l.contains(&hash))
         .unwrap_or_else(|| panic!("no 'new tip' line for {hash}"));
     // "2026-11-24T11:35:28.808776Z ..."
     let time = &line[11..line.find('Z').expect("UTC timestamp")];
@@ -249,11 +256,7 @@ fn addresses_are_learnt_and_limits_hold() {
     ]);
     // A learnt B's listening address from B's version and hands it to C via addr.
     wait_until("C to find B through A", TIMEOUT, || {
-        c.rpc("getpeerinfo", json!([]))
-            .as_array()
-            .expect("list")
-            .iter()
-            .any(|p| p["addr"] == p2p_addr(&b).as_str())
+        peers(&c).iter().any(|p| p.addr == p2p_addr(&b))
     });
     // --connect: only the given peer, nothing learnt.
     let d = TestNode::start(&["--connect", &p2p_addr(&a), "--maxoutbound", "4"]);
@@ -272,20 +275,16 @@ fn addresses_are_learnt_and_limits_hold() {
     a.generate(1, &test_keypair().1);
     wait_same_tip(&[&a, &d], TIMEOUT);
     assert_eq!(connections(&d), 1);
-    let peers = d.rpc("getpeerinfo", json!([]));
-    assert_eq!(peers[0]["addr"], p2p_addr(&a).as_str());
+    assert_eq!(peers(&d)[0].addr, p2p_addr(&a));
 
     // An added node that drops the connection is reconnected (with backoff).
-    let b_peer_id = || b.rpc("getpeerinfo", json!([]))[0]["id"].as_u64();
+    let b_peer_id = || peers(&b).first().map(|p| p.id);
     let first = b_peer_id().expect("B is connected to A");
     // B connected to A before C and D existed, so it is A's first inbound peer.
-    let b_seen_by_a = a
-        .rpc("getpeerinfo", json!([]))
-        .as_array()
-        .expect("list")
+    let b_seen_by_a = peers(&a)
         .iter()
-        .find(|p| p["inbound"] == true)
-        .map(|p| p["id"].clone())
+        .find(|p| p.inbound)
+        .map(|p| p.id)
         .expect("an inbound peer");
     a.rpc("disconnectnode", json!(["", b_seen_by_a]));
     wait_until("B to reconnect to A", TIMEOUT, || {
@@ -326,12 +325,11 @@ fn addresses_are_learnt_and_limits_hold() {
         -30
     );
     b.rpc("setban", json!(["10.1.2.3", "add", 60]));
-    let bans = b.rpc("listbanned", json!([]));
-    assert_eq!(bans[0]["address"], "10.1.2.3/32");
+    assert_eq!(bans(&b)[0].address, "10.1.2.3/32");
     b.rpc("setban", json!(["10.1.2.3", "remove"]));
-    assert_eq!(b.rpc("listbanned", json!([])), json!([]));
-    let help = b.rpc("help", json!([]));
-    assert!(help.as_str().expect("text").contains("== Network =="));
+    assert!(bans(&b).is_empty());
+    let help: String = b.rpc_typed("help", json!([]));
+    assert!(help.contains("== Network =="));
 }
 
 #[test]
@@ -365,28 +363,22 @@ fn fresh_node_syncs_two_thousand_blocks_from_two_peers() {
         txids.len(),
         2000.0 / secs
     ));
-    let set_a = a.rpc("gettxoutsetinfo", json!([]));
-    let set_c = c.rpc("gettxoutsetinfo", json!([]));
-    assert_eq!(set_a["hash_serialized"], set_c["hash_serialized"]);
-    assert_eq!(set_a["txouts"], set_c["txouts"]);
-    let info = c.rpc("getblockchaininfo", json!([]));
-    assert_eq!(info["headers"], 2000);
-    assert_eq!(info["blocks"], 2000);
+    let (set_a, set_c) = (utxo_set(&a), utxo_set(&c));
+    assert_eq!(set_a.hash_serialized, set_c.hash_serialized);
+    assert_eq!(set_a.txouts, set_c.txouts);
+    let info: BlockchainInfo = c.rpc_typed("getblockchaininfo", json!([]));
+    assert_eq!(info.headers, 2000);
+    assert_eq!(info.blocks, 2000);
     // Both peers served blocks.
-    let peers = c.rpc("getpeerinfo", json!([]));
-    let served: Vec<i64> = peers
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|p| p["synced_blocks"].as_i64().expect("height"))
-        .collect();
-    assert_eq!(served.len(), 2, "{peers}");
+    let peers = peers(&c);
+    let served: Vec<i64> = peers.iter().map(|p| p.synced_blocks).collect();
+    assert_eq!(served.len(), 2, "{peers:?}");
     report(&format!(
         "last block height received from each peer: {served:?}"
     ));
     assert!(
         served.iter().all(|h| *h > 0),
-        "blocks from both peers: {peers}"
+        "blocks from both peers: {peers:?}"
     );
     assert!(c.debug_log().contains("block download progress"));
 }
@@ -398,8 +390,7 @@ fn subsidies_through(tip: u64) -> u64 {
 }
 
 fn total_amount_sat(n: &TestNode) -> u64 {
-    let v = n.rpc("gettxoutsetinfo", json!([]))["total_amount"].clone();
-    (v.as_f64().expect("amount") * 1e8).round() as u64
+    utxo_set(n).total_amount.to_sat()
 }
 
 #[test]
@@ -421,9 +412,8 @@ fn racing_miners_converge() {
     let stop = Instant::now() + Duration::from_secs(30);
     wait_until("30 s of racing", Duration::from_secs(60), || {
         for n in [&a, &b] {
-            assert_eq!(
-                n.rpc("getgenerate", json!([])),
-                json!(true),
+            assert!(
+                n.rpc_typed::<bool>("getgenerate", json!([])),
                 "a miner stopped"
             );
         }
@@ -432,9 +422,8 @@ fn racing_miners_converge() {
     a.rpc("setgenerate", json!([false]));
     b.rpc("setgenerate", json!([false]));
     let mined = |n: &TestNode, addr: &str| {
-        n.rpc("getaddressbalance", json!([{ "addresses": [addr] }]))["received"]
-            .as_u64()
-            .unwrap_or(0)
+        n.rpc_typed::<AddressBalance>("getaddressbalance", json!([{ "addresses": [addr] }]))
+            .received
     };
     report(&format!(
         "racing for 30 s: heights A {} (from {start_a}) B {} (from {start_b})",
@@ -463,26 +452,21 @@ fn racing_miners_converge() {
         "both miners have blocks in the best chain"
     );
 
-    let tips = a.rpc("getchaintips", json!([]));
-    let stale: Vec<&Value> = tips
-        .as_array()
-        .expect("list")
+    let tips = chain_tips(&a);
+    let stale: Vec<&ChainTipInfo> = tips
         .iter()
-        .filter(|t| t["status"] != "active")
+        .filter(|t| t.status != ChainTipStatus::Active)
         .collect();
     report(&format!("stale branches seen by A: {}", stale.len()));
     assert!(
         !stale.is_empty(),
-        "racing miners left stale branches: {tips}"
+        "racing miners left stale branches: {tips:?}"
     );
     let top = height(&a);
     for n in [&a, &b] {
         assert_eq!(total_amount_sat(n), subsidies_through(top));
     }
-    assert_eq!(
-        a.rpc("gettxoutsetinfo", json!([]))["hash_serialized"],
-        b.rpc("gettxoutsetinfo", json!([]))["hash_serialized"]
-    );
+    assert_eq!(utxo_set(&a).hash_serialized, utxo_set(&b).hash_serialized);
 }
 
 #[test]
@@ -525,13 +509,11 @@ fn partition_heals_onto_the_heavier_side() {
     wait_until("C's transaction relayed to A", TIMEOUT, || {
         mempool(&a).contains(&txid)
     });
-    let tips = c.rpc("getchaintips", json!([]));
+    let tips = chain_tips(&c);
     assert!(
-        tips.as_array()
-            .expect("list")
-            .iter()
-            .any(|t| t["hash"] == light_tip.as_str() && t["status"] == "valid-fork"),
-        "{tips}"
+        tips.iter()
+            .any(|t| t.hash == light_tip && t.status == ChainTipStatus::ValidFork),
+        "{tips:?}"
     );
     a.generate(1, &addr);
     wait_same_tip(&[&a, &b, &c], TIMEOUT);
@@ -624,20 +606,16 @@ fn expect_disconnect(s: &mut TcpStream) {
 }
 
 fn banned(n: &TestNode) -> bool {
-    n.rpc("listbanned", json!([]))
-        .as_array()
-        .expect("list")
-        .iter()
-        .any(|b| b["address"] == "127.0.0.1/32")
+    bans(n).iter().any(|b| b.address == "127.0.0.1/32")
 }
 
 /// A block on `node`'s tip with `txs` after a coinbase, a valid merkle root and proof of
 /// work (or, with `valid_pow` false, a hash above the target).
 fn craft_block(node: &TestNode, txs: Vec<Transaction>, valid_pow: bool) -> Block {
-    let tip_hash: BlockHash = tip(node).parse().expect("hash");
-    let hdr = node.rpc("getblockheader", json!([tip_hash.to_string()]));
-    let h = hdr["height"].as_u64().expect("height") as u32 + 1;
-    let prev_time = hdr["time"].as_u64().expect("time") as u32;
+    let tip_hash = tip(node);
+    let hdr: BlockHeaderVerbose = node.rpc_typed("getblockheader", json!([tip_hash]));
+    let h = hdr.height + 1;
+    let prev_time = hdr.time;
     let params = Network::Regtest.params();
     let coinbase = Transaction {
         version: 1,
@@ -802,15 +780,13 @@ fn misbehaving_scripted_peer_is_dropped_while_others_are_served() {
             break;
         }
     }
-    let peers = a.rpc("getpeerinfo", json!([]));
-    let scripted: Vec<&Value> = peers
-        .as_array()
-        .expect("list")
+    let peers = peers(&a);
+    let scripted: Vec<&PeerInfo> = peers
         .iter()
-        .filter(|p| p["subver"] == "/scripted-peer/")
+        .filter(|p| p.subver == "/scripted-peer/")
         .collect();
     assert_eq!(scripted.len(), 1);
-    assert_eq!(scripted[0]["banscore"], 0);
+    assert_eq!(scripted[0].banscore, 0);
 }
 
 /// A block on `node`'s tip whose coinbase splits the subsidy into `outputs` outputs: the
@@ -863,11 +839,11 @@ fn readers_and_peers_are_served_during_a_utxo_set_scan() {
         // Three scans back to back keep the node busy scanning for the whole window.
         let heavy = scope.spawn(|| {
             let sent = Instant::now();
-            let mut stats = Value::Null;
+            let mut stats = None;
             for _ in 0..3 {
-                stats = a.rpc("gettxoutsetinfo", json!([]));
+                stats = Some(a.rpc_typed::<TxOutSetInfo>("gettxoutsetinfo", json!([])));
             }
-            (sent, Instant::now(), stats)
+            (sent, Instant::now(), stats.expect("three scans ran"))
         });
         // Rounds of cheap reads and a P2P ping, each with its start and end, until the
         // scan returns.
@@ -885,17 +861,14 @@ fn readers_and_peers_are_served_during_a_utxo_set_scan() {
         let (sent, done, stats) = heavy.join().expect("scan thread");
         (sent, done, stats, rounds)
     });
-    assert!(
-        stats["txouts"].as_u64().expect("txouts") >= 200_000,
-        "{stats}"
-    );
+    assert!(stats.txouts >= 200_000, "{stats:?}");
     let inside = rounds
         .iter()
         .filter(|(start, end)| *start > sent && *end < done)
         .count();
     report(&format!(
         "readers during gettxoutsetinfo over {} UTXOs: {inside} full rounds answered while it ran",
-        stats["txouts"]
+        stats.txouts
     ));
     assert!(
         inside >= 1,

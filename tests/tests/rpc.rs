@@ -2,8 +2,16 @@
 //! every implemented method through the CLI, authentication, Bitcoin Core error codes,
 //! restart, clean shutdown and config errors.
 
+use dotcoin_common::rpc_types::{
+    AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockTemplate, BlockchainInfo,
+    ChainTipInfo, ChainTipStatus, DecodedTx, GetBlockVerbose, GetBlockVerboseTx, MempoolEntry,
+    MempoolInfo, MiningInfo, NetworkInfo, NodeInfo, PeerInfo, RawMempoolVerbose,
+    TestMempoolAcceptResult, TxInVerbose, TxOutInfo, TxOutSetInfo, TxVerbose,
+};
 use dotcoin_common::sighash::signing::sign_transaction;
-use dotcoin_common::{deserialize, serialize, Amount, Block, OutPoint, Transaction, TxIn, TxOut};
+use dotcoin_common::{
+    deserialize, serialize, Amount, Block, BlockHash, OutPoint, Transaction, TxIn, TxOut, Txid,
+};
 use dotcoin_functional_tests::{bin, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 
@@ -30,60 +38,63 @@ fn every_method_through_the_cli() {
     }
     assert!(node.cli_ok(&["help", "getblock"]).contains("verbosity"));
     assert!(node.cli_ok(&["uptime"]).parse::<u64>().is_ok());
-    let info = node.cli_json(&["getinfo"]);
-    assert_eq!(info["chain"], "regtest");
-    assert_eq!(info["blocks"], 0);
+    let info: NodeInfo = node.cli_typed(&["getinfo"]);
+    assert_eq!(info.chain, "regtest");
+    assert_eq!(info.blocks, 0);
 
     // Mining.
-    let hashes = node.cli_json(&["generatetoaddress", "101", &addr]);
-    assert_eq!(hashes.as_array().map(Vec::len), Some(101));
-    let mi = node.cli_json(&["getmininginfo"]);
-    assert_eq!(mi["blocks"], 101);
-    assert!(mi["networkhashps"].as_f64().is_some() && mi["hashespersec"].as_f64().is_some());
-    assert_eq!(node.cli_ok(&["getgenerate"]), "false");
-    assert!(
-        node.cli_json(&["getnetworkhashps"])
-            .as_f64()
-            .expect("number")
-            >= 0.0
-    );
-    let tmpl = node.cli_json(&["getblocktemplate"]);
-    assert_eq!(tmpl["height"], 102);
-    assert_eq!(tmpl["coinbasevalue"], 5_000_000_000u64);
+    let hashes: Vec<BlockHash> = node.cli_typed(&["generatetoaddress", "101", &addr]);
+    assert_eq!(hashes.len(), 101);
+    let mi: MiningInfo = node.cli_typed(&["getmininginfo"]);
+    assert_eq!(mi.blocks, 101);
+    assert!(mi.networkhashps.is_finite() && mi.hashespersec.is_finite());
+    assert!(!node.cli_typed::<bool>(&["getgenerate"]));
+    assert!(node.cli_typed::<f64>(&["getnetworkhashps"]) >= 0.0);
+    let tmpl: BlockTemplate = node.cli_typed(&["getblocktemplate"]);
+    assert_eq!(tmpl.height, 102);
+    assert_eq!(tmpl.coinbasevalue, 5_000_000_000u64);
 
     // Blockchain.
-    let bci = node.cli_json(&["getblockchaininfo"]);
-    assert_eq!(bci["chain"], "regtest");
-    assert_eq!(bci["blocks"], 101);
-    assert_eq!(bci["headers"], 101);
-    assert_eq!(bci["coinbase_maturity"], 100);
-    assert_eq!(node.cli_ok(&["getblockcount"]), "101");
+    let bci: BlockchainInfo = node.cli_typed(&["getblockchaininfo"]);
+    assert_eq!(bci.chain, "regtest");
+    assert_eq!(bci.blocks, 101);
+    assert_eq!(bci.headers, 101);
+    assert_eq!(bci.coinbase_maturity, 100);
+    assert_eq!(node.cli_typed::<u32>(&["getblockcount"]), 101);
     let best = node.cli_ok(&["getbestblockhash"]);
     assert_eq!(node.cli_ok(&["getblockhash", "101"]), best);
-    assert_eq!(hashes[100], best);
-    let block = node.cli_json(&["getblock", &best]);
-    assert_eq!(block["height"], 101);
-    assert_eq!(block["confirmations"], 1);
-    assert_eq!(block["nTx"], 1);
-    let block2 = node.cli_json(&["getblock", &best, "2"]);
-    assert_eq!(block2["tx"][0]["vin"][0]["height"], 101);
+    assert_eq!(hashes[100].to_string(), best);
+    let block: GetBlockVerbose = node.cli_typed(&["getblock", &best]);
+    assert_eq!(block.header.height, 101);
+    assert_eq!(block.header.confirmations, 1);
+    assert_eq!(block.n_tx, 1);
+    let block2: GetBlockVerboseTx = node.cli_typed(&["getblock", &best, "2"]);
+    assert!(
+        matches!(
+            block2.tx[0].tx.vin[0],
+            TxInVerbose::Coinbase { height: 101, .. }
+        ),
+        "{:?}",
+        block2.tx[0].tx.vin
+    );
     let raw = node.cli_ok(&["getblock", &best, "0"]);
     let decoded: Block = deserialize(&hex::decode(&raw).expect("hex")).expect("a block");
     assert_eq!(decoded.block_hash().to_string(), best);
-    let header = node.cli_json(&["getblockheader", &best]);
-    assert_eq!(header["hash"], best.as_str());
+    let header: BlockHeaderVerbose = node.cli_typed(&["getblockheader", &best]);
+    assert_eq!(header.hash.to_string(), best);
     assert_eq!(node.cli_ok(&["getblockheader", &best, "false"]).len(), 160);
-    let tips = node.cli_json(&["getchaintips"]);
-    assert_eq!(tips[0]["status"], "active");
-    assert_eq!(tips[0]["height"], 101);
-    assert!(node.cli_json(&["getdifficulty"]).as_f64().is_some());
+    let tips: Vec<ChainTipInfo> = node.cli_typed(&["getchaintips"]);
+    assert_eq!(tips[0].status, ChainTipStatus::Active);
+    assert_eq!(tips[0].height, 101);
+    assert!(node.cli_typed::<f64>(&["getdifficulty"]).is_finite());
 
     // A transaction built and signed here, with common only.
-    let cb1 = node.cli_json(&["getblock", hashes[0].as_str().unwrap(), "2"]);
-    let cb_txid = cb1["tx"][0]["txid"].as_str().unwrap().to_owned();
-    let txout = node.cli_json(&["gettxout", &cb_txid, "0"]);
-    assert_eq!(txout["value"], 50.0);
-    assert_eq!(txout["coinbase"], true);
+    let cb1: GetBlockVerboseTx = node.cli_typed(&["getblock", &hashes[0].to_string(), "2"]);
+    let cb_txid = cb1.tx[0].tx.txid.to_string();
+    let txout: Option<TxOutInfo> = node.cli_typed(&["gettxout", &cb_txid, "0"]);
+    let txout = txout.expect("the coinbase output is unspent");
+    assert_eq!(txout.value, Amount::from_dot(50));
+    assert!(txout.coinbase);
     let spent_out = TxOut {
         value: Amount::from_dot(50),
         pubkey: dotcoin_common::sighash::signing::pubkey_of(&kp),
@@ -112,26 +123,26 @@ fn every_method_through_the_cli() {
     };
     let tx = make_tx(49);
     let tx_hex = hex::encode(serialize(&tx));
-    let decoded = node.cli_json(&["decoderawtransaction", &tx_hex]);
-    assert_eq!(decoded["txid"], tx.txid().to_string());
-    assert_eq!(decoded["vout"][0]["address"], other_addr.as_str());
-    let test = node.cli_json(&["testmempoolaccept", &json!([tx_hex]).to_string()]);
-    assert_eq!(test[0]["allowed"], true);
+    let decoded: DecodedTx = node.cli_typed(&["decoderawtransaction", &tx_hex]);
+    assert_eq!(decoded.txid, tx.txid());
+    assert_eq!(decoded.vout[0].address, other_addr);
+    let test: Vec<TestMempoolAcceptResult> =
+        node.cli_typed(&["testmempoolaccept", &json!([tx_hex]).to_string()]);
+    assert!(test[0].allowed, "{test:?}");
     let txid = node.cli_ok(&["sendrawtransaction", &tx_hex]);
     assert_eq!(txid, tx.txid().to_string());
-    assert_eq!(node.cli_json(&["getrawmempool"]), json!([txid]));
-    let verbose_pool = node.cli_json(&["getrawmempool", "true"]);
-    assert_eq!(verbose_pool[&txid]["fee"], 1.0);
     assert_eq!(
-        node.cli_json(&["getmempoolentry", &txid])["size"],
-        tx.size()
+        node.cli_typed::<Vec<Txid>>(&["getrawmempool"]),
+        vec![tx.txid()]
     );
-    let mpi = node.cli_json(&["getmempoolinfo"]);
-    assert_eq!(mpi["size"], 1);
-    assert_eq!(
-        node.cli_json(&["getrawtransaction", &txid, "true"])["txid"],
-        txid.as_str()
-    );
+    let verbose_pool: RawMempoolVerbose = node.cli_typed(&["getrawmempool", "true"]);
+    assert_eq!(verbose_pool[&tx.txid()].fee, Amount::ONE_DOT);
+    let entry: MempoolEntry = node.cli_typed(&["getmempoolentry", &txid]);
+    assert_eq!(entry.size, tx.size() as u64);
+    let mpi: MempoolInfo = node.cli_typed(&["getmempoolinfo"]);
+    assert_eq!(mpi.size, 1);
+    let verbose: TxVerbose = node.cli_typed(&["getrawtransaction", &txid, "true"]);
+    assert_eq!(verbose.tx.txid, tx.txid());
     assert_eq!(node.cli_ok(&["getrawtransaction", &txid]), tx_hex);
     // A second spend of the same output while the first is pooled: -26, naming the rule
     // and the transaction it conflicts with.
@@ -146,37 +157,37 @@ fn every_method_through_the_cli() {
     );
     // Spent in the mempool: gettxout says null (prints nothing).
     assert_eq!(node.cli_ok(&["gettxout", &cb_txid, "0"]), "");
+    assert_eq!(
+        node.cli_typed::<Option<TxOutInfo>>(&["gettxout", &cb_txid, "0"]),
+        None
+    );
 
     // Address index, mempool-aware.
-    let utxos = node.cli_json(&[
+    let utxos: Vec<AddressUtxo> = node.cli_typed(&[
         "getaddressutxos",
         &json!({ "addresses": [other_addr] }).to_string(),
     ]);
-    assert_eq!(utxos[0]["satoshis"], 4_900_000_000u64);
-    assert_eq!(utxos[0]["confirmations"], 0);
-    let bal = node.cli_json(&[
+    assert_eq!(utxos[0].satoshis, 4_900_000_000u64);
+    assert_eq!(utxos[0].confirmations, 0);
+    let bal: AddressBalance = node.cli_typed(&[
         "getaddressbalance",
         &json!({ "addresses": [addr] }).to_string(),
     ]);
-    assert_eq!(bal["unconfirmed"], -5_000_000_000i64);
+    assert_eq!(bal.unconfirmed, -5_000_000_000i64);
     // Coinbases 1 and 2 have 100+ confirmations; 1 is spent by the mempool.
-    assert_eq!(bal["balance"], 5_000_000_000u64);
-    assert_eq!(bal["immature"], 99 * 5_000_000_000u64);
+    assert_eq!(bal.balance, 5_000_000_000u64);
+    assert_eq!(bal.immature, 99 * 5_000_000_000u64);
 
     // Mined by generatetoaddress; the second spend is refused with -26 naming the rule.
-    let mined = node.cli_json(&["generatetoaddress", "1", &addr]);
-    let b = node.cli_json(&["getblock", mined[0].as_str().unwrap()]);
-    assert!(b["tx"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|t| t == txid.as_str()));
-    assert_eq!(node.cli_json(&["getrawmempool"]), json!([]));
-    let txids = node.cli_json(&[
+    let mined: Vec<BlockHash> = node.cli_typed(&["generatetoaddress", "1", &addr]);
+    let b: GetBlockVerbose = node.cli_typed(&["getblock", &mined[0].to_string()]);
+    assert!(b.tx.contains(&tx.txid()), "{:?}", b.tx);
+    assert!(node.cli_typed::<Vec<Txid>>(&["getrawmempool"]).is_empty());
+    let txids: Vec<Txid> = node.cli_typed(&[
         "getaddresstxids",
         &json!({ "addresses": [other_addr] }).to_string(),
     ]);
-    assert_eq!(txids, json!([txid]));
+    assert_eq!(txids, vec![tx.txid()]);
     let double = make_tx(48);
     let out = node.cli(&["sendrawtransaction", &hex::encode(serialize(&double))]);
     assert!(!out.status.success());
@@ -194,7 +205,7 @@ fn every_method_through_the_cli() {
     );
 
     // submitblock: a duplicate, then a block with a broken merkle root.
-    let raw = node.cli_ok(&["getblock", mined[0].as_str().unwrap(), "0"]);
+    let raw = node.cli_ok(&["getblock", &mined[0].to_string(), "0"]);
     assert_eq!(node.cli_ok(&["submitblock", &raw]), "duplicate");
     let mut bad: Block = deserialize(&hex::decode(&raw).unwrap()).unwrap();
     bad.txdata[0].inputs[0].witness.push(1);
@@ -211,18 +222,18 @@ fn every_method_through_the_cli() {
     let res = node.cli_ok(&["submitblock", &hex::encode(serialize(&bad))]);
     assert!(res.contains("bad-txnmrklroot"), "{res}");
 
-    let set = node.cli_json(&["gettxoutsetinfo"]);
-    assert_eq!(set["height"], 102);
-    assert_eq!(set["total_amount"], 102.0 * 50.0 + 50.0);
+    let set: TxOutSetInfo = node.cli_typed(&["gettxoutsetinfo"]);
+    assert_eq!(set.height, 102);
+    assert_eq!(set.total_amount, Amount::from_dot(102 * 50 + 50));
 
     // Continuous mining on and off.
     node.cli_ok(&["setgenerate", "true", "1", &addr]);
-    assert_eq!(node.cli_ok(&["getgenerate"]), "true");
+    assert!(node.cli_typed::<bool>(&["getgenerate"]));
     wait_until("continuous mining to add a block", TIMEOUT, || {
-        node.rpc("getblockcount", json!([])).as_u64() > Some(102)
+        node.rpc_typed::<u32>("getblockcount", json!([])) > 102
     });
     node.cli_ok(&["setgenerate", "false"]);
-    assert_eq!(node.cli_ok(&["getgenerate"]), "false");
+    assert!(!node.cli_typed::<bool>(&["getgenerate"]));
 }
 
 #[test]
@@ -363,12 +374,12 @@ fn network_methods_through_the_cli() {
     wait_until("b to connect to a", TIMEOUT, || {
         b.cli_ok(&["getconnectioncount"]) == "1"
     });
-    let peers = b.cli_json(&["getpeerinfo"]);
-    assert_eq!(peers[0]["addr"], a_addr.as_str());
-    assert_eq!(peers[0]["inbound"], false);
-    let net = b.cli_json(&["getnetworkinfo"]);
-    assert_eq!(net["connections"], 1);
-    assert_eq!(net["connections_out"], 1);
+    let peers: Vec<PeerInfo> = b.cli_typed(&["getpeerinfo"]);
+    assert_eq!(peers[0].addr, a_addr);
+    assert!(!peers[0].inbound);
+    let net: NetworkInfo = b.cli_typed(&["getnetworkinfo"]);
+    assert_eq!(net.connections, 1);
+    assert_eq!(net.connections_out, 1);
     wait_until("a to see b", TIMEOUT, || {
         a.cli_ok(&["getconnectioncount"]) == "1"
     });
@@ -383,8 +394,11 @@ fn network_methods_through_the_cli() {
     });
 
     a.cli_ok(&["setban", "127.0.0.2", "add", "600"]);
-    let banned = a.cli_json(&["listbanned"]);
-    assert!(banned.to_string().contains("127.0.0.2"), "{banned}");
+    let banned: Vec<BannedEntry> = a.cli_typed(&["listbanned"]);
+    assert!(
+        banned.iter().any(|b| b.address.contains("127.0.0.2")),
+        "{banned:?}"
+    );
     a.cli_ok(&["clearbanned"]);
-    assert_eq!(a.cli_json(&["listbanned"]), json!([]));
+    assert!(a.cli_typed::<Vec<BannedEntry>>(&["listbanned"]).is_empty());
 }

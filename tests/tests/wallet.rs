@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use dotcoin_common::{deserialize, Address, Network, Transaction};
+use dotcoin_common::rpc_types::{
+    AddressBalance, AddressUtxo, BlockchainInfo, GetBlockVerbose, MempoolEntry, TxInVerbose,
+    TxOutSetInfo, TxOutVerbose, TxVerbose,
+};
+use dotcoin_common::{deserialize, Address, Network, Transaction, Txid};
 use dotcoin_functional_tests::{bin, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 
@@ -121,35 +125,32 @@ fn balance_text(confirmed: u64, unconfirmed: u64, immature: u64) -> String {
     )
 }
 
-/// An amount the node printed in DOT, in base units.
-fn sats(v: &Value) -> u64 {
-    let dot = v.as_f64().unwrap_or_else(|| panic!("an amount, not {v}"));
-    (dot * COIN as f64).round() as u64
+fn decode_tx(node: &TestNode, txid: &Txid) -> Transaction {
+    let raw: String = node.rpc_typed("getrawtransaction", json!([txid]));
+    deserialize(&hex::decode(raw).expect("hex")).expect("a transaction")
 }
 
-fn decode_tx(node: &TestNode, txid: &str) -> Transaction {
-    let raw = node.rpc("getrawtransaction", json!([txid]));
-    deserialize(&hex::decode(raw.as_str().expect("hex")).expect("hex")).expect("a transaction")
+fn mempool(node: &TestNode) -> Vec<Txid> {
+    node.rpc_typed("getrawmempool", json!([]))
 }
 
 /// The node's view of `addresses`: `getaddressbalance`, and the `getaddressutxos` sums
 /// (confirmed mature, mempool receipts, immature), all in base units.
-fn node_view(node: &TestNode, addresses: &[String]) -> (Value, (u64, u64, u64)) {
+fn node_view(node: &TestNode, addresses: &[String]) -> (AddressBalance, (u64, u64, u64)) {
     let arg = json!([{ "addresses": addresses }]);
-    let balance = node.rpc("getaddressbalance", arg.clone());
-    let utxos = node.rpc("getaddressutxos", arg);
+    let balance: AddressBalance = node.rpc_typed("getaddressbalance", arg.clone());
+    let utxos: Vec<AddressUtxo> = node.rpc_typed("getaddressutxos", arg);
     let (mut confirmed, mut unconfirmed, mut immature) = (0, 0, 0);
-    for u in utxos.as_array().expect("utxo list") {
-        if u["spentInMempool"] == true {
+    for u in &utxos {
+        if u.spent_in_mempool {
             continue;
         }
-        let value = u["satoshis"].as_u64().expect("satoshis");
-        if u["immature"] == true {
-            immature += value;
-        } else if u["confirmations"] == 0 {
-            unconfirmed += value;
+        if u.immature {
+            immature += u.satoshis;
+        } else if u.confirmations == 0 {
+            unconfirmed += u.satoshis;
         } else {
-            confirmed += value;
+            confirmed += u.satoshis;
         }
     }
     (balance, (confirmed, unconfirmed, immature))
@@ -162,15 +163,15 @@ fn assert_settled(wallet: &TestWallet, confirmed: u64, immature: u64) {
     let addresses: Vec<String> = wallet.addresses().into_iter().map(|(a, _)| a).collect();
     let (balance, sums) = node_view(wallet.node, &addresses);
     assert_eq!(sums, (confirmed, 0, immature), "getaddressutxos agrees");
-    assert_eq!(balance["balance"], confirmed, "getaddressbalance agrees");
-    assert_eq!(balance["immature"], immature);
-    assert_eq!(balance["unconfirmed"], 0);
+    assert_eq!(balance.balance, confirmed, "getaddressbalance agrees");
+    assert_eq!(balance.immature, immature);
+    assert_eq!(balance.unconfirmed, 0);
 }
 
 fn height(node: &TestNode) -> u64 {
-    node.cli_json(&["getblockchaininfo"])["blocks"]
-        .as_u64()
-        .expect("height")
+    node.cli_typed::<BlockchainInfo>(&["getblockchaininfo"])
+        .blocks
+        .into()
 }
 
 /// Runs the seed's Test Flows 2 and 3 with wallet A on `node_a` and wallet B on `node_b`
@@ -197,8 +198,8 @@ fn run_seed_flows<'a>(
     assert_eq!(a.balance(), balance_text(0, 0, 2 * REWARD));
     // Regtest maturity is 100 confirmations: at height 101 the rewards of blocks 1 and 2
     // are spendable, those of blocks 3..=101 are not.
-    let bci = node_a.cli_json(&["getblockchaininfo"]);
-    assert_eq!(bci["coinbase_maturity"], 100);
+    let bci: BlockchainInfo = node_a.cli_typed(&["getblockchaininfo"]);
+    assert_eq!(bci.coinbase_maturity, 100);
     node_a.generate(99, &addr_a);
     assert_eq!(height(node_a), 101);
     let confirmed_before = 2 * REWARD;
@@ -210,39 +211,42 @@ fn run_seed_flows<'a>(
     let addr_b = b.ok(&["getnewaddress"]);
     assert_eq!(b.balance(), balance_text(0, 0, 0));
 
-    let utxo_set_before = sats(&node_a.cli_json(&["gettxoutsetinfo"])["total_amount"]);
-    let txid = a.ok(&["send", &addr_b, "90"]);
-    assert_eq!(txid.len(), 64, "send prints the txid: {txid}");
-    assert_eq!(node_a.rpc("getrawmempool", json!([])), json!([txid]));
+    let utxo_set_before = node_a
+        .cli_typed::<TxOutSetInfo>(&["gettxoutsetinfo"])
+        .total_amount
+        .to_sat();
+    let txid_text = a.ok(&["send", &addr_b, "90"]);
+    assert_eq!(txid_text.len(), 64, "send prints the txid: {txid_text}");
+    let txid: Txid = txid_text.parse().expect("send prints a txid");
+    assert_eq!(mempool(node_a), vec![txid]);
 
     // Two inputs (the rewards of blocks 1 and 2), two outputs: 90 to B, change to A.
-    let verbose = node_a.cli_json(&["getrawtransaction", &txid, "true"]);
-    let vin = verbose["vin"].as_array().expect("vin");
-    let vout = verbose["vout"].as_array().expect("vout");
-    assert_eq!(vin.len(), 2, "{verbose}");
-    assert_eq!(vout.len(), 2, "{verbose}");
-    let rewards: HashSet<String> = (1..=2)
+    let verbose: TxVerbose = node_a.cli_typed(&["getrawtransaction", &txid_text, "true"]);
+    let (vin, vout) = (&verbose.tx.vin, &verbose.tx.vout);
+    assert_eq!(vin.len(), 2, "{verbose:?}");
+    assert_eq!(vout.len(), 2, "{verbose:?}");
+    let rewards: HashSet<Txid> = (1..=2)
         .map(|h| {
             let hash = node_a.cli_ok(&["getblockhash", &h.to_string()]);
-            node_a.cli_json(&["getblock", &hash])["tx"][0]
-                .as_str()
-                .expect("coinbase txid")
-                .to_owned()
+            node_a.cli_typed::<GetBlockVerbose>(&["getblock", &hash]).tx[0]
         })
         .collect();
-    let spent: HashSet<String> = vin
+    let spent: HashSet<Txid> = vin
         .iter()
-        .map(|i| i["txid"].as_str().expect("txid").to_owned())
+        .map(|i| match i {
+            TxInVerbose::Spend { txid, .. } => *txid,
+            TxInVerbose::Coinbase { .. } => panic!("a wallet spend has no coinbase input"),
+        })
         .collect();
     assert_eq!(spent, rewards, "spends the two mature 50-DOT rewards");
-    let to_b: Vec<&Value> = vout.iter().filter(|o| o["address"] == addr_b).collect();
-    assert_eq!(to_b.len(), 1, "{verbose}");
-    assert_eq!(sats(&to_b[0]["value"]), 90 * COIN);
+    let to_b: Vec<&TxOutVerbose> = vout.iter().filter(|o| o.address == addr_b).collect();
+    assert_eq!(to_b.len(), 1, "{verbose:?}");
+    assert_eq!(to_b[0].value.to_sat(), 90 * COIN);
     let change = vout
         .iter()
-        .find(|o| o["address"] != addr_b)
+        .find(|o| o.address != addr_b)
         .expect("a change output");
-    let change_addr = change["address"].as_str().expect("address").to_owned();
+    let change_addr = change.address.clone();
     assert!(
         a.addresses()
             .contains(&(change_addr.clone(), "change".to_owned())),
@@ -255,7 +259,7 @@ fn run_seed_flows<'a>(
         .inputs
         .iter()
         .map(|i| {
-            decode_tx(node_a, &i.prevout.txid.to_string()).outputs[i.prevout.vout as usize]
+            decode_tx(node_a, &i.prevout.txid).outputs[i.prevout.vout as usize]
                 .value
                 .to_sat()
         })
@@ -265,12 +269,10 @@ fn run_seed_flows<'a>(
     let fee = inputs - outputs;
     assert!(fee > 0 && fee < COIN / 100, "fee {fee}");
     // The default fee rate (2 units per byte) over the real signed size.
-    assert_eq!(fee, 2 * verbose["size"].as_u64().expect("size"));
-    assert_eq!(
-        sats(&node_a.rpc("getmempoolentry", json!([txid]))["fee"]),
-        fee
-    );
-    assert_eq!(sats(&change["value"]), 10 * COIN - fee);
+    assert_eq!(fee, 2 * verbose.tx.size);
+    let entry: MempoolEntry = node_a.rpc_typed("getmempoolentry", json!([txid]));
+    assert_eq!(entry.fee.to_sat(), fee);
+    assert_eq!(change.value.to_sat(), 10 * COIN - fee);
 
     // Before the block: A's rewards are flagged as spent by the pool, its change and B's
     // 90 are unconfirmed.
@@ -288,16 +290,13 @@ fn run_seed_flows<'a>(
     // One more block (to A): the transaction is in it, the pool is empty, and the reward
     // of block 3 matures.
     let block = node_a.generate(1, &addr_a).remove(0);
-    let block_json = node_a.cli_json(&["getblock", &block]);
+    let block_json: GetBlockVerbose = node_a.cli_typed(&["getblock", &block.to_string()]);
     assert!(
-        block_json["tx"]
-            .as_array()
-            .expect("txids")
-            .contains(&json!(txid)),
+        block_json.tx.contains(&txid),
         "the transaction is in the block"
     );
-    assert_eq!(node_a.rpc("getrawmempool", json!([])), json!([]));
-    let coinbase = decode_tx(node_a, block_json["tx"][0].as_str().expect("coinbase"));
+    assert!(mempool(node_a).is_empty());
+    let coinbase = decode_tx(node_a, &block_json.tx[0]);
     assert_eq!(
         coinbase.outputs[0].value.to_sat(),
         REWARD + fee,
@@ -317,8 +316,8 @@ fn run_seed_flows<'a>(
     assert_settled(&b, 90 * COIN, 0);
     // The whole UTXO set grew by the block's subsidy only: nothing was lost, the fee
     // moved from the sender to the miner.
-    let set = node_a.cli_json(&["gettxoutsetinfo"]);
-    assert_eq!(sats(&set["total_amount"]), utxo_set_before + REWARD);
+    let set: TxOutSetInfo = node_a.cli_typed(&["gettxoutsetinfo"]);
+    assert_eq!(set.total_amount.to_sat(), utxo_set_before + REWARD);
     (a, b)
 }
 
@@ -329,14 +328,8 @@ fn seed_flows_2_and_3() {
     // B sees arrives by relay and sync.
     let node_b = &TestNode::start(&["--addnode", &format!("127.0.0.1:{}", node_a.p2p_port)]);
     wait_until("the two nodes to connect", TIMEOUT, || {
-        node_a
-            .rpc("getconnectioncount", serde_json::json!([]))
-            .as_u64()
-            == Some(1)
-            && node_b
-                .rpc("getconnectioncount", serde_json::json!([]))
-                .as_u64()
-                == Some(1)
+        node_a.rpc_typed::<u64>("getconnectioncount", json!([])) == 1
+            && node_b.rpc_typed::<u64>("getconnectioncount", json!([])) == 1
     });
     run_seed_flows(&node_a, node_b);
 }
@@ -597,16 +590,13 @@ fn encrypted_wallet_needs_the_right_passphrase() {
         );
         assert_eq!(std::fs::read(a.file()).expect("read"), bytes, "{args:?}");
     }
-    assert_eq!(
-        node.rpc("getrawmempool", json!([])),
-        json!([]),
-        "nothing sent"
-    );
+    assert!(mempool(&node).is_empty(), "nothing sent");
 
     // The right one signs: the txid is printed and the transaction is in the pool.
     let txid = a.ok(&["send", &to, "1", "--passphrase-file", right]);
     assert_eq!(txid.len(), 64, "{txid}");
-    assert_eq!(node.rpc("getrawmempool", json!([])), json!([txid]));
+    let txid: Txid = txid.parse().expect("a txid");
+    assert_eq!(mempool(&node), vec![txid]);
     let tx = decode_tx(&node, &txid);
     assert!(tx
         .outputs
@@ -794,6 +784,6 @@ fn error_cases_through_the_real_binary() {
         "{err}"
     );
     // None of these sent anything or changed the wallet.
-    assert_eq!(node.rpc("getrawmempool", json!([])), json!([]));
+    assert!(mempool(&node).is_empty());
     assert_eq!(a.balance(), balance_text(2 * REWARD, 0, 99 * REWARD));
 }

@@ -1,4 +1,5 @@
-//! The JSON-RPC client that `dotcoin-cli` and `dotcoin-wallet` use to talk to `dotcoind`.
+//! The JSON-RPC transport that `dotcoin-cli`, `dotcoin-wallet` and the tests use to talk to
+//! `dotcoind`.
 //!
 //! Bird's eye view:
 //! - [`ConnectOptions`] says where the node is and how to authenticate (the same knobs as
@@ -203,9 +204,18 @@ pub enum RpcError {
         /// The timeout that ran out.
         after: Duration,
     },
-    /// The reply was not a JSON-RPC reply, or a result did not have the expected type.
+    /// The reply was not a JSON-RPC reply.
     #[error("invalid response: {0}")]
     InvalidResponse(String),
+    /// The node answered, but the result does not have the shape the typed call expects:
+    /// the client and the node disagree on the contract of `method`.
+    #[error("unexpected result of {method}: {source}")]
+    Decode {
+        /// The method whose result could not be decoded.
+        method: String,
+        /// What did not match.
+        source: serde_json::Error,
+    },
 }
 
 impl RpcError {
@@ -320,15 +330,15 @@ impl RpcClient {
         }
     }
 
-    /// [`call`](Self::call), then deserializes the result into `T`.
+    /// [`call`](Self::call), then deserializes the result into `T`; a result of another
+    /// shape is [`RpcError::Decode`] naming `method`.
     pub async fn call_typed<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
     ) -> Result<T, RpcError> {
         let result = self.call(method, params).await?;
-        serde_json::from_value(result)
-            .map_err(|e| RpcError::InvalidResponse(format!("unexpected result of {method}: {e}")))
+        decode_result(method, result)
     }
 
     /// One HTTP exchange, no retries.
@@ -383,6 +393,14 @@ impl RpcClient {
             ))
         }
     }
+}
+
+/// Deserializes the result of `method` into `T`, or [`RpcError::Decode`].
+pub fn decode_result<T: DeserializeOwned>(method: &str, result: Value) -> Result<T, RpcError> {
+    serde_json::from_value(result).map_err(|source| RpcError::Decode {
+        method: method.to_owned(),
+        source,
+    })
 }
 
 /// Reads a reply: a JSON-RPC 1.0 (`result` and `error`, one null) or 2.0 (`result` or
@@ -538,6 +556,22 @@ mod tests {
             parse_reply(200, b"[1,2]"),
             Err(RpcError::InvalidResponse(_))
         ));
+    }
+
+    #[test]
+    fn a_result_of_the_wrong_shape_names_the_method() {
+        let err = decode_result::<u32>("getblockcount", json!("ten")).unwrap_err();
+        assert!(
+            matches!(&err, RpcError::Decode { method, .. } if method == "getblockcount"),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("unexpected result of getblockcount: "));
+        assert_eq!(
+            decode_result::<u32>("getblockcount", json!(10)).unwrap(),
+            10
+        );
     }
 
     #[test]

@@ -1,0 +1,16 @@
+//! dotcoin-rpc-client: the one JSON-RPC client of `dotcoind` that `dotcoin-cli`, the wallet
+//! and the functional tests share.
+//!
+//! - [`client`] sends JSON-RPC 1.0 requests with HTTP Basic auth (password or cookie) and
+//!   maps what comes back to [`RpcError`]; [`RpcClient::call_typed`] decodes a result into
+//!   any serde type.
+//! - [`auth`] finds the credentials and reads the cookie.
+//! - [`methods`] gives each RPC the wallet and the tests make a typed method whose result is
+//!   the shared struct from [`dotcoin_common::rpc_types`], so the server and every client
+//!   agree on one definition of each answer.
+
+pub mod auth;
+pub mod client;
+pub mod methods;
+
+pub use client::{ConnectOptions, RpcClient, RpcError};
