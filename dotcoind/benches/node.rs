@@ -20,7 +20,7 @@ fn open(dir: &std::path::Path) -> (Arc<ChainService>, Arc<MinerService>) {
             datadir: dir.to_path_buf(),
             params: Network::Regtest.params(),
             max_mempool_bytes: 50_000_000,
-            min_relay_fee: 1000,
+            min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
         },
         EventBus::new(),
     )

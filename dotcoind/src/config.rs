@@ -160,7 +160,7 @@ pub struct Config {
     /// Mempool bound in bytes.
     pub max_mempool_bytes: usize,
     /// Minimum relay fee rate.
-    pub min_relay_fee: u64,
+    pub min_relay_fee: dotcoin_common::FeeRate,
     /// `tracing` filter directives.
     pub log_filter: String,
 }
@@ -279,8 +279,10 @@ impl Config {
             bantime: merge(args.bantime, file.bantime).unwrap_or(86_400),
             max_mempool_bytes: merge(args.maxmempool, file.maxmempool)
                 .map_or(DEFAULT_MAX_MEMPOOL_BYTES, |mb| mb * 1_000_000),
-            min_relay_fee: merge(args.minrelaytxfee, file.minrelaytxfee)
-                .unwrap_or(DEFAULT_MIN_RELAY_FEE),
+            min_relay_fee: merge(args.minrelaytxfee, file.minrelaytxfee).map_or(
+                DEFAULT_MIN_RELAY_FEE,
+                dotcoin_common::FeeRate::from_sat_per_kvb,
+            ),
             log_filter,
         })
     }

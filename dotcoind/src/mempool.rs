@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use dotcoin_common::consensus::tx::{check_signatures, check_transaction, check_tx_inputs};
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
-use dotcoin_common::{Amount, Block, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
+use dotcoin_common::{Amount, Block, FeeRate, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
 use thiserror::Error;
 use tracing::{debug, info};
 
@@ -70,7 +70,7 @@ pub const DEFAULT_MEMPOOL_EXPIRY_SECS: u64 = 14 * 24 * 60 * 60;
 /// Largest transaction the pool relays.
 pub const MAX_STANDARD_TX_SIZE: usize = 100_000;
 /// Default minimum relay fee rate, base units per 1000 bytes (1 unit per byte).
-pub const DEFAULT_MIN_RELAY_FEE: u64 = 1_000;
+pub const DEFAULT_MIN_RELAY_FEE: FeeRate = FeeRate::from_sat_per_kvb(1_000);
 /// Default pool bound in bytes.
 pub const DEFAULT_MAX_MEMPOOL_BYTES: usize = 50_000_000;
 
@@ -100,14 +100,14 @@ pub enum MempoolError {
         conflicting: Txid,
     },
     /// Pays less than the minimum relay fee rate.
-    #[error("min relay fee not met: fee {fee} for {size} bytes is below {min_rate} units/kB")]
+    #[error("min relay fee not met: fee {fee} for {size} bytes is below {min_rate}")]
     FeeTooLow {
         /// Fee paid.
         fee: Amount,
         /// Transaction size.
         size: usize,
         /// Required rate.
-        min_rate: u64,
+        min_rate: FeeRate,
     },
     /// Larger than the pool relays.
     #[error("tx-size: {size} bytes, limit {max}")]
@@ -169,8 +169,8 @@ pub struct MempoolEntry {
 
 impl MempoolEntry {
     /// Fee rate in base units per 1000 bytes.
-    pub fn fee_rate_per_kb(&self) -> u64 {
-        self.fee.to_sat().saturating_mul(1000) / self.size.max(1) as u64
+    pub fn fee_rate(&self) -> FeeRate {
+        FeeRate::from_fee_and_size(self.fee, self.size)
     }
 
     /// Whether `self` pays a lower fee rate than `other` (exact, no rounding).
@@ -187,7 +187,7 @@ pub struct Mempool {
     spends: imbl::HashMap<OutPoint, Txid>,
     total_size: usize,
     max_size: usize,
-    min_fee_rate: u64,
+    min_fee_rate: FeeRate,
     next_sequence: u64,
     /// Removals not yet collected by [`Mempool::take_removed`].
     removed: Vec<(Txid, RemovalReason)>,
@@ -224,8 +224,8 @@ impl UtxoView for PoolView<'_> {
 }
 
 impl Mempool {
-    /// An empty pool bounded to `max_size` bytes, requiring `min_fee_rate` units per kB.
-    pub fn new(max_size: usize, min_fee_rate: u64) -> Mempool {
+    /// An empty pool bounded to `max_size` bytes, requiring `min_fee_rate`.
+    pub fn new(max_size: usize, min_fee_rate: FeeRate) -> Mempool {
         Mempool {
             entries: imbl::HashMap::new(),
             spends: imbl::HashMap::new(),
@@ -258,7 +258,7 @@ impl Mempool {
     }
 
     /// The minimum relay fee rate, units per kB.
-    pub fn min_fee_rate(&self) -> u64 {
+    pub fn min_fee_rate(&self) -> FeeRate {
         self.min_fee_rate
     }
 
@@ -402,8 +402,7 @@ impl Mempool {
             return Err(e.into());
         }
         let spent = spent.map_err(MempoolError::Invalid)?;
-        let required = self.min_fee_rate.saturating_mul(size as u64).div_ceil(1000);
-        if spent.fee.to_sat() < required {
+        if spent.fee < self.min_fee_rate.fee_for(size) {
             return Err(MempoolError::FeeTooLow {
                 fee: spent.fee,
                 size,

@@ -56,7 +56,7 @@ fn open_node(dir: &tempfile::TempDir) -> Node {
             datadir: dir.path().to_path_buf(),
             params: Network::Regtest.params(),
             max_mempool_bytes: 5_000_000,
-            min_relay_fee: 1000,
+            min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
         },
         EventBus::new(),
     )
@@ -394,7 +394,7 @@ fn eviction_drops_lowest_fee_rate_first() {
     let snap = node.snap();
     let chain: &Snapshot = &snap;
     // Room for exactly three transactions.
-    let mut pool = Mempool::new(size * 3, 1000);
+    let mut pool = Mempool::new(size * 3, dotcoin_common::FeeRate::from_sat_per_kvb(1000));
     for tx in &txs[..3] {
         pool.accept(tx, chain).unwrap();
     }

@@ -402,3 +402,63 @@ fn network_methods_through_the_cli() {
     a.cli_ok(&["clearbanned"]);
     assert!(a.cli_typed::<Vec<BannedEntry>>(&["listbanned"]).is_empty());
 }
+
+#[test]
+fn invalidate_reconsider_and_precious_through_the_cli() {
+    let node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    let hashes = node.generate(5, &addr);
+    let tip = hashes[4].to_string();
+    let third = hashes[2].to_string();
+
+    // Invalidating block 3 takes blocks 3..5 off the active chain.
+    assert_eq!(node.cli_ok(&["invalidateblock", &third]), "");
+    assert_eq!(node.cli_ok(&["getblockcount"]), "2");
+    let tips: Vec<ChainTipInfo> = node.cli_typed(&["getchaintips"]);
+    assert!(
+        tips.iter()
+            .any(|t| t.hash.to_string() == tip && t.status == ChainTipStatus::Invalid),
+        "{tips:?}"
+    );
+    // Mining goes on from block 2, and a longer valid branch stays active after reconsider.
+    node.generate(1, &addr);
+    assert_eq!(node.cli_ok(&["getblockcount"]), "3");
+    assert_eq!(node.cli_ok(&["reconsiderblock", &third]), "");
+    assert_eq!(
+        node.cli_ok(&["getbestblockhash"]),
+        tip,
+        "the heavier branch is back"
+    );
+
+    // The block mined meanwhile is now a valid fork; preciousblock leaves a tip with less
+    // work than the active one alone, as Bitcoin Core does.
+    let side: Vec<ChainTipInfo> = node.cli_typed(&["getchaintips"]);
+    let fork = side
+        .iter()
+        .find(|t| t.status == ChainTipStatus::ValidFork)
+        .expect("the block mined meanwhile is a valid fork");
+    assert_eq!(fork.height, 3);
+    assert_eq!(node.cli_ok(&["preciousblock", &fork.hash.to_string()]), "");
+    assert_eq!(node.cli_ok(&["getbestblockhash"]), tip);
+
+    // Bad input: unknown block -5, not a hash -8, missing parameter -8, genesis refused.
+    let unknown = "11".repeat(32);
+    let out = node.cli(&["invalidateblock", &unknown]);
+    assert!(stderr(&out).contains("error code: -5"), "{}", stderr(&out));
+    let out = node.cli(&["reconsiderblock", "nothex"]);
+    assert!(stderr(&out).contains("error code: -8"), "{}", stderr(&out));
+    let out = node.cli(&["preciousblock"]);
+    assert!(
+        stderr(&out).contains("error code: -8") && stderr(&out).contains("blockhash"),
+        "{}",
+        stderr(&out)
+    );
+    let genesis = node.cli_ok(&["getblockhash", "0"]);
+    let out = node.cli(&["invalidateblock", &genesis]);
+    assert!(
+        stderr(&out).contains("error code: -1") && stderr(&out).contains("genesis"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(node.cli_ok(&["getbestblockhash"]), tip);
+}

@@ -9,6 +9,7 @@
 use dotcoin_common::consensus::header::{expected_bits, HeaderContext};
 use dotcoin_common::pow::median_time_past;
 use dotcoin_common::primitives::BlockHeader;
+pub use dotcoin_common::rpc_types::ChainTipStatus;
 use dotcoin_common::{BlockHash, Params};
 use ruint::aliases::U256;
 
@@ -27,35 +28,6 @@ pub enum BlockStatus {
     Failed,
     /// An ancestor broke a rule.
     FailedChild,
-}
-
-/// Bitcoin Core's `getchaintips` statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChainTipStatus {
-    /// The active tip.
-    Active,
-    /// A fully validated branch that is not active.
-    ValidFork,
-    /// Every block of the branch is stored, some never connected.
-    ValidHeaders,
-    /// Some block of the branch has no data.
-    HeadersOnly,
-    /// The branch contains an invalid block.
-    Invalid,
-}
-
-impl ChainTipStatus {
-    /// The name `getchaintips` prints.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChainTipStatus::Active => "active",
-            ChainTipStatus::ValidFork => "valid-fork",
-            ChainTipStatus::ValidHeaders => "valid-headers",
-            ChainTipStatus::HeadersOnly => "headers-only",
-            ChainTipStatus::Invalid => "invalid",
-        }
-    }
 }
 
 /// One known header.

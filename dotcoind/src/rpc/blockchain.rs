@@ -1,14 +1,14 @@
 //! Blockchain calls: the chain, its blocks and headers, its tips and its UTXO set.
 
 use dotcoin_common::pow::difficulty;
-use dotcoin_common::rpc_types::BlockchainInfo;
+use dotcoin_common::rpc_types::{BlockchainInfo, ChainTipInfo, TxOutInfo, TxOutSetInfo, TxVerbose};
 use dotcoin_common::{serialize, Address, OutPoint};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
-use super::json::{block_to_json, header_to_json};
+use super::json::{block_verbose, header_verbose, GetBlockHeaderResult, GetBlockResult};
 use super::params::{blockhash_param, opt_bool, opt_u32, required, txid_param, u32_param};
 use super::RpcContext;
 use crate::chain::{utxo_stats, ChainError};
@@ -31,13 +31,21 @@ pub trait BlockchainRpc {
     fn getblockhash(&self, height: Option<Value>) -> RpcResult<String>;
     /// A block.
     #[method(name = "getblock", blocking)]
-    fn getblock(&self, blockhash: Option<Value>, verbosity: Option<Value>) -> RpcResult<Value>;
+    fn getblock(
+        &self,
+        blockhash: Option<Value>,
+        verbosity: Option<Value>,
+    ) -> RpcResult<GetBlockResult>;
     /// A header.
     #[method(name = "getblockheader")]
-    fn getblockheader(&self, blockhash: Option<Value>, verbose: Option<Value>) -> RpcResult<Value>;
+    fn getblockheader(
+        &self,
+        blockhash: Option<Value>,
+        verbose: Option<Value>,
+    ) -> RpcResult<GetBlockHeaderResult>;
     /// All known tips.
     #[method(name = "getchaintips")]
-    fn getchaintips(&self) -> RpcResult<Value>;
+    fn getchaintips(&self) -> RpcResult<Vec<ChainTipInfo>>;
     /// Tip difficulty.
     #[method(name = "getdifficulty")]
     fn getdifficulty(&self) -> RpcResult<f64>;
@@ -48,19 +56,19 @@ pub trait BlockchainRpc {
         txid: Option<Value>,
         n: Option<Value>,
         include_mempool: Option<Value>,
-    ) -> RpcResult<Value>;
+    ) -> RpcResult<Option<TxOutInfo>>;
     /// UTXO set statistics.
     #[method(name = "gettxoutsetinfo", blocking)]
-    fn gettxoutsetinfo(&self) -> RpcResult<Value>;
+    fn gettxoutsetinfo(&self) -> RpcResult<TxOutSetInfo>;
     /// Marks a block invalid, as if it broke a rule.
     #[method(name = "invalidateblock", blocking)]
-    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
     /// Removes invalidity marks from a block, its ancestors and descendants.
     #[method(name = "reconsiderblock", blocking)]
-    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
     /// Treats a block as received before others of the same work.
     #[method(name = "preciousblock", blocking)]
-    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
 }
 
 /// Implementation of [`BlockchainRpcServer`].
@@ -124,7 +132,11 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             .ok_or_rpc(RpcErrorCode::InvalidParameter, "Block height out of range")
     }
 
-    fn getblock(&self, blockhash: Option<Value>, verbosity: Option<Value>) -> RpcResult<Value> {
+    fn getblock(
+        &self,
+        blockhash: Option<Value>,
+        verbosity: Option<Value>,
+    ) -> RpcResult<GetBlockResult> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         // Bitcoin Core accepts true/false for verbosity too.
         let verbosity = match verbosity {
@@ -146,13 +158,23 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             .block(&hash)
             .map_rpc(RpcErrorCode::Database)?
             .ok_or_rpc(RpcErrorCode::Misc, "Block not available (header only)")?;
-        if verbosity == 0 {
-            return Ok(json!(hex::encode(serialize(&block))));
-        }
-        Ok(block_to_json(&chain, &entry, &block, verbosity))
+        let network = chain.params().network;
+        Ok(match verbosity {
+            0 => GetBlockResult::Hex(hex::encode(serialize(&block))),
+            1 => GetBlockResult::Verbose(Box::new(block_verbose(&chain, &entry, &block, |tx| {
+                tx.txid()
+            }))),
+            _ => GetBlockResult::VerboseTx(Box::new(block_verbose(&chain, &entry, &block, |tx| {
+                TxVerbose::from_tx(tx, network)
+            }))),
+        })
     }
 
-    fn getblockheader(&self, blockhash: Option<Value>, verbose: Option<Value>) -> RpcResult<Value> {
+    fn getblockheader(
+        &self,
+        blockhash: Option<Value>,
+        verbose: Option<Value>,
+    ) -> RpcResult<GetBlockHeaderResult> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         let verbose = opt_bool(verbose, "verbose", true)?;
         let state = self.ctx.chain.snapshot();
@@ -161,29 +183,30 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             .get(&hash)
             .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?;
         if !verbose {
-            return Ok(json!(hex::encode(entry.header.to_bytes())));
+            return Ok(GetBlockHeaderResult::Hex(hex::encode(
+                entry.header.to_bytes(),
+            )));
         }
-        Ok(header_to_json(&state, &entry))
+        Ok(GetBlockHeaderResult::Verbose(Box::new(header_verbose(
+            &state, &entry,
+        ))))
     }
 
-    fn getchaintips(&self) -> RpcResult<Value> {
-        let tips: Vec<Value> = self
+    fn getchaintips(&self) -> RpcResult<Vec<ChainTipInfo>> {
+        Ok(self
             .ctx
             .chain
             .snapshot()
             .index()
             .chain_tips()
             .into_iter()
-            .map(|t| {
-                json!({
-                    "height": t.height,
-                    "hash": t.hash,
-                    "branchlen": t.branchlen,
-                    "status": t.status,
-                })
+            .map(|t| ChainTipInfo {
+                height: t.height,
+                hash: t.hash,
+                branchlen: t.branchlen,
+                status: t.status,
             })
-            .collect();
-        Ok(Value::Array(tips))
+            .collect())
     }
 
     fn getdifficulty(&self) -> RpcResult<f64> {
@@ -196,7 +219,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         txid: Option<Value>,
         n: Option<Value>,
         include_mempool: Option<Value>,
-    ) -> RpcResult<Value> {
+    ) -> RpcResult<Option<TxOutInfo>> {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
         let vout = u32_param(&required(n, "n")?, "n")?;
         let include_mempool = opt_bool(include_mempool, "include_mempool", true)?;
@@ -205,7 +228,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         let network = self.ctx.chain.params().network;
         let tip = *state.tip();
         if include_mempool && state.mempool().spender_of(&op).is_some() {
-            return Ok(Value::Null);
+            return Ok(None);
         }
         let (out, confirmations, coinbase) =
             match state.coin(&op).map_rpc(RpcErrorCode::Database)? {
@@ -213,61 +236,61 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 None => match state.mempool().get(&txid).filter(|_| include_mempool) {
                     Some(e) => match e.tx.outputs.get(vout as usize) {
                         Some(o) => (*o, 0, false),
-                        None => return Ok(Value::Null),
+                        None => return Ok(None),
                     },
-                    None => return Ok(Value::Null),
+                    None => return Ok(None),
                 },
             };
-        Ok(json!({
-            "bestblock": tip.hash,
-            "confirmations": confirmations,
-            "value": out.value,
-            "address": Address::new(network, out.pubkey).to_string(),
-            "pubkey": out.pubkey.to_string(),
-            "coinbase": coinbase,
+        Ok(Some(TxOutInfo {
+            bestblock: tip.hash,
+            confirmations,
+            value: out.value,
+            address: Address::new(network, out.pubkey).to_string(),
+            pubkey: out.pubkey.to_string(),
+            coinbase,
         }))
     }
 
-    fn gettxoutsetinfo(&self) -> RpcResult<Value> {
+    fn gettxoutsetinfo(&self) -> RpcResult<TxOutSetInfo> {
         let store = self.ctx.chain.store();
         let stats = utxo_stats(store).map_rpc(RpcErrorCode::Database)?;
-        Ok(json!({
-            "height": stats.height,
-            "bestblock": stats.tip,
-            "transactions": stats.transactions,
-            "txouts": stats.txouts,
-            "bogosize": stats.bogosize,
-            "hash_serialized": stats.hash.to_string(),
-            "total_amount": stats.total_amount,
-            "disk_size": store.size_on_disk(),
-        }))
+        Ok(TxOutSetInfo {
+            height: stats.height,
+            bestblock: stats.tip,
+            transactions: stats.transactions,
+            txouts: stats.txouts,
+            bogosize: stats.bogosize,
+            hash_serialized: stats.hash.to_string(),
+            total_amount: stats.total_amount,
+            disk_size: store.size_on_disk(),
+        })
     }
 
-    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         self.ctx
             .chain
             .invalidate_block(&hash)
             .map_err(chain_change_error)?;
-        Ok(Value::Null)
+        Ok(())
     }
 
-    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         self.ctx
             .chain
             .reconsider_block(&hash)
             .map_err(chain_change_error)?;
-        Ok(Value::Null)
+        Ok(())
     }
 
-    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
         let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
         self.ctx
             .chain
             .precious_block(&hash)
             .map_err(chain_change_error)?;
-        Ok(Value::Null)
+        Ok(())
     }
 }
 

@@ -1,8 +1,9 @@
 //! Control calls: `help`, `stop`, `uptime`, `getinfo`.
 
+use dotcoin_common::rpc_types::NodeInfo;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::string_param;
@@ -25,7 +26,7 @@ pub trait ControlRpc {
 
     /// A one-call summary of the node.
     #[method(name = "getinfo")]
-    fn getinfo(&self) -> RpcResult<Value>;
+    fn getinfo(&self) -> RpcResult<NodeInfo>;
 }
 
 /// Implementation of [`ControlRpcServer`].
@@ -84,18 +85,18 @@ impl ControlRpcServer for ControlRpcImpl {
         Ok(self.ctx.started.elapsed().as_secs())
     }
 
-    fn getinfo(&self) -> RpcResult<Value> {
+    fn getinfo(&self) -> RpcResult<NodeInfo> {
         let state = self.ctx.chain.snapshot();
         let tip = state.tip();
-        Ok(json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "chain": state.params().network.name(),
-            "blocks": tip.height,
-            "bestblockhash": tip.hash,
-            "difficulty": dotcoin_common::pow::difficulty(tip.header.bits),
-            "mempool": state.mempool().len(),
-            "connections": self.ctx.net.peer_count(),
-            "mining": self.ctx.miner.is_mining(),
-        }))
+        Ok(NodeInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            chain: state.params().network.name().into(),
+            blocks: tip.height,
+            bestblockhash: tip.hash,
+            difficulty: dotcoin_common::pow::difficulty(tip.header.bits),
+            mempool: state.mempool().len() as u64,
+            connections: self.ctx.net.peer_count() as u64,
+            mining: self.ctx.miner.is_mining(),
+        })
     }
 }

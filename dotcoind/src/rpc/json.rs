@@ -1,52 +1,58 @@
-//! Bitcoin Core-shaped JSON for transactions, headers and blocks.
+//! The typed results of the calls whose shape depends on a parameter (hex or verbose), and
+//! the builders of headers and blocks as Bitcoin Core shows them. Every field type comes
+//! from [`dotcoin_common::rpc_types`], which the clients parse with.
 
 use dotcoin_common::pow::difficulty;
-use dotcoin_common::{serialize, Address, Block, Network, Transaction};
-use serde_json::{json, Value};
+use dotcoin_common::rpc_types::{
+    BlockHeaderVerbose, BlockVerbose, GetBlockVerbose, GetBlockVerboseTx, RawMempoolVerbose,
+    TxVerbose,
+};
+use dotcoin_common::{Block, Txid};
+use serde::{Deserialize, Serialize};
 
 use crate::chain::IndexEntry;
 use crate::state::Snapshot;
 
-/// A transaction as `getrawtransaction … true` / `decoderawtransaction` show it.
-pub fn tx_to_json(tx: &Transaction, network: Network) -> Value {
-    let vin: Vec<Value> = tx
-        .inputs
-        .iter()
-        .map(|i| {
-            if tx.is_coinbase() {
-                json!({ "coinbase": hex::encode(&i.witness), "height": i.prevout.vout })
-            } else {
-                json!({
-                    "txid": i.prevout.txid,
-                    "vout": i.prevout.vout,
-                    "witness": hex::encode(&i.witness),
-                })
-            }
-        })
-        .collect();
-    let vout: Vec<Value> = tx
-        .outputs
-        .iter()
-        .enumerate()
-        .map(|(n, o)| {
-            json!({
-                "value": o.value,
-                "n": n,
-                "address": Address::new(network, o.pubkey).to_string(),
-                "pubkey": o.pubkey.to_string(),
-            })
-        })
-        .collect();
-    json!({
-        "txid": tx.txid(),
-        "hash": tx.wtxid(),
-        "version": tx.version,
-        "size": tx.size(),
-        "locktime": tx.lock_time,
-        "vin": vin,
-        "vout": vout,
-        "hex": hex::encode(serialize(tx)),
-    })
+/// `getblock`: hex at verbosity 0, txids at 1, transactions at 2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GetBlockResult {
+    /// Verbosity 0.
+    Hex(String),
+    /// Verbosity 1.
+    Verbose(Box<GetBlockVerbose>),
+    /// Verbosity 2.
+    VerboseTx(Box<GetBlockVerboseTx>),
+}
+
+/// `getblockheader`: hex or JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GetBlockHeaderResult {
+    /// `verbose = false`.
+    Hex(String),
+    /// `verbose = true`.
+    Verbose(Box<BlockHeaderVerbose>),
+}
+
+/// `getrawtransaction`: hex or decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GetRawTransactionResult {
+    /// `verbose = false`.
+    Hex(String),
+    /// `verbose = true`.
+    Verbose(Box<TxVerbose>),
+}
+
+/// `getrawmempool`: txids, or entries by txid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GetRawMempoolResult {
+    /// `verbose = false`, in arrival order.
+    Txids(Vec<Txid>),
+    /// `verbose = true`.
+    Verbose(RawMempoolVerbose),
 }
 
 /// Confirmations of a block: tip height - height + 1 on the active chain, -1 off it.
@@ -59,47 +65,41 @@ pub fn confirmations(chain: &Snapshot, entry: &IndexEntry) -> i64 {
 }
 
 /// A header as `getblockheader` shows it.
-pub fn header_to_json(chain: &Snapshot, entry: &IndexEntry) -> Value {
+pub fn header_verbose(chain: &Snapshot, entry: &IndexEntry) -> BlockHeaderVerbose {
     let h = &entry.header;
-    let mut v = json!({
-        "hash": entry.hash,
-        "confirmations": confirmations(chain, entry),
-        "height": entry.height,
-        "version": h.version,
-        "versionHex": format!("{:08x}", h.version),
-        "merkleroot": h.merkle_root,
-        "time": h.time,
-        "mediantime": dotcoin_common::pow::median_time_past(&chain.index().last_times(&entry.hash)),
-        "nonce": h.nonce,
-        "bits": h.bits.to_string(),
-        "difficulty": difficulty(h.bits),
-        "chainwork": format!("{:064x}", entry.chainwork),
-    });
-    if entry.height > 0 {
-        v["previousblockhash"] = json!(h.prev_blockhash);
+    let index = chain.index();
+    BlockHeaderVerbose {
+        hash: entry.hash,
+        confirmations: confirmations(chain, entry),
+        height: entry.height,
+        version: h.version,
+        version_hex: format!("{:08x}", h.version),
+        merkleroot: h.merkle_root,
+        time: h.time,
+        mediantime: dotcoin_common::pow::median_time_past(&index.last_times(&entry.hash)),
+        nonce: h.nonce,
+        bits: h.bits.to_string(),
+        difficulty: difficulty(h.bits),
+        chainwork: format!("{:064x}", entry.chainwork),
+        previousblockhash: (entry.height > 0).then_some(h.prev_blockhash),
+        nextblockhash: index
+            .is_active(entry)
+            .then(|| index.active_hash(entry.height + 1))
+            .flatten(),
     }
-    if chain.index().is_active(entry) {
-        if let Some(next) = chain.index().active_hash(entry.height + 1) {
-            v["nextblockhash"] = json!(next);
-        }
-    }
-    v
 }
 
-/// A block as `getblock` shows it at verbosity 1 (txids) or 2 (transactions).
-pub fn block_to_json(chain: &Snapshot, entry: &IndexEntry, block: &Block, verbosity: u32) -> Value {
-    let mut v = header_to_json(chain, entry);
-    let network = chain.params().network;
-    v["size"] = json!(block.size());
-    v["nTx"] = json!(block.txdata.len());
-    v["tx"] = if verbosity >= 2 {
-        block
-            .txdata
-            .iter()
-            .map(|tx| tx_to_json(tx, network))
-            .collect()
-    } else {
-        block.txdata.iter().map(|tx| json!(tx.txid())).collect()
-    };
-    v
+/// A block as `getblock` shows it, each transaction made by `tx`.
+pub fn block_verbose<T>(
+    chain: &Snapshot,
+    entry: &IndexEntry,
+    block: &Block,
+    tx: impl Fn(&dotcoin_common::Transaction) -> T,
+) -> BlockVerbose<T> {
+    BlockVerbose {
+        header: header_verbose(chain, entry),
+        size: block.size() as u64,
+        n_tx: block.txdata.len() as u64,
+        tx: block.txdata.iter().map(tx).collect(),
+    }
 }

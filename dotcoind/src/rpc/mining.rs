@@ -2,10 +2,11 @@
 //! submission and hash-rate figures.
 
 use dotcoin_common::pow::{difficulty, work_from_bits};
+use dotcoin_common::rpc_types::{BlockTemplate, BlockTemplateTx, MiningInfo};
 use dotcoin_common::{deserialize, serialize, Block, PubKey};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::{address_param, hex_param, opt_bool, opt_u32, required, u32_param};
@@ -27,7 +28,7 @@ pub trait MiningRpc {
     ) -> RpcResult<Vec<String>>;
     /// Mining state.
     #[method(name = "getmininginfo")]
-    fn getmininginfo(&self) -> RpcResult<Value>;
+    fn getmininginfo(&self) -> RpcResult<MiningInfo>;
     /// Network hash rate estimate.
     #[method(name = "getnetworkhashps")]
     fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64>;
@@ -44,10 +45,10 @@ pub trait MiningRpc {
     fn getgenerate(&self) -> RpcResult<bool>;
     /// A template for an external miner.
     #[method(name = "getblocktemplate")]
-    fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value>;
+    fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<BlockTemplate>;
     /// Submit a block.
     #[method(name = "submitblock", blocking)]
-    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Value>;
+    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>>;
 }
 
 /// Implementation of [`MiningRpcServer`].
@@ -108,23 +109,23 @@ impl MiningRpcServer for MiningRpcImpl {
         Ok(hashes.into_iter().map(|h| h.to_string()).collect())
     }
 
-    fn getmininginfo(&self) -> RpcResult<Value> {
+    fn getmininginfo(&self) -> RpcResult<MiningInfo> {
         let miner = &self.ctx.miner;
         let nethash = self.network_hashps(120, None);
         let state = self.ctx.chain.snapshot();
         let tip = state.tip();
-        Ok(json!({
-            "blocks": tip.height,
-            "difficulty": difficulty(tip.header.bits),
-            "bits": tip.header.bits.to_string(),
-            "target": format!("{:064x}", tip.header.bits.to_target().unwrap_or_default()),
-            "networkhashps": nethash,
-            "hashespersec": miner.hashes_per_sec(),
-            "generate": miner.is_mining(),
-            "genproclimit": miner.threads(),
-            "pooledtx": state.mempool().len(),
-            "chain": state.params().network.name(),
-        }))
+        Ok(MiningInfo {
+            blocks: tip.height,
+            difficulty: difficulty(tip.header.bits),
+            bits: tip.header.bits.to_string(),
+            target: format!("{:064x}", tip.header.bits.to_target().unwrap_or_default()),
+            networkhashps: nethash,
+            hashespersec: miner.hashes_per_sec(),
+            generate: miner.is_mining(),
+            genproclimit: miner.threads(),
+            pooledtx: state.mempool().len() as u64,
+            chain: state.params().network.name().into(),
+        })
     }
 
     fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64> {
@@ -169,36 +170,41 @@ impl MiningRpcServer for MiningRpcImpl {
         Ok(self.ctx.miner.is_mining())
     }
 
-    fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<Value> {
+    fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<BlockTemplate> {
         let state = self.ctx.chain.snapshot();
         // The coinbase is the miner's to write; the template pays an all-zero key that
         // external miners replace (coinbasevalue says how much they may claim).
         let t = build_template(&state, PubKey([0; 32]), 0, unix_time());
-        let txs: Vec<Value> = t.block.txdata[1..]
+        let transactions: Vec<BlockTemplateTx> = t.block.txdata[1..]
             .iter()
-            .map(|tx| {
-                let fee = state.mempool().get(&tx.txid()).map(|e| e.fee.to_sat()).unwrap_or(0);
-                json!({ "data": hex::encode(serialize(tx)), "txid": tx.txid(), "hash": tx.wtxid(), "fee": fee })
+            .map(|tx| BlockTemplateTx {
+                data: hex::encode(serialize(tx)),
+                txid: tx.txid(),
+                hash: tx.wtxid(),
+                fee: state
+                    .mempool()
+                    .get(&tx.txid())
+                    .map_or(0, |e| e.fee.to_sat()),
             })
             .collect();
         let params = self.ctx.chain.params();
         let h = &t.block.header;
-        Ok(json!({
-            "version": h.version,
-            "previousblockhash": h.prev_blockhash,
-            "transactions": txs,
-            "coinbasevalue": params.subsidy(t.height).to_sat() + t.fees.to_sat(),
-            "target": format!("{:064x}", h.bits.to_target().unwrap_or_default()),
-            "mintime": state.median_time_past() + 1,
-            "curtime": h.time,
-            "bits": h.bits.to_string(),
-            "height": t.height,
-            "sizelimit": dotcoin_common::consensus::MAX_BLOCK_SIZE,
-            "work": format!("{:x}", work_from_bits(h.bits)),
-        }))
+        Ok(BlockTemplate {
+            version: h.version,
+            previousblockhash: h.prev_blockhash,
+            transactions,
+            coinbasevalue: params.subsidy(t.height).to_sat() + t.fees.to_sat(),
+            target: format!("{:064x}", h.bits.to_target().unwrap_or_default()),
+            mintime: state.median_time_past() + 1,
+            curtime: h.time,
+            bits: h.bits.to_string(),
+            height: t.height,
+            sizelimit: dotcoin_common::consensus::MAX_BLOCK_SIZE as u64,
+            work: format!("{:x}", work_from_bits(h.bits)),
+        })
     }
 
-    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Value> {
+    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>> {
         let bytes = hex_param(&required(hexdata, "hexdata")?, "hexdata")?;
         let block: Block = deserialize(&bytes).map_err(|e| {
             rpc_error(
@@ -208,10 +214,10 @@ impl MiningRpcServer for MiningRpcImpl {
         })?;
         // Bitcoin Core answers null on success and the reject reason as a string otherwise.
         match self.ctx.chain.process_block(std::sync::Arc::new(block)) {
-            Ok(o) if o.duplicate => Ok(json!("duplicate")),
-            Ok(_) => Ok(Value::Null),
+            Ok(o) if o.duplicate => Ok(Some("duplicate".into())),
+            Ok(_) => Ok(None),
             Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),
-            Err(e) => Ok(json!(e.to_string())),
+            Err(e) => Ok(Some(e.to_string())),
         }
     }
 }

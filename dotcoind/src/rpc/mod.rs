@@ -407,7 +407,7 @@ mod tests {
                 datadir: dir.path().to_path_buf(),
                 params: dotcoin_common::Network::Regtest.params(),
                 max_mempool_bytes: 1_000_000,
-                min_relay_fee: 1000,
+                min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
             },
             crate::state::EventBus::new(),
         )

@@ -4,16 +4,18 @@
 
 use std::net::IpAddr;
 
+use dotcoin_common::rpc_types::{BannedEntry, ConnectionType, LocalAddress, NetworkInfo, PeerInfo};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::{opt_bool, required, string_param};
 use super::RpcContext;
 use crate::net::manager::PeerCommandError;
 use crate::net::message::PROTOCOL_VERSION;
+use crate::net::peer::ConnType;
 use crate::net::PeerManager;
 use crate::util::unix_time;
 
@@ -22,13 +24,13 @@ use crate::util::unix_time;
 pub trait NetworkRpc {
     /// Every connected peer.
     #[method(name = "getpeerinfo")]
-    fn getpeerinfo(&self) -> RpcResult<Vec<Value>>;
+    fn getpeerinfo(&self) -> RpcResult<Vec<PeerInfo>>;
     /// Number of connected peers.
     #[method(name = "getconnectioncount")]
     fn getconnectioncount(&self) -> RpcResult<usize>;
     /// The node's network state.
     #[method(name = "getnetworkinfo")]
-    fn getnetworkinfo(&self) -> RpcResult<Value>;
+    fn getnetworkinfo(&self) -> RpcResult<NetworkInfo>;
     /// Add, remove or try once a peer.
     #[method(name = "addnode")]
     fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value>;
@@ -46,7 +48,7 @@ pub trait NetworkRpc {
     ) -> RpcResult<Value>;
     /// Current bans.
     #[method(name = "listbanned")]
-    fn listbanned(&self) -> RpcResult<Vec<Value>>;
+    fn listbanned(&self) -> RpcResult<Vec<BannedEntry>>;
     /// Lift every ban.
     #[method(name = "clearbanned")]
     fn clearbanned(&self) -> RpcResult<Value>;
@@ -110,35 +112,37 @@ fn numeric_version() -> u64 {
 }
 
 impl NetworkRpcServer for NetworkRpcImpl {
-    fn getpeerinfo(&self) -> RpcResult<Vec<Value>> {
+    fn getpeerinfo(&self) -> RpcResult<Vec<PeerInfo>> {
         Ok(self
             .net()
             .peers()
             .iter()
             .map(|p| {
                 let s = p.stats();
-                let mut v = json!({
-                    "id": p.id,
-                    "addr": p.addr.to_string(),
-                    "inbound": p.inbound(),
-                    "connection_type": p.conn_type.name(),
-                    "version": s.remote.as_ref().map_or(0, |r| r.version),
-                    "subver": s.remote.as_ref().map_or(String::new(), |r| r.user_agent.clone()),
-                    "startingheight": s.remote.as_ref().map_or(-1, |r| i64::from(r.best_height)),
-                    "synced_headers": s.synced_headers,
-                    "synced_blocks": s.synced_blocks,
-                    "bytessent": s.bytes_sent,
-                    "bytesrecv": s.bytes_recv,
-                    "conntime": p.conntime,
-                    "banscore": s.banscore,
-                });
-                if let Some(ping) = s.ping {
-                    v["pingtime"] = json!(ping.as_secs_f64());
+                PeerInfo {
+                    id: p.id,
+                    addr: p.addr.to_string(),
+                    inbound: p.inbound(),
+                    connection_type: match p.conn_type {
+                        ConnType::Inbound => ConnectionType::Inbound,
+                        ConnType::Manual => ConnectionType::Manual,
+                        ConnType::Outbound => ConnectionType::OutboundFullRelay,
+                    },
+                    version: s.remote.as_ref().map_or(0, |r| r.version),
+                    subver: s
+                        .remote
+                        .as_ref()
+                        .map_or(String::new(), |r| r.user_agent.clone()),
+                    startingheight: s.remote.as_ref().map_or(-1, |r| i64::from(r.best_height)),
+                    synced_headers: s.synced_headers,
+                    synced_blocks: s.synced_blocks,
+                    bytessent: s.bytes_sent,
+                    bytesrecv: s.bytes_recv,
+                    conntime: p.conntime,
+                    banscore: s.banscore,
+                    pingtime: s.ping.map(|d| d.as_secs_f64()),
+                    addnode: p.target.clone(),
                 }
-                if let Some(t) = &p.target {
-                    v["addnode"] = json!(t);
-                }
-                v
             })
             .collect())
     }
@@ -147,27 +151,32 @@ impl NetworkRpcServer for NetworkRpcImpl {
         Ok(self.ctx.net.peer_count())
     }
 
-    fn getnetworkinfo(&self) -> RpcResult<Value> {
+    fn getnetworkinfo(&self) -> RpcResult<NetworkInfo> {
         let peers = self.net().peers();
         let inbound = peers.iter().filter(|p| p.inbound()).count();
-        let local: Vec<Value> = self
+        let localaddresses = self
             .net()
             .listen_addr()
-            .map(|a| json!({ "address": a.ip().to_string(), "port": a.port(), "score": 1 }))
+            .map(|a| LocalAddress {
+                address: a.ip().to_string(),
+                port: a.port(),
+                score: 1,
+            })
             .into_iter()
             .collect();
-        Ok(json!({
-            "version": numeric_version(),
-            "subversion": PeerManager::user_agent(),
-            "protocolversion": PROTOCOL_VERSION,
-            "connections": peers.len(),
-            "connections_in": inbound,
-            "connections_out": peers.len() - inbound,
-            "networkactive": true,
-            "localaddresses": local,
-            "relayfee": self.ctx.chain.snapshot().mempool().min_fee_rate() as f64 / 1e8,
-            "warnings": "",
-        }))
+        let relay = self.ctx.chain.snapshot().mempool().min_fee_rate();
+        Ok(NetworkInfo {
+            version: numeric_version(),
+            subversion: PeerManager::user_agent(),
+            protocolversion: PROTOCOL_VERSION,
+            connections: peers.len() as u64,
+            connections_in: inbound as u64,
+            connections_out: (peers.len() - inbound) as u64,
+            networkactive: true,
+            localaddresses,
+            relayfee: relay.to_sat_per_kvb() as f64 / 1e8,
+            warnings: String::new(),
+        })
     }
 
     fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value> {
@@ -259,20 +268,18 @@ impl NetworkRpcServer for NetworkRpcImpl {
         Ok(Value::Null)
     }
 
-    fn listbanned(&self) -> RpcResult<Vec<Value>> {
+    fn listbanned(&self) -> RpcResult<Vec<BannedEntry>> {
         let now = unix_time();
         Ok(self
             .net()
             .bans()
             .iter()
-            .map(|(ip, b)| {
-                json!({
-                    "address": subnet_of(ip),
-                    "ban_created": b.created,
-                    "banned_until": b.until,
-                    "ban_duration": b.until.saturating_sub(b.created),
-                    "time_remaining": b.until.saturating_sub(now),
-                })
+            .map(|(ip, b)| BannedEntry {
+                address: subnet_of(ip),
+                ban_created: b.created,
+                banned_until: b.until,
+                ban_duration: b.until.saturating_sub(b.created),
+                time_remaining: b.until.saturating_sub(now),
             })
             .collect())
     }

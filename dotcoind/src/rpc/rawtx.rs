@@ -1,14 +1,18 @@
 //! Mempool and raw transaction calls.
 
 use dotcoin_common::consensus::ValidationError;
+use dotcoin_common::rpc_types::{
+    DecodedTx, MempoolEntry as MempoolEntryInfo, MempoolFees, MempoolInfo, TestMempoolAcceptResult,
+    TxVerbose,
+};
 use dotcoin_common::{deserialize, serialize, Transaction};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
-use super::json::{confirmations, tx_to_json};
+use super::json::{confirmations, GetRawMempoolResult, GetRawTransactionResult};
 use super::params::{blockhash_param, hex_param, opt_bool, required, txid_param};
 use super::RpcContext;
 use crate::mempool::{MempoolEntry, MempoolError};
@@ -19,13 +23,13 @@ use crate::state::Snapshot;
 pub trait RawTransactionsRpc {
     /// Pool statistics.
     #[method(name = "getmempoolinfo")]
-    fn getmempoolinfo(&self) -> RpcResult<Value>;
+    fn getmempoolinfo(&self) -> RpcResult<MempoolInfo>;
     /// Pool txids or entries.
     #[method(name = "getrawmempool")]
-    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<Value>;
+    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<GetRawMempoolResult>;
     /// One pool entry.
     #[method(name = "getmempoolentry")]
-    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<Value>;
+    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo>;
     /// Submit a signed transaction.
     #[method(name = "sendrawtransaction", blocking)]
     fn sendrawtransaction(
@@ -35,10 +39,10 @@ pub trait RawTransactionsRpc {
     ) -> RpcResult<String>;
     /// Would the pool accept these?
     #[method(name = "testmempoolaccept", blocking)]
-    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Value>;
+    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Vec<TestMempoolAcceptResult>>;
     /// Decode a transaction.
     #[method(name = "decoderawtransaction")]
-    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<Value>;
+    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx>;
     /// A transaction by txid.
     #[method(name = "getrawtransaction", blocking)]
     fn getrawtransaction(
@@ -46,7 +50,7 @@ pub trait RawTransactionsRpc {
         txid: Option<Value>,
         verbose: Option<Value>,
         blockhash: Option<Value>,
-    ) -> RpcResult<Value>;
+    ) -> RpcResult<GetRawTransactionResult>;
 }
 
 /// Implementation of [`RawTransactionsRpcServer`].
@@ -72,19 +76,19 @@ fn decode_tx(v: Option<Value>, name: &str) -> Result<Transaction, ErrorObjectOwn
     })
 }
 
-fn entry_json(state: &Snapshot, e: &MempoolEntry) -> Value {
+fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
     let pool = state.mempool();
-    json!({
-        "size": e.size,
-        "fee": e.fee,
-        "fees": { "base": e.fee },
-        "feerate": e.fee_rate_per_kb(),
-        "time": e.time,
-        "height": e.height,
-        "depends": pool.parents_of(&e.tx),
-        "spentby": pool.children_of(&e.txid),
-        "wtxid": e.tx.wtxid(),
-    })
+    MempoolEntryInfo {
+        size: e.size as u64,
+        fee: e.fee,
+        fees: MempoolFees { base: e.fee },
+        feerate: e.fee_rate(),
+        time: e.time,
+        height: e.height,
+        depends: pool.parents_of(&e.tx),
+        spentby: pool.children_of(&e.txid),
+        wtxid: e.tx.wtxid(),
+    }
 }
 
 /// Bitcoin Core's code for a refused transaction: -25 for missing inputs, -27 for a
@@ -100,45 +104,46 @@ fn mempool_reject(e: MempoolError) -> ErrorObjectOwned {
 }
 
 impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
-    fn getmempoolinfo(&self) -> RpcResult<Value> {
+    fn getmempoolinfo(&self) -> RpcResult<MempoolInfo> {
         let state = self.ctx.chain.snapshot();
         let p = state.mempool();
-        Ok(json!({
-            "loaded": true,
-            "size": p.len(),
-            "bytes": p.total_size(),
-            "usage": p.total_size(),
-            "maxmempool": p.max_size(),
-            "mempoolminfee": p.min_fee_rate() as f64 / 1e8,
-            "minrelaytxfee": p.min_fee_rate() as f64 / 1e8,
-        }))
+        let min = p.min_fee_rate().to_sat_per_kvb() as f64 / 1e8;
+        Ok(MempoolInfo {
+            loaded: true,
+            size: p.len() as u64,
+            bytes: p.total_size() as u64,
+            usage: p.total_size() as u64,
+            maxmempool: p.max_size() as u64,
+            mempoolminfee: min,
+            minrelaytxfee: min,
+        })
     }
 
-    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<Value> {
+    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<GetRawMempoolResult> {
         let verbose = opt_bool(verbose, "verbose", false)?;
         let state = self.ctx.chain.snapshot();
         let entries = state.mempool().entries();
         if !verbose {
-            return Ok(json!(entries
-                .iter()
-                .map(|e| e.txid.to_string())
-                .collect::<Vec<_>>()));
+            return Ok(GetRawMempoolResult::Txids(
+                entries.iter().map(|e| e.txid).collect(),
+            ));
         }
-        let mut map = serde_json::Map::new();
-        for e in entries {
-            map.insert(e.txid.to_string(), entry_json(&state, e));
-        }
-        Ok(Value::Object(map))
+        Ok(GetRawMempoolResult::Verbose(
+            entries
+                .into_iter()
+                .map(|e| (e.txid, entry_info(&state, e)))
+                .collect(),
+        ))
     }
 
-    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<Value> {
+    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo> {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
         let state = self.ctx.chain.snapshot();
         let e = state.mempool().get(&txid).ok_or_rpc(
             RpcErrorCode::InvalidAddressOrKey,
             "Transaction not in mempool",
         )?;
-        Ok(entry_json(&state, e))
+        Ok(entry_info(&state, e))
     }
 
     fn sendrawtransaction(
@@ -159,7 +164,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         Ok(txid.to_string())
     }
 
-    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Value> {
+    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Vec<TestMempoolAcceptResult>> {
         let list = required(rawtxs, "rawtxs")?;
         let items = list.as_array().ok_or_else(|| {
             rpc_error(
@@ -171,30 +176,30 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         let state = self.ctx.chain.snapshot();
         for item in items {
             let tx = decode_tx(Some(item.clone()), "rawtxs")?;
-            let mut r = json!({ "txid": tx.txid(), "wtxid": tx.wtxid() });
+            let mut r = TestMempoolAcceptResult {
+                txid: tx.txid(),
+                wtxid: tx.wtxid(),
+                allowed: false,
+                vsize: None,
+                fees: None,
+                reject_reason: None,
+            };
             match state.check_transaction(&tx) {
                 Ok(e) => {
-                    r["allowed"] = json!(true);
-                    r["vsize"] = json!(e.size);
-                    r["fees"] = json!({ "base": e.fee });
+                    r.allowed = true;
+                    r.vsize = Some(e.size as u64);
+                    r.fees = Some(MempoolFees { base: e.fee });
                 }
-                Err(e) => {
-                    r["allowed"] = json!(false);
-                    r["reject-reason"] = json!(e.to_string());
-                }
+                Err(e) => r.reject_reason = Some(e.to_string()),
             }
             results.push(r);
         }
-        Ok(json!(results))
+        Ok(results)
     }
 
-    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<Value> {
+    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx> {
         let tx = decode_tx(hexstring, "hexstring")?;
-        let mut v = tx_to_json(&tx, self.ctx.chain.params().network);
-        if let Some(o) = v.as_object_mut() {
-            o.remove("hex");
-        }
-        Ok(v)
+        Ok(DecodedTx::from_tx(&tx, self.ctx.chain.params().network))
     }
 
     fn getrawtransaction(
@@ -202,7 +207,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         txid: Option<Value>,
         verbose: Option<Value>,
         blockhash: Option<Value>,
-    ) -> RpcResult<Value> {
+    ) -> RpcResult<GetRawTransactionResult> {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
         let verbose = opt_bool(verbose, "verbose", false)?;
         let wanted_block = match blockhash {
@@ -214,9 +219,9 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         if wanted_block.is_none() {
             if let Some(e) = state.mempool().get(&txid) {
                 return Ok(if verbose {
-                    tx_to_json(&e.tx, network)
+                    GetRawTransactionResult::Verbose(Box::new(TxVerbose::from_tx(&e.tx, network)))
                 } else {
-                    json!(hex::encode(serialize(&e.tx)))
+                    GetRawTransactionResult::Hex(hex::encode(serialize(&e.tx)))
                 });
             }
         }
@@ -254,15 +259,16 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             .ok_or_rpc(RpcErrorCode::Database, "block data missing")?;
         let tx = &block.txdata[index];
         if !verbose {
-            return Ok(json!(hex::encode(serialize(tx))));
+            return Ok(GetRawTransactionResult::Hex(hex::encode(serialize(tx))));
         }
-        let mut v = tx_to_json(tx, network);
+        let mut v = TxVerbose::from_tx(tx, network);
         if let Some(entry) = chain.index().get(&block_hash) {
-            v["blockhash"] = json!(block_hash);
-            v["confirmations"] = json!(confirmations(chain, entry).max(0));
-            v["time"] = json!(entry.header.time);
-            v["blocktime"] = json!(entry.header.time);
+            v = v.in_block(
+                block_hash,
+                confirmations(chain, entry).max(0) as u32,
+                entry.header.time,
+            );
         }
-        Ok(v)
+        Ok(GetRawTransactionResult::Verbose(Box::new(v)))
     }
 }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Block, BlockHash, OutPoint, Params, Transaction, TxOut, Txid};
+use dotcoin_common::{Block, BlockHash, FeeRate, OutPoint, Params, Transaction, TxOut, Txid};
 use tokio::sync::{broadcast, watch};
 use tracing::{info, warn};
 
@@ -43,8 +43,8 @@ pub struct ChainOptions {
     pub params: &'static Params,
     /// Mempool bound in bytes.
     pub max_mempool_bytes: usize,
-    /// Minimum relay fee rate, units per kB.
-    pub min_relay_fee: u64,
+    /// Minimum relay fee rate.
+    pub min_relay_fee: FeeRate,
 }
 
 /// Why the chain service could not open.
@@ -325,6 +325,9 @@ impl ChainService {
             Some(outputs) => w.mempool.accept_verified(tx, outputs, &view),
             None => w.mempool.accept(tx, &view),
         };
+        // The snapshot first: a consumer acting on the event (the relay serving `getdata`)
+        // must find the transaction in it.
+        self.publish_snapshot(w);
         if let Ok(txid) = &result {
             let e = w.mempool.get(txid).expect("just accepted");
             self.events.publish(Event::TxAccepted {
@@ -334,7 +337,6 @@ impl ChainService {
             });
         }
         self.publish_removals(&mut w.mempool);
-        self.publish_snapshot(w);
         result
     }
 
