@@ -442,7 +442,7 @@ fn invalidate_reconsider_and_precious_through_the_cli() {
     assert_eq!(node.cli_ok(&["getbestblockhash"]), tip);
 
     // Bad input: unknown block -5, not a hash -8, missing parameter -8, genesis refused.
-    let unknown = "11".repeat(32);
+    let unknown = "ab".repeat(32);
     let out = node.cli(&["invalidateblock", &unknown]);
     assert!(stderr(&out).contains("error code: -5"), "{}", stderr(&out));
     let out = node.cli(&["reconsiderblock", "nothex"]);
