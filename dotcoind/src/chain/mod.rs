@@ -595,13 +595,25 @@ impl ChainState {
         }
     }
 
+    /// The index entry of `hash`, for the calls that name a block.
+    fn known(&self, hash: &BlockHash) -> Result<IndexEntry, ChainError> {
+        self.index
+            .get(hash)
+            .copied()
+            .ok_or(ChainError::UnknownBlock(*hash))
+    }
+
+    /// Activates the best chain into `update` and records where it ended, also on error.
+    fn activate_into(&mut self, update: &mut ChainUpdate) -> Result<(), ChainError> {
+        let result = self.activate_best_chain(None, update);
+        update.tip = *self.tip();
+        result
+    }
+
     /// `invalidateblock`: marks `hash` invalid (with its descendants), disconnecting it
     /// first if it is on the active chain, then moves to the best remaining chain.
     pub fn invalidate_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
-        let entry = *self
-            .index
-            .get(hash)
-            .ok_or(ChainError::UnknownBlock(*hash))?;
+        let entry = self.known(hash)?;
         if entry.height == 0 {
             return Err(ChainError::InvalidateGenesis);
         }
@@ -615,9 +627,7 @@ impl ChainState {
         }
         self.mark_invalid(hash)?;
         self.rebuild_sets();
-        let result = self.activate_best_chain(None, &mut update);
-        update.tip = *self.tip();
-        result?;
+        self.activate_into(&mut update)?;
         info!(target: "chain", %hash, tip = %update.tip.hash, "block invalidated");
         Ok(update)
     }
@@ -625,10 +635,7 @@ impl ChainState {
     /// `reconsiderblock`: clears the invalid marks of `hash`, its ancestors and its
     /// descendants, then moves to the best chain (which may be the block's again).
     pub fn reconsider_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
-        let entry = *self
-            .index
-            .get(hash)
-            .ok_or(ChainError::UnknownBlock(*hash))?;
+        let entry = self.known(hash)?;
         let mut batch = Batch::default();
         let mut clear = |index: &mut BlockIndex, h: &BlockHash| {
             if let Some(mut e) = index.get(h).copied() {
@@ -658,9 +665,7 @@ impl ChainState {
         self.last_failure = None;
         self.rebuild_sets();
         let mut update = ChainUpdate::new(*self.tip());
-        let result = self.activate_best_chain(None, &mut update);
-        update.tip = *self.tip();
-        result?;
+        self.activate_into(&mut update)?;
         info!(target: "chain", %hash, tip = %update.tip.hash, "block reconsidered");
         Ok(update)
     }
@@ -669,10 +674,7 @@ impl ChainState {
     /// same work, so among equal-work tips it wins. Blocks with less work than the tip are
     /// left alone, as in Bitcoin Core. Not persisted: a restart forgets it.
     pub fn precious_block(&mut self, hash: &BlockHash) -> Result<ChainUpdate, ChainError> {
-        let entry = *self
-            .index
-            .get(hash)
-            .ok_or(ChainError::UnknownBlock(*hash))?;
+        let entry = self.known(hash)?;
         let mut update = ChainUpdate::new(*self.tip());
         if entry.chainwork < self.tip().chainwork || entry.hash == self.tip().hash {
             return Ok(update);
@@ -683,9 +685,7 @@ impl ChainState {
         if was_candidate || (self.linked.contains(&entry.hash) && !entry.is_failed()) {
             self.candidates.insert(self.work_key(&entry));
         }
-        let result = self.activate_best_chain(None, &mut update);
-        update.tip = *self.tip();
-        result?;
+        self.activate_into(&mut update)?;
         Ok(update)
     }
 }

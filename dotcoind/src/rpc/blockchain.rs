@@ -267,31 +267,26 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
     }
 
     fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        self.ctx
-            .chain
-            .invalidate_block(&hash)
-            .map_err(chain_change_error)?;
-        Ok(())
+        mark_block(blockhash, |h| self.ctx.chain.invalidate_block(h))
     }
 
     fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        self.ctx
-            .chain
-            .reconsider_block(&hash)
-            .map_err(chain_change_error)?;
-        Ok(())
+        mark_block(blockhash, |h| self.ctx.chain.reconsider_block(h))
     }
 
     fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        self.ctx
-            .chain
-            .precious_block(&hash)
-            .map_err(chain_change_error)?;
-        Ok(())
+        mark_block(blockhash, |h| self.ctx.chain.precious_block(h))
     }
+}
+
+/// The block-marking calls: parse the hash, run `f`, map its error as Bitcoin Core does.
+fn mark_block(
+    blockhash: Option<Value>,
+    f: impl FnOnce(&dotcoin_common::BlockHash) -> Result<crate::chain::ChainUpdate, ChainError>,
+) -> RpcResult<()> {
+    let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
+    f(&hash).map_err(chain_change_error)?;
+    Ok(())
 }
 
 /// Bitcoin Core's codes for the block-marking calls: -5 for an unknown block, -1 otherwise.

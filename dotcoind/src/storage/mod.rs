@@ -52,6 +52,23 @@ pub enum StoreError {
     },
 }
 
+/// Decodes a stored value of table `T`.
+fn decode_value<T: Table>(bytes: &[u8]) -> Result<T::Value, StoreError> {
+    deserialize(bytes).map_err(|source| StoreError::Corrupt {
+        table: T::NAME,
+        source,
+    })
+}
+
+/// Decodes a stored row (key and value) of table `T`.
+fn decode_row<T: Table>(k: &[u8], v: &[u8]) -> Result<(T::Key, T::Value), StoreError> {
+    let key = T::Key::from_key(k).map_err(|source| StoreError::Corrupt {
+        table: T::NAME,
+        source,
+    })?;
+    Ok((key, decode_value::<T>(v)?))
+}
+
 /// The node's database.
 pub struct Store {
     db: DB,
@@ -175,12 +192,7 @@ impl Store {
     pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
         match self.db.get_pinned_cf(self.cf(T::NAME), key.to_key())? {
             None => Ok(None),
-            Some(bytes) => deserialize(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt {
-                    table: T::NAME,
-                    source,
-                }),
+            Some(bytes) => decode_value::<T>(&bytes).map(Some),
         }
     }
 
@@ -204,14 +216,7 @@ impl Store {
             if !k.starts_with(prefix) {
                 break;
             }
-            let key = T::Key::from_key(&k).map_err(|source| StoreError::Corrupt {
-                table: T::NAME,
-                source,
-            })?;
-            let value = deserialize(&v).map_err(|source| StoreError::Corrupt {
-                table: T::NAME,
-                source,
-            })?;
+            let (key, value) = decode_row::<T>(&k, &v)?;
             out.push((key, value));
         }
         Ok(out)
@@ -285,12 +290,7 @@ impl StoreSnapshot<'_> {
     pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
         match self.snap.get_cf(self.store.cf(T::NAME), key.to_key())? {
             None => Ok(None),
-            Some(bytes) => deserialize(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt {
-                    table: T::NAME,
-                    source,
-                }),
+            Some(bytes) => decode_value::<T>(&bytes).map(Some),
         }
     }
 
@@ -310,14 +310,7 @@ impl StoreSnapshot<'_> {
             if !k.starts_with(prefix) {
                 break;
             }
-            let key = T::Key::from_key(&k).map_err(|source| StoreError::Corrupt {
-                table: T::NAME,
-                source,
-            })?;
-            let value = deserialize(&v).map_err(|source| StoreError::Corrupt {
-                table: T::NAME,
-                source,
-            })?;
+            let (key, value) = decode_row::<T>(&k, &v)?;
             f(key, value);
         }
         Ok(())
