@@ -21,7 +21,7 @@
 //! Change below [`DUST_THRESHOLD`] is never created; it is folded into the fee.
 
 use dotcoin_common::encode::compact_size_len;
-use dotcoin_common::{Amount, OutPoint, TxOut};
+use dotcoin_common::{Amount, FeeRate, OutPoint, TxOut};
 
 /// Outputs below this many base units are not created (the node's dust threshold).
 pub const DUST_THRESHOLD: Amount = Amount::from_sat(546);
@@ -61,21 +61,21 @@ pub struct Insufficient {
     pub needed: Amount,
 }
 
-/// Picks coins paying `target` to `payments` outputs at `fee_rate` units per byte
-/// (see the module docs for the rule). With `fee_rate` 0 the fee is ignored, as when it is
-/// subtracted from the payment.
+/// Picks coins paying `target` to `payments` outputs at `fee_rate` (see the module docs
+/// for the rule). With [`FeeRate::ZERO`] the fee is ignored, as when it is subtracted from
+/// the payment.
 pub fn select_coins(
     coins: &[Coin],
     target: Amount,
     payments: usize,
-    fee_rate: u64,
+    fee_rate: FeeRate,
 ) -> Result<Vec<Coin>, Insufficient> {
-    let rate = i128::from(fee_rate);
+    let fee = |size: u64| i128::from(fee_rate.fee_for(size as usize).to_sat());
     let target = i128::from(target.to_sat());
     // Everything but the inputs, at the fee rate, on top of the payments.
-    let need = target + rate * i128::from(signed_tx_size(0, payments));
-    let change_cost = rate * i128::from(OUTPUT_SIZE) + i128::from(DUST_THRESHOLD.to_sat());
-    let input_fee = rate * i128::from(INPUT_SIZE);
+    let need = target + fee(signed_tx_size(0, payments));
+    let change_cost = fee(OUTPUT_SIZE) + i128::from(DUST_THRESHOLD.to_sat());
+    let input_fee = fee(INPUT_SIZE);
     let effective = |c: &Coin| i128::from(c.output.value.to_sat()) - input_fee;
 
     // Coins that pay for their own input, largest effective value first (ties by outpoint,
@@ -219,7 +219,13 @@ mod tests {
         let a = 40_000;
         let b = target + fee - a;
         let coins = vec![coin(1, 1_000_000), coin(2, a), coin(3, b), coin(4, 500_000)];
-        let chosen = select_coins(&coins, Amount::from_sat(target), 1, rate).expect("enough");
+        let chosen = select_coins(
+            &coins,
+            Amount::from_sat(target),
+            1,
+            FeeRate::from_sat_per_vb(rate),
+        )
+        .expect("enough");
         assert_eq!(chosen.len(), 2);
         assert_eq!(total(&chosen), target + fee);
     }
@@ -227,10 +233,12 @@ mod tests {
     #[test]
     fn change_when_no_changeless_set() {
         let coins = vec![coin(1, 50 * 100_000_000), coin(2, 50 * 100_000_000)];
-        let chosen = select_coins(&coins, Amount::from_dot(90), 1, 2).expect("enough");
+        let chosen = select_coins(&coins, Amount::from_dot(90), 1, FeeRate::from_sat_per_vb(2))
+            .expect("enough");
         // Two 50s to pay 90: the seed's flow 3, with 10 DOT minus fee as change.
         assert_eq!(chosen.len(), 2);
-        let chosen = select_coins(&coins, Amount::from_dot(30), 1, 2).expect("enough");
+        let chosen = select_coins(&coins, Amount::from_dot(30), 1, FeeRate::from_sat_per_vb(2))
+            .expect("enough");
         assert_eq!(chosen.len(), 1, "one coin covers 30 DOT plus change");
     }
 
@@ -241,7 +249,13 @@ mod tests {
             coin(2, 3_000_000),
             coin(3, 200_000_000),
         ];
-        let chosen = select_coins(&coins, Amount::from_sat(2_000_000), 1, 1).expect("enough");
+        let chosen = select_coins(
+            &coins,
+            Amount::from_sat(2_000_000),
+            1,
+            FeeRate::from_sat_per_vb(1),
+        )
+        .expect("enough");
         assert_eq!(chosen, vec![coin(2, 3_000_000)]);
     }
 
@@ -252,14 +266,26 @@ mod tests {
         let rate = 1;
         let target = 100_000;
         let coins = vec![coin(1, target + rate * signed_tx_size(1, 1) + 300)];
-        let chosen = select_coins(&coins, Amount::from_sat(target), 1, rate).expect("enough");
+        let chosen = select_coins(
+            &coins,
+            Amount::from_sat(target),
+            1,
+            FeeRate::from_sat_per_vb(rate),
+        )
+        .expect("enough");
         assert_eq!(chosen.len(), 1);
     }
 
     #[test]
     fn insufficient_funds() {
         let coins = vec![coin(1, 1_000), coin(2, 2_000)];
-        let err = select_coins(&coins, Amount::from_sat(2_900), 1, 2).expect_err("too little");
+        let err = select_coins(
+            &coins,
+            Amount::from_sat(2_900),
+            1,
+            FeeRate::from_sat_per_vb(2),
+        )
+        .expect_err("too little");
         assert_eq!(err.available, Amount::from_sat(3_000));
         assert!(err.needed > Amount::from_sat(2_900), "{err:?}");
     }
@@ -267,7 +293,13 @@ mod tests {
     #[test]
     fn coins_worth_less_than_their_input_fee_are_skipped() {
         let coins = vec![coin(1, 150), coin(2, 1_000_000)];
-        let chosen = select_coins(&coins, Amount::from_sat(10_000), 1, 2).expect("enough");
+        let chosen = select_coins(
+            &coins,
+            Amount::from_sat(10_000),
+            1,
+            FeeRate::from_sat_per_vb(2),
+        )
+        .expect("enough");
         assert_eq!(chosen, vec![coin(2, 1_000_000)]);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dotcoin_common::{Address, Amount, Network, PubKey, Txid};
+use dotcoin_common::{Address, Amount, FeeRate, Network, PubKey, Txid};
 
 use crate::cli::Command;
 use crate::crypto::KdfParams;
@@ -220,7 +220,9 @@ async fn send<N: NodeApi>(
     fee_rate: u64,
     subtract_fee: bool,
 ) -> Result<Outcome, WalletError> {
-    if fee_rate < 1 {
+    // The command line takes base units per byte; inside, one FeeRate unit everywhere.
+    let fee_rate = FeeRate::from_sat_per_vb(fee_rate);
+    if fee_rate < crate::wallet::MIN_FEE_RATE {
         return Err(WalletError::FeeRateTooLow(fee_rate));
     }
     let mut wallet = ctx.store.load(ctx.network)?;
@@ -654,7 +656,7 @@ mod tests {
         };
         assert_eq!(
             run(&ctx, cmd, &node).expect_err("rate").to_string(),
-            "fee rate 0 is below the minimum relay fee rate of 1 unit per byte"
+            "fee rate 0 sat/kvB is below the minimum relay fee rate of 1 unit per byte (1000 sat/kvB)"
         );
         let node = node_with_utxos(&[]);
         assert_eq!(

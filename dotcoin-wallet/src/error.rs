@@ -82,8 +82,8 @@ pub enum WalletError {
         dust: Amount,
     },
     /// The fee rate is below the node's minimum relay fee rate.
-    #[error("fee rate {0} is below the minimum relay fee rate of 1 unit per byte")]
-    FeeRateTooLow(u64),
+    #[error("fee rate {0} is below the minimum relay fee rate of 1 unit per byte (1000 sat/kvB)")]
+    FeeRateTooLow(dotcoin_common::FeeRate),
     /// `sendmany`'s argument.
     #[error("invalid sendmany argument: {0}")]
     BadSendMany(String),

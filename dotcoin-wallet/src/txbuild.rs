@@ -7,7 +7,7 @@
 //! and goes to the fee.
 
 use dotcoin_common::sighash::signing::sign_transaction;
-use dotcoin_common::{Amount, PubKey, Transaction, TxIn, TxOut};
+use dotcoin_common::{Amount, FeeRate, PubKey, Transaction, TxIn, TxOut};
 use secp256k1::Keypair;
 
 use crate::coinselect::{signed_tx_size, Coin, DUST_THRESHOLD};
@@ -42,25 +42,25 @@ fn amount(v: i128) -> Amount {
 }
 
 /// Builds and signs a transaction spending `coins` to `payments`, change to
-/// `change_pubkey`, at `fee_rate` units per byte. With `subtract_fee`, the fee comes out
+/// `change_pubkey`, at `fee_rate`. With `subtract_fee`, the fee comes out
 /// of the first payment and everything else over the payments is change.
 pub fn build_and_sign(
     coins: &[Coin],
     payments: &[Payment],
     change_pubkey: PubKey,
-    fee_rate: u64,
+    fee_rate: FeeRate,
     subtract_fee: bool,
     keys: &[Keypair],
 ) -> Result<Built, WalletError> {
     if payments.is_empty() || coins.is_empty() {
         return Err(WalletError::Build("no payments or no coins".into()));
     }
-    let rate = i128::from(fee_rate);
+    let fee_of = |size: u64| i128::from(fee_rate.fee_for(size as usize).to_sat());
     let total_in: i128 = coins.iter().map(|c| sat(c.output.value)).sum();
     let paid: i128 = payments.iter().map(|p| sat(p.amount)).sum();
     let spent: Vec<TxOut> = coins.iter().map(|c| c.output).collect();
     let dust = sat(DUST_THRESHOLD);
-    let size_fee = |outputs: usize| rate * i128::from(signed_tx_size(coins.len(), outputs));
+    let size_fee = |outputs: usize| fee_of(signed_tx_size(coins.len(), outputs));
 
     // First guess from the exact size model; the loop below checks it against the signed
     // transaction.
@@ -133,7 +133,7 @@ pub fn build_and_sign(
                 tx.inputs.len()
             )));
         }
-        let required = rate * tx.size() as i128;
+        let required = fee_of(tx.size() as u64);
         let out_total: i128 = tx.outputs.iter().map(|o| sat(o.value)).sum();
         let actual = total_in - out_total;
         // Done when the fee covers the signed size, and is not more than needed unless
@@ -177,8 +177,15 @@ mod tests {
             amount: Amount::from_sat(2_500_000),
         };
         for rate in [1, 2, 7] {
-            let built = build_and_sign(&coins, &[to], PubKey([8; 32]), rate, false, &[key])
-                .expect("builds");
+            let built = build_and_sign(
+                &coins,
+                &[to],
+                PubKey([8; 32]),
+                FeeRate::from_sat_per_vb(rate),
+                false,
+                &[key],
+            )
+            .expect("builds");
             assert_eq!(built.fee.to_sat(), rate * built.tx.size() as u64);
             assert_eq!(built.tx.size() as u64, signed_tx_size(3, 2));
             assert!(built.tx.inputs.iter().all(|i| i.witness.len() == 64));
@@ -205,7 +212,7 @@ mod tests {
             &coins,
             &[to],
             PubKey([8; 32]),
-            1,
+            FeeRate::from_sat_per_vb(1),
             false,
             &[generate_keypair()],
         )

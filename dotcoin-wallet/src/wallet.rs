@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use dotcoin_common::rpc_types::AddressUtxo;
 use dotcoin_common::sighash::signing::{generate_keypair, keypair_from_secret, pubkey_of};
-use dotcoin_common::{Address, Amount, Network, PubKey, Transaction, TxOut};
+use dotcoin_common::{Address, Amount, FeeRate, Network, PubKey, Transaction, TxOut};
 use secp256k1::Keypair;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -210,13 +210,16 @@ pub struct Balances {
     pub immature: Amount,
 }
 
+/// The node's default minimum relay fee rate: the wallet pays at least this.
+pub const MIN_FEE_RATE: FeeRate = FeeRate::from_sat_per_vb(1);
+
 /// A payment request for [`Wallet::prepare_send`].
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     /// Destinations and amounts (each positive and not dust).
     pub payments: Vec<(Address, Amount)>,
-    /// Units per serialized byte, at least 1.
-    pub fee_rate: u64,
+    /// Fee rate, at least 1 unit per serialized byte.
+    pub fee_rate: FeeRate,
     /// Take the fee out of the (single) payment instead of adding it.
     pub subtract_fee: bool,
 }
@@ -713,7 +716,7 @@ impl Wallet {
         utxos: &[AddressUtxo],
         request: &SendRequest,
     ) -> Result<PreparedSend, WalletError> {
-        if request.fee_rate < 1 {
+        if request.fee_rate < MIN_FEE_RATE {
             return Err(WalletError::FeeRateTooLow(request.fee_rate));
         }
         for (address, amount) in &request.payments {
@@ -768,7 +771,7 @@ impl Wallet {
             });
         }
         let selection_rate = if request.subtract_fee {
-            0
+            FeeRate::ZERO
         } else {
             request.fee_rate
         };
@@ -852,7 +855,7 @@ pub(crate) mod tests {
     fn request(to: Address, amount: Amount) -> SendRequest {
         SendRequest {
             payments: vec![(to, amount)],
-            fee_rate: 2,
+            fee_rate: FeeRate::from_sat_per_vb(2),
             subtract_fee: false,
         }
     }
@@ -1224,10 +1227,10 @@ pub(crate) mod tests {
             "amount 0.00000545 DOT is below the dust threshold of 0.00000546 DOT"
         );
         let mut req = request(to, Amount::from_sat(100_000));
-        req.fee_rate = 0;
+        req.fee_rate = FeeRate::ZERO;
         assert_eq!(
             w.prepare_send(&utxos, &req).expect_err("rate").to_string(),
-            "fee rate 0 is below the minimum relay fee rate of 1 unit per byte"
+            "fee rate 0 sat/kvB is below the minimum relay fee rate of 1 unit per byte (1000 sat/kvB)"
         );
         let main = other_address(Network::Main);
         let err = w

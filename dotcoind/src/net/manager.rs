@@ -706,10 +706,27 @@ pub(crate) async fn relay(mgr: Arc<PeerManager>) {
                     continue;
                 };
                 last_announced = tip;
+                // A peer gets `headers` only when they connect to what it has (what it told
+                // us, or what we last announced to it); otherwise, as when the relay fell
+                // more than MAX_ANNOUNCE blocks behind, it gets an `inv` of the tip and asks
+                // for the headers itself, as in Bitcoin Core. An unconnecting `headers`
+                // message would count against us at the peer.
                 let peers = mgr.ready_peers();
                 for p in &peers {
-                    if p.best_known() != Some(tip) {
-                        p.send(Message::Headers(headers.clone()));
+                    if p.best_known() == Some(tip) {
+                        continue;
+                    }
+                    match &headers {
+                        Some(h)
+                            if h.first()
+                                .is_some_and(|f| p.would_connect(&f.prev_blockhash)) =>
+                        {
+                            p.send(Message::Headers(h.clone()));
+                            p.set_header_sent(tip);
+                        }
+                        _ => {
+                            p.send(Message::Inv(vec![Inventory::Block(tip)]));
+                        }
                     }
                 }
                 if reorg {
@@ -722,12 +739,13 @@ pub(crate) async fn relay(mgr: Arc<PeerManager>) {
     }
 }
 
-/// The active chain's headers since `last` (at most [`MAX_ANNOUNCE`]), the new tip, and
-/// whether `last` left the active chain; `None` if the tip did not move.
+/// The new tip, the active chain's headers since `last` (`None` when there are more than
+/// [`MAX_ANNOUNCE`]), and whether `last` left the active chain; `None` if the tip did not
+/// move.
 fn tip_announcement(
     mgr: &PeerManager,
     last: &BlockHash,
-) -> Option<(BlockHash, Vec<BlockHeader>, bool)> {
+) -> Option<(BlockHash, Option<Vec<BlockHeader>>, bool)> {
     let snap = mgr.chain.snapshot();
     let index = snap.index();
     let tip = index.tip();
@@ -736,11 +754,14 @@ fn tip_announcement(
     }
     let fork = index.fork_point(last).map_or(0, |e| e.height);
     let reorg = index.get(last).is_some_and(|e| !index.is_active(e));
-    let from = (fork + 1).max(tip.height.saturating_sub(MAX_ANNOUNCE - 1));
+    let from = fork + 1;
+    if tip.height + 1 - from > MAX_ANNOUNCE {
+        return Some((tip.hash, None, reorg));
+    }
     let headers = index
         .active_range(from, (tip.height + 1 - from) as usize)
         .iter()
         .filter_map(|h| index.get(h).map(|e| e.header))
         .collect();
-    Some((tip.hash, headers, reorg))
+    Some((tip.hash, Some(headers), reorg))
 }

@@ -89,6 +89,8 @@ pub struct Peer {
     remote: Mutex<Option<VersionMessage>>,
     known_txs: Mutex<HashSet<Txid>>,
     best_known: Mutex<Option<(BlockHash, u32)>>,
+    /// The last tip announced to this peer by `headers`.
+    header_sent: Mutex<Option<BlockHash>>,
     bytes_sent: AtomicU64,
     bytes_recv: AtomicU64,
     ping_micros: AtomicU64,
@@ -136,6 +138,7 @@ impl Peer {
             remote: Mutex::new(None),
             known_txs: Mutex::new(HashSet::new()),
             best_known: Mutex::new(None),
+            header_sent: Mutex::new(None),
             bytes_sent: AtomicU64::new(0),
             bytes_recv: AtomicU64::new(0),
             ping_micros: AtomicU64::new(u64::MAX),
@@ -197,6 +200,18 @@ impl Peer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .map(|(h, _)| h)
+    }
+
+    /// Whether `headers` starting after `parent` connect to what this peer has: the
+    /// block it last told us of, or the last tip we announced to it.
+    pub(crate) fn would_connect(&self, parent: &BlockHash) -> bool {
+        self.best_known() == Some(*parent)
+            || *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) == Some(*parent)
+    }
+
+    /// Records `tip` as announced to this peer by `headers`.
+    pub(crate) fn set_header_sent(&self, tip: BlockHash) {
+        *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(tip);
     }
 
     fn set_best_known(&self, hash: BlockHash, height: u32) {
@@ -640,6 +655,10 @@ impl PeerTask {
             let snap = self.mgr.chain().snapshot();
             headers_after(snap.index(), &g.locator, &g.stop, MAX_HEADERS)
         };
+        // They continue the peer's own chain, so later announcements can build on them.
+        if let Some(last) = headers.last() {
+            self.peer.set_header_sent(last.block_hash());
+        }
         self.peer.send(Message::Headers(headers));
     }
 
