@@ -695,3 +695,39 @@ fn a_subscriber_that_never_reads_lags_and_never_holds_up_the_writer() {
     assert!(latest.len() <= EVENT_BUFFER);
     assert_eq!(a.snap().tip().height, blocks);
 }
+
+#[test]
+fn a_bogus_body_under_an_honest_header_does_not_condemn_the_real_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (_, pk) = key();
+    a.generate(2, pk, 1, u64::MAX).unwrap();
+    let tip = a.tip();
+    let real = next_block(&tip.header, tip.height + 1, pk, vec![], 7);
+    // The real header with: no transactions, a second coinbase appended, and a body of
+    // thousands of copies of the coinbase (oversized).
+    let empty = Block {
+        header: real.header,
+        txdata: vec![],
+    };
+    let mut two_coinbases = real.clone();
+    two_coinbases.txdata.push(real.txdata[0].clone());
+    let mut oversized = real.clone();
+    oversized.txdata = vec![real.txdata[0].clone(); 20_000];
+    for bogus in [&empty, &two_coinbases, &oversized] {
+        let err = a.process_block(bogus).expect_err("a body the header does not commit to");
+        assert!(
+            matches!(
+                err,
+                ChainError::Invalid(dotcoin_common::consensus::ValidationError::BadMerkleRoot { .. })
+                    | ChainError::Invalid(dotcoin_common::consensus::ValidationError::MerkleMutated)
+            ),
+            "{err}"
+        );
+        let entry = *a.snap().index().get(&real.block_hash()).expect("header kept");
+        assert!(!entry.is_failed(), "the header is not marked invalid");
+    }
+    let o = a.process_block(&real).expect("the real block still connects");
+    assert!(o.tip_changed());
+    assert_eq!(a.tip().hash, real.block_hash());
+}

@@ -79,9 +79,12 @@ pub fn check_proof_of_work(header: &BlockHeader, params: &Params) -> Result<(), 
 /// All context-free block rules, including every transaction's context-free rules.
 pub fn check_block(block: &Block, params: &Params) -> Result<(), ValidationError> {
     check_proof_of_work(&block.header, params)?;
+    // The merkle root first: until the transactions are proven to be the ones the header
+    // commits to, a failure says nothing about the block, only about whoever sent this
+    // body (an honest header with a bogus body must not get the real block marked invalid).
+    check_merkle_root(block)?;
     check_block_size(block)?;
     check_coinbase_position(block)?;
-    check_merkle_root(block)?;
     for tx in &block.txdata {
         check_transaction(tx)?;
     }
