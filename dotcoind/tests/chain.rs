@@ -715,19 +715,114 @@ fn a_bogus_body_under_an_honest_header_does_not_condemn_the_real_block() {
     let mut oversized = real.clone();
     oversized.txdata = vec![real.txdata[0].clone(); 20_000];
     for bogus in [&empty, &two_coinbases, &oversized] {
-        let err = a.process_block(bogus).expect_err("a body the header does not commit to");
+        let err = a
+            .process_block(bogus)
+            .expect_err("a body the header does not commit to");
         assert!(
             matches!(
                 err,
-                ChainError::Invalid(dotcoin_common::consensus::ValidationError::BadMerkleRoot { .. })
-                    | ChainError::Invalid(dotcoin_common::consensus::ValidationError::MerkleMutated)
+                ChainError::Invalid(
+                    dotcoin_common::consensus::ValidationError::BadMerkleRoot { .. }
+                ) | ChainError::Invalid(dotcoin_common::consensus::ValidationError::MerkleMutated)
             ),
             "{err}"
         );
-        let entry = *a.snap().index().get(&real.block_hash()).expect("header kept");
+        let entry = *a
+            .snap()
+            .index()
+            .get(&real.block_hash())
+            .expect("header kept");
         assert!(!entry.is_failed(), "the header is not marked invalid");
     }
-    let o = a.process_block(&real).expect("the real block still connects");
+    let o = a
+        .process_block(&real)
+        .expect("the real block still connects");
     assert!(o.tip_changed());
     assert_eq!(a.tip().hash, real.block_hash());
+}
+
+#[test]
+fn a_parent_and_child_from_two_disconnected_blocks_both_return_to_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (kp, pk) = key();
+    a.generate(101, pk, 2, u64::MAX).unwrap();
+    let parent = spend(
+        &[coinbase_out(&a, 1)],
+        vec![TxOut {
+            value: Amount::from_dot(49),
+            pubkey: pk,
+        }],
+        &kp,
+    );
+    let child = spend(
+        &[(
+            OutPoint {
+                txid: parent.txid(),
+                vout: 0,
+            },
+            parent.outputs[0],
+        )],
+        vec![TxOut {
+            value: Amount::from_dot(48),
+            pubkey: pk,
+        }],
+        &kp,
+    );
+    let fork = a.tip();
+    let b1 = next_block(&fork.header, fork.height + 1, pk, vec![parent.clone()], 1);
+    let b2 = next_block(&b1.header, fork.height + 2, pk, vec![child.clone()], 2);
+    a.process_block(&b1).unwrap();
+    a.process_block(&b2).unwrap();
+    assert!(a.snap().mempool().is_empty());
+    // Both blocks leave the chain: the parent (older block) must be offered first, or the
+    // child is dropped for a missing input.
+    a.chain.invalidate_block(&b1.block_hash()).unwrap();
+    let snap = a.snap();
+    assert!(snap.mempool().contains(&parent.txid()), "parent back");
+    assert!(snap.mempool().contains(&child.txid()), "child back");
+}
+
+#[test]
+fn a_block_stored_but_not_connected_before_a_crash_connects_at_restart() {
+    use dotcoind::storage::{
+        status, Batch, BlockByHash, BlockIndexByHash, Store, StoredIndexEntry,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pk) = key();
+    let (tip, block) = {
+        let a = open_node(&dir);
+        a.generate(3, pk, 1, u64::MAX).unwrap();
+        let tip = a.tip();
+        a.chain.flush();
+        (tip, next_block(&tip.header, tip.height + 1, pk, vec![], 9))
+    };
+    // The state a crash leaves between the two writes of process_block: the block and its
+    // index entry are stored (with data), the tip and UTXO set are not yet moved.
+    {
+        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
+        let parent = store.get::<BlockIndexByHash>(&tip.hash).unwrap().unwrap();
+        let work = ruint::aliases::U256::from_be_bytes(parent.chainwork)
+            + dotcoin_common::pow::work_from_bits(block.header.bits);
+        let mut batch = Batch::default();
+        batch.put::<BlockByHash>(&block.block_hash(), &block);
+        batch.put::<BlockIndexByHash>(
+            &block.block_hash(),
+            &StoredIndexEntry {
+                header: block.header,
+                height: tip.height + 1,
+                chainwork: work.to_be_bytes(),
+                status: status::HAVE_DATA,
+                sequence: parent.sequence + 1,
+            },
+        );
+        store.commit(batch).unwrap();
+    }
+    let a = open_node(&dir);
+    assert_eq!(
+        a.tip().hash,
+        block.block_hash(),
+        "the stored block connects at start-up, with no new block arriving"
+    );
+    assert_eq!(a.utxo_stats().height, tip.height + 1);
 }

@@ -284,6 +284,14 @@ impl ChainState {
         chain.next_sequence = next_sequence;
         chain.rebuild_sets();
         info!(target: "chain", height = tip_height, tip = %tip, headers = chain.index.len(), "loaded chain state");
+        // A crash between storing a block and connecting it leaves a better stored chain
+        // than the tip: carry on where the node stopped instead of waiting for a new block.
+        let mut resumed = ChainUpdate::new(*chain.tip());
+        chain.activate_into(&mut resumed)?;
+        if resumed.tip_changed() {
+            info!(target: "chain", height = chain.height(), tip = %chain.tip().hash,
+                connected = resumed.connected.len(), "resumed activating the best stored chain");
+        }
         Ok(chain)
     }
 
