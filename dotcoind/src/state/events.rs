@@ -5,8 +5,9 @@
 //! The stream is a bounded broadcast channel. Publishing never waits: a consumer that falls
 //! more than [`EVENT_BUFFER`] events behind gets `RecvError::Lagged(n)` on its next read,
 //! skips ahead, and resyncs from a [`super::Snapshot`]; the writer is never slowed by it.
-//! Events are small (hashes, heights, counts): a consumer that wants a block reads it from
-//! the store, so a stalled consumer pins no block data.
+//! Events are small (hashes, heights, counts; never a block or a list of its transactions):
+//! a consumer that wants a block reads it from the store, so the buffer stays a few hundred
+//! kilobytes however large the blocks.
 
 use std::net::SocketAddr;
 
@@ -43,21 +44,21 @@ pub enum Event {
     },
     /// A block joined the active chain.
     BlockConnected {
-        /// The block.
+        /// The block (its transactions are in the store).
         hash: BlockHash,
         /// Its height.
         height: u32,
-        /// Its transactions, coinbase first.
-        txids: Vec<Txid>,
+        /// Its number of transactions, coinbase included.
+        tx_count: usize,
     },
     /// A block left the active chain (a reorganisation or `invalidateblock`).
     BlockDisconnected {
-        /// The block.
+        /// The block (its transactions are in the store).
         hash: BlockHash,
         /// Its height.
         height: u32,
-        /// Its transactions, coinbase first.
-        txids: Vec<Txid>,
+        /// Its number of transactions, coinbase included.
+        tx_count: usize,
     },
     /// The active tip moved; sent after the blocks that moved it.
     TipChanged {
@@ -147,5 +148,45 @@ impl EventBus {
     /// A new consumer, seeing every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_is_bounded_in_bytes() {
+        // Every event is a fixed small size (only `PeerBanned`'s reason is on the heap, and
+        // it is one line): the whole buffer stays under a megabyte whatever the blocks.
+        assert!(
+            std::mem::size_of::<Event>() <= 128,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+        assert!(EVENT_BUFFER * std::mem::size_of::<Event>() < 1 << 20);
+    }
+
+    #[test]
+    fn a_lagging_consumer_is_told_how_many_it_missed() {
+        let bus = EventBus::new();
+        let mut rx = bus.subscribe();
+        for i in 0..EVENT_BUFFER as u64 + 10 {
+            bus.publish(Event::MinerStatus {
+                mining: true,
+                threads: i,
+            });
+        }
+        assert_eq!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(10))
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Ok(Event::MinerStatus {
+                mining: true,
+                threads: 10
+            })
+        );
     }
 }

@@ -397,14 +397,14 @@ impl ChainService {
             self.events.publish(Event::BlockDisconnected {
                 hash: d.entry.hash,
                 height: d.entry.height,
-                txids: d.block.txdata.iter().map(|t| t.txid()).collect(),
+                tx_count: d.block.txdata.len(),
             });
         }
         for c in &update.connected {
             self.events.publish(Event::BlockConnected {
                 hash: c.entry.hash,
                 height: c.entry.height,
-                txids: c.block.txdata.iter().map(|t| t.txid()).collect(),
+                tx_count: c.block.txdata.len(),
             });
         }
         if update.tip_changed() {
