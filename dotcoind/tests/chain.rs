@@ -106,6 +106,18 @@ fn spend(inputs: &[(OutPoint, TxOut)], outputs: Vec<TxOut>, key: &Keypair) -> Tr
     tx
 }
 
+/// A transaction paying `dot` DOT to `to` from the coinbase at `height`.
+fn spend_coinbase(node: &Node, height: u32, to: PubKey, dot: u64, key: &Keypair) -> Transaction {
+    spend(
+        &[coinbase_out(node, height)],
+        vec![TxOut {
+            value: Amount::from_dot(dot),
+            pubkey: to,
+        }],
+        key,
+    )
+}
+
 fn coinbase_out(node: &Node, height: u32) -> (OutPoint, TxOut) {
     let b = block_at(node, height);
     let cb = &b.txdata[0];
@@ -282,35 +294,14 @@ fn disconnected_transactions_return_to_mempool_unless_they_conflict() {
     a.generate(102, pk, 2, u64::MAX).unwrap();
     copy_blocks(&a, &b, 1..=102);
     // Coinbases 1 and 2 are mature for a spend in block 103.
-    let tx1 = spend(
-        &[coinbase_out(&a, 1)],
-        vec![TxOut {
-            value: Amount::from_dot(49),
-            pubkey: other,
-        }],
-        &kp,
-    );
-    let tx2 = spend(
-        &[coinbase_out(&a, 2)],
-        vec![TxOut {
-            value: Amount::from_dot(49),
-            pubkey: other,
-        }],
-        &kp,
-    );
+    let tx1 = spend_coinbase(&a, 1, other, 49, &kp);
+    let tx2 = spend_coinbase(&a, 2, other, 49, &kp);
     a.accept_transaction(&tx1).expect("tx1 valid");
     a.accept_transaction(&tx2).expect("tx2 valid");
     a.generate(1, pk, 1, u64::MAX).unwrap(); // block 103 confirms tx1 and tx2
     assert!(a.snap().mempool().is_empty());
     // B's branch spends coinbase 2 differently and is two blocks long.
-    let tx2b = spend(
-        &[coinbase_out(&b, 2)],
-        vec![TxOut {
-            value: Amount::from_dot(48),
-            pubkey: pk,
-        }],
-        &kp,
-    );
+    let tx2b = spend_coinbase(&b, 2, pk, 48, &kp);
     b.accept_transaction(&tx2b).unwrap();
     b.generate(2, other, 1, u64::MAX).unwrap();
     for h in 103..=104 {
@@ -334,22 +325,8 @@ fn block_wins_a_double_spend_against_the_mempool() {
     let (_, other) = key();
     a.generate(101, pk, 2, u64::MAX).unwrap();
     copy_blocks(&a, &b, 1..=101);
-    let in_pool = spend(
-        &[coinbase_out(&a, 1)],
-        vec![TxOut {
-            value: Amount::from_dot(49),
-            pubkey: other,
-        }],
-        &kp,
-    );
-    let in_block = spend(
-        &[coinbase_out(&a, 1)],
-        vec![TxOut {
-            value: Amount::from_dot(40),
-            pubkey: pk,
-        }],
-        &kp,
-    );
+    let in_pool = spend_coinbase(&a, 1, other, 49, &kp);
+    let in_block = spend_coinbase(&a, 1, pk, 40, &kp);
     a.accept_transaction(&in_pool).unwrap();
     let err = a.accept_transaction(&in_block).expect_err("conflict");
     assert!(
@@ -482,16 +459,7 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
     a.generate(103, pk, 2, u64::MAX).unwrap();
     // Three blocks x1..x3, each confirming one spend of a mature coinbase.
     let txs: Vec<Transaction> = (1..=3)
-        .map(|h| {
-            spend(
-                &[coinbase_out(&a, h)],
-                vec![TxOut {
-                    value: Amount::from_dot(49),
-                    pubkey: other,
-                }],
-                &kp,
-            )
-        })
+        .map(|h| spend_coinbase(&a, h, other, 49, &kp))
         .collect();
     let fork = a.tip();
     let mut prev = fork.header;
@@ -747,14 +715,7 @@ fn a_parent_and_child_from_two_disconnected_blocks_both_return_to_the_pool() {
     let a = open_node(&dir);
     let (kp, pk) = key();
     a.generate(101, pk, 2, u64::MAX).unwrap();
-    let parent = spend(
-        &[coinbase_out(&a, 1)],
-        vec![TxOut {
-            value: Amount::from_dot(49),
-            pubkey: pk,
-        }],
-        &kp,
-    );
+    let parent = spend_coinbase(&a, 1, pk, 49, &kp);
     let child = spend(
         &[(
             OutPoint {

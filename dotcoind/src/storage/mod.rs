@@ -207,18 +207,8 @@ impl Store {
     /// Every entry of `T` whose key starts with `prefix`, in key order.
     pub fn scan_prefix<T: Table>(&self, prefix: &[u8]) -> Result<Rows<T>, StoreError> {
         let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(T::NAME),
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        for item in iter {
-            let (k, v) = item?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            let (key, value) = decode_row::<T>(&k, &v)?;
-            out.push((key, value));
-        }
+        self.snapshot()
+            .for_each::<T>(prefix, |key, value| out.push((key, value)))?;
         Ok(out)
     }
 
