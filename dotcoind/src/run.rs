@@ -74,7 +74,7 @@ pub fn run(args: Args) -> Result<(), RunError> {
         .build()
         .map_err(|e| RunError::Io(format!("cannot start runtime: {e}")))?;
     let result = runtime.block_on(serve(Arc::clone(&chain), Arc::clone(&miner), &config));
-    miner.stop();
+    miner.shutdown();
     chain.flush();
     info!("dotcoind stopped");
     result
@@ -146,8 +146,9 @@ async fn serve(
         _ = shutdown.notified() => info!("stop requested over RPC, shutting down"),
     }
     // Mining threads hold no async resources; stop them before the runtime winds down.
+    // Before the RPC server winds down, so a running `generatetoaddress` returns.
     let m = Arc::clone(&miner);
-    let _ = tokio::task::spawn_blocking(move || m.stop()).await;
+    let _ = tokio::task::spawn_blocking(move || m.shutdown()).await;
     p2p.stop().await;
     rpc.stop().await;
     let _ = std::fs::remove_file(&ports_path);

@@ -462,3 +462,43 @@ fn invalidate_reconsider_and_precious_through_the_cli() {
     );
     assert_eq!(node.cli_ok(&["getbestblockhash"]), tip);
 }
+
+#[test]
+fn hostile_parameters_get_errors_and_the_node_keeps_running() {
+    let mut node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    // A relative ban time that overflows the clock: the ban lasts until the end of time.
+    assert_eq!(
+        node.cli_ok(&["setban", "127.0.0.9", "add", "18446744073709551615"]),
+        ""
+    );
+    let bans: Vec<BannedEntry> = node.cli_typed(&["listbanned"]);
+    assert_eq!(bans.len(), 1);
+    assert_eq!(bans[0].banned_until, u64::MAX);
+    // A batch over the limit is refused whole, with JSON-RPC's "too big batch" error.
+    let calls: Vec<serde_json::Value> = (0..1001)
+        .map(|id| {
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "getblockcount", "params": []})
+        })
+        .collect();
+    let (_, body) = node.http_post(
+        &serde_json::Value::Array(calls).to_string(),
+        Some(&node.cookie_auth()),
+    );
+    let reply: serde_json::Value = serde_json::from_str(&body).expect("JSON reply");
+    assert_eq!(reply["error"]["code"], -32010, "{reply}");
+    // The largest block count once reserved gigabytes up front and aborted the node. Now
+    // it mines while the node keeps answering, and `stop` ends it cleanly.
+    std::thread::scope(|scope| {
+        let node = &node;
+        let generate = scope.spawn(move || node.cli(&["generatetoaddress", "4294967295", &addr]));
+        wait_until("blocks from the endless generatetoaddress", TIMEOUT, || {
+            node.cli_ok(&["getblockcount"])
+                .parse::<u64>()
+                .is_ok_and(|h| h >= 20)
+        });
+        node.rpc("stop", serde_json::json!([]));
+        generate.join().expect("cli thread");
+    });
+    assert_eq!(node.wait_exit(), 0, "a clean shutdown");
+}

@@ -53,6 +53,8 @@ pub struct MinerService {
     stale: Arc<Staleness>,
     running: AtomicBool,
     stop: AtomicBool,
+    /// Set once at shutdown: every search, `generate` included, ends.
+    shutdown: AtomicBool,
     hashes: AtomicU64,
     threads: AtomicU64,
     /// Pause after each found block, in milliseconds (0: none).
@@ -89,6 +91,7 @@ impl MinerService {
             stale,
             running: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
             hashes: AtomicU64::new(0),
             threads: AtomicU64::new(0),
             interval_ms: AtomicU64::new(0),
@@ -98,7 +101,8 @@ impl MinerService {
     }
 
     /// Mines `n` blocks paying `pubkey` on `threads` threads (what `generatetoaddress`
-    /// does). Stops early if `max_tries` nonces per block run out.
+    /// does). Stops early if `max_tries` nonces per block run out or the node shuts down,
+    /// returning the blocks mined so far.
     pub fn generate(
         &self,
         n: u32,
@@ -111,14 +115,18 @@ impl MinerService {
             .thread_name(|i| format!("generate-{i}"))
             .build()
             .expect("a thread pool of a few threads can be built");
-        let mut hashes = Vec::with_capacity(n as usize);
+        // `n` comes from a caller (up to u32::MAX): reserve for a sane number, grow past it.
+        let mut hashes = Vec::with_capacity(n.min(1024) as usize);
         let mut extra_nonce = 0u64;
-        while hashes.len() < n as usize {
+        while hashes.len() < n as usize && !self.shutdown.load(Ordering::SeqCst) {
             let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
                 continue;
             };
             let start = self.hashes.load(Ordering::Relaxed);
-            let cancel = || self.hashes.load(Ordering::Relaxed) - start >= max_tries;
+            let cancel = || {
+                self.shutdown.load(Ordering::Relaxed)
+                    || self.hashes.load(Ordering::Relaxed) - start >= max_tries
+            };
             let mut block = template.block;
             match search(&block.header, &pool, &cancel, &self.hashes) {
                 SearchResult::Found(nonce) => {
@@ -172,6 +180,12 @@ impl MinerService {
             });
         }
         self.running.store(false, Ordering::SeqCst);
+    }
+
+    /// Ends every search for good, `generate` calls included (at node shutdown).
+    pub fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.stop();
     }
 
     /// Whether continuous mining is on.

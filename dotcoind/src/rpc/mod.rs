@@ -44,6 +44,9 @@ pub struct RpcContext {
     pub started: std::time::Instant,
 }
 
+/// Most calls one JSON-RPC batch may hold; a larger batch is refused whole (-32010).
+pub const MAX_BATCH: u32 = 1000;
+
 /// One line of `help`: category, method, argument synopsis, description.
 pub type HelpEntry = (&'static str, &'static str, &'static str, &'static str);
 
@@ -380,6 +383,8 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
     let middleware = tower::ServiceBuilder::new().layer(auth::AuthLayer::new(&user, &password));
     let server = Server::builder()
         .http_only()
+        // An unbounded batch lets one request queue unbounded work and reply memory.
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_BATCH))
         .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(64 * 1024 * 1024)
         .set_http_middleware(middleware)

@@ -247,7 +247,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
                 let until = match (secs, absolute) {
                     (0, _) => now + self.net().bantime(),
                     (t, true) => t,
-                    (t, false) => now + t,
+                    (t, false) => now.saturating_add(t),
                 };
                 if until <= now {
                     return Err(rpc_error(
