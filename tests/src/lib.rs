@@ -37,6 +37,9 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
     }
 }
 
+/// Most calls the node takes in one JSON-RPC batch (`dotcoind`'s `rpc::MAX_BATCH`).
+pub const MAX_BATCH: usize = 1000;
+
 /// The path of a workspace binary (`dotcoind`, `dotcoin-cli`, `dotcoin-wallet`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -226,9 +229,16 @@ impl TestNode {
         Ok(v["result"].clone())
     }
 
-    /// Sends one JSON-RPC batch of `(method, params)` calls; returns the results in order,
-    /// panicking on any error.
+    /// Sends `(method, params)` calls as JSON-RPC batches of at most [`MAX_BATCH`] (the
+    /// node refuses larger ones); returns the results in order, panicking on any error.
     pub fn rpc_batch(&self, calls: &[(&str, Value)]) -> Vec<Value> {
+        calls
+            .chunks(MAX_BATCH)
+            .flat_map(|chunk| self.rpc_one_batch(chunk))
+            .collect()
+    }
+
+    fn rpc_one_batch(&self, calls: &[(&str, Value)]) -> Vec<Value> {
         let reqs: Vec<Value> = calls
             .iter()
             .enumerate()
