@@ -787,3 +787,22 @@ fn a_block_stored_but_not_connected_before_a_crash_connects_at_restart() {
     );
     assert_eq!(a.utxo_stats().height, tip.height + 1);
 }
+
+#[test]
+fn a_snapshot_watcher_is_woken_by_each_change_and_keeps_its_old_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (_, pk) = key();
+    let mut rx = a.chain.watch_snapshots();
+    let before = rx.borrow_and_update().clone();
+    assert!(!rx.has_changed().unwrap());
+    a.generate(1, pk, 1, u64::MAX).unwrap();
+    assert!(
+        rx.has_changed().unwrap(),
+        "a new block publishes a snapshot"
+    );
+    assert_eq!(rx.borrow_and_update().height(), 1);
+    // A snapshot taken earlier is a consistent view of its own moment.
+    assert_eq!(before.height(), 0);
+    assert!(before.index().active_hash(1).is_none());
+}

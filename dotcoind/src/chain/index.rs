@@ -325,24 +325,33 @@ impl BlockIndex {
         if self.is_active(leaf) {
             return ChainTipStatus::Active;
         }
-        if leaf.is_failed() {
-            return ChainTipStatus::Invalid;
-        }
-        let mut all_data = true;
-        let mut all_valid = true;
+        // The branch's status is its weakest block's, back to the active chain.
+        let mut weakest = ChainTipStatus::ValidFork;
         let mut cur = Some(leaf);
-        while let Some(e) = cur {
-            if self.is_active(e) {
-                break;
-            }
-            all_data &= e.have_data();
-            all_valid &= e.is_valid();
+        while let Some(e) = cur.filter(|e| !self.is_active(e)) {
+            let status = match e.block_status() {
+                BlockStatus::Failed | BlockStatus::FailedChild => return ChainTipStatus::Invalid,
+                BlockStatus::HeaderOnly => ChainTipStatus::HeadersOnly,
+                BlockStatus::DataStored => ChainTipStatus::ValidHeaders,
+                BlockStatus::Valid => ChainTipStatus::ValidFork,
+            };
+            weakest = weaker(weakest, status);
             cur = self.entries.get(&e.header.prev_blockhash);
         }
-        match (all_data, all_valid) {
-            (true, true) => ChainTipStatus::ValidFork,
-            (true, false) => ChainTipStatus::ValidHeaders,
-            _ => ChainTipStatus::HeadersOnly,
-        }
+        weakest
+    }
+}
+
+/// The less validated of two branch statuses.
+fn weaker(a: ChainTipStatus, b: ChainTipStatus) -> ChainTipStatus {
+    let rank = |s| match s {
+        ChainTipStatus::HeadersOnly => 0,
+        ChainTipStatus::ValidHeaders => 1,
+        _ => 2,
+    };
+    if rank(b) < rank(a) {
+        b
+    } else {
+        a
     }
 }
