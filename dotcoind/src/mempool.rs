@@ -73,6 +73,11 @@ pub const MAX_STANDARD_TX_SIZE: usize = 100_000;
 pub const DEFAULT_MIN_RELAY_FEE: FeeRate = FeeRate::from_sat_per_kvb(1_000);
 /// Default pool bound in bytes.
 pub const DEFAULT_MAX_MEMPOOL_BYTES: usize = 50_000_000;
+/// Most pool transactions in one package: a transaction with its in-pool ancestors, or
+/// with its in-pool descendants (Bitcoin Core's `-limitancestorcount`/`-limitdescendantcount`).
+pub const MAX_PACKAGE_COUNT: usize = 25;
+/// Most bytes of such a package (Core's 101 kvB).
+pub const MAX_PACKAGE_SIZE: usize = 101_000;
 
 /// Why a transaction was refused.
 #[derive(Debug, Error)]
@@ -120,6 +125,19 @@ pub enum MempoolError {
     /// The pool is full of transactions paying more.
     #[error("mempool full: fee rate too low to enter a full pool")]
     Full,
+    /// Pays a higher fee rate than the submitter allowed (`maxfeerate`): almost always a
+    /// mistake, like a forgotten change output.
+    #[error("max-fee-exceeded: fee rate {rate} is above the maximum {max}")]
+    MaxFeeExceeded {
+        /// The transaction's fee rate.
+        rate: FeeRate,
+        /// The allowed maximum.
+        max: FeeRate,
+    },
+    /// The transaction would make a chain of unconfirmed transactions longer or larger
+    /// than the package limits: template building and eviction stay bounded.
+    #[error("too-long-mempool-chain, {0}")]
+    TooLongChain(PackageLimit),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -137,9 +155,28 @@ impl MempoolError {
             MempoolError::FeeTooLow { .. } => "min relay fee not met",
             MempoolError::TooLarge { .. } => "tx-size",
             MempoolError::Full => "mempool full",
+            MempoolError::TooLongChain(_) => "too-long-mempool-chain",
+            MempoolError::MaxFeeExceeded { .. } => "max-fee-exceeded",
             MempoolError::Store(_) => "database-error",
         }
     }
+}
+
+/// Which package limit a transaction breaks, in Bitcoin Core's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PackageLimit {
+    /// Too many in-pool ancestors (the transaction itself counts).
+    #[error("too many unconfirmed ancestors [limit: {MAX_PACKAGE_COUNT}]")]
+    AncestorCount,
+    /// The transaction and its in-pool ancestors are too large.
+    #[error("exceeds ancestor size limit [limit: {MAX_PACKAGE_SIZE}]")]
+    AncestorSize,
+    /// An ancestor would get too many in-pool descendants.
+    #[error("too many descendants for tx {0} [limit: {MAX_PACKAGE_COUNT}]")]
+    DescendantCount(Txid),
+    /// An ancestor's descendants would be too large.
+    #[error("exceeds descendant size limit for tx {0} [limit: {MAX_PACKAGE_SIZE}]")]
+    DescendantSize(Txid),
 }
 
 /// The outputs `entry` spends, in input order: what its signatures commit to.
@@ -171,6 +208,15 @@ impl MempoolEntry {
     /// Fee rate in base units per 1000 bytes.
     pub fn fee_rate(&self) -> FeeRate {
         FeeRate::from_fee_and_size(self.fee, self.size)
+    }
+
+    /// Refuses the entry if it pays more than `max` (none when `max` is zero).
+    pub fn check_max_fee_rate(&self, max: FeeRate) -> Result<(), MempoolError> {
+        let rate = self.fee_rate();
+        if max != FeeRate::ZERO && rate > max {
+            return Err(MempoolError::MaxFeeExceeded { rate, max });
+        }
+        Ok(())
     }
 
     /// Whether `self` pays a lower fee rate than `other` (exact, no rounding).
@@ -409,6 +455,8 @@ impl Mempool {
                 min_rate: self.min_fee_rate,
             });
         }
+        self.check_package(tx, size)
+            .map_err(MempoolError::TooLongChain)?;
         Ok(MempoolEntry {
             tx: tx.clone(),
             txid,
@@ -419,6 +467,63 @@ impl Mempool {
             spent: spent.coins,
             sequence: 0,
         })
+    }
+
+    /// Checks the package limits for `tx` of `size` bytes: its in-pool ancestors, and the
+    /// descendants each of them would have. Every walk stops at the limit, so a hostile
+    /// chain costs at most [`MAX_PACKAGE_COUNT`]² steps.
+    fn check_package(&self, tx: &Transaction, size: usize) -> Result<(), PackageLimit> {
+        let mut ancestors: HashSet<Txid> = HashSet::new();
+        let mut stack = self.parents_of(tx);
+        let mut ancestor_size = size;
+        while let Some(t) = stack.pop() {
+            let Some(e) = self.entries.get(&t) else {
+                continue;
+            };
+            if !ancestors.insert(t) {
+                continue;
+            }
+            if ancestors.len() + 1 > MAX_PACKAGE_COUNT {
+                return Err(PackageLimit::AncestorCount);
+            }
+            ancestor_size += e.size;
+            if ancestor_size > MAX_PACKAGE_SIZE {
+                return Err(PackageLimit::AncestorSize);
+            }
+            stack.extend(self.parents_of(&e.tx));
+        }
+        for a in &ancestors {
+            let (count, bytes) = self.descendants_bounded(a);
+            if count + 1 > MAX_PACKAGE_COUNT {
+                return Err(PackageLimit::DescendantCount(*a));
+            }
+            if bytes + size > MAX_PACKAGE_SIZE {
+                return Err(PackageLimit::DescendantSize(*a));
+            }
+        }
+        Ok(())
+    }
+
+    /// Count and bytes of `txid` with its in-pool descendants, the walk stopping once the
+    /// count passes [`MAX_PACKAGE_COUNT`].
+    fn descendants_bounded(&self, txid: &Txid) -> (usize, usize) {
+        let mut seen: HashSet<Txid> = HashSet::new();
+        let mut stack = vec![*txid];
+        let mut bytes = 0;
+        while let Some(t) = stack.pop() {
+            if seen.len() > MAX_PACKAGE_COUNT {
+                break;
+            }
+            let Some(e) = self.entries.get(&t) else {
+                continue;
+            };
+            if !seen.insert(t) {
+                continue;
+            }
+            bytes += e.size;
+            stack.extend(self.children_of(&t));
+        }
+        (seen.len(), bytes)
     }
 
     /// Validates and adds `tx`. Returns the entry's txid.
@@ -564,14 +669,28 @@ impl Mempool {
         disconnected: Vec<Transaction>,
         chain: &dyn ChainView,
     ) -> Vec<Txid> {
-        let old: Vec<Transaction> = self.entries().into_iter().map(|e| e.tx.clone()).collect();
+        let old: Vec<Arc<MempoolEntry>> = {
+            let mut v: Vec<Arc<MempoolEntry>> = self.entries.values().cloned().collect();
+            v.sort_by_key(|e| e.sequence);
+            v
+        };
         let old_ids: HashSet<Txid> = self.entries.keys().copied().collect();
         self.entries.clear();
         self.spends.clear();
         self.total_size = 0;
         let (mut back, mut dropped) = (Vec::new(), 0);
-        for tx in disconnected.iter().chain(old.iter()) {
-            match self.accept(tx, chain) {
+        // A pool transaction's signatures were checked against the outputs it spends; if
+        // it still resolves the same outputs only the policy checks run again.
+        let candidates = disconnected
+            .iter()
+            .map(|tx| (tx, None))
+            .chain(old.iter().map(|e| (&e.tx, Some(spent_outputs(e)))));
+        for (tx, verified) in candidates {
+            let result = match verified {
+                Some(outs) => self.accept_verified(tx, &outs, chain),
+                None => self.accept(tx, chain),
+            };
+            match result {
                 Ok(txid) => {
                     if !old_ids.contains(&txid) {
                         back.push(txid);
@@ -595,43 +714,73 @@ impl Mempool {
 
     /// Transactions for a block template: highest fee rate first, a transaction only after
     /// all its pool parents, within `max_bytes`. Returns them with their fees.
+    ///
+    /// A heap holds the transactions whose pool parents are all in the template, best fee
+    /// rate on top; taking one may make its children ready. O(n log n) whatever the shape
+    /// of the pool's chains.
     pub fn select_for_block(&self, max_bytes: usize) -> Vec<(Transaction, Amount)> {
-        let mut order: Vec<&MempoolEntry> = self.entries.values().map(|e| &**e).collect();
-        order.sort_by(|a, b| {
-            if a.lower_rate_than(b) {
-                std::cmp::Ordering::Greater
-            } else if b.lower_rate_than(a) {
-                std::cmp::Ordering::Less
+        use std::collections::{BinaryHeap, HashMap};
+        let mut waiting: HashMap<Txid, usize> = HashMap::new();
+        let mut ready = BinaryHeap::new();
+        for e in self.entries.values() {
+            let parents = self.parents_of(&e.tx).len();
+            if parents == 0 {
+                ready.push(ByFeeRate(e));
             } else {
-                a.sequence.cmp(&b.sequence)
+                waiting.insert(e.txid, parents);
             }
-        });
-        let mut included: HashSet<Txid> = HashSet::new();
+        }
         let mut out = Vec::new();
         let mut used = 0;
-        // A child waiting for its parent is revisited in the next pass; passes end when
-        // one adds nothing.
-        loop {
-            let mut progress = false;
-            for e in &order {
-                if included.contains(&e.txid) || used + e.size > max_bytes {
-                    continue;
-                }
-                let parents_in = e.tx.inputs.iter().all(|i| {
-                    !self.entries.contains_key(&i.prevout.txid)
-                        || included.contains(&i.prevout.txid)
-                });
-                if parents_in {
-                    included.insert(e.txid);
-                    used += e.size;
-                    out.push((e.tx.clone(), e.fee));
-                    progress = true;
-                }
+        while let Some(ByFeeRate(e)) = ready.pop() {
+            if used + e.size > max_bytes {
+                // Its descendants never become ready, which is right: they need it.
+                continue;
             }
-            if !progress {
-                break;
+            used += e.size;
+            out.push((e.tx.clone(), e.fee));
+            for child in self.children_of(&e.txid) {
+                if let Some(n) = waiting.get_mut(&child) {
+                    *n -= 1;
+                    if *n == 0 {
+                        waiting.remove(&child);
+                        if let Some(c) = self.entries.get(&child) {
+                            ready.push(ByFeeRate(c));
+                        }
+                    }
+                }
             }
         }
         out
+    }
+}
+
+/// Heap order for template selection: higher fee rate first, then earlier arrival.
+struct ByFeeRate<'a>(&'a MempoolEntry);
+
+impl PartialEq for ByFeeRate<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for ByFeeRate<'_> {}
+
+impl PartialOrd for ByFeeRate<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByFeeRate<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.0, other.0);
+        if a.lower_rate_than(b) {
+            std::cmp::Ordering::Less
+        } else if b.lower_rate_than(a) {
+            std::cmp::Ordering::Greater
+        } else {
+            b.sequence.cmp(&a.sequence)
+        }
     }
 }

@@ -806,3 +806,131 @@ fn a_snapshot_watcher_is_woken_by_each_change_and_keeps_its_old_view() {
     assert_eq!(before.height(), 0);
     assert!(before.index().active_hash(1).is_none());
 }
+
+/// A chain of `n` pool transactions, each spending the previous one's only output and
+/// paying `fee(i)` base units, starting from the coinbase at height 1.
+fn unconfirmed_chain(
+    node: &Node,
+    n: usize,
+    kp: &Keypair,
+    pk: PubKey,
+    fee: impl Fn(usize) -> u64,
+) -> Vec<Transaction> {
+    let mut prev = coinbase_out(node, 1);
+    let mut txs = Vec::new();
+    for i in 0..n {
+        let value = Amount::from_sat(prev.1.value.to_sat() - fee(i));
+        let tx = spend(&[prev], vec![TxOut { value, pubkey: pk }], kp);
+        prev = (
+            OutPoint {
+                txid: tx.txid(),
+                vout: 0,
+            },
+            tx.outputs[0],
+        );
+        txs.push(tx);
+    }
+    txs
+}
+
+#[test]
+fn a_thirty_transaction_chain_is_refused_at_the_twenty_sixth() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (kp, pk) = key();
+    a.generate(101, pk, 2, u64::MAX).unwrap();
+    let chain = unconfirmed_chain(&a, 30, &kp, pk, |_| 10_000);
+    for (i, tx) in chain.iter().enumerate() {
+        let r = a.accept_transaction(tx);
+        if i < 25 {
+            r.unwrap_or_else(|e| panic!("transaction {} of the chain: {e}", i + 1));
+        } else if i > 25 {
+            // Its parent, the 26th, never entered.
+            assert!(r.is_err());
+        } else {
+            let e = r.expect_err("past the ancestor limit");
+            assert_eq!(e.reject_reason(), "too-long-mempool-chain", "{e}");
+            assert!(
+                e.to_string()
+                    .contains("too many unconfirmed ancestors [limit: 25]"),
+                "{e}"
+            );
+        }
+    }
+    assert_eq!(a.snap().mempool().len(), 25);
+}
+
+#[test]
+fn a_parent_with_twenty_five_descendants_takes_no_more_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (kp, pk) = key();
+    a.generate(101, pk, 2, u64::MAX).unwrap();
+    let fan = spend(
+        &[coinbase_out(&a, 1)],
+        (0..30)
+            .map(|_| TxOut {
+                value: Amount::from_dot(1),
+                pubkey: pk,
+            })
+            .collect(),
+        &kp,
+    );
+    a.accept_transaction(&fan).unwrap();
+    for vout in 0..30u32 {
+        let child = spend(
+            &[(
+                OutPoint {
+                    txid: fan.txid(),
+                    vout,
+                },
+                fan.outputs[vout as usize],
+            )],
+            vec![TxOut {
+                value: Amount::from_sat(99_990_000),
+                pubkey: pk,
+            }],
+            &kp,
+        );
+        let r = a.accept_transaction(&child);
+        if vout < 24 {
+            r.unwrap_or_else(|e| panic!("child {vout}: {e}"));
+        } else {
+            let e = r.expect_err("past the descendant limit");
+            assert_eq!(e.reject_reason(), "too-long-mempool-chain");
+            assert!(e.to_string().contains("too many descendants for tx"), "{e}");
+        }
+    }
+    assert_eq!(a.snap().mempool().len(), 25);
+}
+
+#[test]
+fn templates_take_a_chain_whose_children_pay_more_parents_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (kp, pk) = key();
+    a.generate(101, pk, 2, u64::MAX).unwrap();
+    // Each child pays more than its parent: a fee-rate sort alone would put them in
+    // reverse order, so selection must wait for parents.
+    let chain = unconfirmed_chain(&a, 20, &kp, pk, |i| 1_000 + 1_000 * i as u64);
+    for tx in &chain {
+        a.accept_transaction(tx).unwrap();
+    }
+    let picked: Vec<Txid> = a
+        .snap()
+        .mempool()
+        .select_for_block(1_000_000)
+        .into_iter()
+        .map(|(tx, _)| tx.txid())
+        .collect();
+    let want: Vec<Txid> = chain.iter().map(|t| t.txid()).collect();
+    assert_eq!(picked, want);
+    // Only room for part of the chain: a prefix, never a child without its parent.
+    let size = chain[0].size();
+    let some = a.snap().mempool().select_for_block(size * 5 + size / 2);
+    assert_eq!(some.len(), 5);
+    assert_eq!(some[4].0.txid(), want[4]);
+    let hashes = a.generate(1, pk, 1, u64::MAX).unwrap();
+    let block = a.snap().block(&hashes[0]).unwrap().unwrap();
+    assert_eq!(block.txdata.len(), 21, "the whole chain is mined at once");
+}

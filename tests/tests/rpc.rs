@@ -126,10 +126,39 @@ fn every_method_through_the_cli() {
     let decoded: DecodedTx = node.cli_typed(&["decoderawtransaction", &tx_hex]);
     assert_eq!(decoded.txid, tx.txid());
     assert_eq!(decoded.vout[0].address, other_addr);
+    // A 1 DOT fee on ~150 bytes is far above maxfeerate's default of 0.10 DOT/kvB: refused
+    // as Core refuses it, unless the caller lifts the limit (0 = none).
     let test: Vec<TestMempoolAcceptResult> =
         node.cli_typed(&["testmempoolaccept", &json!([tx_hex]).to_string()]);
+    assert!(!test[0].allowed, "{test:?}");
+    assert!(
+        test[0]
+            .reject_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("max-fee-exceeded")),
+        "{test:?}"
+    );
+    let capped = node.cli(&["sendrawtransaction", &tx_hex]);
+    assert!(!capped.status.success());
+    let err = String::from_utf8_lossy(&capped.stderr);
+    assert!(
+        err.contains("error code: -25")
+            && err.contains("Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)"),
+        "{err}"
+    );
+    for (bad, why) in [("-1", "Amount out of range"), ("\"abc\"", "Invalid amount")] {
+        let out = node.cli(&["sendrawtransaction", &tx_hex, bad]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("error code: -3") && err.contains(why),
+            "{bad}: {err}"
+        );
+    }
+    let test: Vec<TestMempoolAcceptResult> =
+        node.cli_typed(&["testmempoolaccept", &json!([tx_hex]).to_string(), "7"]);
     assert!(test[0].allowed, "{test:?}");
-    let txid = node.cli_ok(&["sendrawtransaction", &tx_hex]);
+    assert!(node.cli_typed::<Vec<Txid>>(&["getrawmempool"]).is_empty());
+    let txid = node.cli_ok(&["sendrawtransaction", &tx_hex, "0"]);
     assert_eq!(txid, tx.txid().to_string());
     assert_eq!(
         node.cli_typed::<Vec<Txid>>(&["getrawmempool"]),

@@ -280,14 +280,14 @@ pub const HELP: &[HelpEntry] = &[
     (
         "Rawtransactions",
         "sendrawtransaction",
-        "\"hexstring\"",
-        "Validate a signed transaction, add it to the mempool and relay it.",
+        "\"hexstring\" ( maxfeerate )",
+        "Validate a signed transaction, add it to the mempool and relay it. Refuses one paying more than maxfeerate DOT/kvB (default 0.10, 0 for no limit).",
     ),
     (
         "Rawtransactions",
         "testmempoolaccept",
-        "[\"rawtx\",...]",
-        "Whether the mempool would accept each transaction, and why not.",
+        "[\"rawtx\",...] ( maxfeerate )",
+        "Whether the mempool would accept each transaction, and why not (maxfeerate as in sendrawtransaction).",
     ),
 ];
 

@@ -1,7 +1,7 @@
 //! Parameter parsing with Bitcoin Core's errors: a wrong JSON type is `-3` and names the
 //! parameter; a value out of range is `-8` and says which parameter and why.
 
-use dotcoin_common::{Address, BlockHash, Network, Txid};
+use dotcoin_common::{Address, Amount, BlockHash, FeeRate, Network, Txid};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::Value;
 
@@ -48,6 +48,32 @@ pub fn u32_param(v: &Value, name: &str) -> Result<u32, ErrorObjectOwned> {
             format!("parameter '{name}' out of range: {n}"),
         )
     })
+}
+
+/// A fee rate in DOT per 1000 bytes (`maxfeerate`), given as a number or a string, with
+/// a default. Negative, over-precise or absurd values are Core's `-3` "Amount out of range"
+/// / "Invalid amount".
+pub fn opt_fee_rate(
+    v: Option<Value>,
+    name: &str,
+    default: FeeRate,
+) -> Result<FeeRate, ErrorObjectOwned> {
+    let text = match &v {
+        None | Some(Value::Null) => return Ok(default),
+        // The number's own decimal text: no rounding through f64.
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(type_error(name, other, "number")),
+    };
+    if text.trim_start().starts_with('-') {
+        return Err(rpc_error(RpcErrorCode::Type, "Amount out of range"));
+    }
+    let amount = Amount::from_dot_str(&text)
+        .map_err(|e| rpc_error(RpcErrorCode::Type, format!("Invalid amount: {e}")))?;
+    if !amount.is_in_range() {
+        return Err(rpc_error(RpcErrorCode::Type, "Amount out of range"));
+    }
+    Ok(FeeRate::from_sat_per_kvb(amount.to_sat()))
 }
 
 /// An optional `u32` with a default.

@@ -5,7 +5,7 @@ use dotcoin_common::rpc_types::{
     DecodedTx, MempoolEntry as MempoolEntryInfo, MempoolFees, MempoolInfo, TestMempoolAcceptResult,
     TxVerbose,
 };
-use dotcoin_common::{deserialize, serialize, Transaction};
+use dotcoin_common::{deserialize, serialize, FeeRate, Transaction};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{confirmations, GetRawMempoolResult, GetRawTransactionResult};
-use super::params::{blockhash_param, hex_param, opt_bool, required, txid_param};
+use super::params::{blockhash_param, hex_param, opt_bool, opt_fee_rate, required, txid_param};
 use super::RpcContext;
 use crate::mempool::{MempoolEntry, MempoolError};
 use crate::state::Snapshot;
@@ -39,7 +39,11 @@ pub trait RawTransactionsRpc {
     ) -> RpcResult<String>;
     /// Would the pool accept these?
     #[method(name = "testmempoolaccept", blocking)]
-    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Vec<TestMempoolAcceptResult>>;
+    fn testmempoolaccept(
+        &self,
+        rawtxs: Option<Value>,
+        maxfeerate: Option<Value>,
+    ) -> RpcResult<Vec<TestMempoolAcceptResult>>;
     /// Decode a transaction.
     #[method(name = "decoderawtransaction")]
     fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx>;
@@ -91,9 +95,19 @@ fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
     }
 }
 
+/// `maxfeerate`'s default: Bitcoin Core's 0.10 per kvB, here in DOT.
+pub const DEFAULT_MAX_RAW_TX_FEE_RATE: FeeRate = FeeRate::from_sat_per_kvb(10_000_000);
+
 /// Bitcoin Core's code for a refused transaction: -25 for missing inputs, -27 for a
 /// confirmed transaction, -26 otherwise (the pool itself knows no RPC codes).
 fn mempool_reject(e: MempoolError) -> ErrorObjectOwned {
+    if let MempoolError::MaxFeeExceeded { .. } = e {
+        // Core's words, then ours with the figures.
+        return rpc_error(
+            RpcErrorCode::Verify,
+            format!("Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate): {e}"),
+        );
+    }
     let code = match &e {
         MempoolError::Invalid(ValidationError::MissingOrSpent { .. }) => RpcErrorCode::Verify,
         MempoolError::AlreadyInChain(_) => RpcErrorCode::AlreadyInChain,
@@ -149,9 +163,10 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     fn sendrawtransaction(
         &self,
         hexstring: Option<Value>,
-        _maxfeerate: Option<Value>,
+        maxfeerate: Option<Value>,
     ) -> RpcResult<String> {
         let tx = decode_tx(hexstring, "hexstring")?;
+        let max = opt_fee_rate(maxfeerate, "maxfeerate", DEFAULT_MAX_RAW_TX_FEE_RATE)?;
         let txid = tx.txid();
         if self.ctx.chain.snapshot().mempool().contains(&txid) {
             // Bitcoin Core answers a resubmission with the txid, not an error.
@@ -159,13 +174,18 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         }
         self.ctx
             .chain
-            .accept_transaction(&tx)
+            .accept_transaction_capped(&tx, max)
             .map_err(mempool_reject)?;
         Ok(txid.to_string())
     }
 
-    fn testmempoolaccept(&self, rawtxs: Option<Value>) -> RpcResult<Vec<TestMempoolAcceptResult>> {
+    fn testmempoolaccept(
+        &self,
+        rawtxs: Option<Value>,
+        maxfeerate: Option<Value>,
+    ) -> RpcResult<Vec<TestMempoolAcceptResult>> {
         let list = required(rawtxs, "rawtxs")?;
+        let max = opt_fee_rate(maxfeerate, "maxfeerate", DEFAULT_MAX_RAW_TX_FEE_RATE)?;
         let items = list.as_array().ok_or_else(|| {
             rpc_error(
                 RpcErrorCode::Type,
@@ -184,7 +204,10 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 fees: None,
                 reject_reason: None,
             };
-            match state.check_transaction(&tx) {
+            match state
+                .check_transaction(&tx)
+                .and_then(|e| e.check_max_fee_rate(max).map(|()| e))
+            {
                 Ok(e) => {
                     r.allowed = true;
                     r.vsize = Some(e.size as u64);

@@ -313,17 +313,36 @@ impl ChainService {
     /// latest snapshot before the writer is taken; under the writer only the policy
     /// checks run again.
     pub fn accept_transaction(&self, tx: &Transaction) -> Result<Txid, MempoolError> {
-        let verified: Option<Vec<TxOut>> = self
-            .snapshot()
-            .check_transaction(tx)
-            .ok()
-            .map(|e| e.spent.iter().map(|c| c.output).collect());
+        self.accept_transaction_capped(tx, FeeRate::ZERO)
+    }
+
+    /// [`ChainService::accept_transaction`], refusing a transaction that pays more than
+    /// `max_fee_rate` (`sendrawtransaction`'s `maxfeerate`; zero for no limit).
+    pub fn accept_transaction_capped(
+        &self,
+        tx: &Transaction,
+        max_fee_rate: FeeRate,
+    ) -> Result<Txid, MempoolError> {
+        let verified: Option<Vec<TxOut>> = match self.snapshot().check_transaction(tx) {
+            Ok(e) => {
+                e.check_max_fee_rate(max_fee_rate)?;
+                Some(e.spent.iter().map(|c| c.output).collect())
+            }
+            Err(_) => None,
+        };
         let mut w = self.write();
         let w = &mut *w;
         let view = WriterView(&w.chain);
         let result = match &verified {
             Some(outputs) => w.mempool.accept_verified(tx, outputs, &view),
-            None => w.mempool.accept(tx, &view),
+            // The snapshot was behind the writer: check here, fee cap included.
+            None => match w.mempool.check(tx, &view) {
+                Ok(e) => e.check_max_fee_rate(max_fee_rate).and_then(|()| {
+                    let outputs: Vec<TxOut> = e.spent.iter().map(|c| c.output).collect();
+                    w.mempool.accept_verified(tx, &outputs, &view)
+                }),
+                Err(e) => Err(e),
+            },
         };
         // The snapshot first: a consumer acting on the event (the relay serving `getdata`)
         // must find the transaction in it.
