@@ -109,6 +109,9 @@ pub struct Params {
     pub coinbase_maturity: u32,
     /// How far ahead of the node's clock a block's time may be, in seconds.
     pub max_future_block_time: u32,
+    /// How far the first block of a difficulty period may be stamped before its parent
+    /// (the last of the previous period), in seconds: BIP94's time-warp fix.
+    pub max_timewarp: u32,
     genesis: Block,
 }
 
@@ -168,7 +171,12 @@ impl Params {
             initial_subsidy: subsidy,
             halving_interval: 210_000,
             coinbase_maturity: 10,
-            max_future_block_time: 2 * 60 * 60,
+            // Scaled to the spacing: Bitcoin's two hours is 12 of its spacings, and against
+            // a 100 s retarget timespan two hours would let the last block of an interval
+            // make the next one 4x easier. Six spacings bound that to (100+60)/100 once.
+            max_future_block_time: 60,
+            // One spacing, as BIP94's 600 s is one of Bitcoin's.
+            max_timewarp: 10,
             genesis: genesis_block(genesis_bits, MAIN_GENESIS_NONCE, subsidy),
         }
     }
@@ -190,7 +198,9 @@ impl Params {
             initial_subsidy: subsidy,
             halving_interval: 150,
             coinbase_maturity: 100,
+            // No retarget, so no time warp to bound; tests mine far faster than the clock.
             max_future_block_time: 2 * 60 * 60,
+            max_timewarp: 600,
             genesis: genesis_block(genesis_bits, REGTEST_GENESIS_NONCE, subsidy),
         }
     }

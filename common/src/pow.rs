@@ -87,6 +87,21 @@ pub fn is_retarget_height(params: &Params, height: u32) -> bool {
     params.retarget && height > 0 && height.is_multiple_of(params.retarget_interval)
 }
 
+/// Where the interval measured at retarget `height` starts: the height of the block whose
+/// time is its start, and seconds to take off that time.
+///
+/// Bitcoin Core measures from the block `retarget_interval` back. For the first interval
+/// that is the genesis block, stamped when the network was made — days or weeks before
+/// anyone mines block 1 — so the first retarget would always make mining 4x easier. Here
+/// the first interval is measured from block 1, one spacing earlier, which spans as many
+/// spacings as every later interval.
+pub fn interval_start(params: &Params, height: u32) -> (u32, u32) {
+    match height.saturating_sub(params.retarget_interval) {
+        0 if params.retarget_interval > 1 => (1, params.target_spacing),
+        h => (h, 0),
+    }
+}
+
 /// The retarget rule: scale the previous target by the actual time the last interval
 /// took over the time it should have taken, with the factor clamped to [1/4, 4] and the
 /// result never easier than `pow_limit`.

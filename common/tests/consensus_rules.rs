@@ -24,7 +24,7 @@ use dotcoin_common::consensus::block::{
 };
 use dotcoin_common::consensus::header::{
     check_bits, check_header_contextual, check_time_after_median, check_time_not_too_new,
-    expected_bits, HeaderContext,
+    check_timewarp, expected_bits, HeaderContext,
 };
 use dotcoin_common::consensus::tx::{
     check_coinbase_height, check_coinbase_maturity, check_coinbase_witness_size, check_has_inputs,
@@ -33,7 +33,7 @@ use dotcoin_common::consensus::tx::{
     check_value_balance,
 };
 use dotcoin_common::consensus::{Coin, ValidationError, MAX_BLOCK_SIZE, MAX_COINBASE_WITNESS};
-use dotcoin_common::pow::{median_time_past, CompactTargetError};
+use dotcoin_common::pow::{interval_start, median_time_past, CompactTargetError};
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::sighash::{signature_hash, signing, SignatureError};
 use dotcoin_common::{
@@ -594,6 +594,7 @@ fn context_of(header: &BlockHeader) -> HeaderContext {
         height: HEIGHT,
         expected_bits: header.bits,
         median_time_past: header.time - 1,
+        parent_time: header.time - 1,
         now: u64::from(header.time),
     }
 }
@@ -621,6 +622,7 @@ fn unexpected_bits_at_retarget_height() {
         height: 10,
         expected_bits: expected_at_10,
         median_time_past: last,
+        parent_time: last,
         now: u64::from(last + 10),
     };
     let expected = ValidationError::UnexpectedBits {
@@ -714,6 +716,106 @@ fn time_too_new() {
         ..header
     };
     assert_eq!(check_header_contextual(&at_limit, &ctx, p), Ok(()));
+}
+
+#[test]
+fn time_warp_at_a_period_boundary() {
+    // Main retargets every 10 blocks: block 20 starts a period and may be stamped at most
+    // `max_timewarp` before block 19, whatever the median allows.
+    let p = Network::Main.params();
+    assert_eq!(p.max_timewarp, p.target_spacing);
+    let parent_time = TIME;
+    let header = BlockHeader {
+        time: parent_time - p.max_timewarp - 1,
+        ..fixture().block.header
+    };
+    let ctx = HeaderContext {
+        height: 20,
+        expected_bits: header.bits,
+        median_time_past: parent_time - 1000,
+        parent_time,
+        now: u64::from(parent_time),
+    };
+    let expected = ValidationError::TimeWarp {
+        height: 20,
+        time: header.time,
+        parent_time,
+        max_back: p.max_timewarp,
+    };
+    assert_rule(
+        check_timewarp(&header, &ctx, p),
+        &expected,
+        "time-timewarp-attack",
+    );
+    assert_rule(
+        check_header_contextual(&header, &ctx, p),
+        &expected,
+        "time-timewarp-attack",
+    );
+    let at_limit = BlockHeader {
+        time: parent_time - p.max_timewarp,
+        ..header
+    };
+    assert_eq!(check_header_contextual(&at_limit, &ctx, p), Ok(()));
+    // Inside a period the median rule alone applies.
+    let inside = HeaderContext { height: 21, ..ctx };
+    assert_eq!(check_header_contextual(&header, &inside, p), Ok(()));
+}
+
+#[test]
+fn future_limit_is_scaled_to_the_spacing_on_main() {
+    // Six spacings: the last block of an interval can stretch a 100 s period by at most
+    // 60 %, never the 4x two hours would allow.
+    let p = Network::Main.params();
+    assert_eq!(p.max_future_block_time, 6 * p.target_spacing);
+    assert!(p.max_future_block_time < p.target_timespan());
+    let header = fixture().block.header;
+    let now = u64::from(TIME);
+    let ctx = HeaderContext {
+        height: 21,
+        now,
+        ..context_of(&header)
+    };
+    let late = BlockHeader {
+        time: TIME + p.max_future_block_time + 1,
+        ..header
+    };
+    assert_rule(
+        check_header_contextual(&late, &ctx, p),
+        &ValidationError::TimeTooNew {
+            time: late.time,
+            now,
+            max_ahead: 60,
+        },
+        "time-too-new",
+    );
+}
+
+#[test]
+fn first_interval_is_measured_from_block_one() {
+    // Genesis is stamped long before block 1; measured from it, the first retarget would
+    // make mining 4x easier. From block 1 (one spacing earlier) blocks that came exactly
+    // on schedule keep the difficulty, as every later interval does.
+    let p = Network::Main.params();
+    assert_eq!(interval_start(p, 10), (1, p.target_spacing));
+    assert_eq!(interval_start(p, 20), (10, 0));
+    let block1 = TIME + 30 * 24 * 3600;
+    let first = block1 - interval_start(p, 10).1;
+    let last = block1 + 8 * p.target_spacing; // block 9
+    assert_eq!(
+        expected_bits(p, 10, p.genesis_bits, first, last),
+        expected_bits(p, 20, p.genesis_bits, last, last + 9 * p.target_spacing)
+    );
+    // Nine spacings measured against ten expected (Core's off-by-one): 10/9 harder, where
+    // measuring from genesis would have been 4x easier.
+    use ruint::aliases::U256;
+    let old = p.genesis_bits.to_target().unwrap();
+    let new = expected_bits(p, 10, p.genesis_bits, first, last)
+        .to_target()
+        .unwrap();
+    assert!(new <= old && new * U256::from(100u8) >= old * U256::from(89u8));
+    let from_genesis = expected_bits(p, 10, p.genesis_bits, TIME, last);
+    assert!(from_genesis.to_target().unwrap() > old * U256::from(3u8));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -79,6 +79,20 @@ pub enum ValidationError {
         /// Median of the previous 11 block times.
         median: u32,
     },
+    /// The first block of a difficulty period goes back too far before its parent.
+    #[error(
+        "time-timewarp-attack: block {height} starts a difficulty period at time {time}, more than {max_back}s before its parent's {parent_time}"
+    )]
+    TimeWarp {
+        /// Height of the block.
+        height: u32,
+        /// Its time.
+        time: u32,
+        /// Its parent's time.
+        parent_time: u32,
+        /// Allowed step back.
+        max_back: u32,
+    },
     /// The time is too far ahead of the node's clock.
     #[error("time-too-new: block time {time} is more than {max_ahead}s after now ({now})")]
     TimeTooNew {
@@ -233,6 +247,7 @@ impl ValidationError {
             HighHash { .. } => "high-hash",
             TimeTooOld { .. } => "time-too-old",
             TimeTooNew { .. } => "time-too-new",
+            TimeWarp { .. } => "time-timewarp-attack",
             NoInputs { .. } => "bad-txns-vin-empty",
             NoOutputs { .. } => "bad-txns-vout-empty",
             DuplicateInputs { .. } => "bad-txns-inputs-duplicate",

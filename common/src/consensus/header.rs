@@ -17,6 +17,8 @@ pub struct HeaderContext {
     pub expected_bits: CompactTarget,
     /// Median time of the previous 11 blocks.
     pub median_time_past: u32,
+    /// The parent's time.
+    pub parent_time: u32,
     /// The node's clock, seconds since the epoch.
     pub now: u64,
 }
@@ -79,6 +81,28 @@ pub fn check_time_not_too_new(
     Ok(())
 }
 
+/// BIP94: the first block of a difficulty period may not be stamped more than
+/// `max_timewarp` before its parent. Without it, a miner who stamps the last block of each
+/// period late and the first of the next early makes every period look longer than it
+/// was, and difficulty falls however fast blocks come (the time-warp attack).
+pub fn check_timewarp(
+    header: &BlockHeader,
+    ctx: &HeaderContext,
+    params: &Params,
+) -> Result<(), ValidationError> {
+    if is_retarget_height(params, ctx.height)
+        && u64::from(header.time) + u64::from(params.max_timewarp) < u64::from(ctx.parent_time)
+    {
+        return Err(ValidationError::TimeWarp {
+            height: ctx.height,
+            time: header.time,
+            parent_time: ctx.parent_time,
+            max_back: params.max_timewarp,
+        });
+    }
+    Ok(())
+}
+
 /// All contextual header rules.
 pub fn check_header_contextual(
     header: &BlockHeader,
@@ -87,5 +111,6 @@ pub fn check_header_contextual(
 ) -> Result<(), ValidationError> {
     check_bits(header, ctx)?;
     check_time_after_median(header, ctx)?;
+    check_timewarp(header, ctx, params)?;
     check_time_not_too_new(header, ctx, params)
 }

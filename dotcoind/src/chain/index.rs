@@ -7,7 +7,7 @@
 //! touches only the blocks concerned; nothing scans the index.
 
 use dotcoin_common::consensus::header::{expected_bits, HeaderContext};
-use dotcoin_common::pow::median_time_past;
+use dotcoin_common::pow::{interval_start, is_retarget_height, median_time_past};
 use dotcoin_common::primitives::BlockHeader;
 pub use dotcoin_common::rpc_types::ChainTipStatus;
 use dotcoin_common::{BlockHash, Params};
@@ -257,11 +257,14 @@ impl BlockIndex {
     /// The context a header building on `parent` is checked against.
     pub fn header_context(&self, params: &Params, parent: &IndexEntry, now: u64) -> HeaderContext {
         let height = parent.height + 1;
-        let interval_first_time = height
-            .checked_sub(params.retarget_interval)
-            .and_then(|h| self.ancestor(&parent.hash, h))
-            .map(|e| e.header.time)
-            .unwrap_or(parent.header.time);
+        let interval_first_time = if is_retarget_height(params, height) {
+            let (start, back) = interval_start(params, height);
+            self.ancestor(&parent.hash, start)
+                .map(|e| e.header.time.saturating_sub(back))
+                .unwrap_or(parent.header.time)
+        } else {
+            parent.header.time
+        };
         HeaderContext {
             height,
             expected_bits: expected_bits(
@@ -272,6 +275,7 @@ impl BlockIndex {
                 parent.header.time,
             ),
             median_time_past: median_time_past(&self.last_times(&parent.hash)),
+            parent_time: parent.header.time,
             now,
         }
     }

@@ -253,8 +253,9 @@ impl MinerService {
     /// future-time limit every block would be refused (`time-too-new`), so the miner waits
     /// for the clock instead. The margin leaves room for peers whose clocks lag.
     fn too_far_ahead(&self, time: u32) -> bool {
-        let limit = unix_time() + self.chain.params().max_future_block_time as u64;
-        time as u64 + 60 > limit
+        let max_ahead = u64::from(self.chain.params().max_future_block_time);
+        let limit = unix_time() + max_ahead;
+        time as u64 + (max_ahead / 2).min(60) > limit
     }
 
     fn mine_loop(self: Arc<Self>, pubkey: PubKey, threads: usize) {

@@ -53,7 +53,11 @@ pub fn build_template(snap: &Snapshot, pubkey: PubKey, extra_nonce: u64, now: u6
     txdata.push(coinbase);
     txdata.extend(selected.into_iter().map(|(tx, _)| tx));
     let (merkle_root, _) = merkle_root_of_txs(&txdata);
-    let time = (now as u32).max(ctx.median_time_past + 1);
+    // After the median of the last 11, and at a period's first block no further before
+    // the parent than the time-warp rule allows (the parent may be ahead of our clock).
+    let time = (now as u32)
+        .max(ctx.median_time_past + 1)
+        .max(ctx.parent_time.saturating_sub(snap.params().max_timewarp));
     Template {
         block: Block {
             header: BlockHeader {

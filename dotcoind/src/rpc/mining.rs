@@ -66,7 +66,9 @@ impl MiningRpcImpl {
     fn network_hashps(&self, nblocks: u32, height: Option<u32>) -> f64 {
         let chain = self.ctx.chain.snapshot();
         let end_h = height.unwrap_or(chain.height()).min(chain.height());
-        let start_h = end_h.saturating_sub(nblocks.max(1));
+        // Never measured from genesis: its time is when the network was made, not when
+        // mining began, and would make the first blocks' rate look tiny.
+        let start_h = end_h.saturating_sub(nblocks.max(1)).max(1).min(end_h);
         let (Some(end), Some(start)) = (
             chain.index().active_hash(end_h),
             chain.index().active_hash(start_h),
