@@ -123,6 +123,24 @@ pub struct BlockIndex {
     active: imbl::Vector<BlockHash>,
     /// Entries no other entry builds on.
     leaves: imbl::HashSet<BlockHash>,
+    /// Each entry's skip pointer: an ancestor at [`skip_height`], so finding any
+    /// ancestor takes O(log n) steps instead of a walk over every parent (Core's `pskip`).
+    skips: imbl::HashMap<BlockHash, BlockHash>,
+}
+
+/// Bitcoin Core's `GetSkipHeight`: clears the lowest set bits so that skips from nearby
+/// heights land on few common ancestors, and any height is reached in O(log n) jumps.
+fn skip_height(height: u32) -> u32 {
+    fn invert_lowest_one(n: u32) -> u32 {
+        n & n.wrapping_sub(1)
+    }
+    if height < 2 {
+        0
+    } else if height & 1 == 1 {
+        invert_lowest_one(invert_lowest_one(height - 1)) + 1
+    } else {
+        invert_lowest_one(height)
+    }
 }
 
 impl BlockIndex {
@@ -132,13 +150,18 @@ impl BlockIndex {
             active: active.into_iter().collect(),
             ..BlockIndex::default()
         };
-        let entries: Vec<IndexEntry> = entries.into_iter().collect();
+        let mut entries: Vec<IndexEntry> = entries.into_iter().collect();
         for e in &entries {
             index.entries.insert(e.hash, *e);
             index.leaves.insert(e.hash);
         }
         for e in &entries {
             index.leaves.remove(&e.header.prev_blockhash);
+        }
+        // Parents before children, so each skip is found through skips already set.
+        entries.sort_by_key(|e| e.height);
+        for e in &entries {
+            index.set_skip(e);
         }
         index
     }
@@ -153,6 +176,19 @@ impl BlockIndex {
         if self.entries.insert(entry.hash, entry).is_none() {
             self.leaves.insert(entry.hash);
             self.leaves.remove(&entry.header.prev_blockhash);
+            self.set_skip(&entry);
+        }
+    }
+
+    fn set_skip(&mut self, entry: &IndexEntry) {
+        if entry.height < 2 {
+            return;
+        }
+        if let Some(skip) = self
+            .ancestor(&entry.header.prev_blockhash, skip_height(entry.height))
+            .map(|a| a.hash)
+        {
+            self.skips.insert(entry.hash, skip);
         }
     }
 
@@ -207,6 +243,8 @@ impl BlockIndex {
 
     /// The ancestor of `hash` at `height`, walking parents (jumping once on the active
     /// chain, where the answer is a lookup).
+    ///
+    /// Follows skip pointers where they do not overshoot (Core's `GetAncestor`): O(log n).
     pub fn ancestor(&self, hash: &BlockHash, height: u32) -> Option<&IndexEntry> {
         let mut entry = self.entries.get(hash)?;
         if height > entry.height {
@@ -219,19 +257,37 @@ impl BlockIndex {
             if self.is_active(entry) {
                 return self.active_hash(height).and_then(|h| self.entries.get(&h));
             }
-            entry = self.entries.get(&entry.header.prev_blockhash)?;
+            let h = entry.height;
+            let skip = skip_height(h);
+            let skip_prev = skip_height(h - 1);
+            let take_skip =
+                skip == height || (skip > height && !(skip_prev + 2 < skip && skip_prev >= height));
+            let next = match self.skips.get(&entry.hash) {
+                Some(s) if take_skip => s,
+                _ => &entry.header.prev_blockhash,
+            };
+            entry = self.entries.get(next)?;
         }
     }
 
-    /// The last common block of `hash`'s chain and the active chain.
+    /// The last common block of `hash`'s chain and the active chain: a binary search over
+    /// heights with [`BlockIndex::ancestor`], O(log² n) however long the branch.
     pub fn fork_point(&self, hash: &BlockHash) -> Option<&IndexEntry> {
-        let mut entry = self.entries.get(hash)?;
-        loop {
-            if self.is_active(entry) {
-                return Some(entry);
-            }
-            entry = self.entries.get(&entry.header.prev_blockhash)?;
+        let entry = self.entries.get(hash)?;
+        if self.is_active(entry) {
+            return Some(entry);
         }
+        // Invariant: the ancestor at `lo` is active, the one at `hi` is not.
+        let (mut lo, mut hi) = (0u32, entry.height.min(self.height() + 1));
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.ancestor(hash, mid).is_some_and(|a| self.is_active(a)) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        self.ancestor(hash, lo)
     }
 
     /// Times of `hash` and up to 10 ancestors, oldest first: the input of median time past.
@@ -357,5 +413,96 @@ fn weaker(a: ChainTipStatus, b: ChainTipStatus) -> ChainTipStatus {
         b
     } else {
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child_of(parent: &IndexEntry, tag: u32) -> IndexEntry {
+        let header = BlockHeader {
+            version: 1,
+            prev_blockhash: parent.hash,
+            merkle_root: parent.header.merkle_root,
+            time: parent.header.time + 1,
+            bits: parent.header.bits,
+            nonce: tag,
+        };
+        IndexEntry {
+            hash: header.block_hash(),
+            header,
+            height: parent.height + 1,
+            chainwork: parent.chainwork + U256::from(1u8),
+            status: 0,
+            sequence: u64::from(tag),
+        }
+    }
+
+    /// The ancestor by walking every parent: what the skip pointers must agree with.
+    fn walk<'a>(index: &'a BlockIndex, hash: &BlockHash, height: u32) -> Option<&'a IndexEntry> {
+        let mut e = index.get(hash)?;
+        while e.height > height {
+            e = index.get(&e.header.prev_blockhash)?;
+        }
+        (e.height == height).then_some(e)
+    }
+
+    #[test]
+    fn skip_pointers_find_the_same_ancestors_and_fork_points_as_a_walk() {
+        let genesis_header = dotcoin_common::Network::Regtest
+            .params()
+            .genesis_block()
+            .header;
+        let genesis = IndexEntry {
+            hash: genesis_header.block_hash(),
+            header: genesis_header,
+            height: 0,
+            chainwork: U256::from(1u8),
+            status: 0,
+            sequence: 0,
+        };
+        let mut index = BlockIndex::new([genesis], vec![genesis.hash]);
+        // An active chain of 3 000, and branches leaving it every 500 blocks, each 700 long.
+        let mut tip = genesis;
+        let mut branch_points = Vec::new();
+        for h in 1..=3000u32 {
+            tip = child_of(&tip, h);
+            index.insert(tip);
+            index.push_active(tip.hash);
+            if h % 500 == 0 {
+                branch_points.push(tip);
+            }
+        }
+        let mut branch_tips = Vec::new();
+        for (i, start) in branch_points.iter().enumerate() {
+            let mut b = *start;
+            for j in 0..700u32 {
+                b = child_of(&b, 1_000_000 * (i as u32 + 1) + j);
+                index.insert(b);
+            }
+            branch_tips.push((b, *start));
+        }
+        // Rebuilt from scratch (as at start-up), the pointers must be the same.
+        let reloaded = BlockIndex::new(
+            index.entries().copied().collect::<Vec<_>>(),
+            index.active.iter().copied().collect(),
+        );
+        for idx in [&index, &reloaded] {
+            for (b, start) in &branch_tips {
+                for h in (0..=b.height).step_by(37) {
+                    assert_eq!(
+                        idx.ancestor(&b.hash, h).map(|e| e.hash),
+                        walk(idx, &b.hash, h).map(|e| e.hash),
+                        "height {h}"
+                    );
+                }
+                assert_eq!(idx.fork_point(&b.hash).map(|e| e.hash), Some(start.hash));
+            }
+            assert_eq!(idx.fork_point(&tip.hash).map(|e| e.hash), Some(tip.hash));
+        }
+        for h in [0u32, 1, 2, 3, 1000, 2047, 2048, 2999] {
+            assert!(skip_height(h) < h.max(1));
+        }
     }
 }

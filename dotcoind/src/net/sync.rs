@@ -80,13 +80,20 @@ impl BlockSync {
             return Vec::new();
         }
         let limit = index.height().saturating_add(LOOKAHEAD);
+        // Start at the peer's block at the download horizon (a skip-pointer jump), so the
+        // walk below covers at most the window and the fork, not the peer's whole chain.
+        let top = if best.height > limit {
+            index.ancestor(&best.hash, limit)
+        } else {
+            Some(best)
+        };
         let mut missing = Vec::new();
-        let mut cur = Some(best);
+        let mut cur = top;
         while let Some(e) = cur {
             if index.is_active(e) {
                 break;
             }
-            if e.height <= limit && !e.have_data() {
+            if !e.have_data() {
                 missing.push(e.hash);
             }
             cur = index.get(&e.header.prev_blockhash);
@@ -212,9 +219,12 @@ pub fn headers_after(
     stop: &BlockHash,
     max: usize,
 ) -> Vec<dotcoin_common::BlockHeader> {
+    // Only entries on our active chain count (Core's `FindForkInGlobalIndex`): a lookup
+    // each, so a locator of side-chain hashes costs no walks.
     let start = locator
         .iter()
-        .find_map(|h| index.fork_point(h))
+        .filter_map(|h| index.get(h))
+        .find(|e| index.is_active(e))
         .map_or(1, |e| e.height + 1);
     let mut out = Vec::new();
     for height in start.. {
