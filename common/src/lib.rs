@@ -31,5 +31,5 @@ pub use hashes::{BlockHash, TxMerkleNode, Txid, Wtxid};
 pub use params::{Network, Params};
 pub use primitives::{
     Amount, Block, BlockHeader, FeeRate, OutPoint, PubKey, Transaction, TxIn, TxOut, COIN,
-    MAX_MONEY,
+    DUST_THRESHOLD, MAX_MONEY,
 };

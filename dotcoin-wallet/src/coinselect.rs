@@ -23,8 +23,7 @@
 use dotcoin_common::encode::compact_size_len;
 use dotcoin_common::{Amount, FeeRate, OutPoint, TxOut};
 
-/// Outputs below this many base units are not created (the node's dust threshold).
-pub const DUST_THRESHOLD: Amount = Amount::from_sat(546);
+pub use dotcoin_common::DUST_THRESHOLD;
 /// Serialized size of a signed input: outpoint 36, witness length 1, signature 64.
 pub const INPUT_SIZE: u64 = 36 + 1 + 64;
 /// Serialized size of an output: value 8, key 32.

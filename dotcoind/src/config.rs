@@ -81,6 +81,9 @@ pub struct Args {
     /// Most inbound peers [default: 32].
     #[arg(long, value_name = "N")]
     pub maxinbound: Option<usize>,
+    /// Most inbound peers from one IP address [default: 8].
+    #[arg(long, value_name = "N")]
+    pub maxinboundperip: Option<usize>,
     /// Outbound peers to aim for from learnt addresses [default: 8].
     #[arg(long, value_name = "N")]
     pub maxoutbound: Option<usize>,
@@ -153,6 +156,8 @@ pub struct Config {
     pub addnode: Vec<String>,
     /// Inbound limit.
     pub max_inbound: usize,
+    /// Inbound limit per IP.
+    pub max_inbound_per_ip: usize,
     /// Outbound target.
     pub max_outbound: usize,
     /// Ban duration in seconds.
@@ -275,6 +280,7 @@ impl Config {
             },
             addnode: args.addnode.into_iter().chain(file.addnode).collect(),
             max_inbound: merge(args.maxinbound, file.maxinbound).unwrap_or(32),
+            max_inbound_per_ip: merge(args.maxinboundperip, file.maxinboundperip).unwrap_or(8),
             max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),
             bantime: merge(args.bantime, file.bantime).unwrap_or(86_400),
             max_mempool_bytes: merge(args.maxmempool, file.maxmempool)

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use dotcoin_common::consensus::tx::{check_signatures, check_transaction, check_tx_inputs};
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
-use dotcoin_common::{Amount, Block, FeeRate, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
+use dotcoin_common::{
+    Amount, Block, FeeRate, OutPoint, Params, PubKey, Transaction, TxOut, Txid, DUST_THRESHOLD,
+};
 use thiserror::Error;
 use tracing::{debug, info};
 
@@ -114,6 +116,14 @@ pub enum MempoolError {
         /// Required rate.
         min_rate: FeeRate,
     },
+    /// An output worth less than the fee to spend it.
+    #[error("dust: output {vout} pays {value}, below the dust threshold {DUST_THRESHOLD}")]
+    Dust {
+        /// The output's index.
+        vout: usize,
+        /// Its value.
+        value: Amount,
+    },
     /// Larger than the pool relays.
     #[error("tx-size: {size} bytes, limit {max}")]
     TooLarge {
@@ -154,6 +164,7 @@ impl MempoolError {
             MempoolError::Conflict { .. } => "txn-mempool-conflict",
             MempoolError::FeeTooLow { .. } => "min relay fee not met",
             MempoolError::TooLarge { .. } => "tx-size",
+            MempoolError::Dust { .. } => "dust",
             MempoolError::Full => "mempool full",
             MempoolError::TooLongChain(_) => "too-long-mempool-chain",
             MempoolError::MaxFeeExceeded { .. } => "max-fee-exceeded",
@@ -425,6 +436,17 @@ impl Mempool {
             return Err(MempoolError::TooLarge {
                 size,
                 max: MAX_STANDARD_TX_SIZE,
+            });
+        }
+        if let Some((vout, out)) = tx
+            .outputs
+            .iter()
+            .enumerate()
+            .find(|(_, o)| o.value < DUST_THRESHOLD)
+        {
+            return Err(MempoolError::Dust {
+                vout,
+                value: out.value,
             });
         }
         if chain.is_confirmed(&txid)? {

@@ -97,6 +97,7 @@ async fn serve(
             connect: config.connect.clone(),
             addnode: config.addnode.clone(),
             max_inbound: config.max_inbound,
+            max_inbound_per_ip: config.max_inbound_per_ip,
             max_outbound: config.max_outbound,
             bantime: config.bantime,
         },

@@ -11,6 +11,10 @@ use crate::encode::{Decodable, DecodeError, Encodable, Reader};
 pub const COIN: u64 = 100_000_000;
 /// No amount, and no sum of amounts, may exceed 21 000 000 DOT.
 pub const MAX_MONEY: Amount = Amount(21_000_000 * COIN);
+/// Relay policy, not consensus: outputs below this many base units are "dust" — worth
+/// less than the fee to spend them — and the node neither relays nor mines them from its
+/// pool; the wallet never creates them. Bitcoin Core's classic 546.
+pub const DUST_THRESHOLD: Amount = Amount(546);
 
 /// A number of base units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -51,6 +51,10 @@ use crate::storage::{
     UtxoByOutpoint, UtxoByPubkey,
 };
 
+/// How far below the best header chain's work, in blocks at its difficulty, a run of new
+/// headers may end and still be stored.
+pub const LOW_WORK_HORIZON: u64 = 1000;
+
 /// Why a header or block was not accepted.
 #[derive(Debug, Error)]
 pub enum ChainError {
@@ -82,6 +86,20 @@ pub enum ChainError {
     /// The genesis block cannot be invalidated.
     #[error("genesis-invalidate: the genesis block cannot be invalidated")]
     InvalidateGenesis,
+    /// A run of headers whose end carries too little work to ever matter: storing it would
+    /// let anyone fill the index with cheap forks.
+    #[error(
+        "too-little-chainwork: headers ending at {last} carry less work than the best header chain minus {LOW_WORK_HORIZON} blocks; not stored"
+    )]
+    LowWorkHeaders {
+        /// The run's last header.
+        last: BlockHash,
+    },
+    /// A block nobody asked for that would not move the tip: not stored.
+    #[error(
+        "unrequested-low-work: block {0} was not requested and carries no more work than the tip; not stored"
+    )]
+    UnrequestedLowWork(BlockHash),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -93,9 +111,13 @@ impl ChainError {
         match self {
             ChainError::Invalid(e) => e.is_malicious(),
             ChainError::InvalidAncestor { .. } | ChainError::KnownInvalid(_) => true,
+            // The sender is penalised for these by the P2P layer, lightly: an honest peer
+            // on a long-lost fork can send them too.
             ChainError::Orphan { .. }
             | ChainError::UnknownBlock(_)
             | ChainError::InvalidateGenesis
+            | ChainError::LowWorkHeaders { .. }
+            | ChainError::UnrequestedLowWork(_)
             | ChainError::Store(_) => false,
         }
     }
@@ -109,6 +131,8 @@ impl ChainError {
             ChainError::KnownInvalid(_) => "duplicate-invalid",
             ChainError::UnknownBlock(_) => "block-not-found",
             ChainError::InvalidateGenesis => "genesis-invalidate",
+            ChainError::LowWorkHeaders { .. } => "too-little-chainwork",
+            ChainError::UnrequestedLowWork(_) => "unrequested-low-work",
             ChainError::Store(_) => "database-error",
         }
     }
@@ -462,6 +486,9 @@ impl ChainState {
         headers: &[BlockHeader],
         now: u64,
     ) -> (Option<IndexEntry>, Option<ChainError>) {
+        if let Err(e) = self.check_headers_work(headers) {
+            return (None, Some(e));
+        }
         let mut batch = Batch::default();
         let mut last = None;
         let mut error = None;
@@ -478,6 +505,52 @@ impl ChainState {
             return (None, Some(e.into()));
         }
         (last, error)
+    }
+
+    /// Refuses a run of new headers whose end would still be more than
+    /// [`LOW_WORK_HORIZON`] blocks' work below the best header chain. Honest forks pass:
+    /// a heavier branch sends its first 2 000 headers from the fork point, which end
+    /// above our tip unless the fork is thousands of blocks deep. A cheap fork (from
+    /// genesis on the demo network, say) never gets near, so it costs the node nothing
+    /// to refuse, however many headers it has. The claimed `bits` are checked per header
+    /// afterwards, so overstating them gains nothing.
+    fn check_headers_work(&self, headers: &[BlockHeader]) -> Result<(), ChainError> {
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Ok(());
+        };
+        let Some(parent) = self.index.get(&first.prev_blockhash) else {
+            return Ok(()); // An orphan run: refused header by header.
+        };
+        if self.index.get(&last.block_hash()).is_some() {
+            return Ok(()); // Nothing new at the end: the run only repeats known headers.
+        }
+        let end_work = headers.iter().fold(parent.chainwork, |w, h| {
+            w.saturating_add(work_from_bits(h.bits))
+        });
+        let best = self.best_header();
+        let horizon = work_from_bits(best.header.bits).saturating_mul(U256::from(LOW_WORK_HORIZON));
+        if end_work.saturating_add(horizon) < best.chainwork {
+            return Err(ChainError::LowWorkHeaders {
+                last: last.block_hash(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses an unrequested block that would not carry more work than the tip, before
+    /// anything of it is stored (Core's `AcceptBlock` rule for unrequested blocks).
+    pub fn check_unrequested(&self, header: &BlockHeader) -> Result<(), ChainError> {
+        let hash = header.block_hash();
+        if self.index.get(&hash).is_some_and(|e| e.have_data()) {
+            return Ok(()); // A duplicate: answered as one.
+        }
+        let Some(parent) = self.index.get(&header.prev_blockhash) else {
+            return Ok(()); // An orphan: refused as one, nothing stored.
+        };
+        if parent.chainwork.saturating_add(work_from_bits(header.bits)) <= self.tip().chainwork {
+            return Err(ChainError::UnrequestedLowWork(hash));
+        }
+        Ok(())
     }
 
     fn accept_header_into(

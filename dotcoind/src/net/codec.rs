@@ -15,6 +15,12 @@ pub const HEADER_LEN: usize = 24;
 pub const MAX_PAYLOAD: u32 = 2 * 1024 * 1024;
 /// Bytes of the command field.
 pub const COMMAND_LEN: usize = 12;
+/// The largest payload accepted before the handshake: a `version` is a few hundred bytes,
+/// and a stranger gets no megabyte buffers.
+pub const MAX_HANDSHAKE_PAYLOAD: u32 = 4096;
+/// What a payload buffer starts at; it grows as bytes arrive, so announcing a large
+/// frame and sending nothing costs the node nothing.
+const INITIAL_PAYLOAD_CAPACITY: usize = 64 * 1024;
 
 /// Why a frame could not be read.
 #[derive(Debug, Error)]
@@ -30,9 +36,9 @@ pub enum CodecError {
         /// Our magic, hex.
         expected: String,
     },
-    /// The announced payload is larger than any message may be.
-    #[error("oversized frame: payload of {0} bytes announced, limit {MAX_PAYLOAD}")]
-    Oversized(u32),
+    /// The announced payload is larger than any message may be (at this stage).
+    #[error("oversized frame: payload of {0} bytes announced, limit {1}")]
+    Oversized(u32, u32),
     /// The payload does not match the header's checksum.
     #[error("bad checksum for {command}: header says {expected}, payload hashes to {got}")]
     BadChecksum {
@@ -53,7 +59,7 @@ impl CodecError {
     pub fn is_misbehaviour(&self) -> bool {
         matches!(
             self,
-            CodecError::Oversized(_) | CodecError::BadChecksum { .. } | CodecError::BadCommand(_)
+            CodecError::Oversized(..) | CodecError::BadChecksum { .. } | CodecError::BadCommand(_)
         )
     }
 }
@@ -109,10 +115,12 @@ fn parse_command(field: &[u8; COMMAND_LEN]) -> Result<String, CodecError> {
     Ok(String::from_utf8_lossy(name).into_owned())
 }
 
-/// Reads one frame, checking magic, size limit (before reading the payload) and checksum.
+/// Reads one frame, checking magic, size limit `max_payload` (before reading the payload)
+/// and checksum. The payload buffer grows with the bytes that actually arrive.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     r: &mut R,
     magic: [u8; 4],
+    max_payload: u32,
 ) -> Result<RawFrame, CodecError> {
     let mut header = [0u8; HEADER_LEN];
     r.read_exact(&mut header).await?;
@@ -128,11 +136,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             .expect("the header slice is 12 bytes"),
     )?;
     let length = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes"));
-    if length > MAX_PAYLOAD {
-        return Err(CodecError::Oversized(length));
+    if length > max_payload.min(MAX_PAYLOAD) {
+        return Err(CodecError::Oversized(length, max_payload.min(MAX_PAYLOAD)));
     }
-    let mut payload = vec![0u8; length as usize];
-    r.read_exact(&mut payload).await?;
+    let mut payload = Vec::with_capacity((length as usize).min(INITIAL_PAYLOAD_CAPACITY));
+    r.take(u64::from(length)).read_to_end(&mut payload).await?;
+    if payload.len() != length as usize {
+        return Err(CodecError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
     let got = checksum(&payload);
     if got != header[20..24] {
         return Err(CodecError::BadChecksum {
@@ -152,7 +163,7 @@ mod tests {
 
     async fn read(bytes: &[u8]) -> Result<RawFrame, CodecError> {
         let mut r = bytes;
-        read_frame(&mut r, MAGIC).await
+        read_frame(&mut r, MAGIC, MAX_PAYLOAD).await
     }
 
     #[tokio::test]
@@ -169,7 +180,25 @@ mod tests {
         let mut f = encode_frame(MAGIC, "block", &[]);
         f[16..20].copy_from_slice(&(MAX_PAYLOAD + 1).to_le_bytes());
         // No payload follows: the limit must trip before any read of it.
-        assert!(matches!(read(&f).await, Err(CodecError::Oversized(_))));
+        assert!(matches!(read(&f).await, Err(CodecError::Oversized(..))));
+    }
+
+    #[tokio::test]
+    async fn handshake_limit_and_truncated_payload() {
+        let f = encode_frame(MAGIC, "version", &[0; 5000]);
+        let mut r = &f[..];
+        assert!(matches!(
+            read_frame(&mut r, MAGIC, MAX_HANDSHAKE_PAYLOAD).await,
+            Err(CodecError::Oversized(5000, MAX_HANDSHAKE_PAYLOAD))
+        ));
+        // A frame announcing more than arrives: an error, and a buffer only as large as
+        // the bytes that came.
+        let mut f = encode_frame(MAGIC, "block", &[7; 10]);
+        f[16..20].copy_from_slice(&MAX_PAYLOAD.to_le_bytes());
+        match read(&f).await {
+            Err(CodecError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

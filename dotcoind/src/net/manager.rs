@@ -2,6 +2,12 @@
 //! learnt addresses ("addrman-lite"), and runs the node-wide tasks — the listener, the
 //! connection keeper (added nodes with backoff, learnt addresses up to the outbound
 //! target) and the relay (announcing accepted blocks and transactions to every peer).
+//!
+//! Inbound slots are reserved at `accept`, before any task runs, so a burst of
+//! connections cannot overshoot the limit; one IP gets at most `max_inbound_per_ip` of
+//! them; when all are taken, a newcomer from another IP evicts the youngest connection of
+//! the IP holding the most, sparing peers that recently brought us blocks. The learnt
+//! address table caps each source's share, so one peer's `addr` spam cannot flush it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -33,8 +39,21 @@ const ADDR_RETRY: Duration = Duration::from_secs(60);
 const MAX_KNOWN_ADDRS: usize = 2000;
 /// Most headers in one announcement; a longer gap makes the peer ask with `getheaders`.
 const MAX_ANNOUNCE: u32 = 16;
-/// A transaction asked of one peer is not asked of another for this long.
-const TX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Learnt addresses one source (the IP that told us) may account for.
+const MAX_ADDRS_PER_SOURCE: usize = MAX_KNOWN_ADDRS / 4;
+/// Inbound peers that recently gave us a block, kept when evicting.
+const PROTECTED_BLOCK_RELAYERS: usize = 4;
+
+/// A learnt address.
+#[derive(Debug, Clone, Copy)]
+struct KnownAddr {
+    /// Last time it was said to be up (unix).
+    time: u64,
+    /// When we last tried it.
+    tried: Option<Instant>,
+    /// Who told us (`None`: the peer itself, from its `version`).
+    source: Option<IpAddr>,
+}
 
 /// A ban on one IP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +79,32 @@ struct Inner {
     peers: HashMap<PeerId, Arc<Peer>>,
     bans: HashMap<IpAddr, Ban>,
     added: Vec<AddedNode>,
-    known_addrs: HashMap<SocketAddr, (u64, Option<Instant>)>,
+    known_addrs: HashMap<SocketAddr, KnownAddr>,
     our_nonces: HashSet<u64>,
     tx_requested: HashMap<Txid, Instant>,
+    /// Reserved inbound slots, in all and per IP.
+    inbound_total: usize,
+    inbound_per_ip: HashMap<IpAddr, usize>,
+}
+
+/// An inbound slot, held by the connection's task; dropping it frees the slot.
+#[derive(Debug)]
+pub(crate) struct InboundSlot {
+    mgr: Arc<PeerManager>,
+    ip: IpAddr,
+}
+
+impl Drop for InboundSlot {
+    fn drop(&mut self) {
+        let mut inner = self.mgr.inner();
+        inner.inbound_total = inner.inbound_total.saturating_sub(1);
+        if let Some(n) = inner.inbound_per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                inner.inbound_per_ip.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Why the `addnode`/`disconnectnode`/`setban` calls refused.
@@ -241,7 +283,7 @@ impl PeerManager {
         }
         if remote.listen_port != 0 {
             let addr = SocketAddr::new(peer.addr.ip(), remote.listen_port);
-            learn(&mut inner.known_addrs, addr, unix_time());
+            learn(&mut inner.known_addrs, addr, unix_time(), None);
         }
         drop(inner);
         self.update_peer_count();
@@ -443,8 +485,8 @@ impl PeerManager {
         Ok(())
     }
 
-    /// Remembers addresses from an `addr` message.
-    pub(crate) fn learn_addrs(&self, addrs: &[NetAddress]) {
+    /// Remembers addresses from an `addr` message sent by `source`.
+    pub(crate) fn learn_addrs(&self, addrs: &[NetAddress], source: IpAddr) {
         let own = self.listen_addr();
         let mut inner = self.inner();
         for a in addrs {
@@ -452,8 +494,13 @@ impl PeerManager {
             if sa.port() == 0 || sa.ip().is_unspecified() || Some(sa) == own {
                 continue;
             }
-            learn(&mut inner.known_addrs, sa, a.time);
+            learn(&mut inner.known_addrs, sa, a.time, Some(source));
         }
+    }
+
+    /// Number of learnt addresses.
+    pub fn known_addr_count(&self) -> usize {
+        self.inner().known_addrs.len()
     }
 
     /// Addresses to answer `getaddr` with.
@@ -463,22 +510,59 @@ impl PeerManager {
             .known_addrs
             .iter()
             .take(MAX_ADDR)
-            .map(|(a, (t, _))| NetAddress::new(*a, *t))
+            .map(|(a, k)| NetAddress::new(*a, k.time))
             .collect()
     }
 
-    /// Whether a transaction should be asked of a peer now (not asked of anyone lately).
-    pub(crate) fn want_tx(&self, txid: &Txid) -> bool {
-        let now = Instant::now();
+    /// Whether a transaction should be asked of a peer now (not asked of anyone in the
+    /// last [`peer::TX_REQUEST_TIMEOUT`]). O(1): expiry is left to
+    /// [`PeerManager::prune_tx_requests`] on a timer.
+    pub(crate) fn want_tx(&self, txid: &Txid, now: Instant) -> bool {
         let mut inner = self.inner();
-        inner
-            .tx_requested
-            .retain(|_, t| now.duration_since(*t) < TX_REQUEST_TIMEOUT);
-        if inner.tx_requested.contains_key(txid) {
-            return false;
+        match inner.tx_requested.get(txid) {
+            Some(t) if now.duration_since(*t) < peer::TX_REQUEST_TIMEOUT => false,
+            _ => {
+                inner.tx_requested.insert(*txid, now);
+                true
+            }
         }
-        inner.tx_requested.insert(*txid, now);
-        true
+    }
+
+    /// Forgets transaction requests older than [`peer::TX_REQUEST_TIMEOUT`].
+    fn prune_tx_requests(&self, now: Instant) {
+        self.inner()
+            .tx_requested
+            .retain(|_, t| now.duration_since(*t) < peer::TX_REQUEST_TIMEOUT);
+    }
+
+    /// Reserves an inbound slot for a connection from `ip`, evicting a connection if all
+    /// are taken and one can be spared; the reason otherwise.
+    pub(crate) fn reserve_inbound(self: &Arc<Self>, ip: IpAddr) -> Result<InboundSlot, String> {
+        let mut inner = self.inner();
+        let from_ip = inner.inbound_per_ip.get(&ip).copied().unwrap_or(0);
+        if from_ip >= self.config.max_inbound_per_ip {
+            return Err(format!(
+                "{from_ip} inbound connections from {ip} already (limit {})",
+                self.config.max_inbound_per_ip
+            ));
+        }
+        if inner.inbound_total >= self.config.max_inbound {
+            let Some(victim) = eviction_candidate(&inner, ip) else {
+                return Err(format!(
+                    "inbound limit reached ({}), no connection to evict",
+                    self.config.max_inbound
+                ));
+            };
+            info!(target: "net", peer = victim.id, addr = %victim.addr, newcomer = %ip,
+                "inbound slots full: evicting the youngest connection of the busiest address");
+            victim.disconnect();
+        }
+        inner.inbound_total += 1;
+        *inner.inbound_per_ip.entry(ip).or_default() += 1;
+        Ok(InboundSlot {
+            mgr: Arc::clone(self),
+            ip,
+        })
     }
 
     /// A requested transaction arrived (or was refused): forget the request.
@@ -525,12 +609,81 @@ impl PeerManager {
     }
 }
 
-fn learn(known: &mut HashMap<SocketAddr, (u64, Option<Instant>)>, addr: SocketAddr, time: u64) {
-    if known.len() >= MAX_KNOWN_ADDRS && !known.contains_key(&addr) {
+/// The inbound connection to drop for a newcomer from `newcomer`: the youngest of the IP
+/// holding the most connections, after sparing the peers that most recently brought us
+/// blocks and those already leaving. `None` if that IP is the newcomer's own (nothing
+/// would be gained) or nothing can be spared.
+fn eviction_candidate(inner: &Inner, newcomer: IpAddr) -> Option<Arc<Peer>> {
+    let mut candidates: Vec<&Arc<Peer>> = inner
+        .peers
+        .values()
+        .filter(|p| p.inbound() && !p.is_disconnecting())
+        .collect();
+    candidates.sort_by_key(|p| std::cmp::Reverse(p.last_block_time()));
+    let protected = candidates
+        .iter()
+        .take(PROTECTED_BLOCK_RELAYERS)
+        .take_while(|p| p.last_block_time() > 0)
+        .count();
+    let candidates = &candidates[protected..];
+    let mut by_ip: HashMap<IpAddr, Vec<&Arc<Peer>>> = HashMap::new();
+    for p in candidates {
+        by_ip.entry(p.addr.ip()).or_default().push(p);
+    }
+    let (ip, group) = by_ip
+        .into_iter()
+        .max_by_key(|(_, g)| (g.len(), g.iter().map(|p| p.id).max()))?;
+    let newcomer_has = inner.inbound_per_ip.get(&newcomer).copied().unwrap_or(0);
+    if ip == newcomer || newcomer_has + 1 >= group.len() {
+        return None;
+    }
+    group.into_iter().max_by_key(|p| p.id).map(Arc::clone)
+}
+
+/// Remembers `addr`. No source may hold more than [`MAX_ADDRS_PER_SOURCE`] entries; when
+/// the table is full, an entry of the source holding the most makes room.
+fn learn(
+    known: &mut HashMap<SocketAddr, KnownAddr>,
+    addr: SocketAddr,
+    time: u64,
+    source: Option<IpAddr>,
+) {
+    if let Some(e) = known.get_mut(&addr) {
+        e.time = e.time.max(time);
         return;
     }
-    let e = known.entry(addr).or_insert((time, None));
-    e.0 = e.0.max(time);
+    if source.is_some() {
+        let from_source = known.values().filter(|k| k.source == source).count();
+        if from_source >= MAX_ADDRS_PER_SOURCE {
+            return;
+        }
+    }
+    if known.len() >= MAX_KNOWN_ADDRS {
+        let mut counts: HashMap<Option<IpAddr>, usize> = HashMap::new();
+        for k in known.values() {
+            *counts.entry(k.source).or_default() += 1;
+        }
+        let Some((busiest, _)) = counts.into_iter().max_by_key(|(_, n)| *n) else {
+            return;
+        };
+        // The busiest source's oldest entry.
+        let victim = known
+            .iter()
+            .filter(|(_, k)| k.source == busiest)
+            .min_by_key(|(_, k)| k.time)
+            .map(|(a, _)| *a);
+        if let Some(v) = victim {
+            known.remove(&v);
+        }
+    }
+    known.insert(
+        addr,
+        KnownAddr {
+            time,
+            tried: None,
+            source,
+        },
+    );
 }
 
 /// Opens an outbound connection to `target` and runs it until it ends. Returns whether
@@ -582,13 +735,16 @@ pub(crate) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
             info!(target: "net", %addr, "refusing inbound connection: IP is banned");
             continue;
         }
-        let inbound = mgr.peers().iter().filter(|p| p.inbound()).count();
-        if inbound >= mgr.config.max_inbound {
-            info!(target: "net", %addr, max = mgr.config.max_inbound, "refusing inbound connection: inbound limit reached");
-            continue;
-        }
+        let slot = match mgr.reserve_inbound(addr.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                info!(target: "net", %addr, "refusing inbound connection: {why}");
+                continue;
+            }
+        };
         let m = Arc::clone(&mgr);
         tokio::spawn(async move {
+            let _slot = slot;
             peer::run_connection(m, stream, addr, ConnType::Inbound, None).await;
         });
     }
@@ -637,6 +793,7 @@ pub(crate) async fn keep_connections(mgr: Arc<PeerManager>) {
                 }
             });
         }
+        mgr.prune_tx_requests(now);
         if mgr.config.connect.is_empty() {
             fill_outbound(&mgr, now);
         }
@@ -660,14 +817,12 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
             .iter()
             .filter(|(a, _)| !connected.contains(a))
             .filter(|(a, _)| !inner.bans.contains_key(&a.ip()))
-            .filter(
-                |(_, (_, tried))| !matches!(tried, Some(t) if now.duration_since(*t) <= ADDR_RETRY),
-            )
+            .filter(|(_, k)| !matches!(k.tried, Some(t) if now.duration_since(t) <= ADDR_RETRY))
             .map(|(a, _)| *a)
             .next();
         if let Some(a) = pick {
             if let Some(e) = inner.known_addrs.get_mut(&a) {
-                e.1 = Some(now);
+                e.tried = Some(now);
             }
         }
         pick

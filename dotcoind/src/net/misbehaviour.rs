@@ -43,6 +43,14 @@ pub enum Misbehaviour {
     },
     /// A coinbase relayed as a loose transaction.
     CoinbaseAsTransaction(Txid),
+    /// Headers of a chain with too little work to ever be the best (a cheap fork that
+    /// would fill the index). Light: an honest peer on a long-lost fork sends these too.
+    LowWorkHeaders {
+        /// The run's last header.
+        last: BlockHash,
+        /// Headers in the run.
+        count: usize,
+    },
 }
 
 impl Misbehaviour {
@@ -55,7 +63,9 @@ impl Misbehaviour {
             | Misbehaviour::InvalidBlock { .. }
             | Misbehaviour::CoinbaseAsTransaction(_) => BAN_THRESHOLD,
             Misbehaviour::NonContinuousHeaders | Misbehaviour::UnconnectingHeaders => 20,
-            Misbehaviour::BeforeHandshake(_) | Misbehaviour::InvalidTransaction { .. } => 10,
+            Misbehaviour::BeforeHandshake(_)
+            | Misbehaviour::InvalidTransaction { .. }
+            | Misbehaviour::LowWorkHeaders { .. } => 10,
             Misbehaviour::RepeatedHandshake => 1,
         }
     }
@@ -80,6 +90,10 @@ impl std::fmt::Display for Misbehaviour {
             Misbehaviour::CoinbaseAsTransaction(txid) => {
                 write!(f, "coinbase {txid} relayed as a transaction")
             }
+            Misbehaviour::LowWorkHeaders { last, count } => write!(
+                f,
+                "{count} headers ending at {last} with too little chain work to store"
+            ),
         }
     }
 }

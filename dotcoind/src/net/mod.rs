@@ -9,9 +9,9 @@
 //!   tasks — listener, connection keeper, relay of accepted blocks and transactions.
 //! - [`sync`]: headers-first download bookkeeping, block locators, serving headers.
 //!
-//! Everything reaches the chain through [`crate::node::Node`]: headers under its lock,
-//! blocks and transactions via `process_block`/`accept_transaction` on the blocking pool,
-//! never holding the lock across an `.await`.
+//! Everything reaches the chain through [`crate::state::ChainService`]: reads from its
+//! snapshots, headers, blocks and transactions through its methods on the blocking pool,
+//! never across an `.await`.
 
 pub mod codec;
 pub mod manager;
@@ -47,6 +47,8 @@ pub struct NetConfig {
     pub addnode: Vec<String>,
     /// Inbound limit.
     pub max_inbound: usize,
+    /// Inbound connections one IP may hold.
+    pub max_inbound_per_ip: usize,
     /// Outbound target from learnt addresses.
     pub max_outbound: usize,
     /// Seconds a misbehaving peer stays banned.

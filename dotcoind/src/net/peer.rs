@@ -2,15 +2,23 @@
 //! task that runs it.
 //!
 //! Each connection has three tasks: a reader that turns bytes into frames (checking
-//! magic, size and checksum), a writer that drains a bounded outbound queue, and the
-//! handler — the handshake (with a timeout), then every message in turn, a ping every
-//! [`PING_INTERVAL`] and, each second, the stall check and block requests of
-//! [`super::sync`]. Bad input costs the peer misbehaviour points; it never panics the node
-//! or blocks other peers (validation runs on the blocking pool, never under an `.await`).
+//! magic, size and checksum; small frames only until the handshake), a writer that drains
+//! the outbound queue, and the handler — the handshake (with a timeout), then every
+//! message in turn, a ping every [`PING_INTERVAL`] and, each second, the stall check and
+//! block requests of [`super::sync`]. Bad input costs the peer misbehaviour points; it
+//! never panics the node or blocks other peers (validation runs on the blocking pool,
+//! never under an `.await`).
+//!
+//! Resources a peer can make the node spend are bounded:
+//! - the outbound queue in bytes ([`SEND_SOFT_LIMIT`], [`MAX_SEND_QUEUE_BYTES`]);
+//!   `getdata` is served lazily, only while the queue is below the soft limit, and while
+//!   some is pending the peer's next messages are not read (TCP pushes back on it);
+//! - transaction requests in flight ([`MAX_PEER_TX_IN_FLIGHT`]), expired on the tick;
+//! - blocks it was not asked for are kept only if they would move the tip.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +30,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::codec::{encode_frame, read_frame, CodecError, RawFrame};
+use super::codec::{
+    encode_frame, read_frame, CodecError, RawFrame, MAX_HANDSHAKE_PAYLOAD, MAX_PAYLOAD,
+};
 use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
 use super::misbehaviour::Misbehaviour;
@@ -40,6 +50,17 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 pub const PING_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages queued for one peer; a peer that lets the queue fill is dropped.
 const OUT_QUEUE: usize = 1024;
+/// Queued bytes above which `getdata` waits for the socket to drain (Core's
+/// `-maxsendbuffer`).
+pub const SEND_SOFT_LIMIT: usize = 1_000_000;
+/// Queued bytes past which a peer is too slow to keep (a few blocks, and a full
+/// mempool's announcements).
+pub const MAX_SEND_QUEUE_BYTES: usize = 32_000_000;
+/// Transactions asked of one peer and not yet delivered (Core's
+/// `MAX_PEER_TX_REQUEST_IN_FLIGHT`); further announcements are ignored until they come.
+pub const MAX_PEER_TX_IN_FLIGHT: usize = 100;
+/// A transaction request is given up after this.
+pub const TX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames read ahead of the handler.
 const IN_QUEUE: usize = 4;
 /// Transactions remembered per peer before the set is reset.
@@ -82,7 +103,15 @@ pub struct Peer {
     pub target: Option<String>,
     /// Unix time of connection.
     pub conntime: u64,
-    tx: mpsc::Sender<Message>,
+    magic: [u8; 4],
+    tx: mpsc::Sender<Vec<u8>>,
+    /// Bytes queued for the writer.
+    queued_bytes: AtomicUsize,
+    /// Signalled by the writer when the queue drops below [`SEND_SOFT_LIMIT`].
+    drained: Notify,
+    /// Unix time the peer last gave us a block that moved the tip (0: never); such
+    /// peers are kept when inbound slots run out.
+    last_block_time: AtomicU64,
     disconnect: Notify,
     disconnecting: AtomicBool,
     handshaken: AtomicBool,
@@ -123,7 +152,8 @@ impl Peer {
         addr: SocketAddr,
         conn_type: ConnType,
         target: Option<String>,
-        tx: mpsc::Sender<Message>,
+        magic: [u8; 4],
+        tx: mpsc::Sender<Vec<u8>>,
     ) -> Peer {
         Peer {
             id,
@@ -131,7 +161,11 @@ impl Peer {
             conn_type,
             target,
             conntime: unix_time(),
+            magic,
             tx,
+            queued_bytes: AtomicUsize::new(0),
+            drained: Notify::new(),
+            last_block_time: AtomicU64::new(0),
             disconnect: Notify::new(),
             disconnecting: AtomicBool::new(false),
             handshaken: AtomicBool::new(false),
@@ -157,17 +191,44 @@ impl Peer {
         self.handshaken.load(Ordering::Relaxed)
     }
 
-    /// Queues a message; a peer whose queue is full is too slow and is dropped.
+    /// Queues a message; a peer whose queue is full (in messages or bytes) is too slow
+    /// and is dropped.
     pub fn send(&self, msg: Message) -> bool {
-        match self.tx.try_send(msg) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                warn!(target: "net", peer = self.id, addr = %self.addr, "send queue full; disconnecting slow peer");
-                self.disconnect();
-                false
+        let frame = encode_frame(self.magic, msg.command(), &msg.payload());
+        let len = frame.len();
+        let queued = self.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        let result = if queued > MAX_SEND_QUEUE_BYTES {
+            Err("send queue over its byte limit")
+        } else {
+            match self.tx.try_send(frame) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Full(_)) => Err("send queue full"),
+                Err(mpsc::error::TrySendError::Closed(_)) => Ok(()),
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        };
+        self.queued_bytes.fetch_sub(len, Ordering::SeqCst);
+        if let Err(why) = result {
+            if !self.is_disconnecting() {
+                warn!(target: "net", peer = self.id, addr = %self.addr, queued, "{why}; disconnecting slow peer");
+            }
+            self.disconnect();
         }
+        false
+    }
+
+    /// Whether enough is queued that serving more data should wait for the socket.
+    pub fn send_buffer_full(&self) -> bool {
+        self.queued_bytes.load(Ordering::SeqCst) >= SEND_SOFT_LIMIT
+    }
+
+    /// Bytes queued for the socket.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Unix time the peer last gave us a block that moved the tip (0: never).
+    pub fn last_block_time(&self) -> u64 {
+        self.last_block_time.load(Ordering::Relaxed)
     }
 
     /// Asks the connection to close.
@@ -176,7 +237,8 @@ impl Peer {
         self.disconnect.notify_one();
     }
 
-    fn is_disconnecting(&self) -> bool {
+    /// Whether the connection is closing.
+    pub fn is_disconnecting(&self) -> bool {
         self.disconnecting.load(Ordering::SeqCst)
     }
 
@@ -256,12 +318,12 @@ pub(crate) async fn run_connection(
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(OUT_QUEUE);
     let id = mgr.next_peer_id();
-    let peer = Arc::new(Peer::new(id, addr, conn_type, target, tx));
+    let magic = mgr.params().magic;
+    let peer = Arc::new(Peer::new(id, addr, conn_type, target, magic, tx));
     if !mgr.register(&peer) {
         return false;
     }
-    let magic = mgr.params().magic;
-    let mut writer = tokio::spawn(write_loop(wr, rx, Arc::downgrade(&peer), magic));
+    let mut writer = tokio::spawn(write_loop(wr, rx, Arc::downgrade(&peer)));
     let (ftx, frx) = mpsc::channel(IN_QUEUE);
     let reader = tokio::spawn(read_loop(rd, ftx, magic));
     let span = info_span!(target: "net", "peer", id, %addr);
@@ -273,6 +335,9 @@ pub(crate) async fn run_connection(
         unconnecting: 0,
         answered_getaddr: false,
         asked_headers_from: None,
+        getdata: VecDeque::new(),
+        getdata_queued: HashSet::new(),
+        tx_in_flight: HashMap::new(),
     };
     let handshaken = task.run(frx).instrument(span).await;
     reader.abort();
@@ -295,8 +360,15 @@ async fn read_loop(
     out: mpsc::Sender<Result<RawFrame, CodecError>>,
     magic: [u8; 4],
 ) {
+    // Until the peer's `verack` only handshake-sized frames: a stranger gets no
+    // megabyte buffers. Decided here, by the reader, so no frame read ahead of the
+    // handler slips through under the wrong limit.
+    let mut limit = MAX_HANDSHAKE_PAYLOAD;
     loop {
-        let frame = read_frame(&mut rd, magic).await;
+        let frame = read_frame(&mut rd, magic, limit).await;
+        if matches!(&frame, Ok(f) if f.command == "verack") {
+            limit = MAX_PAYLOAD;
+        }
         let failed = frame.is_err();
         if out.send(frame).await.is_err() || failed {
             return;
@@ -306,19 +378,21 @@ async fn read_loop(
 
 async fn write_loop(
     mut wr: OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: mpsc::Receiver<Vec<u8>>,
     peer: std::sync::Weak<Peer>,
-    magic: [u8; 4],
 ) {
     // Only a weak handle (for statistics): the channel closes when the last `Peer` goes.
-    while let Some(msg) = rx.recv().await {
-        let frame = encode_frame(magic, msg.command(), &msg.payload());
+    while let Some(frame) = rx.recv().await {
         if wr.write_all(&frame).await.is_err() {
             return;
         }
         if let Some(p) = peer.upgrade() {
             p.bytes_sent
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            let left = p.queued_bytes.fetch_sub(frame.len(), Ordering::SeqCst) - frame.len();
+            if left < SEND_SOFT_LIMIT {
+                p.drained.notify_one();
+            }
         }
     }
     let _ = wr.shutdown().await;
@@ -335,6 +409,12 @@ struct PeerTask {
     answered_getaddr: bool,
     /// Our best header when we last sent `getheaders`, until the answer comes.
     asked_headers_from: Option<(BlockHash, u32)>,
+    /// `getdata` items not served yet, in order, and the same as a set (duplicates of a
+    /// pending item are dropped).
+    getdata: VecDeque<Inventory>,
+    getdata_queued: HashSet<Inventory>,
+    /// Transactions asked of this peer, and when.
+    tx_in_flight: HashMap<Txid, Instant>,
 }
 
 /// How the handler leaves the message loop.
@@ -359,11 +439,16 @@ impl PeerTask {
                 break;
             }
             tokio::select! {
-                f = frames.recv() => {
+                // While `getdata` is pending nothing more is read: the reader's queue fills
+                // and TCP pushes back on the peer (Core's fPauseRecv).
+                f = frames.recv(), if self.getdata.is_empty() => {
                     let Some(f) = f else { break };
                     if let Flow::Stop = self.on_frame(f).await {
                         break;
                     }
+                }
+                _ = self.peer.drained.notified(), if !self.getdata.is_empty() => {
+                    self.serve_getdata();
                 }
                 _ = tick.tick() => {
                     if let Flow::Stop = self.on_tick() {
@@ -523,6 +608,8 @@ impl PeerTask {
             self.next_ping = now + PING_INTERVAL;
             self.peer.send(Message::Ping(nonce));
         }
+        self.tx_in_flight
+            .retain(|_, asked| now.duration_since(*asked) < TX_REQUEST_TIMEOUT);
         let stalled = self.mgr.sync().release_stalled(self.peer.id, now);
         if stalled > 0 {
             info!(target: "net", peer = self.peer.id, blocks = stalled,
@@ -558,14 +645,18 @@ impl PeerTask {
                     self.peer.send(Message::Addr(self.mgr.addrs_to_share()));
                 }
             }
-            Message::Addr(addrs) => self.mgr.learn_addrs(&addrs),
+            Message::Addr(addrs) => self.mgr.learn_addrs(&addrs, self.peer.addr.ip()),
             Message::Inv(items) => self.on_inv(items),
             Message::GetData(items) => self.on_getdata(items),
             Message::NotFound(items) => {
-                let mut sync = self.mgr.sync();
                 for item in items {
-                    if let Inventory::Block(h) = item {
-                        sync.not_found(self.peer.id, &h);
+                    match item {
+                        Inventory::Block(h) => self.mgr.sync().not_found(self.peer.id, &h),
+                        Inventory::Tx(t) => {
+                            if self.tx_in_flight.remove(&t).is_some() {
+                                self.mgr.tx_arrived(&t);
+                            }
+                        }
                     }
                 }
             }
@@ -590,16 +681,25 @@ impl PeerTask {
         }));
     }
 
+    /// An announcement: unknown blocks lead to `getheaders`, unknown transactions are
+    /// asked for, at most [`MAX_PEER_TX_IN_FLIGHT`] outstanding. Each item costs O(1), on
+    /// a snapshot, never the writer.
     fn on_inv(&mut self, items: Vec<Inventory>) {
         let mut want = Vec::new();
         let mut unknown_block = false;
+        let now = Instant::now();
         {
             let state = self.mgr.chain().snapshot();
             for item in &items {
                 match item {
                     Inventory::Tx(t) => {
                         self.peer.mark_known_tx(*t);
-                        if !state.mempool().contains(t) && self.mgr.want_tx(t) {
+                        if self.tx_in_flight.len() < MAX_PEER_TX_IN_FLIGHT
+                            && !self.tx_in_flight.contains_key(t)
+                            && !state.mempool().contains(t)
+                            && self.mgr.want_tx(t, now)
+                        {
+                            self.tx_in_flight.insert(*t, now);
                             want.push(*item);
                         }
                     }
@@ -619,22 +719,39 @@ impl PeerTask {
         }
     }
 
+    /// Queues a `getdata`'s items (dropping duplicates of pending ones) and serves what
+    /// the send queue has room for; the rest follows as the socket drains.
     fn on_getdata(&mut self, items: Vec<Inventory>) {
-        let mut missing = Vec::new();
         for item in items {
-            let found = {
-                let state = self.mgr.chain().snapshot();
-                match item {
-                    Inventory::Block(h) => state
-                        .block(&h)
-                        .ok()
-                        .flatten()
-                        .map(|b| Message::Block(Box::new(b))),
-                    Inventory::Tx(t) => state
-                        .mempool()
-                        .get(&t)
-                        .map(|e| Message::Tx(Box::new(e.tx.clone()))),
-                }
+            if self.getdata_queued.insert(item) {
+                self.getdata.push_back(item);
+            }
+        }
+        self.serve_getdata();
+    }
+
+    /// Serves pending `getdata` items while the send queue is below [`SEND_SOFT_LIMIT`].
+    /// Blocks are served from the active chain, or side-chain blocks that were once fully
+    /// validated (Core's `BlockRequestAllowed`); never data only stored.
+    fn serve_getdata(&mut self) {
+        let state = self.mgr.chain().snapshot();
+        let mut missing = Vec::new();
+        while !self.peer.send_buffer_full() {
+            let Some(item) = self.getdata.pop_front() else {
+                break;
+            };
+            self.getdata_queued.remove(&item);
+            let found = match item {
+                Inventory::Block(h) => state
+                    .index()
+                    .get(&h)
+                    .filter(|e| state.index().is_active(e) || (e.is_valid() && !e.is_failed()))
+                    .and_then(|_| state.block(&h).ok().flatten())
+                    .map(|b| Message::Block(Box::new(b))),
+                Inventory::Tx(t) => state
+                    .mempool()
+                    .get(&t)
+                    .map(|e| Message::Tx(Box::new(e.tx.clone()))),
             };
             match found {
                 Some(m) => {
@@ -684,6 +801,7 @@ impl PeerTask {
             return;
         }
         let full = headers.len() == MAX_HEADERS;
+        let got = headers.len();
         let chain = Arc::clone(self.mgr.chain());
         let result = tokio::task::spawn_blocking(move || chain.process_headers(&headers)).await;
         let Ok((last, err)) = result else { return };
@@ -695,6 +813,13 @@ impl PeerTask {
             self.unconnecting = 0;
         }
         match err {
+            Some(ChainError::LowWorkHeaders { last }) => {
+                self.mgr.misbehaving(
+                    &self.peer,
+                    Misbehaviour::LowWorkHeaders { last, count: got },
+                );
+                return;
+            }
             Some(ChainError::Orphan { .. }) if last.is_none() => {
                 self.unconnecting += 1;
                 if self.unconnecting.is_multiple_of(MAX_UNCONNECTING_HEADERS) {
@@ -748,9 +873,10 @@ impl PeerTask {
 
     async fn on_block(&mut self, block: Block) {
         let hash = block.block_hash();
+        let requested = self.mgr.sync().is_in_flight_from(&hash, self.peer.id);
         let chain = Arc::clone(self.mgr.chain());
         let result = tokio::task::spawn_blocking(move || {
-            let r = chain.process_block(Arc::new(block));
+            let r = chain.process_block_from_peer(Arc::new(block), requested);
             let snap = chain.snapshot();
             let height = snap.index().get(&hash).map(|e| e.height);
             let progress = (snap.height(), snap.best_header().height);
@@ -770,12 +896,18 @@ impl PeerTask {
                     self.peer.set_best_known(hash, h);
                 }
                 if outcome.tip_changed() {
+                    self.peer
+                        .last_block_time
+                        .store(unix_time(), Ordering::Relaxed);
                     self.mgr.sync().log_progress(tip, headers);
                 }
             }
             Err(ChainError::Orphan { .. }) => {
                 debug!(target: "net", peer = self.peer.id, %hash, "block with unknown parent; asking for headers");
                 self.send_getheaders();
+            }
+            Err(ChainError::UnrequestedLowWork(_)) => {
+                debug!(target: "net", peer = self.peer.id, %hash, "unrequested block with no more work than the tip; not stored");
             }
             Err(e) if e.is_misbehaviour() => {
                 self.mgr.misbehaving(
@@ -797,6 +929,7 @@ impl PeerTask {
     async fn on_tx(&mut self, tx: Transaction) {
         let txid = tx.txid();
         self.peer.mark_known_tx(txid);
+        self.tx_in_flight.remove(&txid);
         let chain = Arc::clone(self.mgr.chain());
         let result = tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await;
         self.mgr.tx_arrived(&txid);

@@ -156,6 +156,11 @@ impl BlockSync {
         self.per_peer.remove(&peer);
     }
 
+    /// Whether `hash` was asked of `peer` and has not arrived.
+    pub fn is_in_flight_from(&self, hash: &BlockHash, peer: PeerId) -> bool {
+        self.in_flight.get(hash).is_some_and(|f| f.peer == peer)
+    }
+
     /// Blocks in flight from `peer`.
     pub fn in_flight_from(&self, peer: PeerId) -> usize {
         self.per_peer.get(&peer).copied().unwrap_or(0)

@@ -426,6 +426,7 @@ mod tests {
                     connect: vec![],
                     addnode: vec![],
                     max_inbound: 0,
+                    max_inbound_per_ip: 0,
                     max_outbound: 0,
                     bantime: 60,
                 },

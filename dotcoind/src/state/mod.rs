@@ -267,8 +267,21 @@ impl ChainService {
 
     /// Processes a block from anywhere: the miner, a peer, `submitblock`.
     pub fn process_block(&self, block: Arc<Block>) -> Result<ProcessOutcome, ChainError> {
+        self.process_block_from_peer(block, true)
+    }
+
+    /// [`ChainService::process_block`] for a block from a peer: one it was not asked for
+    /// is stored only if it would carry more work than the tip.
+    pub fn process_block_from_peer(
+        &self,
+        block: Arc<Block>,
+        requested: bool,
+    ) -> Result<ProcessOutcome, ChainError> {
         let hash = block.block_hash();
         let mut w = self.write();
+        if !requested {
+            w.chain.check_unrequested(&block.header)?;
+        }
         let mut update = ChainUpdate::new(*w.chain.tip());
         let had_data = w.chain.index().get(&hash).is_some_and(|e| e.have_data());
         let result = w.chain.process_block(block, unix_time(), &mut update);
