@@ -7,9 +7,12 @@
 //!   with SIGKILL and restarts it on the same datadir; on drop it kills the process and,
 //!   if the test is failing, prints the node's `debug.log`.
 //! - [`wait_until`] waits for a condition with a timeout; tests never sleep blindly.
+//! - [`rawpeer`]: a scripted peer speaking raw P2P frames, for hostile-peer tests.
 //!
 //! The binaries must be built first (`make test` does); the harness finds them next to
 //! the test executable's target directory.
+
+pub mod rawpeer;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -6,11 +6,9 @@
 //! Nodes run with `--maxoutbound 0` so the topology is exactly the one each test builds
 //! (learnt addresses would otherwise add connections).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
-use bitcoin_hashes::{sha256d, Hash};
 use dotcoin_common::rpc_types::{
     AddressBalance, BannedEntry, BlockHeaderVerbose, BlockchainInfo, ChainTipInfo, ChainTipStatus,
     GetBlockVerbose, NetworkInfo, PeerInfo, TxOutSetInfo,
@@ -19,6 +17,10 @@ use dotcoin_common::sighash::signing::sign_transaction;
 use dotcoin_common::{
     deserialize, serialize, Amount, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey,
     Transaction, TxIn, TxOut, Txid,
+};
+use dotcoin_functional_tests::rawpeer::{
+    connect_raw, expect_disconnect, frame, handshake, ping_pong, read_frame, send_block,
+    version_payload, MAIN_MAGIC, REGTEST_MAGIC,
 };
 use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::json;
@@ -522,89 +524,6 @@ fn partition_heals_onto_the_heavier_side() {
 
 // ---- a scripted peer speaking raw frames ----
 
-const REGTEST_MAGIC: [u8; 4] = *b"DOT\xe2";
-const MAIN_MAGIC: [u8; 4] = *b"DOT\xd1";
-
-fn frame(magic: [u8; 4], command: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = magic.to_vec();
-    let mut cmd = [0u8; 12];
-    cmd[..command.len()].copy_from_slice(command.as_bytes());
-    out.extend_from_slice(&cmd);
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&sha256d::Hash::hash(payload).as_byte_array()[..4]);
-    out.extend_from_slice(payload);
-    out
-}
-
-fn version_payload(genesis: BlockHash) -> Vec<u8> {
-    let mut p = Vec::new();
-    p.extend_from_slice(&1u32.to_le_bytes());
-    p.extend_from_slice(&serialize(&genesis));
-    p.extend_from_slice(&0u32.to_le_bytes());
-    p.extend_from_slice(&0u64.to_le_bytes());
-    p.extend_from_slice(&rand_nonce().to_le_bytes());
-    p.extend_from_slice(&0u16.to_le_bytes());
-    let agent = b"/scripted-peer/";
-    p.push(agent.len() as u8);
-    p.extend_from_slice(agent);
-    p
-}
-
-fn rand_nonce() -> u64 {
-    u64::from_le_bytes(
-        sha256d::Hash::hash(format!("{:?}", Instant::now()).as_bytes()).as_byte_array()[..8]
-            .try_into()
-            .expect("8 bytes"),
-    )
-}
-
-/// Reads one frame; `None` when the node closed the connection.
-fn read_frame(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut header = [0u8; 24];
-    s.read_exact(&mut header).ok()?;
-    let cmd = String::from_utf8_lossy(&header[4..16])
-        .trim_end_matches('\0')
-        .to_owned();
-    let len = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes")) as usize;
-    let mut payload = vec![0u8; len];
-    s.read_exact(&mut payload).ok()?;
-    Some((cmd, payload))
-}
-
-fn connect_raw(node: &TestNode) -> TcpStream {
-    let s = TcpStream::connect(("127.0.0.1", node.p2p_port)).expect("connect");
-    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    s
-}
-
-/// Connects and completes the handshake.
-fn handshake(node: &TestNode) -> TcpStream {
-    let mut s = connect_raw(node);
-    let genesis = Network::Regtest.params().genesis_hash();
-    s.write_all(&frame(REGTEST_MAGIC, "version", &version_payload(genesis)))
-        .expect("send version");
-    let (mut version, mut verack) = (false, false);
-    while !(version && verack) {
-        let (cmd, _) = read_frame(&mut s).expect("node answers the handshake");
-        version |= cmd == "version";
-        verack |= cmd == "verack";
-    }
-    s.write_all(&frame(REGTEST_MAGIC, "verack", &[]))
-        .expect("send verack");
-    s
-}
-
-/// Waits until the node closes the connection (ignoring what it sends meanwhile).
-fn expect_disconnect(s: &mut TcpStream) {
-    let started = Instant::now();
-    while read_frame(s).is_some() {
-        assert!(
-            started.elapsed() < TIMEOUT,
-            "node did not disconnect the peer"
-        );
-    }
-}
-
 fn banned(n: &TestNode) -> bool {
     bans(n).iter().any(|b| b.address == "127.0.0.1/32")
 }
@@ -649,11 +568,6 @@ fn craft_block(node: &TestNode, txs: Vec<Transaction>, valid_pow: bool) -> Block
         header.nonce += 1;
     }
     Block { header, txdata }
-}
-
-fn send_block(s: &mut TcpStream, block: &Block) {
-    s.write_all(&frame(REGTEST_MAGIC, "block", &serialize(block)))
-        .expect("send block");
 }
 
 #[test]
@@ -811,18 +725,6 @@ fn fat_coinbase_block(node: &TestNode, outputs: usize) -> Block {
         block.header.nonce += 1;
     }
     block
-}
-
-/// Sends a `ping` and reads until its `pong`.
-fn ping_pong(s: &mut TcpStream, nonce: u64) {
-    s.write_all(&frame(REGTEST_MAGIC, "ping", &nonce.to_le_bytes()))
-        .expect("send ping");
-    loop {
-        let (cmd, payload) = read_frame(s).expect("still connected");
-        if cmd == "pong" && payload == nonce.to_le_bytes() {
-            return;
-        }
-    }
 }
 
 #[test]

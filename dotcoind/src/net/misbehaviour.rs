@@ -51,6 +51,9 @@ pub enum Misbehaviour {
         /// Headers in the run.
         count: usize,
     },
+    /// Transactions it announced, we asked for, and it neither sent nor answered
+    /// `notfound` for within the request timeout: announcing to waste our requests.
+    UnansweredTxRequests(usize),
 }
 
 impl Misbehaviour {
@@ -67,6 +70,7 @@ impl Misbehaviour {
             | Misbehaviour::InvalidTransaction { .. }
             | Misbehaviour::LowWorkHeaders { .. } => 10,
             Misbehaviour::RepeatedHandshake => 1,
+            Misbehaviour::UnansweredTxRequests(n) => (*n).min(BAN_THRESHOLD as usize) as u32,
         }
     }
 }
@@ -89,6 +93,9 @@ impl std::fmt::Display for Misbehaviour {
             }
             Misbehaviour::CoinbaseAsTransaction(txid) => {
                 write!(f, "coinbase {txid} relayed as a transaction")
+            }
+            Misbehaviour::UnansweredTxRequests(n) => {
+                write!(f, "{n} transaction requests left unanswered")
             }
             Misbehaviour::LowWorkHeaders { last, count } => write!(
                 f,

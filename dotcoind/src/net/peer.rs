@@ -40,7 +40,7 @@ use super::sync::{headers_after, locator};
 use super::PeerId;
 use crate::chain::ChainError;
 use crate::mempool::MempoolError;
-use crate::util::unix_time;
+use crate::util::{unix_millis, unix_time};
 
 /// The handshake must finish within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +61,9 @@ pub const MAX_SEND_QUEUE_BYTES: usize = 32_000_000;
 pub const MAX_PEER_TX_IN_FLIGHT: usize = 100;
 /// A transaction request is given up after this.
 pub const TX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A peer that has data queued and takes none of it for this long is dropped: it is
+/// making the node hold its data while reading nothing.
+pub const SEND_STALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Frames read ahead of the handler.
 const IN_QUEUE: usize = 4;
 /// Transactions remembered per peer before the set is reset.
@@ -109,6 +112,9 @@ pub struct Peer {
     queued_bytes: AtomicUsize,
     /// Signalled by the writer when the queue drops below [`SEND_SOFT_LIMIT`].
     drained: Notify,
+    /// Unix milliseconds of the last write to the socket, or of the moment the queue
+    /// stopped being empty, whichever is later.
+    last_progress_ms: AtomicU64,
     /// Unix time the peer last gave us a block that moved the tip (0: never); such
     /// peers are kept when inbound slots run out.
     last_block_time: AtomicU64,
@@ -165,6 +171,7 @@ impl Peer {
             tx,
             queued_bytes: AtomicUsize::new(0),
             drained: Notify::new(),
+            last_progress_ms: AtomicU64::new(unix_millis()),
             last_block_time: AtomicU64::new(0),
             disconnect: Notify::new(),
             disconnecting: AtomicBool::new(false),
@@ -197,6 +204,11 @@ impl Peer {
         let frame = encode_frame(self.magic, msg.command(), &msg.payload());
         let len = frame.len();
         let queued = self.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        if queued == len {
+            // The stall clock starts now, not at the last write long ago.
+            self.last_progress_ms
+                .store(unix_millis(), Ordering::Relaxed);
+        }
         let result = if queued > MAX_SEND_QUEUE_BYTES {
             Err("send queue over its byte limit")
         } else {
@@ -224,6 +236,13 @@ impl Peer {
     /// Bytes queued for the socket.
     pub fn queued_bytes(&self) -> usize {
         self.queued_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Whether data has been queued and none of it written for [`SEND_STALL_TIMEOUT`].
+    fn send_stalled(&self) -> bool {
+        self.queued_bytes.load(Ordering::SeqCst) > 0
+            && unix_millis().saturating_sub(self.last_progress_ms.load(Ordering::Relaxed))
+                > SEND_STALL_TIMEOUT.as_millis() as u64
     }
 
     /// Unix time the peer last gave us a block that moved the tip (0: never).
@@ -389,6 +408,7 @@ async fn write_loop(
         if let Some(p) = peer.upgrade() {
             p.bytes_sent
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            p.last_progress_ms.store(unix_millis(), Ordering::Relaxed);
             let left = p.queued_bytes.fetch_sub(frame.len(), Ordering::SeqCst) - frame.len();
             if left < SEND_SOFT_LIMIT {
                 p.drained.notify_one();
@@ -608,8 +628,22 @@ impl PeerTask {
             self.next_ping = now + PING_INTERVAL;
             self.peer.send(Message::Ping(nonce));
         }
+        if self.peer.send_stalled() {
+            info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, queued = self.peer.queued_bytes(),
+                "disconnecting peer: it has read nothing of what is queued for it");
+            return Flow::Stop;
+        }
+        let before = self.tx_in_flight.len();
         self.tx_in_flight
             .retain(|_, asked| now.duration_since(*asked) < TX_REQUEST_TIMEOUT);
+        let unanswered = before - self.tx_in_flight.len();
+        if unanswered > 0 {
+            self.mgr
+                .misbehaving(&self.peer, Misbehaviour::UnansweredTxRequests(unanswered));
+            if self.peer.is_disconnecting() {
+                return Flow::Stop;
+            }
+        }
         let stalled = self.mgr.sync().release_stalled(self.peer.id, now);
         if stalled > 0 {
             info!(target: "net", peer = self.peer.id, blocks = stalled,

@@ -1,0 +1,221 @@
+//! A scripted peer speaking dotcoin's P2P frames over a plain TCP socket: what the
+//! hostile-peer tests use to send a real `dotcoind` exactly the bytes an attacker would.
+//!
+//! Connections can come from any 127.0.0.0/8 address (Linux routes the whole block to
+//! loopback), so a test can play several "hosts" against per-address limits.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Instant;
+
+use bitcoin_hashes::{sha256d, Hash};
+use dotcoin_common::{serialize, Block, BlockHash, BlockHeader, Encodable, Network};
+
+use crate::{TestNode, TIMEOUT};
+
+/// Regtest's network magic.
+pub const REGTEST_MAGIC: [u8; 4] = *b"DOT\xe2";
+/// The demo network's magic.
+pub const MAIN_MAGIC: [u8; 4] = *b"DOT\xd1";
+
+/// A complete frame: `magic | command | length | checksum | payload`.
+pub fn frame(magic: [u8; 4], command: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    let mut cmd = [0u8; 12];
+    cmd[..command.len()].copy_from_slice(command.as_bytes());
+    out.extend_from_slice(&cmd);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&sha256d::Hash::hash(payload).as_byte_array()[..4]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A regtest frame.
+pub fn regtest_frame(command: &str, payload: &[u8]) -> Vec<u8> {
+    frame(REGTEST_MAGIC, command, payload)
+}
+
+/// A `version` payload claiming `genesis`, with a fresh nonce.
+pub fn version_payload(genesis: BlockHash) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend_from_slice(&1u32.to_le_bytes());
+    p.extend_from_slice(&serialize(&genesis));
+    p.extend_from_slice(&0u32.to_le_bytes());
+    p.extend_from_slice(&0u64.to_le_bytes());
+    p.extend_from_slice(&rand_nonce().to_le_bytes());
+    p.extend_from_slice(&0u16.to_le_bytes());
+    let agent = b"/scripted-peer/";
+    p.push(agent.len() as u8);
+    p.extend_from_slice(agent);
+    p
+}
+
+/// A nonce that differs per call.
+pub fn rand_nonce() -> u64 {
+    u64::from_le_bytes(
+        sha256d::Hash::hash(format!("{:?}", Instant::now()).as_bytes()).as_byte_array()[..8]
+            .try_into()
+            .expect("8 bytes"),
+    )
+}
+
+/// Reads one frame; `None` when the node closed the connection (or went silent past
+/// the socket's read timeout).
+pub fn read_frame(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut header = [0u8; 24];
+    s.read_exact(&mut header).ok()?;
+    let cmd = String::from_utf8_lossy(&header[4..16])
+        .trim_end_matches('\0')
+        .to_owned();
+    let len = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes")) as usize;
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).ok()?;
+    Some((cmd, payload))
+}
+
+/// A TCP connection to `node`'s P2P port, nothing sent yet.
+pub fn connect_raw(node: &TestNode) -> TcpStream {
+    connect_raw_from(node, Ipv4Addr::LOCALHOST)
+}
+
+/// A TCP connection to `node` from the loopback address `from` (e.g. 127.0.0.2).
+pub fn connect_raw_from(node: &TestNode, from: Ipv4Addr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .expect("socket");
+    socket
+        .bind(&SocketAddr::new(IpAddr::V4(from), 0).into())
+        .expect("bind to a loopback address");
+    socket
+        .connect(&SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), node.p2p_port).into())
+        .expect("connect");
+    let s = TcpStream::from(socket);
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    s
+}
+
+/// Connects and completes the handshake.
+pub fn handshake(node: &TestNode) -> TcpStream {
+    handshake_from(node, Ipv4Addr::LOCALHOST)
+}
+
+/// Connects from `from` and completes the handshake.
+pub fn handshake_from(node: &TestNode, from: Ipv4Addr) -> TcpStream {
+    let mut s = connect_raw_from(node, from);
+    let genesis = Network::Regtest.params().genesis_hash();
+    s.write_all(&regtest_frame("version", &version_payload(genesis)))
+        .expect("send version");
+    let (mut version, mut verack) = (false, false);
+    while !(version && verack) {
+        let (cmd, _) = read_frame(&mut s).expect("node answers the handshake");
+        version |= cmd == "version";
+        verack |= cmd == "verack";
+    }
+    s.write_all(&regtest_frame("verack", &[]))
+        .expect("send verack");
+    s
+}
+
+/// Waits until the node closes the connection (ignoring what it sends meanwhile).
+pub fn expect_disconnect(s: &mut TcpStream) {
+    let started = Instant::now();
+    while read_frame(s).is_some() {
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "node did not disconnect the peer"
+        );
+    }
+}
+
+/// Sends a `ping` and reads until its `pong`, returning the other frames received.
+pub fn ping_pong(s: &mut TcpStream, nonce: u64) -> Vec<(String, Vec<u8>)> {
+    s.write_all(&regtest_frame("ping", &nonce.to_le_bytes()))
+        .expect("send ping");
+    let mut before = Vec::new();
+    loop {
+        let (cmd, payload) = read_frame(s).expect("still connected");
+        if cmd == "pong" && payload == nonce.to_le_bytes() {
+            return before;
+        }
+        before.push((cmd, payload));
+    }
+}
+
+/// Sends `block`.
+pub fn send_block(s: &mut TcpStream, block: &Block) {
+    s.write_all(&regtest_frame("block", &serialize(block)))
+        .expect("send block");
+}
+
+/// Sends `headers`.
+pub fn send_headers(s: &mut TcpStream, headers: &[BlockHeader]) {
+    let mut payload = Vec::new();
+    write_compact_size(&mut payload, headers.len() as u64);
+    for h in headers {
+        h.consensus_encode(&mut payload);
+    }
+    s.write_all(&regtest_frame("headers", &payload))
+        .expect("send headers");
+}
+
+/// An `inv`/`getdata` payload: `(type, hash)` items, type 1 for a transaction, 2 for a
+/// block.
+pub fn inventory_payload(items: &[(u32, [u8; 32])]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(9 + items.len() * 36);
+    write_compact_size(&mut payload, items.len() as u64);
+    for (kind, hash) in items {
+        payload.extend_from_slice(&kind.to_le_bytes());
+        payload.extend_from_slice(hash);
+    }
+    payload
+}
+
+/// Bitcoin's variable-length integer.
+pub fn write_compact_size(out: &mut Vec<u8>, n: u64) {
+    match n {
+        0..=0xfc => out.push(n as u8),
+        0xfd..=0xffff => {
+            out.push(0xfd);
+            out.extend_from_slice(&(n as u16).to_le_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(0xfe);
+            out.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        _ => {
+            out.push(0xff);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+}
+
+/// Resident memory of process `pid` in kB (Linux `VmRSS`).
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Bytes under `dir`, recursively.
+pub fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
