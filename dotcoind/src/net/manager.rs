@@ -920,3 +920,53 @@ fn tip_announcement(
         .collect();
     Some((tip.hash, Some(headers), reorg))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(i: u32) -> SocketAddr {
+        SocketAddr::new(IpAddr::from(i.to_be_bytes()), 8633)
+    }
+
+    #[test]
+    fn one_source_cannot_flush_the_address_table() {
+        let mut known = HashMap::new();
+        let honest: Vec<IpAddr> = (1..=3u8).map(|i| IpAddr::from([10, 0, 0, i])).collect();
+        // Three honest sources fill most of the table.
+        for (s, src) in honest.iter().enumerate() {
+            for i in 0..MAX_ADDRS_PER_SOURCE as u32 {
+                learn(
+                    &mut known,
+                    addr(1_000_000 * (s as u32 + 1) + i),
+                    100,
+                    Some(*src),
+                );
+            }
+        }
+        assert_eq!(known.len(), 3 * MAX_ADDRS_PER_SOURCE);
+        // A spammer sends ten times the table's size: it gets its quarter, no more.
+        let spammer = IpAddr::from([6, 6, 6, 6]);
+        for i in 0..10 * MAX_KNOWN_ADDRS as u32 {
+            learn(&mut known, addr(50_000_000 + i), 200, Some(spammer));
+        }
+        fn from(known: &HashMap<SocketAddr, KnownAddr>, src: IpAddr) -> usize {
+            known.values().filter(|k| k.source == Some(src)).count()
+        }
+        assert_eq!(from(&known, spammer), MAX_ADDRS_PER_SOURCE);
+        for src in &honest {
+            assert_eq!(from(&known, *src), MAX_ADDRS_PER_SOURCE);
+        }
+        assert!(known.len() <= MAX_KNOWN_ADDRS);
+        // A new source still gets in when the table is full: the busiest source's
+        // oldest entry makes room.
+        let newcomer = IpAddr::from([10, 0, 0, 9]);
+        learn(&mut known, addr(90_000_000), 300, Some(newcomer));
+        assert_eq!(from(&known, newcomer), 1);
+        assert_eq!(known.len(), MAX_KNOWN_ADDRS);
+        // Hearing of a known address again only refreshes its time.
+        learn(&mut known, addr(90_000_000), 400, Some(spammer));
+        assert_eq!(known[&addr(90_000_000)].time, 400);
+        assert_eq!(from(&known, newcomer), 1);
+    }
+}
