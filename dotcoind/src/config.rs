@@ -61,6 +61,10 @@ pub struct Args {
     #[arg(long, value_name = "PASSWORD")]
     pub rpcpassword: Option<String>,
 
+    /// Serve the live dashboard, on ADDR:PORT if given [default: 127.0.0.1, RPC port + 2].
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
+    pub dashboard: Option<String>,
+
     /// P2P port [default: 8633, regtest 18633]; 0 picks a free port.
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
@@ -154,6 +158,8 @@ pub struct Config {
     pub connect: Vec<String>,
     /// `--addnode` peers.
     pub addnode: Vec<String>,
+    /// Where the dashboard listens, if it runs.
+    pub dashboard: Option<SocketAddr>,
     /// Inbound limit.
     pub max_inbound: usize,
     /// Inbound limit per IP.
@@ -253,6 +259,21 @@ impl Config {
                 })
             }
         };
+        let dashboard = match merge(args.dashboard, file.dashboard) {
+            None => None,
+            Some(a) if a.is_empty() => Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                if rpc_port == 0 {
+                    0
+                } else {
+                    rpc_port.saturating_add(2)
+                },
+            )),
+            Some(a) => Some(a.parse().map_err(|e| ConfigError::Invalid {
+                key: "dashboard",
+                message: format!("{a:?} is not ADDR:PORT: {e}"),
+            })?),
+        };
         let listen = merge(args.listen, file.listen).unwrap_or(true);
         let p2p_ip = merge(args.bind, file.bind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let p2p_port = merge(args.port, file.port).unwrap_or(params.p2p_port);
@@ -279,6 +300,7 @@ impl Config {
                 args.connect
             },
             addnode: args.addnode.into_iter().chain(file.addnode).collect(),
+            dashboard,
             max_inbound: merge(args.maxinbound, file.maxinbound).unwrap_or(32),
             max_inbound_per_ip: merge(args.maxinboundperip, file.maxinboundperip).unwrap_or(8),
             max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),

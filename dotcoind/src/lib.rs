@@ -8,11 +8,13 @@
 //! - [`miner`]: the miner service: templates from snapshots, the parallel nonce search.
 //! - [`net`]: the P2P layer: framing, peers, bans, headers-first sync, relay.
 //! - [`rpc`]: the JSON-RPC server and its plugins.
+//! - [`dashboard`]: the live web dashboard (HTTP, server-sent events, embedded page).
 //! - [`config`]: flags and `dotcoin.toml`.
 //! - [`run`]: wires everything up for the `dotcoind` binary.
 
 pub mod chain;
 pub mod config;
+pub mod dashboard;
 pub mod mempool;
 pub mod miner;
 pub mod net;

@@ -10,6 +10,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::{Args, Config, ConfigError};
+use crate::dashboard;
 use crate::miner::MinerService;
 use crate::net::{self, NetConfig};
 use crate::rpc::{self, RpcAuth, RpcContext};
@@ -113,12 +114,14 @@ async fn serve(
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
         None => RpcAuth::Cookie,
     };
-    let rpc = rpc::start(ctx, config.rpc_addr, auth).await.map_err(|e| {
-        RunError::Io(format!(
-            "cannot start RPC server on {}: {e}",
-            config.rpc_addr
-        ))
-    })?;
+    let rpc = rpc::start(ctx.clone(), config.rpc_addr, auth)
+        .await
+        .map_err(|e| {
+            RunError::Io(format!(
+                "cannot start RPC server on {}: {e}",
+                config.rpc_addr
+            ))
+        })?;
     let p2p = match net::start(manager).await {
         Ok(p) => p,
         Err(e) => {
@@ -131,10 +134,33 @@ async fn serve(
             )));
         }
     };
+    let dashboard = match config.dashboard {
+        Some(addr) => {
+            let (user, password) = rpc.credentials();
+            match dashboard::start(ctx, addr, user, password).await {
+                Ok(d) => {
+                    // On stderr as well as in the log: the one line a learner needs.
+                    info!("dashboard: {}", d.url());
+                    Some(d)
+                }
+                Err(e) => {
+                    p2p.stop().await;
+                    rpc.stop().await;
+                    return Err(RunError::Io(format!(
+                        "cannot start the dashboard on {addr}: {e}"
+                    )));
+                }
+            }
+        }
+        None => None,
+    };
     let ports_path = config.datadir.join(PORTS_FILE);
     let mut ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
     if config.p2p_listen.is_some() {
         ports["p2p"] = p2p.manager().listen_port().into();
+    }
+    if let Some(d) = &dashboard {
+        ports["dashboard"] = d.local_addr().port().into();
     }
     std::fs::write(&ports_path, ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
@@ -150,6 +176,9 @@ async fn serve(
     // Before the RPC server winds down, so a running `generatetoaddress` returns.
     let m = Arc::clone(&miner);
     let _ = tokio::task::spawn_blocking(move || m.shutdown()).await;
+    if let Some(d) = dashboard {
+        d.stop();
+    }
     p2p.stop().await;
     rpc.stop().await;
     let _ = std::fs::remove_file(&ports_path);

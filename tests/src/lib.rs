@@ -78,6 +78,8 @@ struct PortsFile {
     rpc: u16,
     /// The P2P port, absent when the node does not listen.
     p2p: Option<u16>,
+    /// The dashboard port, when it runs.
+    dashboard: Option<u16>,
 }
 
 /// A running (or stopped) `dotcoind`.
@@ -90,6 +92,8 @@ pub struct TestNode {
     pub rpc_port: u16,
     /// P2P port of the running process (0 until known).
     pub p2p_port: u16,
+    /// Dashboard port, when started with `--dashboard` (0 otherwise).
+    pub dashboard_port: u16,
     args: Vec<String>,
 }
 
@@ -105,6 +109,7 @@ impl TestNode {
             child: None,
             rpc_port: 0,
             p2p_port: 0,
+            dashboard_port: 0,
             args: args.iter().map(|s| s.to_string()).collect(),
         };
         node.launch();
@@ -158,6 +163,7 @@ impl TestNode {
         let ports = ports.expect("set when the wait ended");
         self.rpc_port = ports.rpc;
         self.p2p_port = ports.p2p.unwrap_or(0);
+        self.dashboard_port = ports.dashboard.unwrap_or(0);
     }
 
     /// What the process wrote to stderr.
@@ -182,30 +188,7 @@ impl TestNode {
 
     /// Sends a raw HTTP POST with `body` and `auth` (None: no header); returns status and body.
     pub fn http_post(&self, body: &str, auth: Option<&str>) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.rpc_port)).expect("connect to RPC");
-        s.set_read_timeout(Some(Duration::from_secs(300)))
-            .expect("timeout");
-        let auth_line = auth
-            .map(|a| format!("Authorization: {a}\r\n"))
-            .unwrap_or_default();
-        let req = format!(
-            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth_line}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).expect("send request");
-        let mut resp = Vec::new();
-        s.read_to_end(&mut resp).expect("read response");
-        let resp = String::from_utf8_lossy(&resp).into_owned();
-        let status: u16 = resp
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("malformed HTTP response: {resp}"));
-        let body = resp
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, dechunk(&body))
+        http_request(self.rpc_port, "POST", "/", body, auth)
     }
 
     /// Calls `method` with `params` over JSON-RPC, authenticated with the cookie.
@@ -438,6 +421,41 @@ impl Drop for TestNode {
             eprintln!("---- stderr ----\n{}", self.stderr_log());
         }
     }
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` (`auth`: the `Authorization` header, if any);
+/// returns the status and the (de-chunked) body.
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    auth: Option<&str>,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(300)))
+        .expect("timeout");
+    let auth_line = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth_line}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("send request");
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).expect("read response");
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let status: u16 = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("malformed HTTP response: {resp}"));
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, dechunk(&body))
 }
 
 /// Decodes an HTTP/1.1 chunked body (hyper sends one when the length is not known).

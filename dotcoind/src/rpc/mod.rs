@@ -330,12 +330,19 @@ pub struct RpcServer {
     handle: ServerHandle,
     addr: SocketAddr,
     cookie: Option<PathBuf>,
+    user: String,
+    password: String,
 }
 
 impl RpcServer {
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The credentials clients must present (what the dashboard derives its token from).
+    pub fn credentials(&self) -> (&str, &str) {
+        (&self.user, &self.password)
     }
 
     /// Stops the server and removes the cookie.
@@ -397,6 +404,8 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
         handle,
         addr,
         cookie,
+        user,
+        password,
     })
 }
 

@@ -1,0 +1,850 @@
+//! The live dashboard: an HTTP server (axum) that serves the page embedded from
+//! `dashboard/assets/`, JSON views of the node's state, a server-sent event stream fed by
+//! the chain service's events, and a few actions for credentialed browsers.
+//!
+//! - Reads come from the same code as the RPC results: the RPC implementations are called
+//!   directly where a call exists (`getblockchaininfo`, `getpeerinfo`, the address
+//!   index, …), and snapshots of the chain service otherwise (the block tree, the
+//!   difficulty series), so the page and `dotcoin-cli` never disagree.
+//! - Every `GET` is public data. `POST /api/action/*` needs `Authorization: Bearer
+//!   <token>` (the token in the URL dotcoind prints, derived from the RPC credentials, so it
+//!   grants the dashboard's actions and not the RPC) or the RPC's own Basic credentials.
+//!   Credentials travel only in a header, so another site's page cannot forge an action.
+//! - No key, wallet data or cookie is ever served; there is nothing to sign.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use bitcoin_hashes::{sha256, Hash};
+use dotcoin_common::consensus::MAX_BLOCK_SIZE;
+use dotcoin_common::pow::{difficulty, is_retarget_height};
+use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
+use futures_util::stream::Stream;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tracing::{info, warn};
+
+use crate::chain::{BlockStatus, IndexEntry};
+use crate::rpc::address::{AddressIndexRpcImpl, AddressIndexRpcServer};
+use crate::rpc::blockchain::{BlockchainRpcImpl, BlockchainRpcServer};
+use crate::rpc::mining::{MiningRpcImpl, MiningRpcServer};
+use crate::rpc::network::{NetworkRpcImpl, NetworkRpcServer};
+use crate::rpc::RpcContext;
+use crate::state::{Event, Snapshot};
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const STYLE_CSS: &str = include_str!("assets/style.css");
+
+/// Reorganisations remembered for the block tree.
+const MAX_REORGS: usize = 50;
+/// Most heights the tree, block list and difficulty chart cover in one answer.
+const MAX_WINDOW: u32 = 2000;
+
+/// What the dashboard's handlers share.
+#[derive(Clone)]
+struct Dash {
+    ctx: RpcContext,
+    /// `Bearer` token that authorises actions.
+    token: Arc<String>,
+    /// `Basic` header of the RPC credentials, also accepted.
+    basic: Arc<String>,
+    reorgs: Arc<Mutex<VecDeque<Value>>>,
+}
+
+/// The running dashboard.
+#[derive(Debug)]
+pub struct Dashboard {
+    addr: SocketAddr,
+    token: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Dashboard {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL that grants actions (print it; share it only with who may act).
+    pub fn url(&self) -> String {
+        format!("http://{}/?token={}", self.addr, self.token)
+    }
+
+    /// Stops serving.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// The dashboard token for RPC credentials `user:password`: a hash, so the URL that carries
+/// it does not carry the RPC password.
+pub fn token_for(user: &str, password: &str) -> String {
+    let h = sha256::Hash::hash(format!("dotcoin-dashboard\0{user}:{password}").as_bytes());
+    hex::encode(&h.as_byte_array()[..16])
+}
+
+/// Binds `addr` and serves the dashboard of `ctx`; actions need the token derived from
+/// the RPC credentials `user`/`password`.
+pub async fn start(
+    ctx: RpcContext,
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+) -> std::io::Result<Dashboard> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let token = token_for(user, password);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    );
+    let dash = Dash {
+        ctx,
+        token: Arc::new(token.clone()),
+        basic: Arc::new(basic),
+        reorgs: Arc::new(Mutex::new(VecDeque::new())),
+    };
+    tokio::spawn(record_reorgs(dash.clone()));
+    let app = router(dash);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            warn!(target: "rpc", error = %e, "dashboard server stopped");
+        }
+    });
+    let d = Dashboard { addr, token, task };
+    info!(target: "rpc", %addr, "dashboard listening; open {}", d.url());
+    Ok(d)
+}
+
+fn router(dash: Dash) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { page(STYLE_CSS, "text/css; charset=utf-8") }),
+        )
+        .route("/api/node", get(node))
+        .route("/api/tree", get(tree))
+        .route("/api/blocks", get(blocks))
+        .route("/api/block/{id}", get(block))
+        .route("/api/tx/{txid}", get(tx))
+        .route("/api/address/{addr}", get(address))
+        .route("/api/mempool", get(mempool))
+        .route("/api/difficulty", get(difficulty_series))
+        .route("/api/peers", get(peers))
+        .route("/api/search", get(search))
+        .route("/api/events", get(events))
+        .route("/api/auth", get(auth))
+        .route("/api/action/{name}", post(action))
+        .with_state(dash)
+}
+
+fn page(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON error reply.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// An RPC error as a reply: the same message and code `dotcoin-cli` would show.
+fn rpc_error(e: ErrorObjectOwned) -> Response {
+    let status = match e.code() {
+        -1 | -20 => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (
+        status,
+        Json(json!({ "error": e.message(), "code": e.code() })),
+    )
+        .into_response()
+}
+
+fn dot(a: Amount) -> Value {
+    json!(a.to_dot_f64())
+}
+
+fn status_name(s: BlockStatus, active: bool) -> &'static str {
+    if active {
+        return "active";
+    }
+    match s {
+        BlockStatus::Failed | BlockStatus::FailedChild => "invalid",
+        BlockStatus::Valid => "valid-fork",
+        BlockStatus::DataStored => "valid-headers",
+        BlockStatus::HeaderOnly => "headers-only",
+    }
+}
+
+fn entry_status(snap: &Snapshot, e: &IndexEntry) -> &'static str {
+    status_name(e.block_status(), snap.index().is_active(e))
+}
+
+/// Keeps the last reorganisations for the tree (the event stream says when they happen;
+/// the index alone cannot).
+async fn record_reorgs(dash: Dash) {
+    let mut events = dash.ctx.chain.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(Event::TipChanged {
+                hash,
+                height,
+                previous,
+                reorg: Some(r),
+            }) => {
+                let mut reorgs = dash.reorgs.lock().unwrap_or_else(|p| p.into_inner());
+                if reorgs.len() == MAX_REORGS {
+                    reorgs.pop_front();
+                }
+                reorgs.push_back(json!({
+                    "depth": r.depth,
+                    "fork_height": r.fork_height,
+                    "fork_hash": r.fork_point,
+                    "old_tip": previous,
+                    "new_tip": hash,
+                    "height": height,
+                    "time": crate::util::unix_time(),
+                }));
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Runs a synchronous read (an RPC implementation, a store read) off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+macro_rules! run_blocking {
+    ($body:expr) => {
+        match blocking(move || $body).await {
+            Some(r) => r,
+            None => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        }
+    };
+}
+
+async fn node(State(d): State<Dash>) -> Response {
+    run_blocking!({
+        let chain = BlockchainRpcImpl::new(d.ctx.clone());
+        let mining = MiningRpcImpl::new(d.ctx.clone());
+        let (info, mi) = match (chain.getblockchaininfo(), mining.getmininginfo()) {
+            (Ok(i), Ok(m)) => (i, m),
+            (Err(e), _) | (_, Err(e)) => return rpc_error(e),
+        };
+        let snap = d.ctx.chain.snapshot();
+        let params = snap.params();
+        Json(json!({
+            "network": info.chain,
+            "version": env!("CARGO_PKG_VERSION"),
+            "height": info.blocks,
+            "headers": info.headers,
+            "tip": info.bestblockhash,
+            "difficulty": info.difficulty,
+            "chainwork": info.chainwork,
+            "networkhashps": mi.networkhashps,
+            "localhashps": mi.hashespersec,
+            "mining": mi.generate,
+            "mining_threads": if mi.generate { mi.genproclimit } else { 0 },
+            "mempool_count": snap.mempool().len(),
+            "mempool_bytes": snap.mempool().total_size(),
+            "peers": d.ctx.net.peer_count(),
+            "uptime": d.ctx.started.elapsed().as_secs(),
+            "target_spacing": params.target_spacing,
+            "retarget_interval": params.retarget_interval,
+            "retarget": params.retarget,
+        }))
+        .into_response()
+    })
+}
+
+#[derive(Deserialize)]
+struct Window {
+    depth: Option<u32>,
+    count: Option<u32>,
+    before: Option<u32>,
+}
+
+async fn tree(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
+    let depth = w.depth.unwrap_or(60).clamp(1, MAX_WINDOW);
+    let snap = d.ctx.chain.snapshot();
+    let index = snap.index();
+    let best = snap.best_header();
+    let low = best.height.saturating_sub(depth);
+    let mut seen = std::collections::HashSet::new();
+    let mut picked: Vec<IndexEntry> = Vec::new();
+    for h in low..=index.height() {
+        if let Some(e) = index.active_hash(h).and_then(|h| index.get(&h)) {
+            seen.insert(e.hash);
+            picked.push(*e);
+        }
+    }
+    // Every branch that reaches into the window, walked down to the active chain.
+    for leaf in index.leaves() {
+        let mut cur = Some(leaf);
+        while let Some(e) = cur {
+            if e.height < low || index.is_active(e) || !seen.insert(e.hash) {
+                break;
+            }
+            picked.push(*e);
+            cur = index.get(&e.header.prev_blockhash);
+        }
+    }
+    let out: Vec<Value> = picked
+        .iter()
+        .map(|e| {
+            json!({
+                "hash": e.hash,
+                "prev": e.header.prev_blockhash,
+                "height": e.height,
+                "status": entry_status(&snap, e),
+                "chainwork": format!("{:x}", e.chainwork),
+                "time": e.header.time,
+                "sequence": e.sequence,
+            })
+        })
+        .collect();
+    let reorgs: Vec<Value> = d
+        .reorgs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    Json(json!({ "tip": snap.tip().hash, "blocks": out, "reorgs": reorgs })).into_response()
+}
+
+/// The coinbase's first output's address, and the fees (coinbase value minus subsidy).
+fn miner_and_fees(snap: &Snapshot, height: u32, coinbase: &Transaction) -> (Value, Amount) {
+    let params = snap.params();
+    let paid =
+        Amount::checked_sum(coinbase.outputs.iter().map(|o| o.value)).unwrap_or(Amount::ZERO);
+    let fees = paid
+        .checked_sub(params.subsidy(height))
+        .unwrap_or(Amount::ZERO);
+    let miner = coinbase
+        .outputs
+        .first()
+        .map(|o| json!(Address::new(params.network, o.pubkey).to_string()))
+        .unwrap_or(Value::Null);
+    (miner, fees)
+}
+
+async fn blocks(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
+    run_blocking!({
+        let snap = d.ctx.chain.snapshot();
+        let index = snap.index();
+        let top = w
+            .before
+            .map_or(index.height(), |b| b.saturating_sub(1))
+            .min(index.height());
+        let count = w.count.unwrap_or(20).clamp(1, 200);
+        let mut out = Vec::new();
+        for h in (top.saturating_sub(count - 1)..=top).rev() {
+            let Some(e) = index.active_hash(h).and_then(|h| index.get(&h)) else {
+                continue;
+            };
+            let Ok(Some(b)) = snap.block(&e.hash) else {
+                continue;
+            };
+            let prev_time = (h > 0)
+                .then(|| index.get(&e.header.prev_blockhash).map(|p| p.header.time))
+                .flatten();
+            let (miner, fees) = miner_and_fees(&snap, h, &b.txdata[0]);
+            out.push(json!({
+                "height": h,
+                "hash": e.hash,
+                "time": e.header.time,
+                "interval": prev_time.map(|p| i64::from(e.header.time) - i64::from(p)),
+                "tx_count": b.txdata.len(),
+                "size": dotcoin_common::serialize(&b).len(),
+                "fees": dot(fees),
+                "miner": miner,
+            }));
+        }
+        Json(out).into_response()
+    })
+}
+
+/// A block id: a height or a hash.
+fn find_block(snap: &Snapshot, id: &str) -> Option<IndexEntry> {
+    let index = snap.index();
+    if id.len() < 16 && id.chars().all(|c| c.is_ascii_digit()) {
+        let h: u32 = id.parse().ok()?;
+        return index.active_hash(h).and_then(|h| index.get(&h)).copied();
+    }
+    let hash: BlockHash = id.parse().ok()?;
+    index.get(&hash).copied()
+}
+
+async fn block(State(d): State<Dash>, Path(id): Path<String>) -> Response {
+    run_blocking!({
+        let snap = d.ctx.chain.snapshot();
+        let Some(e) = find_block(&snap, &id) else {
+            return error(StatusCode::NOT_FOUND, format!("no block {id:?}"));
+        };
+        let index = snap.index();
+        let active = index.is_active(&e);
+        let target = e
+            .header
+            .bits
+            .to_target()
+            .map(|t| format!("{t:064x}"))
+            .unwrap_or_default();
+        let mut v = json!({
+            "hash": e.hash,
+            "height": e.height,
+            "status": entry_status(&snap, &e),
+            "confirmations": if active { i64::from(index.height() - e.height + 1) } else { -1 },
+            "version": e.header.version,
+            "prev": e.header.prev_blockhash,
+            "next": if active { index.active_hash(e.height + 1).map(|h| json!(h)).unwrap_or(Value::Null) } else { Value::Null },
+            "merkle_root": e.header.merkle_root,
+            "time": e.header.time,
+            "bits": format!("{:08x}", e.header.bits.0),
+            "nonce": e.header.nonce,
+            "target": target,
+            "hash_number": format!("{:064x}", e.hash.to_u256()),
+            "difficulty": difficulty(e.header.bits),
+            "chainwork": format!("{:x}", e.chainwork),
+            "size": Value::Null,
+            "tx_count": Value::Null,
+            "fees": Value::Null,
+            "txs": [],
+        });
+        if let Ok(Some(b)) = snap.block(&e.hash) {
+            let (_, fees) = miner_and_fees(&snap, e.height, &b.txdata[0]);
+            v["size"] = json!(dotcoin_common::serialize(&b).len());
+            v["tx_count"] = json!(b.txdata.len());
+            v["fees"] = dot(fees);
+            v["txs"] = b
+                .txdata
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    json!({
+                        "txid": t.txid(),
+                        "fee": if i == 0 { json!(0.0) } else { Value::Null },
+                        "size": t.size(),
+                        "inputs": t.inputs.len(),
+                        "outputs": t.outputs.len(),
+                        "value_out": dot(Amount::checked_sum(t.outputs.iter().map(|o| o.value)).unwrap_or(Amount::ZERO)),
+                    })
+                })
+                .collect();
+        }
+        Json(v).into_response()
+    })
+}
+
+/// A confirmed transaction and the block holding it, by the transaction index.
+fn confirmed_tx(snap: &Snapshot, txid: &Txid) -> Option<(Transaction, IndexEntry)> {
+    let loc = snap.tx_location(txid).ok().flatten()?;
+    let block = snap.block(&loc.block).ok().flatten()?;
+    let tx = block.txdata.get(loc.index as usize)?.clone();
+    let entry = *snap.index().get(&loc.block)?;
+    Some((tx, entry))
+}
+
+async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
+    run_blocking!({
+        let Ok(txid) = txid.parse::<Txid>() else {
+            return error(StatusCode::BAD_REQUEST, "not a txid");
+        };
+        let snap = d.ctx.chain.snapshot();
+        let network = snap.params().network;
+        let pool = snap.mempool();
+        let (tx, spent, block) = if let Some(e) = pool.get(&txid) {
+            (
+                e.tx.clone(),
+                Some(e.spent.iter().map(|c| c.output).collect::<Vec<_>>()),
+                None,
+            )
+        } else if let Some((tx, entry)) = confirmed_tx(&snap, &txid) {
+            // What each input spent, from the transaction that created it.
+            let spent = (!tx.is_coinbase()).then(|| {
+                tx.inputs
+                    .iter()
+                    .filter_map(|i| {
+                        let (prev, _) = confirmed_tx(&snap, &i.prevout.txid)?;
+                        prev.outputs.get(i.prevout.vout as usize).copied()
+                    })
+                    .collect::<Vec<_>>()
+            });
+            (tx, spent, Some(entry))
+        } else {
+            return error(StatusCode::NOT_FOUND, format!("no transaction {txid}"));
+        };
+        let coinbase = tx.is_coinbase();
+        let spent = spent.filter(|s| s.len() == tx.inputs.len());
+        let fee = spent.as_ref().and_then(|s| {
+            let inp = Amount::checked_sum(s.iter().map(|o| o.value))?;
+            let out = Amount::checked_sum(tx.outputs.iter().map(|o| o.value))?;
+            inp.checked_sub(out)
+        });
+        let size = tx.size();
+        let inputs: Vec<Value> = tx
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| {
+                let prev = spent.as_ref().and_then(|s| s.get(i));
+                json!({
+                    "prev_txid": if coinbase { Value::Null } else { json!(input.prevout.txid) },
+                    "prev_vout": input.prevout.vout,
+                    "address": prev.map(|o| json!(Address::new(network, o.pubkey).to_string())).unwrap_or(Value::Null),
+                    "value": prev.map(|o| dot(o.value)).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        let outputs: Vec<Value> = tx
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(n, o)| {
+                let op = OutPoint {
+                    txid,
+                    vout: n as u32,
+                };
+                json!({
+                    "n": n,
+                    "address": Address::new(network, o.pubkey).to_string(),
+                    "value": dot(o.value),
+                    "spent_by": pool.spender_of(&op),
+                })
+            })
+            .collect();
+        let confirmations = block.map_or(0, |b| snap.height() - b.height + 1);
+        Json(json!({
+            "txid": txid,
+            "size": size,
+            "coinbase": coinbase,
+            "fee": fee.map(dot),
+            "fee_rate": fee.map(|f| f.to_dot_f64() * 1000.0 / size.max(1) as f64),
+            "confirmations": confirmations,
+            "in_mempool": block.is_none(),
+            "block_hash": block.map(|b| json!(b.hash)).unwrap_or(Value::Null),
+            "block_height": block.map(|b| json!(b.height)).unwrap_or(Value::Null),
+            "inputs": inputs,
+            "outputs": outputs,
+        }))
+        .into_response()
+    })
+}
+
+async fn address(State(d): State<Dash>, Path(addr): Path<String>) -> Response {
+    run_blocking!({
+        let rpc = AddressIndexRpcImpl::new(d.ctx.clone());
+        let q = Some(json!({ "addresses": [addr] }));
+        let balance = match rpc.getaddressbalance(q.clone()) {
+            Ok(b) => b,
+            Err(e) => return rpc_error(e),
+        };
+        let utxos = match rpc.getaddressutxos(q.clone()) {
+            Ok(u) => u,
+            Err(e) => return rpc_error(e),
+        };
+        let history = match rpc.getaddresstxids(q) {
+            Ok(h) => h,
+            Err(e) => return rpc_error(e),
+        };
+        let height = d.ctx.chain.snapshot().height();
+        let locate = |t: &str| {
+            let t: Txid = t.parse().ok()?;
+            d.ctx
+                .chain
+                .snapshot()
+                .tx_location(&t)
+                .ok()
+                .flatten()
+                .and_then(|l| {
+                    d.ctx
+                        .chain
+                        .snapshot()
+                        .index()
+                        .get(&l.block)
+                        .map(|e| e.height)
+                })
+        };
+        Json(json!({
+            "address": addr,
+            "balance": balance.balance as f64 / 1e8,
+            "immature": balance.immature as f64 / 1e8,
+            "unconfirmed": balance.unconfirmed as f64 / 1e8,
+            "utxos": utxos.iter().map(|u| json!({
+                "txid": u.txid,
+                "vout": u.output_index,
+                "value": u.satoshis as f64 / 1e8,
+                "height": if u.confirmations == 0 { Value::Null } else { json!(u.height) },
+                "confirmations": u.confirmations,
+            })).collect::<Vec<_>>(),
+            "history": history.iter().rev().map(|t| json!({
+                "txid": t,
+                "height": locate(t).filter(|h| *h <= height),
+            })).collect::<Vec<_>>(),
+        }))
+        .into_response()
+    })
+}
+
+async fn mempool(State(d): State<Dash>) -> Response {
+    let snap = d.ctx.chain.snapshot();
+    let pool = snap.mempool();
+    let mut entries = pool.entries();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.fee_rate()));
+    let next = pool.select_for_block(MAX_BLOCK_SIZE - 1000);
+    let next_fees = Amount::checked_sum(next.iter().map(|(_, f)| *f)).unwrap_or(Amount::ZERO);
+    Json(json!({
+        "count": pool.len(),
+        "bytes": pool.total_size(),
+        "txs": entries.iter().take(500).map(|e| json!({
+            "txid": e.txid,
+            "size": e.size,
+            "fee": dot(e.fee),
+            "fee_rate": e.fee_rate().to_sat_per_kvb() as f64 / 1e8,
+            "time": e.time,
+        })).collect::<Vec<_>>(),
+        "next_block": {
+            "txids": next.iter().map(|(t, _)| t.txid()).collect::<Vec<_>>(),
+            "fees": dot(next_fees),
+            "size": next.iter().map(|(t, _)| t.size()).sum::<usize>(),
+        },
+    }))
+    .into_response()
+}
+
+async fn difficulty_series(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
+    let snap = d.ctx.chain.snapshot();
+    let params = snap.params();
+    let index = snap.index();
+    let count = w.count.unwrap_or(200).clamp(1, MAX_WINDOW);
+    let top = index.height();
+    let points: Vec<Value> = (top.saturating_sub(count - 1)..=top)
+        .filter_map(|h| index.active_hash(h).and_then(|x| index.get(&x)))
+        .map(|e| {
+            let prev = (e.height > 0)
+                .then(|| index.get(&e.header.prev_blockhash))
+                .flatten();
+            json!({
+                "height": e.height,
+                "time": e.header.time,
+                "interval": prev.map(|p| i64::from(e.header.time) - i64::from(p.header.time)),
+                "difficulty": difficulty(e.header.bits),
+                "retarget": is_retarget_height(params, e.height),
+            })
+        })
+        .collect();
+    Json(json!({
+        "target_spacing": params.target_spacing,
+        "retarget_interval": params.retarget_interval,
+        "points": points,
+    }))
+    .into_response()
+}
+
+async fn peers(State(d): State<Dash>) -> Response {
+    let rpc = NetworkRpcImpl::new(d.ctx.clone());
+    let list = match rpc.getpeerinfo() {
+        Ok(l) => l,
+        Err(e) => return rpc_error(e),
+    };
+    let params = d.ctx.chain.params();
+    let out: Vec<Value> = list
+        .iter()
+        .map(|p| {
+            // A peer whose listening port is its network's default runs its dashboard,
+            // if any, on the default port too (RPC port + 2).
+            let listen_default = d
+                .ctx
+                .net
+                .peers()
+                .iter()
+                .find(|x| x.id == p.id)
+                .and_then(|x| x.stats().remote)
+                .is_some_and(|r| r.listen_port == params.p2p_port);
+            let ip = p.addr.rsplit_once(':').map(|(ip, _)| ip.to_owned());
+            json!({
+                "id": p.id,
+                "addr": p.addr,
+                "inbound": p.inbound,
+                "height": p.synced_blocks.max(p.startingheight),
+                "ping_ms": p.pingtime.map(|s| s * 1000.0),
+                "banscore": p.banscore,
+                "dashboard_url": match (listen_default, ip) {
+                    (true, Some(ip)) => json!(format!("http://{ip}:{}/", params.rpc_port + 2)),
+                    _ => Value::Null,
+                },
+            })
+        })
+        .collect();
+    Json(out).into_response()
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+}
+
+async fn search(State(d): State<Dash>, Query(s): Query<SearchQuery>) -> Response {
+    let q = s.q.trim().to_owned();
+    run_blocking!({
+        let snap = d.ctx.chain.snapshot();
+        if let Some(e) = find_block(&snap, &q) {
+            return Json(json!({ "kind": "block", "id": e.hash })).into_response();
+        }
+        if let Ok(txid) = q.parse::<Txid>() {
+            if snap.mempool().contains(&txid) || snap.tx_location(&txid).ok().flatten().is_some() {
+                return Json(json!({ "kind": "tx", "id": txid })).into_response();
+            }
+        }
+        if Address::parse_for(&q, snap.params().network).is_ok() {
+            return Json(json!({ "kind": "address", "id": q })).into_response();
+        }
+        error(StatusCode::NOT_FOUND, format!("nothing matches {q:?}"))
+    })
+}
+
+/// The event stream as server-sent events: each event's `type` is the SSE event name and
+/// the event itself the data. A client that falls behind gets a `lagged` event and
+/// refreshes; the stream never waits for it.
+async fn events(State(d): State<Dash>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = d.ctx.chain.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let ev = match rx.recv().await {
+            Ok(e) => {
+                let data = serde_json::to_value(&e).unwrap_or(Value::Null);
+                let name = data
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("event")
+                    .to_owned();
+                SseEvent::default().event(name).data(data.to_string())
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                .event("lagged")
+                .data(json!({ "missed": n }).to_string()),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), rx))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Whether the request carries the dashboard token or the RPC credentials.
+fn authorized(d: &Dash, headers: &HeaderMap) -> bool {
+    let Some(h) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let eq = |a: &[u8], b: &[u8]| {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    };
+    match h.strip_prefix("Bearer ") {
+        Some(t) => eq(t.trim().as_bytes(), d.token.as_bytes()),
+        None => eq(h.as_bytes(), d.basic.as_bytes()),
+    }
+}
+
+async fn auth(State(d): State<Dash>, headers: HeaderMap) -> Response {
+    Json(json!({ "authorized": authorized(&d, &headers) })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct ActionBody {
+    nblocks: Option<u32>,
+    address: Option<String>,
+    mining: Option<bool>,
+    threads: Option<u32>,
+    node: Option<String>,
+    id: Option<u64>,
+    hash: Option<String>,
+}
+
+/// Most blocks one dashboard click may mine.
+const MAX_ACTION_BLOCKS: u32 = 100;
+
+async fn action(
+    State(d): State<Dash>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<ActionBody>>,
+) -> Response {
+    if !authorized(&d, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "actions need the token from the URL dotcoind printed",
+        );
+    }
+    let b = body.map(|Json(b)| b).unwrap_or_default();
+    info!(target: "rpc", action = %name, "dashboard action");
+    run_blocking!({
+        let result = match name.as_str() {
+            "generate" => {
+                let n = b.nblocks.unwrap_or(1);
+                if n == 0 || n > MAX_ACTION_BLOCKS {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("nblocks must be 1 to {MAX_ACTION_BLOCKS}"),
+                    );
+                }
+                MiningRpcImpl::new(d.ctx.clone())
+                    .generatetoaddress(Some(json!(n)), b.address.map(Value::from), None)
+                    .map(|v| json!(v))
+            }
+            "setgenerate" => MiningRpcImpl::new(d.ctx.clone()).setgenerate(
+                Some(json!(b.mining.unwrap_or(false))),
+                b.threads.map(|t| json!(t)),
+                b.address.map(Value::from),
+            ),
+            "addnode" => NetworkRpcImpl::new(d.ctx.clone())
+                .addnode(b.node.map(Value::from), Some(json!("onetry"))),
+            "disconnectnode" => {
+                NetworkRpcImpl::new(d.ctx.clone()).disconnectnode(None, b.id.map(|i| json!(i)))
+            }
+            "invalidateblock" => BlockchainRpcImpl::new(d.ctx.clone())
+                .invalidateblock(b.hash.map(Value::from))
+                .map(|v| json!(v)),
+            "reconsiderblock" => BlockchainRpcImpl::new(d.ctx.clone())
+                .reconsiderblock(b.hash.map(Value::from))
+                .map(|v| json!(v)),
+            _ => return error(StatusCode::NOT_FOUND, format!("no action {name:?}")),
+        };
+        match result {
+            Ok(v) => Json(json!({ "result": v })).into_response(),
+            Err(e) => rpc_error(e),
+        }
+    })
+}

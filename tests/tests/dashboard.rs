@@ -1,0 +1,291 @@
+//! The dashboard over plain HTTP: every data endpoint's fields against what RPC says, the
+//! live event stream, and actions — refused without credentials, done with them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use dotcoin_common::rpc_types::BlockchainInfo;
+use dotcoin_common::BlockHash;
+use dotcoin_functional_tests::{http_request, test_keypair, wait_until, TestNode, TIMEOUT};
+use serde_json::{json, Value};
+
+fn start() -> TestNode {
+    TestNode::start(&["--dashboard", "127.0.0.1:0", "--maxoutbound", "0"])
+}
+
+fn get(n: &TestNode, path: &str) -> (u16, Value) {
+    let (status, body) = http_request(n.dashboard_port, "GET", path, "", None);
+    let v = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (status, v)
+}
+
+fn get_ok(n: &TestNode, path: &str) -> Value {
+    let (status, v) = get(n, path);
+    assert_eq!(status, 200, "GET {path}: {v}");
+    v
+}
+
+/// The token from the URL the node printed at start-up.
+fn token(n: &TestNode) -> String {
+    let log = n.stderr_log();
+    let at = log.find("?token=").expect("dashboard URL printed");
+    log[at + 7..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect()
+}
+
+fn post(n: &TestNode, action: &str, body: Value, auth: Option<&str>) -> (u16, Value) {
+    let (status, text) = http_request(
+        n.dashboard_port,
+        "POST",
+        &format!("/api/action/{action}"),
+        &body.to_string(),
+        auth,
+    );
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn data_endpoints_match_rpc() {
+    let n = start();
+    let (_, addr) = test_keypair();
+    let mined = n.generate(12, &addr);
+    let info: BlockchainInfo = n.rpc_typed("getblockchaininfo", json!([]));
+
+    let node = get_ok(&n, "/api/node");
+    assert_eq!(node["network"], "regtest");
+    assert_eq!(node["height"], 12);
+    assert_eq!(node["tip"], json!(info.bestblockhash));
+    assert_eq!(node["mining"], false);
+    assert_eq!(node["mempool_count"], 0);
+    for key in [
+        "version",
+        "difficulty",
+        "networkhashps",
+        "localhashps",
+        "peers",
+        "uptime",
+        "target_spacing",
+        "retarget_interval",
+    ] {
+        assert!(!node[key].is_null(), "{key} in {node}");
+    }
+
+    let tree = get_ok(&n, "/api/tree?depth=5");
+    let blocks = tree["blocks"].as_array().expect("blocks");
+    assert_eq!(blocks.len(), 6, "heights 7..=12");
+    assert!(blocks.iter().all(|b| b["status"] == "active"));
+    assert_eq!(tree["tip"], json!(mined[11]));
+
+    let list = get_ok(&n, "/api/blocks?count=3");
+    let list = list.as_array().expect("list");
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["height"], 12);
+    assert_eq!(list[0]["hash"], json!(mined[11]));
+    assert_eq!(list[0]["miner"], json!(addr));
+    assert_eq!(list[0]["tx_count"], 1);
+    for key in ["time", "interval", "size", "fees"] {
+        assert!(!list[0][key].is_null(), "{key}");
+    }
+
+    let by_height = get_ok(&n, "/api/block/5");
+    let by_hash = get_ok(&n, &format!("/api/block/{}", mined[4]));
+    assert_eq!(by_height, by_hash);
+    assert_eq!(by_hash["hash"], json!(mined[4]));
+    assert_eq!(by_hash["confirmations"], 8);
+    assert_eq!(by_hash["status"], "active");
+    assert_eq!(by_hash["next"], json!(mined[5]));
+    // How proof of work was met: the hash, read as a number, is at most the target.
+    let hash = by_hash["hash_number"].as_str().expect("hash");
+    let target = by_hash["target"].as_str().expect("target");
+    assert_eq!((hash.len(), target.len()), (64, 64));
+    assert!(hash <= target, "{hash} > {target}");
+    let cb = by_hash["txs"][0]["txid"]
+        .as_str()
+        .expect("coinbase txid")
+        .to_owned();
+    assert_eq!(get(&n, "/api/block/999").0, 404);
+
+    let tx = get_ok(&n, &format!("/api/tx/{cb}"));
+    assert_eq!(tx["coinbase"], true);
+    assert_eq!(tx["confirmations"], 8);
+    assert_eq!(tx["in_mempool"], false);
+    assert_eq!(tx["block_height"], 5);
+    assert_eq!(tx["outputs"][0]["address"], json!(addr));
+    assert_eq!(tx["outputs"][0]["value"], 50.0);
+
+    let a = get_ok(&n, &format!("/api/address/{addr}"));
+    assert_eq!(a["utxos"].as_array().map(Vec::len), Some(12));
+    assert_eq!(a["history"].as_array().map(Vec::len), Some(12));
+    assert_eq!(a["immature"], 600.0, "12 coinbases of 50, none mature");
+    assert_eq!(get(&n, "/api/address/nonsense").0, 400);
+
+    let pool = get_ok(&n, "/api/mempool");
+    assert_eq!(pool["count"], 0);
+    assert!(pool["next_block"]["txids"].as_array().is_some());
+
+    let diff = get_ok(&n, "/api/difficulty?count=5");
+    assert_eq!(diff["target_spacing"], 10);
+    assert_eq!(diff["points"].as_array().map(Vec::len), Some(5));
+
+    assert_eq!(get_ok(&n, "/api/peers"), json!([]));
+    assert_eq!(get_ok(&n, "/api/search?q=3")["kind"], "block");
+    assert_eq!(get_ok(&n, &format!("/api/search?q={cb}"))["kind"], "tx");
+    assert_eq!(
+        get_ok(&n, &format!("/api/search?q={addr}"))["kind"],
+        "address"
+    );
+    assert_eq!(get(&n, "/api/search?q=zzz").0, 404);
+
+    // The page and its assets are served, with no external URL in them.
+    let (status, html) = http_request(n.dashboard_port, "GET", "/", "", None);
+    assert_eq!(status, 200);
+    for asset in ["/app.js", "/style.css"] {
+        assert_eq!(
+            http_request(n.dashboard_port, "GET", asset, "", None).0,
+            200
+        );
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
+}
+
+#[test]
+fn no_action_without_credentials() {
+    let n = start();
+    let (_, addr) = test_keypair();
+    n.generate(2, &addr);
+    let tip: BlockHash = n.rpc_typed("getbestblockhash", json!([]));
+    let actions = [
+        ("generate", json!({ "nblocks": 1, "address": addr })),
+        (
+            "setgenerate",
+            json!({ "mining": true, "threads": 1, "address": addr }),
+        ),
+        ("addnode", json!({ "node": "127.0.0.1:1" })),
+        ("disconnectnode", json!({ "id": 0 })),
+        ("invalidateblock", json!({ "hash": tip })),
+        ("reconsiderblock", json!({ "hash": tip })),
+    ];
+    for auth in [
+        None,
+        Some("Bearer 00112233445566778899aabbccddeeff"),
+        Some("Basic x"),
+    ] {
+        for (name, body) in &actions {
+            let (status, v) = post(&n, name, body.clone(), auth);
+            assert_eq!(status, 401, "{name} with {auth:?}: {v}");
+        }
+    }
+    // Nothing changed.
+    assert_eq!(n.rpc_typed::<BlockHash>("getbestblockhash", json!([])), tip);
+    assert!(!n.rpc_typed::<bool>("getgenerate", json!([])));
+    assert_eq!(
+        get_ok(&n, "/api/auth"),
+        json!({ "authorized": false }),
+        "read-only without a token"
+    );
+
+    // With the token from the printed URL, or the RPC's own credentials, they work.
+    let bearer = format!("Bearer {}", token(&n));
+    let (s, _) = http_request(n.dashboard_port, "GET", "/api/auth", "", Some(&bearer));
+    assert_eq!(s, 200);
+    let (status, v) = post(
+        &n,
+        "generate",
+        json!({ "nblocks": 2, "address": addr }),
+        Some(&bearer),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"].as_array().map(Vec::len), Some(2));
+    let (status, v) = post(
+        &n,
+        "generate",
+        json!({ "nblocks": 1, "address": addr }),
+        Some(&n.cookie_auth()),
+    );
+    assert_eq!(status, 200, "{v}");
+    let new_tip: BlockHash = n.rpc_typed("getbestblockhash", json!([]));
+    let (status, _) = post(
+        &n,
+        "invalidateblock",
+        json!({ "hash": new_tip }),
+        Some(&bearer),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(n.rpc_typed::<u32>("getblockcount", json!([])), 4);
+    let (status, _) = post(
+        &n,
+        "reconsiderblock",
+        json!({ "hash": new_tip }),
+        Some(&bearer),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        n.rpc_typed::<BlockHash>("getbestblockhash", json!([])),
+        new_tip
+    );
+    // Bad input gets the RPC's error, and a bounded click.
+    let (status, v) = post(
+        &n,
+        "generate",
+        json!({ "nblocks": 1, "address": "x" }),
+        Some(&bearer),
+    );
+    assert_eq!((status, v["code"].clone()), (400, json!(-5)), "{v}");
+    let (status, _) = post(
+        &n,
+        "generate",
+        json!({ "nblocks": 100_000, "address": addr }),
+        Some(&bearer),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = post(&n, "nosuch", json!({}), Some(&bearer));
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn events_stream_live() {
+    let n = start();
+    let mut s = TcpStream::connect(("127.0.0.1", n.dashboard_port)).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    s.write_all(
+        b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+    )
+    .expect("request");
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("status line");
+    assert!(line.contains("200"), "{line}");
+    // Headers end; the subscription is live once the response started.
+    loop {
+        line.clear();
+        r.read_line(&mut line).expect("header");
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let (_, addr) = test_keypair();
+    let mined = n.generate(1, &addr);
+    let mut seen = Vec::new();
+    wait_until("tip_changed on the stream", Duration::from_secs(30), || {
+        line.clear();
+        if r.read_line(&mut line).is_err() {
+            return false;
+        }
+        if let Some(name) = line.trim().strip_prefix("event: ") {
+            seen.push(name.to_owned());
+        }
+        if let Some(data) = line.trim().strip_prefix("data: ") {
+            if let Ok(v) = serde_json::from_str::<Value>(data) {
+                return v["type"] == "tip_changed" && v["hash"] == json!(mined[0]);
+            }
+        }
+        false
+    });
+    assert!(seen.contains(&"block_connected".to_owned()), "{seen:?}");
+}
