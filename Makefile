@@ -12,12 +12,15 @@ BIN := $(CARGO_TARGET_DIR)/debug
 
 .PHONY: deps build run devnet test bench lint
 
-# RocksDB's bindings are generated with libclang; a fresh Debian machine lacks it.
+# RocksDB's bindings are generated with libclang; the dashboard's browser test drives
+# Debian's Chromium through chromedriver. A fresh Debian machine lacks all three.
+DEB_PACKAGES := libclang-dev chromium chromium-driver
 deps:
-	@if ! dpkg -s libclang-dev >/dev/null 2>&1; then \
-		echo "installing libclang-dev (needed to build RocksDB)"; \
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libclang-dev; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from rustup.rs"; exit 1; }
 

@@ -2,7 +2,9 @@
 # A local devnet: three dotcoind nodes on the main (demo) network in a line
 # (node1 - node2 - node3), each mining on one thread to its own wallet. Watch blocks
 # propagate, forks resolve by work, and difficulty retarget toward 10-second blocks.
-# Ctrl-C stops all three. Data in ${DEVNET_DIR:-~/.dotcoin-devnet}/node{1,2,3}.
+# Each serves its dashboard one port above its P2P port (8634, 8644, 8654); the URLs with
+# their action tokens are printed below. Ctrl-C stops all three. Data in
+# ${DEVNET_DIR:-~/.dotcoin-devnet}/node{1,2,3}.
 set -euo pipefail
 BIN=${BIN:-target/debug}
 ROOT=${DEVNET_DIR:-$HOME/.dotcoin-devnet}
@@ -20,10 +22,19 @@ for i in 1 2 3; do
     rpc=$((8632 + 10 * (i - 1)))
     peer=()
     [ "$i" -gt 1 ] && peer=(--addnode "127.0.0.1:$((p2p - 10))")
+    : >"$dir/stderr.log"
     "$BIN/dotcoind" --datadir "$dir" --port "$p2p" --rpcport "$rpc" "${peer[@]}" \
+        --dashboard "127.0.0.1:$((p2p + 1))" \
         --mine --mineraddress "$addr" --minerthreads 1 2>>"$dir/stderr.log" &
     PIDS+=($!)
+    url=""
+    for _ in $(seq 50); do
+        url=$(grep -o 'http://127.0.0.1:[0-9]*/?token=[0-9a-f]*' "$dir/stderr.log" | tail -1 || true)
+        [ -n "$url" ] && break
+        sleep 0.2
+    done
     echo "node$i: p2p $p2p, rpc $rpc, mining to $addr"
+    echo "        dashboard: ${url:-see $dir/stderr.log}"
     echo "        $BIN/dotcoin-cli --datadir $dir --rpcport $rpc getpeerinfo"
 done
 echo "watching tips (Ctrl-C to stop)"

@@ -11,4 +11,5 @@ fi
 ADDR=$("${WALLET[@]}" getnewaddress "mining")
 echo "mining to $ADDR (wallet: ${WALLET[*]})"
 echo "try: $BIN/dotcoin-cli --datadir $DATADIR getblockchaininfo"
-exec "$BIN/dotcoind" --datadir "$DATADIR" --mine --mineraddress "$ADDR" --minerthreads "${THREADS:-1}" "$@"
+echo "the dashboard URL (with its action token) is printed below as 'dashboard: http://…'"
+exec "$BIN/dotcoind" --datadir "$DATADIR" --dashboard --mine --mineraddress "$ADDR" --minerthreads "${THREADS:-1}" "$@"

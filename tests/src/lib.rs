@@ -439,23 +439,45 @@ pub fn http_request(
         .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth_line}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{auth_line}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).expect("send request");
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).expect("read response");
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let status: u16 = resp
+    // Read the head, then the body by its Content-Length when given: some servers
+    // (chromedriver) keep the connection open despite `Connection: close`.
+    let mut r = std::io::BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut r, &mut line).expect("read response head");
+        if n == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("malformed HTTP response: {resp}"));
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, dechunk(&body))
+        .unwrap_or_else(|| panic!("malformed HTTP response: {head}"));
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            r.read_exact(&mut body).expect("read response body");
+        }
+        None => {
+            r.read_to_end(&mut body).expect("read response body");
+        }
+    }
+    (status, dechunk(&String::from_utf8_lossy(&body)))
 }
 
 /// Decodes an HTTP/1.1 chunked body (hyper sends one when the length is not known).

@@ -679,20 +679,21 @@ async fn peers(State(d): State<Dash>) -> Response {
         Ok(l) => l,
         Err(e) => return rpc_error(e),
     };
-    let params = d.ctx.chain.params();
     let out: Vec<Value> = list
         .iter()
         .map(|p| {
-            // A peer whose listening port is its network's default runs its dashboard,
-            // if any, on the default port too (RPC port + 2).
-            let listen_default = d
+            // dotcoind's default ports put the dashboard one above the P2P port (18633 /
+            // 18634 on regtest, and so in the devnet): a guess, shown as a link only when
+            // the peer told us its listening port.
+            let listen_port = d
                 .ctx
                 .net
                 .peers()
                 .iter()
                 .find(|x| x.id == p.id)
                 .and_then(|x| x.stats().remote)
-                .is_some_and(|r| r.listen_port == params.p2p_port);
+                .map(|r| r.listen_port)
+                .filter(|p| *p != 0 && *p != u16::MAX);
             let ip = p.addr.rsplit_once(':').map(|(ip, _)| ip.to_owned());
             json!({
                 "id": p.id,
@@ -701,8 +702,8 @@ async fn peers(State(d): State<Dash>) -> Response {
                 "height": p.synced_blocks.max(p.startingheight),
                 "ping_ms": p.pingtime.map(|s| s * 1000.0),
                 "banscore": p.banscore,
-                "dashboard_url": match (listen_default, ip) {
-                    (true, Some(ip)) => json!(format!("http://{ip}:{}/", params.rpc_port + 2)),
+                "dashboard_url": match (listen_port, ip) {
+                    (Some(port), Some(ip)) => json!(format!("http://{ip}:{}/", port + 1)),
                     _ => Value::Null,
                 },
             })
