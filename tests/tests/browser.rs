@@ -235,7 +235,9 @@ fn the_dashboard_lives_in_a_browser() {
     // Chromium logs the refused request itself as an error; nothing else may be there.
     let so_far = browser.console_errors();
     assert!(
-        so_far.iter().all(|e| e.contains("api/action/generate") && e.contains("401")),
+        so_far
+            .iter()
+            .all(|e| e.contains("api/action/generate") && e.contains("401")),
         "console errors: {so_far:?}"
     );
 
