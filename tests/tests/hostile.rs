@@ -222,14 +222,14 @@ fn inv_and_getdata_floods_cost_the_node_bounded_work_and_memory() {
     });
     let baseline = rss_kb(victim.pid());
 
-    // getdata: the same five blocks 9 000 times over (4.4 GB of replies), never reading.
+    // getdata: the five blocks asked for again and again — 200 messages, about 1 GB of
+    // replies, far more than any socket buffer holds — and never a byte read.
     let mut greedy = handshake_from(&victim, attacker(2));
-    let items: Vec<(u32, [u8; 32])> = (0..45_000)
-        .map(|i| (2, big[i % 5].to_byte_array()))
-        .collect();
-    greedy
-        .write_all(&regtest_frame("getdata", &inventory_payload(&items)))
-        .expect("send getdata");
+    let items: Vec<(u32, [u8; 32])> = big.iter().map(|h| (2, h.to_byte_array())).collect();
+    let ask = regtest_frame("getdata", &inventory_payload(&items));
+    for _ in 0..200 {
+        greedy.write_all(&ask).expect("send getdata");
+    }
 
     // Duplicates are dropped: one block asked for 1 000 times comes once.
     let mut dup = handshake_from(&victim, attacker(3));
