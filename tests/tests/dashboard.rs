@@ -131,6 +131,31 @@ fn data_endpoints_match_rpc() {
     assert_eq!(diff["points"].as_array().map(Vec::len), Some(5));
 
     assert_eq!(get_ok(&n, "/api/peers"), json!([]));
+    // A peer, with a link to its own dashboard (one port above its P2P port).
+    let peer = TestNode::start(&[
+        "--maxoutbound",
+        "0",
+        "--addnode",
+        &format!("127.0.0.1:{}", n.p2p_port),
+    ]);
+    wait_until("peer connected", TIMEOUT, || {
+        get_ok(&n, "/api/peers")
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    let p = get_ok(&n, "/api/peers")[0].clone();
+    assert_eq!(p["inbound"], true);
+    assert!(p["addr"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("127.0.0.1:")));
+    assert_eq!(p["banscore"], 0);
+    assert_eq!(
+        p["dashboard_url"],
+        json!(format!("http://127.0.0.1:{}/", peer.p2p_port + 1))
+    );
+    for key in ["id", "height", "ping_ms"] {
+        assert!(p.get(key).is_some(), "{key} in {p}");
+    }
     assert_eq!(get_ok(&n, "/api/search?q=3")["kind"], "block");
     assert_eq!(get_ok(&n, &format!("/api/search?q={cb}"))["kind"], "tx");
     assert_eq!(
