@@ -31,6 +31,21 @@ pub enum RunError {
     Io(String),
 }
 
+/// Field formatting for `debug.log`. A type of its own: tracing-subscriber caches a span's
+/// formatted fields per formatter type, so with the terminal's `DefaultFields` the file
+/// would reuse the terminal's coloured rendering and carry escape codes.
+struct PlainFields(fmt::format::DefaultFields);
+
+impl<'w> fmt::FormatFields<'w> for PlainFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
+}
+
 fn init_logging(config: &Config) -> Result<(), RunError> {
     std::fs::create_dir_all(&config.datadir)
         .map_err(|e| RunError::Io(format!("cannot create {}: {e}", config.datadir.display())))?;
@@ -48,6 +63,7 @@ fn init_logging(config: &Config) -> Result<(), RunError> {
         .with(
             fmt::layer()
                 .with_ansi(false)
+                .fmt_fields(PlainFields(fmt::format::DefaultFields::new()))
                 .with_writer(std::sync::Mutex::new(file)),
         )
         .try_init()

@@ -156,6 +156,14 @@ fn data_endpoints_match_rpc() {
     for key in ["id", "height", "ping_ms"] {
         assert!(p.get(key).is_some(), "{key} in {p}");
     }
+    // The peer's log lines carry span fields; debug.log has them without terminal colours.
+    wait_until("the peer logged", TIMEOUT, || {
+        peer.debug_log().contains("peer connected")
+    });
+    for log in [n.debug_log(), peer.debug_log()] {
+        assert!(log.contains("peer{id="), "span fields are logged");
+        assert!(!log.contains('\x1b'), "no escape codes in debug.log");
+    }
     assert_eq!(get_ok(&n, "/api/search?q=3")["kind"], "block");
     assert_eq!(get_ok(&n, &format!("/api/search?q={cb}"))["kind"], "tx");
     assert_eq!(
