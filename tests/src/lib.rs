@@ -95,11 +95,17 @@ pub struct TestNode {
     /// Dashboard port, when started with `--dashboard` (0 otherwise).
     pub dashboard_port: u16,
     args: Vec<String>,
+    network: dotcoin_common::Network,
 }
 
 impl TestNode {
     /// Starts a regtest node with extra `args`.
     pub fn start(args: &[&str]) -> TestNode {
+        TestNode::start_on(dotcoin_common::Network::Regtest, args)
+    }
+
+    /// Starts a node on `network` with extra `args`.
+    pub fn start_on(network: dotcoin_common::Network, args: &[&str]) -> TestNode {
         let dir = tempfile::Builder::new()
             .prefix("dotcoin-test-")
             .tempdir()
@@ -111,6 +117,7 @@ impl TestNode {
             p2p_port: 0,
             dashboard_port: 0,
             args: args.iter().map(|s| s.to_string()).collect(),
+            network,
         };
         node.launch();
         node
@@ -118,7 +125,18 @@ impl TestNode {
 
     /// The network datadir.
     pub fn datadir(&self) -> PathBuf {
-        self.dir.path().join("regtest")
+        match self.network {
+            dotcoin_common::Network::Regtest => self.dir.path().join("regtest"),
+            dotcoin_common::Network::Main => self.dir.path().to_path_buf(),
+        }
+    }
+
+    /// `--regtest`, or nothing on the main network.
+    fn network_args(&self) -> &'static [&'static str] {
+        match self.network {
+            dotcoin_common::Network::Regtest => &["--regtest"],
+            dotcoin_common::Network::Main => &[],
+        }
     }
 
     /// The node's process id.
@@ -139,7 +157,7 @@ impl TestNode {
         let _ = std::fs::remove_file(&ports_file);
         let stderr = std::fs::File::create(self.dir.path().join("stderr.log")).expect("stderr log");
         let child = Command::new(bin("dotcoind"))
-            .arg("--regtest")
+            .args(self.network_args())
             .arg("--datadir")
             .arg(self.dir.path())
             .args(["--rpcport", "0", "--port", "0"])
@@ -282,13 +300,14 @@ impl TestNode {
     }
 
     fn connection_args(&self) -> Vec<String> {
-        vec![
-            "--regtest".into(),
+        let mut v: Vec<String> = self.network_args().iter().map(|a| a.to_string()).collect();
+        v.extend([
             "--datadir".into(),
             self.dir.path().display().to_string(),
             "--rpcport".into(),
             self.rpc_port.to_string(),
-        ]
+        ]);
+        v
     }
 
     /// Runs the real `dotcoin-cli` against this node.
@@ -329,7 +348,8 @@ impl TestNode {
     /// Runs the real `dotcoin-wallet` against this node with the wallet in `wallet_dir`.
     pub fn wallet(&self, wallet_dir: &Path, args: &[&str]) -> Output {
         Command::new(bin("dotcoin-wallet"))
-            .args(["--regtest", "--datadir"])
+            .args(self.network_args())
+            .arg("--datadir")
             .arg(wallet_dir)
             .args(["--rpcport", &self.rpc_port.to_string()])
             .arg("--rpcuser")

@@ -104,17 +104,26 @@ pub fn handshake(node: &TestNode) -> TcpStream {
 
 /// Connects from `from` and completes the handshake.
 pub fn handshake_from(node: &TestNode, from: Ipv4Addr) -> TcpStream {
+    handshake_on(node, from, Network::Regtest)
+}
+
+/// Connects from `from` and completes the handshake of `network`.
+pub fn handshake_on(node: &TestNode, from: Ipv4Addr, network: Network) -> TcpStream {
     let mut s = connect_raw_from(node, from);
-    let genesis = Network::Regtest.params().genesis_hash();
-    s.write_all(&regtest_frame("version", &version_payload(genesis)))
-        .expect("send version");
+    let params = network.params();
+    s.write_all(&frame(
+        params.magic,
+        "version",
+        &version_payload(params.genesis_hash()),
+    ))
+    .expect("send version");
     let (mut version, mut verack) = (false, false);
     while !(version && verack) {
         let (cmd, _) = read_frame(&mut s).expect("node answers the handshake");
         version |= cmd == "version";
         verack |= cmd == "verack";
     }
-    s.write_all(&regtest_frame("verack", &[]))
+    s.write_all(&frame(params.magic, "verack", &[]))
         .expect("send verack");
     s
 }
@@ -152,12 +161,17 @@ pub fn send_block(s: &mut TcpStream, block: &Block) {
 
 /// Sends `headers`.
 pub fn send_headers(s: &mut TcpStream, headers: &[BlockHeader]) {
+    send_headers_on(s, REGTEST_MAGIC, headers);
+}
+
+/// Sends `headers` in a frame of the network with `magic`.
+pub fn send_headers_on(s: &mut TcpStream, magic: [u8; 4], headers: &[BlockHeader]) {
     let mut payload = Vec::new();
     write_compact_size(&mut payload, headers.len() as u64);
     for h in headers {
         h.consensus_encode(&mut payload);
     }
-    s.write_all(&regtest_frame("headers", &payload))
+    s.write_all(&frame(magic, "headers", &payload))
         .expect("send headers");
 }
 

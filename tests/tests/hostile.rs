@@ -20,8 +20,9 @@ use dotcoin_common::{
     Transaction, TxIn, TxOut, Txid,
 };
 use dotcoin_functional_tests::rawpeer::{
-    connect_raw_from, dir_size, expect_disconnect, handshake_from, inventory_payload, ping_pong,
-    read_frame, regtest_frame, rss_kb, send_block, send_headers, version_payload,
+    connect_raw_from, dir_size, expect_disconnect, handshake_from, handshake_on, inventory_payload,
+    ping_pong, read_frame, regtest_frame, rss_kb, send_block, send_headers, send_headers_on,
+    version_payload,
 };
 use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::json;
@@ -540,6 +541,113 @@ fn one_address_cannot_take_the_inbound_slots_or_the_pool() {
     assert!(victim
         .debug_log()
         .contains("too-long-mempool-chain, too many unconfirmed ancestors [limit: 25]"));
+}
+
+// ---- item 7: time warp on the demo network ----
+
+fn unix_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as u32
+}
+
+/// A demo-network block on `prev` at `height` with `time` and `bits`, its proof of work
+/// solved here (about 2^20 hashes at the starting difficulty).
+fn main_block(
+    prev: &BlockHeader,
+    height: u32,
+    time: u32,
+    bits: dotcoin_common::primitives::CompactTarget,
+) -> Block {
+    let txdata = vec![Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint::coinbase(height),
+            witness: vec![],
+        }],
+        outputs: vec![TxOut {
+            value: Network::Main.params().subsidy(height),
+            pubkey: PubKey([3; 32]),
+        }],
+        lock_time: 0,
+    }];
+    let mut header = BlockHeader {
+        version: 1,
+        prev_blockhash: prev.block_hash(),
+        merkle_root: dotcoin_common::merkle::merkle_root_of_txs(&txdata).0,
+        time,
+        bits,
+        nonce: 0,
+    };
+    let target = bits.to_target().expect("bits");
+    while header.block_hash().to_u256() > target {
+        header.nonce += 1;
+    }
+    Block { header, txdata }
+}
+
+#[test]
+fn timestamps_cannot_warp_the_demo_networks_difficulty() {
+    use dotcoin_common::consensus::header::expected_bits;
+    use dotcoin_common::pow::interval_start;
+    let params = Network::Main.params();
+    let victim = TestNode::start_on(Network::Main, &["--maxoutbound", "0", "--bantime", "600"]);
+    let submit = |b: &Block| -> serde_json::Value {
+        victim.rpc("submitblock", json!([hex::encode(serialize(b))]))
+    };
+
+    // Blocks 1–8 a second apart in the past, then block 9 — the last of the first period —
+    // stamped 50 s ahead: as far as the 60 s future limit lets a miner stretch a period.
+    let now = unix_now();
+    let mut prev = params.genesis_block().header;
+    let mut first_time = 0;
+    for h in 1..=9u32 {
+        let time = if h == 9 { now + 50 } else { now - 100 + h };
+        let b = main_block(&prev, h, time, params.genesis_bits);
+        assert!(submit(&b).is_null(), "block {h}");
+        if h == 1 {
+            first_time = time - interval_start(params, 10).1;
+        }
+        prev = b.header;
+    }
+    let bits10 = expected_bits(params, 10, params.genesis_bits, first_time, prev.time);
+
+    // The warp: block 10, the first of the next period, stamped back more than one spacing
+    // before block 9 (the median would allow it). Sent as a header by a peer: refused as
+    // time-timewarp-attack, not stored, the peer banned.
+    let warped = main_block(&prev, 10, prev.time - params.max_timewarp - 1, bits10);
+    let mut attacker_conn = handshake_on(&victim, attacker(2), Network::Main);
+    send_headers_on(&mut attacker_conn, params.magic, &[warped.header]);
+    expect_disconnect(&mut attacker_conn);
+    wait_until("the time-warping peer banned", TIMEOUT, || {
+        banned(&victim, attacker(2))
+    });
+    assert!(victim
+        .try_rpc("getblockheader", json!([warped.block_hash()]))
+        .is_err());
+    assert!(victim
+        .debug_log()
+        .contains("time-timewarp-attack: block 10 starts a difficulty period"));
+
+    // One spacing back is allowed.
+    let honest = main_block(&prev, 10, prev.time - params.max_timewarp, bits10);
+    assert!(submit(&honest).is_null());
+    assert_eq!(victim.rpc_typed::<u32>("getblockcount", json!([])), 10);
+
+    // And no block more than 60 s ahead of the node's clock.
+    let late = main_block(
+        &honest.header,
+        11,
+        unix_now() + params.max_future_block_time + 10,
+        bits10,
+    );
+    let r = submit(&late);
+    assert!(
+        r.as_str().is_some_and(|s| s.contains("time-too-new")),
+        "{r}"
+    );
+    assert_eq!(victim.rpc_typed::<u32>("getblockcount", json!([])), 10);
 }
 
 /// Prints a measured figure with the test's output (shown with `--nocapture`).
