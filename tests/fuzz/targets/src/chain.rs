@@ -19,7 +19,8 @@ use dotcoin_common::consensus::ValidationError;
 use dotcoin_common::pow::{difficulty, retarget, work_from_bits, work_from_target};
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::{
-    deserialize, serialize, Amount, Block, BlockHeader, Network, PubKey, Transaction, TxOut,
+    deserialize, serialize, Amount, Block, BlockHash, BlockHeader, Network, PubKey, Transaction,
+    TxOut,
 };
 use dotcoind::chain::{BlockIndex, IndexEntry};
 use dotcoind::net::message::{GetHeaders, Message, MAX_HEADERS};
@@ -201,18 +202,39 @@ pub fn check_headers(headers: &[BlockHeader]) -> usize {
             status: 0,
             sequence,
         });
-        let entry = *index.get(&hash).expect("just inserted");
-        assert_eq!(
-            index.ancestor(&hash, 0).map(|e| e.hash),
-            Some(params.genesis_hash()),
-            "an accepted header descends from genesis"
-        );
-        assert!(index
-            .fork_point(&hash)
-            .is_some_and(|f| f.height <= entry.height));
+        check_index_walks(&index, &hash);
         accepted += 1;
     }
     accepted
+}
+
+/// The block index's skip-pointer lookups (`ancestor`, `fork_point`) must agree with a
+/// walk over every parent from `hash`, for every height of its chain.
+fn check_index_walks(index: &BlockIndex, hash: &BlockHash) {
+    let mut walk = Vec::new();
+    let mut cur = index.get(hash);
+    while let Some(e) = cur {
+        walk.push(*e);
+        cur = index.get(&e.header.prev_blockhash);
+    }
+    let tip = walk[0];
+    assert_eq!(
+        walk.last().map(|e| (e.hash, e.height)),
+        Some((Network::Regtest.params().genesis_hash(), 0)),
+        "an accepted header descends from genesis"
+    );
+    for e in &walk {
+        assert_eq!(
+            index.ancestor(hash, e.height).map(|a| a.hash),
+            Some(e.hash),
+            "ancestor at {} of a header at {}",
+            e.height,
+            tip.height
+        );
+    }
+    assert_eq!(index.ancestor(hash, tip.height + 1), None);
+    let fork = walk.iter().find(|e| index.is_active(e)).map(|e| e.hash);
+    assert_eq!(index.fork_point(hash).map(|f| f.hash), fork, "fork point");
 }
 
 /// A `getheaders` request answered from the [`fixture`] index as the peer task answers it.
@@ -251,7 +273,7 @@ pub fn serve_getheaders(g: &GetHeaders) -> Vec<BlockHeader> {
 /// [`fixture::FORK_AT`]. Deterministic, so seeds written from it stay meaningful.
 pub mod fixture {
     use bitcoin_hashes::sha256d;
-    use dotcoin_common::{BlockHash, TxMerkleNode};
+    use dotcoin_common::TxMerkleNode;
     use dotcoind::storage::status;
 
     use super::*;

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
 use dotcoin_common::Network;
-use dotcoind::net::codec::{encode_frame, read_frame};
+use dotcoind::net::codec::{
+    encode_frame, read_frame, CodecError, MAX_HANDSHAKE_PAYLOAD, MAX_PAYLOAD,
+};
 use dotcoind::net::message::{Message, NetAddress};
 
 use crate::chain;
@@ -50,25 +52,38 @@ fn run_ready<F: Future>(future: F) -> F::Output {
 }
 
 /// Fuzz target: `data` is a stream from a peer. Frames are read off it as a connection's
-/// reader task does, until one fails; each frame must re-encode to the bytes it was read
-/// from, and its payload goes through [`decode_message`].
+/// reader task does — handshake-sized until a `verack`, then up to the full limit — until
+/// one fails; each frame must re-encode to the bytes it was read from, and its payload
+/// goes through [`decode_message`].
 pub fn frame(data: &[u8]) {
     let magic = magic();
+    let mut limit = MAX_HANDSHAKE_PAYLOAD;
     let mut rest = data;
     loop {
         let before = rest;
-        match run_ready(read_frame(&mut rest, magic)) {
+        match run_ready(read_frame(&mut rest, magic, limit)) {
             Ok(frame) => {
                 let wire = &before[..before.len() - rest.len()];
                 assert_eq!(wire.len(), frame.wire_len(), "wire_len of {frame:?}");
+                assert!(
+                    frame.payload.len() <= limit as usize,
+                    "payload over the limit"
+                );
                 assert_eq!(
                     encode_frame(magic, &frame.command, &frame.payload),
                     wire,
                     "frame does not re-encode to its bytes"
                 );
                 decode_message(&frame.command, &frame.payload);
+                if frame.command == "verack" {
+                    limit = MAX_PAYLOAD;
+                }
             }
             Err(e) => {
+                if let CodecError::Oversized(announced, max) = e {
+                    assert_eq!(max, limit, "refused under the wrong limit");
+                    assert!(announced > max);
+                }
                 let _ = (e.to_string(), e.is_misbehaviour());
                 break;
             }

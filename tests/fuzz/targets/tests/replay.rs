@@ -12,7 +12,7 @@ use dotcoin_common::{deserialize, Block, Network, Transaction};
 use dotcoin_fuzz_targets::seeds::{self, Seed};
 use dotcoin_fuzz_targets::wire::{magic, COMMANDS};
 use dotcoin_fuzz_targets::TARGETS;
-use dotcoind::net::codec::read_frame;
+use dotcoind::net::codec::{read_frame, MAX_HANDSHAKE_PAYLOAD};
 use dotcoind::net::message::Message;
 
 /// `tests/fuzz`.
@@ -100,7 +100,7 @@ fn decodes(seed: &Seed) -> bool {
         }
         "frame" => {
             let mut r = b;
-            let frame = std::pin::pin!(read_frame(&mut r, magic()));
+            let frame = std::pin::pin!(read_frame(&mut r, magic(), MAX_HANDSHAKE_PAYLOAD));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             // The other network's frame is the one seed that must be refused.
             matches!(frame.poll(&mut cx), std::task::Poll::Ready(Ok(_)))
