@@ -6,10 +6,10 @@
 use dotcoin_cli::args::{build_params, parse_args, parse_value, Invocation};
 use dotcoin_common::consensus::tx::check_transaction;
 use dotcoin_common::rpc_types::{DecodedTx, TxVerbose};
-use dotcoin_common::{deserialize, serialize, Amount, Block, Network, Transaction};
+use dotcoin_common::{deserialize, serialize, Amount, Block, FeeRate, Network, Transaction};
 use dotcoind::rpc::params::{
-    address_param, addresses_param, blockhash_param, hex_param, opt_bool, opt_u32, required,
-    string_param, txid_param, u32_param,
+    address_param, addresses_param, blockhash_param, hex_param, opt_bool, opt_fee_rate, opt_u32,
+    required, string_param, txid_param, u32_param,
 };
 use serde_json::Value;
 
@@ -32,6 +32,7 @@ pub fn rpc_params(data: &[u8]) {
         assert_eq!(value.as_i64(), Some(i64::from(n)));
     }
     let _ = opt_u32(Some(value.clone()), name, 7);
+    fee_rate(data, &value);
     if let Ok(b) = opt_bool(Some(value.clone()), name, false) {
         assert!(matches!(value, Value::Bool(v) if v == b) || value.is_number() || value.is_null());
     }
@@ -66,6 +67,30 @@ pub fn rpc_params(data: &[u8]) {
             assert_eq!(list[0].to_string(), lower);
         }
     }
+}
+
+/// `maxfeerate`: DOT per 1000 bytes, as a JSON number or a string. What the caller wrote
+/// counts: a plain decimal within the money range and 8 decimals must be taken at exactly
+/// that value, whether it came as a number or as a string.
+fn fee_rate(data: &[u8], value: &Value) {
+    let default = FeeRate::from_sat_per_kvb(1);
+    let got = opt_fee_rate(Some(value.clone()), "maxfeerate", default);
+    if let Ok(rate) = &got {
+        assert!(Amount::from_sat(rate.to_sat_per_kvb()).is_in_range());
+    }
+    let text = match value {
+        Value::Number(_) => std::str::from_utf8(data).ok().map(str::trim),
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let Some(Ok(typed)) = text.map(Amount::from_dot_str) else {
+        return;
+    };
+    assert_eq!(
+        got.map_err(|e| e.message().to_owned()),
+        Ok(FeeRate::from_sat_per_kvb(typed.to_sat())),
+        "maxfeerate {text:?} not taken as written"
+    );
 }
 
 /// The decoders of `decoderawtransaction`/`sendrawtransaction` and `submitblock`, and the
