@@ -4,13 +4,14 @@
 #   make devnet  start a local network of three mining nodes (see contrib/devnet.sh)
 #   make test    build everything and run every test (what CI runs)
 #   make bench   run the benchmarks
+#   make fuzz    run every fuzz target for FUZZ_SECONDS seconds (needs nightly)
 
 CARGO ?= cargo
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 BIN := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: deps build run devnet test bench lint
+.PHONY: deps build run devnet test bench lint fuzz
 
 # RocksDB's bindings are generated with libclang; the dashboard's browser test drives
 # Debian's Chromium through chromedriver. A fresh Debian machine lacks all three.
@@ -44,3 +45,20 @@ bench: build
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Fuzzing (tests/fuzz): each target runs for FUZZ_SECONDS under libFuzzer; new inputs it
+# finds go into tests/fuzz/corpus/<target>/ (minimise with `cargo +nightly fuzz cmin
+# --fuzz-dir tests/fuzz <target>` before committing them), crashes into
+# tests/fuzz/artifacts/. The build has its own target directory because it uses nightly
+# and sanitizer flags; the first one also compiles RocksDB's C++ (dotcoind links it), so
+# it takes a while. `make test` replays the committed corpus on stable.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGET_DIR ?= $(CURDIR)/tests/fuzz/target
+FUZZ := CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) +nightly fuzz
+
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	@for target in $$($(FUZZ) list --fuzz-dir tests/fuzz); do \
+		echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		$(FUZZ) run --fuzz-dir tests/fuzz $$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

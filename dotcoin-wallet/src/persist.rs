@@ -92,15 +92,13 @@ impl Store {
             }
             Err(e) => return Err(WalletError::io("cannot read wallet file", &self.path, e)),
         };
-        let with_path = |e: WalletError| match e {
+        decode(&bytes, network).map_err(|e| match e {
             WalletError::Corrupt { reason, .. } => WalletError::Corrupt {
                 path: self.path.clone(),
                 reason,
             },
             other => other,
-        };
-        let file = WalletFile::from_json(&bytes).map_err(with_path)?;
-        Wallet::open(file, network).map_err(with_path)
+        })
     }
 
     /// Writes the wallet if it has staged changes. Returns whether it wrote.
@@ -143,6 +141,12 @@ impl Store {
         self.persist(wallet)?;
         Ok(dest)
     }
+}
+
+/// The wallet in a wallet file's bytes, checked as [`Store::load`] checks it (which adds
+/// the path to a `Corrupt` error). No I/O, so the fuzzer can feed it any bytes.
+pub fn decode(bytes: &[u8], network: Network) -> Result<Wallet, WalletError> {
+    Wallet::open(WalletFile::from_json(bytes)?, network)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

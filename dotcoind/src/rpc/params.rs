@@ -60,8 +60,13 @@ pub fn opt_fee_rate(
 ) -> Result<FeeRate, ErrorObjectOwned> {
     let text = match &v {
         None | Some(Value::Null) => return Ok(default),
-        // The number's own decimal text: no rounding through f64.
-        Some(Value::Number(n)) => n.to_string(),
+        // The number's own decimal text: no rounding through f64. A fraction is printed
+        // by Rust's float formatting, which never uses an exponent: serde_json's would
+        // turn 0.0000001 into `1e-7`, which is no decimal amount.
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if n.is_f64() => f.to_string(),
+            _ => n.to_string(),
+        },
         Some(Value::String(s)) => s.clone(),
         Some(other) => return Err(type_error(name, other, "number")),
     };
@@ -173,4 +178,39 @@ pub fn addresses_param(v: &Value, network: Network) -> Result<Vec<Address>, Erro
         .iter()
         .map(|a| address_param(a, "addresses", network))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_rate_numbers_are_read_as_written() {
+        let rate = |v: Value| opt_fee_rate(Some(v), "maxfeerate", FeeRate::ZERO);
+        // Found by the rpc_params fuzz target: a small rate as a JSON number was refused
+        // as "invalid amount '1e-7'".
+        for (text, sat) in [("0.0000001", 10), ("0.00000001", 1), ("0.1", 10_000_000)] {
+            let number: Value = serde_json::from_str(text).expect("a JSON number");
+            assert_eq!(
+                rate(number).ok(),
+                Some(FeeRate::from_sat_per_kvb(sat)),
+                "{text}"
+            );
+            assert_eq!(
+                rate(Value::String(text.into())).ok(),
+                Some(FeeRate::from_sat_per_kvb(sat)),
+                "\"{text}\""
+            );
+        }
+        assert_eq!(
+            rate(Value::from(2)).ok(),
+            Some(FeeRate::from_sat_per_kvb(200_000_000))
+        );
+        let too_precise: Value = serde_json::from_str("0.000000001").expect("a JSON number");
+        assert!(
+            rate(too_precise).is_err(),
+            "9 decimals are refused, not rounded"
+        );
+        assert!(rate(Value::from(-1)).is_err());
+    }
 }
