@@ -289,19 +289,22 @@ fn inv_and_getdata_floods_cost_the_node_bounded_work_and_memory() {
     let grew_kb = peak.saturating_sub(baseline);
     assert!(grew_kb < 64 * 1024, "resident memory grew by {grew_kb} kB");
 
-    // Penalties: the reader-that-never-reads is dropped when nothing it is sent drains,
+    // Penalties: the reader-that-never-reads is dropped when nothing it is sent drains
+    // for 20 s (watched from the node's log: reading its socket here would unstall it),
     // and the flooder, which never delivers what it announced, is banned when the
-    // requests time out.
-    expect_disconnect(&mut greedy);
+    // requests time out. The honest peer stays connected throughout.
+    wait_until("the never-reading peer dropped", TIMEOUT, || {
+        victim
+            .debug_log()
+            .contains("disconnecting peer: it has read nothing of what is queued for it")
+    });
+    drop(greedy);
     wait_until("the inv flooder banned", TIMEOUT, || {
         banned(&victim, attacker(4))
     });
     expect_disconnect(&mut flooder);
-    assert_eq!(
-        connections(&victim),
-        2,
-        "the honest peer and the duplicate asker stay"
-    );
+    assert_eq!(connections(&honest), 1, "the honest peer stays");
+    assert!(!banned(&victim, Ipv4Addr::LOCALHOST));
     report(&format!(
         "getdata/inv floods: rss +{grew_kb} kB, worst getblockcount {worst_rpc:?}, 250 000 inv items answered in {inv_took:?}"
     ));
