@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Instant;
 
 use bitcoin_hashes::{sha256d, Hash};
+use dotcoin_common::encode::write_compact_size;
 use dotcoin_common::{serialize, Block, BlockHash, BlockHeader, Encodable, Network};
 
 use crate::{TestNode, TIMEOUT};
@@ -185,25 +186,6 @@ pub fn inventory_payload(items: &[(u32, [u8; 32])]) -> Vec<u8> {
         payload.extend_from_slice(hash);
     }
     payload
-}
-
-/// Bitcoin's variable-length integer.
-pub fn write_compact_size(out: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=0xfc => out.push(n as u8),
-        0xfd..=0xffff => {
-            out.push(0xfd);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0xfe);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        }
-        _ => {
-            out.push(0xff);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-    }
 }
 
 /// Resident memory of process `pid` in kB (Linux `VmRSS`).
