@@ -102,7 +102,30 @@ pub struct Args {
     #[arg(long, value_name = "UNITS")]
     pub minrelaytxfee: Option<u64>,
 
-    /// Debug logging for categories: net, mempool, chain, miner, rpc, or all (comma-separated).
+    /// Start the plugin at PATH (repeatable); see docs/plugins.md.
+    #[arg(long = "plugin", value_name = "PATH")]
+    #[serde(default, rename = "plugin")]
+    pub plugins: Vec<PathBuf>,
+    /// Start every executable file in DIR as a plugin (repeatable).
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    #[serde(default, rename = "plugin-dir")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Set a plugin's option (repeatable), e.g. --plugin-opt greeting=Hi.
+    #[arg(long = "plugin-opt", value_name = "NAME=VALUE")]
+    #[serde(default, rename = "plugin-opt")]
+    pub plugin_opts: Vec<String>,
+    /// Seconds a plugin may take to answer the node (manifest, init, hooks, methods) [default: 10].
+    #[arg(long = "plugin-timeout", value_name = "SECONDS")]
+    #[serde(rename = "plugin-timeout")]
+    pub plugin_timeout: Option<u64>,
+    /// Run CMD for each new best block, %s replaced by its hash (as Bitcoin Core).
+    #[arg(long, value_name = "CMD")]
+    pub blocknotify: Option<String>,
+    /// Run CMD for each transaction entering the mempool, %s replaced by its txid.
+    #[arg(long, value_name = "CMD")]
+    pub txnotify: Option<String>,
+
+    /// Debug logging for categories: net, mempool, chain, miner, rpc, plugin, or all (comma-separated).
     #[arg(long, value_name = "CATEGORIES", value_delimiter = ',')]
     #[serde(default)]
     pub debug: Vec<String>,
@@ -174,6 +197,16 @@ pub struct Config {
     pub min_relay_fee: dotcoin_common::FeeRate,
     /// `tracing` filter directives.
     pub log_filter: String,
+    /// Plugins to start.
+    pub plugins: Vec<PathBuf>,
+    /// Plugin directories.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Plugin options, NAME and VALUE.
+    pub plugin_options: Vec<(String, String)>,
+    /// How long a plugin may take to answer.
+    pub plugin_timeout: std::time::Duration,
+    /// `--blocknotify` and `--txnotify`.
+    pub notify: crate::plugins::notify::NotifyCommands,
 }
 
 fn merge<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
@@ -284,6 +317,25 @@ impl Config {
         }
         let log_filter = log_filter(&debug)?;
 
+        let mut plugin_options = Vec::new();
+        for opt in file.plugin_opts.iter().chain(&args.plugin_opts) {
+            let (k, v) = opt.split_once('=').unwrap_or((opt.as_str(), ""));
+            if k.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "plugin-opt",
+                    message: format!("{opt:?} is not NAME=VALUE"),
+                });
+            }
+            plugin_options.push((k.to_owned(), v.to_owned()));
+        }
+        let plugin_timeout = merge(args.plugin_timeout, file.plugin_timeout).unwrap_or(10);
+        if !(1..=3600).contains(&plugin_timeout) {
+            return Err(ConfigError::Invalid {
+                key: "plugin-timeout",
+                message: format!("{plugin_timeout} is not between 1 and 3600 seconds"),
+            });
+        }
+
         Ok(Config {
             network,
             datadir,
@@ -312,12 +364,24 @@ impl Config {
                 dotcoin_common::FeeRate::from_sat_per_kvb,
             ),
             log_filter,
+            plugins: file.plugins.into_iter().chain(args.plugins).collect(),
+            plugin_dirs: file
+                .plugin_dirs
+                .into_iter()
+                .chain(args.plugin_dirs)
+                .collect(),
+            plugin_options,
+            plugin_timeout: std::time::Duration::from_secs(plugin_timeout),
+            notify: crate::plugins::notify::NotifyCommands {
+                block: merge(args.blocknotify, file.blocknotify),
+                tx: merge(args.txnotify, file.txnotify),
+            },
         })
     }
 }
 
 /// Log categories `--debug` accepts.
-pub const LOG_CATEGORIES: [&str; 5] = ["net", "mempool", "chain", "miner", "rpc"];
+pub const LOG_CATEGORIES: [&str; 6] = ["net", "mempool", "chain", "miner", "rpc", "plugin"];
 
 fn log_filter(debug: &[String]) -> Result<String, ConfigError> {
     let mut filter = String::from("info");

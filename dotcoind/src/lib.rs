@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod mempool;
 pub mod miner;
 pub mod net;
+pub mod plugins;
 pub mod rpc;
 mod run;
 pub mod state;

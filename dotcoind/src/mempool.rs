@@ -148,6 +148,18 @@ pub enum MempoolError {
     /// than the package limits: template building and eviction stay bounded.
     #[error("too-long-mempool-chain, {0}")]
     TooLongChain(PackageLimit),
+    /// A plugin's `mempool_accept` hook refused it: local policy, not a consensus rule,
+    /// so a peer relaying it is not at fault.
+    #[error("plugin-policy: {reason} (plugin {plugin})")]
+    Plugin {
+        /// The plugin.
+        plugin: String,
+        /// Its reason.
+        reason: String,
+    },
+    /// The validation task died (a panic); the transaction was not added.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -168,6 +180,8 @@ impl MempoolError {
             MempoolError::Full => "mempool full",
             MempoolError::TooLongChain(_) => "too-long-mempool-chain",
             MempoolError::MaxFeeExceeded { .. } => "max-fee-exceeded",
+            MempoolError::Plugin { .. } => "plugin-policy",
+            MempoolError::Internal(_) => "internal-error",
             MempoolError::Store(_) => "database-error",
         }
     }

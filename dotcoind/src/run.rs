@@ -13,6 +13,7 @@ use crate::config::{Args, Config, ConfigError};
 use crate::dashboard;
 use crate::miner::MinerService;
 use crate::net::{self, NetConfig};
+use crate::plugins::{notify, HostSettings, PluginHost};
 use crate::rpc::{self, RpcAuth, RpcContext};
 use crate::state::{ChainOptions, ChainService, EventBus, OpenError};
 use tokio::sync::Notify;
@@ -107,6 +108,20 @@ async fn serve(
     config: &Config,
 ) -> Result<(), RunError> {
     let shutdown = Arc::new(Notify::new());
+    let plugins = PluginHost::new(
+        HostSettings {
+            network: config.network,
+            datadir: config.datadir.clone(),
+            options: config.plugin_options.clone(),
+            timeout: config.plugin_timeout,
+        },
+        Arc::clone(&chain),
+    );
+    // Subscribed before anything can happen, so plugins and scripts miss nothing.
+    tokio::spawn(Arc::clone(&plugins).run_notifications(chain.subscribe()));
+    if !config.notify.is_empty() {
+        tokio::spawn(notify::run(config.notify.clone(), chain.subscribe()));
+    }
     let manager = net::manager(
         Arc::clone(&chain),
         NetConfig {
@@ -117,6 +132,7 @@ async fn serve(
             max_inbound_per_ip: config.max_inbound_per_ip,
             max_outbound: config.max_outbound,
             bantime: config.bantime,
+            plugins: Some(Arc::clone(&plugins)),
         },
     );
     let ctx = RpcContext {
@@ -125,6 +141,7 @@ async fn serve(
         shutdown: Arc::clone(&shutdown),
         net: Arc::clone(&manager),
         started: std::time::Instant::now(),
+        plugins: Arc::clone(&plugins),
     };
     let auth = match &config.rpc_auth {
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
@@ -170,6 +187,10 @@ async fn serve(
         }
         None => None,
     };
+    // Before the ports file: a script that waits for it finds the plugins' methods.
+    plugins
+        .start_configured(&config.plugins, &config.plugin_dirs)
+        .await;
     let ports_path = config.datadir.join(PORTS_FILE);
     let mut ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
     if config.p2p_listen.is_some() {
@@ -195,6 +216,7 @@ async fn serve(
     if let Some(d) = dashboard {
         d.stop();
     }
+    plugins.shutdown().await;
     p2p.stop().await;
     rpc.stop().await;
     let _ = std::fs::remove_file(&ports_path);

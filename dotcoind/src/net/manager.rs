@@ -187,6 +187,11 @@ impl PeerManager {
         &self.chain
     }
 
+    /// The plugins whose hooks see peers and their transactions.
+    pub fn plugins(&self) -> Option<&Arc<crate::plugins::PluginHost>> {
+        self.config.plugins.as_ref()
+    }
+
     /// Number of handshaken peers.
     pub fn peer_count(&self) -> usize {
         self.peer_count.load(Ordering::Relaxed)

@@ -53,6 +53,8 @@ pub struct NetConfig {
     pub max_outbound: usize,
     /// Seconds a misbehaving peer stays banned.
     pub bantime: u64,
+    /// Plugins, for the `peer_connected` and `mempool_accept` hooks.
+    pub plugins: Option<Arc<crate::plugins::PluginHost>>,
 }
 
 /// The running P2P layer.

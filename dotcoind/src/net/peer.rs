@@ -452,6 +452,9 @@ impl PeerTask {
         if !self.handshake(&mut frames, outbound).await {
             return false;
         }
+        if !self.admitted_by_plugins().await {
+            return false;
+        }
         self.on_connected();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -546,6 +549,41 @@ impl PeerTask {
             }
         }
         true
+    }
+
+    /// Asks the `peer_connected` hooks whether to keep a peer that finished the handshake.
+    async fn admitted_by_plugins(&self) -> bool {
+        let Some(host) = self
+            .mgr
+            .plugins()
+            .filter(|h| h.has_hook("peer_connected"))
+            .cloned()
+        else {
+            return true;
+        };
+        let remote = self
+            .peer
+            .remote
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .expect("the handshake stored the version");
+        let info = serde_json::json!({
+            "id": self.peer.id,
+            "addr": self.peer.addr.to_string(),
+            "inbound": self.peer.inbound(),
+            "user_agent": remote.user_agent,
+            "version": remote.version,
+            "height": remote.best_height,
+        });
+        match host.peer_connected(info).await {
+            Ok(()) => true,
+            Err(r) => {
+                info!(target: "net", peer = self.peer.id, addr = %self.peer.addr,
+                    "disconnecting peer: refused by plugin {}: {}", r.plugin, r.reason);
+                false
+            }
+        }
     }
 
     /// After the handshake: start header sync, ask for addresses, share the mempool.
@@ -964,8 +1002,16 @@ impl PeerTask {
         let txid = tx.txid();
         self.peer.mark_known_tx(txid);
         self.tx_in_flight.remove(&txid);
-        let chain = Arc::clone(self.mgr.chain());
-        let result = tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await;
+        let result = match self.mgr.plugins() {
+            // Through the plugins' `mempool_accept` hooks.
+            Some(host) => Ok(host
+                .accept_transaction(tx, dotcoin_common::FeeRate::ZERO)
+                .await),
+            None => {
+                let chain = Arc::clone(self.mgr.chain());
+                tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await
+            }
+        };
         self.mgr.tx_arrived(&txid);
         match result {
             Ok(Ok(_)) => debug!(target: "net", peer = self.peer.id, %txid, "accepted transaction"),

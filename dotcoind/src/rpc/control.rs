@@ -1,4 +1,5 @@
-//! Control calls: `help`, `stop`, `uptime`, `getinfo`.
+//! Control calls: `help` (built-in calls and running plugins' methods), `stop`, `uptime`,
+//! `getinfo`.
 
 use dotcoin_common::rpc_types::NodeInfo;
 use jsonrpsee::core::RpcResult;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::string_param;
 use super::{RpcContext, HELP};
+use crate::plugins::manifest::MethodDecl;
 
 /// Control calls.
 #[rpc(server, client)]
@@ -42,12 +44,19 @@ impl ControlRpcImpl {
     }
 }
 
-/// The text of `help` with no argument.
-pub fn help_overview() -> String {
+/// The text of `help` with no argument: the built-in calls by category, then each running
+/// plugin's methods under the plugin's name.
+pub fn help_overview(plugins: &[(String, MethodDecl)]) -> String {
     let mut out = String::new();
-    let mut last = "";
-    for (cat, name, args, _) in HELP {
-        if *cat != last {
+    let mut last = String::new();
+    let builtin = HELP
+        .iter()
+        .map(|(cat, name, args, _)| (cat.to_string(), *name, *args));
+    let from_plugins = plugins
+        .iter()
+        .map(|(p, m)| (format!("Plugin {p}"), m.name.as_str(), m.usage.as_str()));
+    for (cat, name, args) in builtin.chain(from_plugins) {
+        if cat != last {
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -62,13 +71,20 @@ pub fn help_overview() -> String {
 
 impl ControlRpcServer for ControlRpcImpl {
     fn help(&self, command: Option<Value>) -> RpcResult<String> {
+        let plugins = self.ctx.plugins.help_entries();
         match command {
-            None | Some(Value::Null) => Ok(help_overview()),
+            None | Some(Value::Null) => Ok(help_overview(&plugins)),
             Some(v) => {
                 let name = string_param(&v, "command")?;
-                HELP.iter()
-                    .find(|(_, n, _, _)| *n == name)
-                    .map(|(cat, n, args, desc)| format!("{n} {args}\n\n{desc}\n\nCategory: {cat}"))
+                if let Some((cat, n, args, desc)) = HELP.iter().find(|(_, n, _, _)| *n == name) {
+                    return Ok(format!("{n} {args}\n\n{desc}\n\nCategory: {cat}"));
+                }
+                plugins
+                    .iter()
+                    .find(|(_, m)| m.name == name)
+                    .map(|(p, m)| {
+                        format!("{} {}\n\n{}\n\nPlugin: {p}", m.name, m.usage, m.description)
+                    })
                     .ok_or_else(|| {
                         rpc_error(RpcErrorCode::Misc, format!("help: unknown command: {name}"))
                     })

@@ -14,7 +14,9 @@ pub mod json;
 pub mod mining;
 pub mod network;
 pub mod params;
+pub mod plugin;
 pub mod rawtx;
+pub mod subscriptions;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -42,6 +44,8 @@ pub struct RpcContext {
     pub net: Arc<crate::net::PeerManager>,
     /// When the node started.
     pub started: std::time::Instant,
+    /// Runtime plugins.
+    pub plugins: Arc<crate::plugins::PluginHost>,
 }
 
 /// Most calls one JSON-RPC batch may hold; a larger batch is refused whole (-32010).
@@ -248,6 +252,12 @@ pub const HELP: &[HelpEntry] = &[
         "Ban (add) or unban (remove) an IP; bantime in seconds (default -bantime).",
     ),
     (
+        "Plugin",
+        "plugin",
+        "( \"subcommand\" \"arg\" )",
+        "Runtime plugins: list (default), start PATH, stop NAME.",
+    ),
+    (
         "Rawtransactions",
         "decoderawtransaction",
         "\"hexstring\"",
@@ -289,7 +299,48 @@ pub const HELP: &[HelpEntry] = &[
         "[\"rawtx\",...] ( maxfeerate )",
         "Whether the mempool would accept each transaction, and why not (maxfeerate as in sendrawtransaction).",
     ),
+    (
+        "Subscriptions",
+        "subscribe_blocks",
+        "",
+        "WebSocket only: a notification per new active tip, with reorg details.",
+    ),
+    (
+        "Subscriptions",
+        "subscribe_mempool",
+        "",
+        "WebSocket only: mempool additions (fee, size) and removals (reason).",
+    ),
+    (
+        "Subscriptions",
+        "subscribe_sequence",
+        "",
+        "WebSocket only: C/D block connects and disconnects, A/R mempool adds and removes, in order (Core's ZMQ sequence).",
+    ),
+    (
+        "Subscriptions",
+        "unsubscribe_blocks",
+        "subscription",
+        "WebSocket only: ends a subscribe_blocks subscription.",
+    ),
+    (
+        "Subscriptions",
+        "unsubscribe_mempool",
+        "subscription",
+        "WebSocket only: ends a subscribe_mempool subscription.",
+    ),
+    (
+        "Subscriptions",
+        "unsubscribe_sequence",
+        "subscription",
+        "WebSocket only: ends a subscribe_sequence subscription.",
+    ),
 ];
+
+/// Most WebSocket subscriptions one connection may hold.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 32;
+/// Most RPC connections (HTTP and WebSocket) at once.
+pub const MAX_CONNECTIONS: u32 = 128;
 
 /// All plugins merged into one module.
 pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
@@ -298,7 +349,9 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use control::ControlRpcServer;
     use mining::MiningRpcServer;
     use network::NetworkRpcServer;
+    use plugin::PluginRpcServer;
     use rawtx::RawTransactionsRpcServer;
+    use subscriptions::SubscriptionsRpcServer;
 
     let mut module = RpcModule::new(());
     let merges = [
@@ -307,6 +360,8 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(address::AddressIndexRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(rawtx::RawTransactionsRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(mining::MiningRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(plugin::PluginRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(subscriptions::SubscriptionsRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(network::NetworkRpcImpl::new(ctx).into_rpc()),
     ];
     for m in merges {
@@ -388,17 +443,32 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
         }
     };
     let middleware = tower::ServiceBuilder::new().layer(auth::AuthLayer::new(&user, &password));
+    let host = Arc::clone(&ctx.plugins);
+    let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+        .layer_fn(move |service| plugin::PluginRouter::new(service, Arc::clone(&host)));
     let server = Server::builder()
-        .http_only()
+        .max_connections(MAX_CONNECTIONS)
+        .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
         // An unbounded batch lets one request queue unbounded work and reply memory.
         .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_BATCH))
         .max_request_body_size(16 * 1024 * 1024)
         .max_response_body_size(64 * 1024 * 1024)
         .set_http_middleware(middleware)
+        .set_rpc_middleware(rpc_middleware)
         .build(addr)
         .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(build_module(ctx));
+    let module = build_module(ctx.clone());
+    ctx.plugins.set_rpc(
+        crate::plugins::RpcEndpoint {
+            url: format!("http://{addr}/"),
+            cookie_file: cookie.clone(),
+            user: cookie.is_none().then(|| user.clone()),
+            password: cookie.is_none().then(|| password.clone()),
+        },
+        module.method_names().map(str::to_owned).collect(),
+    );
+    let handle = server.start(module);
     info!(target: "rpc", %addr, "RPC server listening");
     Ok(RpcServer {
         handle,
@@ -438,7 +508,17 @@ mod tests {
                     max_inbound_per_ip: 0,
                     max_outbound: 0,
                     bantime: 60,
+                    plugins: None,
                 },
+            ),
+            plugins: crate::plugins::PluginHost::new(
+                crate::plugins::HostSettings {
+                    network: dotcoin_common::Network::Regtest,
+                    datadir: dir.path().to_path_buf(),
+                    options: vec![],
+                    timeout: std::time::Duration::from_secs(1),
+                },
+                Arc::clone(&chain),
             ),
             chain,
             shutdown: Arc::new(Notify::new()),

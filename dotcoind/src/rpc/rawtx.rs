@@ -6,7 +6,7 @@ use dotcoin_common::rpc_types::{
     TxVerbose,
 };
 use dotcoin_common::{deserialize, serialize, FeeRate, Transaction};
-use jsonrpsee::core::RpcResult;
+use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::Value;
@@ -31,15 +31,15 @@ pub trait RawTransactionsRpc {
     #[method(name = "getmempoolentry")]
     fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo>;
     /// Submit a signed transaction.
-    #[method(name = "sendrawtransaction", blocking)]
-    fn sendrawtransaction(
+    #[method(name = "sendrawtransaction")]
+    async fn sendrawtransaction(
         &self,
         hexstring: Option<Value>,
         maxfeerate: Option<Value>,
     ) -> RpcResult<String>;
     /// Would the pool accept these?
-    #[method(name = "testmempoolaccept", blocking)]
-    fn testmempoolaccept(
+    #[method(name = "testmempoolaccept")]
+    async fn testmempoolaccept(
         &self,
         rawtxs: Option<Value>,
         maxfeerate: Option<Value>,
@@ -117,6 +117,7 @@ fn mempool_reject(e: MempoolError) -> ErrorObjectOwned {
     rpc_error(code, e.to_string())
 }
 
+#[async_trait]
 impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     fn getmempoolinfo(&self) -> RpcResult<MempoolInfo> {
         let state = self.ctx.chain.snapshot();
@@ -160,7 +161,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         Ok(entry_info(&state, e))
     }
 
-    fn sendrawtransaction(
+    async fn sendrawtransaction(
         &self,
         hexstring: Option<Value>,
         maxfeerate: Option<Value>,
@@ -172,14 +173,16 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             // Bitcoin Core answers a resubmission with the txid, not an error.
             return Ok(txid.to_string());
         }
+        // Through the plugins' mempool_accept hooks, if any.
         self.ctx
-            .chain
-            .accept_transaction_capped(&tx, max)
+            .plugins
+            .accept_transaction(tx, max)
+            .await
             .map_err(mempool_reject)?;
         Ok(txid.to_string())
     }
 
-    fn testmempoolaccept(
+    async fn testmempoolaccept(
         &self,
         rawtxs: Option<Value>,
         maxfeerate: Option<Value>,
@@ -192,10 +195,27 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 "JSON value is not of expected type array for parameter 'rawtxs'",
             )
         })?;
-        let mut results = Vec::with_capacity(items.len());
-        let state = self.ctx.chain.snapshot();
-        for item in items {
-            let tx = decode_tx(Some(item.clone()), "rawtxs")?;
+        let txs = items
+            .iter()
+            .map(|item| decode_tx(Some(item.clone()), "rawtxs"))
+            .collect::<RpcResult<Vec<Transaction>>>()?;
+        let chain = std::sync::Arc::clone(&self.ctx.chain);
+        // Signature checks are CPU work: off the async threads.
+        let checked = tokio::task::spawn_blocking(move || {
+            let state = chain.snapshot();
+            txs.into_iter()
+                .map(|tx| {
+                    let r = state
+                        .check_transaction(&tx)
+                        .and_then(|e| e.check_max_fee_rate(max).map(|()| (e.fee, e.size)));
+                    (tx, r)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|_| rpc_error(RpcErrorCode::Misc, "validation task failed"))?;
+        let mut results = Vec::with_capacity(checked.len());
+        for (tx, checked) in checked {
             let mut r = TestMempoolAcceptResult {
                 txid: tx.txid(),
                 wtxid: tx.wtxid(),
@@ -204,14 +224,22 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 fees: None,
                 reject_reason: None,
             };
-            match state
-                .check_transaction(&tx)
-                .and_then(|e| e.check_max_fee_rate(max).map(|()| e))
-            {
-                Ok(e) => {
+            // The plugins' policy is part of what the pool would accept.
+            let checked = match checked {
+                Ok((fee, size)) => match self.ctx.plugins.mempool_accept(&tx, fee, size).await {
+                    Ok(()) => Ok((fee, size)),
+                    Err(refusal) => Err(MempoolError::Plugin {
+                        plugin: refusal.plugin,
+                        reason: refusal.reason,
+                    }),
+                },
+                Err(e) => Err(e),
+            };
+            match checked {
+                Ok((fee, size)) => {
                     r.allowed = true;
-                    r.vsize = Some(e.size as u64);
-                    r.fees = Some(MempoolFees { base: e.fee });
+                    r.vsize = Some(size as u64);
+                    r.fees = Some(MempoolFees { base: fee });
                 }
                 Err(e) => r.reject_reason = Some(e.to_string()),
             }

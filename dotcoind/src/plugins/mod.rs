@@ -1,0 +1,755 @@
+//! Runtime plugins, in Core Lightning's model: an executable that speaks JSON-RPC 2.0 on
+//! its stdin and stdout, declares in `getmanifest` the methods it serves, the notifications
+//! it wants and the hooks it takes, and is configured by `init`. The protocol is
+//! documented message by message in `docs/plugins.md`.
+//!
+//! Bird's eye view:
+//! - [`PluginHost`] owns the plugins: starting (`--plugin`, `--plugin-dir`, RPC `plugin
+//!   start`), stopping, the list, and the routing table the RPC server consults for
+//!   method names it does not serve itself;
+//! - [`process`] runs one plugin process and its stdio conversation, treating everything
+//!   the plugin writes as untrusted;
+//! - [`PluginHost::run_notifications`] turns the node's event stream into notifications;
+//! - the hooks ([`PluginHost::mempool_accept`], [`PluginHost::peer_connected`]) ask plugins
+//!   for local decisions with a timeout. A plugin that does not answer a hook in time is
+//!   stopped and the decision is `continue`: a hook is local policy, and a broken policy
+//!   plugin must not stop the node from working;
+//! - [`notify`] runs `--blocknotify` / `--txnotify` commands.
+
+pub mod manifest;
+pub mod notify;
+pub mod process;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use dotcoin_common::{Amount, BlockHash, FeeRate, Network, Transaction, Txid};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+use tracing::{error, info, warn};
+
+use crate::mempool::MempoolError;
+use crate::state::{ChainService, Event};
+use crate::storage::UndoByHash;
+use manifest::{Manifest, MethodDecl};
+use process::{CallError, PluginProcess, ProcState};
+
+/// How long a plugin may take to exit after its stdin closes before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// What the host needs to know about the node.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// The network, for `init`.
+    pub network: Network,
+    /// The network datadir: `init`'s `datadir` and the plugins' working directory.
+    pub datadir: PathBuf,
+    /// `--plugin-opt NAME=VALUE` pairs.
+    pub options: Vec<(String, String)>,
+    /// How long a plugin may take to answer anything (`--plugin-timeout`).
+    pub timeout: Duration,
+}
+
+/// How a plugin reaches the node's RPC, for `init`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RpcEndpoint {
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+    /// The cookie file, with cookie authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie_file: Option<PathBuf>,
+    /// The user, with `rpcuser`/`rpcpassword`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The password, with `rpcuser`/`rpcpassword`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// One line of `plugin list`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PluginInfo {
+    /// Its name (the file name without extension).
+    pub name: String,
+    /// Its executable.
+    pub path: PathBuf,
+    /// `running`, `ended` (crashed, killed or exited) or `failed` (never started).
+    pub status: &'static str,
+    /// Why it ended or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its process id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Methods it serves.
+    pub methods: Vec<String>,
+    /// Topics it subscribed to.
+    pub subscriptions: Vec<String>,
+    /// Hooks it registered.
+    pub hooks: Vec<String>,
+    /// Notifications dropped because it did not read them.
+    pub notifications_dropped: u64,
+    /// Seconds since it started.
+    pub uptime: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    path: PathBuf,
+    manifest: Manifest,
+    process: Option<Arc<PluginProcess>>,
+    failed: Option<String>,
+    started: Instant,
+}
+
+impl Entry {
+    fn running(&self) -> Option<&Arc<PluginProcess>> {
+        self.process.as_ref().filter(|p| p.is_running())
+    }
+
+    fn info(&self) -> PluginInfo {
+        let (status, error) = match (&self.failed, &self.process) {
+            (Some(why), _) => ("failed", Some(why.clone())),
+            (None, Some(p)) => match p.state() {
+                ProcState::Running => ("running", None),
+                ProcState::Ended(why) => ("ended", Some(why)),
+            },
+            (None, None) => ("ended", None),
+        };
+        PluginInfo {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            status,
+            error,
+            pid: self.process.as_ref().and_then(|p| p.pid()),
+            methods: self
+                .manifest
+                .rpcmethods
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+            subscriptions: self.manifest.subscriptions.clone(),
+            hooks: self.manifest.hooks.iter().map(|h| h.name.clone()).collect(),
+            notifications_dropped: self.process.as_ref().map_or(0, |p| p.dropped()),
+            uptime: self.started.elapsed().as_secs(),
+        }
+    }
+}
+
+/// Where a method call goes.
+#[derive(Debug)]
+pub enum Route {
+    /// To this running plugin.
+    Live(Arc<PluginProcess>),
+    /// To a plugin that is not running; the text says which and why.
+    Down(String),
+}
+
+/// A hook's refusal: the plugin and its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The plugin that refused.
+    pub plugin: String,
+    /// Its reason.
+    pub reason: String,
+}
+
+/// The plugins of one node. See the module docs.
+#[derive(Debug)]
+pub struct PluginHost {
+    settings: HostSettings,
+    chain: Arc<ChainService>,
+    rpc: OnceLock<RpcEndpoint>,
+    builtins: OnceLock<BTreeSet<String>>,
+    entries: Mutex<Vec<Entry>>,
+    // One start at a time, so two cannot both pass the name-clash checks.
+    start_lock: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl PluginHost {
+    /// A host with no plugins yet.
+    pub fn new(settings: HostSettings, chain: Arc<ChainService>) -> Arc<PluginHost> {
+        Arc::new(PluginHost {
+            settings,
+            chain,
+            rpc: OnceLock::new(),
+            builtins: OnceLock::new(),
+            entries: Mutex::new(Vec::new()),
+            start_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Tells the host how plugins reach the RPC server and which names it serves itself;
+    /// called once the server runs, before any plugin starts.
+    pub fn set_rpc(&self, endpoint: RpcEndpoint, builtins: BTreeSet<String>) {
+        let _ = self.rpc.set(endpoint);
+        let _ = self.builtins.set(builtins);
+    }
+
+    /// The answer timeout.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
+    /// Starts the plugins given by `--plugin-dir` (each executable file, by name) and
+    /// `--plugin`. A plugin that fails is logged and listed as failed; the node goes on.
+    pub async fn start_configured(&self, paths: &[PathBuf], dirs: &[PathBuf]) {
+        let mut all = Vec::new();
+        for dir in dirs {
+            match plugin_dir_files(dir) {
+                Ok(files) => all.extend(files),
+                Err(e) => {
+                    error!(target: "plugin", dir = %dir.display(), "cannot read plugin dir: {e}")
+                }
+            }
+        }
+        all.extend(paths.iter().cloned());
+        for path in all {
+            if let Err(e) = self.start(&path).await {
+                error!(target: "plugin", path = %path.display(), "plugin not started: {e}");
+                let mut entries = lock(&self.entries);
+                let name = plugin_name(&path);
+                entries.retain(|e| e.name != name || e.running().is_some());
+                entries.push(Entry {
+                    name,
+                    path,
+                    manifest: Manifest::default(),
+                    process: None,
+                    failed: Some(e),
+                    started: Instant::now(),
+                });
+            }
+        }
+        let declared: BTreeSet<String> = lock(&self.entries)
+            .iter()
+            .flat_map(|e| e.manifest.options.iter().map(|o| o.name.clone()))
+            .collect();
+        for (k, _) in &self.settings.options {
+            if !declared.contains(k) {
+                warn!(target: "plugin", "--plugin-opt {k}: no running plugin declares this option");
+            }
+        }
+    }
+
+    /// Starts the plugin at `path`: `getmanifest`, checks, `init`. On any failure the
+    /// process is killed and the reason returned.
+    pub async fn start(&self, path: &Path) -> Result<PluginInfo, String> {
+        let _one = self.start_lock.lock().await;
+        let path = check_executable(path)?;
+        let name = plugin_name(&path);
+        if lock(&self.entries)
+            .iter()
+            .any(|e| e.name == name && e.running().is_some())
+        {
+            return Err(format!("a plugin named {name:?} is already running"));
+        }
+        let process = PluginProcess::spawn(&name, &path, &self.settings.datadir)
+            .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
+        match self.handshake(&name, &process).await {
+            Ok(manifest) => {
+                let entry = Entry {
+                    name: name.clone(),
+                    path,
+                    manifest,
+                    process: Some(process),
+                    failed: None,
+                    started: Instant::now(),
+                };
+                let info = entry.info();
+                let mut entries = lock(&self.entries);
+                entries.retain(|e| e.name != name);
+                entries.push(entry);
+                info!(target: "plugin", plugin = %name, methods = ?info.methods,
+                    subscriptions = ?info.subscriptions, hooks = ?info.hooks, "plugin started");
+                Ok(info)
+            }
+            Err(e) => {
+                process.kill(&e);
+                Err(format!("plugin {name:?}: {e}"))
+            }
+        }
+    }
+
+    async fn handshake(&self, name: &str, process: &PluginProcess) -> Result<Manifest, String> {
+        let t = self.settings.timeout;
+        let value = process
+            .call("getmanifest", json!({}), t)
+            .await
+            .map_err(|e| format!("getmanifest failed: {e}"))?;
+        let manifest = Manifest::from_value(value)?;
+        self.check_clashes(name, &manifest)?;
+        let options = manifest.option_values(&self.settings.options)?;
+        let rpc = self.rpc.get().cloned();
+        let reply = process
+            .call(
+                "init",
+                json!({
+                    "options": options,
+                    "configuration": {
+                        "network": self.settings.network.name(),
+                        "datadir": self.settings.datadir,
+                        "rpc": rpc,
+                        "plugin": { "name": name },
+                    },
+                }),
+                t,
+            )
+            .await
+            .map_err(|e| format!("init failed: {e}"))?;
+        if let Some(why) = reply.get("disable") {
+            return Err(format!(
+                "disabled itself in init: {}",
+                why.as_str().unwrap_or("no reason given")
+            ));
+        }
+        Ok(manifest)
+    }
+
+    fn check_clashes(&self, name: &str, m: &Manifest) -> Result<(), String> {
+        let builtins = self.builtins.get();
+        let entries = lock(&self.entries);
+        let others: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.name != name && e.running().is_some())
+            .collect();
+        for method in &m.rpcmethods {
+            if builtins.is_some_and(|b| b.contains(&method.name)) {
+                return Err(format!(
+                    "method {:?} clashes with a built-in RPC method",
+                    method.name
+                ));
+            }
+            if let Some(o) = others
+                .iter()
+                .find(|e| e.manifest.method(&method.name).is_some())
+            {
+                return Err(format!(
+                    "method {:?} clashes with plugin {:?}",
+                    method.name, o.name
+                ));
+            }
+        }
+        for opt in &m.options {
+            if let Some(o) = others
+                .iter()
+                .find(|e| e.manifest.options.iter().any(|x| x.name == opt.name))
+            {
+                return Err(format!(
+                    "option {:?} clashes with plugin {:?}",
+                    opt.name, o.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the plugin called `name` (sending `shutdown` if it subscribed) and forgets it.
+    pub async fn stop(&self, name: &str) -> Result<PluginInfo, String> {
+        let entry = {
+            let mut entries = lock(&self.entries);
+            let i = entries
+                .iter()
+                .position(|e| e.name == name)
+                .ok_or_else(|| format!("no plugin named {name:?}"))?;
+            entries.remove(i)
+        };
+        if let Some(p) = entry.running() {
+            if entry.manifest.subscribes("shutdown") {
+                p.notify("shutdown", json!({}));
+            }
+            p.stop(STOP_GRACE).await;
+            info!(target: "plugin", plugin = %name, "plugin stopped");
+        }
+        Ok(entry.info())
+    }
+
+    /// Every plugin, in start order.
+    pub fn list(&self) -> Vec<PluginInfo> {
+        lock(&self.entries).iter().map(Entry::info).collect()
+    }
+
+    /// Where `method` goes, if a plugin declared it.
+    pub fn route(&self, method: &str) -> Option<Route> {
+        let entries = lock(&self.entries);
+        let e = entries
+            .iter()
+            .find(|e| e.failed.is_none() && e.manifest.method(method).is_some())?;
+        Some(match e.running() {
+            Some(p) => Route::Live(Arc::clone(p)),
+            None => Route::Down(format!(
+                "method {method:?} belongs to plugin {:?}, which is not running: {}",
+                e.name,
+                e.info().error.unwrap_or_else(|| "ended".into())
+            )),
+        })
+    }
+
+    /// `help` lines of the running plugins: (plugin, method).
+    pub fn help_entries(&self) -> Vec<(String, MethodDecl)> {
+        lock(&self.entries)
+            .iter()
+            .filter(|e| e.running().is_some())
+            .flat_map(|e| {
+                e.manifest
+                    .rpcmethods
+                    .iter()
+                    .map(|m| (e.name.clone(), m.clone()))
+            })
+            .collect()
+    }
+
+    /// Whether any running plugin registered `hook`.
+    pub fn has_hook(&self, hook: &str) -> bool {
+        lock(&self.entries)
+            .iter()
+            .any(|e| e.running().is_some() && e.manifest.hooks(hook))
+    }
+
+    fn hooked(&self, hook: &str) -> Vec<Arc<PluginProcess>> {
+        lock(&self.entries)
+            .iter()
+            .filter(|e| e.manifest.hooks(hook))
+            .filter_map(|e| e.running().cloned())
+            .collect()
+    }
+
+    /// Asks each plugin with `hook`, in start order, until one refuses.
+    async fn run_hook(&self, hook: &str, refuse: &str, params: Value) -> Result<(), Refusal> {
+        for p in self.hooked(hook) {
+            match p.call(hook, params.clone(), self.settings.timeout).await {
+                Ok(v) => match hook_verdict(&v, refuse) {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => {
+                        return Err(Refusal {
+                            plugin: p.name().to_owned(),
+                            reason,
+                        })
+                    }
+                    Err(why) => {
+                        warn!(target: "plugin", plugin = %p.name(), hook, "bad hook answer, continuing: {why}")
+                    }
+                },
+                Err(e @ CallError::Timeout { .. }) => {
+                    // A hook blocks a decision; one that hangs would hang every later one.
+                    p.kill(&format!("{e}; stopped, decision was continue"));
+                }
+                Err(e) => {
+                    warn!(target: "plugin", plugin = %p.name(), hook, "hook failed, continuing: {e}")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `mempool_accept` hook for a transaction that passed every other check.
+    pub async fn mempool_accept(
+        &self,
+        tx: &Transaction,
+        fee: Amount,
+        size: usize,
+    ) -> Result<(), Refusal> {
+        if !self.has_hook("mempool_accept") {
+            return Ok(());
+        }
+        let hex = hex::encode(dotcoin_common::encode::serialize(tx));
+        let params = json!({
+            "tx": {
+                "txid": tx.txid().to_string(),
+                "wtxid": tx.wtxid().to_string(),
+                "hex": hex,
+                "size": size,
+                "fee_sat": fee.to_sat(),
+                "feerate_sat_per_vb": fee.to_sat() as f64 / size.max(1) as f64,
+                "inputs": tx.inputs.len(),
+                "outputs": tx.outputs.len(),
+            }
+        });
+        self.run_hook("mempool_accept", "reject", params).await
+    }
+
+    /// The `peer_connected` hook, after a peer's handshake.
+    pub async fn peer_connected(&self, peer: Value) -> Result<(), Refusal> {
+        self.run_hook("peer_connected", "disconnect", json!({ "peer": peer }))
+            .await
+    }
+
+    /// Accepts `tx` into the mempool, asking the `mempool_accept` hooks first: the node's
+    /// own checks run, then the plugins see a transaction the pool would take, then it is
+    /// added. Without hooks this is [`ChainService::accept_transaction_capped`].
+    pub async fn accept_transaction(
+        &self,
+        tx: Transaction,
+        max_fee_rate: FeeRate,
+    ) -> Result<Txid, MempoolError> {
+        let chain = Arc::clone(&self.chain);
+        if self.has_hook("mempool_accept") {
+            let tx2 = tx.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let e = chain.snapshot().check_transaction(&tx2)?;
+                e.check_max_fee_rate(max_fee_rate)?;
+                Ok::<_, MempoolError>((e.fee, e.size))
+            })
+            .await
+            .map_err(|_| MempoolError::Internal("validation task failed".into()))??;
+            self.mempool_accept(&tx, checked.0, checked.1)
+                .await
+                .map_err(|r| MempoolError::Plugin {
+                    plugin: r.plugin,
+                    reason: r.reason,
+                })?;
+        }
+        let chain = Arc::clone(&self.chain);
+        tokio::task::spawn_blocking(move || chain.accept_transaction_capped(&tx, max_fee_rate))
+            .await
+            .map_err(|_| MempoolError::Internal("validation task failed".into()))?
+    }
+
+    /// Follows the event stream and notifies subscribed plugins until `shutdown`.
+    pub async fn run_notifications(self: Arc<Self>, mut rx: broadcast::Receiver<Event>) {
+        loop {
+            let event = match rx.recv().await {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    warn!(target: "plugin", "plugin notifications fell {n} events behind; those were not sent");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Some((topic, _)) = notification_topic(&event) else {
+                continue;
+            };
+            let targets: Vec<Arc<PluginProcess>> = lock(&self.entries)
+                .iter()
+                .filter(|e| e.manifest.subscribes(topic))
+                .filter_map(|e| e.running().cloned())
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let params = self.notification_params(&event);
+            for p in targets {
+                p.notify(topic, params.clone());
+            }
+        }
+    }
+
+    fn notification_params(&self, event: &Event) -> Value {
+        let mut params = notification_topic(event).map_or(Value::Null, |(_, p)| p);
+        if let Event::BlockConnected { hash, .. } = event {
+            let (time, size, fees) = self.block_facts(hash);
+            params["time"] = time.into();
+            params["size"] = size.into();
+            params["fees_sat"] = fees.into();
+        }
+        params
+    }
+
+    /// A connected block's time, size and total fees, read from the store.
+    fn block_facts(&self, hash: &BlockHash) -> (Value, Value, Value) {
+        let snap = self.chain.snapshot();
+        let Ok(Some(block)) = snap.block(hash) else {
+            return (Value::Null, Value::Null, Value::Null);
+        };
+        let size = dotcoin_common::encode::serialize(&block).len();
+        let spent: Option<u64> = snap
+            .store()
+            .get::<UndoByHash>(hash)
+            .ok()
+            .flatten()
+            .map(|u| u.spent.iter().map(|s| s.coin.output.value.to_sat()).sum());
+        let paid: u64 = block
+            .txdata
+            .iter()
+            .skip(1)
+            .flat_map(|t| t.outputs.iter())
+            .map(|o| o.value.to_sat())
+            .sum();
+        let fees = spent.map_or(Value::Null, |s| s.saturating_sub(paid).into());
+        (block.header.time.into(), size.into(), fees)
+    }
+
+    /// Sends `shutdown` to subscribed plugins and stops every plugin.
+    pub async fn shutdown(&self) {
+        let entries: Vec<Entry> = lock(&self.entries).clone();
+        let stops = entries.iter().filter_map(|e| {
+            let p = e.running()?.clone();
+            if e.manifest.subscribes("shutdown") {
+                p.notify("shutdown", json!({}));
+            }
+            Some(async move { p.stop(STOP_GRACE).await })
+        });
+        futures_util::future::join_all(stops).await;
+    }
+}
+
+/// The topic and base parameters of an event, if plugins can subscribe to it.
+pub fn notification_topic(event: &Event) -> Option<(&'static str, Value)> {
+    Some(match event {
+        Event::BlockConnected {
+            hash,
+            height,
+            tx_count,
+        } => (
+            "block_connected",
+            json!({"hash": hash.to_string(), "height": height, "tx_count": tx_count}),
+        ),
+        Event::BlockDisconnected {
+            hash,
+            height,
+            tx_count,
+        } => (
+            "block_disconnected",
+            json!({"hash": hash.to_string(), "height": height, "tx_count": tx_count}),
+        ),
+        Event::TipChanged {
+            hash,
+            height,
+            previous,
+            reorg: Some(r),
+        } => (
+            "reorg",
+            json!({
+                "old_tip": previous.to_string(),
+                "new_tip": hash.to_string(),
+                "new_height": height,
+                "fork_point": r.fork_point.to_string(),
+                "fork_height": r.fork_height,
+                "depth": r.depth,
+            }),
+        ),
+        Event::TxAccepted { txid, fee, size } => (
+            "tx_accepted",
+            json!({"txid": txid.to_string(), "fee_sat": fee.to_sat(), "size": size}),
+        ),
+        Event::TxRemoved { txid, reason } => (
+            "tx_removed",
+            json!({"txid": txid.to_string(), "reason": reason.as_str()}),
+        ),
+        Event::PeerConnected { id, addr, inbound } => (
+            "peer_connected",
+            json!({"id": id, "addr": addr.to_string(), "inbound": inbound}),
+        ),
+        Event::PeerDisconnected { id, addr } => (
+            "peer_disconnected",
+            json!({"id": id, "addr": addr.to_string()}),
+        ),
+        _ => return None,
+    })
+}
+
+/// `Ok(None)` for continue, `Ok(Some(reason))` for a refusal (`refuse` is the hook's word
+/// for it), `Err` for an answer that is neither.
+fn hook_verdict(v: &Value, refuse: &str) -> Result<Option<String>, String> {
+    match v.get("result").and_then(Value::as_str) {
+        Some("continue") => Ok(None),
+        Some(r) if r == refuse => Ok(Some(
+            v.get("reason")
+                .and_then(Value::as_str)
+                .map_or_else(|| "no reason given".to_owned(), |s| manifest::truncate(s, 500)),
+        )),
+        _ => Err(format!(
+            "expected {{\"result\": \"continue\"}} or {{\"result\": \"{refuse}\", \"reason\": …}}, got {}",
+            manifest::truncate(&v.to_string(), 200)
+        )),
+    }
+}
+
+/// A plugin's name: its file name without extension.
+pub fn plugin_name(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "plugin".into(), |s| s.to_string_lossy().into_owned())
+}
+
+fn check_executable(path: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let abs = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = std::fs::metadata(&abs).map_err(|e| format!("{}: {e}", abs.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", abs.display()));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(format!("{} is not executable (chmod +x it)", abs.display()));
+    }
+    Ok(abs)
+}
+
+/// Executable files of a plugin directory, by name; hidden files are skipped.
+fn plugin_dir_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin_hashes::Hash as _;
+
+    #[test]
+    fn hook_verdicts() {
+        assert_eq!(
+            hook_verdict(&json!({"result": "continue"}), "reject"),
+            Ok(None)
+        );
+        assert_eq!(
+            hook_verdict(
+                &json!({"result": "reject", "reason": "too cheap"}),
+                "reject"
+            ),
+            Ok(Some("too cheap".into()))
+        );
+        assert!(hook_verdict(&json!({"result": "disconnect"}), "reject").is_err());
+        assert!(hook_verdict(&json!("continue"), "reject").is_err());
+    }
+
+    #[test]
+    fn names_and_topics() {
+        assert_eq!(plugin_name(Path::new("/x/hello.py")), "hello");
+        assert_eq!(plugin_name(Path::new("policy")), "policy");
+        let e = Event::MinerStatus {
+            mining: true,
+            threads: 1,
+        };
+        assert!(notification_topic(&e).is_none());
+        let e = Event::TipChanged {
+            hash: BlockHash::from_byte_array([1; 32]),
+            height: 5,
+            previous: BlockHash::from_byte_array([2; 32]),
+            reorg: None,
+        };
+        assert!(
+            notification_topic(&e).is_none(),
+            "a plain tip change is not a reorg"
+        );
+    }
+
+    #[test]
+    fn refuses_non_executables() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("p.py");
+        std::fs::write(&f, "#!/bin/sh\n").expect("write");
+        let err = check_executable(&f).expect_err("not executable");
+        assert!(err.contains("not executable"), "{err}");
+        assert!(check_executable(dir.path()).is_err());
+        assert!(check_executable(&dir.path().join("missing")).is_err());
+        assert!(plugin_dir_files(dir.path()).expect("dir").is_empty());
+    }
+}

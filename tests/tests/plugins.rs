@@ -1,0 +1,578 @@
+//! Plugins and notifications with real processes: the example plugins under
+//! `contrib/plugins/` served through `dotcoin-cli`, plugins that misbehave in every way the
+//! protocol allows, the hooks, WebSocket subscriptions through a reorg, and
+//! `--blocknotify`.
+
+use std::io::ErrorKind;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dotcoin_common::sighash::signing::{pubkey_of, sign_transaction};
+use dotcoin_common::{serialize, Amount, OutPoint, Transaction, TxIn, TxOut, Txid};
+use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use serde_json::{json, Value};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+fn contrib_plugins() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/plugins")
+}
+
+/// Writes an executable Python plugin into `dir`.
+fn write_plugin(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/usr/bin/env python3\n{body}")).expect("write plugin");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn plugin_entry(node: &TestNode, name: &str) -> Option<Value> {
+    node.rpc("plugin", json!(["list"]))["plugins"]
+        .as_array()
+        .expect("plugin list")
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+}
+
+/// A transaction spending a 50 DOT coinbase output of `kp` to itself at `sat_per_vb`.
+fn spend_coinbase(
+    cb_txid: Txid,
+    kp: &secp256k1::Keypair,
+    sat_per_vb: u64,
+) -> (Transaction, String) {
+    let spent = TxOut {
+        value: Amount::from_dot(50),
+        pubkey: pubkey_of(kp),
+    };
+    let mut tx = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint {
+                txid: cb_txid,
+                vout: 0,
+            },
+            witness: vec![],
+        }],
+        outputs: vec![TxOut {
+            value: Amount::from_dot(50),
+            pubkey: pubkey_of(kp),
+        }],
+        lock_time: 0,
+    };
+    sign_transaction(&mut tx, &[spent], std::slice::from_ref(kp)).expect("sign");
+    // Amounts are fixed-width, so the size does not depend on the fee.
+    let size = serialize(&tx).len() as u64;
+    tx.outputs[0].value = Amount::from_sat(50 * 100_000_000 - sat_per_vb * size);
+    sign_transaction(&mut tx, &[spent], std::slice::from_ref(kp)).expect("sign");
+    let hex = hex::encode(serialize(&tx));
+    (tx, hex)
+}
+
+fn coinbase_txid(node: &TestNode, height: u64) -> Txid {
+    let hash = node.rpc("getblockhash", json!([height]));
+    let block = node.rpc("getblock", json!([hash, 1]));
+    block["tx"][0]
+        .as_str()
+        .expect("txid")
+        .parse()
+        .expect("txid")
+}
+
+fn header_time(node: &TestNode, height: u64) -> i64 {
+    let hash = node.rpc("getblockhash", json!([height]));
+    node.rpc("getblockheader", json!([hash]))["time"]
+        .as_i64()
+        .expect("time")
+}
+
+/// The statistics `blockstats` must report for heights `from..=to` of the active chain.
+fn expected_intervals(node: &TestNode, from: u64, to: u64) -> Vec<i64> {
+    let times: Vec<i64> = (from..=to).map(|h| header_time(node, h)).collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+fn check_blockstats(node: &TestNode, blocks: u64) {
+    let best = node.rpc("getbestblockhash", json!([]));
+    let tip = node
+        .rpc("getblockcount", json!([]))
+        .as_u64()
+        .expect("height");
+    // Notifications are asynchronous: wait until the plugin has seen the tip.
+    wait_until("blockstats to see the tip", TIMEOUT, || {
+        node.rpc("getblockintervalstats", json!([]))["tip_hash"] == best
+    });
+    let stats = node.cli_typed::<Value>(&["getblockintervalstats"]);
+    assert_eq!(stats["blocks"], blocks, "{stats}");
+    assert_eq!(stats["tip_height"], tip);
+    let intervals = expected_intervals(node, tip + 1 - blocks, tip);
+    let iv = &stats["interval_seconds"];
+    assert_eq!(iv["count"], intervals.len(), "{stats}");
+    assert_eq!(iv["total"], intervals.iter().sum::<i64>());
+    assert_eq!(iv["min"], *intervals.iter().min().expect("some"));
+    assert_eq!(iv["max"], *intervals.iter().max().expect("some"));
+    // Every block so far pays only its subsidy: fees are zero, and counted per block.
+    assert_eq!(stats["fees_sat"]["count"], blocks);
+}
+
+#[test]
+fn example_plugins_serve_methods_follow_reorgs_and_set_policy() {
+    let node = TestNode::start(&[
+        "--plugin-dir",
+        contrib_plugins().to_str().expect("utf-8 path"),
+        "--plugin-opt",
+        "greeting=Howdy",
+        "--plugin-opt",
+        "policy-min-feerate=5",
+    ]);
+    let list = node.rpc("plugin", json!(["list"]));
+    for name in ["blockstats", "hello", "policy"] {
+        let p = plugin_entry(&node, name).unwrap_or_else(|| panic!("{name} in {list}"));
+        assert_eq!(p["status"], "running", "{p}");
+    }
+
+    // hello: a method and an option, through the CLI; listed by help.
+    assert_eq!(node.cli_ok(&["hello", "Ann"]), "Howdy, Ann!");
+    assert_eq!(node.cli_ok(&["hello"]), "Howdy, world!");
+    let help = node.cli_ok(&["help"]);
+    assert!(
+        help.contains("== Plugin hello ==\nhello ( \"name\" )"),
+        "{help}"
+    );
+    assert!(help.contains("== Plugin blockstats =="), "{help}");
+    let help = node.cli_ok(&["help", "getblockintervalstats"]);
+    assert!(help.contains("Plugin: blockstats"), "{help}");
+
+    // blockstats after 20 blocks, then after a 3-block reorg.
+    let (kp, addr) = test_keypair();
+    node.generate(20, &addr);
+    check_blockstats(&node, 20);
+    let h18 = node.rpc("getblockhash", json!([18]));
+    node.rpc("invalidateblock", json!([h18]));
+    let (_, other) = test_keypair();
+    node.generate(4, &other);
+    check_blockstats(&node, 21);
+    let stats = node.rpc("getblockintervalstats", json!([5]));
+    assert_eq!(stats["blocks"], 5);
+    assert_eq!(stats["reorgs"], 1, "{stats}");
+    assert_eq!(stats["last_reorg"]["depth"], 3, "{stats}");
+    let err = node
+        .try_rpc("getblockintervalstats", json!([0]))
+        .expect_err("bad nblocks");
+    assert_eq!(err.code, -8, "{err:?}");
+
+    // policy: a transaction under 5 sat/vB is refused with the plugin's reason, one above
+    // passes; testmempoolaccept agrees.
+    node.generate(100, &other);
+    let (_, cheap) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
+    let err = node
+        .try_rpc("sendrawtransaction", json!([cheap]))
+        .expect_err("below the policy");
+    assert_eq!(err.code, -26, "{err:?}");
+    assert!(
+        err.message
+            .contains("fee rate 2.00 sat/vB is below this node's policy minimum of 5 sat/vB")
+            && err.message.contains("plugin policy"),
+        "{err:?}"
+    );
+    let test = node.rpc("testmempoolaccept", json!([[cheap]]));
+    assert_eq!(test[0]["allowed"], false);
+    assert!(test[0]["reject-reason"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("plugin-policy")));
+    let (tx, generous) = spend_coinbase(coinbase_txid(&node, 2), &kp, 10);
+    let txid = node.cli_ok(&["sendrawtransaction", &generous]);
+    assert_eq!(txid, tx.txid().to_string());
+    let info = node.rpc("getpolicyinfo", json!([]));
+    assert!(info["rejected"].as_u64() >= Some(2), "{info}");
+    assert!(info["accepted"].as_u64() >= Some(1), "{info}");
+
+    // stop and start at run time.
+    assert_eq!(
+        node.rpc("plugin", json!(["stop", "hello"]))["stopped"],
+        "hello"
+    );
+    let err = node.try_rpc("hello", json!([])).expect_err("stopped");
+    assert_eq!(err.code, -32601, "{err:?}");
+    assert!(plugin_entry(&node, "hello").is_none());
+    let path = contrib_plugins().join("hello.py");
+    let started = node.rpc("plugin", json!(["start", path]));
+    assert_eq!(started["status"], "running", "{started}");
+    assert_eq!(node.cli_ok(&["hello", "Bo"]), "Howdy, Bo!");
+    let err = node
+        .try_rpc("plugin", json!(["start", path]))
+        .expect_err("already running");
+    assert!(err.message.contains("already running"), "{err:?}");
+    let err = node
+        .try_rpc("plugin", json!(["stop", "nosuch"]))
+        .expect_err("unknown");
+    assert_eq!(err.code, -8);
+    let err = node
+        .try_rpc("plugin", json!(["frobnicate"]))
+        .expect_err("unknown subcommand");
+    assert_eq!(err.code, -8);
+    let log = node.debug_log();
+    assert!(log.contains("plugin started"), "the start is logged");
+}
+
+const MANIFEST_LOOP: &str = r#"
+import json, sys
+def send(m):
+    sys.stdout.write(json.dumps(dict(m, jsonrpc="2.0")) + "\n"); sys.stdout.flush()
+"#;
+
+#[test]
+fn misbehaving_plugins_leave_the_node_running_with_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // Answers its manifest and init, then exits when its method is called.
+    let crash = write_plugin(
+        d,
+        "crash.py",
+        &format!(
+            "{MANIFEST_LOOP}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'rpcmethods': [{{'name': 'crashme'}}]}}}})
+    elif r['method'] == 'init':
+        send({{'id': r['id'], 'result': {{}}}})
+    elif r['method'] == 'crashme':
+        print('about to crash', file=sys.stderr, flush=True)
+        sys.exit(3)
+"
+        ),
+    );
+    // Reads everything, answers nothing.
+    let silent = write_plugin(d, "silent.py", "import sys\nfor _ in sys.stdin: pass\n");
+    // Writes something that is not JSON-RPC.
+    let garbage = write_plugin(
+        d,
+        "garbage.py",
+        "import sys\nprint('hello, I am not JSON', flush=True)\nfor _ in sys.stdin: pass\n",
+    );
+    // Subscribes to everything and answers each notification with a flood of messages.
+    let flood = write_plugin(
+        d,
+        "flood.py",
+        &format!(
+            "{MANIFEST_LOOP}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get('method') == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'subscriptions': ['*']}}}})
+    elif r.get('method') == 'init':
+        send({{'id': r['id'], 'result': {{}}}})
+    elif 'id' not in r:
+        for i in range(5000):
+            send({{'id': 1000000 + i, 'result': 'spam'}})
+"
+        ),
+    );
+    // Claims a built-in method's name.
+    let clash = write_plugin(
+        d,
+        "clash.py",
+        &format!(
+            "{MANIFEST_LOOP}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'rpcmethods': [{{'name': 'getblockcount'}}]}}}})
+"
+        ),
+    );
+    // Registers mempool_accept and never answers it.
+    let hung_hook = write_plugin(
+        d,
+        "hunghook.py",
+        &format!(
+            "{MANIFEST_LOOP}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'hooks': [{{'name': 'mempool_accept'}}]}}}})
+    elif r['method'] == 'init':
+        send({{'id': r['id'], 'result': {{}}}})
+"
+        ),
+    );
+    let mut args = vec!["--plugin-timeout".to_owned(), "2".to_owned()];
+    for p in [&crash, &silent, &garbage, &flood, &clash, &hung_hook] {
+        args.push("--plugin".into());
+        args.push(p.to_str().expect("utf-8").into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let node = TestNode::start(&args);
+
+    let entry = |name: &str| plugin_entry(&node, name).unwrap_or_else(|| panic!("{name} listed"));
+    let failed = |name: &str, why: &str| {
+        let e = entry(name);
+        assert_eq!(e["status"], "failed", "{e}");
+        let err = e["error"].as_str().unwrap_or("");
+        assert!(err.contains(why), "{name}: {err}");
+    };
+    failed(
+        "silent",
+        "getmanifest failed: plugin \"silent\" did not answer \"getmanifest\" within 2 s",
+    );
+    failed("garbage", "protocol error: not JSON on stdout");
+    failed(
+        "clash",
+        "method \"getblockcount\" clashes with a built-in RPC method",
+    );
+    assert_eq!(entry("crash")["status"], "running");
+    assert_eq!(
+        node.rpc("getblockcount", json!([])),
+        0,
+        "built-ins still answer"
+    );
+
+    // The crash: the pending call fails with the reason, the list says so, and the log has
+    // the plugin's last words.
+    let err = node.try_rpc("crashme", json!([])).expect_err("it crashed");
+    assert!(
+        err.message
+            .contains("plugin \"crash\" is not running: exited"),
+        "{err:?}"
+    );
+    wait_until("the crash to be listed", TIMEOUT, || {
+        entry("crash")["status"] == "ended"
+    });
+    let err = node.try_rpc("crashme", json!([])).expect_err("still down");
+    assert!(
+        err.message
+            .contains("belongs to plugin \"crash\", which is not running"),
+        "{err:?}"
+    );
+    wait_until("the plugin's stderr in debug.log", TIMEOUT, || {
+        node.debug_log().contains("about to crash")
+    });
+
+    // The flood: one block's notifications make it answer with thousands of messages.
+    let (kp, addr) = test_keypair();
+    node.generate(1, &addr);
+    wait_until("the flooder to be ended", TIMEOUT, || {
+        entry("flood")["status"] == "ended"
+    });
+    let e = entry("flood");
+    assert!(
+        e["error"].as_str().unwrap_or("").contains("flooded stdout"),
+        "{e}"
+    );
+
+    // The hung hook: the transaction still enters the pool after the timeout (continue),
+    // and the plugin is ended saying why.
+    node.generate(100, &addr);
+    let (tx, hex) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
+    assert_eq!(
+        node.rpc("sendrawtransaction", json!([hex])),
+        tx.txid().to_string()
+    );
+    let e = entry("hunghook");
+    assert_eq!(e["status"], "ended", "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("did not answer \"mempool_accept\" within 2 s"),
+        "{e}"
+    );
+
+    // Start-time errors over RPC.
+    let err = node
+        .try_rpc("plugin", json!(["start", d.join("missing.py")]))
+        .expect_err("no such file");
+    assert!(err.message.contains("No such file"), "{err:?}");
+    let text = d.join("text.py");
+    std::fs::write(&text, "print(1)\n").expect("write");
+    let err = node
+        .try_rpc("plugin", json!(["start", text]))
+        .expect_err("not executable");
+    assert!(err.message.contains("not executable"), "{err:?}");
+    assert_eq!(node.rpc("getblockcount", json!([])), 101);
+}
+
+#[test]
+fn peer_connected_hook_refuses_peers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gate = write_plugin(
+        dir.path(),
+        "gate.py",
+        &format!(
+            "{MANIFEST_LOOP}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'hooks': [{{'name': 'peer_connected'}}]}}}})
+    elif r['method'] == 'init':
+        send({{'id': r['id'], 'result': {{}}}})
+    elif r['method'] == 'peer_connected':
+        p = r['params']['peer']
+        send({{'id': r['id'], 'result': {{'result': 'disconnect', 'reason': 'no visitors from ' + p['user_agent']}}}})
+"
+        ),
+    );
+    let guarded = TestNode::start(&["--plugin", gate.to_str().expect("utf-8")]);
+    let visitor = TestNode::start(&[]);
+    let target = format!("127.0.0.1:{}", guarded.p2p_port);
+    visitor.rpc("addnode", json!([target, "onetry"]));
+    wait_until("the refusal to be logged", TIMEOUT, || {
+        guarded
+            .debug_log()
+            .contains("disconnecting peer: refused by plugin gate: no visitors from")
+    });
+    wait_until("the refused peer to be gone", TIMEOUT, || {
+        guarded.rpc("getpeerinfo", json!([])) == json!([])
+    });
+}
+
+type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+
+fn ws_connect(node: &TestNode, auth: Option<String>) -> Result<Ws, tungstenite::Error> {
+    let mut req = format!("ws://127.0.0.1:{}/", node.rpc_port)
+        .into_client_request()
+        .expect("request");
+    if let Some(a) = auth {
+        req.headers_mut()
+            .insert("Authorization", a.parse().expect("header value"));
+    }
+    let (ws, _) = tungstenite::connect(req)?;
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+    }
+    Ok(ws)
+}
+
+/// The next JSON text message, waiting up to `TIMEOUT`.
+fn ws_next(ws: &mut Ws) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => return serde_json::from_str(&t).expect("json"),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                assert!(start.elapsed() < TIMEOUT, "no WebSocket message in time");
+            }
+            Err(e) => panic!("WebSocket read: {e}"),
+        }
+    }
+}
+
+fn subscribe(ws: &mut Ws, method: &str) -> Value {
+    ws.send(Message::Text(
+        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []})
+            .to_string()
+            .into(),
+    ))
+    .expect("send");
+    let reply = ws_next(ws);
+    assert!(
+        reply["result"].is_string() || reply["result"].is_number(),
+        "{reply}"
+    );
+    reply["result"].clone()
+}
+
+#[test]
+fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let notified = dir.path().join("tips.txt");
+    let cmd = format!("echo %s >> {}", notified.display());
+    let a = TestNode::start(&["--blocknotify", &cmd]);
+    let b = TestNode::start(&[]);
+    let (_, addr_a) = test_keypair();
+    let (_, addr_b) = test_keypair();
+
+    // A shared start: two blocks of A's, given to B.
+    let shared = a.generate(2, &addr_a);
+    for h in &shared {
+        let raw = a.rpc("getblock", json!([h.to_string(), 0]));
+        assert_eq!(b.rpc("submitblock", json!([raw])), Value::Null);
+    }
+    let a_own = a.generate(3, &addr_a);
+    let b_own = b.generate(4, &addr_b);
+
+    // blocknotify: one line per new tip, with its hash.
+    let lines = |expect: usize| {
+        let mut got = Vec::new();
+        wait_until("blocknotify lines", TIMEOUT, || {
+            got = std::fs::read_to_string(&notified)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            got.len() >= expect
+        });
+        got.sort();
+        got
+    };
+    let mut tips: Vec<String> = shared.iter().chain(&a_own).map(|h| h.to_string()).collect();
+    tips.sort();
+    assert_eq!(lines(5), tips);
+
+    // No credentials, no WebSocket.
+    match ws_connect(&a, None) {
+        Err(tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401),
+        other => panic!("unauthenticated upgrade: {:?}", other.map(|_| ())),
+    }
+    let mut seq = ws_connect(&a, Some(a.cookie_auth())).expect("connect");
+    let mut blocks = ws_connect(&a, Some(a.cookie_auth())).expect("connect");
+    subscribe(&mut seq, "subscribe_sequence");
+    subscribe(&mut blocks, "subscribe_blocks");
+
+    // B's longer branch reaches A: A leaves its three blocks for B's four.
+    a.rpc(
+        "addnode",
+        json!([format!("127.0.0.1:{}", b.p2p_port), "onetry"]),
+    );
+    let mut got = Vec::new();
+    for _ in 0..7 {
+        let n = ws_next(&mut seq);
+        assert_eq!(n["method"], "sequence", "{n}");
+        let item = &n["params"]["result"];
+        got.push((
+            item["label"].as_str().expect("label").to_owned(),
+            item["hash"].as_str().expect("hash").to_owned(),
+            item["height"].as_u64().expect("height"),
+            item["seq"].as_u64().expect("seq"),
+        ));
+    }
+    let mut want = Vec::new();
+    for (i, h) in a_own.iter().enumerate().rev() {
+        want.push(("D".to_owned(), h.to_string(), 3 + i as u64));
+    }
+    for (i, h) in b_own.iter().enumerate() {
+        want.push(("C".to_owned(), h.to_string(), 3 + i as u64));
+    }
+    let got_plain: Vec<_> = got
+        .iter()
+        .map(|(l, h, height, _)| (l.clone(), h.clone(), *height))
+        .collect();
+    assert_eq!(got_plain, want);
+    assert_eq!(
+        got.iter().map(|g| g.3).collect::<Vec<_>>(),
+        (0..7).collect::<Vec<_>>()
+    );
+    let tip = ws_next(&mut blocks);
+    let item = &tip["params"]["result"];
+    assert_eq!(item["hash"], b_own[3].to_string(), "{tip}");
+    assert_eq!(item["reorg"]["depth"], 3, "{tip}");
+    assert_eq!(item["reorg"]["fork_point"], shared[1].to_string(), "{tip}");
+
+    // The reorg was one new tip: one more blocknotify line, B's tip.
+    tips.push(b_own[3].to_string());
+    tips.sort();
+    assert_eq!(lines(6), tips);
+    assert_eq!(
+        a.rpc("getbestblockhash", json!([])),
+        b_own[3].to_string(),
+        "both sides agree"
+    );
+}
