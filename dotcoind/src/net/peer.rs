@@ -302,15 +302,19 @@ impl Peer {
         }
     }
 
+    /// The peer's `version` message, once the handshake has stored it.
+    pub fn remote_version(&self) -> Option<VersionMessage> {
+        self.remote
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// A snapshot for `getpeerinfo`.
     pub fn stats(&self) -> PeerStats {
         let ping = self.ping_micros.load(Ordering::Relaxed);
         PeerStats {
-            remote: self
-                .remote
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            remote: self.remote_version(),
             synced_headers: self
                 .best_known
                 .lock()
@@ -563,10 +567,7 @@ impl PeerTask {
         };
         let remote = self
             .peer
-            .remote
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .remote_version()
             .expect("the handshake stored the version");
         let info = serde_json::json!({
             "id": self.peer.id,
@@ -591,10 +592,7 @@ impl PeerTask {
         self.peer.handshaken.store(true, Ordering::SeqCst);
         let remote = self
             .peer
-            .remote
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .remote_version()
             .expect("the handshake stored the version");
         self.mgr.on_handshake(&self.peer, &remote);
         info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, kind = self.peer.conn_type.name(),
