@@ -545,9 +545,9 @@ impl PluginHost {
         let mut params = notification_topic(event).map_or(Value::Null, |(_, p)| p);
         if let Event::BlockConnected { hash, .. } = event {
             let (time, size, fees) = self.block_facts(hash);
-            params["time"] = time.into();
-            params["size"] = size.into();
-            params["fees_sat"] = fees.into();
+            params["time"] = time;
+            params["size"] = size;
+            params["fees_sat"] = fees;
         }
         params
     }
