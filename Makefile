@@ -1,7 +1,8 @@
 # dotcoin — one-command entry points. Each target installs what is missing first.
 #
 #   make run     start a node on the main (demo) network, mining to a fresh wallet address
-#   make devnet  start a local network of three mining nodes (see contrib/devnet.sh)
+#   make devnet  start a local network of three mining nodes and follow it (contrib/devnet.sh)
+#   make compose-up / compose-down   the same three nodes in Docker containers (contrib/docker/)
 #   make test    build everything and run every test (what CI runs)
 #   make bench   run the benchmarks
 #   make fuzz    run every fuzz target for FUZZ_SECONDS seconds (needs nightly)
@@ -11,13 +12,24 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 BIN := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: deps build run devnet test bench lint fuzz
+.PHONY: deps build run devnet test bench lint fuzz docker-image compose-up compose-down
 
 # RocksDB's bindings are generated with libclang; the dashboard's browser test drives
-# Debian's Chromium through chromedriver. A fresh Debian machine lacks all three.
-DEB_PACKAGES := libclang-dev chromium chromium-driver
+# Debian's Chromium through chromedriver. The deployment tests need Docker with compose,
+# debootstrap (to make the base image where no registry is reachable), systemd-analyze
+# for the unit file and jq for contrib/devnet.sh. The third-party client tests
+# (tests/clients.rs) install python-bitcoinlib with pip and the npm `bitcoin-core` client
+# with npm. A fresh Debian machine lacks them all.
+DEB_PACKAGES := libclang-dev chromium chromium-driver docker.io docker-compose debootstrap systemd jq
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@missing=""; python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -32,15 +44,33 @@ run: build
 	BIN=$(BIN) contrib/run-node.sh
 
 devnet: build
-	BIN=$(BIN) contrib/devnet.sh
+	BIN=$(BIN) contrib/devnet.sh up 3 --mine
+	BIN=$(BIN) contrib/devnet.sh status --follow
+
+COMPOSE := docker-compose -f contrib/docker/docker-compose.yml -p dotcoin
+docker-image: build
+	BIN=$(BIN) contrib/docker/build-image.sh
+
+compose-up: docker-image
+	$(COMPOSE) up -d
+	@for n in 1 2 3; do \
+		for _ in $$(seq 60); do \
+			url=$$($(COMPOSE) logs node$$n 2>/dev/null | grep -ao 'http://[0-9.]*:8634/?token=[0-9a-f]*' | tail -1); \
+			[ -n "$$url" ] && break; sleep 1; \
+		done; \
+		echo "node$$n dashboard: $${url/0.0.0.0:8634/127.0.0.1:500$$((n - 1))}"; \
+	done
+
+compose-down:
+	$(COMPOSE) down
 
 test: build
 	$(CARGO) test --workspace
 
+# One table of every figure, headed by the CPU and L1 (contrib/bench/report.sh); the other
+# criterion benchmarks run with `cargo bench --profile dev -p <crate>`.
 bench: build
-	$(CARGO) bench --profile dev -p dotcoin-common --features signing
-	$(CARGO) bench --profile dev -p dotcoind
-	BIN=$(BIN) contrib/bench/rpc.sh
+	BIN=$(BIN) contrib/bench/report.sh
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -4,8 +4,8 @@
 //!
 //! Field names are the JSON names and follow Bitcoin Core (and, for the address index, the
 //! `addressindex` RPCs of Bitcoin Core forks). Amounts keep the unit they have on the wire:
-//! [`Amount`] where the node prints DOT as a decimal number, `u64` where it prints base units,
-//! `f64` for rates the node prints as DOT per kB. Optional fields the node leaves out are
+//! [`Amount`] where the node prints DOT (a JSON number with exactly 8 decimals, fee rates in
+//! DOT per kvB included), `u64` where it prints base units. Optional fields the node leaves out are
 //! `Option`s skipped when `None`, so a value serializes back to the same JSON.
 //!
 //! Bird's eye view, by RPC category:
@@ -181,7 +181,38 @@ pub enum TxInVerbose {
         vout: u32,
         /// The signature, hex.
         witness: String,
+        /// The spent output (`getblock 2`, `getrawtransaction … 2`), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prevout: Option<PrevOut>,
     },
+}
+
+/// The output an input spends, as Core's verbosity 2 shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrevOut {
+    /// Whether a coinbase created it.
+    pub generated: bool,
+    /// Height of the block that created it.
+    pub height: u32,
+    /// Its value in DOT.
+    pub value: Amount,
+    /// The address it paid.
+    pub address: String,
+    /// The x-only key it was locked to, hex.
+    pub pubkey: String,
+}
+
+impl PrevOut {
+    /// The spent `coin`, addresses rendered for `network`.
+    pub fn from_coin(coin: &crate::consensus::Coin, network: Network) -> PrevOut {
+        PrevOut {
+            generated: coin.is_coinbase,
+            height: coin.height,
+            value: coin.output.value,
+            address: Address::new(network, coin.output.pubkey).to_string(),
+            pubkey: coin.output.pubkey.to_string(),
+        }
+    }
 }
 
 /// One output of a decoded transaction.
@@ -234,6 +265,7 @@ impl DecodedTx {
                         txid: input.prevout.txid,
                         vout: input.prevout.vout,
                         witness: hex::encode(&input.witness),
+                        prevout: None,
                     }
                 }
             })
@@ -268,6 +300,10 @@ pub struct TxVerbose {
     /// The decoded transaction.
     #[serde(flatten)]
     pub tx: DecodedTx,
+    /// The fee in DOT (verbosity 2; absent for a coinbase or when the spent outputs
+    /// are not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Amount>,
     /// The serialized transaction, hex.
     pub hex: String,
     /// Block that contains it; absent in the mempool.
@@ -291,6 +327,7 @@ impl TxVerbose {
         TxVerbose {
             tx: DecodedTx::from_tx(tx, network),
             hex: hex::encode(crate::encode::serialize(tx)),
+            fee: None,
             blockhash: None,
             confirmations: None,
             time: None,
@@ -307,6 +344,34 @@ impl TxVerbose {
             blocktime: Some(time),
             ..self
         }
+    }
+
+    /// Verbosity 2: each input shows the output it spends (`spent`, in input order) and
+    /// the transaction its fee. A coinbase, or a `spent` list of the wrong length (the
+    /// spent outputs are not known), leaves `self` as it is.
+    pub fn with_prevouts(
+        mut self,
+        spent: &[crate::consensus::Coin],
+        network: Network,
+    ) -> TxVerbose {
+        if spent.len() != self.tx.vin.len()
+            || self
+                .tx
+                .vin
+                .iter()
+                .any(|i| matches!(i, TxInVerbose::Coinbase { .. }))
+        {
+            return self;
+        }
+        for (input, coin) in self.tx.vin.iter_mut().zip(spent) {
+            if let TxInVerbose::Spend { prevout, .. } = input {
+                *prevout = Some(PrevOut::from_coin(coin, network));
+            }
+        }
+        let paid = Amount::checked_sum(self.tx.vout.iter().map(|o| o.value));
+        let spent = Amount::checked_sum(spent.iter().map(|c| c.output.value));
+        self.fee = spent.zip(paid).and_then(|(s, p)| s.checked_sub(p));
+        self
     }
 
     /// Decodes [`hex`](Self::hex) into the transaction, checking that it is the one the
@@ -427,9 +492,9 @@ pub struct MempoolInfo {
     /// Bound on `usage`, in bytes.
     pub maxmempool: u64,
     /// Lowest fee rate the pool takes now, DOT per kB.
-    pub mempoolminfee: f64,
+    pub mempoolminfee: Amount,
     /// Minimum relay fee rate, DOT per kB.
-    pub minrelaytxfee: f64,
+    pub minrelaytxfee: Amount,
 }
 
 /// The fees of a mempool transaction, as Bitcoin Core nests them.
@@ -553,6 +618,21 @@ pub struct BlockTemplate {
     pub sizelimit: u64,
     /// Work the block adds to the chain, hex.
     pub work: String,
+    /// BIP9 rules the block must follow (none: dotcoin's rules are buried at genesis).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// BIP22 capabilities the server supports (`proposal`, `longpoll`).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// BIP22 long polling: send it back as `longpollid` to wait for the next template.
+    #[serde(default)]
+    pub longpollid: String,
+    /// BIP23 changes the miner may make (`time`, `transactions`, `prevblock`).
+    #[serde(default)]
+    pub mutable: Vec<String>,
+    /// The nonce range, hex (the whole 32 bits).
+    #[serde(default)]
+    pub noncerange: String,
 }
 
 /// How a peer connection came about, Bitcoin Core's `connection_type`.
@@ -599,6 +679,21 @@ pub struct PeerInfo {
     /// Last round-trip time in seconds; absent before the first pong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pingtime: Option<f64>,
+    /// Smallest ping round trip seen, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minping: Option<f64>,
+    /// Services the peer offers, hex (Core's `services`).
+    #[serde(default)]
+    pub services: String,
+    /// Unix time of the last message sent to it.
+    #[serde(default)]
+    pub lastsend: u64,
+    /// Unix time of the last message received from it.
+    #[serde(default)]
+    pub lastrecv: u64,
+    /// The network reached through: `ipv4`, `ipv6` or `not_publicly_routable`.
+    #[serde(default)]
+    pub network: String,
     /// The `addnode` target it was reached through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addnode: Option<String>,
@@ -632,10 +727,16 @@ pub struct NetworkInfo {
     pub connections_out: u64,
     /// Whether networking is on.
     pub networkactive: bool,
+    /// Services this node offers, hex.
+    #[serde(default)]
+    pub localservices: String,
+    /// Services this node offers, by name.
+    #[serde(default)]
+    pub localservicesnames: Vec<String>,
     /// Addresses the node listens on.
     pub localaddresses: Vec<LocalAddress>,
     /// Minimum relay fee rate, DOT per kB.
-    pub relayfee: f64,
+    pub relayfee: Amount,
     /// Warnings for the operator; empty when none.
     pub warnings: String,
 }
@@ -820,7 +921,7 @@ mod tests {
 
         let info: MempoolInfo = round_trip(json!({
             "loaded": true, "size": 1, "bytes": 150, "usage": 150, "maxmempool": 300_000_000,
-            "mempoolminfee": 1e-5, "minrelaytxfee": 1e-5,
+            "mempoolminfee": 0.00001, "minrelaytxfee": 0.00001,
         }));
         assert_eq!(info.size, 1);
 
@@ -902,7 +1003,9 @@ mod tests {
             "transactions": [{ "data": "0100", "txid": HASH, "hash": HASH2, "fee": 100 }],
             "coinbasevalue": 5_000_000_100u64, "target": format!("{:064x}", 1),
             "mintime": 1_700_000_001, "curtime": 1_700_000_100, "bits": "207fffff",
-            "height": 102, "sizelimit": 1_000_000, "work": "2",
+            "height": 102, "sizelimit": 1_000_000, "work": "2", "rules": [],
+            "capabilities": ["proposal", "longpoll"], "longpollid": "ab1",
+            "mutable": ["time", "transactions", "prevblock"], "noncerange": "00000000ffffffff",
         }));
         assert_eq!(template.transactions[0].fee, 100);
     }
@@ -914,15 +1017,20 @@ mod tests {
               "connection_type": "manual", "version": 1, "subver": "/dotcoin:0.1.0/",
               "startingheight": 5, "synced_headers": 5, "synced_blocks": 5,
               "bytessent": 100, "bytesrecv": 200, "conntime": 1_700_000_000,
-              "banscore": 0, "pingtime": 0.001, "addnode": "127.0.0.1:18633" },
+              "banscore": 0, "pingtime": 0.001, "minping": 0.0005, "addnode": "127.0.0.1:18633",
+              "services": "0000000000000001", "lastsend": 1_700_000_001,
+              "lastrecv": 1_700_000_002, "network": "not_publicly_routable" },
             { "id": 1, "addr": "127.0.0.1:40000", "inbound": true,
               "connection_type": "inbound", "version": 0, "subver": "",
               "startingheight": -1, "synced_headers": -1, "synced_blocks": -1,
-              "bytessent": 0, "bytesrecv": 0, "conntime": 1_700_000_000, "banscore": 0 },
+              "bytessent": 0, "bytesrecv": 0, "conntime": 1_700_000_000, "banscore": 0,
+              "services": "0000000000000000", "lastsend": 0, "lastrecv": 0,
+              "network": "not_publicly_routable" },
             { "id": 2, "addr": "10.0.0.1:8633", "inbound": false,
               "connection_type": "outbound-full-relay", "version": 1, "subver": "/x/",
               "startingheight": 0, "synced_headers": 0, "synced_blocks": 0,
-              "bytessent": 1, "bytesrecv": 1, "conntime": 1, "banscore": 10 },
+              "bytessent": 1, "bytesrecv": 1, "conntime": 1, "banscore": 10,
+              "services": "0000000000000001", "lastsend": 1, "lastrecv": 1, "network": "ipv4" },
         ]));
         assert_eq!(peers[0].connection_type, ConnectionType::Manual);
         assert_eq!(peers[1].pingtime, None);
@@ -931,9 +1039,10 @@ mod tests {
         let net: NetworkInfo = round_trip(json!({
             "version": 100, "subversion": "/dotcoin:0.1.0/", "protocolversion": 1,
             "connections": 2, "connections_in": 1, "connections_out": 1,
-            "networkactive": true,
+            "networkactive": true, "localservices": "0000000000000001",
+            "localservicesnames": ["NETWORK"],
             "localaddresses": [{ "address": "127.0.0.1", "port": 18633, "score": 1 }],
-            "relayfee": 1e-5, "warnings": "",
+            "relayfee": 0.00001, "warnings": "",
         }));
         assert_eq!(net.localaddresses[0].port, 18633);
 

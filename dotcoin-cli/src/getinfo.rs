@@ -1,5 +1,6 @@
 //! `dotcoin-cli -getinfo`: one summary built from `getblockchaininfo`, `getnetworkinfo` and
-//! `getmininginfo`, in the spirit of the `getinfo` that old Bitcoin Core had.
+//! `getmininginfo`, printed for people as Bitcoin Core's `bitcoin-cli -getinfo` does
+//! ([`human`]).
 //!
 //! It picks a fixed set of fields rather than merging the three results whole, so the
 //! summary stays short and a field that two calls both report (`blocks`, `chain`,
@@ -36,6 +37,8 @@ const FIELDS: [&[&str]; 3] = [
         "subversion",
         "protocolversion",
         "connections",
+        "connections_in",
+        "connections_out",
         "networkactive",
         "timeoffset",
         "relayfee",
@@ -83,6 +86,71 @@ pub fn combine(results: [Result<Value, RpcError>; 3]) -> Result<Value, RpcError>
     }
 }
 
+/// The summary as Bitcoin Core's `bitcoin-cli -getinfo` prints it: a few labelled lines
+/// per section, fields the node did not report left out.
+pub fn human(summary: &Value) -> String {
+    let get = |k: &str| summary.get(k).filter(|v| !v.is_null());
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    let mut line = |label: &str, value: Option<String>| {
+        if let Some(v) = value {
+            out.push_str(&format!("{label}: {v}\n"));
+        }
+    };
+    line("Chain", get("chain").map(text));
+    line("Blocks", get("blocks").map(text));
+    line("Headers", get("headers").map(text));
+    line(
+        "Verification progress",
+        get("verificationprogress")
+            .and_then(Value::as_f64)
+            .map(|p| format!("{:.4}%", p * 100.0)),
+    );
+    line("Difficulty", get("difficulty").map(text));
+    out.push('\n');
+    let mut line = |label: &str, value: Option<String>| {
+        if let Some(v) = value {
+            out.push_str(&format!("{label}: {v}\n"));
+        }
+    };
+    let count = |k: &str| get(k).and_then(Value::as_u64);
+    line(
+        "Network",
+        match (
+            count("connections_in"),
+            count("connections_out"),
+            count("connections"),
+        ) {
+            (Some(i), Some(o), Some(t)) => Some(format!("in {i}, out {o}, total {t}")),
+            (_, _, Some(t)) => Some(format!("total {t}")),
+            _ => None,
+        },
+    );
+    line("Version", get("version").map(text));
+    line(
+        "Min tx relay fee rate (DOT/kvB)",
+        get("relayfee")
+            .and_then(Value::as_f64)
+            .map(|f| format!("{f:.8}")),
+    );
+    line(
+        "Mining",
+        get("generate")
+            .and_then(Value::as_bool)
+            .map(|on| if on { "on" } else { "off" }.to_owned()),
+    );
+    out.push('\n');
+    let warnings = get("warnings").map(text).filter(|w| !w.is_empty());
+    out.push_str(&format!(
+        "Warnings: {}",
+        warnings.as_deref().unwrap_or("(none)")
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +182,21 @@ mod tests {
                 "networkhashps": 1.5,
                 "hashespersec": 0,
             })
+        );
+    }
+
+    #[test]
+    fn human_summary_as_bitcoin_cli_prints_it() {
+        let text = human(&json!({
+            "chain": "regtest", "blocks": 3, "headers": 3, "verificationprogress": 1.0,
+            "difficulty": 4.6e-10, "connections": 2, "connections_in": 1, "connections_out": 1,
+            "version": 100, "relayfee": 0.00001, "generate": false, "warnings": "",
+        }));
+        assert_eq!(
+            text,
+            "Chain: regtest\nBlocks: 3\nHeaders: 3\nVerification progress: 100.0000%\n\
+             Difficulty: 4.6e-10\n\nNetwork: in 1, out 1, total 2\nVersion: 100\n\
+             Min tx relay fee rate (DOT/kvB): 0.00001000\nMining: off\n\nWarnings: (none)"
         );
     }
 

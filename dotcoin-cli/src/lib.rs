@@ -63,7 +63,7 @@ pub async fn run(cli: CliArgs) -> Output {
         }
         return match RpcClient::new(&cli.connect) {
             Ok(client) => match getinfo::getinfo(&client).await {
-                Ok(summary) => Output::result(&summary),
+                Ok(summary) => Output::text(getinfo::human(&summary)),
                 Err(e) => Output::rpc_error(&e),
             },
             Err(e) => Output::rpc_error(&e),
@@ -81,8 +81,8 @@ pub async fn run(cli: CliArgs) -> Output {
         Ok(client) => client,
         Err(e) => return Output::rpc_error(&e),
     };
-    match client.call(method, params).await {
-        Ok(result) => Output::result(&result),
+    match client.call_raw(method, params).await {
+        Ok(result) => Output::raw_result(&result),
         Err(e) => Output::rpc_error(&e),
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fmt::Display;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::client::RpcError;
@@ -23,6 +24,21 @@ pub struct Output {
 }
 
 impl Output {
+    /// A successful result as the node wrote it: numbers keep their text, so an amount
+    /// prints with its 8 decimals as `bitcoin-cli` prints it.
+    pub fn raw_result(raw: &RawValue) -> Output {
+        let text = match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Null) => String::new(),
+            Ok(Value::String(s)) => s,
+            _ => pretty_raw(raw.get()),
+        };
+        Output {
+            stdout: if text.is_empty() { text } else { text + "\n" },
+            stderr: String::new(),
+            exit_code: 0,
+        }
+    }
+
     /// A successful result.
     pub fn result(value: &Value) -> Output {
         let text = format_result(value);
@@ -80,6 +96,66 @@ pub fn format_result(value: &Value) -> String {
     }
 }
 
+/// Indents JSON text by two spaces per level, as `serde_json::to_string_pretty` does,
+/// without parsing its numbers: a parsed `0.00000584` would print back as `5.84e-6`.
+/// Only whitespace outside strings changes; `json` must be valid JSON (the node's reply
+/// was parsed before it got here).
+pub fn pretty_raw(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = json.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                // An empty container stays on one line: `[]`, `{}`.
+                while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('}' | ']')) {
+                    out.push(chars.next().expect("peeked"));
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `bitcoin-cli` exits with the absolute value of the RPC error code (`-8` → 8). The OS
 /// keeps only the low 8 bits (`-32601` → 89); where those are 0 the call still failed, so
 /// this returns 1 instead of a success status.
@@ -110,6 +186,30 @@ mod tests {
         assert_eq!((ok.stderr.as_str(), ok.exit_code), ("", 0));
         // A string with quotes or newlines is printed as is, not escaped.
         assert_eq!(format_result(&json!("a \"b\"\nc")), "a \"b\"\nc");
+    }
+
+    #[test]
+    fn raw_results_keep_the_nodes_numbers() {
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).expect("valid JSON");
+        let out = Output::raw_result(&raw(
+            r#"{"fee":0.00000584,"vout":[{"value":50.00000000,"n":0}],"e":[],"o":{},"s":"a,{\"b\":[1]}"}"#,
+        ));
+        assert_eq!(
+            out.stdout,
+            "{\n  \"fee\": 0.00000584,\n  \"vout\": [\n    {\n      \"value\": 50.00000000,\n      \"n\": 0\n    }\n  ],\n  \"e\": [],\n  \"o\": {},\n  \"s\": \"a,{\\\"b\\\":[1]}\"\n}\n"
+        );
+        // The same layout as serde_json's pretty printer wherever numbers agree.
+        let v = json!({"a": [1, {"b": null, "c": "x:y"}], "d": true, "e": {"f": []}});
+        assert_eq!(
+            pretty_raw(&v.to_string()),
+            serde_json::to_string_pretty(&v).expect("serializes")
+        );
+        assert_eq!(Output::raw_result(&raw("\"00ab\"")).stdout, "00ab\n");
+        assert_eq!(Output::raw_result(&raw("null")).stdout, "");
+        assert_eq!(
+            Output::raw_result(&raw("1.00000000")).stdout,
+            "1.00000000\n"
+        );
     }
 
     #[test]

@@ -129,6 +129,94 @@ pub struct Args {
     #[arg(long, value_name = "CATEGORIES", value_delimiter = ',')]
     #[serde(default)]
     pub debug: Vec<String>,
+
+    /// Accepted for Bitcoin Core's command lines (`-daemon=0`); dotcoind never forks into
+    /// the background itself (run it under systemd, or with `&`), so only 0 is allowed.
+    #[arg(long, hide = true)]
+    #[serde(default)]
+    pub daemon: bool,
+}
+
+impl Args {
+    /// Parses a command line written the way Bitcoin Core's are, or with GNU long options:
+    /// see [`core_style_args`].
+    pub fn parse_core_style<I, T>(args: I) -> Args
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString>,
+    {
+        Args::parse_from(core_style_args(args))
+    }
+}
+
+/// Rewrites Bitcoin Core's option spellings into the GNU ones clap reads: `-regtest` is
+/// `--regtest`, a switch takes `=1`/`=0` (`-daemon=0`, `--mine=1`) and `-nofoo` is
+/// `foo=0`. Everything after a bare `--`, values of options, and arguments that are not
+/// UTF-8 pass unchanged; what is then still wrong is clap's to report.
+pub fn core_style_args<I, T>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    use clap::CommandFactory;
+    let command = Args::command();
+    let switch = |name: &str| {
+        command.get_arguments().any(|a| {
+            a.get_long() == Some(name) && matches!(a.get_action(), clap::ArgAction::SetTrue)
+        })
+    };
+    let known = |name: &str| command.get_arguments().any(|a| a.get_long() == Some(name));
+    // `--datadir -x`: the word after an option that takes a value is that value.
+    let takes_value = |name: &str| known(name) && !switch(name) && name != "dashboard";
+    let mut out = Vec::new();
+    let mut rest_verbatim = false;
+    let mut value_next = false;
+    for (i, arg) in args.into_iter().map(Into::into).enumerate() {
+        let text = match arg.to_str() {
+            Some(t) if i > 0 && !rest_verbatim && !value_next => t.to_owned(),
+            _ => {
+                value_next = false;
+                out.push(arg);
+                continue;
+            }
+        };
+        if text == "--" {
+            rest_verbatim = true;
+            out.push(arg);
+            continue;
+        }
+        let body = match text.strip_prefix("--").or_else(|| text.strip_prefix('-')) {
+            Some(b) if b.starts_with(|c: char| c.is_ascii_alphabetic()) => b,
+            _ => {
+                out.push(arg);
+                continue;
+            }
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        // Core's negation: -nolisten is listen=0.
+        let (name, value) = match name.strip_prefix("no") {
+            Some(n) if !known(name) && known(n) && value.is_none() => (n, Some("0")),
+            _ => (name, value),
+        };
+        match value {
+            Some(v) if switch(name) => match v {
+                "1" | "true" => out.push(format!("--{name}").into()),
+                "0" | "false" => {}
+                other => out.push(format!("--{name}={other}").into()),
+            },
+            Some("0") if name == "listen" => out.push("--listen=false".into()),
+            Some("1") if name == "listen" => out.push("--listen=true".into()),
+            Some(v) => out.push(format!("--{name}={v}").into()),
+            None => {
+                value_next = takes_value(name);
+                out.push(format!("--{name}").into());
+            }
+        }
+    }
+    out
 }
 
 /// A configuration problem, reported before anything starts.
@@ -195,8 +283,8 @@ pub struct Config {
     pub max_mempool_bytes: usize,
     /// Minimum relay fee rate.
     pub min_relay_fee: dotcoin_common::FeeRate,
-    /// `tracing` filter directives.
-    pub log_filter: String,
+    /// Log categories at debug level (`--debug`), changeable later by the `logging` call.
+    pub debug_categories: Vec<&'static str>,
     /// Plugins to start.
     pub plugins: Vec<PathBuf>,
     /// Plugin directories.
@@ -240,6 +328,14 @@ impl Config {
     }
 
     fn resolve(args: Args, file: Args, base: &Path) -> Result<Config, ConfigError> {
+        if args.daemon || file.daemon {
+            return Err(ConfigError::Invalid {
+                key: "daemon",
+                message: "dotcoind does not fork into the background; run it under systemd \
+                          (contrib/init/dotcoind.service) or with `&`, and use -daemon=0"
+                    .into(),
+            });
+        }
         let network = if args.regtest || file.regtest {
             Network::Regtest
         } else {
@@ -315,7 +411,7 @@ impl Config {
         if debug.is_empty() {
             debug = file.debug;
         }
-        let log_filter = log_filter(&debug)?;
+        let debug_categories = debug_categories(&debug)?;
 
         let mut plugin_options = Vec::new();
         for opt in file.plugin_opts.iter().chain(&args.plugin_opts) {
@@ -363,7 +459,7 @@ impl Config {
                 DEFAULT_MIN_RELAY_FEE,
                 dotcoin_common::FeeRate::from_sat_per_kvb,
             ),
-            log_filter,
+            debug_categories,
             plugins: file.plugins.into_iter().chain(args.plugins).collect(),
             plugin_dirs: file
                 .plugin_dirs
@@ -383,14 +479,15 @@ impl Config {
 /// Log categories `--debug` accepts.
 pub const LOG_CATEGORIES: [&str; 6] = ["net", "mempool", "chain", "miner", "rpc", "plugin"];
 
-fn log_filter(debug: &[String]) -> Result<String, ConfigError> {
-    let mut filter = String::from("info");
+/// The categories `--debug` switches on; `all` (or Core's `1`) means every one.
+fn debug_categories(debug: &[String]) -> Result<Vec<&'static str>, ConfigError> {
+    let mut on: Vec<&'static str> = Vec::new();
     for cat in debug.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if cat == "all" || cat == "1" {
-            filter = "debug".into();
+            on = LOG_CATEGORIES.to_vec();
             continue;
         }
-        if !LOG_CATEGORIES.contains(&cat) {
+        let Some(known) = LOG_CATEGORIES.iter().find(|c| **c == cat) else {
             return Err(ConfigError::Invalid {
                 key: "debug",
                 message: format!(
@@ -398,10 +495,26 @@ fn log_filter(debug: &[String]) -> Result<String, ConfigError> {
                     LOG_CATEGORIES.join(", ")
                 ),
             });
+        };
+        if !on.contains(known) {
+            on.push(known);
         }
+    }
+    Ok(on)
+}
+
+/// The `tracing` filter that logs at info, and at debug for each of `categories`.
+pub fn log_filter_for(categories: &[&str]) -> String {
+    let mut filter = String::from("info");
+    for cat in categories {
         filter.push_str(&format!(",{cat}=debug"));
     }
-    Ok(filter)
+    filter
+}
+
+#[cfg(test)]
+fn log_filter(debug: &[String]) -> Result<String, ConfigError> {
+    Ok(log_filter_for(&debug_categories(debug)?))
 }
 
 #[cfg(test)]
@@ -452,11 +565,45 @@ mod tests {
     }
 
     #[test]
+    fn core_style_command_lines() {
+        let args = |a: &[&str]| {
+            core_style_args(std::iter::once("dotcoind").chain(a.iter().copied()))
+                .into_iter()
+                .map(|s| s.into_string().expect("utf-8"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            args(&["-regtest", "-daemon=0", "-rpcport=1", "--port", "2"]),
+            ["dotcoind", "--regtest", "--rpcport=1", "--port", "2"]
+        );
+        assert_eq!(
+            args(&["-mine=1", "-nolisten"]),
+            ["dotcoind", "--mine", "--listen=false"]
+        );
+        assert_eq!(
+            args(&["-listen=1", "-debug=net"]),
+            ["dotcoind", "--listen=true", "--debug=net"]
+        );
+        // Values and everything after `--` are left alone.
+        assert_eq!(
+            args(&["--datadir", "-x", "--", "-y"]),
+            ["dotcoind", "--datadir", "-x", "--", "-y"]
+        );
+        let parsed = Args::parse_core_style(["dotcoind", "-regtest", "-daemon=0", "-mine=0"]);
+        assert!(parsed.regtest && !parsed.daemon && !parsed.mine);
+        assert!(Args::try_parse_from(core_style_args(["dotcoind", "-bogus=1"])).is_err());
+    }
+
+    #[test]
     fn debug_categories() {
         assert_eq!(
             log_filter(&["net".into(), "mempool".into()]).expect("valid"),
             "info,net=debug,mempool=debug"
         );
         assert!(log_filter(&["nett".into()]).is_err());
+        assert_eq!(
+            log_filter(&["all".into()]).expect("valid"),
+            log_filter_for(&LOG_CATEGORIES)
+        );
     }
 }

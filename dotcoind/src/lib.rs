@@ -15,6 +15,7 @@
 pub mod chain;
 pub mod config;
 pub mod dashboard;
+pub mod logging;
 pub mod mempool;
 pub mod miner;
 pub mod net;

@@ -1,9 +1,7 @@
 //! The `dotcoind` binary: parse flags, hand over to the library.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let args = dotcoind::config::Args::parse();
+    let args = dotcoind::config::Args::parse_core_style(std::env::args_os());
     match dotcoind::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

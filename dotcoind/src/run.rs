@@ -7,10 +7,11 @@ use thiserror::Error;
 use tracing::info;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{fmt, reload, EnvFilter};
 
-use crate::config::{Args, Config, ConfigError};
+use crate::config::{log_filter_for, Args, Config, ConfigError};
 use crate::dashboard;
+use crate::logging::LogControl;
 use crate::miner::MinerService;
 use crate::net::{self, NetConfig};
 use crate::plugins::{notify, HostSettings, PluginHost};
@@ -47,7 +48,7 @@ impl<'w> fmt::FormatFields<'w> for PlainFields {
     }
 }
 
-fn init_logging(config: &Config) -> Result<(), RunError> {
+fn init_logging(config: &Config) -> Result<LogControl, RunError> {
     std::fs::create_dir_all(&config.datadir)
         .map_err(|e| RunError::Io(format!("cannot create {}: {e}", config.datadir.display())))?;
     let log_path = config.datadir.join("debug.log");
@@ -56,8 +57,9 @@ fn init_logging(config: &Config) -> Result<(), RunError> {
         .append(true)
         .open(&log_path)
         .map_err(|e| RunError::Io(format!("cannot open {}: {e}", log_path.display())))?;
-    let filter = EnvFilter::try_new(&config.log_filter)
+    let filter = EnvFilter::try_new(log_filter_for(&config.debug_categories))
         .map_err(|e| RunError::Io(format!("bad log filter: {e}")))?;
+    let (filter, handle) = reload::Layer::new(filter);
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt::layer().with_writer(std::io::stderr))
@@ -68,13 +70,20 @@ fn init_logging(config: &Config) -> Result<(), RunError> {
                 .with_writer(std::sync::Mutex::new(file)),
         )
         .try_init()
-        .map_err(|e| RunError::Io(format!("cannot start logging: {e}")))
+        .map_err(|e| RunError::Io(format!("cannot start logging: {e}")))?;
+    Ok(LogControl::new(
+        config.debug_categories.clone(),
+        Box::new(move |directives| {
+            let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        }),
+    ))
 }
 
 /// Runs the node until it is asked to stop.
 pub fn run(args: Args) -> Result<(), RunError> {
     let config = Config::load(args)?;
-    init_logging(&config)?;
+    let log = Arc::new(init_logging(&config)?);
     info!(network = %config.network, datadir = %config.datadir.display(), "starting dotcoind {}", env!("CARGO_PKG_VERSION"));
     let chain = ChainService::open(
         ChainOptions {
@@ -91,7 +100,7 @@ pub fn run(args: Args) -> Result<(), RunError> {
         .thread_name("dotcoind-rt")
         .build()
         .map_err(|e| RunError::Io(format!("cannot start runtime: {e}")))?;
-    let result = runtime.block_on(serve(Arc::clone(&chain), Arc::clone(&miner), &config));
+    let result = runtime.block_on(serve(Arc::clone(&chain), Arc::clone(&miner), log, &config));
     miner.shutdown();
     chain.flush();
     info!("dotcoind stopped");
@@ -105,6 +114,7 @@ pub const PORTS_FILE: &str = "dotcoind.ports";
 async fn serve(
     chain: Arc<ChainService>,
     miner: Arc<MinerService>,
+    log: Arc<LogControl>,
     config: &Config,
 ) -> Result<(), RunError> {
     let shutdown = Arc::new(Notify::new());
@@ -142,6 +152,7 @@ async fn serve(
         net: Arc::clone(&manager),
         started: std::time::Instant::now(),
         plugins: Arc::clone(&plugins),
+        log,
     };
     let auth = match &config.rpc_auth {
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),

@@ -8,10 +8,13 @@
 //!   if the test is failing, prints the node's `debug.log`.
 //! - [`wait_until`] waits for a condition with a timeout; tests never sleep blindly.
 //! - [`rawpeer`]: a scripted peer speaking raw P2P frames, for hostile-peer tests.
+//! - [`busy_chain`]: regtest blocks full of signed transactions, for sync tests and the
+//!   sync benchmark (`busy-chain` binary, `contrib/bench/sync.sh`).
 //!
 //! The binaries must be built first (`make test` does); the harness finds them next to
 //! the test executable's target directory.
 
+pub mod busy_chain;
 pub mod rawpeer;
 
 use std::io::{Read, Write};

@@ -144,7 +144,7 @@ fn example_plugins_serve_methods_follow_reorgs_and_set_policy() {
     );
     assert!(help.contains("== Plugin blockstats =="), "{help}");
     let help = node.cli_ok(&["help", "getblockintervalstats"]);
-    assert!(help.contains("Plugin: blockstats"), "{help}");
+    assert!(help.contains("Category: Plugin blockstats"), "{help}");
 
     // blockstats after 20 blocks, then after a 3-block reorg.
     let (kp, addr) = test_keypair();

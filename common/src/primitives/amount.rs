@@ -134,9 +134,15 @@ impl fmt::Display for Amount {
     }
 }
 
+/// A JSON number with exactly 8 decimals (`0.00000584`), as Bitcoin Core prints amounts:
+/// never a float's shortest form (`5.84e-6`, `50.0`). The text goes out as serde_json's
+/// raw value, so it reaches the wire as written; into a `serde_json::Value` it becomes
+/// that number's `f64` (and loses only the trailing zeros).
 impl serde::Serialize for Amount {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.to_dot_f64())
+        serde_json::value::RawValue::from_string(self.to_string())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 }
 
@@ -194,6 +200,34 @@ mod tests {
             "abc".parse::<Amount>(),
             Err(AmountParseError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn json_amounts_have_eight_decimals_and_no_exponent() {
+        for (sat, text) in [
+            (584, "0.00000584"),
+            (1, "0.00000001"),
+            (50 * COIN, "50.00000000"),
+            (0, "0.00000000"),
+            (MAX_MONEY.to_sat(), "21000000.00000000"),
+        ] {
+            let json = serde_json::to_string(&Amount::from_sat(sat)).expect("serializes");
+            assert_eq!(json, text);
+            assert!(!json.contains('e') && !json.contains('E'), "{json}");
+            let back: Amount = serde_json::from_str(&json).expect("parses back");
+            assert_eq!(back, Amount::from_sat(sat));
+        }
+        #[derive(serde::Serialize)]
+        struct Fee {
+            fee: Amount,
+        }
+        assert_eq!(
+            serde_json::to_string(&Fee {
+                fee: Amount::from_sat(584)
+            })
+            .expect("serializes"),
+            r#"{"fee":0.00000584}"#
+        );
     }
 
     #[test]

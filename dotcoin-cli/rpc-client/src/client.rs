@@ -25,6 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -294,6 +295,14 @@ impl RpcClient {
     /// Calls `method` with `params` (a JSON array of positional or an object of named
     /// parameters; `null` is sent as `[]`) and returns the result.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        let raw = self.call_raw(method, params).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| RpcError::InvalidResponse(format!("result is not JSON: {e}")))
+    }
+
+    /// [`call`](Self::call), with the result as the node wrote it: numbers keep their
+    /// text (`0.00000584`, not a float's `5.84e-6`), as `bitcoin-cli` prints them.
+    pub async fn call_raw(&self, method: &str, params: Value) -> Result<Box<RawValue>, RpcError> {
         let params = if params.is_null() { json!([]) } else { params };
         let request = json!({
             "jsonrpc": "1.0",
@@ -342,7 +351,7 @@ impl RpcClient {
     }
 
     /// One HTTP exchange, no retries.
-    async fn call_once(&self, body: Bytes) -> Result<Value, RpcError> {
+    async fn call_once(&self, body: Bytes) -> Result<Box<RawValue>, RpcError> {
         let request = Request::post(self.uri.clone())
             .header(AUTHORIZATION, self.credentials.header()?)
             .header(CONTENT_TYPE, "application/json")
@@ -370,7 +379,7 @@ impl RpcClient {
                 addr: self.addr.clone(),
                 after: self.timeout,
             })??;
-        parse_reply(status, &body)
+        parse_reply_raw(status, &body)
     }
 
     fn transport_error(&self, connect: bool, error: &dyn std::error::Error) -> RpcError {
@@ -406,7 +415,15 @@ pub fn decode_result<T: DeserializeOwned>(method: &str, result: Value) -> Result
 /// Reads a reply: a JSON-RPC 1.0 (`result` and `error`, one null) or 2.0 (`result` or
 /// `error`) object. Bitcoin Core answers errors with HTTP 404/500 and the error object in
 /// the body, so the body is looked at whatever the status, except 401, which has none.
+#[cfg(test)]
 pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Result<Value, RpcError> {
+    let raw = parse_reply_raw(status, body)?;
+    serde_json::from_str(raw.get())
+        .map_err(|e| RpcError::InvalidResponse(format!("result is not JSON: {e}")))
+}
+
+/// [`parse_reply`] with the result's JSON text kept as the node wrote it.
+pub(crate) fn parse_reply_raw(status: u16, body: &[u8]) -> Result<Box<RawValue>, RpcError> {
     if status == 401 {
         return Err(RpcError::Unauthorized);
     }
@@ -429,7 +446,18 @@ pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Result<Value, RpcError> {
         }
     };
     match reply.get("error") {
-        None | Some(Value::Null) => Ok(reply.get("result").cloned().unwrap_or(Value::Null)),
+        None | Some(Value::Null) => {
+            #[derive(serde::Deserialize)]
+            struct RawReply {
+                #[serde(default)]
+                result: Option<Box<RawValue>>,
+            }
+            let raw: RawReply = serde_json::from_slice(body)
+                .map_err(|e| RpcError::InvalidResponse(format!("not a JSON-RPC reply: {e}")))?;
+            Ok(raw
+                .result
+                .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON")))
+        }
         Some(error) => match error.get("code").and_then(Value::as_i64) {
             Some(code) => Err(RpcError::Rpc {
                 code,

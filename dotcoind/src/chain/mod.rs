@@ -598,6 +598,49 @@ impl ChainState {
         Ok(entry)
     }
 
+    /// BIP23's block proposal: whether `block` would connect on top of the tip, its proof of
+    /// work aside (a pool checks a template it built before mining on it). Changes
+    /// nothing. `Ok(None)` means valid; `Ok(Some(reason))` that the question does not apply
+    /// (a known block, or one not built on the tip), in Core's words.
+    pub fn check_proposal(
+        &self,
+        block: &Block,
+        now: u64,
+    ) -> Result<Option<&'static str>, ChainError> {
+        use dotcoin_common::consensus::block::{
+            check_block_size, check_coinbase_position, check_merkle_root,
+        };
+        if let Some(e) = self.index.get(&block.block_hash()) {
+            return Ok(Some(if e.is_failed() {
+                "duplicate-invalid"
+            } else if e.is_valid() {
+                "duplicate"
+            } else {
+                "duplicate-inconclusive"
+            }));
+        }
+        let tip = *self.tip();
+        if block.header.prev_blockhash != tip.hash {
+            return Ok(Some("inconclusive-not-best-prevblk"));
+        }
+        check_header_contextual(&block.header, &self.header_context(&tip, now), self.params)?;
+        check_merkle_root(block)?;
+        check_block_size(block)?;
+        check_coinbase_position(block)?;
+        for tx in &block.txdata {
+            dotcoin_common::consensus::tx::check_transaction(tx)?;
+        }
+        let view = StoreView::new(&self.store);
+        let spend = check_block_spends(block, tip.height + 1, &view, self.params);
+        view.take_error()?;
+        let spend = spend?;
+        block.txdata[1..]
+            .par_iter()
+            .zip(spend.spent.par_iter())
+            .try_for_each(|(tx, s)| check_signatures(tx, &s.outputs()))?;
+        Ok(None)
+    }
+
     /// The one path for every new block: header checks, context-free block checks, storing
     /// the block, and moving to the best valid chain. Every block connected or
     /// disconnected on the way is recorded in `update`, also when the call fails (the

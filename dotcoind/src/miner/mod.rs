@@ -8,9 +8,14 @@
 //! it within a fraction of a millisecond.
 
 mod search;
+#[cfg(target_arch = "x86_64")]
+mod sha_x86;
 mod template;
 
-pub use search::{hash_meets, search, HeaderMidstate, SearchResult, CANCEL_CHECK_INTERVAL};
+pub use search::{
+    hash_meets, search, search_with_kernel, HeaderMidstate, Kernel, SearchResult,
+    CANCEL_CHECK_INTERVAL, LANES,
+};
 pub use template::{build_template, Template};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,6 +144,48 @@ impl MinerService {
             }
         }
         Ok(hashes)
+    }
+
+    /// Mines one block holding exactly `txs` (with their fees, in order) after a coinbase
+    /// paying `pubkey` (`generateblock`); with `submit` it goes through `process_block`
+    /// like any block. `None` if the node shuts down first.
+    pub fn generate_block(
+        &self,
+        pubkey: PubKey,
+        txs: Vec<(dotcoin_common::Transaction, dotcoin_common::Amount)>,
+        threads: usize,
+        submit: bool,
+    ) -> Result<Option<dotcoin_common::Block>, ChainError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("generateblock-{i}"))
+            .build()
+            .expect("a thread pool of a few threads can be built");
+        let mut extra_nonce = 0u64;
+        while !self.shutdown.load(Ordering::SeqCst) {
+            let template = template::build_block_with(
+                &self.chain.snapshot(),
+                pubkey,
+                txs.clone(),
+                extra_nonce,
+                unix_time(),
+            );
+            extra_nonce += 1;
+            let cancel = || self.shutdown.load(Ordering::Relaxed);
+            let mut block = template.block;
+            match search(&block.header, &pool, &cancel, &self.hashes) {
+                SearchResult::Found(nonce) => {
+                    block.header.nonce = nonce;
+                    if submit {
+                        self.chain.process_block(Arc::new(block.clone()))?;
+                    }
+                    return Ok(Some(block));
+                }
+                SearchResult::Exhausted => continue,
+                SearchResult::Cancelled => break,
+            }
+        }
+        Ok(None)
     }
 
     /// Starts continuous mining to `pubkey` on `threads` threads, or changes nothing if

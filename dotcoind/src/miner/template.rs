@@ -24,11 +24,24 @@ pub struct Template {
 
 /// Builds a template on the current tip paying to `pubkey`.
 pub fn build_template(snap: &Snapshot, pubkey: PubKey, extra_nonce: u64, now: u64) -> Template {
-    let tip = *snap.tip();
-    let ctx = snap.index().header_context(snap.params(), &tip, now);
     let selected = snap
         .mempool()
         .select_for_block(MAX_BLOCK_SIZE - COINBASE_RESERVE);
+    build_block_with(snap, pubkey, selected, extra_nonce, now)
+}
+
+/// Builds a block on the current tip with exactly `selected` (transaction and fee, in
+/// block order) after a coinbase paying subsidy plus their fees to `pubkey`
+/// (`generateblock`, and every template).
+pub fn build_block_with(
+    snap: &Snapshot,
+    pubkey: PubKey,
+    selected: Vec<(Transaction, Amount)>,
+    extra_nonce: u64,
+    now: u64,
+) -> Template {
+    let tip = *snap.tip();
+    let ctx = snap.index().header_context(snap.params(), &tip, now);
     let fees = Amount::checked_sum(selected.iter().map(|(_, fee)| *fee))
         .expect("pool fees are each checked and far below MAX_MONEY together");
     let mut witness = extra_nonce.to_le_bytes().to_vec();

@@ -80,7 +80,6 @@ struct Inner {
     bans: HashMap<IpAddr, Ban>,
     added: Vec<AddedNode>,
     known_addrs: HashMap<SocketAddr, KnownAddr>,
-    our_nonces: HashSet<u64>,
     tx_requested: HashMap<Txid, Instant>,
     /// Reserved inbound slots, in all and per IP.
     inbound_total: usize,
@@ -139,6 +138,14 @@ pub struct PeerManager {
     inner: Mutex<Inner>,
     sync: Mutex<BlockSync>,
     shutdown: watch::Sender<bool>,
+    /// Bytes sent and received by connections that have ended (`getnettotals`).
+    closed_bytes: [AtomicU64; 2],
+    /// This node's random nonce, sent in every `version`: a peer sending it back is
+    /// ourselves, and two connections whose peers send the same nonce lead to the same
+    /// node (one is dropped, see [`PeerManager::check_version`]).
+    node_nonce: u64,
+    /// `setnetworkactive`: while false, no connection is made or accepted.
+    network_active: std::sync::atomic::AtomicBool,
 }
 
 impl PeerManager {
@@ -169,6 +176,9 @@ impl PeerManager {
             }),
             sync: Mutex::new(BlockSync::default()),
             shutdown,
+            closed_bytes: [AtomicU64::new(0), AtomicU64::new(0)],
+            node_nonce: rand::random(),
+            network_active: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -236,13 +246,9 @@ impl PeerManager {
         format!("/dotcoind:{}/", env!("CARGO_PKG_VERSION"))
     }
 
-    /// Our `version` for a new connection; outbound nonces are remembered to catch
-    /// connections to ourselves.
-    pub(crate) fn our_version(&self, outbound: bool) -> VersionMessage {
-        let nonce: u64 = rand::random();
-        if outbound {
-            self.inner().our_nonces.insert(nonce);
-        }
+    /// Our `version` for a new connection.
+    pub(crate) fn our_version(&self) -> VersionMessage {
+        let nonce = self.node_nonce;
         VersionMessage {
             version: super::message::PROTOCOL_VERSION,
             genesis: self.params().genesis_hash(),
@@ -254,8 +260,15 @@ impl PeerManager {
         }
     }
 
-    /// Checks a peer's `version`: same genesis, not ourselves.
-    pub(crate) fn check_version(&self, v: &VersionMessage) -> Result<(), String> {
+    /// Checks a peer's `version`: same genesis, not ourselves, not a second link to a
+    /// node already connected.
+    ///
+    /// Two links to one node (both sides dialled each other at once, or one node is
+    /// known under two names) are told apart by the node nonce. Both ends must drop the
+    /// same link, so the rule depends only on what both see: the link dialled by the node
+    /// with the smaller nonce stays; between two links dialled by the same node, the older
+    /// stays. If the older link is the one to go, it is disconnected here.
+    pub(crate) fn check_version(&self, peer: &Peer, v: &VersionMessage) -> Result<(), String> {
         let genesis = self.params().genesis_hash();
         if v.genesis != genesis {
             return Err(format!(
@@ -263,10 +276,57 @@ impl PeerManager {
                 v.genesis
             ));
         }
-        if self.inner().our_nonces.contains(&v.nonce) {
+        if v.nonce == self.node_nonce {
             return Err("connected to ourselves (own version nonce)".into());
         }
+        let dialler = |p: &Peer, remote: u64| if p.inbound() { remote } else { self.node_nonce };
+        let new_dialler = dialler(peer, v.nonce);
+        for other in self.peers() {
+            if other.id == peer.id
+                || other.is_disconnecting()
+                || other.remote_nonce() != Some(v.nonce)
+            {
+                continue;
+            }
+            let old_dialler = dialler(&other, v.nonce);
+            if new_dialler < old_dialler {
+                info!(target: "net", peer = other.id, addr = %other.addr,
+                    "dropping a second link to the same node (the other end dialled it first by rule)");
+                other.disconnect();
+            } else {
+                return Err(format!(
+                    "already connected to this node as peer {} ({})",
+                    other.id, other.addr
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether P2P networking is on (`setnetworkactive`).
+    pub fn network_active(&self) -> bool {
+        self.network_active.load(Ordering::SeqCst)
+    }
+
+    /// `setnetworkactive`: off drops every connection and makes and accepts none until
+    /// it is on again; added nodes stay added and are dialled again then.
+    pub fn set_network_active(&self, active: bool) {
+        let was = self.network_active.swap(active, Ordering::SeqCst);
+        if was != active {
+            info!(target: "net", active, "network activity changed");
+        }
+        if !active {
+            for p in self.peers() {
+                p.disconnect();
+            }
+        }
+    }
+
+    /// Whether a peer already connected (either direction) listens at `addr`.
+    pub fn is_connected_to(&self, addr: SocketAddr) -> bool {
+        self.peers()
+            .iter()
+            .any(|p| !p.is_disconnecting() && p.listen_addr() == Some(addr))
     }
 
     /// Adds a new connection to the table, or refuses it (shutting down).
@@ -302,6 +362,11 @@ impl PeerManager {
     /// A connection ended.
     pub(crate) fn unregister(&self, id: PeerId) {
         let gone = self.inner().peers.remove(&id);
+        if let Some(p) = &gone {
+            let stats = p.stats();
+            self.closed_bytes[0].fetch_add(stats.bytes_sent, Ordering::Relaxed);
+            self.closed_bytes[1].fetch_add(stats.bytes_recv, Ordering::Relaxed);
+        }
         self.sync().peer_gone(id);
         self.update_peer_count();
         if let Some(p) = gone.filter(|p| p.is_handshaken()) {
@@ -319,6 +384,20 @@ impl PeerManager {
             .filter(|p| p.is_handshaken())
             .count();
         self.peer_count.store(n, Ordering::Relaxed);
+    }
+
+    /// Bytes sent and received since start, over every connection, ended or not.
+    pub fn net_totals(&self) -> (u64, u64) {
+        let (mut sent, mut recv) = (
+            self.closed_bytes[0].load(Ordering::Relaxed),
+            self.closed_bytes[1].load(Ordering::Relaxed),
+        );
+        for p in self.inner().peers.values() {
+            let s = p.stats();
+            sent += s.bytes_sent;
+            recv += s.bytes_recv;
+        }
+        (sent, recv)
     }
 
     /// Every connected peer, by id.
@@ -452,15 +531,23 @@ impl PeerManager {
 
     /// Added-node targets with whether each is connected.
     pub fn added_nodes(&self) -> Vec<(String, bool)> {
-        let connected: HashSet<String> = self
-            .peers()
-            .iter()
-            .filter_map(|p| p.target.clone())
-            .collect();
-        self.inner()
+        let peers = self.peers();
+        let connected: HashSet<String> = peers.iter().filter_map(|p| p.target.clone()).collect();
+        let listening: HashSet<SocketAddr> = peers.iter().filter_map(|p| p.listen_addr()).collect();
+        let added: Vec<String> = self
+            .inner()
             .added
             .iter()
-            .map(|a| (a.target.clone(), connected.contains(&a.target)))
+            .map(|a| a.target.clone())
+            .collect();
+        added
+            .into_iter()
+            .map(|t| {
+                let on = connected.contains(&t)
+                    || t.parse::<SocketAddr>()
+                        .is_ok_and(|a| listening.contains(&a));
+                (t, on)
+            })
             .collect()
     }
 
@@ -475,7 +562,11 @@ impl PeerManager {
             .peers()
             .into_iter()
             .filter(|p| match (address, id) {
-                (Some(a), _) => p.addr.to_string() == a || p.target.as_deref() == Some(a),
+                (Some(a), _) => {
+                    p.addr.to_string() == a
+                        || p.target.as_deref() == Some(a)
+                        || p.listen_addr().is_some_and(|l| l.to_string() == a)
+                }
                 (None, Some(i)) => p.id == i,
                 (None, None) => false,
             })
@@ -501,6 +592,19 @@ impl PeerManager {
             }
             learn(&mut inner.known_addrs, sa, a.time, Some(source));
         }
+    }
+
+    /// Learnt addresses with when each was last said to be up (`getnodeaddresses`),
+    /// most recent first.
+    pub fn known_addrs(&self) -> Vec<(SocketAddr, u64)> {
+        let mut list: Vec<(SocketAddr, u64)> = self
+            .inner()
+            .known_addrs
+            .iter()
+            .map(|(a, k)| (*a, k.time))
+            .collect();
+        list.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        list
     }
 
     /// Number of learnt addresses.
@@ -699,6 +803,20 @@ async fn connect_to(
     conn_type: ConnType,
     added: Option<String>,
 ) -> bool {
+    if !mgr.network_active() {
+        return false;
+    }
+    // Never a second link to a node already connected in either direction: one
+    // `addnode` on one side gives one connection, as in Core.
+    if let Ok(Some(addr)) = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host(target))
+        .await
+        .map(|r| r.ok().and_then(|mut a| a.next()))
+    {
+        if mgr.is_connected_to(addr) {
+            debug!(target: "net", %target, "already connected to it; not dialling");
+            return true;
+        }
+    }
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -736,6 +854,10 @@ pub(crate) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
                 continue;
             }
         };
+        if !mgr.network_active() {
+            debug!(target: "net", %addr, "refusing inbound connection: network is inactive");
+            continue;
+        }
         if mgr.is_banned(&addr.ip()) {
             info!(target: "net", %addr, "refusing inbound connection: IP is banned");
             continue;
@@ -767,6 +889,9 @@ pub(crate) async fn keep_connections(mgr: Arc<PeerManager>) {
         }
         if mgr.stopping() {
             break;
+        }
+        if !mgr.network_active() {
+            continue;
         }
         let now = Instant::now();
         let due: Vec<String> = {
@@ -814,7 +939,12 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
     if outbound >= mgr.config.max_outbound {
         return;
     }
-    let connected: HashSet<SocketAddr> = peers.iter().map(|p| p.addr).collect();
+    // Inbound peers count by where they listen, so a node that dialled us is not dialled back.
+    let connected: HashSet<SocketAddr> = peers
+        .iter()
+        .flat_map(|p| [Some(p.addr), p.listen_addr()])
+        .flatten()
+        .collect();
     let candidate = {
         let mut inner = mgr.inner();
         let pick = inner

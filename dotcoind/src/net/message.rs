@@ -59,7 +59,8 @@ pub struct VersionMessage {
     pub best_height: u32,
     /// Sender's clock, Unix seconds.
     pub timestamp: u64,
-    /// Random per connection: receiving our own nonce means we connected to ourselves.
+    /// The sender node's random nonce, the same on all its connections: receiving our
+    /// own means we connected to ourselves, the same one on two links means one node.
     pub nonce: u64,
     /// Port the sender accepts connections on (0: not listening), so `addr` is useful.
     pub listen_port: u16,

@@ -129,6 +129,13 @@ pub struct Peer {
     bytes_sent: AtomicU64,
     bytes_recv: AtomicU64,
     ping_micros: AtomicU64,
+    /// Smallest ping round trip seen (`u64::MAX`: none yet).
+    min_ping_micros: AtomicU64,
+    /// The `ping` RPC asked for a ping at the next tick.
+    ping_requested: AtomicBool,
+    /// Unix time of the last frame sent / received (0: none).
+    last_send: AtomicU64,
+    last_recv: AtomicU64,
     banscore: AtomicU32,
     synced_blocks: AtomicI64,
 }
@@ -144,6 +151,12 @@ pub struct PeerStats {
     pub synced_blocks: i64,
     /// Last ping round trip.
     pub ping: Option<Duration>,
+    /// Smallest ping round trip seen.
+    pub min_ping: Option<Duration>,
+    /// Unix time of the last frame sent (0: none).
+    pub last_send: u64,
+    /// Unix time of the last frame received (0: none).
+    pub last_recv: u64,
     /// Bytes sent.
     pub bytes_sent: u64,
     /// Bytes received.
@@ -183,6 +196,10 @@ impl Peer {
             bytes_sent: AtomicU64::new(0),
             bytes_recv: AtomicU64::new(0),
             ping_micros: AtomicU64::new(u64::MAX),
+            min_ping_micros: AtomicU64::new(u64::MAX),
+            ping_requested: AtomicBool::new(false),
+            last_send: AtomicU64::new(0),
+            last_recv: AtomicU64::new(0),
             banscore: AtomicU32::new(0),
             synced_blocks: AtomicI64::new(-1),
         }
@@ -257,6 +274,34 @@ impl Peer {
     }
 
     /// Whether the connection is closing.
+    /// Where the peer accepts connections: the address we dialled for an outbound
+    /// connection, its IP with the port its `version` gave for an inbound one (`None`
+    /// before the version or when it does not listen).
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        if !self.inbound() {
+            return Some(self.addr);
+        }
+        let remote = self.remote.lock().unwrap_or_else(|p| p.into_inner());
+        remote
+            .as_ref()
+            .filter(|v| v.listen_port != 0)
+            .map(|v| SocketAddr::new(self.addr.ip(), v.listen_port))
+    }
+
+    /// Sends a ping at the next tick (within a second), unless one is outstanding.
+    pub fn request_ping(&self) {
+        self.ping_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// The node nonce of the peer's `version`, once received.
+    pub fn remote_nonce(&self) -> Option<u64> {
+        self.remote
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|v| v.nonce)
+    }
+
     pub fn is_disconnecting(&self) -> bool {
         self.disconnecting.load(Ordering::SeqCst)
     }
@@ -322,6 +367,12 @@ impl Peer {
                 .map_or(-1, |(_, h)| i64::from(h)),
             synced_blocks: self.synced_blocks.load(Ordering::Relaxed),
             ping: (ping != u64::MAX).then(|| Duration::from_micros(ping)),
+            min_ping: {
+                let min = self.min_ping_micros.load(Ordering::Relaxed);
+                (min != u64::MAX).then(|| Duration::from_micros(min))
+            },
+            last_send: self.last_send.load(Ordering::Relaxed),
+            last_recv: self.last_recv.load(Ordering::Relaxed),
             bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
             bytes_recv: self.bytes_recv.load(Ordering::Relaxed),
             banscore: self.banscore.load(Ordering::Relaxed),
@@ -412,6 +463,7 @@ async fn write_loop(
         if let Some(p) = peer.upgrade() {
             p.bytes_sent
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            p.last_send.store(unix_time(), Ordering::Relaxed);
             p.last_progress_ms.store(unix_millis(), Ordering::Relaxed);
             let left = p.queued_bytes.fetch_sub(frame.len(), Ordering::SeqCst) - frame.len();
             if left < SEND_SOFT_LIMIT {
@@ -451,7 +503,7 @@ impl PeerTask {
     async fn run(mut self, mut frames: mpsc::Receiver<Result<RawFrame, CodecError>>) -> bool {
         let outbound = !self.peer.inbound();
         if outbound {
-            self.peer.send(Message::Version(self.mgr.our_version(true)));
+            self.peer.send(Message::Version(self.mgr.our_version()));
         }
         if !self.handshake(&mut frames, outbound).await {
             return false;
@@ -530,13 +582,12 @@ impl PeerTask {
             };
             match msg {
                 Message::Version(v) if !got_version => {
-                    if let Err(why) = self.mgr.check_version(&v) {
+                    if let Err(why) = self.mgr.check_version(&self.peer, &v) {
                         info!(target: "net", addr = %self.peer.addr, "refusing peer: {why}");
                         return false;
                     }
                     if !outbound {
-                        self.peer
-                            .send(Message::Version(self.mgr.our_version(false)));
+                        self.peer.send(Message::Version(self.mgr.our_version()));
                     }
                     self.peer.send(Message::Verack);
                     *self.peer.remote.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
@@ -608,6 +659,7 @@ impl PeerTask {
         self.peer
             .bytes_recv
             .fetch_add(frame.wire_len() as u64, Ordering::Relaxed);
+        self.peer.last_recv.store(unix_time(), Ordering::Relaxed);
     }
 
     fn codec_error(&self, e: CodecError) {
@@ -658,7 +710,7 @@ impl PeerTask {
                 info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, "disconnecting peer: ping timeout");
                 return Flow::Stop;
             }
-        } else if now >= self.next_ping {
+        } else if now >= self.next_ping || self.peer.ping_requested.swap(false, Ordering::Relaxed) {
             let nonce = rand::random();
             self.ping = Some((nonce, now));
             self.next_ping = now + PING_INTERVAL;
@@ -701,9 +753,11 @@ impl PeerTask {
             Message::Pong(n) => {
                 if let Some((nonce, sent)) = self.ping {
                     if nonce == n {
+                        let micros = sent.elapsed().as_micros() as u64;
+                        self.peer.ping_micros.store(micros, Ordering::Relaxed);
                         self.peer
-                            .ping_micros
-                            .store(sent.elapsed().as_micros() as u64, Ordering::Relaxed);
+                            .min_ping_micros
+                            .fetch_min(micros, Ordering::Relaxed);
                         self.ping = None;
                     }
                 }

@@ -1,9 +1,6 @@
-//! HTTP middleware: Basic authentication, JSON-RPC 1.0 compatibility, a span per request.
-//!
-//! Bitcoin Core clients send `"jsonrpc": "1.0"` (or nothing) and `content-type:
-//! text/plain`; jsonrpsee speaks 2.0 and wants `application/json`. The middleware reads the
-//! (size-limited) body, marks each request as 2.0, and passes it on, so the same methods
-//! answer both. Responses keep jsonrpsee's 2.0 shape, which 1.0 clients read too.
+//! HTTP middleware: Basic authentication and a span per request. An authenticated POST
+//! body (size-limited) goes to [`super::compat`], which answers it in Bitcoin Core's wire
+//! format whatever the client's JSON-RPC version and content type.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,9 +10,10 @@ use std::task::{Context, Poll};
 use base64::Engine;
 use http_body_util::BodyExt;
 use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
-use serde_json::Value;
 use tower::{Layer, Service};
 use tracing::{debug, Instrument};
+
+use super::{compat, MAX_BATCH};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -47,7 +45,7 @@ impl<S> Layer<S> for AuthLayer {
     }
 }
 
-/// Checks credentials and normalises JSON-RPC 1.0 requests.
+/// Checks credentials, then answers in Core's wire format.
 #[derive(Debug, Clone)]
 pub struct AuthService<S> {
     inner: S,
@@ -72,28 +70,6 @@ fn bad_request(msg: String) -> HttpResponse {
         .status(http::StatusCode::BAD_REQUEST)
         .body(HttpBody::from(msg))
         .expect("a static response is well-formed")
-}
-
-/// Marks every request of a body as JSON-RPC 2.0; returns the method names for the log.
-fn upgrade_to_v2(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
-    let mut value: Value = serde_json::from_slice(bytes).ok()?;
-    let mut methods = Vec::new();
-    let mut fix = |req: &mut Value| {
-        if let Some(obj) = req.as_object_mut() {
-            obj.insert("jsonrpc".into(), Value::from("2.0"));
-            if obj.get("params").is_some_and(Value::is_null) {
-                obj.remove("params");
-            }
-            if let Some(m) = obj.get("method").and_then(Value::as_str) {
-                methods.push(m.to_owned());
-            }
-        }
-    };
-    match &mut value {
-        Value::Array(reqs) => reqs.iter_mut().for_each(&mut fix),
-        other => fix(other),
-    }
-    Some((serde_json::to_vec(&value).ok()?, methods.join(",")))
 }
 
 impl<S> Service<HttpRequest> for AuthService<S>
@@ -122,27 +98,22 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
+            // Anything but a POST (a WebSocket upgrade, a GET) is jsonrpsee's to answer.
+            if req.method() != http::Method::POST {
+                return inner.call(req).await;
+            }
+            let (parts, body) = req.into_parts();
             let bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(e) => return Ok(bad_request(format!("cannot read request body: {e}"))),
             };
-            let (body, methods) = match upgrade_to_v2(&bytes) {
-                Some((b, m)) => (b, m),
-                None => (bytes.to_vec(), String::new()),
-            };
-            parts.headers.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            parts.headers.remove(http::header::CONTENT_LENGTH);
+            let methods = compat::method_names(&bytes);
             let span = tracing::debug_span!(target: "rpc", "rpc", method = %methods);
-            let req = HttpRequest::from_parts(parts, HttpBody::from(body));
             async move {
                 let started = std::time::Instant::now();
-                let res = inner.call(req).await;
+                let res = compat::serve(inner, parts, &bytes, MAX_BATCH as usize).await;
                 debug!(target: "rpc", elapsed_us = started.elapsed().as_micros() as u64, "handled");
-                res
+                Ok(res)
             }
             .instrument(span)
             .await
@@ -153,22 +124,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upgrades_single_and_batch() {
-        let (b, m) =
-            upgrade_to_v2(br#"{"jsonrpc":"1.0","id":1,"method":"getblockcount","params":null}"#)
-                .expect("valid json");
-        let v: Value = serde_json::from_slice(&b).expect("json");
-        assert_eq!(v["jsonrpc"], "2.0");
-        assert!(v.get("params").is_none());
-        assert_eq!(m, "getblockcount");
-        let (b, m) =
-            upgrade_to_v2(br#"[{"id":1,"method":"a"},{"id":2,"method":"b"}]"#).expect("valid");
-        let v: Value = serde_json::from_slice(&b).expect("json");
-        assert_eq!(v[1]["jsonrpc"], "2.0");
-        assert_eq!(m, "a,b");
-    }
 
     #[test]
     fn constant_time_compare() {

@@ -4,12 +4,11 @@
 use dotcoin_common::rpc_types::NodeInfo;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::string_param;
-use super::{RpcContext, HELP};
-use crate::plugins::manifest::MethodDecl;
+use super::{spec, RpcContext};
 
 /// Control calls.
 #[rpc(server, client)]
@@ -29,6 +28,40 @@ pub trait ControlRpc {
     /// A one-call summary of the node.
     #[method(name = "getinfo")]
     fn getinfo(&self) -> RpcResult<NodeInfo>;
+
+    /// The RPC server's state: calls being answered, the log file.
+    #[method(name = "getrpcinfo")]
+    fn getrpcinfo(&self) -> RpcResult<Value>;
+
+    /// Memory use.
+    #[method(name = "getmemoryinfo")]
+    fn getmemoryinfo(&self, mode: Option<Value>) -> RpcResult<Value>;
+
+    /// Which log categories are at debug level; switches them on and off.
+    #[method(name = "logging")]
+    fn logging(&self, include: Option<Value>, exclude: Option<Value>) -> RpcResult<Value>;
+}
+
+/// A `logging` argument: absent, or an array of category names.
+fn category_list(v: Option<&Value>, name: &str) -> RpcResult<Vec<String>> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    rpc_error(
+                        RpcErrorCode::Type,
+                        format!("{name}: each category must be a string"),
+                    )
+                })
+            })
+            .collect(),
+        Some(_) => Err(rpc_error(
+            RpcErrorCode::Type,
+            format!("{name} must be an array of category names"),
+        )),
+    }
 }
 
 /// Implementation of [`ControlRpcServer`].
@@ -44,50 +77,76 @@ impl ControlRpcImpl {
     }
 }
 
-/// The text of `help` with no argument: the built-in calls by category, then each running
-/// plugin's methods under the plugin's name.
-pub fn help_overview(plugins: &[(String, MethodDecl)]) -> String {
-    let mut out = String::new();
-    let mut last = String::new();
-    let builtin = HELP
+/// A method added at run time (a plugin's): category, name, argument synopsis, description.
+pub type ExtraHelp = (String, String, String, String);
+
+/// The `help` entries of the running plugins' methods, under "Plugin NAME".
+fn plugin_help(ctx: &RpcContext) -> Vec<ExtraHelp> {
+    ctx.plugins
+        .help_entries()
+        .into_iter()
+        .map(|(plugin, m)| (format!("Plugin {plugin}"), m.name, m.usage, m.description))
+        .collect()
+}
+
+/// The text of `help` with no argument: every built-in method, then `extras` (methods
+/// added at run time), by category.
+pub fn help_overview(extras: &[ExtraHelp]) -> String {
+    let mut lines: Vec<(&str, &str, String)> = spec::SPECS
         .iter()
-        .map(|(cat, name, args, _)| (cat.to_string(), *name, *args));
-    let from_plugins = plugins
-        .iter()
-        .map(|(p, m)| (format!("Plugin {p}"), m.name.as_str(), m.usage.as_str()));
-    for (cat, name, args) in builtin.chain(from_plugins) {
-        if cat != last {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out.push_str(&format!("== {cat} ==\n"));
-            last = cat;
+        .map(|s| (s.category, s.name, spec::synopsis(s)))
+        .collect();
+    lines.extend(
+        extras
+            .iter()
+            .map(|(cat, name, args, _)| (cat.as_str(), name.as_str(), args.clone())),
+    );
+    // Stable: categories keep their first-seen order, methods sort within each.
+    let mut categories: Vec<&str> = Vec::new();
+    for (cat, _, _) in &lines {
+        if !categories.contains(cat) {
+            categories.push(cat);
         }
-        out.push_str(format!("{name} {args}").trim_end());
-        out.push('\n');
+    }
+    let mut out = String::new();
+    for cat in categories {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("== {cat} ==\n"));
+        let mut methods: Vec<&(&str, &str, String)> =
+            lines.iter().filter(|(c, _, _)| *c == cat).collect();
+        methods.sort_by_key(|(_, name, _)| *name);
+        for (_, name, args) in methods {
+            out.push_str(format!("{name} {args}").trim_end());
+            out.push('\n');
+        }
     }
     out.trim_end().to_owned()
 }
 
+/// The text of `help <command>`: Core-style help for a built-in method, or the entry of a
+/// method added at run time.
+pub fn help_for(command: &str, extras: &[ExtraHelp]) -> Option<String> {
+    if let Some(s) = spec::find(command) {
+        return Some(spec::help_text(s));
+    }
+    extras
+        .iter()
+        .find(|(_, n, _, _)| n == command)
+        .map(|(cat, n, args, desc)| format!("{n} {args}\n\n{desc}\n\nCategory: {cat}"))
+}
+
 impl ControlRpcServer for ControlRpcImpl {
     fn help(&self, command: Option<Value>) -> RpcResult<String> {
-        let plugins = self.ctx.plugins.help_entries();
+        let plugins = plugin_help(&self.ctx);
         match command {
             None | Some(Value::Null) => Ok(help_overview(&plugins)),
             Some(v) => {
                 let name = string_param(&v, "command")?;
-                if let Some((cat, n, args, desc)) = HELP.iter().find(|(_, n, _, _)| *n == name) {
-                    return Ok(format!("{n} {args}\n\n{desc}\n\nCategory: {cat}"));
-                }
-                plugins
-                    .iter()
-                    .find(|(_, m)| m.name == name)
-                    .map(|(p, m)| {
-                        format!("{} {}\n\n{}\n\nPlugin: {p}", m.name, m.usage, m.description)
-                    })
-                    .ok_or_else(|| {
-                        rpc_error(RpcErrorCode::Misc, format!("help: unknown command: {name}"))
-                    })
+                help_for(name, &plugins).ok_or_else(|| {
+                    rpc_error(RpcErrorCode::Misc, format!("help: unknown command: {name}"))
+                })
             }
         }
     }
@@ -95,6 +154,62 @@ impl ControlRpcServer for ControlRpcImpl {
     fn stop(&self) -> RpcResult<String> {
         self.ctx.shutdown.notify_one();
         Ok("dotcoind stopping".into())
+    }
+
+    fn getrpcinfo(&self) -> RpcResult<Value> {
+        let active: Vec<Value> = super::compat::active_commands()
+            .into_iter()
+            .map(|(method, d)| json!({ "method": method, "duration": d.as_micros() as u64 }))
+            .collect();
+        Ok(json!({
+            "active_commands": active,
+            "logpath": self.ctx.chain.datadir().join("debug.log").display().to_string(),
+        }))
+    }
+
+    fn getmemoryinfo(&self, mode: Option<Value>) -> RpcResult<Value> {
+        let mode = match &mode {
+            None | Some(Value::Null) => "stats",
+            Some(v) => string_param(v, "mode")?,
+        };
+        match mode {
+            // Core's "locked" pool holds wallet keys in memory that is never swapped out;
+            // dotcoind holds no key, so the pool it reports is empty, truly.
+            "stats" => Ok(json!({ "locked": {
+                "used": 0, "free": 0, "total": 0, "locked": 0, "chunks_used": 0, "chunks_free": 0,
+            }})),
+            "mallocinfo" => Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "mallocinfo mode not available",
+            )),
+            other => Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                format!("unknown mode {other}"),
+            )),
+        }
+    }
+
+    fn logging(&self, include: Option<Value>, exclude: Option<Value>) -> RpcResult<Value> {
+        let include = category_list(include.as_ref(), "include")?;
+        let exclude = category_list(exclude.as_ref(), "exclude")?;
+        if !include.is_empty() || !exclude.is_empty() {
+            self.ctx
+                .log
+                .update(&include, &exclude)
+                .map_err(|e| match e {
+                    crate::logging::LoggingError::UnknownCategory(_) => {
+                        rpc_error(RpcErrorCode::InvalidParameter, e.to_string())
+                    }
+                    crate::logging::LoggingError::Apply(_) => {
+                        rpc_error(RpcErrorCode::Misc, e.to_string())
+                    }
+                })?;
+        }
+        let mut out = serde_json::Map::new();
+        for (cat, on) in self.ctx.log.categories() {
+            out.insert(cat.to_owned(), Value::Bool(on));
+        }
+        Ok(Value::Object(out))
     }
 
     fn uptime(&self) -> RpcResult<u64> {

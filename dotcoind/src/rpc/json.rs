@@ -103,3 +103,31 @@ pub fn block_verbose<T>(
         tx: block.txdata.iter().map(tx).collect(),
     }
 }
+
+/// The outputs each input of `block` spent, in input order per transaction (empty for
+/// the coinbase), from the block's undo data; `None` when the block has none (it is not
+/// on the active chain).
+pub fn spent_by_block(
+    chain: &Snapshot,
+    block: &dotcoin_common::Block,
+) -> Result<Option<Vec<Vec<dotcoin_common::consensus::Coin>>>, crate::storage::StoreError> {
+    let Some(undo) = chain
+        .store()
+        .get::<crate::storage::UndoByHash>(&block.block_hash())?
+    else {
+        return Ok(None);
+    };
+    let mut spent = undo.spent.into_iter().map(|s| s.coin);
+    let per_tx = block
+        .txdata
+        .iter()
+        .map(|tx| {
+            if tx.is_coinbase() {
+                Vec::new()
+            } else {
+                spent.by_ref().take(tx.inputs.len()).collect()
+            }
+        })
+        .collect();
+    Ok(Some(per_tx))
+}

@@ -26,6 +26,14 @@ pub trait MiningRpc {
         address: Option<Value>,
         maxtries: Option<Value>,
     ) -> RpcResult<Vec<String>>;
+    /// Mine one block with chosen transactions.
+    #[method(name = "generateblock", blocking)]
+    fn generateblock(
+        &self,
+        output: Option<Value>,
+        transactions: Option<Value>,
+        submit: Option<Value>,
+    ) -> RpcResult<Value>;
     /// Mining state.
     #[method(name = "getmininginfo")]
     fn getmininginfo(&self) -> RpcResult<MiningInfo>;
@@ -43,9 +51,9 @@ pub trait MiningRpc {
     /// Whether continuous mining is on.
     #[method(name = "getgenerate")]
     fn getgenerate(&self) -> RpcResult<bool>;
-    /// A template for an external miner.
+    /// A template for an external miner (BIP22/23, with long polling).
     #[method(name = "getblocktemplate")]
-    fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<BlockTemplate>;
+    async fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value>;
     /// Submit a block.
     #[method(name = "submitblock", blocking)]
     fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>>;
@@ -85,10 +93,124 @@ impl MiningRpcImpl {
     }
 }
 
+/// The fee of a raw transaction for `generateblock`: its inputs from the UTXO set or from
+/// transactions chosen before it, less its outputs.
+fn fee_against(
+    state: &crate::state::Snapshot,
+    before: &[(dotcoin_common::Transaction, dotcoin_common::Amount)],
+    tx: &dotcoin_common::Transaction,
+) -> RpcResult<dotcoin_common::Amount> {
+    let mut paid_in = dotcoin_common::Amount::ZERO;
+    for input in &tx.inputs {
+        let op = input.prevout;
+        let value = match state
+            .coin(&op)
+            .map_err(|e| rpc_error(RpcErrorCode::Database, e.to_string()))?
+        {
+            Some(c) => c.output.value,
+            None => before
+                .iter()
+                .find(|(t, _)| t.txid() == op.txid)
+                .and_then(|(t, _)| t.outputs.get(op.vout as usize))
+                .map(|o| o.value)
+                .ok_or_else(|| {
+                    rpc_error(
+                        RpcErrorCode::Verify,
+                        format!(
+                            "Transaction {} spends {}:{}, which is not unspent",
+                            tx.txid(),
+                            op.txid,
+                            op.vout
+                        ),
+                    )
+                })?,
+        };
+        paid_in = paid_in
+            .checked_add(value)
+            .ok_or_else(|| rpc_error(RpcErrorCode::Verify, "inputs overflow"))?;
+    }
+    let paid_out = dotcoin_common::Amount::checked_sum(tx.outputs.iter().map(|o| o.value))
+        .ok_or_else(|| rpc_error(RpcErrorCode::Verify, "outputs above MAX_MONEY"))?;
+    paid_in.checked_sub(paid_out).ok_or_else(|| {
+        rpc_error(
+            RpcErrorCode::Verify,
+            format!("Transaction {} pays out more than it spends", tx.txid()),
+        )
+    })
+}
+
+/// BIP22's `longpollid`: changes whenever the template would (a new tip, or a mempool
+/// of another size; a replaced transaction keeps the size and so waits for the next one).
+fn longpoll_id(state: &crate::state::Snapshot) -> String {
+    format!("{}{}", state.tip().hash, state.mempool().len())
+}
+
+impl MiningRpcImpl {
+    /// BIP23 proposal mode: null when the block would be valid on the tip (proof of work
+    /// aside), else the short reject reason.
+    fn proposal(&self, request: &serde_json::Map<String, Value>) -> RpcResult<Value> {
+        let data = request
+            .get("data")
+            .ok_or_else(|| rpc_error(RpcErrorCode::Type, "Missing data String key for proposal"))?;
+        let bytes = hex_param(data, "data")?;
+        let block: Block = deserialize(&bytes).map_err(|e| {
+            rpc_error(
+                RpcErrorCode::Deserialization,
+                format!("Block decode failed: {e}"),
+            )
+        })?;
+        match self.ctx.chain.check_proposal(&block) {
+            Ok(None) => Ok(Value::Null),
+            Ok(Some(reason)) => Ok(reason.into()),
+            Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),
+            Err(e) => Ok(e.reject_reason().into()),
+        }
+    }
+
+    fn template(&self, state: &crate::state::Snapshot) -> BlockTemplate {
+        // The miner writes the coinbase (coinbasevalue says how much it may claim); the
+        // template only selects the transactions, so the key it is built with is never seen.
+        let t = build_template(state, PubKey([0; 32]), 0, unix_time());
+        let transactions: Vec<BlockTemplateTx> = t.block.txdata[1..]
+            .iter()
+            .map(|tx| BlockTemplateTx {
+                data: hex::encode(serialize(tx)),
+                txid: tx.txid(),
+                hash: tx.wtxid(),
+                fee: state
+                    .mempool()
+                    .get(&tx.txid())
+                    .map_or(0, |e| e.fee.to_sat()),
+            })
+            .collect();
+        let params = self.ctx.chain.params();
+        let h = &t.block.header;
+        BlockTemplate {
+            version: h.version,
+            previousblockhash: h.prev_blockhash,
+            transactions,
+            coinbasevalue: params.subsidy(t.height).to_sat() + t.fees.to_sat(),
+            target: format!("{:064x}", h.bits.to_target().unwrap_or_default()),
+            mintime: state.median_time_past() + 1,
+            curtime: h.time,
+            bits: h.bits.to_string(),
+            height: t.height,
+            sizelimit: dotcoin_common::consensus::MAX_BLOCK_SIZE as u64,
+            work: format!("{:x}", work_from_bits(h.bits)),
+            rules: Vec::new(),
+            capabilities: vec!["longpoll".into()],
+            longpollid: longpoll_id(state),
+            mutable: vec!["time".into(), "transactions".into(), "prevblock".into()],
+            noncerange: "00000000ffffffff".into(),
+        }
+    }
+}
+
 fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+#[jsonrpsee::core::async_trait]
 impl MiningRpcServer for MiningRpcImpl {
     fn generatetoaddress(
         &self,
@@ -109,6 +231,74 @@ impl MiningRpcServer for MiningRpcImpl {
             .generate(n, addr.pubkey, default_threads(), maxtries)
             .map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?;
         Ok(hashes.into_iter().map(|h| h.to_string()).collect())
+    }
+
+    fn generateblock(
+        &self,
+        output: Option<Value>,
+        transactions: Option<Value>,
+        submit: Option<Value>,
+    ) -> RpcResult<Value> {
+        let network = self.ctx.chain.params().network;
+        // Core takes an address or a descriptor; addr(<address>) is the one that applies.
+        let output = required(output, "output")?;
+        let text = super::params::string_param(&output, "output")?;
+        let bare = text
+            .strip_prefix("addr(")
+            .and_then(|t| t.split('#').next())
+            .and_then(|t| t.strip_suffix(')'))
+            .unwrap_or(text);
+        let addr = address_param(&Value::String(bare.to_owned()), "output", network)?;
+        let list = required(transactions, "transactions")?;
+        let list = list
+            .as_array()
+            .ok_or_else(|| rpc_error(RpcErrorCode::Type, "Expected type array for transactions"))?;
+        let submit = opt_bool(submit, "submit", true)?;
+        let state = self.ctx.chain.snapshot();
+        let mut chosen: Vec<(dotcoin_common::Transaction, dotcoin_common::Amount)> =
+            Vec::with_capacity(list.len());
+        for item in list {
+            let s = super::params::string_param(item, "transactions")?;
+            // A txid names a mempool transaction; anything else is a raw transaction.
+            let pooled = s
+                .parse::<dotcoin_common::Txid>()
+                .ok()
+                .filter(|_| s.len() == 64)
+                .and_then(|txid| state.mempool().get(&txid).map(|e| (e.tx.clone(), e.fee)));
+            let entry = match pooled {
+                Some(e) => e,
+                None if s.len() == 64 => {
+                    return Err(rpc_error(
+                        RpcErrorCode::InvalidAddressOrKey,
+                        format!("Transaction {s} not in mempool."),
+                    ))
+                }
+                None => {
+                    let tx: dotcoin_common::Transaction =
+                        deserialize(&hex_param(item, "transactions")?).map_err(|e| {
+                            rpc_error(
+                                RpcErrorCode::Deserialization,
+                                format!("Transaction decode failed for {s}: {e}"),
+                            )
+                        })?;
+                    let fee = fee_against(&state, &chosen, &tx)?;
+                    (tx, fee)
+                }
+            };
+            chosen.push(entry);
+        }
+        let block = self
+            .ctx
+            .miner
+            .generate_block(addr.pubkey, chosen, default_threads(), submit)
+            .map_err(|e| rpc_error(RpcErrorCode::Verify, format!("Block rejected: {e}")))?
+            .ok_or_else(|| rpc_error(RpcErrorCode::Misc, "Shutting down"))?;
+        let hash = block.block_hash().to_string();
+        Ok(if submit {
+            serde_json::json!({ "hash": hash })
+        } else {
+            serde_json::json!({ "hash": hash, "hex": hex::encode(serialize(&block)) })
+        })
     }
 
     fn getmininginfo(&self) -> RpcResult<MiningInfo> {
@@ -172,38 +362,47 @@ impl MiningRpcServer for MiningRpcImpl {
         Ok(self.ctx.miner.is_mining())
     }
 
-    fn getblocktemplate(&self, _template_request: Option<Value>) -> RpcResult<BlockTemplate> {
+    async fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value> {
+        let request = match template_request {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(o)) => o,
+            Some(other) => {
+                return Err(rpc_error(
+                    RpcErrorCode::Type,
+                    format!("Expected type object for template_request, got {other}"),
+                ))
+            }
+        };
+        match request.get("mode").and_then(Value::as_str) {
+            None | Some("template") => {}
+            Some("proposal") => return self.proposal(&request),
+            Some(other) => {
+                return Err(rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("Invalid mode: {other}"),
+                ))
+            }
+        }
+        // BIP22 long polling: wait until the template would change (a new tip, or the
+        // mempool changed), following the chain service's snapshot channel.
+        if let Some(id) = request.get("longpollid") {
+            let id = id
+                .as_str()
+                .ok_or_else(|| rpc_error(RpcErrorCode::Type, "longpollid must be a string"))?
+                .to_owned();
+            let mut rx = self.ctx.chain.watch_snapshots();
+            loop {
+                if longpoll_id(&rx.borrow_and_update()) != id {
+                    break;
+                }
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
         let state = self.ctx.chain.snapshot();
-        // The coinbase is the miner's to write; the template pays an all-zero key that
-        // external miners replace (coinbasevalue says how much they may claim).
-        let t = build_template(&state, PubKey([0; 32]), 0, unix_time());
-        let transactions: Vec<BlockTemplateTx> = t.block.txdata[1..]
-            .iter()
-            .map(|tx| BlockTemplateTx {
-                data: hex::encode(serialize(tx)),
-                txid: tx.txid(),
-                hash: tx.wtxid(),
-                fee: state
-                    .mempool()
-                    .get(&tx.txid())
-                    .map_or(0, |e| e.fee.to_sat()),
-            })
-            .collect();
-        let params = self.ctx.chain.params();
-        let h = &t.block.header;
-        Ok(BlockTemplate {
-            version: h.version,
-            previousblockhash: h.prev_blockhash,
-            transactions,
-            coinbasevalue: params.subsidy(t.height).to_sat() + t.fees.to_sat(),
-            target: format!("{:064x}", h.bits.to_target().unwrap_or_default()),
-            mintime: state.median_time_past() + 1,
-            curtime: h.time,
-            bits: h.bits.to_string(),
-            height: t.height,
-            sizelimit: dotcoin_common::consensus::MAX_BLOCK_SIZE as u64,
-            work: format!("{:x}", work_from_bits(h.bits)),
-        })
+        let template = self.template(&state);
+        serde_json::to_value(&template).map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))
     }
 
     fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>> {
@@ -219,7 +418,16 @@ impl MiningRpcServer for MiningRpcImpl {
             Ok(o) if o.duplicate => Ok(Some("duplicate".into())),
             Ok(_) => Ok(None),
             Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),
-            Err(e) => Ok(Some(e.to_string())),
+            // Core's short BIP22 reason ("high-hash"); the long explanation goes to the log.
+            Err(e) => {
+                let long = e.to_string();
+                let short = match &e {
+                    ChainError::Invalid(v) => v.reject_reason().to_owned(),
+                    _ => long.split(':').next().unwrap_or(&long).trim().to_owned(),
+                };
+                tracing::info!(target: "rpc", reason = %short, "submitblock refused: {long}");
+                Ok(Some(short))
+            }
         }
     }
 }

@@ -2,12 +2,15 @@
 //! category, each a `#[rpc(server, client)]` trait merged here into one module.
 //!
 //! Cross-cutting work happens once in [`auth`]: HTTP Basic authentication against the
-//! cookie or `rpcuser`/`rpcpassword` (401 otherwise), JSON-RPC 1.0 requests accepted as
-//! Bitcoin Core clients send them, and a tracing span per request.
+//! cookie or `rpcuser`/`rpcpassword` (401 otherwise) and a tracing span per request; then
+//! [`compat`] answers in Bitcoin Core's wire format (1.0/1.1 and 2.0 dialects, batches
+//! element by element) and holds parameters against each method's definition in [`spec`],
+//! from which `help` is printed too.
 
 pub mod address;
 mod auth;
 pub mod blockchain;
+pub(crate) mod compat;
 pub mod control;
 pub mod error;
 pub mod json;
@@ -16,7 +19,9 @@ pub mod network;
 pub mod params;
 pub mod plugin;
 pub mod rawtx;
+pub mod spec;
 pub mod subscriptions;
+pub mod util;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -46,296 +51,12 @@ pub struct RpcContext {
     pub started: std::time::Instant,
     /// Runtime plugins.
     pub plugins: Arc<crate::plugins::PluginHost>,
+    /// The log categories at debug level.
+    pub log: Arc<crate::logging::LogControl>,
 }
 
 /// Most calls one JSON-RPC batch may hold; a larger batch is refused whole (-32010).
 pub const MAX_BATCH: u32 = 1000;
-
-/// One line of `help`: category, method, argument synopsis, description.
-pub type HelpEntry = (&'static str, &'static str, &'static str, &'static str);
-
-/// Every method with its help, by category, in `help` order.
-pub const HELP: &[HelpEntry] = &[
-    (
-        "Blockchain",
-        "getbestblockhash",
-        "",
-        "Hash of the best (tip) block of the active chain.",
-    ),
-    (
-        "Blockchain",
-        "getblock",
-        "\"blockhash\" ( verbosity )",
-        "Block data: 0 hex, 1 JSON with txids (default), 2 JSON with transactions.",
-    ),
-    (
-        "Blockchain",
-        "getblockchaininfo",
-        "",
-        "State of the chain: network, height, headers, difficulty, work, sync progress.",
-    ),
-    (
-        "Blockchain",
-        "getblockcount",
-        "",
-        "Height of the active chain's tip.",
-    ),
-    (
-        "Blockchain",
-        "getblockhash",
-        "height",
-        "Hash of the active chain's block at height.",
-    ),
-    (
-        "Blockchain",
-        "getblockheader",
-        "\"blockhash\" ( verbose )",
-        "Header as JSON (default) or hex.",
-    ),
-    (
-        "Blockchain",
-        "getchaintips",
-        "",
-        "Every known chain tip: active, valid-fork, valid-headers, headers-only, invalid.",
-    ),
-    (
-        "Blockchain",
-        "getdifficulty",
-        "",
-        "Difficulty of the tip as a multiple of the minimum Bitcoin difficulty.",
-    ),
-    (
-        "Blockchain",
-        "gettxout",
-        "\"txid\" n ( include_mempool )",
-        "An unspent output, or null if spent or unknown.",
-    ),
-    (
-        "Blockchain",
-        "gettxoutsetinfo",
-        "",
-        "Statistics of the UTXO set, with a hash of its contents.",
-    ),
-    (
-        "Blockchain",
-        "invalidateblock",
-        "\"blockhash\"",
-        "Marks a block and its descendants invalid, as if they broke a rule; reorganises away.",
-    ),
-    (
-        "Blockchain",
-        "preciousblock",
-        "\"blockhash\"",
-        "Treats a block as received first among equal-work tips, so it wins the tie.",
-    ),
-    (
-        "Blockchain",
-        "reconsiderblock",
-        "\"blockhash\"",
-        "Clears invalid marks from a block, its ancestors and descendants; may reorganise.",
-    ),
-    (
-        "Addressindex",
-        "getaddressbalance",
-        "{\"addresses\": [\"address\",...]}",
-        "Balance of addresses (confirmed, immature, unconfirmed), in base units.",
-    ),
-    (
-        "Addressindex",
-        "getaddresstxids",
-        "{\"addresses\": [\"address\",...]}",
-        "Txids of every transaction touching the addresses, confirmed then mempool.",
-    ),
-    (
-        "Addressindex",
-        "getaddressutxos",
-        "{\"addresses\": [\"address\",...]}",
-        "Unspent outputs of addresses, mempool-aware.",
-    ),
-    (
-        "Control",
-        "getinfo",
-        "",
-        "A summary: version, network, blocks, connections, difficulty, mempool size.",
-    ),
-    (
-        "Control",
-        "help",
-        "( \"command\" )",
-        "List all commands, or explain one.",
-    ),
-    ("Control", "stop", "", "Stop dotcoind."),
-    ("Control", "uptime", "", "Seconds since the node started."),
-    (
-        "Mining",
-        "generatetoaddress",
-        "nblocks \"address\" ( maxtries )",
-        "Mine nblocks blocks now, paying address; returns their hashes.",
-    ),
-    (
-        "Mining",
-        "getblocktemplate",
-        "( template_request )",
-        "A block template for an external miner.",
-    ),
-    (
-        "Mining",
-        "getgenerate",
-        "",
-        "Whether continuous mining is on.",
-    ),
-    (
-        "Mining",
-        "getmininginfo",
-        "",
-        "Mining state: blocks, difficulty, network and local hash rate, pooled transactions.",
-    ),
-    (
-        "Mining",
-        "getnetworkhashps",
-        "( nblocks height )",
-        "Estimated network hashes per second over the last nblocks (default 120).",
-    ),
-    (
-        "Mining",
-        "setgenerate",
-        "generate ( genproclimit \"address\" )",
-        "Turn continuous mining on or off (address required to turn it on).",
-    ),
-    (
-        "Mining",
-        "submitblock",
-        "\"hexdata\"",
-        "Submit a mined block; null if accepted, else the rule it broke.",
-    ),
-    (
-        "Network",
-        "addnode",
-        "\"node\" \"command\"",
-        "Add (keep connected), remove, or try once (onetry) a peer \"host:port\".",
-    ),
-    ("Network", "clearbanned", "", "Lift every ban."),
-    (
-        "Network",
-        "disconnectnode",
-        "( \"address\" nodeid )",
-        "Drop the connection to a peer, by address or by id.",
-    ),
-    (
-        "Network",
-        "getconnectioncount",
-        "",
-        "Number of connected peers.",
-    ),
-    (
-        "Network",
-        "getnetworkinfo",
-        "",
-        "P2P state: version, protocol, connections in/out, local addresses.",
-    ),
-    (
-        "Network",
-        "getpeerinfo",
-        "",
-        "Every connected peer: address, version, heights, ping, bytes, ban score.",
-    ),
-    (
-        "Network",
-        "listbanned",
-        "",
-        "Banned IPs with their ban times.",
-    ),
-    (
-        "Network",
-        "setban",
-        "\"subnet\" \"command\" ( bantime absolute )",
-        "Ban (add) or unban (remove) an IP; bantime in seconds (default -bantime).",
-    ),
-    (
-        "Plugin",
-        "plugin",
-        "( \"subcommand\" \"arg\" )",
-        "Runtime plugins: list (default), start PATH, stop NAME.",
-    ),
-    (
-        "Rawtransactions",
-        "decoderawtransaction",
-        "\"hexstring\"",
-        "Decode a serialized transaction to JSON.",
-    ),
-    (
-        "Rawtransactions",
-        "getmempoolentry",
-        "\"txid\"",
-        "A mempool transaction's fee, size, time, parents and children.",
-    ),
-    (
-        "Rawtransactions",
-        "getmempoolinfo",
-        "",
-        "Mempool size, bytes, bound and fee floor.",
-    ),
-    (
-        "Rawtransactions",
-        "getrawmempool",
-        "( verbose )",
-        "Txids in the mempool, or entries with verbose=true.",
-    ),
-    (
-        "Rawtransactions",
-        "getrawtransaction",
-        "\"txid\" ( verbose \"blockhash\" )",
-        "A transaction from the mempool or the chain, hex or JSON.",
-    ),
-    (
-        "Rawtransactions",
-        "sendrawtransaction",
-        "\"hexstring\" ( maxfeerate )",
-        "Validate a signed transaction, add it to the mempool and relay it. Refuses one paying more than maxfeerate DOT/kvB (default 0.10, 0 for no limit).",
-    ),
-    (
-        "Rawtransactions",
-        "testmempoolaccept",
-        "[\"rawtx\",...] ( maxfeerate )",
-        "Whether the mempool would accept each transaction, and why not (maxfeerate as in sendrawtransaction).",
-    ),
-    (
-        "Subscriptions",
-        "subscribe_blocks",
-        "",
-        "WebSocket only: a notification per new active tip, with reorg details.",
-    ),
-    (
-        "Subscriptions",
-        "subscribe_mempool",
-        "",
-        "WebSocket only: mempool additions (fee, size) and removals (reason).",
-    ),
-    (
-        "Subscriptions",
-        "subscribe_sequence",
-        "",
-        "WebSocket only: C/D block connects and disconnects, A/R mempool adds and removes, in order (Core's ZMQ sequence).",
-    ),
-    (
-        "Subscriptions",
-        "unsubscribe_blocks",
-        "subscription",
-        "WebSocket only: ends a subscribe_blocks subscription.",
-    ),
-    (
-        "Subscriptions",
-        "unsubscribe_mempool",
-        "subscription",
-        "WebSocket only: ends a subscribe_mempool subscription.",
-    ),
-    (
-        "Subscriptions",
-        "unsubscribe_sequence",
-        "subscription",
-        "WebSocket only: ends a subscribe_sequence subscription.",
-    ),
-];
 
 /// Most WebSocket subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 32;
@@ -352,6 +73,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use plugin::PluginRpcServer;
     use rawtx::RawTransactionsRpcServer;
     use subscriptions::SubscriptionsRpcServer;
+    use util::UtilRpcServer;
 
     let mut module = RpcModule::new(());
     let merges = [
@@ -362,7 +84,8 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(mining::MiningRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(plugin::PluginRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(subscriptions::SubscriptionsRpcImpl::new(ctx.clone()).into_rpc()),
-        module.merge(network::NetworkRpcImpl::new(ctx).into_rpc()),
+        module.merge(network::NetworkRpcImpl::new(ctx.clone()).into_rpc()),
+        module.merge(util::UtilRpcImpl::new(ctx).into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");
@@ -484,7 +207,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn help_lists_exactly_the_registered_methods() {
+    fn every_registered_method_has_a_definition_and_core_style_help() {
         let dir = tempfile::tempdir().expect("tempdir");
         let chain = crate::state::ChainService::open(
             crate::state::ChainOptions {
@@ -523,11 +246,27 @@ mod tests {
             chain,
             shutdown: Arc::new(Notify::new()),
             started: std::time::Instant::now(),
+            log: Arc::new(crate::logging::LogControl::detached()),
         };
         let mut registered: Vec<&str> = build_module(ctx).method_names().collect();
         registered.sort_unstable();
-        let mut helped: Vec<&str> = HELP.iter().map(|(_, name, _, _)| *name).collect();
+        let mut helped: Vec<&str> = spec::SPECS.iter().map(|s| s.name).collect();
         helped.sort_unstable();
         assert_eq!(registered, helped);
+        for s in spec::SPECS {
+            let text = spec::help_text(s);
+            for section in ["Result:", "Examples:", "> dotcoin-cli ", "> curl "] {
+                assert!(
+                    text.contains(section),
+                    "help {} lacks {section}:\n{text}",
+                    s.name
+                );
+            }
+            assert!(
+                s.args.is_empty() || text.contains("Arguments:\n1. "),
+                "help {} lacks its arguments:\n{text}",
+                s.name
+            );
+        }
     }
 }

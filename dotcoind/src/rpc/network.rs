@@ -52,6 +52,25 @@ pub trait NetworkRpc {
     /// Lift every ban.
     #[method(name = "clearbanned")]
     fn clearbanned(&self) -> RpcResult<Value>;
+    /// Added nodes and whether each is connected.
+    #[method(name = "getaddednodeinfo")]
+    fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>>;
+    /// Bytes sent and received.
+    #[method(name = "getnettotals")]
+    fn getnettotals(&self) -> RpcResult<Value>;
+    /// Addresses the node learnt.
+    #[method(name = "getnodeaddresses")]
+    fn getnodeaddresses(
+        &self,
+        count: Option<Value>,
+        network: Option<Value>,
+    ) -> RpcResult<Vec<Value>>;
+    /// Pings every peer (the times show in getpeerinfo).
+    #[method(name = "ping")]
+    fn ping(&self) -> RpcResult<Value>;
+    /// Turns all P2P activity off or on.
+    #[method(name = "setnetworkactive")]
+    fn setnetworkactive(&self, state: Option<Value>) -> RpcResult<bool>;
 }
 
 /// Implementation of [`NetworkRpcServer`].
@@ -104,6 +123,26 @@ fn subnet_of(ip: &IpAddr) -> String {
     }
 }
 
+/// Core's service bits as `getpeerinfo` prints them: every dotcoin node serves the whole
+/// chain (`NODE_NETWORK`); a peer whose `version` has not arrived offers nothing yet.
+const NODE_NETWORK: &str = "0000000000000001";
+const NO_SERVICES: &str = "0000000000000000";
+
+/// Core's name of the network a peer is reached through.
+fn network_name(ip: &IpAddr) -> &'static str {
+    let routable = match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified())
+        }
+        IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unspecified()),
+    };
+    match (routable, ip) {
+        (false, _) => "not_publicly_routable",
+        (true, IpAddr::V4(_)) => "ipv4",
+        (true, IpAddr::V6(_)) => "ipv6",
+    }
+}
+
 fn numeric_version() -> u64 {
     let parse = |s: &str| s.parse::<u64>().unwrap_or(0);
     parse(env!("CARGO_PKG_VERSION_MAJOR")) * 10_000
@@ -141,6 +180,17 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     conntime: p.conntime,
                     banscore: s.banscore,
                     pingtime: s.ping.map(|d| d.as_secs_f64()),
+                    minping: s.min_ping.map(|d| d.as_secs_f64()),
+                    // Every dotcoin node serves the full chain: Core's NODE_NETWORK.
+                    services: if s.remote.is_some() {
+                        NODE_NETWORK
+                    } else {
+                        NO_SERVICES
+                    }
+                    .into(),
+                    lastsend: s.last_send,
+                    lastrecv: s.last_recv,
+                    network: network_name(&p.addr.ip()).into(),
                     addnode: p.target.clone(),
                 }
             })
@@ -172,9 +222,11 @@ impl NetworkRpcServer for NetworkRpcImpl {
             connections: peers.len() as u64,
             connections_in: inbound as u64,
             connections_out: (peers.len() - inbound) as u64,
-            networkactive: true,
+            networkactive: self.net().network_active(),
+            localservices: NODE_NETWORK.into(),
+            localservicesnames: vec!["NETWORK".into()],
             localaddresses,
-            relayfee: relay.to_sat_per_kvb() as f64 / 1e8,
+            relayfee: dotcoin_common::Amount::from_sat(relay.to_sat_per_kvb()),
             warnings: String::new(),
         })
     }
@@ -287,5 +339,105 @@ impl NetworkRpcServer for NetworkRpcImpl {
     fn clearbanned(&self) -> RpcResult<Value> {
         self.net().clear_bans();
         Ok(Value::Null)
+    }
+
+    fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>> {
+        let wanted = match &node {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(string_param(v, "node")?),
+        };
+        let peers = self.net().peers();
+        let list: Vec<Value> = self
+            .net()
+            .added_nodes()
+            .into_iter()
+            .filter(|(target, _)| wanted.is_none_or(|w| w == target))
+            .map(|(target, connected)| {
+                let addresses: Vec<Value> = peers
+                    .iter()
+                    .filter(|p| p.target.as_deref() == Some(target.as_str()))
+                    .map(|p| serde_json::json!({"address": p.addr.to_string(), "connected": "outbound"}))
+                    .collect();
+                serde_json::json!({ "addednode": target, "connected": connected, "addresses": addresses })
+            })
+            .collect();
+        if let (Some(w), true) = (wanted, list.is_empty()) {
+            return Err(rpc_error(
+                RpcErrorCode::NodeNotAdded,
+                format!("Error: Node has not been added: {w}"),
+            ));
+        }
+        Ok(list)
+    }
+
+    fn getnodeaddresses(
+        &self,
+        count: Option<Value>,
+        network: Option<Value>,
+    ) -> RpcResult<Vec<Value>> {
+        // Core: 0 means all.
+        let count = match super::params::opt_u32(count, "count", 1)? {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        let wanted = match &network {
+            None | Some(Value::Null) => None,
+            Some(v) => match string_param(v, "network")? {
+                n @ ("ipv4" | "ipv6" | "not_publicly_routable") => Some(n.to_owned()),
+                other => {
+                    return Err(rpc_error(
+                        RpcErrorCode::InvalidParameter,
+                        format!("Network not recognized: {other}"),
+                    ))
+                }
+            },
+        };
+        Ok(self
+            .net()
+            .known_addrs()
+            .into_iter()
+            .filter(|(a, _)| wanted.as_deref().is_none_or(|w| w == network_name(&a.ip())))
+            .take(count)
+            .map(|(a, time)| {
+                serde_json::json!({
+                    "time": time,
+                    "services": 1,
+                    "address": a.ip().to_string(),
+                    "port": a.port(),
+                    "network": network_name(&a.ip()),
+                })
+            })
+            .collect())
+    }
+
+    fn ping(&self) -> RpcResult<Value> {
+        for p in self.net().peers() {
+            p.request_ping();
+        }
+        Ok(Value::Null)
+    }
+
+    fn setnetworkactive(&self, state: Option<Value>) -> RpcResult<bool> {
+        let state = required(state, "state")?;
+        let on = match state {
+            Value::Bool(b) => b,
+            other => {
+                return Err(rpc_error(
+                    RpcErrorCode::Type,
+                    format!("Expected type bool for state, got {other}"),
+                ))
+            }
+        };
+        self.net().set_network_active(on);
+        Ok(self.net().network_active())
+    }
+
+    fn getnettotals(&self) -> RpcResult<Value> {
+        let (sent, recv) = self.net().net_totals();
+        Ok(serde_json::json!({
+            "totalbytesrecv": recv,
+            "totalbytessent": sent,
+            "timemillis": unix_time() * 1000,
+        }))
     }
 }

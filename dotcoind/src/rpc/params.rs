@@ -58,17 +58,25 @@ pub fn opt_fee_rate(
     name: &str,
     default: FeeRate,
 ) -> Result<FeeRate, ErrorObjectOwned> {
-    let text = match &v {
-        None | Some(Value::Null) => return Ok(default),
+    match &v {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => Ok(FeeRate::from_sat_per_kvb(amount_param(v, name)?.to_sat())),
+    }
+}
+
+/// A DOT amount, given as a number or a string. Negative, over-precise or absurd values
+/// are Core's `-3` "Amount out of range" / "Invalid amount".
+pub fn amount_param(v: &Value, name: &str) -> Result<Amount, ErrorObjectOwned> {
+    let text = match v {
         // The number's own decimal text: no rounding through f64. A fraction is printed
         // by Rust's float formatting, which never uses an exponent: serde_json's would
         // turn 0.0000001 into `1e-7`, which is no decimal amount.
-        Some(Value::Number(n)) => match n.as_f64() {
+        Value::Number(n) => match n.as_f64() {
             Some(f) if n.is_f64() => f.to_string(),
             _ => n.to_string(),
         },
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(type_error(name, other, "number")),
+        Value::String(s) => s.clone(),
+        other => return Err(type_error(name, other, "number")),
     };
     if text.trim_start().starts_with('-') {
         return Err(rpc_error(RpcErrorCode::Type, "Amount out of range"));
@@ -78,7 +86,7 @@ pub fn opt_fee_rate(
     if !amount.is_in_range() {
         return Err(rpc_error(RpcErrorCode::Type, "Amount out of range"));
     }
-    Ok(FeeRate::from_sat_per_kvb(amount.to_sat()))
+    Ok(amount)
 }
 
 /// An optional `u32` with a default.

@@ -13,7 +13,10 @@ use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{confirmations, GetRawMempoolResult, GetRawTransactionResult};
-use super::params::{blockhash_param, hex_param, opt_bool, opt_fee_rate, required, txid_param};
+use super::params::{
+    address_param, amount_param, blockhash_param, hex_param, opt_bool, opt_fee_rate, opt_u32,
+    required, txid_param,
+};
 use super::RpcContext;
 use crate::mempool::{MempoolEntry, MempoolError};
 use crate::state::Snapshot;
@@ -47,6 +50,14 @@ pub trait RawTransactionsRpc {
     /// Decode a transaction.
     #[method(name = "decoderawtransaction")]
     fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx>;
+    /// An unsigned transaction from inputs and outputs.
+    #[method(name = "createrawtransaction")]
+    fn createrawtransaction(
+        &self,
+        inputs: Option<Value>,
+        outputs: Option<Value>,
+        locktime: Option<Value>,
+    ) -> RpcResult<String>;
     /// A transaction by txid.
     #[method(name = "getrawtransaction", blocking)]
     fn getrawtransaction(
@@ -80,7 +91,8 @@ fn decode_tx(v: Option<Value>, name: &str) -> Result<Transaction, ErrorObjectOwn
     })
 }
 
-fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
+/// A pool entry as `getmempoolentry` prints it.
+pub(super) fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
     let pool = state.mempool();
     MempoolEntryInfo {
         size: e.size as u64,
@@ -93,6 +105,36 @@ fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
         spentby: pool.children_of(&e.txid),
         wtxid: e.tx.wtxid(),
     }
+}
+
+/// The outputs a mempool transaction spends, in input order: from the UTXO set, or from
+/// its parents in the pool (shown at the next block's height, where they would confirm).
+fn mempool_spent(
+    state: &Snapshot,
+    tx: &Transaction,
+) -> Result<Vec<dotcoin_common::consensus::Coin>, ErrorObjectOwned> {
+    let mut coins = Vec::with_capacity(tx.inputs.len());
+    for input in &tx.inputs {
+        let op = input.prevout;
+        let coin = match state.coin(&op).map_rpc(RpcErrorCode::Database)? {
+            Some(c) => Some(c),
+            None => state
+                .mempool()
+                .get(&op.txid)
+                .and_then(|p| p.tx.outputs.get(op.vout as usize))
+                .map(|o| dotcoin_common::consensus::Coin {
+                    output: *o,
+                    height: state.height() + 1,
+                    is_coinbase: false,
+                }),
+        };
+        match coin {
+            Some(c) => coins.push(c),
+            // Not known: no prevouts at all rather than some.
+            None => return Ok(Vec::new()),
+        }
+    }
+    Ok(coins)
 }
 
 /// `maxfeerate`'s default: Bitcoin Core's 0.10 per kvB, here in DOT.
@@ -122,7 +164,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     fn getmempoolinfo(&self) -> RpcResult<MempoolInfo> {
         let state = self.ctx.chain.snapshot();
         let p = state.mempool();
-        let min = p.min_fee_rate().to_sat_per_kvb() as f64 / 1e8;
+        let min = dotcoin_common::Amount::from_sat(p.min_fee_rate().to_sat_per_kvb());
         Ok(MempoolInfo {
             loaded: true,
             size: p.len() as u64,
@@ -248,6 +290,91 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         Ok(results)
     }
 
+    fn createrawtransaction(
+        &self,
+        inputs: Option<Value>,
+        outputs: Option<Value>,
+        locktime: Option<Value>,
+    ) -> RpcResult<String> {
+        let network = self.ctx.chain.params().network;
+        let inputs = required(inputs, "inputs")?;
+        let inputs = inputs.as_array().ok_or_else(|| {
+            rpc_error(
+                RpcErrorCode::Type,
+                "JSON value is not of expected type array for parameter 'inputs'",
+            )
+        })?;
+        let mut tx = Transaction {
+            version: 1,
+            inputs: Vec::with_capacity(inputs.len()),
+            outputs: Vec::new(),
+            lock_time: opt_u32(locktime, "locktime", 0)?,
+        };
+        for input in inputs {
+            let txid = txid_param(input.get("txid").unwrap_or(&Value::Null), "txid")?;
+            let vout = match input.get("vout") {
+                Some(v) => super::params::u32_param(v, "vout")?,
+                None => {
+                    return Err(rpc_error(
+                        RpcErrorCode::InvalidParameter,
+                        "Invalid parameter, missing vout key",
+                    ))
+                }
+            };
+            tx.inputs.push(dotcoin_common::TxIn {
+                prevout: dotcoin_common::OutPoint { txid, vout },
+                witness: Vec::new(),
+            });
+        }
+        // Core takes an object {"address": amount, ...} or an array of one-key objects.
+        let outputs = required(outputs, "outputs")?;
+        let pairs: Vec<(String, Value)> = match outputs {
+            Value::Object(map) => map.into_iter().collect(),
+            Value::Array(list) => {
+                let mut pairs = Vec::with_capacity(list.len());
+                for item in list {
+                    match item {
+                        Value::Object(map) => pairs.extend(map),
+                        other => {
+                            return Err(rpc_error(
+                                RpcErrorCode::InvalidParameter,
+                                format!("Invalid parameter, output is not an object: {other}"),
+                            ))
+                        }
+                    }
+                }
+                pairs
+            }
+            other => {
+                return Err(rpc_error(
+                    RpcErrorCode::Type,
+                    format!("Expected type object or array for parameter 'outputs', got {other}"),
+                ))
+            }
+        };
+        if pairs.is_empty() {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "Invalid parameter, outputs are empty",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (address, amount) in pairs {
+            let addr = address_param(&Value::String(address.clone()), "outputs", network)?;
+            if !seen.insert(address.clone()) {
+                return Err(rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("Invalid parameter, duplicated address: {address}"),
+                ));
+            }
+            tx.outputs.push(dotcoin_common::TxOut {
+                value: amount_param(&amount, "outputs")?,
+                pubkey: addr.pubkey,
+            });
+        }
+        Ok(hex::encode(serialize(&tx)))
+    }
+
     fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx> {
         let tx = decode_tx(hexstring, "hexstring")?;
         Ok(DecodedTx::from_tx(&tx, self.ctx.chain.params().network))
@@ -260,7 +387,12 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         blockhash: Option<Value>,
     ) -> RpcResult<GetRawTransactionResult> {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
-        let verbose = opt_bool(verbose, "verbose", false)?;
+        // Core's verbosity: 0/false hex, 1/true JSON, 2 JSON with fee and prevouts.
+        let verbosity = match verbose {
+            Some(Value::Bool(b)) => u32::from(b),
+            other => opt_u32(other, "verbosity", 0)?,
+        };
+        let verbose = verbosity > 0;
         let wanted_block = match blockhash {
             None | Some(Value::Null) => None,
             Some(v) => Some(blockhash_param(&v, "blockhash")?),
@@ -270,7 +402,11 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         if wanted_block.is_none() {
             if let Some(e) = state.mempool().get(&txid) {
                 return Ok(if verbose {
-                    GetRawTransactionResult::Verbose(Box::new(TxVerbose::from_tx(&e.tx, network)))
+                    let mut v = TxVerbose::from_tx(&e.tx, network);
+                    if verbosity >= 2 {
+                        v = v.with_prevouts(&mempool_spent(&state, &e.tx)?, network);
+                    }
+                    GetRawTransactionResult::Verbose(Box::new(v))
                 } else {
                     GetRawTransactionResult::Hex(hex::encode(serialize(&e.tx)))
                 });
@@ -313,6 +449,13 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             return Ok(GetRawTransactionResult::Hex(hex::encode(serialize(tx))));
         }
         let mut v = TxVerbose::from_tx(tx, network);
+        if verbosity >= 2 {
+            if let Some(spent) =
+                super::json::spent_by_block(chain, &block).map_rpc(RpcErrorCode::Database)?
+            {
+                v = v.with_prevouts(&spent[index], network);
+            }
+        }
         if let Some(entry) = chain.index().get(&block_hash) {
             v = v.in_block(
                 block_hash,

@@ -265,6 +265,12 @@ impl ChainService {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// BIP23's proposal check of `block` against the current tip; see
+    /// [`ChainState::check_proposal`]. Holds the writer so the tip cannot move meanwhile.
+    pub fn check_proposal(&self, block: &Block) -> Result<Option<&'static str>, ChainError> {
+        self.write().chain.check_proposal(block, unix_time())
+    }
+
     /// Processes a block from anywhere: the miner, a peer, `submitblock`.
     pub fn process_block(&self, block: Arc<Block>) -> Result<ProcessOutcome, ChainError> {
         self.process_block_from_peer(block, true)

@@ -241,17 +241,19 @@ impl Store {
         Ok(())
     }
 
-    /// Approximate bytes of live data on disk.
+    /// Bytes the database takes on disk: every file of its directory (tables, write-ahead
+    /// log, manifests), as `du` would count them — not only the flushed tables, which
+    /// leave out everything still in the log.
     pub fn size_on_disk(&self) -> u64 {
-        TABLES
-            .iter()
-            .filter_map(|t| {
-                self.db
-                    .property_int_value_cf(self.cf(t), "rocksdb.total-sst-files-size")
-                    .ok()
-                    .flatten()
+        std::fs::read_dir(self.db.path())
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len())
+                    .sum()
             })
-            .sum()
+            .unwrap_or(0)
     }
 
     /// Flushes memtables to disk (at shutdown, so the next start reads SST files).

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make bench`: every performance figure of the node in one table, headed by the CPU and
+# L1 (OpenSSL's single-core SHA-256 compressions/s, the reference hashing figures are a
+# ratio to). Runs the criterion benchmarks of the miner and block connection, the busy-chain
+# sync (contrib/bench/sync.sh, chain cached after the first run), the RPC load
+# (contrib/bench/rpc.sh) and an idle node's memory. Takes a few minutes; the first run
+# also generates the sync chain.
+#
+#   contrib/bench/report.sh        (run by `make bench` after `make build`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/debug}
+export BIN
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+log() { echo "== $*" >&2; }
+
+CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+log "L1"
+L1=$(contrib/bench/l1.sh)
+
+log "criterion: miner and block connection"
+cargo bench --profile dev -p dotcoind --bench node -- \
+    'miner/(portable_)?hashes_|miner/stop_latency|chain/connect_block' > "$OUT/criterion.txt" 2>&1 || {
+    cat "$OUT/criterion.txt" >&2
+    exit 1
+}
+L1_AFTER=$(contrib/bench/l1.sh)
+
+log "busy-chain sync"
+contrib/bench/sync.sh > "$OUT/sync.txt"
+
+log "RPC"
+# The table is still worth printing when the RPC load cannot be set up.
+DURATION=${RPC_DURATION:-5s} contrib/bench/rpc.sh > "$OUT/rpc.txt" || log "rpc.sh failed: no RPC rows"
+
+log "idle memory"
+IDLE_DIR=$(mktemp -d)
+"$BIN/dotcoind" --regtest --datadir "$IDLE_DIR" --rpcport 0 --port 0 2>/dev/null &
+IDLE_PID=$!
+for _ in $(seq 200); do [ -f "$IDLE_DIR/regtest/dotcoind.ports" ] && break; sleep 0.05; done
+sleep 5
+IDLE_RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$IDLE_PID/status")
+kill "$IDLE_PID"
+wait "$IDLE_PID" 2>/dev/null || true
+rm -rf "$IDLE_DIR"
+
+python3 - "$CPU" "$L1" "$L1_AFTER" "$OUT" "$IDLE_RSS" <<'PY'
+import re, sys, datetime
+cpu, l1a, l1b, out, idle = sys.argv[1:]
+l1 = (float(l1a) + float(l1b)) / 2
+crit = open(f"{out}/criterion.txt").read()
+UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+TIME = {"ps": 1e-12, "ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1}
+
+def block(name):
+    m = re.search(re.escape(name) + r"\s*\n?\s*time:\s*\[([^\]]*)\](?:\s*thrpt:\s*\[([^\]]*)\])?", crit)
+    if not m:
+        sys.exit(f"no criterion result for {name}")
+    return m.group(1), m.group(2)
+
+def rate(name):
+    _, thrpt = block(name)
+    value, unit = thrpt.split()[2:4]
+    return float(value) * UNITS[unit.replace("elem/s", "")]
+
+def median_time(name):
+    t, _ = block(name)
+    value, unit = t.split()[2:4]
+    return float(value) * TIME[unit]
+
+sync = open(f"{out}/sync.txt").read()
+s = re.search(r"sync of (\d+) blocks, (\d+) signed inputs.*?([\d.]+) s, (\d+) inputs/s, (\d+) blocks/s; "
+              r"fresh node RSS ([\d.]+) MiB before, ([\d.]+) MiB after", sync)
+rpc = {}
+for line in open(f"{out}/rpc.txt"):
+    m = re.match(r"(getblockcount|getblock \(.*?\))\s+(\d+) clients\s+([\d.]+) req/s", line)
+    if m:
+        rpc[(m.group(1).split()[0], int(m.group(2)))] = float(m.group(3))
+
+rows = []
+for t in (1, 2):
+    h = rate(f"miner/hashes_{t}_threads")
+    rows.append((f"hashes/s, {t} thread{'s' if t > 1 else ''}", f"{h/1e6:.1f} M", f"{h/l1:.2f} x L1"))
+p = rate("miner/portable_hashes_1_threads")
+rows.append(("hashes/s, 1 thread, portable kernel", f"{p/1e6:.1f} M", f"{p/l1:.2f} x L1"))
+rows.append(("cancel latency after a new tip", f"{median_time('miner/stop_latency_after_new_tip')*1e6:.0f} µs", ""))
+rows.append(("block connect, 1 000 signed inputs", f"{rate('chain/connect_block_1000_signed_inputs'):.0f} inputs/s", ""))
+if s:
+    rows.append((f"sync, {int(s.group(1))} blocks / {int(s.group(2))} inputs from one peer",
+                 f"{int(s.group(4))} inputs/s", f"{int(s.group(5))} blocks/s"))
+for (method, clients), v in sorted(rpc.items()):
+    name = "getblockcount" if method == "getblockcount" else "getblock <1 000-tx block> 2"
+    rows.append((f"RPC {name}, {clients} client{'s' if clients > 1 else ''}", f"{v:.0f} req/s", ""))
+rows.append(("RSS, idle node", f"{int(idle)/1024:.1f} MiB", ""))
+if s:
+    rows.append(("RSS, after syncing the busy chain", f"{float(s.group(7)):.1f} MiB", ""))
+
+print(f"dotcoin benchmarks, {datetime.date.today()}: {cpu}, 2 cores; "
+      f"L1 = {l1/1e6:.1f} M SHA-256 compressions/s (OpenSSL, one core)")
+print()
+print("| figure | value | ratio / note |")
+print("|---|---|---|")
+for r in rows:
+    print(f"| {r[0]} | {r[1]} | {r[2]} |")
+PY

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Initial sync of a busy chain: a fresh regtest node syncs from one peer holding 2 100
+# blocks with 320 000 signed inputs; prints inputs/s, blocks/s and the fresh node's
+# resident memory before and after.
+#
+# The chain is made once by `busy-chain generate` (tests/src/busy_chain.rs) and loaded
+# into a source node once; both are cached in $BENCH_CACHE (default
+# ~/.cache/dotcoin-bench), so a rerun costs only the sync.
+#
+#   contrib/bench/sync.sh                    (builds nothing: run `make build` first)
+#   SPEND_BLOCKS=2000 INPUTS_PER_BLOCK=160 DBCACHE=… contrib/bench/sync.sh
+set -euo pipefail
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/debug}
+SPEND_BLOCKS=${SPEND_BLOCKS:-2000}
+INPUTS_PER_BLOCK=${INPUTS_PER_BLOCK:-160}
+CACHE=${BENCH_CACHE:-$HOME/.cache/dotcoin-bench}/busy-$SPEND_BLOCKS-$INPUTS_PER_BLOCK
+mkdir -p "$CACHE"
+
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$DIR"; }
+trap cleanup EXIT
+
+# Starts dotcoind on datadir $1 with extra flags; sets PID and PORTS (rpc p2p).
+start() {
+    local datadir=$1; shift
+    "$BIN/dotcoind" --regtest --datadir "$datadir" --rpcport 0 --port 0 "$@" 2>>"$datadir.stderr" &
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 600); do [ -f "$datadir/regtest/dotcoind.ports" ] && break; sleep 0.05; done
+    [ -f "$datadir/regtest/dotcoind.ports" ] || { echo "dotcoind did not start:"; cat "$datadir.stderr"; exit 1; }
+    PORTS=$(python3 -c "import json,sys;p=json.load(open(sys.argv[1]));print(p['rpc'],p['p2p'])" "$datadir/regtest/dotcoind.ports")
+}
+stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+if [ ! -f "$CACHE/stats.json" ]; then
+    echo "generating the busy chain once into $CACHE" >&2
+    "$BIN/busy-chain" generate "$CACHE/blocks.dat" "$SPEND_BLOCKS" "$INPUTS_PER_BLOCK" > "$DIR/stats.json"
+    rm -rf "$CACHE/source"
+    start "$DIR/load"
+    read -r RPC _ <<< "$PORTS"
+    "$BIN/busy-chain" submit "$CACHE/blocks.dat" "$RPC" "$DIR/load/regtest/.cookie"
+    stop "$PID"
+    rm -f "$DIR/load/regtest/dotcoind.ports"
+    mv "$DIR/load" "$CACHE/source"
+    mv "$DIR/stats.json" "$CACHE/stats.json"
+fi
+
+cp -r "$CACHE/source" "$DIR/source"
+start "$DIR/source"
+read -r _ SOURCE_P2P <<< "$PORTS"
+SOURCE_PID=$PID
+start "$DIR/fresh" --connect "127.0.0.1:$SOURCE_P2P" ${DBCACHE:+--dbcache "$DBCACHE"}
+read -r FRESH_RPC _ <<< "$PORTS"
+FRESH_PID=$PID
+IDLE_RSS=$(rss_kib "$FRESH_PID")
+CLI=("$BIN/dotcoin-cli" --regtest --datadir "$DIR/fresh" --rpcport "$FRESH_RPC")
+WANT=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['blocks'])" "$CACHE/stats.json")
+T0=$(date +%s.%N)
+while [ "$("${CLI[@]}" getblockcount)" != "$WANT" ]; do sleep 0.1; done
+T1=$(date +%s.%N)
+SYNCED_RSS=$(rss_kib "$FRESH_PID")
+WANT_HASH=$("$BIN/dotcoin-cli" --regtest --datadir "$DIR/source" --rpcport "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['rpc'])" "$DIR/source/regtest/dotcoind.ports")" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
+GOT_HASH=$("${CLI[@]}" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
+[ "$WANT_HASH" = "$GOT_HASH" ] || { echo "UTXO set differs after sync: $GOT_HASH vs $WANT_HASH"; exit 1; }
+stop "$SOURCE_PID"
+
+python3 - "$CACHE/stats.json" "$T0" "$T1" "$IDLE_RSS" "$SYNCED_RSS" <<'PY'
+import json, sys
+stats = json.load(open(sys.argv[1]))
+secs = float(sys.argv[3]) - float(sys.argv[2])
+print(f"sync of {stats['blocks']} blocks, {stats['inputs']} signed inputs, "
+      f"{stats['bytes']/1e6:.1f} MB: {secs:.1f} s, {stats['inputs']/secs:.0f} inputs/s, "
+      f"{stats['blocks']/secs:.0f} blocks/s; fresh node RSS {int(sys.argv[4])/1024:.1f} MiB "
+      f"before, {int(sys.argv[5])/1024:.1f} MiB after")
+PY

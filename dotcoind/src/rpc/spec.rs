@@ -1,0 +1,1458 @@
+//! The definition of every built-in method's interface: its Bitcoin Core parameter names,
+//! types and defaults, its result fields and an example. The server holds requests against
+//! it ([`normalize_params`]: unknown named and surplus positional parameters are refused,
+//! named parameters become positional) and `help` is printed from it ([`help_text`]), so
+//! the help cannot describe parameters the server does not take.
+//!
+//! Methods added at run time (plugins) are not here: [`normalize_params`] passes them
+//! through untouched and `help` lists them from the extra entries it is given.
+
+use serde_json::Value;
+
+use super::error::RpcErrorCode;
+
+/// The JSON type a parameter or result field has, printed in Core's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// A JSON number.
+    Num,
+    /// A JSON string.
+    Str,
+    /// `true`/`false`.
+    Bool,
+    /// A DOT amount: a number, or a string holding one.
+    Amount,
+    /// A hex string.
+    Hex,
+    /// A JSON array.
+    Arr,
+    /// A JSON object.
+    Obj,
+    /// Any JSON value.
+    Any,
+}
+
+impl Ty {
+    /// Core's word for the type in help texts.
+    pub fn word(self) -> &'static str {
+        match self {
+            Ty::Num => "numeric",
+            Ty::Str => "string",
+            Ty::Bool => "boolean",
+            Ty::Amount => "numeric or string",
+            Ty::Hex => "string",
+            Ty::Arr => "json array",
+            Ty::Obj => "json object",
+            Ty::Any => "any",
+        }
+    }
+}
+
+/// One parameter. `name` may carry aliases after `|` (Core's `verbosity|verbose`).
+#[derive(Debug, Clone, Copy)]
+pub struct Arg {
+    /// Core's name, then aliases, separated by `|`.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: Ty,
+    /// `None` when required, else the default as help prints it.
+    pub default: Option<&'static str>,
+    /// What it is.
+    pub desc: &'static str,
+}
+
+impl Arg {
+    /// The main name (before any alias).
+    pub fn main_name(&self) -> &'static str {
+        self.name.split('|').next().unwrap_or(self.name)
+    }
+
+    fn answers_to(&self, key: &str) -> bool {
+        self.name.split('|').any(|n| n == key)
+    }
+}
+
+/// A required parameter.
+pub const fn req(name: &'static str, ty: Ty, desc: &'static str) -> Arg {
+    Arg {
+        name,
+        ty,
+        default: None,
+        desc,
+    }
+}
+
+/// An optional parameter with its default.
+pub const fn opt(name: &'static str, ty: Ty, default: &'static str, desc: &'static str) -> Arg {
+    Arg {
+        name,
+        ty,
+        default: Some(default),
+        desc,
+    }
+}
+
+/// One field of an object result: name, type in Core's words, meaning.
+pub type Field = (&'static str, &'static str, &'static str);
+
+/// What a method returns.
+#[derive(Debug, Clone, Copy)]
+pub struct Returns {
+    /// Core's word for the top-level type (`json object`, `numeric`, …).
+    pub ty: &'static str,
+    /// What it is.
+    pub desc: &'static str,
+    /// The fields of an object (or of each object of an array).
+    pub fields: &'static [Field],
+}
+
+const fn ret(ty: &'static str, desc: &'static str) -> Returns {
+    Returns {
+        ty,
+        desc,
+        fields: &[],
+    }
+}
+
+const fn obj(desc: &'static str, fields: &'static [Field]) -> Returns {
+    Returns {
+        ty: "json object",
+        desc,
+        fields,
+    }
+}
+
+const fn arr(desc: &'static str, fields: &'static [Field]) -> Returns {
+    Returns {
+        ty: "json array",
+        desc,
+        fields,
+    }
+}
+
+const NULL: Returns = ret("null", "Nothing");
+
+/// One built-in method.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodSpec {
+    /// Core's category heading in `help`.
+    pub category: &'static str,
+    /// The method name.
+    pub name: &'static str,
+    /// What it does (first line is the summary).
+    pub desc: &'static str,
+    /// Its parameters, in positional order.
+    pub args: &'static [Arg],
+    /// What it returns.
+    pub returns: Returns,
+    /// Example arguments, each a JSON value's text.
+    pub example: &'static [&'static str],
+}
+
+const HASH: Arg = req("blockhash", Ty::Hex, "The block hash");
+const EX_HASH: &str = "\"000000000000000000000000000000000000000000000000000000000000abcd\"";
+const EX_TXID: &str = "\"00000000000000000000000000000000000000000000000000000000000000ef\"";
+const EX_ADDR: &str = "\"dcrt1pexampleaddress\"";
+
+/// Fields of a transaction as `getrawtransaction` (verbose) and `getblock 2` print it.
+const TX_FIELDS: &[Field] = &[
+    ("txid", "string", "The transaction id"),
+    ("hash", "string", "The witness hash (wtxid)"),
+    ("version", "numeric", "The version"),
+    ("size", "numeric", "The serialized size"),
+    ("locktime", "numeric", "The lock time"),
+    (
+        "vin",
+        "json array",
+        "Inputs: txid, vout, witness (or coinbase); prevout with verbosity 2",
+    ),
+    (
+        "vout",
+        "json array",
+        "Outputs: value (DOT), n, address, pubkey",
+    ),
+    (
+        "fee",
+        "numeric",
+        "Fee in DOT (verbosity 2, not for a coinbase)",
+    ),
+    ("hex", "string", "The serialized transaction"),
+    ("blockhash", "string", "The block holding it (if confirmed)"),
+    ("confirmations", "numeric", "Confirmations (if confirmed)"),
+    ("time", "numeric", "Block time (if confirmed)"),
+];
+
+/// Every built-in method, by category, in `help` order.
+pub const SPECS: &[MethodSpec] = &[
+    // == Addressindex ==
+    MethodSpec {
+        category: "Addressindex",
+        name: "getaddressbalance",
+        desc: "Balance of addresses (confirmed, immature, unconfirmed), in base units.",
+        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        returns: obj("", &[
+            ("balance", "numeric", "Mature confirmed balance, base units"),
+            ("immature", "numeric", "Immature coinbase outputs, base units"),
+            ("unconfirmed", "numeric", "Net change from the mempool, base units"),
+            ("received", "numeric", "Everything ever received, base units"),
+        ]),
+        example: &["{\"addresses\":[\"dcrt1pexampleaddress\"]}"],
+    },
+    MethodSpec {
+        category: "Addressindex",
+        name: "getaddresstxids",
+        desc: "Txids of every transaction touching the addresses, confirmed then mempool.",
+        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        returns: arr("The txids", &[]),
+        example: &["{\"addresses\":[\"dcrt1pexampleaddress\"]}"],
+    },
+    MethodSpec {
+        category: "Addressindex",
+        name: "getaddressutxos",
+        desc: "Unspent outputs of addresses, mempool-aware.",
+        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        returns: arr("One object per output", &[
+            ("address", "string", "The address"),
+            ("txid", "string", "The transaction id"),
+            ("outputIndex", "numeric", "The output index"),
+            ("satoshis", "numeric", "The value, base units"),
+            ("height", "numeric", "Block height (0 in the mempool)"),
+            ("confirmations", "numeric", "Confirmations"),
+            ("coinbase", "boolean", "From a coinbase"),
+            ("immature", "boolean", "A coinbase output not yet spendable"),
+            ("spentInMempool", "boolean", "Spent by a mempool transaction"),
+        ]),
+        example: &["{\"addresses\":[\"dcrt1pexampleaddress\"]}"],
+    },
+    // == Blockchain ==
+    MethodSpec {
+        category: "Blockchain",
+        name: "getbestblockhash",
+        desc: "Returns the hash of the best (tip) block in the most-work fully-validated chain.",
+        args: &[],
+        returns: ret("string", "the block hash, hex-encoded"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblock",
+        desc: "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\n\
+               If verbosity is 1, returns an Object with information about block <hash>.\n\
+               If verbosity is 2, returns an Object with information about block <hash> and information about each transaction, with fee and prevout.",
+        args: &[HASH, opt("verbosity|verbose", Ty::Num, "1", "0 for hex-encoded data, 1 for a JSON object, 2 for JSON with transaction data")],
+        returns: obj("for verbosity 1 and 2 (verbosity 0: a hex string)", &[
+            ("hash", "string", "the block hash (same as provided)"),
+            ("confirmations", "numeric", "The number of confirmations, or -1 if the block is not on the main chain"),
+            ("size", "numeric", "The block size"),
+            ("height", "numeric", "The block height or index"),
+            ("version", "numeric", "The block version"),
+            ("versionHex", "string", "The block version formatted in hexadecimal"),
+            ("merkleroot", "string", "The merkle root"),
+            ("tx", "json array", "The transaction ids (verbosity 1) or transactions (verbosity 2)"),
+            ("time", "numeric", "The block time in seconds since epoch"),
+            ("mediantime", "numeric", "The median block time in seconds since epoch"),
+            ("nonce", "numeric", "The nonce"),
+            ("bits", "string", "The bits"),
+            ("difficulty", "numeric", "The difficulty"),
+            ("chainwork", "string", "Expected number of hashes required to produce the chain up to this block (in hex)"),
+            ("nTx", "numeric", "The number of transactions in the block"),
+            ("previousblockhash", "string", "The hash of the previous block (if available)"),
+            ("nextblockhash", "string", "The hash of the next block (if available)"),
+        ]),
+        example: &[EX_HASH, "2"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblockchaininfo",
+        desc: "Returns an object containing various state info regarding blockchain processing.",
+        args: &[],
+        returns: obj("", &[
+            ("chain", "string", "current network name (main, regtest)"),
+            ("blocks", "numeric", "the height of the most-work fully-validated chain"),
+            ("headers", "numeric", "the current number of headers we have validated"),
+            ("bestblockhash", "string", "the hash of the currently best block"),
+            ("difficulty", "numeric", "the current difficulty"),
+            ("mediantime", "numeric", "median time for the current best block"),
+            ("verificationprogress", "numeric", "estimate of verification progress [0..1]"),
+            ("initialblockdownload", "boolean", "estimate of whether this node is in Initial Block Download mode"),
+            ("chainwork", "string", "total amount of work in active chain, in hexadecimal"),
+            ("size_on_disk", "numeric", "the estimated size of the block and undo files on disk"),
+            ("pruned", "boolean", "if the blocks are subject to pruning"),
+            ("coinbase_maturity", "numeric", "blocks before a coinbase output can be spent"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblockcount",
+        desc: "Returns the height of the most-work fully-validated chain.\nThe genesis block has height 0.",
+        args: &[],
+        returns: ret("numeric", "The current block count"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblockhash",
+        desc: "Returns hash of block in best-block-chain at height provided.",
+        args: &[req("height", Ty::Num, "The height index")],
+        returns: ret("string", "The block hash"),
+        example: &["1000"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getchaintxstats",
+        desc: "Compute statistics about the total number and rate of transactions in the chain.",
+        args: &[
+            opt("nblocks", Ty::Num, "one month", "Size of the window in number of blocks"),
+            opt("blockhash", Ty::Hex, "chain tip", "The hash of the block that ends the window."),
+        ],
+        returns: obj("", &[
+            ("time", "numeric", "The timestamp for the final block in the window, expressed in UNIX epoch time"),
+            ("txcount", "numeric", "The total number of transactions in the chain up to that point"),
+            ("window_final_block_hash", "string", "The hash of the final block in the window"),
+            ("window_final_block_height", "numeric", "The height of the final block in the window."),
+            ("window_block_count", "numeric", "Size of the window in number of blocks"),
+            ("window_tx_count", "numeric", "(only if window_block_count > 0) The number of transactions in the window"),
+            ("window_interval", "numeric", "(only if window_block_count > 0) The elapsed time in the window in seconds"),
+            ("txrate", "numeric", "(only if window_interval > 0) The average rate of transactions per second in the window"),
+        ]),
+        example: &["2016"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblockstats",
+        desc: "Compute per block statistics for a given window. All amounts are in base units.\n\
+               It won't work for blocks off the active chain (their undo data is not kept).",
+        args: &[
+            req("hash_or_height", Ty::Any, "The block hash or height of the target block"),
+            opt("stats", Ty::Arr, "all values", "Values to plot (see result below)"),
+        ],
+        returns: obj("", &[
+            ("avgfee", "numeric", "Average fee in the block"),
+            ("avgfeerate", "numeric", "Average feerate (in base units per byte)"),
+            ("avgtxsize", "numeric", "Average transaction size"),
+            ("blockhash", "string", "The block hash (to check for potential reorgs)"),
+            ("height", "numeric", "The height of the block"),
+            ("ins", "numeric", "The number of inputs (excluding coinbase)"),
+            ("maxfee", "numeric", "Maximum fee in the block"),
+            ("maxfeerate", "numeric", "Maximum feerate (in base units per byte)"),
+            ("maxtxsize", "numeric", "Maximum transaction size"),
+            ("medianfee", "numeric", "Truncated median fee in the block"),
+            ("mediantime", "numeric", "The block median time past"),
+            ("mediantxsize", "numeric", "Truncated median transaction size"),
+            ("minfee", "numeric", "Minimum fee in the block"),
+            ("minfeerate", "numeric", "Minimum feerate (in base units per byte)"),
+            ("mintxsize", "numeric", "Minimum transaction size"),
+            ("outs", "numeric", "The number of outputs"),
+            ("subsidy", "numeric", "The block subsidy"),
+            ("time", "numeric", "The block time"),
+            ("total_out", "numeric", "Total amount in all outputs (excluding coinbase)"),
+            ("total_size", "numeric", "Total size of all non-coinbase transactions"),
+            ("totalfee", "numeric", "The fee total"),
+            ("txs", "numeric", "The number of transactions (including coinbase)"),
+            ("utxo_increase", "numeric", "The increase/decrease in the number of unspent outputs"),
+        ]),
+        example: &["1000", "[\"minfeerate\",\"avgfeerate\"]"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getblockheader",
+        desc: "If verbose is false, returns a string that is serialized, hex-encoded data for blockheader 'hash'.\n\
+               If verbose is true, returns an Object with information about blockheader <hash>.",
+        args: &[HASH, opt("verbose", Ty::Bool, "true", "true for a json object, false for the hex-encoded data")],
+        returns: obj("for verbose = true", &[
+            ("hash", "string", "the block hash (same as provided)"),
+            ("confirmations", "numeric", "The number of confirmations, or -1 if the block is not on the main chain"),
+            ("height", "numeric", "The block height or index"),
+            ("version", "numeric", "The block version"),
+            ("merkleroot", "string", "The merkle root"),
+            ("time", "numeric", "The block time in seconds since epoch"),
+            ("mediantime", "numeric", "The median block time in seconds since epoch"),
+            ("nonce", "numeric", "The nonce"),
+            ("bits", "string", "The bits"),
+            ("difficulty", "numeric", "The difficulty"),
+            ("chainwork", "string", "Expected number of hashes required to produce the current chain"),
+            ("previousblockhash", "string", "The hash of the previous block (if available)"),
+            ("nextblockhash", "string", "The hash of the next block (if available)"),
+        ]),
+        example: &[EX_HASH],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getchaintips",
+        desc: "Return information about all known tips in the block tree, including the main chain as well as orphaned branches.",
+        args: &[],
+        returns: arr("One object per tip", &[
+            ("height", "numeric", "height of the chain tip"),
+            ("hash", "string", "block hash of the tip"),
+            ("branchlen", "numeric", "zero for main chain, otherwise length of branch connecting the tip to the main chain"),
+            ("status", "string", "status of the chain: active, valid-fork, valid-headers, headers-only, invalid"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getdifficulty",
+        desc: "Returns the proof-of-work difficulty as a multiple of the minimum difficulty.",
+        args: &[],
+        returns: ret("numeric", "the proof-of-work difficulty as a multiple of the minimum difficulty"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getmempoolentry",
+        desc: "Returns mempool data for given transaction",
+        args: &[req("txid", Ty::Hex, "The transaction id (must be in mempool)")],
+        returns: obj("", &[
+            ("size", "numeric", "transaction size"),
+            ("fee", "numeric", "transaction fee in DOT"),
+            ("fees", "json object", "base: transaction fee in DOT"),
+            ("feerate", "numeric", "fee rate in DOT/kvB"),
+            ("time", "numeric", "local time transaction entered pool in seconds since 1 Jan 1970 GMT"),
+            ("height", "numeric", "block height when transaction entered pool"),
+            ("depends", "json array", "unconfirmed transactions used as inputs for this transaction"),
+            ("spentby", "json array", "unconfirmed transactions spending outputs from this transaction"),
+            ("wtxid", "string", "hash of serialized transaction, including witness data"),
+        ]),
+        example: &[EX_TXID],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getmempoolinfo",
+        desc: "Returns details on the active state of the TX memory pool.",
+        args: &[],
+        returns: obj("", &[
+            ("loaded", "boolean", "True if the initial load attempt of the persisted mempool finished"),
+            ("size", "numeric", "Current tx count"),
+            ("bytes", "numeric", "Sum of all transaction sizes"),
+            ("usage", "numeric", "Total memory usage for the mempool"),
+            ("maxmempool", "numeric", "Maximum memory usage for the mempool"),
+            ("mempoolminfee", "numeric", "Minimum fee rate in DOT/kvB for tx to be accepted"),
+            ("minrelaytxfee", "numeric", "Current minimum relay fee for transactions"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getrawmempool",
+        desc: "Returns all transaction ids in memory pool as a json array of string transaction ids.",
+        args: &[opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids")],
+        returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
+        example: &["true"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "gettxout",
+        desc: "Returns details about an unspent transaction output.",
+        args: &[
+            req("txid", Ty::Hex, "The transaction id"),
+            req("n", Ty::Num, "vout number"),
+            opt("include_mempool", Ty::Bool, "true", "Whether to include the mempool. Note that an unspent output that is spent in the mempool won't appear."),
+        ],
+        returns: obj("null if the output is spent or unknown", &[
+            ("bestblock", "string", "The hash of the block at the tip of the chain"),
+            ("confirmations", "numeric", "The number of confirmations"),
+            ("value", "numeric", "The transaction value in DOT"),
+            ("address", "string", "The address it pays"),
+            ("pubkey", "string", "The x-only public key it is locked to"),
+            ("coinbase", "boolean", "Coinbase or not"),
+        ]),
+        example: &[EX_TXID, "1"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "gettxoutsetinfo",
+        desc: "Returns statistics about the unspent transaction output set.\nNote this call may take some time.",
+        args: &[],
+        returns: obj("", &[
+            ("height", "numeric", "The block height (index) of the returned statistics"),
+            ("bestblock", "string", "The hash of the block at which these statistics are calculated"),
+            ("transactions", "numeric", "The number of transactions with unspent outputs"),
+            ("txouts", "numeric", "The number of unspent transaction outputs"),
+            ("bogosize", "numeric", "Database-independent, meaningless metric indicating the UTXO set size"),
+            ("hash_serialized", "string", "The serialized hash"),
+            ("total_amount", "numeric", "The total amount of coins in the UTXO set"),
+            ("disk_size", "numeric", "The estimated size of the chainstate on disk"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "invalidateblock",
+        desc: "Permanently marks a block as invalid, as if it violated a consensus rule.",
+        args: &[req("blockhash", Ty::Hex, "the hash of the block to mark as invalid")],
+        returns: NULL,
+        example: &[EX_HASH],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "preciousblock",
+        desc: "Treats a block as if it were received before others with the same work.",
+        args: &[req("blockhash", Ty::Hex, "the hash of the block to mark as precious")],
+        returns: NULL,
+        example: &[EX_HASH],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "reconsiderblock",
+        desc: "Removes invalidity status of a block, its ancestors and its descendants, reconsider them for activation.",
+        args: &[req("blockhash", Ty::Hex, "the hash of the block to reconsider")],
+        returns: NULL,
+        example: &[EX_HASH],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getdeploymentinfo",
+        desc: "Returns an object containing the rules in force (dotcoin's deployments are all buried at genesis).",
+        args: &[opt("blockhash", Ty::Hex, "hash of current chain tip", "The block hash at which to query deployment state")],
+        returns: obj("", &[
+            ("hash", "string", "requested block hash (or tip)"),
+            ("height", "numeric", "requested block height (or tip)"),
+            ("deployments", "json object", "name -> {type, active, height, rule}"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getmempoolancestors",
+        desc: "If txid is in the mempool, returns all in-mempool ancestors.",
+        args: &[
+            req("txid", Ty::Hex, "The transaction id (must be in mempool)"),
+            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
+        ],
+        returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
+        example: &[EX_TXID],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "getmempooldescendants",
+        desc: "If txid is in the mempool, returns all in-mempool descendants.",
+        args: &[
+            req("txid", Ty::Hex, "The transaction id (must be in mempool)"),
+            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
+        ],
+        returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
+        example: &[EX_TXID],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "scantxoutset",
+        desc: "Scans the unspent transaction output set for entries that match certain output descriptors.\n\
+               Only addr(<address>) descriptors apply (an output is locked to a key); the address index answers at once,\n\
+               so a scan finishes within its call: status answers null and abort has nothing to stop.",
+        args: &[
+            req("action", Ty::Str, "start, abort or status"),
+            opt("scanobjects", Ty::Arr, "required for start", "Array of scan objects: \"addr(<address>)\" or {\"desc\": \"addr(<address>)\"}"),
+        ],
+        returns: obj("for start", &[
+            ("success", "boolean", "Whether the scan was completed"),
+            ("txouts", "numeric", "The number of unspent transaction outputs examined"),
+            ("height", "numeric", "The current block height (index)"),
+            ("bestblock", "string", "The hash of the block at the tip of the chain"),
+            ("unspents", "json array", "txid, vout, scriptPubKey, desc, amount, coinbase, height of each match"),
+            ("total_amount", "numeric", "The total amount of all found unspent outputs in DOT"),
+        ]),
+        example: &["\"start\"", "[\"addr(dcrt1pexampleaddress)\"]"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "verifychain",
+        desc: "Verifies blockchain database.\n\
+               Level 0 reads each block, 1 checks its context-free rules, 2 and up check its undo data against its inputs.",
+        args: &[
+            opt("checklevel", Ty::Num, "3", "How thorough the block verification is (0-4)"),
+            opt("nblocks", Ty::Num, "6", "The number of blocks to check, 0 for all"),
+        ],
+        returns: ret("boolean", "Verification finished successfully. If false, check debug.log for reason."),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "waitforblock",
+        desc: "Waits for a specific new block and returns useful info about it.\nReturns the current block on timeout or exit.",
+        args: &[
+            req("blockhash", Ty::Hex, "Block hash to wait for"),
+            opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
+        ],
+        returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
+        example: &[EX_HASH, "1000"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "waitforblockheight",
+        desc: "Waits for (at least) block height and returns the height and hash\nof the current tip.\nReturns the current block on timeout or exit.",
+        args: &[
+            req("height", Ty::Num, "Block height to wait for"),
+            opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
+        ],
+        returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
+        example: &["100", "1000"],
+    },
+    MethodSpec {
+        category: "Blockchain",
+        name: "waitfornewblock",
+        desc: "Waits for any new block and returns useful info about it.\nReturns the current block on timeout or exit.",
+        args: &[opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout.")],
+        returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
+        example: &["1000"],
+    },
+    // == Control ==
+    MethodSpec {
+        category: "Control",
+        name: "getinfo",
+        desc: "A summary: version, network, blocks, connections, difficulty, mempool size.",
+        args: &[],
+        returns: obj("", &[
+            ("version", "string", "the node's version"),
+            ("chain", "string", "the network"),
+            ("blocks", "numeric", "the tip's height"),
+            ("bestblockhash", "string", "the tip's hash"),
+            ("difficulty", "numeric", "the tip's difficulty"),
+            ("mempool", "numeric", "transactions in the mempool"),
+            ("connections", "numeric", "connected peers"),
+            ("mining", "boolean", "whether continuous mining is on"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "getmemoryinfo",
+        desc: "Returns an object containing information about memory usage.\n\
+               The locked pool holds keys in Core; dotcoind holds none, so it is empty.",
+        args: &[opt("mode", Ty::Str, "stats", "stats (general statistics); mallocinfo is not available")],
+        returns: obj("", &[("locked", "json object", "Information about locked memory manager: used, free, total, locked, chunks_used, chunks_free")]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "logging",
+        desc: "Gets and sets the logging configuration.\n\
+               When called without an argument, returns the list of categories with status that are currently being debug logged or not.\n\
+               When called with arguments, adds or removes categories from debug logging and returns the lists above.\n\
+               The arguments are evaluated in order \"include\", \"exclude\".\n\
+               If an item is both included and excluded, it will thus end up being excluded.\n\
+               The valid logging categories are: net, mempool, chain, miner, rpc, plugin.\n\
+               In addition, the following are available as category names with special meanings:\n\
+               \"all\" or \"1\" represent all logging categories; \"none\" or \"0\" none.",
+        args: &[
+            opt("include", Ty::Arr, "[]", "The categories to add to debug logging"),
+            opt("exclude", Ty::Arr, "[]", "The categories to remove from debug logging"),
+        ],
+        returns: obj("", &[("category", "boolean", "if being debug logged or not. false:inactive, true:active")]),
+        example: &["[\"all\"]", "[\"net\"]"],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "getrpcinfo",
+        desc: "Returns details of the RPC server.",
+        args: &[],
+        returns: obj("", &[
+            ("active_commands", "json array", "All active commands: method and duration (microseconds)"),
+            ("logpath", "string", "The complete file path to the debug log"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "help",
+        desc: "List all commands, or get help for a specified command.",
+        args: &[opt("command", Ty::Str, "all commands", "The command to get help on")],
+        returns: ret("string", "The help text"),
+        example: &["\"getblock\""],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "stop",
+        desc: "Request a graceful shutdown of dotcoind.",
+        args: &[],
+        returns: ret("string", "A string with the content 'dotcoind stopping'"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Control",
+        name: "uptime",
+        desc: "Returns the total uptime of the server.",
+        args: &[],
+        returns: ret("numeric", "The number of seconds that the server has been running"),
+        example: &[],
+    },
+    // == Mining ==
+    MethodSpec {
+        category: "Mining",
+        name: "generateblock",
+        desc: "Mine a set of ordered transactions to a specified address and return the block hash.",
+        args: &[
+            req("output", Ty::Str, "The address (or addr(<address>) descriptor) to send the newly generated coins to."),
+            req("transactions", Ty::Arr, "An array of hex strings which are either txids or raw transactions.\n\
+                 Txids must reference transactions currently in the mempool.\n\
+                 All transactions must be valid and in valid order, otherwise the block will be rejected."),
+            opt("submit", Ty::Bool, "true", "Whether to submit the block before the RPC call returns or to return it as hex."),
+        ],
+        returns: obj("", &[
+            ("hash", "string", "hash of generated block"),
+            ("hex", "string", "hex of generated block, only present when submit=false"),
+        ]),
+        example: &[EX_ADDR, "[\"rawtx\", \"mempool_txid\"]"],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "generatetoaddress",
+        desc: "Mine blocks immediately to a specified address (before the RPC call returns).",
+        args: &[
+            req("nblocks", Ty::Num, "How many blocks are generated."),
+            req("address", Ty::Str, "The address to send the newly generated coins to."),
+            opt("maxtries", Ty::Num, "1000000000", "How many iterations to try."),
+        ],
+        returns: arr("hashes of blocks generated", &[]),
+        example: &["11", EX_ADDR],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "getblocktemplate",
+        desc: "Returns data needed to construct a block to work on (BIP 22, 23).\n\
+               With \"longpollid\" in the request, waits until the template changes (a new tip or mempool contents).\n\
+               The coinbase is the caller's to build; coinbasevalue says what it may claim.\n\
+               With {\"mode\": \"proposal\", \"data\": \"hex block\"} (BIP 23), checks a block built on the tip\n\
+               without its proof of work and returns null if it is valid, else the reject reason.",
+        args: &[opt("template_request", Ty::Obj, "{}", "{\"mode\": \"template\" or \"proposal\", \"rules\": [...], \"longpollid\": \"id\", \"data\": \"hex\"}")],
+        returns: obj("", &[
+            ("version", "numeric", "The preferred block version"),
+            ("previousblockhash", "string", "The hash of current highest block"),
+            ("transactions", "json array", "contents of non-coinbase transactions that should be included in the next block"),
+            ("coinbasevalue", "numeric", "maximum allowable input to coinbase transaction, including the generation award and transaction fees (in base units)"),
+            ("target", "string", "The hash target"),
+            ("mintime", "numeric", "The minimum timestamp appropriate for the next block time"),
+            ("curtime", "numeric", "current timestamp"),
+            ("bits", "string", "compressed target of next block"),
+            ("height", "numeric", "The height of the next block"),
+            ("sizelimit", "numeric", "limit of block size"),
+            ("rules", "json array", "specific block rules that are to be enforced (none: all are buried)"),
+            ("capabilities", "json array", "server capabilities: longpoll"),
+            ("longpollid", "string", "id to send back as longpollid to wait for the next template"),
+            ("mutable", "json array", "ways the block template may be changed: time, transactions, prevblock"),
+            ("noncerange", "string", "A range of valid nonces"),
+        ]),
+        example: &["{}"],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "getgenerate",
+        desc: "Whether continuous mining is on.",
+        args: &[],
+        returns: ret("boolean", "true while the node mines"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "getmininginfo",
+        desc: "Returns a json object containing mining-related information.",
+        args: &[],
+        returns: obj("", &[
+            ("blocks", "numeric", "The current block"),
+            ("difficulty", "numeric", "The current difficulty"),
+            ("bits", "string", "The current nBits, compact representation of the block difficulty target"),
+            ("target", "string", "The current target"),
+            ("networkhashps", "numeric", "The network hashes per second"),
+            ("hashespersec", "numeric", "This node's hashes per second while mining"),
+            ("generate", "boolean", "Whether continuous mining is on"),
+            ("genproclimit", "numeric", "Mining threads"),
+            ("pooledtx", "numeric", "The size of the mempool"),
+            ("chain", "string", "current network name"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "getnetworkhashps",
+        desc: "Returns the estimated network hashes per second based on the last n blocks.",
+        args: &[
+            opt("nblocks", Ty::Num, "120", "The number of previous blocks to calculate estimate from"),
+            opt("height", Ty::Num, "-1", "To estimate at the time of the given height"),
+        ],
+        returns: ret("numeric", "Hashes per second estimated"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "setgenerate",
+        desc: "Turn continuous mining on or off (an address is required to turn it on).",
+        args: &[
+            req("generate", Ty::Bool, "true to mine continuously, false to stop"),
+            opt("genproclimit", Ty::Num, "all cores", "Mining threads (-1: all cores, 0: stop)"),
+            opt("address", Ty::Str, "required to start", "The address that receives the rewards"),
+        ],
+        returns: NULL,
+        example: &["true", "1", EX_ADDR],
+    },
+    MethodSpec {
+        category: "Mining",
+        name: "submitblock",
+        desc: "Attempts to submit new block to network.",
+        args: &[
+            req("hexdata", Ty::Hex, "the hex-encoded block data to submit"),
+            opt("dummy", Ty::Str, "ignored", "dummy value, for compatibility with BIP22. This value is ignored."),
+        ],
+        returns: ret("null or string", "null if accepted, else a short reject reason such as high-hash or duplicate (the details are in debug.log)"),
+        example: &["\"mydata\""],
+    },
+    // == Network ==
+    MethodSpec {
+        category: "Network",
+        name: "addnode",
+        desc: "Attempts to add or remove a node from the addnode list.\nOr try a connection to a node once.",
+        args: &[
+            req("node", Ty::Str, "The address of the peer to connect to (host:port)"),
+            req("command", Ty::Str, "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once"),
+        ],
+        returns: NULL,
+        example: &["\"127.0.0.1:18633\"", "\"add\""],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "clearbanned",
+        desc: "Clear all banned IPs.",
+        args: &[],
+        returns: NULL,
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "disconnectnode",
+        desc: "Immediately disconnects from the specified peer node.\n\
+               Strictly one out of 'address' and 'nodeid' can be provided to identify the node.",
+        args: &[
+            opt("address", Ty::Str, "fallback to nodeid", "The IP address/port of the node"),
+            opt("nodeid", Ty::Num, "fallback to address", "The node ID (see getpeerinfo for node IDs)"),
+        ],
+        returns: NULL,
+        example: &["\"127.0.0.1:18633\""],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getconnectioncount",
+        desc: "Returns the number of connections to other nodes.",
+        args: &[],
+        returns: ret("numeric", "The connection count"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getaddednodeinfo",
+        desc: "Returns information about the given added node, or all added nodes.",
+        args: &[opt("node", Ty::Str, "all nodes", "If provided, return information about this specific node, otherwise all nodes are returned.")],
+        returns: arr("One object per added node", &[
+            ("addednode", "string", "The node address as given to addnode"),
+            ("connected", "boolean", "If connected"),
+            ("addresses", "json array", "Only when connected = true: address and direction of each connection"),
+        ]),
+        example: &["\"127.0.0.1:18633\""],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getnettotals",
+        desc: "Returns information about network traffic, including bytes in, bytes out,\nand current system time.",
+        args: &[],
+        returns: obj("", &[
+            ("totalbytesrecv", "numeric", "Total bytes received"),
+            ("totalbytessent", "numeric", "Total bytes sent"),
+            ("timemillis", "numeric", "Current system UNIX epoch time in milliseconds"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getnetworkinfo",
+        desc: "Returns an object containing various state info regarding P2P networking.",
+        args: &[],
+        returns: obj("", &[
+            ("version", "numeric", "the server version"),
+            ("subversion", "string", "the server subversion string"),
+            ("protocolversion", "numeric", "the protocol version"),
+            ("connections", "numeric", "the total number of connections"),
+            ("connections_in", "numeric", "the number of inbound connections"),
+            ("connections_out", "numeric", "the number of outbound connections"),
+            ("networkactive", "boolean", "whether p2p networking is enabled"),
+            ("localservices", "string", "the services we offer to the network, hex"),
+            ("localservicesnames", "json array", "the services we offer to the network, by name"),
+            ("localaddresses", "json array", "list of local addresses"),
+            ("relayfee", "numeric", "minimum relay fee rate for transactions in DOT/kvB"),
+            ("warnings", "string", "any network and blockchain warnings"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getnodeaddresses",
+        desc: "Return known addresses, after filtering for quality and recency.\n\
+               These can potentially be used to find new peers in the network.",
+        args: &[
+            opt("count", Ty::Num, "1", "The maximum number of addresses to return. Specify 0 to return all known addresses."),
+            opt("network", Ty::Str, "all networks", "Return only addresses of the specified network: ipv4, ipv6, not_publicly_routable."),
+        ],
+        returns: arr("One object per address", &[
+            ("time", "numeric", "The UNIX epoch time when the node was last seen"),
+            ("services", "numeric", "The services offered by the node"),
+            ("address", "string", "The address of the node"),
+            ("port", "numeric", "The port number of the node"),
+            ("network", "string", "The network the node connected through"),
+        ]),
+        example: &["8"],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "getpeerinfo",
+        desc: "Returns data about each connected network peer as a json array of objects.",
+        args: &[],
+        returns: arr("One object per peer", &[
+            ("id", "numeric", "Peer index"),
+            ("addr", "string", "(host:port) The IP address and port of the peer"),
+            ("inbound", "boolean", "Inbound (true) or Outbound (false)"),
+            ("connection_type", "string", "Type of connection"),
+            ("version", "numeric", "The peer version"),
+            ("subver", "string", "The string version"),
+            ("startingheight", "numeric", "The starting height (block) of the peer"),
+            ("synced_headers", "numeric", "The last header we have in common with this peer"),
+            ("synced_blocks", "numeric", "The last block we have in common with this peer"),
+            ("bytessent", "numeric", "The total bytes sent"),
+            ("bytesrecv", "numeric", "The total bytes received"),
+            ("conntime", "numeric", "The time of the connection"),
+            ("banscore", "numeric", "The misbehaviour score"),
+            ("pingtime", "numeric", "The last ping time in seconds, if any"),
+            ("minping", "numeric", "The minimum observed ping time in seconds, if any"),
+            ("services", "string", "The services offered, hex"),
+            ("lastsend", "numeric", "The UNIX epoch time of the last send"),
+            ("lastrecv", "numeric", "The UNIX epoch time of the last receive"),
+            ("network", "string", "Network (ipv4, ipv6, not_publicly_routable)"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "listbanned",
+        desc: "List all manually banned IPs/Subnets.",
+        args: &[],
+        returns: arr("One object per ban", &[
+            ("address", "string", "The IP/Subnet of the banned node"),
+            ("ban_created", "numeric", "The UNIX epoch time the ban was created"),
+            ("banned_until", "numeric", "The UNIX epoch time the ban expires"),
+            ("ban_duration", "numeric", "The ban duration, in seconds"),
+            ("time_remaining", "numeric", "The time remaining until the ban expires, in seconds"),
+        ]),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "setnetworkactive",
+        desc: "Disable/enable all p2p network activity.\n\
+               Off drops every connection and neither makes nor accepts one; added nodes are dialled again when it is back on.",
+        args: &[req("state", Ty::Bool, "true to enable networking, false to disable")],
+        returns: ret("boolean", "The value that was passed in"),
+        example: &["false"],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "ping",
+        desc: "Requests that a ping be sent to all other nodes, to measure ping time.\n\
+               Results are provided in getpeerinfo, pingtime and minping fields are decimal seconds.\n\
+               Ping command is handled in queue with all other commands, so it measures processing backlog, not just network ping.",
+        args: &[],
+        returns: NULL,
+        example: &[],
+    },
+    MethodSpec {
+        category: "Network",
+        name: "setban",
+        desc: "Attempts to add or remove an IP/Subnet from the banned list.",
+        args: &[
+            req("subnet", Ty::Str, "The IP (with an optional /32 or /128) to ban"),
+            req("command", Ty::Str, "'add' to add an IP to the list, 'remove' to remove an IP from the list"),
+            opt("bantime", Ty::Num, "0", "time in seconds how long the IP is banned (0 or empty means using the default time of -bantime)"),
+            opt("absolute", Ty::Bool, "false", "If set, the bantime must be an absolute timestamp expressed in UNIX epoch time"),
+        ],
+        returns: NULL,
+        example: &["\"192.168.0.6\"", "\"add\"", "86400"],
+    },
+    // == Rawtransactions ==
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "createrawtransaction",
+        desc: "Create a transaction spending the given inputs and creating new outputs.\n\
+               Outputs can be addresses only.\n\
+               Returns hex-encoded raw transaction.\n\
+               Note that the transaction's inputs are not signed: dotcoin-wallet signs.",
+        args: &[
+            req("inputs", Ty::Arr, "The inputs: [{\"txid\": \"hex\", \"vout\": n}, ...]"),
+            req("outputs", Ty::Any, "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT"),
+            opt("locktime", Ty::Num, "0", "Raw locktime"),
+        ],
+        returns: ret("string", "hex string of the transaction"),
+        example: &["[{\"txid\":\"00000000000000000000000000000000000000000000000000000000000000ef\",\"vout\":0}]", "{\"dcrt1pexampleaddress\":0.01}"],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "decoderawtransaction",
+        desc: "Return a JSON object representing the serialized, hex-encoded transaction.",
+        args: &[req("hexstring", Ty::Hex, "The transaction hex string")],
+        returns: obj("", TX_FIELDS),
+        example: &["\"hexstring\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "getrawtransaction",
+        desc: "Return the raw transaction data, from the mempool or a block.\n\
+               If verbosity is 0 or false, returns a string that is serialized, hex-encoded data for 'txid'.\n\
+               If verbosity is 1 or true, returns an Object with information about 'txid'; 2 adds fee and prevout.",
+        args: &[
+            req("txid", Ty::Hex, "The transaction id"),
+            opt("verbosity|verbose", Ty::Num, "0", "0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout"),
+            opt("blockhash", Ty::Hex, "mempool, then the chain", "The block in which to look for the transaction"),
+        ],
+        returns: obj("for verbosity 1 and 2 (verbosity 0: a hex string)", TX_FIELDS),
+        example: &[EX_TXID, "2"],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "sendrawtransaction",
+        desc: "Submit a raw transaction (serialized, hex-encoded) to local node and network.",
+        args: &[
+            req("hexstring", Ty::Hex, "The hex string of the raw transaction"),
+            opt("maxfeerate", Ty::Amount, "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB. Set to 0 to accept any fee rate."),
+        ],
+        returns: ret("string", "The transaction hash in hex"),
+        example: &["\"signedhex\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "testmempoolaccept",
+        desc: "Returns result of mempool acceptance tests indicating if raw transaction(s) would be accepted by mempool.",
+        args: &[
+            req("rawtxs", Ty::Arr, "An array of hex strings of raw transactions."),
+            opt("maxfeerate", Ty::Amount, "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB"),
+        ],
+        returns: arr("The result of the mempool acceptance test for each raw transaction", &[
+            ("txid", "string", "The transaction hash in hex"),
+            ("wtxid", "string", "The transaction witness hash in hex"),
+            ("allowed", "boolean", "Whether this tx would be accepted to the mempool"),
+            ("vsize", "numeric", "Transaction size (only present when 'allowed' is true)"),
+            ("fees", "json object", "base: transaction fee in DOT (only present when 'allowed' is true)"),
+            ("reject-reason", "string", "Rejection string (only present when 'allowed' is false)"),
+        ]),
+        example: &["[\"signedhex\"]"],
+    },
+    // == Util ==
+    MethodSpec {
+        category: "Util",
+        name: "echo",
+        desc: "Simply echo back the input arguments. This command is for testing.",
+        args: &[
+            opt("arg0", Ty::Any, "null", "any value"), opt("arg1", Ty::Any, "null", "any value"),
+            opt("arg2", Ty::Any, "null", "any value"), opt("arg3", Ty::Any, "null", "any value"),
+            opt("arg4", Ty::Any, "null", "any value"), opt("arg5", Ty::Any, "null", "any value"),
+            opt("arg6", Ty::Any, "null", "any value"), opt("arg7", Ty::Any, "null", "any value"),
+            opt("arg8", Ty::Any, "null", "any value"), opt("arg9", Ty::Any, "null", "any value"),
+        ],
+        returns: ret("json array", "The arguments, up to the last one given"),
+        example: &["\"hello\"", "1"],
+    },
+    MethodSpec {
+        category: "Util",
+        name: "estimatesmartfee",
+        desc: "Estimates the fee per kilobyte needed for a transaction to begin\n\
+               confirmation within conf_target blocks, from the fee rates paid in recent blocks\n\
+               (twice the target, at least 6): a near target takes a high quantile of them, a far one the median.",
+        args: &[
+            req("conf_target", Ty::Num, "Confirmation target in blocks (1 - 1008)"),
+            opt("estimate_mode", Ty::Str, "economical", "unset, economical or conservative (all the same here)"),
+        ],
+        returns: obj("", &[
+            ("feerate", "numeric", "estimate fee rate in DOT/kvB (only present if no errors)"),
+            ("errors", "json array", "Errors encountered during processing (if there are any)"),
+            ("blocks", "numeric", "block number where estimate was found"),
+        ]),
+        example: &["6"],
+    },
+    MethodSpec {
+        category: "Util",
+        name: "getindexinfo",
+        desc: "Returns the status of one or all available indices currently running in the node.",
+        args: &[opt("index_name", Ty::Str, "all indices", "Filter results for an index with a specific name (txindex, addressindex).")],
+        returns: obj("", &[("name", "json object", "The name of the index: {synced, best_block_height}")]),
+        example: &["\"txindex\""],
+    },
+    MethodSpec {
+        category: "Util",
+        name: "validateaddress",
+        desc: "Return information about the given address.",
+        args: &[req("address", Ty::Str, "The address to validate")],
+        returns: obj("", &[
+            ("isvalid", "boolean", "If the address is valid or not"),
+            ("address", "string", "The address validated"),
+            ("scriptPubKey", "string", "The x-only public key the address pays"),
+            ("isscript", "boolean", "If the key is a script (never)"),
+            ("iswitness", "boolean", "If the address is a witness address (always)"),
+            ("witness_version", "numeric", "The version number of the witness program (1)"),
+            ("witness_program", "string", "The hex value of the witness program"),
+            ("error", "string", "Error message, if any"),
+        ]),
+        example: &[EX_ADDR],
+    },
+    // == Plugin ==
+    MethodSpec {
+        category: "Plugin",
+        name: "plugin",
+        desc: "Manage runtime plugins (docs/plugins.md): list them (the default), start the\n\
+               executable at PATH, or stop the plugin called NAME.",
+        args: &[
+            opt("subcommand", Ty::Str, "\"list\"", "list, start or stop"),
+            opt("arg", Ty::Str, "null", "start: the plugin's PATH; stop: its NAME"),
+        ],
+        returns: obj("list: {\"plugins\": [...]}; start: the plugin's entry; stop: {\"stopped\": NAME}", &[
+            ("name", "string", "The plugin's name (its file name without extension)"),
+            ("path", "string", "Its executable"),
+            ("status", "string", "running, ended or failed"),
+            ("error", "string", "Why it ended or failed"),
+            ("methods", "json array", "Methods it serves"),
+            ("subscriptions", "json array", "Notification topics it receives"),
+            ("hooks", "json array", "Hooks it registered"),
+            ("notifications_dropped", "numeric", "Notifications lost because it did not read them"),
+        ]),
+        example: &["\"list\""],
+    },
+    // == Subscriptions ==
+    MethodSpec {
+        category: "Subscriptions",
+        name: "subscribe_blocks",
+        desc: "WebSocket only: a \"blocks\" notification per new active tip, with reorg details.",
+        args: &[],
+        returns: ret("string", "The subscription id; items: {hash, height, previous, reorg, seq}"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Subscriptions",
+        name: "subscribe_mempool",
+        desc: "WebSocket only: \"mempool\" notifications of additions (fee, size) and removals (reason).",
+        args: &[],
+        returns: ret("string", "The subscription id; items: {type, txid, fee_sat|reason, seq}"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Subscriptions",
+        name: "subscribe_sequence",
+        desc: "WebSocket only: \"sequence\" notifications, in order: C/D block connected or\n\
+               disconnected, A/R transaction added to or removed from the mempool (Core's ZMQ sequence).",
+        args: &[],
+        returns: ret("string", "The subscription id; items: {hash, label, height|reason, seq}"),
+        example: &[],
+    },
+    MethodSpec {
+        category: "Subscriptions",
+        name: "unsubscribe_blocks",
+        desc: "WebSocket only: ends a subscribe_blocks subscription.",
+        args: &[req("subscription", Ty::Any, "The subscription id")],
+        returns: ret("boolean", "Whether it was ended"),
+        example: &["\"1\""],
+    },
+    MethodSpec {
+        category: "Subscriptions",
+        name: "unsubscribe_mempool",
+        desc: "WebSocket only: ends a subscribe_mempool subscription.",
+        args: &[req("subscription", Ty::Any, "The subscription id")],
+        returns: ret("boolean", "Whether it was ended"),
+        example: &["\"1\""],
+    },
+    MethodSpec {
+        category: "Subscriptions",
+        name: "unsubscribe_sequence",
+        desc: "WebSocket only: ends a subscribe_sequence subscription.",
+        args: &[req("subscription", Ty::Any, "The subscription id")],
+        returns: ret("boolean", "Whether it was ended"),
+        example: &["\"1\""],
+    },
+];
+
+/// The built-in definition of `method`, if it has one.
+pub fn find(method: &str) -> Option<&'static MethodSpec> {
+    SPECS.iter().find(|s| s.name == method)
+}
+
+/// Holds `params` against `method`'s definition: surplus positional and unknown named
+/// parameters are `-8` naming them, and named parameters become positional (unnamed
+/// gaps are `null`, which every method reads as "not given"). A method without a
+/// definition (added by a plugin, or unknown) is passed through as it is.
+pub fn normalize_params(method: &str, params: Value) -> Result<Value, (i32, String)> {
+    let Some(spec) = find(method) else {
+        return Ok(params);
+    };
+    let invalid = RpcErrorCode::InvalidParameter as i32;
+    match params {
+        Value::Array(list) => {
+            if list.len() > spec.args.len() {
+                let surplus: Vec<String> = list[spec.args.len()..]
+                    .iter()
+                    .map(|v| {
+                        let mut s = v.to_string();
+                        if s.len() > 40 {
+                            s.truncate(37);
+                            s.push_str("...");
+                        }
+                        s
+                    })
+                    .collect();
+                return Err((
+                    invalid,
+                    format!(
+                        "{method} takes at most {} parameter{}; surplus parameter{} at position {}: {}",
+                        spec.args.len(),
+                        if spec.args.len() == 1 { "" } else { "s" },
+                        if surplus.len() == 1 { "" } else { "s" },
+                        spec.args.len() + 1,
+                        surplus.join(", ")
+                    ),
+                ));
+            }
+            Ok(Value::Array(list))
+        }
+        Value::Object(map) => {
+            let mut positional = vec![Value::Null; spec.args.len()];
+            let mut unknown = Vec::new();
+            let mut last = 0;
+            for (key, value) in map {
+                match spec.args.iter().position(|a| a.answers_to(&key)) {
+                    Some(i) => {
+                        if !positional[i].is_null() {
+                            return Err((
+                                invalid,
+                                format!("Parameter {} specified twice", spec.args[i].main_name()),
+                            ));
+                        }
+                        last = last.max(i + 1);
+                        positional[i] = value;
+                    }
+                    None => unknown.push(key),
+                }
+            }
+            if !unknown.is_empty() {
+                let mut message = format!(
+                    "Unknown named parameter{} {}",
+                    if unknown.len() == 1 { "" } else { "s" },
+                    unknown.join(", ")
+                );
+                let names: Vec<&str> = spec.args.iter().map(Arg::main_name).collect();
+                if names.is_empty() {
+                    message.push_str(&format!(" ({method} takes no parameters)"));
+                } else {
+                    message.push_str(&format!(" ({method} takes {})", names.join(", ")));
+                }
+                return Err((invalid, message));
+            }
+            positional.truncate(last);
+            Ok(Value::Array(positional))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The one-line synopsis of a method's arguments, as `help` lists them:
+/// `"blockhash" ( verbosity )`.
+pub fn synopsis(spec: &MethodSpec) -> String {
+    let word = |a: &Arg| match a.ty {
+        Ty::Str | Ty::Hex => format!("\"{}\"", a.main_name()),
+        _ => a.main_name().to_owned(),
+    };
+    let required: Vec<String> = spec
+        .args
+        .iter()
+        .filter(|a| a.default.is_none())
+        .map(word)
+        .collect();
+    let optional: Vec<String> = spec
+        .args
+        .iter()
+        .filter(|a| a.default.is_some())
+        .map(word)
+        .collect();
+    let mut out = required.join(" ");
+    if !optional.is_empty() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("( {} )", optional.join(" ")));
+    }
+    out
+}
+
+/// Core-style help for one method: synopsis, description, Arguments, Result, Examples
+/// (with both `dotcoin-cli` and `curl`).
+pub fn help_text(spec: &MethodSpec) -> String {
+    let mut out = format!("{} {}", spec.name, synopsis(spec))
+        .trim_end()
+        .to_owned();
+    out.push_str("\n\n");
+    out.push_str(spec.desc);
+    out.push('\n');
+    if !spec.args.is_empty() {
+        out.push_str("\nArguments:\n");
+        for (i, a) in spec.args.iter().enumerate() {
+            let default = match a.default {
+                None => "required".to_owned(),
+                Some(d) => format!("optional, default={d}"),
+            };
+            out.push_str(&format!(
+                "{}. {:<22} ({}, {}) {}\n",
+                i + 1,
+                a.main_name(),
+                a.ty.word(),
+                default,
+                a.desc
+            ));
+        }
+    }
+    out.push_str("\nResult:\n");
+    let r = &spec.returns;
+    match r.ty {
+        "json object" if !r.fields.is_empty() => {
+            out.push_str(&format!("{{{:<33}({}) {}\n", "", r.ty, r.desc));
+            push_fields(&mut out, r.fields, "  ");
+            out.push_str("}\n");
+        }
+        "json array" if !r.fields.is_empty() => {
+            out.push_str(&format!("[{:<33}({}) {}\n", "", r.ty, r.desc));
+            out.push_str(&format!("  {{{:<31}(json object)\n", ""));
+            push_fields(&mut out, r.fields, "    ");
+            out.push_str("  },\n  ...\n]\n");
+        }
+        ty => out.push_str(&format!("{:<34}({ty}) {}\n", word_for(ty), r.desc)),
+    }
+    let cli_args: Vec<&str> = spec.example.to_vec();
+    out.push_str("\nExamples:\n");
+    out.push_str(
+        &format!(
+            "> dotcoin-cli {} {}\n",
+            spec.name,
+            cli_args
+                .iter()
+                .map(|a| cli_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+        .replace(" \n", "\n"),
+    );
+    out.push_str(&format!(
+        "> curl --user myusername --data-binary '{{\"jsonrpc\": \"2.0\", \"id\": \"curltest\", \"method\": \"{}\", \"params\": [{}]}}' -H 'content-type: application/json' http://127.0.0.1:{}/\n",
+        spec.name,
+        cli_args.join(", "),
+        dotcoin_common::Network::Main.params().rpc_port,
+    ));
+    out.trim_end().to_owned()
+}
+
+/// A JSON argument as a shell word for the example: strings keep their quotes, objects
+/// and arrays are single-quoted.
+fn cli_quote(arg: &str) -> String {
+    if arg.starts_with('{') || arg.starts_with('[') {
+        format!("'{arg}'")
+    } else {
+        arg.to_owned()
+    }
+}
+
+fn word_for(ty: &str) -> &'static str {
+    match ty {
+        "string" => "\"str\"",
+        "numeric" => "n",
+        "boolean" => "true|false",
+        "null" => "null",
+        _ => "xxx",
+    }
+}
+
+fn push_fields(out: &mut String, fields: &[Field], indent: &str) {
+    for (name, ty, desc) in fields {
+        let value = match *ty {
+            "json object" => "{...}",
+            "json array" => "[...]",
+            other => word_for(other),
+        };
+        let left = format!("{indent}\"{name}\" : {value},");
+        out.push_str(&format!("{left:<34}({ty}) {desc}\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn surplus_positional_is_refused_naming_it() {
+        let (code, msg) =
+            normalize_params("getblockhash", json!([1, "extra"])).expect_err("surplus");
+        assert_eq!(code, -8);
+        assert!(
+            msg.contains("\"extra\"") && msg.contains("position 2"),
+            "{msg}"
+        );
+        assert_eq!(
+            normalize_params("getblockcount", json!([])).ok(),
+            Some(json!([]))
+        );
+        assert!(normalize_params("getblockcount", json!([0])).is_err());
+    }
+
+    #[test]
+    fn named_become_positional_and_unknown_are_refused() {
+        assert_eq!(
+            normalize_params("getblock", json!({"verbosity": 2, "blockhash": "ab"})).ok(),
+            Some(json!(["ab", 2]))
+        );
+        assert_eq!(
+            normalize_params("getblock", json!({"blockhash": "ab"})).ok(),
+            Some(json!(["ab"]))
+        );
+        // Core's alias.
+        assert_eq!(
+            normalize_params("getrawtransaction", json!({"txid": "t", "verbose": true})).ok(),
+            Some(json!(["t", true]))
+        );
+        // A gap is null: the method's default.
+        assert_eq!(
+            normalize_params("getrawtransaction", json!({"txid": "t", "blockhash": "b"})).ok(),
+            Some(json!(["t", null, "b"]))
+        );
+        let (code, msg) =
+            normalize_params("getblock", json!({"blockhash": "ab", "verbose_level": 1}))
+                .expect_err("unknown name");
+        assert_eq!(code, -8);
+        assert!(
+            msg.contains("Unknown named parameter verbose_level"),
+            "{msg}"
+        );
+        // Plugins' methods pass untouched.
+        assert_eq!(
+            normalize_params("plugin_method", json!({"any": 1})).ok(),
+            Some(json!({"any": 1}))
+        );
+    }
+
+    #[test]
+    fn help_has_core_sections() {
+        let text = help_text(find("getblock").expect("getblock is defined"));
+        assert!(
+            text.starts_with("getblock \"blockhash\" ( verbosity )"),
+            "{text}"
+        );
+        for part in [
+            "Arguments:",
+            "1. blockhash",
+            "(string, required)",
+            "optional, default=1",
+            "Result:",
+            "\"nTx\" : n,",
+            "Examples:",
+            "> dotcoin-cli getblock \"0000",
+            "> curl --user myusername",
+        ] {
+            assert!(text.contains(part), "missing {part} in:\n{text}");
+        }
+    }
+}
