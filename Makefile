@@ -64,7 +64,10 @@ compose-up: docker-image
 compose-down:
 	$(COMPOSE) down
 
-test: build
+# One feature resolution for everything: `--all-targets` builds the binaries the functional
+# tests start with the same dependency set `cargo test` uses, so nothing compiles twice.
+test: deps
+	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace
 
 # One table of every figure, headed by the CPU and L1 (contrib/bench/report.sh); the other

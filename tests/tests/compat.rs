@@ -936,6 +936,7 @@ fn getblocktemplate_proposal_checks_a_block_without_its_work() {
         .as_str()
         .expect("hex")
         .to_owned();
-    node.generate(1, &addr);
+    // Mined to another address, so the new tip is not the stale block itself.
+    node.generate(1, &test_keypair().1);
     assert_eq!(propose(&stale), json!("inconclusive-not-best-prevblk"));
 }

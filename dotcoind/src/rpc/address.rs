@@ -15,7 +15,7 @@ use crate::chain::{txids_of, utxos_of};
 use crate::state::Snapshot;
 
 /// Address index calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait AddressIndexRpc {
     /// Unspent outputs of addresses.
     #[method(name = "getaddressutxos", blocking)]

@@ -21,7 +21,7 @@ use crate::chain::{utxo_stats, ChainError};
 use crate::util::unix_time;
 
 /// Blockchain calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait BlockchainRpc {
     /// Chain state summary.
     #[method(name = "getblockchaininfo")]

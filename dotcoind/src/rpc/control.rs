@@ -11,7 +11,7 @@ use super::params::string_param;
 use super::{spec, RpcContext};
 
 /// Control calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait ControlRpc {
     /// Lists every call by category, or explains one.
     #[method(name = "help")]

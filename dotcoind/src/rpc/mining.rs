@@ -16,7 +16,7 @@ use crate::miner::build_template;
 use crate::util::unix_time;
 
 /// Mining calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait MiningRpc {
     /// Mine blocks now.
     #[method(name = "generatetoaddress", blocking)]

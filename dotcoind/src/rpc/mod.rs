@@ -1,5 +1,5 @@
 //! The JSON-RPC server (jsonrpsee over HTTP) and its plugins, one file per Bitcoin Core
-//! category, each a `#[rpc(server, client)]` trait merged here into one module.
+//! category, each a `#[rpc(server)]` trait merged here into one module.
 //!
 //! Cross-cutting work happens once in [`auth`]: HTTP Basic authentication against the
 //! cookie or `rpcuser`/`rpcpassword` (401 otherwise) and a tracing span per request; then

@@ -20,7 +20,7 @@ use crate::net::PeerManager;
 use crate::util::unix_time;
 
 /// Network calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait NetworkRpc {
     /// Every connected peer.
     #[method(name = "getpeerinfo")]

@@ -27,7 +27,7 @@ use crate::plugins::{PluginHost, Route};
 const MAX_PLUGIN_RESPONSE: usize = 16 * 1024 * 1024;
 
 /// Plugin management.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait PluginRpc {
     /// `plugin list`, `plugin start PATH`, `plugin stop NAME`.
     #[method(name = "plugin")]

@@ -22,7 +22,7 @@ use crate::mempool::{MempoolEntry, MempoolError};
 use crate::state::Snapshot;
 
 /// Mempool and raw transaction calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait RawTransactionsRpc {
     /// Pool statistics.
     #[method(name = "getmempoolinfo")]

@@ -2,7 +2,7 @@
 //! use to test their connection and parameter passing.
 
 // Core's `echo` takes ten positional parameters, arg0 … arg9; the `rpc` macro's generated
-// server and client functions carry all of them.
+// server function carries all of them.
 #![allow(clippy::too_many_arguments)]
 
 use dotcoin_common::Address;
@@ -14,7 +14,7 @@ use super::params::{required, string_param};
 use super::RpcContext;
 
 /// Util calls.
-#[rpc(server, client)]
+#[rpc(server)]
 pub trait UtilRpc {
     /// Whether an address is valid for this network, and what it pays.
     #[method(name = "validateaddress")]
