@@ -29,7 +29,7 @@ for var in $(env | sed -n 's/^\(DOTCOIN_[A-Z_]*\)=.*/\1/p' | sort); do
             fi ;;
         addnode|connect|debug)
             for v in $(echo "$value" | tr ',' ' '); do set -- "--$key=$v" "$@"; done ;;
-        rpcbind|rpcport|rpcuser|rpcpassword|dashboard|port|bind|listen|mineraddress|minerthreads|minerinterval|maxinbound|maxinboundperip|maxoutbound|bantime|maxmempool|minrelaytxfee)
+        rpcbind|rpcport|rpcuser|rpcpassword|dashboard|port|bind|listen|mineraddress|minerthreads|minerinterval|maxinbound|maxinboundperip|maxoutbound|bantime|maxmempool|dbcache|minrelaytxfee)
             set -- "--$key=$value" "$@" ;;
         *) echo "dotcoin-entrypoint: unknown setting $var" >&2; exit 1 ;;
     esac

@@ -98,6 +98,10 @@ pub struct Args {
     /// Mempool bound in megabytes [default: 50].
     #[arg(long, value_name = "MB")]
     pub maxmempool: Option<usize>,
+    /// Database cache in MiB: RocksDB's block cache and write buffers, shared by every table
+    /// [default: 32, range 4–16384].
+    #[arg(long, value_name = "MIB")]
+    pub dbcache: Option<usize>,
     /// Minimum relay fee rate in base units per 1000 bytes [default: 1000].
     #[arg(long, value_name = "UNITS")]
     pub minrelaytxfee: Option<u64>,
@@ -283,6 +287,8 @@ pub struct Config {
     pub max_mempool_bytes: usize,
     /// Minimum relay fee rate.
     pub min_relay_fee: dotcoin_common::FeeRate,
+    /// The database's cache budget in bytes (`--dbcache`).
+    pub db_cache_bytes: usize,
     /// Log categories at debug level (`--debug`), changeable later by the `logging` call.
     pub debug_categories: Vec<&'static str>,
     /// Plugins to start.
@@ -295,6 +301,18 @@ pub struct Config {
     pub plugin_timeout: std::time::Duration,
     /// `--blocknotify` and `--txnotify`.
     pub notify: crate::plugins::notify::NotifyCommands,
+}
+
+/// `--dbcache` in MiB to bytes, within the bounds a node can work with.
+fn db_cache_bytes(mib: Option<usize>) -> Result<usize, ConfigError> {
+    match mib {
+        None => Ok(crate::storage::DEFAULT_DB_CACHE_BYTES),
+        Some(m) if (4..=16_384).contains(&m) => Ok(m << 20),
+        Some(m) => Err(ConfigError::Invalid {
+            key: "dbcache",
+            message: format!("{m} MiB is outside 4–16384"),
+        }),
+    }
 }
 
 fn merge<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
@@ -454,7 +472,8 @@ impl Config {
             max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),
             bantime: merge(args.bantime, file.bantime).unwrap_or(86_400),
             max_mempool_bytes: merge(args.maxmempool, file.maxmempool)
-                .map_or(DEFAULT_MAX_MEMPOOL_BYTES, |mb| mb * 1_000_000),
+                .map_or(DEFAULT_MAX_MEMPOOL_BYTES, |mb| mb.saturating_mul(1_000_000)),
+            db_cache_bytes: db_cache_bytes(merge(args.dbcache, file.dbcache))?,
             min_relay_fee: merge(args.minrelaytxfee, file.minrelaytxfee).map_or(
                 DEFAULT_MIN_RELAY_FEE,
                 dotcoin_common::FeeRate::from_sat_per_kvb,
@@ -592,6 +611,18 @@ mod tests {
         let parsed = Args::parse_core_style(["dotcoind", "-regtest", "-daemon=0", "-mine=0"]);
         assert!(parsed.regtest && !parsed.daemon && !parsed.mine);
         assert!(Args::try_parse_from(core_style_args(["dotcoind", "-bogus=1"])).is_err());
+    }
+
+    #[test]
+    fn dbcache_is_bounded() {
+        assert_eq!(
+            db_cache_bytes(None).expect("default"),
+            crate::storage::DEFAULT_DB_CACHE_BYTES
+        );
+        assert_eq!(db_cache_bytes(Some(64)).expect("in range"), 64 << 20);
+        for bad in [0, 3, 16_385, usize::MAX] {
+            assert!(db_cache_bytes(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

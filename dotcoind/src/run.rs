@@ -91,6 +91,7 @@ pub fn run(args: Args) -> Result<(), RunError> {
             params: config.network.params(),
             max_mempool_bytes: config.max_mempool_bytes,
             min_relay_fee: config.min_relay_fee,
+            db_cache_bytes: config.db_cache_bytes,
         },
         EventBus::new(),
     )?;

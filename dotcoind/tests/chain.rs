@@ -57,6 +57,7 @@ fn open_node(dir: &tempfile::TempDir) -> Node {
             params: Network::Regtest.params(),
             max_mempool_bytes: 5_000_000,
             min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
+            db_cache_bytes: dotcoind::storage::DEFAULT_DB_CACHE_BYTES,
         },
         EventBus::new(),
     )

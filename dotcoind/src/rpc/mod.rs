@@ -215,6 +215,7 @@ mod tests {
                 params: dotcoin_common::Network::Regtest.params(),
                 max_mempool_bytes: 1_000_000,
                 min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
+                db_cache_bytes: crate::storage::DEFAULT_DB_CACHE_BYTES,
             },
             crate::state::EventBus::new(),
         )

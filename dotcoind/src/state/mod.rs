@@ -45,6 +45,8 @@ pub struct ChainOptions {
     pub max_mempool_bytes: usize,
     /// Minimum relay fee rate.
     pub min_relay_fee: FeeRate,
+    /// The database's cache budget in bytes (`--dbcache`).
+    pub db_cache_bytes: usize,
 }
 
 /// Why the chain service could not open.
@@ -199,9 +201,10 @@ impl ChainService {
             context: format!("cannot create datadir {}", opts.datadir.display()),
             source,
         })?;
-        let store = Arc::new(Store::open(
+        let store = Arc::new(Store::open_with_cache(
             &opts.datadir.join("chainstate"),
             opts.params.network,
+            opts.db_cache_bytes,
         )?);
         let chain = ChainState::open(Arc::clone(&store), opts.params)?;
         let writer = Writer {
