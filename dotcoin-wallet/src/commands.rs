@@ -310,7 +310,11 @@ async fn listtransactions<N: NodeApi>(ctx: &Context, node: &N) -> Result<Outcome
 
 /// One entry per transaction, oldest first: the net effect on the wallet.
 pub(crate) fn history(
-    wallet: &Wallet, infos: &[TxInfo], ours: &HashSet<PubKey>, maturity: u32) -> Vec<Json> {
+    wallet: &Wallet,
+    infos: &[TxInfo],
+    ours: &HashSet<PubKey>,
+    maturity: u32,
+) -> Vec<Json> {
     let by_txid: HashMap<Txid, &TxInfo> = infos.iter().map(|i| (i.tx.txid(), i)).collect();
     let network = wallet.network();
     let mut out = Vec::new();

@@ -723,12 +723,11 @@ impl Wallet {
                 continue;
             };
             let pubkey = parse_pubkey(&k.pubkey).expect("pubkeys checked by open");
-            let secret = crypto::open(&old_key, &pubkey.0, sealed).ok_or_else(|| {
-                WalletError::Corrupt {
+            let secret =
+                crypto::open(&old_key, &pubkey.0, sealed).ok_or_else(|| WalletError::Corrupt {
                     path: Default::default(),
                     reason: format!("key {}: sealed secret fails authentication", k.id),
-                }
-            })?;
+                })?;
             k.encrypted_secret = Some(crypto::seal(&new_key, &pubkey.0, &secret)?);
         }
         file.encryption = Some(EncryptionHeader {
@@ -749,15 +748,14 @@ impl Wallet {
     /// Signs every input of `tx` whose spent output (`spent`, one per input) pays one of
     /// our keys; returns how many were signed. Inputs paying other keys are left as
     /// they are.
-    pub fn sign_inputs(
-        &self,
-        tx: &mut Transaction,
-        spent: &[TxOut],
-    ) -> Result<usize, WalletError> {
+    pub fn sign_inputs(&self, tx: &mut Transaction, spent: &[TxOut]) -> Result<usize, WalletError> {
         let ours: Vec<PubKey> = spent
             .iter()
             .map(|o| o.pubkey)
-            .filter(|p| self.record(&Address::new(self.file.network, *p).to_string()).is_some())
+            .filter(|p| {
+                self.record(&Address::new(self.file.network, *p).to_string())
+                    .is_some()
+            })
             .collect();
         if ours.is_empty() {
             return Ok(0);

@@ -65,19 +65,16 @@ pub struct ServiceNode {
 
 impl NodeApi for ServiceNode {
     async fn call(&self, method: &str, params: Value) -> Result<Value, NodeError> {
-        self.client
-            .call(method, params)
-            .await
-            .map_err(|e| match e {
-                dotcoin_rpc_client::RpcError::Rpc { code, message } => NodeError {
-                    code: Some(code),
-                    message,
-                },
-                other => NodeError {
-                    code: None,
-                    message: other.to_string(),
-                },
-            })
+        self.client.call(method, params).await.map_err(|e| match e {
+            dotcoin_rpc_client::RpcError::Rpc { code, message } => NodeError {
+                code: Some(code),
+                message,
+            },
+            other => NodeError {
+                code: None,
+                message: other.to_string(),
+            },
+        })
     }
 }
 
@@ -389,8 +386,18 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The libraries' trace output would hold request bodies (passphrases, dumpprivkey's
+    // answer) and headers (the cookie): capped whatever RUST_LOG says.
+    for quiet in [
+        "jsonrpsee-server=info",
+        "jsonrpsee=info",
+        "hyper=info",
+        "hyper_util=info",
+    ] {
+        filter = filter.add_directive(quiet.parse().expect("a valid static directive"));
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -452,10 +459,14 @@ pub fn run(cli: &Cli) -> ExitCode {
             for name in load.iter().filter(|n| *n != default) {
                 service.load(name, false).map_err(failure_to_error)?;
             }
-            let running = start(Arc::clone(&service), SocketAddr::from(([127, 0, 0, 1], port)))
-                .await?;
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| WalletError::Node(format!("cannot watch SIGTERM: {e}")))?;
+            let running = start(
+                Arc::clone(&service),
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            )
+            .await?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .map_err(|e| WalletError::Node(format!("cannot watch SIGTERM: {e}")))?;
             tokio::select! {
                 _ = service.shutdown.notified() => info!(target: "rpc", "stop requested"),
                 _ = tokio::signal::ctrl_c() => info!(target: "rpc", "SIGINT"),

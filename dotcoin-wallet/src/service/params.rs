@@ -101,8 +101,7 @@ impl From<WalletError> for RpcFailure {
             ),
             W::AlreadyEncrypted => (
                 Code::WrongEncState,
-                "Error: running with an encrypted wallet, but encryptwallet was called."
-                    .to_owned(),
+                "Error: running with an encrypted wallet, but encryptwallet was called.".to_owned(),
             ),
             W::NotEncrypted => (
                 Code::WrongEncState,
@@ -277,9 +276,11 @@ fn parse_fixed(text: &str, decimals: usize) -> Option<Option<u64>> {
         return None;
     }
     let mut scaled: u64 = 0;
-    for c in whole.chars().chain(frac.chars()).chain(
-        std::iter::repeat('0').take(decimals - frac.len()),
-    ) {
+    for c in whole
+        .chars()
+        .chain(frac.chars())
+        .chain(std::iter::repeat_n('0', decimals - frac.len()))
+    {
         let digit = u64::from(c.to_digit(10).expect("checked digits"));
         scaled = match scaled.checked_mul(10).and_then(|s| s.checked_add(digit)) {
             Some(s) => s,
@@ -316,10 +317,7 @@ pub fn address(s: &str, network: Network) -> RpcResult<Address> {
 /// A label: any string but `*`, which Core reserves.
 pub fn label(s: Option<&str>) -> RpcResult<String> {
     match s {
-        Some("*") => Err(RpcFailure::new(
-            Code::InvalidLabel,
-            "Invalid label name",
-        )),
+        Some("*") => Err(RpcFailure::new(Code::InvalidLabel, "Invalid label name")),
         Some(l) => Ok(l.to_owned()),
         None => Ok(String::new()),
     }

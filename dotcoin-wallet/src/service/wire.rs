@@ -91,7 +91,7 @@ fn plain(status: http::StatusCode, body: &str) -> HttpResponse {
 
 /// The wallet a URI path names: `/` is none, `/wallet/<name>` (percent-decoded) one.
 /// `Err` for any other path.
-pub fn endpoint(path: &str) -> Result<Option<String>, ()> {
+fn endpoint(path: &str) -> Result<Option<String>, ()> {
     if path == "/" || path.is_empty() {
         return Ok(None);
     }
