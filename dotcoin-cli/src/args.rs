@@ -456,6 +456,19 @@ mod tests {
     }
 
     #[test]
+    fn wallet_options() {
+        let cli = run_args(&["-rpcwallet=bob", "--walletport", "19000", "getbalance"]);
+        assert_eq!(cli.rpcwallet.as_deref(), Some("bob"));
+        assert_eq!(cli.walletport, Some(19000));
+        let cli = run_args(&["--wallet-port=19001", "getbalance"]);
+        assert_eq!((cli.rpcwallet, cli.walletport), (None, Some(19001)));
+        assert!(matches!(
+            parse_args(["-walletport=0", "getbalance"]),
+            Err(ArgsError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
     fn defaults() {
         let cli = run_args(&["getblockcount"]);
         assert_eq!(cli.connect.network, Network::Main);

@@ -564,6 +564,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_wallet_service_is_the_node_port_plus_three_with_its_cookie() {
+        let mut opts = ConnectOptions::new(Network::Regtest);
+        opts.datadir = Some("/d".into());
+        opts.rpcpassword = Some("node-password".into());
+        let w = opts.for_wallet_service(None, None);
+        assert_eq!(w.endpoint().expect("endpoint").1, 18635);
+        assert_eq!(w.cookie_path(), PathBuf::from("/d/regtest/.wallet-cookie"));
+        assert_eq!(
+            w.rpcpassword, None,
+            "the node's password is not sent to the wallet"
+        );
+        assert_eq!(w.path, "/");
+        opts.rpcport = Some(20000);
+        let w = opts.for_wallet_service(None, Some("a b/c"));
+        assert_eq!(w.endpoint().expect("endpoint").1, 20003);
+        assert_eq!(w.path, "/wallet/a%20b%2Fc");
+        let w = opts.for_wallet_service(Some(7), Some("bob"));
+        assert_eq!(w.endpoint().expect("endpoint").1, 7);
+        assert_eq!(w.path, "/wallet/bob");
+        assert_eq!(opts.cookie_path(), PathBuf::from("/d/regtest/.cookie"));
+    }
+
+    #[test]
     fn defaults_follow_the_network() {
         let opts = ConnectOptions::new(Network::Regtest);
         assert_eq!(opts.endpoint().unwrap(), ("127.0.0.1".to_owned(), 18632));

@@ -207,7 +207,7 @@ async fn dispatch(
             svc.load(name, false)?;
             return Ok(loaded_reply(name));
         }
-        "createwallet" => return createwallet(svc, &p),
+        "createwallet" => return createwallet(svc, &p).await,
         "unloadwallet" => {
             let name = match (p.str(0)?, endpoint) {
                 (Some(a), Some(b)) if a != b => {
@@ -284,7 +284,7 @@ fn unsupported(what: &str) -> RpcFailure {
     )
 }
 
-fn createwallet(svc: &Arc<Service>, p: &Params<'_>) -> RpcResult<Json> {
+async fn createwallet(svc: &Arc<Service>, p: &Params<'_>) -> RpcResult<Json> {
     let name = p.req_str(0, "wallet_name")?;
     if p.bool(1, false)? {
         return Err(unsupported("disable_private_keys"));
@@ -301,9 +301,8 @@ fn createwallet(svc: &Arc<Service>, p: &Params<'_>) -> RpcResult<Json> {
     }
     let handle = svc.load(name, true)?;
     if let Some(pass) = passphrase.filter(|s| !s.is_empty()) {
-        let mut loaded = handle
-            .try_lock()
-            .expect("a wallet just loaded has no other user");
+        // Another call may already have found the new wallet: wait for it.
+        let mut loaded = handle.lock().await;
         let kdf = svc.kdf;
         tokio::task::block_in_place(|| loaded.wallet.encrypt(pass.as_bytes(), kdf))?;
         loaded.relock();
