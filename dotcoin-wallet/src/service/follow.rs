@@ -14,13 +14,13 @@ use std::time::Duration;
 use dotcoin_common::BlockHash;
 use serde::Deserialize;
 use serde_json::json;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::{Service, Tip};
-use crate::node::NodeApi;
+use crate::node::{self, NodeApi};
 
 /// How long one long poll waits for a block, in milliseconds.
-const POLL_MS: u64 = 30_000;
+const POLL_MS: u64 = 10_000;
 
 #[derive(Deserialize)]
 struct WaitAnswer {
@@ -29,34 +29,42 @@ struct WaitAnswer {
 }
 
 /// Runs forever (until the runtime stops).
+///
+/// Each round first reads the tip (`getblockchaininfo`): a change since the last round is
+/// published at once. Only an unchanged tip is waited on (`waitfornewblock`, which wakes on
+/// any tip change, reorgs included). A block landing between the two calls is seen at
+/// the latest when the long poll times out.
 pub async fn follow(service: Arc<Service>) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        // The first call only reads the tip; later ones wait for it to change.
-        let timeout = if service.tip.borrow().is_some() {
-            POLL_MS
-        } else {
-            1
+        let round = async {
+            let info = node::blockchain_info(&service.node).await?;
+            let current = Tip {
+                hash: info.bestblockhash,
+                height: info.blocks,
+            };
+            if *service.tip.borrow() != Some(current) {
+                return Ok::<_, crate::WalletError>(current);
+            }
+            let value = service
+                .node
+                .call("waitfornewblock", json!([POLL_MS]))
+                .await?;
+            let w: WaitAnswer = serde_json::from_value(value).map_err(|e| {
+                crate::WalletError::Node(format!("unexpected waitfornewblock answer: {e}"))
+            })?;
+            Ok(Tip {
+                hash: w.hash,
+                height: w.height,
+            })
         };
-        match service.node.call("waitfornewblock", json!([timeout])).await {
-            Ok(value) => {
+        match round.await {
+            Ok(tip) => {
                 backoff = Duration::from_millis(100);
-                match serde_json::from_value::<WaitAnswer>(value) {
-                    Ok(w) => {
-                        observe(
-                            &service,
-                            Tip {
-                                hash: w.hash,
-                                height: w.height,
-                            },
-                        )
-                        .await
-                    }
-                    Err(e) => warn!(target: "follow", "unexpected waitfornewblock answer: {e}"),
-                }
+                observe(&service, tip).await;
             }
             Err(e) => {
-                debug!(target: "follow", "node unreachable: {}", e.message);
+                debug!(target: "follow", "cannot follow the node: {e}");
                 // A retry pause while the node is down, doubling up to 5 s.
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
