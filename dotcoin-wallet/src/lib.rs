@@ -73,8 +73,16 @@ pub fn run_cli(cli: &Cli) -> Result<output::Outcome, WalletError> {
     };
     let base = cli.datadir.clone().unwrap_or_else(default_base_datadir);
     let store = Store::new(persist::wallet_path(&base, network, &cli.wallet)?);
-    // Held for the whole command: a running wallet service (or another command) owns the file.
-    let _lock = store.lock()?;
+    // Held for the whole command. A running wallet service that owns the file answers
+    // the commands it has an RPC for.
+    let _lock = match store.lock() {
+        Ok(lock) => lock,
+        Err(WalletError::InUse(path)) => {
+            return service::client::forward(cli, network, &base)
+                .unwrap_or(Err(WalletError::InUse(path)))
+        }
+        Err(e) => return Err(e),
+    };
     let ctx = Context {
         network,
         store,

@@ -471,17 +471,44 @@ fn two_wallets_at_once_and_the_file_lock() {
     let cli = serve_command(
         node,
         &service.datadir,
-        &["--wallet", "bob", "getnewaddress"],
+        &["--wallet", "bob", "listaddresses"],
     )
     .stderr(Stdio::piped())
     .output()
     .expect("run the command-line wallet");
-    assert!(!cli.status.success());
+    assert!(!cli.status.success(), "listaddresses has no RPC: refused");
     assert!(
         String::from_utf8_lossy(&cli.stderr).contains("in use by another"),
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );
+    // Commands with an RPC are answered by the service that holds the file.
+    let cli = serve_command(
+        node,
+        &service.datadir,
+        &["--wallet", "bob", "getnewaddress", "x"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .output()
+    .expect("run the command-line wallet");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let forwarded = String::from_utf8_lossy(&cli.stdout).trim().to_owned();
+    let info = service.at(Some("bob"), "getaddressinfo", json!([forwarded]));
+    assert_eq!(
+        (info["ismine"].clone(), info["labels"].clone()),
+        (json!(true), json!(["x"]))
+    );
+    let cli = serve_command(node, &service.datadir, &["--wallet", "bob", "getbalance"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("run the command-line wallet");
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(text.contains("\"untrusted_pending\": 7.00000000"), "{text}");
 
     // Unloaded, bob's file is free again; loaded again, its coins are there.
     service.at(Some("bob"), "unloadwallet", json!([]));

@@ -8,6 +8,8 @@
 //!   (`/` or `/wallet/<name>`), Core's 1.0/2.0 reply dialects, duplicate-key refusal.
 //! - [`methods`]: the method table (names and parameter names, as Core's) and one handler
 //!   per method; [`params`]: Core's error codes and the hostile-parameter readers.
+//! - [`client`]: `dotcoin-wallet <command>` on a wallet the service holds is sent to
+//!   the service as the matching RPC.
 //! - [`follow`]: follows the node's tip with `waitfornewblock` long polls, noticing
 //!   reorgs. The wallet's history and coins are the node's address index (the same source
 //!   the command-line wallet uses), so every answer reflects the node's current best
@@ -19,6 +21,7 @@
 //! the timeout only; a timer (or `walletlock`, `unloadwallet`, shutdown) drops the key,
 //! which wipes it. Nothing is logged but method names.
 
+pub mod client;
 pub mod follow;
 pub mod methods;
 pub mod params;
