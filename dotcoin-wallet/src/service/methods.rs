@@ -2,6 +2,10 @@
 //! (named parameters are put in place from it), and one handler per method. Results are
 //! built as [`Json`] so amounts go out as numbers with exactly 8 decimals.
 //!
+//! The methods are registered from this table rather than a `#[rpc]` trait (STYLE item
+//! 8): Core's named parameters, its `-3` type errors (not jsonrpsee's `-32602`) and its
+//! bounds need each call's raw parameters, read by [`super::params`].
+//!
 //! Each handler takes the wallet's lock for the whole call, so two sends of one wallet
 //! never pick the same coins; the lock is a tokio mutex, free to be held across the node
 //! calls.
