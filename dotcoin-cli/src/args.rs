@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 use crate::client::ConnectOptions;
 
 /// What the command line asks for.
+// Made once per process and matched at once: boxing `Run` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Invocation {
     /// `--help`: print [`usage`].
@@ -36,6 +38,10 @@ pub struct CliArgs {
     pub stdin: bool,
     /// `-getinfo`: print a summary from several calls instead of calling a method.
     pub getinfo: bool,
+    /// `-rpcwallet=NAME`: wallet calls go to that wallet of the wallet service.
+    pub rpcwallet: Option<String>,
+    /// `-walletport=P`: the wallet service's port (default: the node's RPC port + 3).
+    pub walletport: Option<u16>,
     /// The method followed by its arguments, as given (empty for `-getinfo`, and possibly
     /// with `-stdin`, which may supply the method too).
     pub args: Vec<String>,
@@ -95,6 +101,8 @@ enum Opt {
     Named,
     Stdin,
     Getinfo,
+    Rpcwallet,
+    Walletport,
 }
 
 impl Opt {
@@ -115,6 +123,8 @@ impl Opt {
             "named" => Opt::Named,
             "stdin" => Opt::Stdin,
             "getinfo" => Opt::Getinfo,
+            "rpcwallet" => Opt::Rpcwallet,
+            "walletport" | "wallet-port" => Opt::Walletport,
             _ => return None,
         })
     }
@@ -130,6 +140,8 @@ impl Opt {
                 | Opt::Rpcpassword
                 | Opt::Rpcwaittimeout
                 | Opt::Rpcclienttimeout
+                | Opt::Rpcwallet
+                | Opt::Walletport
         )
     }
 }
@@ -146,6 +158,7 @@ where
     let mut connect = ConnectOptions::new(Network::Main);
     let (mut named, mut stdin, mut getinfo) = (false, false, false);
     let mut args = Vec::new();
+    let (mut rpcwallet, mut walletport) = (None, None);
 
     while let Some(arg) = argv.next() {
         if arg == "--" {
@@ -214,6 +227,13 @@ where
                     _ => return Err(invalid("expected a port number 1-65535")),
                 })
             }
+            Opt::Rpcwallet => rpcwallet = Some(value),
+            Opt::Walletport => {
+                walletport = Some(match value.parse::<u16>() {
+                    Ok(port) if port != 0 => port,
+                    _ => return Err(invalid("expected a port number 1-65535")),
+                })
+            }
             Opt::Rpcuser => connect.rpcuser = Some(value),
             Opt::Rpcpassword => connect.rpcpassword = Some(value),
             Opt::Rpcwaittimeout => {
@@ -250,6 +270,8 @@ where
         named,
         stdin,
         getinfo,
+        rpcwallet,
+        walletport,
         args,
     }))
 }
@@ -337,6 +359,10 @@ Options:
   -rpcwait               wait for the node to start and finish warming up
   -rpcwaittimeout=<s>    give up waiting after this many seconds, 0 never (default 60)
   -rpcclienttimeout=<s>  timeout of one request in seconds, 0 none (default 900)
+  -rpcwallet=<name>      send wallet calls to this wallet of the wallet service
+  -walletport=<port>     wallet service port (default: RPC port + 3, regtest 18635);
+                         wallet calls (getnewaddress, sendtoaddress, …) go there with
+                         the cookie .wallet-cookie
   -named                 arguments are name=value pairs
   -stdin                 read more arguments from standard input, one per line
   -getinfo               call getblockchaininfo, getnetworkinfo and getmininginfo and
@@ -427,6 +453,19 @@ mod tests {
         assert_eq!(c.rpcwait_timeout, Duration::from_secs(5));
         assert_eq!(c.timeout, Duration::MAX);
         assert!(cli.named && cli.stdin && !cli.getinfo);
+    }
+
+    #[test]
+    fn wallet_options() {
+        let cli = run_args(&["-rpcwallet=bob", "--walletport", "19000", "getbalance"]);
+        assert_eq!(cli.rpcwallet.as_deref(), Some("bob"));
+        assert_eq!(cli.walletport, Some(19000));
+        let cli = run_args(&["--wallet-port=19001", "getbalance"]);
+        assert_eq!((cli.rpcwallet, cli.walletport), (None, Some(19001)));
+        assert!(matches!(
+            parse_args(["-walletport=0", "getbalance"]),
+            Err(ArgsError::InvalidValue { .. })
+        ));
     }
 
     #[test]

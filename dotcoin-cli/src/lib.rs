@@ -77,7 +77,15 @@ pub async fn run(cli: CliArgs) -> Output {
         Ok(params) => params,
         Err(e) => return Output::error(e),
     };
-    let client = match RpcClient::new(&cli.connect) {
+    // Wallet calls go to the wallet service (`dotcoin-wallet serve`), like Core's
+    // multiwallet endpoint; everything else to the node.
+    let connect = if dotcoin_rpc_client::WALLET_METHODS.contains(&method.as_str()) {
+        cli.connect
+            .for_wallet_service(cli.walletport, cli.rpcwallet.as_deref())
+    } else {
+        cli.connect.clone()
+    };
+    let client = match RpcClient::new(&connect) {
         Ok(client) => client,
         Err(e) => return Output::rpc_error(&e),
     };

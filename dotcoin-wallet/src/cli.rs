@@ -105,6 +105,21 @@ pub enum Command {
     Info,
     /// Encrypt the private keys with a passphrase.
     Encrypt,
+    /// Run the wallet service: Bitcoin Core's wallet RPCs over JSON-RPC on 127.0.0.1, with
+    /// the cookie `<network datadir>/.wallet-cookie`. Loads `--wallet` (created if it does
+    /// not exist) and every `--load`.
+    Serve {
+        /// Port to listen on (default: the node's RPC port + 3; 0 picks a free one, written
+        /// to `<network datadir>/wallet-service.ports`).
+        #[arg(long, value_name = "P")]
+        port: Option<u16>,
+        /// Another wallet to load at start (repeatable).
+        #[arg(long, value_name = "NAME")]
+        load: Vec<String>,
+        /// Highest total fee of one transaction, in DOT (Bitcoin Core's -maxtxfee).
+        #[arg(long, value_name = "DOT", default_value = "0.10")]
+        maxtxfee: String,
+    },
     /// Write a copy of the wallet file to DESTINATION (a file or a directory).
     Backupwallet {
         /// Where to write the copy.
@@ -128,6 +143,9 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
         "fee-rate",
         "subtract-fee",
         "keypool",
+        "port",
+        "load",
+        "maxtxfee",
     ];
     args.into_iter()
         .map(|arg| {

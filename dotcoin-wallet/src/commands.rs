@@ -66,6 +66,9 @@ pub async fn execute<N: NodeApi>(
         Command::Listtransactions => listtransactions(ctx, node).await,
         Command::Info => info(ctx),
         Command::Encrypt => encrypt(ctx),
+        Command::Serve { .. } => Err(WalletError::Node(
+            "serve runs the wallet service; it is not a one-shot command".into(),
+        )),
         Command::Backupwallet { destination } => {
             let mut wallet = ctx.store.load(ctx.network)?;
             let dest = ctx.store.backup(&mut wallet, destination)?;
@@ -306,7 +309,12 @@ async fn listtransactions<N: NodeApi>(ctx: &Context, node: &N) -> Result<Outcome
 }
 
 /// One entry per transaction, oldest first: the net effect on the wallet.
-fn history(wallet: &Wallet, infos: &[TxInfo], ours: &HashSet<PubKey>, maturity: u32) -> Vec<Json> {
+pub(crate) fn history(
+    wallet: &Wallet,
+    infos: &[TxInfo],
+    ours: &HashSet<PubKey>,
+    maturity: u32,
+) -> Vec<Json> {
     let by_txid: HashMap<Txid, &TxInfo> = infos.iter().map(|i| (i.tx.txid(), i)).collect();
     let network = wallet.network();
     let mut out = Vec::new();

@@ -126,6 +126,16 @@ pub enum WalletError {
     #[error("invalid private key: {0}")]
     BadPrivateKey(String),
 
+    /// A passphrase call on a wallet that is not encrypted.
+    #[error("wallet is not encrypted")]
+    NotEncrypted,
+    /// Another process holds the wallet file.
+    #[error(
+        "wallet file {} is in use by another dotcoin-wallet process (a running `dotcoin-wallet \
+         serve`? then ask it: dotcoin-cli -rpcwallet=<name> <command>)",
+        .0.display()
+    )]
+    InUse(PathBuf),
     /// `encrypt` of an encrypted wallet.
     #[error("wallet is already encrypted")]
     AlreadyEncrypted,

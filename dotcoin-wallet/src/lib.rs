@@ -15,6 +15,8 @@
 //! - [`passphrase`]: `--passphrase-file` or a no-echo terminal prompt.
 //! - [`commands`]: one function per command, tying the above together.
 //! - [`cli`] and [`output`]: the command line in, JSON and messages out.
+//! - [`service`]: `dotcoin-wallet serve`, the same wallets behind Bitcoin Core's wallet
+//!   RPCs on a port of their own, following the node's chain.
 
 pub mod cli;
 pub mod coinselect;
@@ -25,6 +27,7 @@ pub mod node;
 pub mod output;
 pub mod passphrase;
 pub mod persist;
+pub mod service;
 pub mod txbuild;
 pub mod wallet;
 
@@ -46,6 +49,9 @@ use crate::persist::Store;
 /// Runs the program with the process's arguments; returns the exit status.
 pub fn run() -> ExitCode {
     let cli = Cli::parse_from(cli::normalize_args(std::env::args_os()));
+    if let cli::Command::Serve { .. } = cli.command {
+        return service::run(&cli);
+    }
     match run_cli(&cli) {
         Ok(outcome) => {
             output::print_outcome(&outcome);
@@ -66,9 +72,20 @@ pub fn run_cli(cli: &Cli) -> Result<output::Outcome, WalletError> {
         Network::Main
     };
     let base = cli.datadir.clone().unwrap_or_else(default_base_datadir);
+    let store = Store::new(persist::wallet_path(&base, network, &cli.wallet)?);
+    // Held for the whole command. A running wallet service that owns the file answers
+    // the commands it has an RPC for.
+    let _lock = match store.lock() {
+        Ok(lock) => lock,
+        Err(WalletError::InUse(path)) => {
+            return service::client::forward(cli, network, &base)
+                .unwrap_or(Err(WalletError::InUse(path)))
+        }
+        Err(e) => return Err(e),
+    };
     let ctx = Context {
         network,
-        store: Store::new(persist::wallet_path(&base, network, &cli.wallet)?),
+        store,
         passphrase: PassphraseSource::detect(cli.passphrase_file.clone()),
         kdf: KdfParams::DEFAULT,
     };

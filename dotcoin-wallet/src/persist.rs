@@ -57,6 +57,38 @@ impl Store {
         &self.path
     }
 
+    /// Takes the wallet's exclusive lock (an OS file lock on `.<name>.lock` beside the
+    /// file), held until the returned guard drops, so two processes never write the same
+    /// wallet. Refused with [`WalletError::InUse`] while another process holds it.
+    pub fn lock(&self) -> Result<WalletLock, WalletError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| WalletError::io("cannot create wallet directory", dir, e))?;
+        let name = self
+            .path
+            .file_name()
+            .expect("wallet paths end in a file name")
+            .to_string_lossy();
+        let lock_path = dir.join(format!(".{name}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| WalletError::io("cannot open wallet lock file", &lock_path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(WalletLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(WalletError::InUse(self.path.clone())),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(WalletError::io("cannot lock wallet file", &lock_path, e))
+            }
+        }
+    }
+
     /// Writes a new wallet; refuses if the file exists (even if it appears meanwhile).
     pub fn create(&self, wallet: &mut Wallet) -> Result<(), WalletError> {
         if self.path.exists() {
@@ -141,6 +173,12 @@ impl Store {
         self.persist(wallet)?;
         Ok(dest)
     }
+}
+
+/// A held wallet lock; the OS releases it when this drops (or the process dies).
+#[derive(Debug)]
+pub struct WalletLock {
+    _file: File,
 }
 
 /// The wallet in a wallet file's bytes, checked as [`Store::load`] checks it (which adds
@@ -394,6 +432,17 @@ mod tests {
         let path = dir.path().join("missing").join("w.json");
         assert!(write_atomic(&path, b"x", Mode::Replace).is_err());
         assert_eq!(entries(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_drops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        let held = store.lock().expect("first lock");
+        let err = store.lock().expect_err("second lock");
+        assert!(matches!(err, WalletError::InUse(_)), "{err}");
+        drop(held);
+        store.lock().expect("free again");
     }
 
     #[test]

@@ -182,6 +182,8 @@ pub enum Change {
     Encrypted,
     /// A backup was written.
     BackedUp,
+    /// The secrets were sealed again under a new passphrase.
+    PassphraseChanged,
 }
 
 /// The changes staged for the persister. Empty means the file must not be written.
@@ -679,6 +681,88 @@ impl Wallet {
         self.staged.changes.push(Change::Encrypted);
         self.top_up_keypool()?;
         Ok(())
+    }
+
+    /// Forgets the master key (wiped from memory as it drops): the secrets of an
+    /// encrypted wallet are sealed again until the next [`Wallet::unlock`].
+    pub fn lock(&mut self) {
+        self.master = None;
+    }
+
+    /// `walletpassphrasechange`: seals every secret under a key derived from `new`, after
+    /// `old` proved to be the passphrase. A wrong `old` changes nothing. The wallet stays
+    /// unlocked if it was.
+    pub fn change_passphrase(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        params: KdfParams,
+    ) -> Result<(), WalletError> {
+        let Some(enc) = &self.file.encryption else {
+            return Err(WalletError::NotEncrypted);
+        };
+        if new.is_empty() {
+            return Err(WalletError::EmptyPassphrase);
+        }
+        let salt = hex::decode(&enc.salt).expect("salt checked by open");
+        let old_key = crypto::derive_key(old, &salt, enc.kdf_params)?;
+        if crypto::open(&old_key, CHECK_AAD, &enc.check)
+            .as_deref()
+            .map(Vec::as_slice)
+            != Some(CHECK_PLAINTEXT)
+        {
+            return Err(WalletError::WrongPassphrase);
+        }
+        let new_salt: [u8; SALT_LEN] = rand::random();
+        let new_key = crypto::derive_key(new, &new_salt, params)?;
+        let check = crypto::seal(&new_key, CHECK_AAD, CHECK_PLAINTEXT)?;
+        // Work on a copy so a failure leaves the wallet as it was.
+        let mut file = self.file.clone();
+        for k in &mut file.keys {
+            let Some(sealed) = &k.encrypted_secret else {
+                continue;
+            };
+            let pubkey = parse_pubkey(&k.pubkey).expect("pubkeys checked by open");
+            let secret =
+                crypto::open(&old_key, &pubkey.0, sealed).ok_or_else(|| WalletError::Corrupt {
+                    path: Default::default(),
+                    reason: format!("key {}: sealed secret fails authentication", k.id),
+                })?;
+            k.encrypted_secret = Some(crypto::seal(&new_key, &pubkey.0, &secret)?);
+        }
+        file.encryption = Some(EncryptionHeader {
+            kdf: "argon2id".into(),
+            kdf_params: params,
+            salt: hex::encode(new_salt),
+            cipher: "xchacha20poly1305".into(),
+            check,
+        });
+        self.file = file;
+        if self.master.is_some() {
+            self.master = Some(new_key);
+        }
+        self.staged.changes.push(Change::PassphraseChanged);
+        Ok(())
+    }
+
+    /// Signs every input of `tx` whose spent output (`spent`, one per input) pays one of
+    /// our keys; returns how many were signed. Inputs paying other keys are left as
+    /// they are.
+    pub fn sign_inputs(&self, tx: &mut Transaction, spent: &[TxOut]) -> Result<usize, WalletError> {
+        let ours: Vec<PubKey> = spent
+            .iter()
+            .map(|o| o.pubkey)
+            .filter(|p| {
+                self.record(&Address::new(self.file.network, *p).to_string())
+                    .is_some()
+            })
+            .collect();
+        if ours.is_empty() {
+            return Ok(0);
+        }
+        let keys = self.keypairs(&ours)?;
+        dotcoin_common::sighash::signing::sign_transaction(tx, spent, &keys)
+            .map_err(|e| WalletError::Build(e.to_string()))
     }
 
     /// The key pairs of `pubkeys`, for signing.

@@ -79,6 +79,12 @@ pub struct ConnectOptions {
     pub rpcwait_timeout: Duration,
     /// Bound on one HTTP exchange; `Duration::MAX` for none.
     pub timeout: Duration,
+    /// The URL path requests go to: `/`, or `/wallet/<name>` for one wallet of the wallet
+    /// service (Bitcoin Core's multiwallet endpoint).
+    pub path: String,
+    /// The cookie file to read instead of the node's `.cookie` (the wallet service's
+    /// `.wallet-cookie`).
+    pub cookie_file: Option<PathBuf>,
 }
 
 impl ConnectOptions {
@@ -95,7 +101,30 @@ impl ConnectOptions {
             rpcwait: false,
             rpcwait_timeout: DEFAULT_RPCWAIT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
+            path: "/".to_owned(),
+            cookie_file: None,
         }
+    }
+
+    /// These options pointed at the wallet service instead of the node: port
+    /// `wallet_port`, or the node's RPC port + [`WALLET_PORT_OFFSET`]; the service's
+    /// cookie; and with `wallet`, that wallet's endpoint. The service knows only its own
+    /// cookie, so `rpcuser`/`rpcpassword` (the node's) are not sent to it.
+    pub fn for_wallet_service(&self, wallet_port: Option<u16>, wallet: Option<&str>) -> Self {
+        let mut options = self.clone();
+        let node_port = self
+            .endpoint()
+            .map(|(_, p)| p)
+            .unwrap_or(self.network.params().rpc_port);
+        options.rpcport = Some(wallet_port.unwrap_or(node_port.saturating_add(WALLET_PORT_OFFSET)));
+        options.cookie_file = Some(self.network_datadir().join(WALLET_COOKIE_FILE));
+        options.rpcuser = None;
+        options.rpcpassword = None;
+        options.path = match wallet {
+            Some(name) => format!("/wallet/{}", percent_encode(name)),
+            None => "/".to_owned(),
+        };
+        options
     }
 
     /// The network's data directory: `network_datadir(datadir or ~/.dotcoin, network)`.
@@ -104,9 +133,11 @@ impl ConnectOptions {
         network_datadir(&base, self.network)
     }
 
-    /// Where the node's cookie is expected.
+    /// Where the node's cookie (or the `cookie_file` given) is expected.
     pub fn cookie_path(&self) -> PathBuf {
-        self.network_datadir().join(COOKIE_FILE)
+        self.cookie_file
+            .clone()
+            .unwrap_or_else(|| self.network_datadir().join(COOKIE_FILE))
     }
 
     /// The host (bracketed if IPv6, ready for a URL) and the port to connect to.
@@ -139,8 +170,57 @@ impl std::fmt::Debug for ConnectOptions {
             .field("rpcwait", &self.rpcwait)
             .field("rpcwait_timeout", &self.rpcwait_timeout)
             .field("timeout", &self.timeout)
+            .field("path", &self.path)
+            .field("cookie_file", &self.cookie_file)
             .finish()
     }
+}
+
+/// The wallet service's port is the node's RPC port plus this (`dotcoin-wallet serve`).
+pub const WALLET_PORT_OFFSET: u16 = 3;
+
+/// The wallet service's cookie file, in the network's datadir.
+pub const WALLET_COOKIE_FILE: &str = ".wallet-cookie";
+
+/// The methods `dotcoin-wallet serve` answers: `dotcoin-cli` sends these to the wallet
+/// service rather than the node.
+pub const WALLET_METHODS: &[&str] = &[
+    "backupwallet",
+    "createwallet",
+    "dumpprivkey",
+    "encryptwallet",
+    "getaddressinfo",
+    "getbalance",
+    "getbalances",
+    "getnewaddress",
+    "getrawchangeaddress",
+    "gettransaction",
+    "getwalletinfo",
+    "importprivkey",
+    "listaddressgroupings",
+    "listtransactions",
+    "listunspent",
+    "listwallets",
+    "loadwallet",
+    "sendmany",
+    "sendtoaddress",
+    "signrawtransactionwithwallet",
+    "unloadwallet",
+    "walletlock",
+    "walletpassphrase",
+    "walletpassphrasechange",
+];
+
+/// Percent-encodes a wallet name for a URL path (everything but unreserved characters).
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Splits `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address into host and
@@ -253,7 +333,12 @@ impl RpcClient {
     pub fn new(opts: &ConnectOptions) -> Result<RpcClient, RpcError> {
         let (host, port) = opts.endpoint()?;
         let addr = format!("{host}:{port}");
-        let uri: Uri = format!("http://{addr}/")
+        let path = if opts.path.starts_with('/') {
+            opts.path.as_str()
+        } else {
+            "/"
+        };
+        let uri: Uri = format!("http://{addr}{path}")
             .parse()
             .map_err(|e| RpcError::Connect(format!("invalid rpcconnect '{addr}': {e}")))?;
 
@@ -477,6 +562,29 @@ pub(crate) fn parse_reply_raw(status: u16, body: &[u8]) -> Result<Box<RawValue>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wallet_service_is_the_node_port_plus_three_with_its_cookie() {
+        let mut opts = ConnectOptions::new(Network::Regtest);
+        opts.datadir = Some("/d".into());
+        opts.rpcpassword = Some("node-password".into());
+        let w = opts.for_wallet_service(None, None);
+        assert_eq!(w.endpoint().expect("endpoint").1, 18635);
+        assert_eq!(w.cookie_path(), PathBuf::from("/d/regtest/.wallet-cookie"));
+        assert_eq!(
+            w.rpcpassword, None,
+            "the node's password is not sent to the wallet"
+        );
+        assert_eq!(w.path, "/");
+        opts.rpcport = Some(20000);
+        let w = opts.for_wallet_service(None, Some("a b/c"));
+        assert_eq!(w.endpoint().expect("endpoint").1, 20003);
+        assert_eq!(w.path, "/wallet/a%20b%2Fc");
+        let w = opts.for_wallet_service(Some(7), Some("bob"));
+        assert_eq!(w.endpoint().expect("endpoint").1, 7);
+        assert_eq!(w.path, "/wallet/bob");
+        assert_eq!(opts.cookie_path(), PathBuf::from("/d/regtest/.cookie"));
+    }
 
     #[test]
     fn defaults_follow_the_network() {

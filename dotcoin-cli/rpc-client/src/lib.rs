@@ -13,4 +13,4 @@ pub mod auth;
 pub mod client;
 pub mod methods;
 
-pub use client::{ConnectOptions, RpcClient, RpcError};
+pub use client::{ConnectOptions, RpcClient, RpcError, WALLET_METHODS};

@@ -295,7 +295,8 @@ where
             if e.code == METHOD_NOT_FOUND && WALLET_METHODS.contains(&method.as_str()) {
                 let message = format!(
                     "Method not found ({method} is a wallet call: dotcoind holds no keys; \
-                     use dotcoin-wallet, e.g. `dotcoin-wallet {method}`)"
+                     ask the wallet service, `dotcoin-wallet serve`, on the RPC port + 3 \
+                     (dotcoin-cli sends wallet calls there))"
                 );
                 return refuse(dialect, id, METHOD_NOT_FOUND, &message);
             }

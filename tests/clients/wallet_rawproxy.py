@@ -1,0 +1,71 @@
+"""python-bitcoinlib's RawProxy against the wallet service (dotcoin-wallet serve), as a
+Bitcoin Core user's script would drive bitcoind's wallet. Run by tests/tests/wallet_service.rs
+with WALLET_URL and NODE_URL (http://user:pass@host:port); exits non-zero naming the first
+check that failed."""
+
+import decimal
+import os
+import sys
+
+from bitcoin.rpc import JSONRPCError, RawProxy
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL: " + what, file=sys.stderr)
+        sys.exit(1)
+
+
+def expect_error(call, code, what):
+    try:
+        call()
+    except JSONRPCError as e:
+        check(e.error.get("code") == code, "%s: code %r, expected %d" % (what, e.error, code))
+        return
+    check(False, what + ": no error")
+
+
+D = decimal.Decimal
+wallet = RawProxy(service_url=os.environ["WALLET_URL"])
+node = RawProxy(service_url=os.environ["NODE_URL"])
+
+address = wallet.getnewaddress("py")
+check(address.startswith("dcrt1p"), "getnewaddress: %r" % address)
+check(wallet.getbalance() == 0, "a new wallet has nothing")
+node.generatetoaddress(101, address)
+check(wallet.getbalance() == D("100"), "two mature rewards: %r" % wallet.getbalance())
+balances = wallet.getbalances()
+check(balances["mine"]["immature"] == D("4950"), "immature: %r" % balances)
+info = wallet.getwalletinfo()
+check(info["walletname"] == "default" and info["txcount"] == 101, "getwalletinfo: %r" % info)
+unspent = wallet.listunspent()
+check(len(unspent) == 2 and all(u["amount"] == D("50") for u in unspent), "listunspent: %r" % unspent)
+check(wallet.getaddressinfo(address)["ismine"] is True, "getaddressinfo")
+
+other = wallet.getnewaddress()
+txid = wallet.sendtoaddress(other, 1.5)
+check(wallet.gettransaction(txid)["confirmations"] == 0, "pending")
+node.generatetoaddress(1, address)
+check(wallet.gettransaction(txid)["confirmations"] == 1, "confirmed")
+recent = wallet.listtransactions("*", 3)
+check(len(recent) == 3 and any(r["txid"] == txid for r in recent), "listtransactions: %r" % recent)
+check(len(wallet.listtransactions("*", 2, 1)) == 2, "listtransactions with skip")
+
+expect_error(lambda: wallet.sendtoaddress("bogus", 1), -5, "bad address")
+expect_error(lambda: wallet.sendtoaddress(other, 1000000), -6, "insufficient funds")
+expect_error(lambda: wallet.getnewaddress("*"), -11, "label *")
+expect_error(lambda: wallet.walletlock(), -15, "walletlock of an unencrypted wallet")
+expect_error(lambda: wallet.listtransactions("*", -1), -8, "negative count")
+
+# Two wallets: the default endpoint is ambiguous, /wallet/<name> is not.
+check(wallet.createwallet("py2")["name"] == "py2", "createwallet")
+expect_error(lambda: wallet.getbalance(), -19, "wallet not specified")
+second = RawProxy(service_url=os.environ["WALLET_URL"] + "/wallet/py2")
+check(second.getbalance() == 0, "the second wallet")
+paid = second.getnewaddress()
+first = RawProxy(service_url=os.environ["WALLET_URL"] + "/wallet/default")
+first.sendtoaddress(paid, 2)
+check(second.getbalances()["mine"]["untrusted_pending"] == D("2"), "py2 pending")
+second.unloadwallet()
+check(wallet.listwallets() == ["default"], "unloaded")
+print("ok")
