@@ -25,9 +25,11 @@ WALLET=("$BIN/dotcoin-wallet" --regtest --datadir "$DIR" --rpcport "$PORT")
 
 "${WALLET[@]}" create >/dev/null 2>&1
 ADDR=$("${WALLET[@]}" getnewaddress 2>/dev/null)
-"${CLI[@]}" generatetoaddress 200 "$ADDR" >/dev/null
+# One mature coinbase per send: the wallet spends confirmed coins first, so no send builds
+# on another's unconfirmed change (a chain of them stops at the mempool's 25-transaction
+# package limit), and one block takes them all.
+"${CLI[@]}" generatetoaddress $((NTX + 100)) "$ADDR" >/dev/null
 DEST=$("${WALLET[@]}" getnewaddress 2>/dev/null)
-# Each send may spend the previous one's unconfirmed change: one block takes them all.
 for _ in $(seq "$NTX"); do "${WALLET[@]}" send "$DEST" 0.01 >/dev/null; done
 HASH=$("${CLI[@]}" generatetoaddress 1 "$ADDR" | python3 -c "import json,sys;print(json.load(sys.stdin)[0])")
 NTX=$("${CLI[@]}" getblock "$HASH" | python3 -c "import json,sys;print(json.load(sys.stdin)['nTx'])")
