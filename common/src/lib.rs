@@ -23,6 +23,7 @@ pub mod params;
 pub mod pow;
 pub mod primitives;
 pub mod rpc_types;
+pub mod rpc_wire;
 pub mod sighash;
 
 pub use address::{Address, AddressError};

@@ -2,8 +2,8 @@
 //! against the service's cookie, the wallet endpoint (`/` or `/wallet/<name>`, as Core's
 //! multiwallet RPC), and Bitcoin Core's two reply dialects.
 //!
-//! It follows `dotcoind`'s `rpc::compat` (the node's copy lives in a binary crate the
-//! wallet must not depend on, and this one adds the endpoint and the duplicate-key check):
+//! It follows `dotcoind`'s `rpc::compat`, with the reply shapes both share in
+//! `dotcoin_common::rpc_wire`, and adds the endpoint and the duplicate-key check:
 //! - a request without `"jsonrpc": "2.0"` gets the legacy reply `{"result", "error", "id"}`
 //!   with HTTP 500 for an error, 404 for an unknown method; a 2.0 request gets a 2.0 reply
 //!   with HTTP 200, none for a notification; a batch is answered element by element;
@@ -28,6 +28,11 @@ use serde_json::Value;
 use tower::{Layer, Service};
 use tracing::{debug, Instrument};
 
+use dotcoin_common::rpc_wire::{
+    self, constant_time_eq, refuse, reply, Dialect, ErrorCode, InnerReply, Reply, INTERNAL_ERROR,
+    INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,
+};
+
 use super::methods;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -37,10 +42,6 @@ const MAX_REPLY: usize = 64 * 1024 * 1024;
 /// Most calls in one batch.
 pub const MAX_BATCH: usize = 1000;
 
-const PARSE_ERROR: i32 = -32700;
-const INVALID_REQUEST: i32 = -32600;
-const METHOD_NOT_FOUND: i32 = -32601;
-const INTERNAL_ERROR: i32 = -32603;
 const INVALID_PARAMETER: i32 = -8;
 
 /// Adds [`WireService`] around the RPC service.
@@ -73,10 +74,6 @@ impl<S> Layer<S> for WireLayer {
 pub struct WireService<S> {
     inner: S,
     expected: Arc<String>,
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn plain(status: http::StatusCode, body: &str) -> HttpResponse {
@@ -169,64 +166,6 @@ where
     }
 }
 
-/// One answered element: its JSON text (none for a 2.0 notification) and its error code.
-#[derive(Debug)]
-struct Reply {
-    text: Option<String>,
-    error: Option<i32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
-    Legacy,
-    V2,
-}
-
-fn error_object(code: i32, message: &str) -> String {
-    serde_json::json!({ "code": code, "message": message }).to_string()
-}
-
-fn reply(dialect: Dialect, id: Option<&Value>, result: Result<&str, (i32, String)>) -> Reply {
-    let (error, text) = match dialect {
-        Dialect::Legacy => {
-            let id = id.map_or_else(|| "null".to_owned(), Value::to_string);
-            match result {
-                Ok(r) => (None, format!(r#"{{"result":{r},"error":null,"id":{id}}}"#)),
-                Err((code, err)) => (
-                    Some(code),
-                    format!(r#"{{"result":null,"error":{err},"id":{id}}}"#),
-                ),
-            }
-        }
-        Dialect::V2 => {
-            let Some(id) = id else {
-                return Reply {
-                    text: None,
-                    error: result.err().map(|(c, _)| c),
-                };
-            };
-            match result {
-                Ok(r) => (
-                    None,
-                    format!(r#"{{"jsonrpc":"2.0","result":{r},"id":{id}}}"#),
-                ),
-                Err((code, err)) => (
-                    Some(code),
-                    format!(r#"{{"jsonrpc":"2.0","error":{err},"id":{id}}}"#),
-                ),
-            }
-        }
-    };
-    Reply {
-        text: Some(text),
-        error,
-    }
-}
-
-fn refuse(dialect: Dialect, id: Option<&Value>, code: i32, message: &str) -> Reply {
-    reply(dialect, id, Err((code, error_object(code, message))))
-}
-
 /// The first key that appears twice in one object anywhere in `raw`, if any.
 pub fn first_duplicate_key(raw: &str) -> Option<String> {
     struct Finder<'a>(&'a mut Option<String>);
@@ -282,19 +221,6 @@ pub fn first_duplicate_key(raw: &str) -> Option<String> {
     let _ = Finder(&mut found).deserialize(&mut de);
     let _ = IgnoredAny::deserialize(&mut de);
     found
-}
-
-#[derive(Deserialize)]
-struct InnerReply<'a> {
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ErrorCode {
-    code: i32,
 }
 
 async fn answer_element<S>(
@@ -412,14 +338,10 @@ where
     }
 }
 
+/// The HTTP status of a single (non-batch) reply, as Core sets it.
 fn single_status(v2: bool, error: Option<i32>) -> http::StatusCode {
-    match error {
-        _ if v2 => http::StatusCode::OK,
-        None => http::StatusCode::OK,
-        Some(METHOD_NOT_FOUND) => http::StatusCode::NOT_FOUND,
-        Some(INVALID_REQUEST) => http::StatusCode::BAD_REQUEST,
-        Some(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    http::StatusCode::from_u16(rpc_wire::status_code(v2, error))
+        .expect("Core's statuses are valid HTTP statuses")
 }
 
 fn json_response(status: http::StatusCode, body: String) -> HttpResponse {

@@ -13,6 +13,8 @@ use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
 use tower::{Layer, Service};
 use tracing::{debug, Instrument};
 
+use dotcoin_common::rpc_wire::constant_time_eq;
+
 use super::{compat, MAX_BATCH};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -50,11 +52,6 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     expected: Arc<String>,
-}
-
-/// Compares in time independent of where the first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn unauthorized() -> HttpResponse {

@@ -22,20 +22,18 @@ use std::future::poll_fn;
 
 use http_body_util::BodyExt;
 use jsonrpsee::server::{HttpBody, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use tower::Service;
+
+use dotcoin_common::rpc_wire::{
+    self, refuse, reply, Dialect, ErrorCode, InnerReply, Reply, INTERNAL_ERROR, INVALID_REQUEST,
+    METHOD_NOT_FOUND, PARSE_ERROR,
+};
 
 use super::spec;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// JSON-RPC's reserved codes that the wire layer itself answers with.
-const PARSE_ERROR: i32 = -32700;
-const INVALID_REQUEST: i32 = -32600;
-const METHOD_NOT_FOUND: i32 = -32601;
-const INTERNAL_ERROR: i32 = -32603;
 /// jsonrpsee's code for a batch over the limit, kept so clients see the same error.
 const BATCH_TOO_LARGE: i32 = -32010;
 
@@ -113,81 +111,6 @@ pub fn active_commands() -> Vec<(String, std::time::Duration)> {
         .values()
         .map(|(m, t)| (m.clone(), t.elapsed()))
         .collect()
-}
-
-/// One answered element: its JSON text (none for a 2.0 notification) and its error code.
-#[derive(Debug)]
-struct Reply {
-    text: Option<String>,
-    error: Option<i32>,
-}
-
-/// Which reply shape an element asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
-    Legacy,
-    V2,
-}
-
-fn error_object(code: i32, message: &str) -> String {
-    serde_json::json!({ "code": code, "message": message }).to_string()
-}
-
-/// An element's reply in its dialect. `id` is `None` only for a 2.0 notification.
-fn reply(dialect: Dialect, id: Option<&Value>, result: Result<&str, (i32, String)>) -> Reply {
-    let (error, text) = match dialect {
-        Dialect::Legacy => {
-            let id = id.map_or_else(|| "null".to_owned(), Value::to_string);
-            match result {
-                Ok(r) => (None, format!(r#"{{"result":{r},"error":null,"id":{id}}}"#)),
-                Err((code, err)) => (
-                    Some(code),
-                    format!(r#"{{"result":null,"error":{err},"id":{id}}}"#),
-                ),
-            }
-        }
-        Dialect::V2 => {
-            let Some(id) = id else {
-                return Reply {
-                    text: None,
-                    error: result.err().map(|(c, _)| c),
-                };
-            };
-            match result {
-                Ok(r) => (
-                    None,
-                    format!(r#"{{"jsonrpc":"2.0","result":{r},"id":{id}}}"#),
-                ),
-                Err((code, err)) => (
-                    Some(code),
-                    format!(r#"{{"jsonrpc":"2.0","error":{err},"id":{id}}}"#),
-                ),
-            }
-        }
-    };
-    Reply {
-        text: Some(text),
-        error,
-    }
-}
-
-/// A reply for an error found before any call, with Core's message.
-fn refuse(dialect: Dialect, id: Option<&Value>, code: i32, message: &str) -> Reply {
-    reply(dialect, id, Err((code, error_object(code, message))))
-}
-
-/// What jsonrpsee answers for one call, with the result kept as raw text.
-#[derive(Deserialize)]
-struct InnerReply<'a> {
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ErrorCode {
-    code: i32,
 }
 
 /// Runs one request element through `inner` and answers it in the element's dialect.
@@ -309,13 +232,8 @@ where
 
 /// The HTTP status of a single (non-batch) reply, as Core sets it.
 fn single_status(dialect_v2: bool, error: Option<i32>) -> http::StatusCode {
-    match error {
-        _ if dialect_v2 => http::StatusCode::OK,
-        None => http::StatusCode::OK,
-        Some(METHOD_NOT_FOUND) => http::StatusCode::NOT_FOUND,
-        Some(INVALID_REQUEST) => http::StatusCode::BAD_REQUEST,
-        Some(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    http::StatusCode::from_u16(rpc_wire::status_code(dialect_v2, error))
+        .expect("Core's statuses are valid HTTP statuses")
 }
 
 fn json_response(status: http::StatusCode, body: String) -> HttpResponse {
