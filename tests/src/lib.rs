@@ -46,6 +46,21 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 /// Most calls the node takes in one JSON-RPC batch (`dotcoind`'s `rpc::MAX_BATCH`).
 pub const MAX_BATCH: usize = 1000;
 
+/// The workspace root (the folder holding `tests/`, `contrib/`, `docs/`).
+///
+/// Read from the environment `cargo test` sets when it runs the test, not baked in with
+/// `env!`: a target directory cached under `$HOME` is shared by clones at different paths,
+/// and cargo does not rebuild a test when only its checkout moved.
+pub fn workspace_root() -> PathBuf {
+    let tests = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    tests
+        .parent()
+        .expect("the tests crate sits in the workspace root")
+        .to_path_buf()
+}
+
 /// The path of a workspace binary (`dotcoind`, `dotcoin-cli`, `dotcoin-wallet`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -26,8 +26,8 @@ fn install_dir(name: &str) -> PathBuf {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("clients")
+    dotcoin_functional_tests::workspace_root()
+        .join("tests/clients")
         .join(name)
 }
 

@@ -6,7 +6,7 @@
 //! starts dockerd and makes the base image itself when they are missing, as on a clean CI
 //! machine (`make deps` installs the packages).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -17,10 +17,7 @@ use serde_json::Value;
 const SLOW: Duration = Duration::from_secs(180);
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the workspace")
-        .to_path_buf()
+    dotcoin_functional_tests::workspace_root()
 }
 
 fn bin_dir() -> PathBuf {

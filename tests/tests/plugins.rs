@@ -17,7 +17,7 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 fn contrib_plugins() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/plugins")
+    dotcoin_functional_tests::workspace_root().join("contrib/plugins")
 }
 
 /// Writes an executable Python plugin into `dir`.

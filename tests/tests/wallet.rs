@@ -433,7 +433,7 @@ fn keys_never_reach_the_node() {
 
 /// `cargo tree` in the workspace root, for dotcoind's normal (non-dev) dependencies.
 fn cargo_tree(args: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = dotcoin_functional_tests::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
         .current_dir(&root)
@@ -520,7 +520,7 @@ fn dotcoind_dependency_tree_has_no_signing_code() {
 
     // And no source of the node (outside its test modules) names a secret key, a key
     // pair or a signing function.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dotcoind/src");
+    let src = dotcoin_functional_tests::workspace_root().join("dotcoind/src");
     for file in files_under(&src) {
         if file.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;

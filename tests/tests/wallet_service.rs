@@ -940,7 +940,8 @@ fn python_bitcoinlib_rawproxy_drives_the_wallet_service() {
     let cookie =
         std::fs::read_to_string(service.datadir.join("regtest/.wallet-cookie")).expect("cookie");
     let node_cookie = std::fs::read_to_string(node.datadir().join(".cookie")).expect("cookie");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/wallet_rawproxy.py");
+    let script =
+        dotcoin_functional_tests::workspace_root().join("tests/clients/wallet_rawproxy.py");
     let out = Command::new("python3")
         .arg(script)
         .env("PYTHONPATH", &dir)

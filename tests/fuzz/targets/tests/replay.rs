@@ -15,9 +15,12 @@ use dotcoin_fuzz_targets::TARGETS;
 use dotcoind::net::codec::{read_frame, MAX_HANDSHAKE_PAYLOAD};
 use dotcoind::net::message::Message;
 
-/// `tests/fuzz`.
+/// `tests/fuzz`. The crate's folder comes from the environment `cargo test` sets, not from
+/// `env!`: a cached target directory may have been built by a clone at another path.
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("the targets crate lives in tests/fuzz")
         .to_path_buf()
