@@ -33,6 +33,8 @@ start() {
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# User + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 if [ ! -f "$CACHE/stats.json" ]; then
     echo "generating the busy chain once into $CACHE" >&2
@@ -58,20 +60,26 @@ IDLE_RSS=$(rss_kib "$FRESH_PID")
 CLI=("$BIN/dotcoin-cli" --regtest --datadir "$DIR/fresh" --rpcport "$FRESH_RPC")
 WANT=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['blocks'])" "$CACHE/stats.json")
 T0=$(date +%s.%N)
+FRESH_CPU0=$(cpu_ticks "$FRESH_PID")
+SOURCE_CPU0=$(cpu_ticks "$SOURCE_PID")
 while [ "$("${CLI[@]}" getblockcount)" != "$WANT" ]; do sleep 0.1; done
 T1=$(date +%s.%N)
+FRESH_CPU=$(( $(cpu_ticks "$FRESH_PID") - FRESH_CPU0 ))
+SOURCE_CPU=$(( $(cpu_ticks "$SOURCE_PID") - SOURCE_CPU0 ))
 SYNCED_RSS=$(rss_kib "$FRESH_PID")
 WANT_HASH=$("$BIN/dotcoin-cli" --regtest --datadir "$DIR/source" --rpcport "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['rpc'])" "$DIR/source/regtest/dotcoind.ports")" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
 GOT_HASH=$("${CLI[@]}" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
 [ "$WANT_HASH" = "$GOT_HASH" ] || { echo "UTXO set differs after sync: $GOT_HASH vs $WANT_HASH"; exit 1; }
 stop "$SOURCE_PID"
 
-python3 - "$CACHE/stats.json" "$T0" "$T1" "$IDLE_RSS" "$SYNCED_RSS" <<'PY'
+python3 - "$CACHE/stats.json" "$T0" "$T1" "$IDLE_RSS" "$SYNCED_RSS" "$FRESH_CPU" "$SOURCE_CPU" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 stats = json.load(open(sys.argv[1]))
 secs = float(sys.argv[3]) - float(sys.argv[2])
 print(f"sync of {stats['blocks']} blocks, {stats['inputs']} signed inputs, "
       f"{stats['bytes']/1e6:.1f} MB: {secs:.1f} s, {stats['inputs']/secs:.0f} inputs/s, "
       f"{stats['blocks']/secs:.0f} blocks/s; fresh node RSS {int(sys.argv[4])/1024:.1f} MiB "
-      f"before, {int(sys.argv[5])/1024:.1f} MiB after")
+      f"before, {int(sys.argv[5])/1024:.1f} MiB after; CPU fresh node "
+      f"{int(sys.argv[6])/int(sys.argv[8])/secs*100:.0f} %, source node "
+      f"{int(sys.argv[7])/int(sys.argv[8])/secs*100:.0f} %")
 PY

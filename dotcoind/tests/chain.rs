@@ -10,11 +10,12 @@ use dotcoin_common::primitives::BlockHeader;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
 use dotcoin_common::{BlockHash, Txid};
+use dotcoind::chain::SigKey;
 use dotcoind::chain::{utxo_stats, ChainError, ChainTipStatus, ProcessOutcome, UtxoStats};
 use dotcoind::mempool::{Mempool, MempoolError, RemovalReason};
 use dotcoind::miner::MinerService;
 use dotcoind::state::events::EVENT_BUFFER;
-use dotcoind::state::{ChainOptions, ChainService, Event, EventBus, Snapshot};
+use dotcoind::state::{created_outputs, ChainOptions, ChainService, Event, EventBus, Snapshot};
 use secp256k1::Keypair;
 
 /// The chain and miner services of one node, as `dotcoind` wires them.
@@ -934,4 +935,74 @@ fn templates_take_a_chain_whose_children_pay_more_parents_first() {
     let hashes = a.generate(1, pk, 1, u64::MAX).unwrap();
     let block = a.snap().block(&hashes[0]).unwrap().unwrap();
     assert_eq!(block.txdata.len(), 21, "the whole chain is mined at once");
+}
+
+/// A pre-verifier may guess the coins a block spends wrongly (or be fed wrong ones by a
+/// peer's earlier blocks); what it caches then only matches those guessed coins, and the
+/// writer checks the block against the real ones.
+#[test]
+fn preverified_signatures_count_only_for_the_coins_really_spent() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (owner, owner_pk) = key();
+    let (thief, thief_pk) = key();
+    node.generate(102, owner_pk, 1, u64::MAX).expect("mined");
+    let tip = node.tip();
+    let subsidy = Network::Regtest.params().subsidy(tip.height + 1);
+
+    // The thief signs for coinbase 1 as if it paid the thief's key, and an earlier block
+    // (never connected) "created" it that way.
+    let (op, real) = coinbase_out(&node, 1);
+    let fake = TxOut {
+        value: real.value,
+        pubkey: thief_pk,
+    };
+    let theft = spend(&[(op, fake)], vec![fake], &thief);
+    let bad = make_block(
+        &tip.header,
+        tip.height + 1,
+        owner_pk,
+        subsidy,
+        vec![theft.clone()],
+        1,
+    );
+    let mut forged = std::collections::HashMap::new();
+    forged.insert(op, fake);
+    node.chain
+        .preverify_block(&bad, &created_outputs(&bad), &[Arc::new(forged)]);
+    assert!(
+        node.chain
+            .sigcache()
+            .contains(&SigKey::new(&theft, &[fake])),
+        "the signature is valid for the guessed coin"
+    );
+    match node.process_block(&bad) {
+        Err(ChainError::Invalid(e)) => {
+            assert!(e.to_string().contains("signature"), "{e}")
+        }
+        other => panic!("the theft connected or failed otherwise: {other:?}"),
+    }
+    assert_eq!(node.tip().hash, tip.hash);
+
+    // Positive control: an honest spend, pre-verified from the UTXO set, connects, and its
+    // entry is used up.
+    let honest = spend_coinbase(&node, 2, owner_pk, 1, &owner);
+    let good = make_block(
+        &tip.header,
+        tip.height + 1,
+        owner_pk,
+        subsidy,
+        vec![honest.clone()],
+        2,
+    );
+    node.chain
+        .preverify_block(&good, &created_outputs(&good), &[]);
+    let honest_key = SigKey::new(&honest, &[coinbase_out(&node, 2).1]);
+    assert!(node.chain.sigcache().contains(&honest_key));
+    node.process_block(&good).expect("honest block connects");
+    assert_eq!(node.tip().hash, good.block_hash());
+    assert!(
+        !node.chain.sigcache().contains(&honest_key),
+        "taken by the writer"
+    );
 }

@@ -24,9 +24,11 @@
 
 mod index;
 mod query;
+pub mod sigcache;
 
 pub use index::{BlockIndex, BlockStatus, ChainTip, ChainTipStatus, IndexEntry};
 pub use query::{txids_of, utxo_stats, utxos_of, UtxoStats};
+pub use sigcache::{SigCache, SigKey};
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -35,11 +37,11 @@ use std::sync::Arc;
 
 use dotcoin_common::consensus::block::{check_block, check_block_spends};
 use dotcoin_common::consensus::header::{check_header_contextual, HeaderContext};
-use dotcoin_common::consensus::tx::check_signatures;
+use dotcoin_common::consensus::tx::{check_signatures, SpentInputs};
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
 use dotcoin_common::pow::work_from_bits;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Block, BlockHash, OutPoint, Params, PubKey, Txid};
+use dotcoin_common::{Block, BlockHash, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
 use rayon::prelude::*;
 use ruint::aliases::U256;
 use thiserror::Error;
@@ -254,6 +256,8 @@ pub struct ChainState {
     next_precious: i128,
     /// The block that most recently failed to connect, and why.
     last_failure: Option<(BlockHash, ValidationError)>,
+    /// Transactions whose signatures were checked ahead of connecting (see [`sigcache`]).
+    sigcache: Arc<SigCache>,
 }
 
 impl ChainState {
@@ -332,6 +336,7 @@ impl ChainState {
             precious: HashMap::new(),
             next_precious: -1,
             last_failure: None,
+            sigcache: Arc::new(SigCache::default()),
         }
     }
 
@@ -634,10 +639,7 @@ impl ChainState {
         let spend = check_block_spends(block, tip.height + 1, &view, self.params);
         view.take_error()?;
         let spend = spend?;
-        block.txdata[1..]
-            .par_iter()
-            .zip(spend.spent.par_iter())
-            .try_for_each(|(tx, s)| check_signatures(tx, &s.outputs()))?;
+        self.check_block_signatures(block, &spend.spent)?;
         Ok(None)
     }
 
@@ -932,6 +934,36 @@ impl ChainState {
         Ok(())
     }
 
+    /// Checks the signatures of every transaction of `block` but the coinbase, spending
+    /// `spent`, before any state changes: those the signature cache holds are skipped
+    /// (checked while the block waited for the writer), the rest are spread over all cores.
+    fn check_block_signatures(
+        &self,
+        block: &Block,
+        spent: &[SpentInputs],
+    ) -> Result<(), ValidationError> {
+        // Looked up on this thread first: when every transaction was pre-verified there is
+        // nothing to hand to rayon, whose threads may be busy pre-verifying later blocks.
+        let unchecked: Vec<(&Transaction, Vec<TxOut>)> = block.txdata[1..]
+            .iter()
+            .zip(spent)
+            .map(|(tx, s)| (tx, s.outputs()))
+            .filter(|(tx, outs)| !self.sigcache.take(&SigKey::new(tx, outs)))
+            .collect();
+        match unchecked.len() {
+            0 => Ok(()),
+            1 => check_signatures(unchecked[0].0, &unchecked[0].1),
+            _ => unchecked
+                .par_iter()
+                .try_for_each(|(tx, outs)| check_signatures(tx, outs)),
+        }
+    }
+
+    /// The signature cache this chain consults (shared with pre-verifiers).
+    pub fn sigcache(&self) -> &Arc<SigCache> {
+        &self.sigcache
+    }
+
     /// Connects the block `hash` (child of the tip) in one atomic batch.
     fn connect_block(
         &mut self,
@@ -958,11 +990,7 @@ impl ChainState {
         view.take_error()?;
         let spend = spend.map_err(ConnectError::Invalid)?;
 
-        // Signatures are the expensive part; check them on all cores before any state changes.
-        block.txdata[1..]
-            .par_iter()
-            .zip(spend.spent.par_iter())
-            .try_for_each(|(tx, s)| check_signatures(tx, &s.outputs()))
+        self.check_block_signatures(&block, &spend.spent)
             .map_err(ConnectError::Invalid)?;
 
         let mut batch = Batch::default();

@@ -18,6 +18,7 @@ pub mod manager;
 pub mod message;
 pub mod misbehaviour;
 pub mod peer;
+pub mod pipeline;
 pub mod sync;
 
 use std::net::SocketAddr;

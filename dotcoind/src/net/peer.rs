@@ -36,6 +36,7 @@ use super::codec::{
 use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
 use super::misbehaviour::Misbehaviour;
+use super::pipeline::{BlockDone, BlockPipeline, Processed};
 use super::sync::{headers_after, locator};
 use super::PeerId;
 use crate::chain::ChainError;
@@ -412,6 +413,7 @@ pub(crate) async fn run_connection(
         getdata: VecDeque::new(),
         getdata_queued: HashSet::new(),
         tx_in_flight: HashMap::new(),
+        blocks: None,
     };
     let handshaken = task.run(frx).instrument(span).await;
     reader.abort();
@@ -491,6 +493,8 @@ struct PeerTask {
     getdata_queued: HashSet<Inventory>,
     /// Transactions asked of this peer, and when.
     tx_in_flight: HashMap<Txid, Instant>,
+    /// Requested blocks on their way to the writer; made at the first one.
+    blocks: Option<BlockPipeline>,
 }
 
 /// How the handler leaves the message loop.
@@ -528,6 +532,9 @@ impl PeerTask {
                 }
                 _ = self.peer.drained.notified(), if !self.getdata.is_empty() => {
                     self.serve_getdata();
+                }
+                Some(done) = next_block_done(&mut self.blocks) => {
+                    self.on_block_done(done);
                 }
                 _ = tick.tick() => {
                     if let Flow::Stop = self.on_tick() {
@@ -742,6 +749,12 @@ impl PeerTask {
     }
 
     async fn handle(&mut self, msg: Message) {
+        // Everything but a block and a ping waits for the blocks before it, so the peer's
+        // messages take effect in the order it sent them (a transaction after the block
+        // that confirms its parent, headers after the blocks they extend).
+        if !matches!(msg, Message::Block(_) | Message::Ping(_) | Message::Pong(_)) {
+            self.drain_blocks().await;
+        }
         match msg {
             Message::Version(_) | Message::Verack => {
                 self.mgr
@@ -998,17 +1011,60 @@ impl PeerTask {
     async fn on_block(&mut self, block: Block) {
         let hash = block.block_hash();
         let requested = self.mgr.sync().is_in_flight_from(&hash, self.peer.id);
+        if requested {
+            let chain = self.mgr.chain();
+            let pipeline = self
+                .blocks
+                .get_or_insert_with(|| BlockPipeline::new(Arc::clone(chain)));
+            if pipeline.is_full() {
+                if let Some(done) = pipeline.next_done().await {
+                    self.on_block_done(done);
+                }
+                if self.peer.is_disconnecting() {
+                    return;
+                }
+            }
+            if let Some(pipeline) = self.blocks.as_mut() {
+                pipeline.submit(block, hash);
+            }
+            return;
+        }
+        // Unsolicited (a new tip announced by its block): on its own, after the blocks
+        // before it.
+        self.drain_blocks().await;
         let chain = Arc::clone(self.mgr.chain());
-        let result = tokio::task::spawn_blocking(move || {
-            let r = chain.process_block_from_peer(Arc::new(block), requested);
+        let processed = tokio::task::spawn_blocking(move || {
+            let result = chain.process_block_from_peer(Arc::new(block), false);
             let snap = chain.snapshot();
-            let height = snap.index().get(&hash).map(|e| e.height);
-            let progress = (snap.height(), snap.best_header().height);
-            (r, height, progress)
+            Processed {
+                result,
+                height: snap.index().get(&hash).map(|e| e.height),
+                progress: (snap.height(), snap.best_header().height),
+            }
         })
-        .await;
+        .await
+        .ok();
+        self.on_block_done(BlockDone { hash, processed });
+    }
+
+    /// Waits for every block in the pipeline and handles each result.
+    async fn drain_blocks(&mut self) {
+        while let Some(done) = next_block_done(&mut self.blocks).await {
+            self.on_block_done(done);
+        }
+    }
+
+    /// The writer's verdict on a block from this peer: bookkeeping, misbehaviour, and the
+    /// next requests.
+    fn on_block_done(&mut self, done: BlockDone) {
+        let BlockDone { hash, processed } = done;
         self.mgr.sync().received(&hash);
-        let Ok((result, height, (tip, headers))) = result else {
+        let Some(Processed {
+            result,
+            height,
+            progress: (tip, headers),
+        }) = processed
+        else {
             return;
         };
         match result {
@@ -1085,5 +1141,13 @@ impl PeerTask {
             }
             Err(_) => {}
         }
+    }
+}
+
+/// The next block result of `pipeline`; `None` at once when nothing is outstanding.
+async fn next_block_done(pipeline: &mut Option<BlockPipeline>) -> Option<BlockDone> {
+    match pipeline {
+        Some(p) if p.outstanding() > 0 => p.next_done().await,
+        _ => None,
     }
 }

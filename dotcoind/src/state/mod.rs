@@ -17,6 +17,7 @@
 
 pub mod events;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,13 +27,17 @@ use dotcoin_common::{Block, BlockHash, FeeRate, OutPoint, Params, Transaction, T
 use tokio::sync::{broadcast, watch};
 use tracing::{info, warn};
 
-use crate::chain::{BlockIndex, ChainError, ChainState, ChainUpdate, IndexEntry, ProcessOutcome};
+use crate::chain::{
+    BlockIndex, ChainError, ChainState, ChainUpdate, IndexEntry, ProcessOutcome, SigCache, SigKey,
+};
 use crate::mempool::{ChainView, Mempool, MempoolEntry, MempoolError, DEFAULT_MEMPOOL_EXPIRY_SECS};
 use crate::storage::{
     BlockByHash, Store, StoreError, TxLocation, TxLocationByTxid, UtxoByOutpoint,
 };
 use crate::util::unix_time;
+use dotcoin_common::consensus::tx::check_signatures;
 pub use events::{Event, EventBus, Reorg};
+use rayon::prelude::*;
 
 /// Options of [`ChainService::open`].
 #[derive(Debug, Clone)]
@@ -192,6 +197,31 @@ pub struct ChainService {
     writer: Mutex<Writer>,
     snapshot: watch::Sender<Arc<Snapshot>>,
     events: EventBus,
+    /// The chain's signature cache, filled by [`ChainService::preverify_block`] without
+    /// the writer.
+    sigcache: Arc<SigCache>,
+}
+
+/// The outputs a block creates, by outpoint: where [`ChainService::preverify_block`] finds
+/// the coins a later block spends before this one is connected.
+pub type CreatedOutputs = HashMap<OutPoint, TxOut>;
+
+/// The outputs `block` creates (one txid per transaction).
+pub fn created_outputs(block: &Block) -> CreatedOutputs {
+    let mut created = CreatedOutputs::new();
+    for tx in &block.txdata {
+        let txid = tx.txid();
+        for (vout, out) in tx.outputs.iter().enumerate() {
+            created.insert(
+                OutPoint {
+                    txid,
+                    vout: vout as u32,
+                },
+                *out,
+            );
+        }
+    }
+    created
 }
 
 impl ChainService {
@@ -207,6 +237,7 @@ impl ChainService {
             opts.db_cache_bytes,
         )?);
         let chain = ChainState::open(Arc::clone(&store), opts.params)?;
+        let sigcache = Arc::clone(chain.sigcache());
         let writer = Writer {
             chain,
             mempool: Mempool::new(opts.max_mempool_bytes, opts.min_relay_fee),
@@ -219,6 +250,7 @@ impl ChainService {
             writer: Mutex::new(writer),
             snapshot,
             events,
+            sigcache,
         }))
     }
 
@@ -272,6 +304,58 @@ impl ChainService {
     /// [`ChainState::check_proposal`]. Holds the writer so the tip cannot move meanwhile.
     pub fn check_proposal(&self, block: &Block) -> Result<Option<&'static str>, ChainError> {
         self.write().chain.check_proposal(block, unix_time())
+    }
+
+    /// The signature cache shared with the chain writer.
+    pub fn sigcache(&self) -> &Arc<SigCache> {
+        &self.sigcache
+    }
+
+    /// Checks the signatures of `block`'s transactions on all cores without the writer, so
+    /// that connecting it later skips them (see [`crate::chain::sigcache`]). The coins it
+    /// spends are looked up in its own outputs, then in `earlier` (the outputs of blocks
+    /// received before it that may not be connected yet, newest last), then in the UTXO
+    /// set. A transaction whose coins are not all found, or whose signatures fail, is left
+    /// to the writer, which decides and reports. Changes nothing else, so the guesses need
+    /// not be right: a wrong one only makes a key the writer never asks for.
+    ///
+    /// Costs what connecting would, so callers run it only for blocks they asked for.
+    pub fn preverify_block(
+        &self,
+        block: &Block,
+        own: &CreatedOutputs,
+        earlier: &[Arc<CreatedOutputs>],
+    ) {
+        let Some(txs) = block.txdata.get(1..) else {
+            return;
+        };
+        let find = |outpoint: &OutPoint| -> Option<TxOut> {
+            if let Some(out) = own.get(outpoint) {
+                return Some(*out);
+            }
+            if let Some(out) = earlier.iter().rev().find_map(|c| c.get(outpoint)) {
+                return Some(*out);
+            }
+            self.store
+                .get::<UtxoByOutpoint>(outpoint)
+                .ok()
+                .flatten()
+                .map(|coin| coin.output)
+        };
+        txs.par_iter().for_each(|tx| {
+            let Some(spent) = tx
+                .inputs
+                .iter()
+                .map(|input| find(&input.prevout))
+                .collect::<Option<Vec<TxOut>>>()
+            else {
+                return;
+            };
+            let key = SigKey::new(tx, &spent);
+            if !self.sigcache.contains(&key) && check_signatures(tx, &spent).is_ok() {
+                self.sigcache.insert(key);
+            }
+        });
     }
 
     /// Processes a block from anywhere: the miner, a peer, `submitblock`.
