@@ -23,6 +23,8 @@ use crate::chain::BlockIndex;
 pub const WINDOW: usize = 16;
 /// How far past the active tip blocks are requested.
 pub const LOOKAHEAD: u32 = 1024;
+/// Heights [`BlockSync::next_requests`] looks at in one step.
+const SCAN_CHUNK: u32 = 128;
 /// A block not delivered this long after the request is asked of another peer.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often download progress is logged.
@@ -79,34 +81,39 @@ impl BlockSync {
         if best.is_failed() || best.chainwork <= index.tip().chainwork {
             return Vec::new();
         }
-        let limit = index.height().saturating_add(LOOKAHEAD);
-        // Start at the peer's block at the download horizon (a skip-pointer jump), so the
-        // walk below covers at most the window and the fork, not the peer's whole chain.
-        let top = if best.height > limit {
-            index.ancestor(&best.hash, limit)
-        } else {
-            Some(best)
+        let Some(fork) = index.fork_point(&best.hash) else {
+            return Vec::new();
         };
-        let mut missing = Vec::new();
-        let mut cur = top;
-        while let Some(e) = cur {
-            if index.is_active(e) {
-                break;
-            }
-            if !e.have_data() {
-                missing.push(e.hash);
-            }
-            cur = index.get(&e.header.prev_blockhash);
-        }
+        let limit = index.height().saturating_add(LOOKAHEAD).min(best.height);
         self.stalled
             .retain(|_, (_, t)| now.duration_since(*t) < STALL_TIMEOUT * 2);
-        let picked: Vec<BlockHash> = missing
-            .into_iter()
-            .rev()
-            .filter(|h| !self.in_flight.contains_key(h))
-            .filter(|h| !matches!(self.stalled.get(h), Some((p, _)) if *p == peer))
-            .take(free)
-            .collect();
+        // The peer's chain above the fork, lowest first, in slices of SCAN_CHUNK heights:
+        // the blocks just above the tip are usually in flight or stored already, so the
+        // first slice nearly always fills the window, and a call costs a slice, not the
+        // whole lookahead (this runs after every block).
+        let mut picked: Vec<BlockHash> = Vec::with_capacity(free);
+        let mut low = fork.height.saturating_add(1);
+        while picked.len() < free && low <= limit {
+            let high = limit.min(low.saturating_add(SCAN_CHUNK - 1));
+            let mut slice = Vec::with_capacity((high - low + 1) as usize);
+            let mut cur = index.ancestor(&best.hash, high);
+            while let Some(e) = cur.filter(|e| e.height >= low) {
+                slice.push(e);
+                cur = index.get(&e.header.prev_blockhash);
+            }
+            for e in slice.into_iter().rev() {
+                if picked.len() == free {
+                    break;
+                }
+                let wanted = !e.have_data()
+                    && !self.in_flight.contains_key(&e.hash)
+                    && !matches!(self.stalled.get(&e.hash), Some((p, _)) if *p == peer);
+                if wanted {
+                    picked.push(e.hash);
+                }
+            }
+            low = high.saturating_add(1);
+        }
         for h in &picked {
             self.in_flight.insert(*h, InFlight { peer, since: now });
         }
@@ -363,6 +370,35 @@ mod tests {
         assert!(sync
             .next_requests(chain.index(), 4, &best, later)
             .contains(&hashes[0]));
+    }
+
+    #[test]
+    fn windows_follow_each_other_across_scan_slices_up_to_the_lookahead() {
+        let (_dir, mut chain) = chain();
+        let blocks = extend_headers(&mut chain, LOOKAHEAD + 76);
+        let best = blocks.last().expect("blocks").block_hash();
+        let hashes: Vec<BlockHash> = blocks.iter().map(Block::block_hash).collect();
+        let mut sync = BlockSync::default();
+        let now = Instant::now();
+        let peers = LOOKAHEAD as usize / WINDOW;
+        for peer in 0..peers {
+            assert_eq!(
+                sync.next_requests(chain.index(), peer as PeerId, &best, now),
+                hashes[peer * WINDOW..(peer + 1) * WINDOW].to_vec(),
+                "peer {peer}"
+            );
+        }
+        assert!(
+            sync.next_requests(chain.index(), peers as PeerId, &best, now)
+                .is_empty(),
+            "nothing beyond the lookahead"
+        );
+        // A block given back is asked for again, below the slices already scanned.
+        sync.peer_gone(3);
+        assert_eq!(
+            sync.next_requests(chain.index(), peers as PeerId, &best, now),
+            hashes[3 * WINDOW..4 * WINDOW].to_vec()
+        );
     }
 
     #[test]
