@@ -329,19 +329,29 @@ impl ChainService {
         let Some(txs) = block.txdata.get(1..) else {
             return;
         };
-        let find = |outpoint: &OutPoint| -> Option<TxOut> {
-            if let Some(out) = own.get(outpoint) {
-                return Some(*out);
+        // Coins from the block itself or the ones before it; the rest in one batch read.
+        let mut found: HashMap<OutPoint, TxOut> = HashMap::new();
+        let mut unknown: Vec<OutPoint> = Vec::new();
+        for input in txs.iter().flat_map(|tx| &tx.inputs) {
+            let op = input.prevout;
+            match own
+                .get(&op)
+                .or_else(|| earlier.iter().rev().find_map(|c| c.get(&op)))
+            {
+                Some(out) => {
+                    found.insert(op, *out);
+                }
+                None => unknown.push(op),
             }
-            if let Some(out) = earlier.iter().rev().find_map(|c| c.get(outpoint)) {
-                return Some(*out);
+        }
+        if let Ok(coins) = self.store.multi_get::<UtxoByOutpoint>(&unknown) {
+            for (op, coin) in unknown.into_iter().zip(coins) {
+                if let Some(coin) = coin {
+                    found.insert(op, coin.output);
+                }
             }
-            self.store
-                .get::<UtxoByOutpoint>(outpoint)
-                .ok()
-                .flatten()
-                .map(|coin| coin.output)
-        };
+        }
+        let find = |outpoint: &OutPoint| found.get(outpoint).copied();
         txs.par_iter().for_each(|tx| {
             let Some(spent) = tx
                 .inputs
