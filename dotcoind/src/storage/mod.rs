@@ -394,6 +394,47 @@ mod tests {
     }
 
     #[test]
+    fn multi_get_answers_in_the_order_asked_and_reports_corrupt_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Network::Regtest).expect("create");
+        let hashes: Vec<BlockHash> = (0..4u8)
+            .map(|i| BlockHash::from_byte_array([i; 32]))
+            .collect();
+        let mut b = Batch::default();
+        // Heights whose key order differs from the order they are asked in.
+        for (h, hash) in [(300u32, hashes[0]), (2, hashes[1]), (70_000, hashes[2])] {
+            b.put::<HashByHeight>(&h, &hash);
+        }
+        store.commit(b).expect("write");
+        let asked = [70_000u32, 5, 2, 300, 70_000];
+        let got = store.multi_get::<HashByHeight>(&asked).expect("read");
+        assert_eq!(
+            got,
+            vec![
+                Some(hashes[2]),
+                None,
+                Some(hashes[1]),
+                Some(hashes[0]),
+                Some(hashes[2])
+            ]
+        );
+        assert!(store
+            .multi_get::<HashByHeight>(&[])
+            .expect("empty")
+            .is_empty());
+
+        // A value that does not decode is an error, not a missing key.
+        let mut b = Batch::default();
+        b.pending
+            .push((HashByHeight::NAME, 9u32.to_key(), Some(b"short".to_vec())));
+        store.commit(b).expect("write");
+        let err = store
+            .multi_get::<HashByHeight>(&[2, 9])
+            .expect_err("corrupt");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
     fn batch_is_atomic_and_typed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path(), Network::Regtest).expect("create");
