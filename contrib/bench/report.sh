@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: every performance figure of the node in one table, headed by the CPU and
 # L1 (OpenSSL's single-core SHA-256 compressions/s, the reference hashing figures are a
-# ratio to). Runs the criterion benchmarks of the miner and block connection, the busy-chain
+# ratio to) and V2 (libsecp256k1's BIP340 verifications/s on two cores, the reference the
+# validation figures are a ratio to). Runs the criterion benchmarks of the miner, block
+# connection and signature verification, the busy-chain
 # sync (contrib/bench/sync.sh, chain cached after the first run), the RPC load
 # (contrib/bench/rpc.sh) and an idle node's memory. Takes a few minutes; the first run
 # also generates the sync chain.
@@ -26,6 +28,13 @@ cargo bench --profile dev -p dotcoind --bench node -- \
     exit 1
 }
 L1_AFTER=$(contrib/bench/l1.sh)
+
+log "criterion: secp256k1 BIP340 verification (the validation reference)"
+cargo bench --profile dev -p dotcoin-common --features signing --bench consensus -- \
+    'schnorr_verify' >> "$OUT/criterion.txt" 2>&1 || {
+    cat "$OUT/criterion.txt" >&2
+    exit 1
+}
 
 log "busy-chain sync"
 contrib/bench/sync.sh > "$OUT/sync.txt"
@@ -85,10 +94,17 @@ for t in (1, 2):
 p = rate("miner/portable_hashes_1_threads")
 rows.append(("hashes/s, 1 thread, portable kernel", f"{p/1e6:.1f} M", f"{p/l1:.2f} x L1"))
 rows.append(("cancel latency after a new tip", f"{median_time('miner/stop_latency_after_new_tip')*1e6:.0f} µs", ""))
-rows.append(("block connect, 1 000 signed inputs", f"{rate('chain/connect_block_1000_signed_inputs'):.0f} inputs/s", ""))
+# V2: BIP340 verifications/s of two cores, the ceiling of any validation figure.
+v2 = 2 * rate("schnorr_verify/bip340")
+rows.append(("secp256k1 BIP340 verify, 2 cores (V2)", f"{v2:.0f} /s", "validation reference"))
+connect = rate('chain/connect_block_1000_signed_inputs')
+rows.append(("block connect, 1 000 signed inputs", f"{connect:.0f} inputs/s", f"{connect/v2:.2f} x V2"))
 if s:
+    cpu_fresh = re.search(r"CPU fresh node (\d+) %", sync)
     rows.append((f"sync, {int(s.group(1))} blocks / {int(s.group(2))} inputs from one peer",
-                 f"{int(s.group(4))} inputs/s", f"{int(s.group(5))} blocks/s"))
+                 f"{int(s.group(4))} inputs/s",
+                 f"{int(s.group(4))/v2:.2f} x V2; {int(s.group(5))} blocks/s"
+                 + (f"; CPU {cpu_fresh.group(1)} %" if cpu_fresh else "")))
 for (method, clients), v in sorted(rpc.items()):
     name = "getblockcount" if method == "getblockcount" else "getblock <1 000-tx block> 2"
     rows.append((f"RPC {name}, {clients} client{'s' if clients > 1 else ''}", f"{v:.0f} req/s", ""))
