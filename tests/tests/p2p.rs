@@ -533,8 +533,17 @@ fn banned(n: &TestNode) -> bool {
 fn craft_block(node: &TestNode, txs: Vec<Transaction>, valid_pow: bool) -> Block {
     let tip_hash = tip(node);
     let hdr: BlockHeaderVerbose = node.rpc_typed("getblockheader", json!([tip_hash]));
-    let h = hdr.height + 1;
-    let prev_time = hdr.time;
+    block_after(tip_hash, hdr.time, hdr.height + 1, txs, valid_pow)
+}
+
+/// A block at height `h` on the block `tip_hash` stamped `prev_time`; see [`craft_block`].
+fn block_after(
+    tip_hash: BlockHash,
+    prev_time: u32,
+    h: u32,
+    txs: Vec<Transaction>,
+    valid_pow: bool,
+) -> Block {
     let params = Network::Regtest.params();
     let coinbase = Transaction {
         version: 1,
@@ -568,6 +577,104 @@ fn craft_block(node: &TestNode, txs: Vec<Transaction>, valid_pow: bool) -> Block
         header.nonce += 1;
     }
     Block { header, txdata }
+}
+
+/// The block hashes a `getdata` payload asks for.
+fn getdata_blocks(payload: &[u8]) -> Vec<BlockHash> {
+    // Compact size (one byte below 253 items), then 4-byte type and 32-byte hash each.
+    assert!(payload[0] < 253, "a short getdata");
+    payload[1..]
+        .chunks_exact(36)
+        .filter(|item| u32::from_le_bytes(item[..4].try_into().expect("4 bytes")) == 2)
+        .map(|item| deserialize(&item[4..]).expect("hash"))
+        .collect()
+}
+
+/// A peer announces six blocks and sends them back to back when asked, so they wait in
+/// the node's block pipeline together: the second spends a coin the first creates (found
+/// by pre-verification among blocks not yet connected), the third carries a bad signature.
+/// The node keeps the two good blocks, refuses the third and the three on top of it, and
+/// bans the peer.
+#[test]
+fn a_bad_signature_inside_a_pipelined_download_stops_the_chain_there() {
+    let a = start_node(&["--bantime", "600"]);
+    let (kp, addr) = test_keypair();
+    let me = addr_key(&addr);
+    a.generate(101, &addr);
+    let base: BlockHeaderVerbose = a.rpc_typed("getblockheader", json!([tip(&a)]));
+
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut prev = (base.hash, base.time, base.height);
+    let mut push = |txs: Vec<Transaction>, blocks: &mut Vec<Block>| {
+        let b = block_after(prev.0, prev.1, prev.2 + 1, txs, true);
+        prev = (b.block_hash(), b.header.time, prev.2 + 1);
+        blocks.push(b);
+    };
+    let first = spend(&kp, coinbase_at(&a, 1), me, 1);
+    let first_out = (
+        OutPoint {
+            txid: first.txid(),
+            vout: 0,
+        },
+        first.outputs[0],
+    );
+    push(vec![first], &mut blocks);
+    let second = spend(&kp, first_out, me, 1);
+    let second_out = (
+        OutPoint {
+            txid: second.txid(),
+            vout: 0,
+        },
+        second.outputs[0],
+    );
+    push(vec![second], &mut blocks);
+    let mut forged = spend(&kp, second_out, PubKey([9; 32]), 1);
+    forged.inputs[0].witness[10] ^= 0x55;
+    push(vec![forged], &mut blocks);
+    for _ in 0..3 {
+        push(vec![], &mut blocks);
+    }
+
+    let mut s = handshake(&a);
+    let headers: Vec<BlockHeader> = blocks.iter().map(|b| b.header).collect();
+    dotcoin_functional_tests::rawpeer::send_headers(&mut s, &headers);
+    let mut sent = 0;
+    let deadline = Instant::now() + TIMEOUT;
+    while sent < blocks.len() && Instant::now() < deadline {
+        let Some((cmd, payload)) = read_frame(&mut s) else {
+            break;
+        };
+        if cmd != "getdata" {
+            continue;
+        }
+        // Everything asked for, at once and in order, before the node has answered any.
+        for hash in getdata_blocks(&payload) {
+            let block = blocks
+                .iter()
+                .find(|b| b.block_hash() == hash)
+                .expect("a block we announced");
+            send_block(&mut s, block);
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, blocks.len(), "the node asked for all six blocks");
+    expect_disconnect(&mut s);
+    wait_until("the bad block's peer banned", TIMEOUT, || banned(&a));
+    assert_eq!(
+        tip(&a),
+        blocks[1].block_hash(),
+        "the two good blocks connected"
+    );
+    let tips = chain_tips(&a);
+    let last = blocks[5].block_hash();
+    assert!(
+        tips.iter()
+            .any(|t| t.hash == last && t.status == ChainTipStatus::Invalid),
+        "the branch past the bad block is invalid: {tips:?}"
+    );
+    // The node still works: a new block of its own connects.
+    a.generate(1, &addr);
+    assert_eq!(height(&a), u64::from(base.height) + 3);
 }
 
 #[test]

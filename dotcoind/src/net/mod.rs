@@ -8,6 +8,8 @@
 //! - [`manager`]: the peer table, bans, added nodes, learnt addresses, and the node-wide
 //!   tasks — listener, connection keeper, relay of accepted blocks and transactions.
 //! - [`sync`]: headers-first download bookkeeping, block locators, serving headers.
+//! - [`pipeline`]: a peer's requested blocks on their way to the chain writer, their
+//!   signatures checked ahead on all cores.
 //!
 //! Everything reaches the chain through [`crate::state::ChainService`]: reads from its
 //! snapshots, headers, blocks and transactions through its methods on the blocking pool,

@@ -14,7 +14,9 @@
 //!   `getdata` is served lazily, only while the queue is below the soft limit, and while
 //!   some is pending the peer's next messages are not read (TCP pushes back on it);
 //! - transaction requests in flight ([`MAX_PEER_TX_IN_FLIGHT`]), expired on the tick;
-//! - blocks it was not asked for are kept only if they would move the tip.
+//! - blocks it was not asked for are kept only if they would move the tip;
+//! - blocks it was asked for wait in its [`super::pipeline`], at most
+//!   [`super::pipeline::PIPELINE_DEPTH`] at a time.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
