@@ -1,7 +1,7 @@
 //! The dashboard over plain HTTP: every data endpoint's fields against what RPC says, the
 //! live event stream, and actions — refused without credentials, done with them.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -279,6 +279,75 @@ fn no_action_without_credentials() {
     assert_eq!(status, 400);
     let (status, _) = post(&n, "nosuch", json!({}), Some(&bearer));
     assert_eq!(status, 404);
+}
+
+/// Opens `/api/events`: the status code, the body's length if it has one, and the stream
+/// past its headers.
+fn open_events(n: &TestNode) -> (u16, Option<usize>, BufReader<TcpStream>) {
+    let mut s = TcpStream::connect(("127.0.0.1", n.dashboard_port)).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    s.write_all(
+        b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+    )
+    .expect("request");
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("status line");
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("status line {line:?}"));
+    let mut length = None;
+    loop {
+        line.clear();
+        r.read_line(&mut line).expect("header");
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok();
+            }
+        }
+    }
+    (status, length, r)
+}
+
+/// dotcoind's `dashboard::MAX_EVENT_STREAMS`.
+const MAX_EVENT_STREAMS: usize = 32;
+
+#[test]
+fn event_streams_are_capped_and_a_closed_one_frees_its_place() {
+    let n = start();
+    let mut open: Vec<BufReader<TcpStream>> = (0..MAX_EVENT_STREAMS)
+        .map(|i| {
+            let (status, _, r) = open_events(&n);
+            assert_eq!(status, 200, "stream {i}");
+            r
+        })
+        .collect();
+    let (status, length, mut refused) = open_events(&n);
+    assert_eq!(status, 503, "one stream too many");
+    let mut body = vec![0; length.expect("a sized error body")];
+    refused.read_exact(&mut body).expect("body");
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("event streams are open already"), "{body}");
+    // The rest of the dashboard still answers.
+    assert_eq!(get(&n, "/api/node").0, 200);
+
+    // A client that leaves frees its place once the node next writes to it.
+    drop(open.pop());
+    let (_, addr) = test_keypair();
+    wait_until("a place after a client left", TIMEOUT, || {
+        n.generate(1, &addr);
+        let (status, _, r) = open_events(&n);
+        if status == 200 {
+            open.push(r);
+        }
+        status == 200
+    });
+    assert_eq!(open.len(), MAX_EVENT_STREAMS);
 }
 
 #[test]

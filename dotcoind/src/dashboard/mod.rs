@@ -29,7 +29,6 @@ use bitcoin_hashes::{sha256, Hash};
 use dotcoin_common::consensus::MAX_BLOCK_SIZE;
 use dotcoin_common::pow::{difficulty, is_retarget_height};
 use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
-use futures_util::stream::Stream;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -63,7 +62,14 @@ struct Dash {
     /// `Basic` header of the RPC credentials, also accepted.
     basic: Arc<String>,
     reorgs: Arc<Mutex<VecDeque<Value>>>,
+    /// One permit per open event stream (see [`MAX_EVENT_STREAMS`]).
+    streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Event streams open at once. Each is a broadcast receiver and a connection held open
+/// indefinitely; past this a newcomer gets 503 instead of the node holding any number of
+/// them (a browser tab takes one).
+pub const MAX_EVENT_STREAMS: usize = 32;
 
 /// The running dashboard.
 #[derive(Debug)]
@@ -117,6 +123,7 @@ pub async fn start(
         token: Arc::new(token.clone()),
         basic: Arc::new(basic),
         reorgs: Arc::new(Mutex::new(VecDeque::new())),
+        streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
@@ -738,10 +745,18 @@ async fn search(State(d): State<Dash>, Query(s): Query<SearchQuery>) -> Response
 
 /// The event stream as server-sent events: each event's `type` is the SSE event name and
 /// the event itself the data. A client that falls behind gets a `lagged` event and
-/// refreshes; the stream never waits for it.
-async fn events(State(d): State<Dash>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+/// refreshes; the stream never waits for it. At most [`MAX_EVENT_STREAMS`] at once.
+async fn events(State(d): State<Dash>) -> Response {
+    let Ok(permit) = Arc::clone(&d.streams).try_acquire_owned() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_EVENT_STREAMS} event streams are open already; close one"),
+        );
+    };
     let rx = d.ctx.chain.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The permit lives in the stream's state: it is released when the client goes and
+    // axum drops the stream.
+    let stream = futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
         let ev = match rx.recv().await {
             Ok(e) => {
                 let data = serde_json::to_value(&e).unwrap_or(Value::Null);
@@ -757,9 +772,11 @@ async fn events(State(d): State<Dash>) -> Sse<impl Stream<Item = Result<SseEvent
                 .data(json!({ "missed": n }).to_string()),
             Err(broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(ev), rx))
+        Some((Ok::<_, Infallible>(ev), (rx, permit)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 /// Whether the request carries the dashboard token or the RPC credentials.
