@@ -576,3 +576,81 @@ fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
         "both sides agree"
     );
 }
+
+/// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// A plugin runs in a process group of its own: what it started ends with it, whether it
+/// is stopped or crashes.
+#[test]
+fn what_a_plugin_starts_ends_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let parent = |name: &str| {
+        let pidfile = d.join(format!("{name}.child"));
+        let path = write_plugin(
+            d,
+            &format!("{name}.py"),
+            &format!(
+                "{MANIFEST_LOOP}
+import subprocess
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'rpcmethods': [{{'name': '{name}_crash'}}]}}}})
+    elif r['method'] == 'init':
+        child = subprocess.Popen(['sleep', '300'])
+        open({pidfile:?}, 'w').write(str(child.pid))
+        send({{'id': r['id'], 'result': {{}}}})
+    elif r['method'] == '{name}_crash':
+        sys.exit(3)
+"
+            ),
+        );
+        (path, pidfile)
+    };
+    let (stopped, stopped_pidfile) = parent("stopped");
+    let (crashing, crashing_pidfile) = parent("crashing");
+    let node = TestNode::start(&[
+        "--plugin",
+        stopped.to_str().expect("utf-8"),
+        "--plugin",
+        crashing.to_str().expect("utf-8"),
+    ]);
+    let child_of = |pidfile: &Path| -> u32 {
+        let mut pid = 0;
+        wait_until("the plugin's child started", TIMEOUT, || {
+            pid = std::fs::read_to_string(pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            pid != 0
+        });
+        assert!(process_alive(pid), "child {pid} runs");
+        pid
+    };
+    let stopped_child = child_of(&stopped_pidfile);
+    let crashing_child = child_of(&crashing_pidfile);
+
+    node.rpc("plugin", json!(["stop", "stopped"]));
+    wait_until("a stopped plugin's child ends", TIMEOUT, || {
+        !process_alive(stopped_child)
+    });
+
+    let err = node
+        .try_rpc("crashing_crash", json!([]))
+        .expect_err("the plugin exits instead of answering");
+    assert!(!err.message.is_empty(), "{err:?}");
+    wait_until("a crashed plugin's child ends", TIMEOUT, || {
+        !process_alive(crashing_child)
+    });
+    assert_eq!(node.rpc("getblockcount", json!([])), 0, "the node runs on");
+}

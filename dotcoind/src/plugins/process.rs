@@ -97,6 +97,30 @@ pub struct PluginProcess {
     dropped: AtomicU64,
 }
 
+/// Sends SIGKILL to process group `pgid` (a plugin started as its group's leader).
+#[allow(unsafe_code)]
+fn kill_process_group(pgid: u32) {
+    // Never 0 (our own group) or 1 (init), whatever a bad pid would say.
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else {
+        return;
+    };
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: killpg has no memory-safety preconditions: it takes two integers and only
+    // sends a signal. The group is the plugin's own, made at spawn with the plugin's pid as
+    // its id. Callers signal it before reaping the plugin, or right after its exit: a pid
+    // stays reserved while a group of that id has members, so only a group emptied and
+    // its id reused by a new group leader in that moment could be hit. An error (the
+    // group is gone already) is of no interest.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+/// How often a plugin's exit is looked for besides its stdout closing.
+const EXIT_POLL: Duration = Duration::from_millis(250);
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -105,6 +129,9 @@ impl PluginProcess {
     /// Starts `path` with piped stdio in `cwd`.
     pub fn spawn(name: &str, path: &Path, cwd: &Path) -> std::io::Result<Arc<PluginProcess>> {
         let mut child = Command::new(path)
+            // Its own process group, so what it starts can be ended with it (kill_group),
+            // and a terminal's Ctrl-C goes to dotcoind, which stops it in order.
+            .process_group(0)
             .current_dir(cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -128,6 +155,7 @@ impl PluginProcess {
         tokio::spawn(write_stdin(stdin, rx));
         tokio::spawn(log_stderr(name.to_owned(), stderr));
         tokio::spawn(Arc::clone(&proc).read_stdout(stdout));
+        tokio::spawn(Arc::clone(&proc).watch_exit());
         Ok(proc)
     }
 
@@ -235,6 +263,8 @@ impl PluginProcess {
     pub fn kill(&self, reason: &str) {
         self.end(reason.to_owned());
         if let Some(mut child) = lock(&self.child).take() {
+            // Before reaping: until then the group id cannot name another process.
+            self.kill_group();
             let _ = child.start_kill();
             // Reap it so no zombie is left behind.
             tokio::spawn(async move {
@@ -250,13 +280,21 @@ impl PluginProcess {
         self.end("stopped".into());
         let child = lock(&self.child).take();
         if let Some(mut child) = child {
-            match tokio::time::timeout(grace, child.wait()).await {
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = child.start_kill();
-                    let _ = child.wait().await;
-                }
+            if tokio::time::timeout(grace, child.wait()).await.is_err() {
+                self.kill_group();
+                let _ = child.start_kill();
+                let _ = child.wait().await;
             }
+            // Whatever it left running in its group goes too.
+            self.kill_group();
+        }
+    }
+
+    /// SIGKILL to the plugin's process group: the plugin and anything it started that
+    /// did not leave the group.
+    fn kill_group(&self) {
+        if let Some(pid) = self.pid {
+            kill_process_group(pid);
         }
     }
 
@@ -292,6 +330,42 @@ impl PluginProcess {
         }
     }
 
+    /// Notices the plugin's exit even while its stdout stays open: a child it started
+    /// inherits the pipe, so end of file may never come while that child lives. The
+    /// group is killed then, which also closes the pipe for the reader.
+    async fn watch_exit(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(EXIT_POLL);
+        loop {
+            tick.tick().await;
+            if !self.is_running() {
+                return;
+            }
+            let exited = {
+                let mut child = lock(&self.child);
+                let Some(c) = child.as_mut() else {
+                    return;
+                };
+                match c.try_wait() {
+                    Ok(None) => None,
+                    Ok(Some(status)) => {
+                        child.take();
+                        Some(format!("exited ({status})"))
+                    }
+                    Err(e) => {
+                        child.take();
+                        Some(format!("exited (status unknown: {e})"))
+                    }
+                }
+            };
+            if let Some(status) = exited {
+                // Reaped, but what it started keeps the group (and its id) alive.
+                self.kill_group();
+                self.end(status);
+                return;
+            }
+        }
+    }
+
     async fn read_stdout(self: Arc<Self>, stdout: impl AsyncRead + Unpin) {
         let mut reader = BufReader::new(stdout);
         let mut budget = FloodBudget::new();
@@ -320,15 +394,19 @@ impl PluginProcess {
                 let child = lock(&self.child).take();
                 let status = match child {
                     Some(mut c) => {
-                        match tokio::time::timeout(Duration::from_secs(2), c.wait()).await {
-                            Ok(Ok(s)) => format!("exited ({s})"),
-                            Ok(Err(e)) => format!("exited (status unknown: {e})"),
-                            Err(_) => {
-                                let _ = c.start_kill();
-                                let _ = c.wait().await;
-                                "closed its stdout and was killed".into()
-                            }
-                        }
+                        let status =
+                            match tokio::time::timeout(Duration::from_secs(2), c.wait()).await {
+                                Ok(Ok(s)) => format!("exited ({s})"),
+                                Ok(Err(e)) => format!("exited (status unknown: {e})"),
+                                Err(_) => {
+                                    self.kill_group();
+                                    let _ = c.start_kill();
+                                    let _ = c.wait().await;
+                                    "closed its stdout and was killed".into()
+                                }
+                            };
+                        self.kill_group();
+                        status
                     }
                     None => "exited".into(),
                 };
