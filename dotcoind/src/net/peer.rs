@@ -38,7 +38,7 @@ use super::codec::{
 use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
 use super::misbehaviour::Misbehaviour;
-use super::pipeline::{BlockDone, BlockPipeline, Processed};
+use super::pipeline::{self, BlockDone, BlockPipeline, Processed};
 use super::sync::{headers_after, locator};
 use super::PeerId;
 use crate::chain::ChainError;
@@ -1036,13 +1036,7 @@ impl PeerTask {
         self.drain_blocks().await;
         let chain = Arc::clone(self.mgr.chain());
         let processed = tokio::task::spawn_blocking(move || {
-            let result = chain.process_block_from_peer(Arc::new(block), false);
-            let snap = chain.snapshot();
-            Processed {
-                result,
-                height: snap.index().get(&hash).map(|e| e.height),
-                progress: (snap.height(), snap.best_header().height),
-            }
+            pipeline::process(&chain, Arc::new(block), &hash, false)
         })
         .await
         .ok();

@@ -142,6 +142,23 @@ impl BlockPipeline {
     }
 }
 
+/// Hands `block` (whose hash is `hash`) from a peer to the chain writer, on the calling
+/// thread (a blocking one), and notes where the chain stands afterwards.
+pub fn process(
+    chain: &ChainService,
+    block: Arc<Block>,
+    hash: &BlockHash,
+    requested: bool,
+) -> Processed {
+    let result = chain.process_block_from_peer(block, requested);
+    let snap = chain.snapshot();
+    Processed {
+        result,
+        height: snap.index().get(hash).map(|e| e.height),
+        progress: (snap.height(), snap.best_header().height),
+    }
+}
+
 /// The writer side: one job at a time, after its pre-verification, in order.
 async fn feed(
     chain: Arc<ChainService>,
@@ -154,17 +171,10 @@ async fn feed(
         let _ = job.preverified.await;
         let chain = Arc::clone(&chain);
         let hash = job.hash;
-        let processed = tokio::task::spawn_blocking(move || {
-            let result = chain.process_block_from_peer(job.block, true);
-            let snap = chain.snapshot();
-            Processed {
-                result,
-                height: snap.index().get(&hash).map(|e| e.height),
-                progress: (snap.height(), snap.best_header().height),
-            }
-        })
-        .await
-        .ok();
+        let processed =
+            tokio::task::spawn_blocking(move || process(&chain, job.block, &hash, true))
+                .await
+                .ok();
         let report = BlockDone { hash, processed };
         if done.send(report).await.is_err() {
             break;
