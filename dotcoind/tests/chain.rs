@@ -1006,3 +1006,24 @@ fn preverified_signatures_count_only_for_the_coins_really_spent() {
         "taken by the writer"
     );
 }
+
+/// A transaction the pool accepted had its signatures checked against the coins it spends;
+/// the block that confirms it finds that in the signature cache instead of checking again.
+#[test]
+fn a_pool_transactions_signatures_are_not_checked_again_in_its_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (owner, owner_pk) = key();
+    node.generate(101, owner_pk, 1, u64::MAX).expect("mined");
+    let tx = spend_coinbase(&node, 1, owner_pk, 1, &owner);
+    let key = SigKey::new(&tx, &[coinbase_out(&node, 1).1]);
+    assert!(!node.chain.sigcache().contains(&key));
+    node.accept_transaction(&tx).expect("accepted");
+    assert!(node.chain.sigcache().contains(&key), "cached on acceptance");
+    node.generate(1, owner_pk, 1, u64::MAX).expect("mined");
+    assert!(
+        node.snap().tx_location(&tx.txid()).expect("read").is_some(),
+        "confirmed"
+    );
+    assert!(!node.chain.sigcache().contains(&key), "used by the block");
+}

@@ -465,6 +465,10 @@ impl ChainService {
         self.publish_snapshot(w);
         if let Ok(txid) = &result {
             let e = w.mempool.get(txid).expect("just accepted");
+            // Its signatures were checked against exactly these coins: the block that
+            // confirms it connects without checking them again (Core's signature cache).
+            let spent: Vec<TxOut> = e.spent.iter().map(|c| c.output).collect();
+            self.sigcache.insert(SigKey::new(&e.tx, &spent));
             self.events.publish(Event::TxAccepted {
                 txid: *txid,
                 fee: e.fee,
