@@ -98,8 +98,9 @@ pub struct Args {
     /// Mempool bound in megabytes [default: 50].
     #[arg(long, value_name = "MB")]
     pub maxmempool: Option<usize>,
-    /// Database cache in MiB: RocksDB's block cache and write buffers, shared by every table
-    /// [default: 32, range 4–16384].
+    /// Database cache in MiB: half holds UTXO changes not yet written (the coins cache), a
+    /// quarter RocksDB's block cache, a quarter its write buffers [default: 32, range
+    /// 4–16384].
     #[arg(long, value_name = "MIB")]
     pub dbcache: Option<usize>,
     /// Minimum relay fee rate in base units per 1000 bytes [default: 1000].

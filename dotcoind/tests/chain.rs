@@ -791,6 +791,122 @@ fn a_block_stored_but_not_connected_before_a_crash_connects_at_restart() {
 }
 
 #[test]
+fn a_crash_before_the_coins_cache_is_flushed_replays_its_blocks_at_restart() {
+    use dotcoin_common::consensus::Coin;
+    use dotcoind::storage::{Batch, Meta, MetaKey, Store, UtxoByOutpoint};
+    let dir = tempfile::tempdir().unwrap();
+    let (kp, pk) = key();
+    let (tip, stats, short_lived) = {
+        let a = open_node(&dir);
+        a.generate(101, pk, 2, u64::MAX).unwrap();
+        a.chain.flush();
+        // Block 102 splits coinbase 1; block 103 spends one half: a coin created and
+        // spent while the cache holds both blocks.
+        let tx1 = spend(
+            &[coinbase_out(&a, 1)],
+            vec![
+                TxOut {
+                    value: Amount::from_dot(20),
+                    pubkey: pk,
+                },
+                TxOut {
+                    value: Amount::from_dot(29),
+                    pubkey: pk,
+                },
+            ],
+            &kp,
+        );
+        a.accept_transaction(&tx1).unwrap();
+        a.generate(1, pk, 1, u64::MAX).unwrap();
+        let half = OutPoint {
+            txid: tx1.txid(),
+            vout: 0,
+        };
+        let tx2 = spend(
+            &[(half, tx1.outputs[0])],
+            vec![TxOut {
+                value: Amount::from_dot(19),
+                pubkey: pk,
+            }],
+            &kp,
+        );
+        a.accept_transaction(&tx2).unwrap();
+        a.generate(2, pk, 1, u64::MAX).unwrap();
+        let short_lived = Coin {
+            output: tx1.outputs[0],
+            height: 102,
+            is_coinbase: false,
+        };
+        // Dropped without a flush: what a crash leaves.
+        (a.tip(), a.utxo_stats(), (half, short_lived))
+    };
+    {
+        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
+        let on_disk = store.get::<Meta>(&MetaKey::Tip).unwrap().unwrap();
+        let coins_tip = store.get::<Meta>(&MetaKey::CoinsTip).unwrap().unwrap();
+        assert_eq!(on_disk, dotcoin_common::serialize(&tip.hash));
+        assert_ne!(coins_tip, on_disk, "the UTXO set on disk is behind the tip");
+        assert_ne!(
+            utxo_stats(&store).unwrap().hash,
+            stats.hash,
+            "and differs from the node's"
+        );
+        assert_eq!(store.get::<UtxoByOutpoint>(&short_lived.0).unwrap(), None);
+        // A flush cut short by the crash wrote one of the lost changes: the short-lived
+        // coin's creation, without its spending.
+        let mut batch = Batch::default();
+        batch.create_coin(short_lived.0, short_lived.1, false);
+        store.commit(batch).unwrap();
+    }
+    let a = open_node(&dir);
+    assert_eq!(a.tip(), tip);
+    assert_eq!(
+        a.utxo_stats(),
+        stats,
+        "the blocks after the coins tip were replayed, the half-written coin deleted"
+    );
+    assert_eq!(
+        a.chain.store().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
+        Some(dotcoin_common::serialize(&tip.hash)),
+        "and the replay flushed"
+    );
+}
+
+#[test]
+fn a_datadir_from_before_the_coins_cache_records_its_coins_tip_before_caching() {
+    use dotcoind::storage::{Batch, Meta, MetaKey, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pk) = key();
+    let first = {
+        let a = open_node(&dir);
+        a.generate(5, pk, 1, u64::MAX).unwrap();
+        a.chain.flush();
+        a.tip()
+    };
+    {
+        // What an older node left: every block's coins written with it, no coins tip.
+        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
+        let mut batch = Batch::default();
+        batch.delete::<Meta>(&MetaKey::CoinsTip);
+        store.commit(batch).unwrap();
+    }
+    let (tip, stats) = {
+        let a = open_node(&dir);
+        assert_eq!(
+            a.chain.store().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
+            Some(dotcoin_common::serialize(&first.hash)),
+            "recorded at the first start"
+        );
+        a.generate(3, pk, 1, u64::MAX).unwrap();
+        // Dropped without a flush: the three blocks' coins are only in the cache.
+        (a.tip(), a.utxo_stats())
+    };
+    let a = open_node(&dir);
+    assert_eq!(a.tip(), tip);
+    assert_eq!(a.utxo_stats(), stats, "the three blocks were replayed");
+}
+
+#[test]
 fn a_snapshot_watcher_is_woken_by_each_change_and_keeps_its_old_view() {
     let dir = tempfile::tempdir().unwrap();
     let a = open_node(&dir);

@@ -50,7 +50,7 @@ use tracing::{debug, info, warn};
 use crate::storage::{
     status, Batch, BlockByHash, BlockIndexByHash, BlockUndo, Empty, HashByHeight, Meta, MetaKey,
     SpentCoin, Store, StoreError, Table, TxLocation, TxLocationByTxid, TxidByPubkey, UndoByHash,
-    UtxoByOutpoint, UtxoByPubkey,
+    UtxoByOutpoint,
 };
 
 /// How far below the best header chain's work, in blocks at its difficulty, a run of new
@@ -261,6 +261,41 @@ impl UtxoView for StoreView<'_> {
     }
 }
 
+/// Writes `tx`'s changes to the UTXO set at `height` into `batch`: the coins its inputs
+/// spend (`spent`, in input order; empty for a coinbase) deleted with their address-index
+/// entries, its outputs created. `new`: the outputs are known not to be stored yet. Returns
+/// the keys it paid or spent from, once each.
+fn write_utxo_changes(
+    batch: &mut Batch,
+    tx: &Transaction,
+    txid: Txid,
+    spent: &[Coin],
+    height: u32,
+    new: bool,
+) -> Vec<PubKey> {
+    let mut touched: Vec<PubKey> = Vec::with_capacity(spent.len() + tx.outputs.len());
+    for (input, coin) in tx.inputs.iter().zip(spent) {
+        batch.spend_coin(input.prevout, coin.output.pubkey);
+        touched.push(coin.output.pubkey);
+    }
+    for (vout, out) in tx.outputs.iter().enumerate() {
+        let op = OutPoint {
+            txid,
+            vout: vout as u32,
+        };
+        let coin = Coin {
+            output: *out,
+            height,
+            is_coinbase: spent.is_empty(),
+        };
+        batch.create_coin(op, coin, new);
+        touched.push(out.pubkey);
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    touched
+}
+
 /// Orders blocks best first: most work, then the earliest tie-break (arrival order, or
 /// `preciousblock`'s override).
 type WorkKey = (Reverse<U256>, i128, BlockHash);
@@ -340,6 +375,7 @@ impl ChainState {
         }
         let mut chain = ChainState::empty(store, params, BlockIndex::new(entries, active));
         chain.next_sequence = next_sequence;
+        chain.replay_coins()?;
         chain.rebuild_sets();
         info!(target: "chain", height = tip_height, tip = %tip, headers = chain.index.len(), "loaded chain state");
         // A crash between storing a block and connecting it leaves a better stored chain
@@ -351,6 +387,79 @@ impl ChainState {
                 connected = resumed.connected.len(), "resumed activating the best stored chain");
         }
         Ok(chain)
+    }
+
+    /// Brings the UTXO set up to the tip when the coins cache was not flushed before the
+    /// node stopped: the set on disk then stands at an ancestor of the tip (the coins
+    /// tip), and each block after it is applied again from its undo data.
+    fn replay_coins(&mut self) -> Result<(), ChainError> {
+        let corrupt = |what| StoreError::Corrupt {
+            table: Meta::NAME,
+            source: dotcoin_common::DecodeError::InvalidValue(what),
+        };
+        let Some(bytes) = self.store.get::<Meta>(&MetaKey::CoinsTip)? else {
+            // A datadir from before the coins cache wrote every block's coins with it: its
+            // set stands at the tip. Recorded now, or a crash before the first flush would
+            // leave nothing to replay from.
+            let mut batch = Batch::default();
+            batch.put::<Meta>(
+                &MetaKey::CoinsTip,
+                &dotcoin_common::serialize(&self.tip().hash),
+            );
+            self.store.commit(batch)?;
+            return Ok(());
+        };
+        let coins_tip: BlockHash =
+            dotcoin_common::deserialize(&bytes).map_err(|source| StoreError::Corrupt {
+                table: Meta::NAME,
+                source,
+            })?;
+        let from = self
+            .index
+            .get(&coins_tip)
+            .filter(|e| self.index.active_hash(e.height) == Some(coins_tip))
+            .ok_or(corrupt("the UTXO set's block is not on the active chain"))?
+            .height;
+        let tip = self.height();
+        if from == tip {
+            return Ok(());
+        }
+        for height in from + 1..=tip {
+            let hash = self
+                .index
+                .active_hash(height)
+                .expect("heights up to the tip are active");
+            let block = self
+                .store
+                .get::<BlockByHash>(&hash)?
+                .ok_or(corrupt("a connected block's data is missing"))?;
+            let undo = self
+                .store
+                .get::<UndoByHash>(&hash)?
+                .ok_or(corrupt("a connected block's undo data is missing"))?;
+            let mut batch = Batch::default();
+            let mut spent = undo.spent.iter();
+            for tx in &block.txdata {
+                let coins: Vec<Coin> = match tx.is_coinbase() {
+                    true => Vec::new(),
+                    false => tx
+                        .inputs
+                        .iter()
+                        .map(|input| match spent.next() {
+                            Some(s) if s.outpoint == input.prevout => Ok(s.coin),
+                            _ => Err(corrupt("undo data does not match its block")),
+                        })
+                        .collect::<Result<_, _>>()?,
+                };
+                // Not new: a flush cut short may have stored some of these outputs, and
+                // one spent again here must be deleted from the disk, not forgotten.
+                write_utxo_changes(&mut batch, tx, tx.txid(), &coins, height, false);
+            }
+            self.store.commit_cached(batch, &hash)?;
+        }
+        self.store.flush_coins()?;
+        info!(target: "chain", from, to = tip, "replayed the blocks the UTXO set on disk had not reached");
+        Ok(())
     }
 
     fn empty(store: Arc<Store>, params: &'static Params, index: BlockIndex) -> ChainState {
@@ -388,6 +497,8 @@ impl ChainState {
         batch.put::<BlockIndexByHash>(&hash, &entry.to_stored());
         chain.store.commit(batch)?;
         chain.connect_block(&hash, Some(Arc::new(genesis.clone())))?;
+        // From here on the datadir records where its UTXO set stands.
+        chain.store.flush_coins()?;
         chain.rebuild_sets();
         info!(target: "chain", genesis = %hash, network = %params.network, "created new chain");
         Ok(chain)
@@ -1027,35 +1138,18 @@ impl ChainState {
         let mut undo = BlockUndo::default();
         for (i, tx) in block.txdata.iter().enumerate() {
             let txid = tx.txid();
-            let mut touched: Vec<PubKey> = Vec::new();
-            if i > 0 {
-                for (input, coin) in tx.inputs.iter().zip(&spend.spent[i - 1].coins) {
-                    batch.delete::<UtxoByOutpoint>(&input.prevout);
-                    batch.delete::<UtxoByPubkey>(&(coin.output.pubkey, input.prevout));
-                    touched.push(coin.output.pubkey);
-                    undo.spent.push(SpentCoin {
-                        outpoint: input.prevout,
-                        coin: *coin,
-                    });
-                }
-            }
-            for (vout, out) in tx.outputs.iter().enumerate() {
-                let op = OutPoint {
-                    txid,
-                    vout: vout as u32,
-                };
-                let coin = Coin {
-                    output: *out,
-                    height,
-                    is_coinbase: i == 0,
-                };
-                batch.put::<UtxoByOutpoint>(&op, &coin);
-                batch.put::<UtxoByPubkey>(&(out.pubkey, op), &Empty);
-                touched.push(out.pubkey);
-            }
-            touched.sort_unstable();
-            touched.dedup();
-            for key in touched {
+            let spent: &[Coin] = match i {
+                0 => &[],
+                _ => &spend.spent[i - 1].coins,
+            };
+            undo.spent
+                .extend(tx.inputs.iter().zip(spent).map(|(input, coin)| SpentCoin {
+                    outpoint: input.prevout,
+                    coin: *coin,
+                }));
+            // New outputs: a txid is unique on a chain (coinbases commit to their height,
+            // every other transaction spends coins only once).
+            for key in write_utxo_changes(&mut batch, tx, txid, spent, height, true) {
                 batch.put::<TxidByPubkey>(&(key, height, txid), &Empty);
             }
             batch.put::<TxLocationByTxid>(
@@ -1072,7 +1166,7 @@ impl ChainState {
         let mut entry = entry;
         entry.status |= status::VALID | status::HAVE_DATA;
         batch.put::<BlockIndexByHash>(hash, &entry.to_stored());
-        self.store.commit(batch)?;
+        self.store.commit_cached(batch, hash)?;
         self.index.insert(entry);
         self.index.push_active(*hash);
         debug!(target: "chain", %hash, height, txs = block.txdata.len(), "connected block");
@@ -1105,8 +1199,7 @@ impl ChainState {
                     txid,
                     vout: vout as u32,
                 };
-                batch.delete::<UtxoByOutpoint>(&op);
-                batch.delete::<UtxoByPubkey>(&(out.pubkey, op));
+                batch.spend_coin(op, out.pubkey);
                 touched.push(out.pubkey);
             }
             if !tx.is_coinbase() {
@@ -1128,12 +1221,12 @@ impl ChainState {
         // first pass deleted, is not resurrected.
         for s in &undo.spent {
             if s.coin.height != tip.height {
-                batch.put::<UtxoByOutpoint>(&s.outpoint, &s.coin);
-                batch.put::<UtxoByPubkey>(&(s.coin.output.pubkey, s.outpoint), &Empty);
+                batch.create_coin(s.outpoint, s.coin, false);
             }
         }
         batch.delete::<UndoByHash>(&hash);
         batch.delete::<HashByHeight>(&tip.height);
+        batch.set_coins_tip(&tip.header.prev_blockhash);
         batch.put::<Meta>(
             &MetaKey::Tip,
             &dotcoin_common::serialize(&tip.header.prev_blockhash),

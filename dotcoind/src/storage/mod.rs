@@ -6,11 +6,17 @@
 //! written when a datadir is created and checked at every open, so a datadir of another
 //! network or an older format is refused with a clear error instead of misread.
 
+mod coins;
 mod tables;
 
 pub use tables::*;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use coins::{is_cached, Cached, CoinWrite, Overlay};
+use dotcoin_common::consensus::Coin;
+use dotcoin_common::{OutPoint, PubKey};
 
 use dotcoin_common::encode::{deserialize, serialize, DecodeError};
 use dotcoin_common::Network;
@@ -72,6 +78,19 @@ fn decode_row<T: Table>(k: &[u8], v: &[u8]) -> Result<(T::Key, T::Value), StoreE
 /// The node's database.
 pub struct Store {
     db: DB,
+    /// The UTXO writes not yet in RocksDB (see [`coins`]). Replaced or changed only by a
+    /// writer holding `writer`; readers clone the `Arc` and read without the lock.
+    coins: RwLock<Arc<Overlay>>,
+    /// Bytes the coins cache may hold before it is flushed; 0 writes through.
+    coins_budget: usize,
+    /// Serialises the writers: [`Store::commit`], [`Store::commit_cached`] and flushes.
+    writer: Mutex<()>,
+}
+
+/// Takes `m`, whose data stays consistent even if a holder panicked: every writer either
+/// replaces the cache whole or fails before touching it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Store {
@@ -93,6 +112,10 @@ pub type Rows<T> = Vec<(<T as Table>::Key, <T as Table>::Value)>;
 #[derive(Default)]
 pub struct Batch {
     pending: Vec<PendingWrite>,
+    /// Changes to the UTXO set, in order: the coins cache may hold them.
+    coins: Vec<(OutPoint, CoinWrite)>,
+    /// The encoded `coins_tip` this batch brings the UTXO set to, if it changes it.
+    coins_tip: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -115,19 +138,52 @@ impl Batch {
         self.pending.push((T::NAME, key.to_key(), None));
     }
 
-    /// Number of writes in the batch.
+    /// Adds `coin` to the UTXO set at `op`, with its address-index entry. `new`: the
+    /// caller knows no coin is stored at `op` (an output of the transaction being
+    /// connected), so the coins cache can forget it outright when it is spent before
+    /// reaching the disk.
+    pub fn create_coin(&mut self, op: OutPoint, coin: Coin, new: bool) {
+        self.coins
+            .push((op, CoinWrite::Create { coin, fresh: new }));
+    }
+
+    /// Removes the coin at `op`, which pays `pubkey`, from the UTXO set and the address
+    /// index.
+    pub fn spend_coin(&mut self, op: OutPoint, pubkey: PubKey) {
+        self.coins.push((op, CoinWrite::Spend { pubkey }));
+    }
+
+    /// Records that this batch brings the UTXO set to block `tip`: [`Store::commit`] writes
+    /// it as the coins tip with the batch.
+    pub fn set_coins_tip(&mut self, tip: &dotcoin_common::BlockHash) {
+        self.coins_tip = Some(serialize(&serialize(tip)));
+    }
+
+    /// Number of writes in the batch (a coin change writes two).
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + 2 * self.coins.len()
     }
 
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.len() == 0
     }
 }
 
+/// Rows per RocksDB write when the coins cache is flushed.
+const FLUSH_SLICE: usize = 16_384;
+
 /// The default `--dbcache`: 32 MiB.
 pub const DEFAULT_DB_CACHE_BYTES: usize = 32 << 20;
+
+/// How many writes and bytes the coins cache holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoinsCacheUsage {
+    /// Cached writes (creations and deletions, both tables).
+    pub entries: usize,
+    /// Their estimated memory.
+    pub bytes: usize,
+}
 
 impl Store {
     /// Opens (creating if needed) the database at `path` for `network`, with the default
@@ -136,8 +192,8 @@ impl Store {
         Store::open_with_cache(path, network, DEFAULT_DB_CACHE_BYTES)
     }
 
-    /// [`Store::open`] with a cache budget of `cache_bytes`: half for one block cache all
-    /// tables share, half for their write buffers together.
+    /// [`Store::open`] with a cache budget of `cache_bytes`: half for the coins cache, a
+    /// quarter for one block cache all tables share, a quarter for their write buffers.
     pub fn open_with_cache(
         path: &Path,
         network: Network,
@@ -152,8 +208,8 @@ impl Store {
         // and two 64 MB memtables: a fresh node grew to 165 MiB resident over a sync. One
         // budget for all of them bounds that; the write buffer manager flushes the largest
         // memtable when the total reaches its half.
-        opts.set_db_write_buffer_size(cache_bytes / 2);
-        let block_cache = rocksdb::Cache::new_lru_cache(cache_bytes / 2);
+        opts.set_db_write_buffer_size(cache_bytes / 4);
+        let block_cache = rocksdb::Cache::new_lru_cache(cache_bytes / 4);
         let mut table = rocksdb::BlockBasedOptions::default();
         table.set_block_cache(&block_cache);
         // Point reads dominate (UTXO lookups, index entries): a bloom filter per table file
@@ -162,14 +218,19 @@ impl Store {
         let cf_opts = || {
             let mut o = Options::default();
             o.set_block_based_table_factory(&table);
-            o.set_write_buffer_size((cache_bytes / 8).clamp(1 << 20, 64 << 20));
+            o.set_write_buffer_size((cache_bytes / 16).clamp(1 << 20, 64 << 20));
             o
         };
         let cfs = TABLES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_opts()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Store { db };
+        let store = Store {
+            db,
+            coins: RwLock::default(),
+            coins_budget: cache_bytes / 2,
+            writer: Mutex::new(()),
+        };
         store.check_or_init_meta(network)?;
         Ok(store)
     }
@@ -219,26 +280,63 @@ impl Store {
             .expect("every table in TABLES is opened with the database")
     }
 
+    /// The coins cache as of now, to keep (a snapshot). A point read looks into it under
+    /// the lock instead ([`Store::read_coins`]): a clone held while the writer changes the
+    /// cache makes the writer copy the whole map.
+    fn overlay(&self) -> Arc<Overlay> {
+        self.read_coins().clone()
+    }
+
+    fn read_coins(&self) -> std::sync::RwLockReadGuard<'_, Arc<Overlay>> {
+        self.coins
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the encoded value of `key` in `T`, the coins cache first.
+    fn get_raw<T: Table>(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if is_cached(T::NAME) {
+            match self.read_coins().get(T::NAME, key) {
+                Some(Cached::Value(v)) => return Ok(Some(v)),
+                Some(Cached::Deleted) => return Ok(None),
+                None => {}
+            }
+        }
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(T::NAME), key)?
+            .map(|v| v.to_vec()))
+    }
+
     /// Reads `key` from table `T`.
     pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
-        match self.db.get_pinned_cf(self.cf(T::NAME), key.to_key())? {
+        match self.get_raw::<T>(&key.to_key())? {
             None => Ok(None),
             Some(bytes) => decode_value::<T>(&bytes).map(Some),
         }
     }
 
     /// Reads every key of `keys` from table `T` in one batched lookup (RocksDB's
-    /// `MultiGet`: sorted keys share the memtable and block searches). The answers are in
-    /// the order of `keys`.
+    /// `MultiGet`: sorted keys share the memtable and block searches), after the coins
+    /// cache. The answers are in the order of `keys`.
     pub fn multi_get<T: Table>(
         &self,
         keys: &[T::Key],
     ) -> Result<Vec<Option<T::Value>>, StoreError> {
-        let mut encoded: Vec<(Vec<u8>, usize)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.to_key(), i))
-            .collect();
+        let mut out: Vec<Option<T::Value>> = (0..keys.len()).map(|_| None).collect();
+        let mut encoded: Vec<(Vec<u8>, usize)> = Vec::with_capacity(keys.len());
+        {
+            let coins = self.read_coins();
+            let cached = is_cached(T::NAME);
+            for (i, k) in keys.iter().enumerate() {
+                let k = k.to_key();
+                match cached.then(|| coins.get(T::NAME, &k)).flatten() {
+                    Some(Cached::Value(v)) => out[i] = Some(decode_value::<T>(&v)?),
+                    Some(Cached::Deleted) => {}
+                    None => encoded.push((k, i)),
+                }
+            }
+        }
         // RocksDB's default comparator orders keys bytewise.
         encoded.sort_unstable();
         let found = self.db.batched_multi_get_cf(
@@ -246,7 +344,6 @@ impl Store {
             encoded.iter().map(|(k, _)| k.as_slice()),
             true,
         );
-        let mut out: Vec<Option<T::Value>> = (0..keys.len()).map(|_| None).collect();
         for ((_, i), value) in encoded.iter().zip(found) {
             if let Some(bytes) = value? {
                 out[*i] = Some(decode_value::<T>(&bytes)?);
@@ -257,10 +354,7 @@ impl Store {
 
     /// Whether `key` is present in table `T`.
     pub fn contains<T: Table>(&self, key: &T::Key) -> Result<bool, StoreError> {
-        Ok(self
-            .db
-            .get_pinned_cf(self.cf(T::NAME), key.to_key())?
-            .is_some())
+        Ok(self.get_raw::<T>(&key.to_key())?.is_some())
     }
 
     /// Every entry of `T` whose key starts with `prefix`, in key order.
@@ -280,24 +374,135 @@ impl Store {
     /// reads many keys (a UTXO set scan) uses so that a block connected meanwhile does not
     /// show half-applied.
     pub fn snapshot(&self) -> StoreSnapshot<'_> {
+        // Taken together under the cache's lock, which `commit_cached` holds while it
+        // writes a block's other tables and replaces the cache: the two halves of a
+        // block are both in the view or neither is.
+        let coins = self.read_coins();
         StoreSnapshot {
             store: self,
             snap: self.db.snapshot(),
+            coins: coins.clone(),
         }
     }
 
-    /// Applies `batch` atomically: all of it or, after a crash, none of it.
-    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut wb = WriteBatch::default();
-        for (table, key, value) in batch.pending {
+    /// Adds `writes` to `wb`.
+    fn add_writes(&self, wb: &mut WriteBatch, writes: impl IntoIterator<Item = PendingWrite>) {
+        for (table, key, value) in writes {
             let cf = self.cf(table);
             match value {
                 Some(v) => wb.put_cf(cf, key, v),
                 None => wb.delete_cf(cf, key),
             }
         }
+    }
+
+    /// Applies `batch` atomically and durably: all of it or, after a crash, none of it. A
+    /// batch that writes the UTXO tables first flushes the coins cache, so that it lands
+    /// on the UTXO set the cache has brought to its tip.
+    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let _writer = lock(&self.writer);
+        let touches_coins = batch.coins_tip.is_some()
+            || !batch.coins.is_empty()
+            || batch.pending.iter().any(|(t, ..)| is_cached(t));
+        if touches_coins {
+            self.flush_coins_locked()?;
+        }
+        let mut wb = WriteBatch::default();
+        self.add_writes(&mut wb, batch.pending);
+        self.add_writes(
+            &mut wb,
+            batch.coins.iter().flat_map(|(op, write)| write.rows(op)),
+        );
+        if let Some(tip) = batch.coins_tip {
+            wb.put_cf(self.cf(Meta::NAME), MetaKey::CoinsTip.to_key(), tip);
+        }
         self.db.write(wb)?;
         Ok(())
+    }
+
+    /// Applies `batch`, a block's connection that brings the UTXO set to `tip`: its writes
+    /// to the UTXO tables go to the coins cache, the rest to RocksDB at once. The cache is
+    /// flushed when it outgrows its budget. Readers see all of the batch or none of it; a
+    /// crash may lose the cached part, which `ChainState::open` replays.
+    pub fn commit_cached(
+        &self,
+        mut batch: Batch,
+        tip: &dotcoin_common::BlockHash,
+    ) -> Result<(), StoreError> {
+        if self.coins_budget == 0 {
+            batch.set_coins_tip(tip);
+            return self.commit(batch);
+        }
+        let _writer = lock(&self.writer);
+        let mut wb = WriteBatch::default();
+        self.add_writes(&mut wb, batch.pending);
+        let full = {
+            let mut coins = self
+                .coins
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.db.write(wb)?;
+            // Changed in place unless a snapshot holds it (a scan in progress): then the
+            // writer copies it, and the snapshot keeps the old one.
+            let overlay = Arc::make_mut(&mut coins);
+            for (op, write) in batch.coins {
+                overlay.apply(op, write);
+            }
+            overlay.tip = Some(serialize(&serialize(tip)));
+            overlay.bytes() > self.coins_budget
+        };
+        if full {
+            self.flush_coins_locked()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the coins cache to RocksDB with the block it brings the UTXO set to, and
+    /// empties it.
+    pub fn flush_coins(&self) -> Result<(), StoreError> {
+        let _writer = lock(&self.writer);
+        self.flush_coins_locked()
+    }
+
+    fn flush_coins_locked(&self) -> Result<(), StoreError> {
+        let overlay = self.overlay();
+        let Some(tip) = &overlay.tip else {
+            return Ok(());
+        };
+        // In slices, so that the batch being built and the memtables it fills stay small.
+        // A crash between two slices leaves some of the changes on disk with the old coins
+        // tip; every change sets a key to its value at the new tip, so the replay from the
+        // old tip ends at the same set.
+        let mut writes = overlay.writes().peekable();
+        while writes.peek().is_some() {
+            let mut wb = WriteBatch::default();
+            self.add_writes(&mut wb, writes.by_ref().take(FLUSH_SLICE));
+            if writes.peek().is_none() {
+                wb.put_cf(self.cf(Meta::NAME), MetaKey::CoinsTip.to_key(), tip);
+            }
+            self.db.write(wb)?;
+        }
+        if overlay.len() == 0 {
+            let mut wb = WriteBatch::default();
+            wb.put_cf(self.cf(Meta::NAME), MetaKey::CoinsTip.to_key(), tip);
+            self.db.write(wb)?;
+        }
+        tracing::debug!(target: "db", entries = overlay.len(), bytes = overlay.bytes(), "flushed the coins cache");
+        // Readers between the write and this see the same values in both places.
+        *self
+            .coins
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::default();
+        Ok(())
+    }
+
+    /// How much the coins cache holds now.
+    pub fn coins_cache_usage(&self) -> CoinsCacheUsage {
+        let overlay = self.overlay();
+        CoinsCacheUsage {
+            entries: overlay.len(),
+            bytes: overlay.bytes(),
+        }
     }
 
     /// Bytes the database takes on disk: every file of its directory (tables, write-ahead
@@ -315,8 +520,10 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Flushes memtables to disk (at shutdown, so the next start reads SST files).
+    /// Flushes the coins cache, then the memtables (at shutdown, so the next start reads
+    /// SST files and replays nothing).
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.flush_coins()?;
         for t in TABLES {
             self.db.flush_cf(self.cf(t))?;
         }
@@ -328,6 +535,7 @@ impl Store {
 pub struct StoreSnapshot<'a> {
     store: &'a Store,
     snap: rocksdb::Snapshot<'a>,
+    coins: Arc<Overlay>,
 }
 
 impl std::fmt::Debug for StoreSnapshot<'_> {
@@ -339,19 +547,38 @@ impl std::fmt::Debug for StoreSnapshot<'_> {
 impl StoreSnapshot<'_> {
     /// Reads `key` from table `T` as of the snapshot.
     pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
-        match self.snap.get_cf(self.store.cf(T::NAME), key.to_key())? {
+        let key = key.to_key();
+        if is_cached(T::NAME) {
+            match self.coins.get(T::NAME, &key) {
+                Some(Cached::Value(v)) => return decode_value::<T>(&v).map(Some),
+                Some(Cached::Deleted) => return Ok(None),
+                None => {}
+            }
+        }
+        match self.snap.get_cf(self.store.cf(T::NAME), key)? {
             None => Ok(None),
             Some(bytes) => decode_value::<T>(&bytes).map(Some),
         }
     }
 
     /// Calls `f` with every entry of `T` whose key starts with `prefix`, in key order,
-    /// without collecting them: a scan of the whole UTXO set stays in constant memory.
+    /// without collecting them: a scan of the whole UTXO set stays in constant memory
+    /// (besides the coins cache, which it merges in).
     pub fn for_each<T: Table>(
         &self,
         prefix: &[u8],
         mut f: impl FnMut(T::Key, T::Value),
     ) -> Result<(), StoreError> {
+        let rows = match is_cached(T::NAME) {
+            true => self.coins.rows(T::NAME, prefix),
+            false => Vec::new(),
+        };
+        let mut cached = rows.into_iter().peekable();
+        let mut emit = |key: &[u8], value: &[u8]| -> Result<(), StoreError> {
+            let (key, value) = decode_row::<T>(key, value)?;
+            f(key, value);
+            Ok(())
+        };
         let iter = self.snap.iterator_cf(
             self.store.cf(T::NAME),
             IteratorMode::From(prefix, Direction::Forward),
@@ -361,8 +588,22 @@ impl StoreSnapshot<'_> {
             if !k.starts_with(prefix) {
                 break;
             }
-            let (key, value) = decode_row::<T>(&k, &v)?;
-            f(key, value);
+            // Cached keys up to this one first; for this one, the cache's write wins.
+            let mut shadowed = false;
+            while let Some((ck, value)) = cached.next_if(|(ck, _)| ck.as_slice() <= &*k) {
+                shadowed |= ck.as_slice() == &*k;
+                if let Some(value) = value {
+                    emit(&ck, &value)?;
+                }
+            }
+            if !shadowed {
+                emit(&k, &v)?;
+            }
+        }
+        for (ck, value) in cached {
+            if let Some(value) = value {
+                emit(&ck, &value)?;
+            }
         }
         Ok(())
     }
@@ -432,6 +673,98 @@ mod tests {
             .multi_get::<HashByHeight>(&[2, 9])
             .expect_err("corrupt");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn reads_see_the_coins_cache_and_a_flush_keeps_what_they_saw() {
+        use dotcoin_common::{Amount, TxOut, Txid};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Network::Regtest).expect("create");
+        let op = |n: u8| OutPoint {
+            txid: Txid::from_byte_array([n; 32]),
+            vout: 0,
+        };
+        let coin = |k: u8| Coin {
+            output: TxOut {
+                value: Amount::from_sat(1),
+                pubkey: PubKey([k; 32]),
+            },
+            height: 1,
+            is_coinbase: false,
+        };
+        let (seven, tip) = (PubKey([7; 32]), BlockHash::from_byte_array([5; 32]));
+        // On disk: coins 1 and 2. Cached: 1 spent, 3 created, 4 created and spent.
+        let mut b = Batch::default();
+        b.create_coin(op(1), coin(7), false);
+        b.create_coin(op(2), coin(8), false);
+        store.commit(b).expect("write");
+        let mut b = Batch::default();
+        b.spend_coin(op(1), seven);
+        b.create_coin(op(3), coin(7), true);
+        b.create_coin(op(4), coin(7), true);
+        b.spend_coin(op(4), seven);
+        b.put::<HashByHeight>(&1, &tip);
+        store.commit_cached(b, &tip).expect("cached");
+        assert_eq!(store.coins_cache_usage().entries, 2, "coin 4 left nothing");
+        assert_eq!(
+            store.get::<HashByHeight>(&1).expect("read"),
+            Some(tip),
+            "other tables are written at once"
+        );
+        let check = |store: &Store| {
+            assert_eq!(store.get::<UtxoByOutpoint>(&op(1)).expect("read"), None);
+            assert_eq!(
+                store.get::<UtxoByOutpoint>(&op(3)).expect("read"),
+                Some(coin(7))
+            );
+            assert_eq!(
+                store
+                    .multi_get::<UtxoByOutpoint>(&[op(4), op(3), op(2), op(1)])
+                    .expect("read"),
+                vec![None, Some(coin(7)), Some(coin(8)), None]
+            );
+            assert!(store
+                .contains::<UtxoByPubkey>(&(seven, op(3)))
+                .expect("read"));
+            assert!(!store
+                .contains::<UtxoByPubkey>(&(seven, op(1)))
+                .expect("read"));
+            let of_seven: Vec<OutPoint> = store
+                .scan_prefix::<UtxoByPubkey>(&seven.0)
+                .expect("scan")
+                .into_iter()
+                .map(|((_, op), _)| op)
+                .collect();
+            assert_eq!(of_seven, vec![op(3)]);
+            let all: Vec<OutPoint> = store
+                .scan_all::<UtxoByOutpoint>()
+                .expect("scan")
+                .into_iter()
+                .map(|(op, _)| op)
+                .collect();
+            assert_eq!(all, vec![op(2), op(3)], "merged in key order");
+        };
+        check(&store);
+        assert_eq!(store.get::<Meta>(&MetaKey::CoinsTip).expect("read"), None);
+        store.flush_coins().expect("flush");
+        assert_eq!(store.coins_cache_usage().entries, 0);
+        check(&store);
+        assert_eq!(
+            store.get::<Meta>(&MetaKey::CoinsTip).expect("read"),
+            Some(serialize(&tip)),
+            "the flush records where the set on disk stands"
+        );
+
+        // A snapshot keeps its view while the cache changes under it.
+        let snap = store.snapshot();
+        let mut b = Batch::default();
+        b.spend_coin(op(3), seven);
+        store.commit_cached(b, &tip).expect("cached");
+        assert_eq!(
+            snap.get::<UtxoByOutpoint>(&op(3)).expect("read"),
+            Some(coin(7))
+        );
+        assert_eq!(store.get::<UtxoByOutpoint>(&op(3)).expect("read"), None);
     }
 
     #[test]

@@ -101,6 +101,9 @@ pub enum MetaKey {
     Network,
     /// Hash of the active tip.
     Tip,
+    /// The block the UTXO set on disk stands at: the tip, or an ancestor of it when the
+    /// coins cache was not flushed (see `storage::coins`).
+    CoinsTip,
 }
 impl DbKey for MetaKey {
     fn to_key(&self) -> Vec<u8> {
@@ -108,6 +111,7 @@ impl DbKey for MetaKey {
             MetaKey::SchemaVersion => b"schema_version".to_vec(),
             MetaKey::Network => b"network".to_vec(),
             MetaKey::Tip => b"tip".to_vec(),
+            MetaKey::CoinsTip => b"coins_tip".to_vec(),
         }
     }
     fn from_key(bytes: &[u8]) -> Result<Self, DecodeError> {
@@ -115,6 +119,7 @@ impl DbKey for MetaKey {
             b"schema_version" => Ok(MetaKey::SchemaVersion),
             b"network" => Ok(MetaKey::Network),
             b"tip" => Ok(MetaKey::Tip),
+            b"coins_tip" => Ok(MetaKey::CoinsTip),
             _ => Err(DecodeError::InvalidValue("unknown meta key")),
         }
     }
