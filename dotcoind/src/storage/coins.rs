@@ -72,6 +72,16 @@ enum Slot {
     Spent { pubkey: PubKey },
 }
 
+impl Slot {
+    /// The key the coin pays.
+    fn pubkey(&self) -> PubKey {
+        match self {
+            Slot::Unspent { coin, .. } => coin.output.pubkey,
+            Slot::Spent { pubkey } => *pubkey,
+        }
+    }
+}
+
 /// What one entry costs in memory: the outpoint and the slot (96 bytes), the map's control
 /// byte, and the slack of a map between growths, rounded up.
 const ENTRY_BYTES: usize = 128;
@@ -133,9 +143,13 @@ impl Overlay {
     /// encoded key, and the encoded value or `None` for a deletion.
     pub(super) fn rows(&self, table: &str, prefix: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let index = usize::from(table == UtxoByPubkey::NAME);
+        // An address-index key starts with the key paid: entries of other keys are skipped
+        // before any encoding, so a look-up of one address costs a pass of comparisons.
+        let paid = &prefix[..prefix.len().min(32)];
         let mut rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
             .coins
             .iter()
+            .filter(|(_, slot)| index == 0 || slot.pubkey().0.starts_with(paid))
             .map(|(op, slot)| {
                 let write = match *slot {
                     Slot::Unspent { coin, .. } => CoinWrite::Create { coin, fresh: false },
@@ -280,6 +294,9 @@ mod tests {
         let rows = o.rows(UtxoByPubkey::NAME, &[1; 32]);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].0, own);
+        assert_eq!(o.rows(UtxoByPubkey::NAME, &own[..40]).len(), 1);
+        assert_eq!(o.rows(UtxoByPubkey::NAME, &other[..40]).len(), 0);
+        assert_eq!(o.rows(UtxoByPubkey::NAME, &[1; 16]).len(), 1);
         let all = o.rows(UtxoByPubkey::NAME, &[]);
         assert_eq!(all.len(), 2);
         assert!(all[0].0 < all[1].0, "in key order");
