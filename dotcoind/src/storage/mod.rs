@@ -81,7 +81,7 @@ pub struct Store {
     /// The UTXO writes not yet in RocksDB (see [`coins`]). Replaced or changed only by a
     /// writer holding `writer`; readers clone the `Arc` and read without the lock.
     coins: RwLock<Arc<Overlay>>,
-    /// Bytes the coins cache may hold before it is flushed; 0 writes through.
+    /// Bytes the coins cache may hold before it is flushed.
     coins_budget: usize,
     /// Serialises the writers: [`Store::commit`], [`Store::commit_cached`] and flushes.
     writer: Mutex<()>,
@@ -426,13 +426,13 @@ impl Store {
     /// crash may lose the cached part, which `ChainState::open` replays.
     pub fn commit_cached(
         &self,
-        mut batch: Batch,
+        batch: Batch,
         tip: &dotcoin_common::BlockHash,
     ) -> Result<(), StoreError> {
-        if self.coins_budget == 0 {
-            batch.set_coins_tip(tip);
-            return self.commit(batch);
-        }
+        debug_assert!(
+            !batch.pending.iter().any(|(t, ..)| is_cached(t)) && batch.coins_tip.is_none(),
+            "UTXO writes go through create_coin and spend_coin, the tip through `tip`"
+        );
         let _writer = lock(&self.writer);
         let mut wb = WriteBatch::default();
         self.add_writes(&mut wb, batch.pending);
