@@ -907,6 +907,66 @@ fn a_datadir_from_before_the_coins_cache_records_its_coins_tip_before_caching() 
 }
 
 #[test]
+fn a_corrupt_coins_tip_or_undo_data_is_refused_at_start_with_the_reason() {
+    use dotcoind::storage::{Batch, Meta, MetaKey, Store, UndoByHash};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pk) = key();
+    let (first, tip) = {
+        let a = open_node(&dir);
+        a.generate(1, pk, 1, u64::MAX).unwrap();
+        a.chain.flush();
+        let first = a.tip();
+        a.generate(2, pk, 1, u64::MAX).unwrap();
+        a.chain.flush();
+        (first, a.tip())
+    };
+    let open = || {
+        ChainService::open(
+            ChainOptions {
+                datadir: dir.path().to_path_buf(),
+                params: Network::Regtest.params(),
+                max_mempool_bytes: 5_000_000,
+                min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
+                db_cache_bytes: dotcoind::storage::DEFAULT_DB_CACHE_BYTES,
+            },
+            EventBus::new(),
+        )
+    };
+    let set = |coins_tip: &[u8], drop_undo_of: Option<BlockHash>| {
+        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
+        let mut batch = Batch::default();
+        batch.put::<Meta>(&MetaKey::CoinsTip, &coins_tip.to_vec());
+        if let Some(hash) = drop_undo_of {
+            batch.delete::<UndoByHash>(&hash);
+        }
+        store.commit(batch).unwrap();
+    };
+    let unknown = BlockHash::from_byte_array([7; 32]);
+    let last_undo = Some(tip.hash);
+    for (coins_tip, drop_undo, reason) in [
+        (vec![1, 2, 3], None, "entry in meta: unexpected end"),
+        (
+            dotcoin_common::serialize(&unknown),
+            None,
+            "meta: invalid value: the UTXO set's block is not on the active chain",
+        ),
+        (
+            dotcoin_common::serialize(&first.hash),
+            last_undo,
+            "in undo_by_hash: invalid value: a connected block's undo data is missing",
+        ),
+    ] {
+        set(&coins_tip, drop_undo);
+        let err = open().expect_err("refused").to_string();
+        assert!(err.contains(reason), "{err}");
+    }
+    // With the coins tip back at the tip nothing is replayed, and the datadir opens.
+    set(&dotcoin_common::serialize(&tip.hash), None);
+    let a = open().expect("opens");
+    assert_eq!(a.snapshot().tip().hash, tip.hash);
+}
+
+#[test]
 fn a_snapshot_watcher_is_woken_by_each_change_and_keeps_its_old_view() {
     let dir = tempfile::tempdir().unwrap();
     let a = open_node(&dir);

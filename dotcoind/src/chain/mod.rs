@@ -393,8 +393,8 @@ impl ChainState {
     /// node stopped: the set on disk then stands at an ancestor of the tip (the coins
     /// tip), and each block after it is applied again from its undo data.
     fn replay_coins(&mut self) -> Result<(), ChainError> {
-        let corrupt = |what| StoreError::Corrupt {
-            table: Meta::NAME,
+        let corrupt = |table, what| StoreError::Corrupt {
+            table,
             source: dotcoin_common::DecodeError::InvalidValue(what),
         };
         let Some(bytes) = self.store.get::<Meta>(&MetaKey::CoinsTip)? else {
@@ -418,7 +418,10 @@ impl ChainState {
             .index
             .get(&coins_tip)
             .filter(|e| self.index.active_hash(e.height) == Some(coins_tip))
-            .ok_or(corrupt("the UTXO set's block is not on the active chain"))?
+            .ok_or(corrupt(
+                Meta::NAME,
+                "the UTXO set's block is not on the active chain",
+            ))?
             .height;
         let tip = self.height();
         if from == tip {
@@ -429,14 +432,14 @@ impl ChainState {
                 .index
                 .active_hash(height)
                 .expect("heights up to the tip are active");
-            let block = self
-                .store
-                .get::<BlockByHash>(&hash)?
-                .ok_or(corrupt("a connected block's data is missing"))?;
-            let undo = self
-                .store
-                .get::<UndoByHash>(&hash)?
-                .ok_or(corrupt("a connected block's undo data is missing"))?;
+            let block = self.store.get::<BlockByHash>(&hash)?.ok_or(corrupt(
+                BlockByHash::NAME,
+                "a connected block's data is missing",
+            ))?;
+            let undo = self.store.get::<UndoByHash>(&hash)?.ok_or(corrupt(
+                UndoByHash::NAME,
+                "a connected block's undo data is missing",
+            ))?;
             let mut batch = Batch::default();
             let mut spent = undo.spent.iter();
             for tx in &block.txdata {
@@ -447,7 +450,10 @@ impl ChainState {
                         .iter()
                         .map(|input| match spent.next() {
                             Some(s) if s.outpoint == input.prevout => Ok(s.coin),
-                            _ => Err(corrupt("undo data does not match its block")),
+                            _ => Err(corrupt(
+                                UndoByHash::NAME,
+                                "undo data does not match its block",
+                            )),
                         })
                         .collect::<Result<_, _>>()?,
                 };
