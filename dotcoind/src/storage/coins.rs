@@ -82,8 +82,12 @@ impl Slot {
     }
 }
 
-/// What one entry costs in memory: the outpoint and the slot (96 bytes), the map's control
-/// byte, and the slack of a map between growths, rounded up.
+/// What one entry is counted as against the budget: the outpoint and the slot (96 bytes),
+/// the map's control byte, and some of the slack of a map that is at most 7/8 full. The
+/// allocation itself runs ahead of the count after each doubling: a full cache of 16 MiB
+/// counted (131 072 coins) has a 262 144-slot table, about 25 MiB. Counting the allocation
+/// instead, with the map kept within the budget, was measured slower on the busy-chain sync
+/// (3 of 3 pairs, 7–19 %) and no smaller in resident memory after it.
 const ENTRY_BYTES: usize = 128;
 
 /// What a cached table says about one key.
