@@ -15,7 +15,9 @@ use dotcoind::chain::{utxo_stats, ChainError, ChainTipStatus, ProcessOutcome, Ut
 use dotcoind::mempool::{Mempool, MempoolError, RemovalReason};
 use dotcoind::miner::MinerService;
 use dotcoind::state::events::EVENT_BUFFER;
-use dotcoind::state::{created_outputs, ChainOptions, ChainService, Event, EventBus, Snapshot};
+use dotcoind::state::{
+    created_outputs, ChainOptions, ChainService, Event, EventBus, OpenError, Snapshot,
+};
 use secp256k1::Keypair;
 
 /// The chain and miner services of one node, as `dotcoind` wires them.
@@ -51,8 +53,8 @@ impl Node {
     }
 }
 
-fn open_node(dir: &tempfile::TempDir) -> Node {
-    let chain = ChainService::open(
+fn open_chain(dir: &tempfile::TempDir) -> Result<Arc<ChainService>, OpenError> {
+    ChainService::open(
         ChainOptions {
             datadir: dir.path().to_path_buf(),
             params: Network::Regtest.params(),
@@ -62,7 +64,10 @@ fn open_node(dir: &tempfile::TempDir) -> Node {
         },
         EventBus::new(),
     )
-    .expect("node opens");
+}
+
+fn open_node(dir: &tempfile::TempDir) -> Node {
+    let chain = open_chain(dir).expect("node opens");
     let miner = MinerService::new(Arc::clone(&chain));
     Node { chain, miner }
 }
@@ -920,18 +925,7 @@ fn a_corrupt_coins_tip_or_undo_data_is_refused_at_start_with_the_reason() {
         a.chain.flush();
         (first, a.tip())
     };
-    let open = || {
-        ChainService::open(
-            ChainOptions {
-                datadir: dir.path().to_path_buf(),
-                params: Network::Regtest.params(),
-                max_mempool_bytes: 5_000_000,
-                min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
-                db_cache_bytes: dotcoind::storage::DEFAULT_DB_CACHE_BYTES,
-            },
-            EventBus::new(),
-        )
-    };
+    let open = || open_chain(&dir);
     let set = |coins_tip: &[u8], drop_undo_of: Option<BlockHash>| {
         let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
         let mut batch = Batch::default();

@@ -338,17 +338,10 @@ impl ChainState {
             .map(|(hash, s)| IndexEntry::from_stored(*hash, s))
             .collect();
         let next_sequence = entries.iter().map(|e| e.sequence + 1).max().unwrap_or(0);
-        let tip_bytes = store
-            .get::<Meta>(&MetaKey::Tip)?
-            .ok_or(StoreError::Corrupt {
-                table: Meta::NAME,
-                source: dotcoin_common::DecodeError::InvalidValue("no tip recorded"),
-            })?;
-        let tip: BlockHash =
-            dotcoin_common::deserialize(&tip_bytes).map_err(|source| StoreError::Corrupt {
-                table: Meta::NAME,
-                source,
-            })?;
+        let tip = store.meta_hash(MetaKey::Tip)?.ok_or(StoreError::Corrupt {
+            table: Meta::NAME,
+            source: dotcoin_common::DecodeError::InvalidValue("no tip recorded"),
+        })?;
         let tip_height = entries
             .iter()
             .find(|e| e.hash == tip)
@@ -397,7 +390,7 @@ impl ChainState {
             table,
             source: dotcoin_common::DecodeError::InvalidValue(what),
         };
-        let Some(bytes) = self.store.get::<Meta>(&MetaKey::CoinsTip)? else {
+        let Some(coins_tip) = self.store.meta_hash(MetaKey::CoinsTip)? else {
             // A datadir from before the coins cache wrote every block's coins with it: its
             // set stands at the tip. Recorded now, or a crash before the first flush would
             // leave nothing to replay from.
@@ -409,11 +402,6 @@ impl ChainState {
             self.store.commit(batch)?;
             return Ok(());
         };
-        let coins_tip: BlockHash =
-            dotcoin_common::deserialize(&bytes).map_err(|source| StoreError::Corrupt {
-                table: Meta::NAME,
-                source,
-            })?;
         let from = self
             .index
             .get(&coins_tip)

@@ -352,6 +352,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The block hash recorded under `key` of the meta table (the tip, the coins tip).
+    pub fn meta_hash(&self, key: MetaKey) -> Result<Option<dotcoin_common::BlockHash>, StoreError> {
+        self.get::<Meta>(&key)?
+            .map(|bytes| {
+                deserialize(&bytes).map_err(|source| StoreError::Corrupt {
+                    table: Meta::NAME,
+                    source,
+                })
+            })
+            .transpose()
+    }
+
     /// Whether `key` is present in table `T`.
     pub fn contains<T: Table>(&self, key: &T::Key) -> Result<bool, StoreError> {
         Ok(self.get_raw::<T>(&key.to_key())?.is_some())
