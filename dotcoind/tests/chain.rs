@@ -605,6 +605,38 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
 }
 
 #[test]
+fn a_restarted_miner_does_not_find_an_invalidated_block_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open_node(&dir);
+    let (_, pk) = key();
+    // 200 quick blocks put the chain's times ahead of the clock (each block must be later
+    // than the median of the last 11), so every template's time is the median plus one
+    // whatever the clock says: a template depends on the chain, key and extra-nonce alone.
+    a.generate(200, pk, 1, u64::MAX).expect("mining works");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        u64::from(a.tip().header.time) > now + 5,
+        "the chain runs ahead of the clock"
+    );
+    // A new miner service starts its extra-nonce over, as after a restart; one thread
+    // makes the nonce search deterministic too.
+    let first = MinerService::new(Arc::clone(&a.chain))
+        .generate(1, pk, 1, u64::MAX)
+        .expect("mines")[0];
+    a.chain.invalidate_block(&first).unwrap();
+    let again = MinerService::new(Arc::clone(&a.chain))
+        .generate(1, pk, 1, u64::MAX)
+        .expect("mines a block other than the invalidated one");
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0], first);
+    assert_eq!(a.tip().hash, again[0]);
+    assert_eq!(a.tip().height, 201);
+}
+
+#[test]
 fn invalidateblock_refuses_unknown_and_genesis() {
     let dir = tempfile::tempdir().unwrap();
     let a = open_node(&dir);

@@ -435,6 +435,32 @@ fn network_methods_through_the_cli() {
 }
 
 #[test]
+fn mining_again_after_invalidating_the_tip_makes_a_new_block() {
+    let node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    // Within one second the template for the same parent, address and clock is the same,
+    // so without a fresh extra-nonce the miner would find the invalidated block again and
+    // `generatetoaddress` would fail on it as known-invalid.
+    for round in 0..3 {
+        let first = node.generate(1, &addr)[0].to_string();
+        assert_eq!(node.cli_ok(&["invalidateblock", &first]), "");
+        let again = node.generate(1, &addr);
+        assert_eq!(again.len(), 1, "round {round}");
+        assert_ne!(again[0].to_string(), first, "round {round}");
+        assert_eq!(node.cli_ok(&["getbestblockhash"]), again[0].to_string());
+
+        let block: Value = node.rpc_typed("generateblock", json!([addr, []]));
+        let hash = block["hash"]
+            .as_str()
+            .expect("generateblock returns the hash")
+            .to_owned();
+        assert_eq!(node.cli_ok(&["invalidateblock", &hash]), "");
+        let block: Value = node.rpc_typed("generateblock", json!([addr, []]));
+        assert_ne!(block["hash"].as_str(), Some(hash.as_str()), "round {round}");
+    }
+}
+
+#[test]
 fn invalidate_reconsider_and_precious_through_the_cli() {
     let node = TestNode::start(&[]);
     let (_, addr) = test_keypair();

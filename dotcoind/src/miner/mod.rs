@@ -61,6 +61,11 @@ pub struct MinerService {
     /// Set once at shutdown: every search, `generate` included, ends.
     shutdown: AtomicBool,
     hashes: AtomicU64,
+    /// The next template's extra-nonce, shared by every search of this service: two
+    /// templates on the same parent, key and second still differ in their coinbase, so
+    /// `generatetoaddress` right after `invalidateblock` makes a new block rather than the
+    /// one just invalidated.
+    extra_nonce: AtomicU64,
     threads: AtomicU64,
     /// Pause after each found block, in milliseconds (0: none).
     interval_ms: AtomicU64,
@@ -98,6 +103,7 @@ impl MinerService {
             stop: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             hashes: AtomicU64::new(0),
+            extra_nonce: AtomicU64::new(0),
             threads: AtomicU64::new(0),
             interval_ms: AtomicU64::new(0),
             handle: Mutex::new(None),
@@ -122,9 +128,8 @@ impl MinerService {
             .expect("a thread pool of a few threads can be built");
         // `n` comes from a caller (up to u32::MAX): reserve for a sane number, grow past it.
         let mut hashes = Vec::with_capacity(n.min(1024) as usize);
-        let mut extra_nonce = 0u64;
         while hashes.len() < n as usize && !self.shutdown.load(Ordering::SeqCst) {
-            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
+            let Some(template) = self.next_template(pubkey) else {
                 continue;
             };
             let start = self.hashes.load(Ordering::Relaxed);
@@ -136,6 +141,9 @@ impl MinerService {
             match search(&block.header, &pool, &cancel, &self.hashes) {
                 SearchResult::Found(nonce) => {
                     block.header.nonce = nonce;
+                    if self.is_known(&block) {
+                        continue;
+                    }
                     let outcome = self.chain.process_block(Arc::new(block))?;
                     hashes.push(outcome.hash);
                 }
@@ -161,21 +169,22 @@ impl MinerService {
             .thread_name(|i| format!("generateblock-{i}"))
             .build()
             .expect("a thread pool of a few threads can be built");
-        let mut extra_nonce = 0u64;
         while !self.shutdown.load(Ordering::SeqCst) {
             let template = template::build_block_with(
                 &self.chain.snapshot(),
                 pubkey,
                 txs.clone(),
-                extra_nonce,
+                self.extra_nonce.fetch_add(1, Ordering::Relaxed),
                 unix_time(),
             );
-            extra_nonce += 1;
             let cancel = || self.shutdown.load(Ordering::Relaxed);
             let mut block = template.block;
             match search(&block.header, &pool, &cancel, &self.hashes) {
                 SearchResult::Found(nonce) => {
                     block.header.nonce = nonce;
+                    if self.is_known(&block) {
+                        continue;
+                    }
                     if submit {
                         self.chain.process_block(Arc::new(block.clone()))?;
                     }
@@ -284,14 +293,27 @@ impl MinerService {
 
     /// A template on the current tip with a fresh extra-nonce, or `None` (after a short
     /// pause) while the clock has to catch up with the chain's block times.
-    fn next_template(&self, pubkey: PubKey, extra_nonce: &mut u64) -> Option<Template> {
-        let template = build_template(&self.chain.snapshot(), pubkey, *extra_nonce, unix_time());
-        *extra_nonce += 1;
+    fn next_template(&self, pubkey: PubKey) -> Option<Template> {
+        let extra_nonce = self.extra_nonce.fetch_add(1, Ordering::Relaxed);
+        let template = build_template(&self.chain.snapshot(), pubkey, extra_nonce, unix_time());
         if self.too_far_ahead(template.block.header.time) {
             std::thread::sleep(Duration::from_millis(100));
             return None;
         }
         Some(template)
+    }
+
+    /// Whether the block index already has `block`: found again after a restart (the
+    /// extra-nonce starts over) on the same parent, key and second as one since
+    /// invalidated. Submitting it would only fail as a duplicate; the caller mines on with
+    /// the next extra-nonce instead.
+    fn is_known(&self, block: &dotcoin_common::Block) -> bool {
+        let hash = block.block_hash();
+        let known = self.chain.snapshot().index().get(&hash).is_some();
+        if known {
+            info!(target: "miner", %hash, "found a block the index already has; mining on with a new extra-nonce");
+        }
+        known
     }
 
     /// Whether a block with `time` would be too far ahead of the clock to be accepted
@@ -318,12 +340,11 @@ impl MinerService {
                 return;
             }
         };
-        let mut extra_nonce = 0u64;
         while !self.stop.load(Ordering::SeqCst) {
             // Read the counters before the snapshot, so a change after them is never missed.
             let tip_gen = self.stale.tip.load(Ordering::SeqCst);
             let pool_gen = self.stale.pool.load(Ordering::SeqCst);
-            let Some(template) = self.next_template(pubkey, &mut extra_nonce) else {
+            let Some(template) = self.next_template(pubkey) else {
                 continue;
             };
             let built = Instant::now();
@@ -337,6 +358,9 @@ impl MinerService {
             if let SearchResult::Found(nonce) = search(&block.header, &pool, &cancel, &self.hashes)
             {
                 block.header.nonce = nonce;
+                if self.is_known(&block) {
+                    continue;
+                }
                 match self.chain.process_block(Arc::new(block)) {
                     Ok(o) => info!(target: "miner", hash = %o.hash, height = template.height,
                         fees = %template.fees, "mined block"),
