@@ -481,6 +481,7 @@ impl Store {
         let Some(tip) = &overlay.tip else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         // In slices, so that the batch being built and the memtables it fills stay small.
         // A crash between two slices leaves some of the changes on disk with the old coins
         // tip; every change sets a key to its value at the new tip, so the replay from the
@@ -499,7 +500,9 @@ impl Store {
             wb.put_cf(self.cf(Meta::NAME), MetaKey::CoinsTip.to_key(), tip);
             self.db.write(wb)?;
         }
-        tracing::debug!(target: "db", entries = overlay.len(), bytes = overlay.bytes(), "flushed the coins cache");
+        // Under `chain`, the category `--debug` and `logging` switch for the chain state.
+        tracing::debug!(target: "chain", entries = overlay.len(), bytes = overlay.bytes(),
+            ms = started.elapsed().as_millis() as u64, "flushed the coins cache");
         // Readers between the write and this see the same values in both places.
         *self
             .coins
