@@ -1,7 +1,8 @@
 //! The coins cache: changes to the UTXO set (`utxo_by_outpoint` and its address index
 //! `utxo_by_pubkey`, derived from the same coins) held in memory, and written to RocksDB in
-//! one batch when the cache outgrows its share of `--dbcache` or the node stops (Bitcoin
-//! Core's `CCoinsViewCache`).
+//! slices when the cache outgrows its share of `--dbcache`, when a block connects an hour
+//! or more after the last write ([`super::COINS_FLUSH_INTERVAL`]), or when the node stops
+//! (Bitcoin Core's `CCoinsViewCache`).
 //!
 //! - **Fresh coins.** A coin created by the block being connected is *fresh*: nothing is
 //!   stored for its outpoint below. Spending it before a flush removes the entry instead of

@@ -13,6 +13,7 @@ pub use tables::*;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
 use coins::{is_cached, Cached, CoinWrite, Overlay};
 use dotcoin_common::consensus::Coin;
@@ -83,8 +84,11 @@ pub struct Store {
     coins: RwLock<Arc<Overlay>>,
     /// Bytes the coins cache may hold before it is flushed.
     coins_budget: usize,
+    /// The longest the coins cache goes unflushed while blocks connect.
+    flush_interval: Duration,
     /// Serialises the writers: [`Store::commit`], [`Store::commit_cached`] and flushes.
-    writer: Mutex<()>,
+    /// Holds when the coins cache was last flushed (or the store opened).
+    writer: Mutex<Instant>,
 }
 
 /// Takes `m`, whose data stays consistent even if a holder panicked: every writer either
@@ -173,6 +177,11 @@ impl Batch {
 /// Rows per RocksDB write when the coins cache is flushed.
 const FLUSH_SLICE: usize = 16_384;
 
+/// The longest the coins cache goes unflushed while blocks connect, as Bitcoin Core writes
+/// its chainstate about hourly: on a quiet chain the cache may take days to fill, and
+/// everything in it is replayed from undo data after a crash.
+pub const COINS_FLUSH_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
 /// The default `--dbcache`: 32 MiB.
 pub const DEFAULT_DB_CACHE_BYTES: usize = 32 << 20;
 
@@ -229,7 +238,8 @@ impl Store {
             db,
             coins: RwLock::default(),
             coins_budget: cache_bytes / 2,
-            writer: Mutex::new(()),
+            flush_interval: COINS_FLUSH_INTERVAL,
+            writer: Mutex::new(Instant::now()),
         };
         store.check_or_init_meta(network)?;
         Ok(store)
@@ -412,12 +422,12 @@ impl Store {
     /// batch that writes the UTXO tables first flushes the coins cache, so that it lands
     /// on the UTXO set the cache has brought to its tip.
     pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let _writer = lock(&self.writer);
+        let mut last_flush = lock(&self.writer);
         let touches_coins = batch.coins_tip.is_some()
             || !batch.coins.is_empty()
             || batch.pending.iter().any(|(t, ..)| is_cached(t));
         if touches_coins {
-            self.flush_coins_locked()?;
+            self.flush_coins_locked(&mut last_flush)?;
         }
         let mut wb = WriteBatch::default();
         self.add_writes(&mut wb, batch.pending);
@@ -445,7 +455,7 @@ impl Store {
             !batch.pending.iter().any(|(t, ..)| is_cached(t)) && batch.coins_tip.is_none(),
             "UTXO writes go through create_coin and spend_coin, the tip through `tip`"
         );
-        let _writer = lock(&self.writer);
+        let mut last_flush = lock(&self.writer);
         let mut wb = WriteBatch::default();
         self.add_writes(&mut wb, batch.pending);
         let full = {
@@ -463,8 +473,8 @@ impl Store {
             overlay.tip = Some(serialize(&serialize(tip)));
             overlay.bytes() > self.coins_budget
         };
-        if full {
-            self.flush_coins_locked()?;
+        if full || last_flush.elapsed() >= self.flush_interval {
+            self.flush_coins_locked(&mut last_flush)?;
         }
         Ok(())
     }
@@ -472,16 +482,23 @@ impl Store {
     /// Writes the coins cache to RocksDB with the block it brings the UTXO set to, and
     /// empties it.
     pub fn flush_coins(&self) -> Result<(), StoreError> {
-        let _writer = lock(&self.writer);
-        self.flush_coins_locked()
+        let mut last_flush = lock(&self.writer);
+        self.flush_coins_locked(&mut last_flush)
     }
 
-    fn flush_coins_locked(&self) -> Result<(), StoreError> {
+    /// Sets how long the coins cache may go unflushed while blocks connect (by default
+    /// [`COINS_FLUSH_INTERVAL`]).
+    pub fn set_coins_flush_interval(&mut self, interval: Duration) {
+        self.flush_interval = interval;
+    }
+
+    fn flush_coins_locked(&self, last_flush: &mut Instant) -> Result<(), StoreError> {
+        *last_flush = Instant::now();
         let overlay = self.overlay();
         let Some(tip) = &overlay.tip else {
             return Ok(());
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         // In slices, so that the batch being built and the memtables it fills stay small.
         // A crash between two slices leaves some of the changes on disk with the old coins
         // tip; every change sets a key to its value at the new tip, so the replay from the
@@ -780,6 +797,50 @@ mod tests {
             Some(coin(7))
         );
         assert_eq!(store.get::<UtxoByOutpoint>(&op(3)).expect("read"), None);
+    }
+
+    #[test]
+    fn the_coins_cache_is_flushed_when_its_interval_has_passed() {
+        use dotcoin_common::{Amount, TxOut, Txid};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(dir.path(), Network::Regtest).expect("create");
+        let coin = Coin {
+            output: TxOut {
+                value: Amount::from_sat(1),
+                pubkey: PubKey([7; 32]),
+            },
+            height: 1,
+            is_coinbase: false,
+        };
+        let connect = |store: &Store, n: u8| {
+            let op = OutPoint {
+                txid: Txid::from_byte_array([n; 32]),
+                vout: 0,
+            };
+            let tip = BlockHash::from_byte_array([n; 32]);
+            let mut b = Batch::default();
+            b.create_coin(op, coin, true);
+            store.commit_cached(b, &tip).expect("cached");
+            tip
+        };
+        // Far below the budget and within the hour: the block stays in the cache.
+        connect(&store, 1);
+        assert_eq!(store.coins_cache_usage().entries, 1, "the new coin");
+        assert_eq!(store.get::<Meta>(&MetaKey::CoinsTip).expect("read"), None);
+
+        // Once the interval has passed, the next block's connection writes everything.
+        store.set_coins_flush_interval(Duration::ZERO);
+        let tip = connect(&store, 2);
+        assert_eq!(store.coins_cache_usage().entries, 0);
+        assert_eq!(
+            store.get::<Meta>(&MetaKey::CoinsTip).expect("read"),
+            Some(serialize(&tip))
+        );
+        assert_eq!(
+            store.scan_all::<UtxoByOutpoint>().expect("scan").len(),
+            2,
+            "both blocks' coins on disk"
+        );
     }
 
     #[test]
