@@ -260,6 +260,10 @@ pub struct Mempool {
     max_size: usize,
     min_fee_rate: FeeRate,
     next_sequence: u64,
+    /// Bitcoin Core's mempool sequence: the number the next announced addition or removal
+    /// takes ([`Mempool::take_sequence`]). A snapshot's pool reflects exactly the changes
+    /// numbered below its value.
+    mempool_sequence: u64,
     /// Removals not yet collected by [`Mempool::take_removed`].
     removed: Vec<(Txid, RemovalReason)>,
 }
@@ -304,8 +308,24 @@ impl Mempool {
             max_size,
             min_fee_rate,
             next_sequence: 0,
+            // Core's first number too.
+            mempool_sequence: 1,
             removed: Vec::new(),
         }
+    }
+
+    /// The number the next announced change of the pool will take (`getrawmempool`'s
+    /// `mempool_sequence`): every change numbered below it is in this pool.
+    pub fn mempool_sequence(&self) -> u64 {
+        self.mempool_sequence
+    }
+
+    /// Numbers one announced addition or removal: the chain writer numbers the pool's
+    /// changes as it turns them into events, before it publishes the snapshot holding them.
+    pub fn take_sequence(&mut self) -> u64 {
+        let n = self.mempool_sequence;
+        self.mempool_sequence += 1;
+        n
     }
 
     /// Number of transactions.

@@ -584,16 +584,27 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
         .expect("reconsider");
     assert_eq!(a.tip(), main_tip);
     let events = drain(&mut rx);
-    let removed: Vec<(Txid, RemovalReason)> = events
+    let removed: Vec<(Txid, RemovalReason, u64)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::TxRemoved { txid, reason } => Some((*txid, *reason)),
+            Event::TxRemoved {
+                txid,
+                reason,
+                mempool_sequence,
+            } => Some((*txid, *reason, *mempool_sequence)),
             _ => None,
         })
         .collect();
     assert_eq!(removed.len(), 3, "{events:?}");
-    assert!(removed.iter().all(|(_, r)| *r == RemovalReason::Confirmed));
+    assert!(removed
+        .iter()
+        .all(|(_, r, _)| *r == RemovalReason::Confirmed));
     assert!(a.snap().mempool().is_empty());
+    // Each removal took the pool's next number, and the snapshot published with them
+    // stands past the last.
+    let numbers: Vec<u64> = removed.iter().map(|r| r.2).collect();
+    let next = a.snap().mempool().mempool_sequence();
+    assert_eq!(numbers, vec![next - 3, next - 2, next - 1], "{events:?}");
     let connected: Vec<BlockHash> = events
         .iter()
         .filter_map(|e| match e {

@@ -577,6 +577,102 @@ fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
     );
 }
 
+/// `getrawmempool false true` and `subscribe_sequence` share Bitcoin Core's mempool
+/// sequence: a client that subscribes, then takes the list, drops the events numbered below
+/// the list's number and applies the rest, holds the pool exactly, with no gap and no
+/// double.
+#[test]
+fn the_mempool_sequence_joins_the_pool_list_to_the_event_stream() {
+    let node = TestNode::start(&[]);
+    let (kp, addr) = test_keypair();
+    node.generate(110, &addr);
+    let mut ws = ws_connect(&node, Some(node.cookie_auth())).expect("connect");
+    subscribe(&mut ws, "subscribe_sequence");
+    // The next sequence item (blocks carry no mempool number).
+    let mut next = || {
+        let n = ws_next(&mut ws);
+        assert_eq!(n["method"], "sequence", "{n}");
+        n["params"]["result"].clone()
+    };
+
+    assert_eq!(
+        node.rpc("getrawmempool", json!([false, true])),
+        json!({"txids": [], "mempool_sequence": 1}),
+        "an empty pool at Core's first number"
+    );
+    let err = node
+        .try_rpc("getrawmempool", json!([true, true]))
+        .expect_err("verbose entries carry no sequence");
+    assert_eq!(err.code, -8, "{err:?}");
+    assert!(
+        err.message.contains("cannot contain mempool sequence"),
+        "{err:?}"
+    );
+    let err = node
+        .try_rpc("getrawmempool", json!([false, "yes"]))
+        .expect_err("not a bool");
+    assert_eq!(err.code, -3, "{err:?}");
+
+    let send = |height: u64| {
+        let (tx, hex) = spend_coinbase(coinbase_txid(&node, height), &kp, 2);
+        node.rpc("sendrawtransaction", json!([hex]));
+        tx.txid().to_string()
+    };
+    let first = send(1);
+    let list = node.rpc("getrawmempool", json!([false, true]));
+    assert_eq!(list["txids"], json!([first]));
+    assert_eq!(list["mempool_sequence"], 2);
+    let second = send(2);
+
+    // The client's side: the list, then every event numbered at or past it.
+    let mut pool: Vec<String> = vec![first.clone()];
+    let since = list["mempool_sequence"].as_u64().expect("number");
+    for want in [(&first, 1), (&second, 2)] {
+        let item = next();
+        assert_eq!(item["label"], "A", "{item}");
+        assert_eq!(
+            (
+                item["hash"].as_str().expect("hash"),
+                item["mempool_sequence"].as_u64()
+            ),
+            (want.0.as_str(), Some(want.1)),
+            "{item}"
+        );
+        if want.1 >= since {
+            pool.push(item["hash"].as_str().expect("hash").to_owned());
+        }
+    }
+    let mut now: Vec<String> =
+        serde_json::from_value(node.rpc("getrawmempool", json!([]))).expect("txids");
+    now.sort();
+    pool.sort();
+    assert_eq!(pool, now, "the list plus the newer events is the pool");
+
+    // A block confirms both: a `C` and no `R`, but the two removals take numbers 3 and 4,
+    // as in Core, so the next addition is 5.
+    let block = node.generate(1, &addr)[0].to_string();
+    let item = next();
+    assert_eq!(
+        (item["label"].as_str(), item["hash"].as_str()),
+        (Some("C"), Some(block.as_str()))
+    );
+    let third = send(3);
+    let item = next();
+    assert_eq!(
+        (
+            item["label"].as_str(),
+            item["hash"].as_str(),
+            item["mempool_sequence"].as_u64()
+        ),
+        (Some("A"), Some(third.as_str()), Some(5)),
+        "{item}"
+    );
+    assert_eq!(
+        node.rpc("getrawmempool", json!([false, true])),
+        json!({"txids": [third], "mempool_sequence": 6})
+    );
+}
+
 /// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
 fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -625,13 +625,24 @@ pub fn notification_topic(event: &Event) -> Option<(&'static str, Value)> {
                 "depth": r.depth,
             }),
         ),
-        Event::TxAccepted { txid, fee, size } => (
+        Event::TxAccepted {
+            txid,
+            fee,
+            size,
+            mempool_sequence,
+        } => (
             "tx_accepted",
-            json!({"txid": txid.to_string(), "fee_sat": fee.to_sat(), "size": size}),
+            json!({"txid": txid.to_string(), "fee_sat": fee.to_sat(), "size": size,
+                "mempool_sequence": mempool_sequence}),
         ),
-        Event::TxRemoved { txid, reason } => (
+        Event::TxRemoved {
+            txid,
+            reason,
+            mempool_sequence,
+        } => (
             "tx_removed",
-            json!({"txid": txid.to_string(), "reason": reason.as_str()}),
+            json!({"txid": txid.to_string(), "reason": reason.as_str(),
+                "mempool_sequence": mempool_sequence}),
         ),
         Event::PeerConnected { id, addr, inbound } => (
             "peer_connected",

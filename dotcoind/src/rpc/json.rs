@@ -53,6 +53,14 @@ pub enum GetRawMempoolResult {
     Txids(Vec<Txid>),
     /// `verbose = true`.
     Verbose(RawMempoolVerbose),
+    /// `verbose = false, mempool_sequence = true`: the txids and the pool's sequence number
+    /// they stand at.
+    Sequenced {
+        /// In arrival order.
+        txids: Vec<Txid>,
+        /// Every `A`/`R` event numbered below this is reflected in `txids`.
+        mempool_sequence: u64,
+    },
 }
 
 /// Confirmations of a block: tip height - height + 1 on the active chain, -1 off it.

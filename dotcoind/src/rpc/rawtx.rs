@@ -29,7 +29,11 @@ pub trait RawTransactionsRpc {
     fn getmempoolinfo(&self) -> RpcResult<MempoolInfo>;
     /// Pool txids or entries.
     #[method(name = "getrawmempool")]
-    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<GetRawMempoolResult>;
+    fn getrawmempool(
+        &self,
+        verbose: Option<Value>,
+        mempool_sequence: Option<Value>,
+    ) -> RpcResult<GetRawMempoolResult>;
     /// One pool entry.
     #[method(name = "getmempoolentry")]
     fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo>;
@@ -176,10 +180,28 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         })
     }
 
-    fn getrawmempool(&self, verbose: Option<Value>) -> RpcResult<GetRawMempoolResult> {
+    fn getrawmempool(
+        &self,
+        verbose: Option<Value>,
+        mempool_sequence: Option<Value>,
+    ) -> RpcResult<GetRawMempoolResult> {
         let verbose = opt_bool(verbose, "verbose", false)?;
+        let sequenced = opt_bool(mempool_sequence, "mempool_sequence", false)?;
+        if verbose && sequenced {
+            // Core's refusal, word for word.
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "Verbose results cannot contain mempool sequence values.",
+            ));
+        }
         let state = self.ctx.chain.snapshot();
         let entries = state.mempool().entries();
+        if sequenced {
+            return Ok(GetRawMempoolResult::Sequenced {
+                txids: entries.iter().map(|e| e.txid).collect(),
+                mempool_sequence: state.mempool().mempool_sequence(),
+            });
+        }
         if !verbose {
             return Ok(GetRawMempoolResult::Txids(
                 entries.iter().map(|e| e.txid).collect(),

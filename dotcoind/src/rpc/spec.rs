@@ -436,8 +436,11 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "getrawmempool",
         desc: "Returns all transaction ids in memory pool as a json array of string transaction ids.",
-        args: &[opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids")],
-        returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
+        args: &[
+            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
+            opt("mempool_sequence", Ty::Bool, "false", "If verbose=false, returns a json object with transaction list and mempool sequence number attached."),
+        ],
+        returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid; mempool_sequence = true gives {\"txids\": [...], \"mempool_sequence\": n}, n the number the next subscribe_sequence A/R event takes", &[]),
         example: &["true"],
     },
     MethodSpec {

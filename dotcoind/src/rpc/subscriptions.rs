@@ -4,7 +4,11 @@
 //! - `subscribe_sequence`: Bitcoin Core's ZMQ `sequence` topic — `C`/`D` for a block
 //!   connected to / disconnected from the active chain, `A`/`R` for a transaction added to /
 //!   removed from the mempool (`R` only for removals other than confirmation, as in Core). A
-//!   client applying them in order follows reorgs without polling.
+//!   client applying them in order follows reorgs without polling. `A` and `R` carry Core's
+//!   `mempool_sequence`, the pool's count of changes (a confirmation takes a number too, so
+//!   `R` numbers may skip): a client that subscribes first, then calls `getrawmempool false
+//!   true`, drops every `A`/`R` numbered below the answer's `mempool_sequence` (already in
+//!   that list) and applies the rest, without a gap or a double.
 //! - `subscribe_blocks`: each new active tip, with the reorg that led to it, if any.
 //! - `subscribe_mempool`: additions (with fee and size) and removals (with the reason).
 //!
@@ -111,10 +115,21 @@ pub fn sequence_item(event: &Event) -> Option<Value> {
         Event::BlockDisconnected { hash, height, .. } => {
             json!({"hash": hash.to_string(), "label": "D", "height": height})
         }
-        Event::TxAccepted { txid, .. } => json!({"hash": txid.to_string(), "label": "A"}),
-        Event::TxRemoved { txid, reason } if *reason != RemovalReason::Confirmed => {
-            json!({"hash": txid.to_string(), "label": "R", "reason": reason.as_str()})
-        }
+        Event::TxAccepted {
+            txid,
+            mempool_sequence,
+            ..
+        } => json!({"hash": txid.to_string(), "label": "A", "mempool_sequence": mempool_sequence}),
+        Event::TxRemoved {
+            txid,
+            reason,
+            mempool_sequence,
+        } if *reason != RemovalReason::Confirmed => json!({
+            "hash": txid.to_string(),
+            "label": "R",
+            "reason": reason.as_str(),
+            "mempool_sequence": mempool_sequence,
+        }),
         _ => return None,
     })
 }
@@ -142,16 +157,27 @@ fn block_item(event: &Event) -> Option<Value> {
 
 fn mempool_item(event: &Event) -> Option<Value> {
     match event {
-        Event::TxAccepted { txid, fee, size } => Some(json!({
+        Event::TxAccepted {
+            txid,
+            fee,
+            size,
+            mempool_sequence,
+        } => Some(json!({
             "type": "added",
             "txid": txid.to_string(),
             "fee_sat": fee.to_sat(),
             "size": size,
+            "mempool_sequence": mempool_sequence,
         })),
-        Event::TxRemoved { txid, reason } => Some(json!({
+        Event::TxRemoved {
+            txid,
+            reason,
+            mempool_sequence,
+        } => Some(json!({
             "type": "removed",
             "txid": txid.to_string(),
             "reason": reason.as_str(),
+            "mempool_sequence": mempool_sequence,
         })),
         _ => None,
     }

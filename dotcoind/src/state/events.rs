@@ -79,6 +79,8 @@ pub enum Event {
         fee: Amount,
         /// Its size in bytes.
         size: usize,
+        /// Its number in the pool's sequence (Core's `mempool_sequence`).
+        mempool_sequence: u64,
     },
     /// A transaction left the mempool.
     TxRemoved {
@@ -86,6 +88,8 @@ pub enum Event {
         txid: Txid,
         /// Why.
         reason: RemovalReason,
+        /// Its number in the pool's sequence; confirmations take one too, as in Core.
+        mempool_sequence: u64,
     },
     /// A peer finished the handshake.
     PeerConnected {

@@ -460,22 +460,24 @@ impl ChainService {
                 Err(e) => Err(e),
             },
         };
-        // The snapshot first: a consumer acting on the event (the relay serving `getdata`)
-        // must find the transaction in it.
-        self.publish_snapshot(w);
         if let Ok(txid) = &result {
             let e = w.mempool.get(txid).expect("just accepted");
             // Its signatures were checked against exactly these coins: the block that
             // confirms it connects without checking them again (Core's signature cache).
             let spent: Vec<TxOut> = e.spent.iter().map(|c| c.output).collect();
             self.sigcache.insert(SigKey::new(&e.tx, &spent));
-            self.events.publish(Event::TxAccepted {
-                txid: *txid,
-                fee: e.fee,
-                size: e.size,
-            });
         }
-        self.publish_removals(&mut w.mempool);
+        let events = pool_events(
+            &mut w.mempool,
+            result.iter().copied(),
+            PoolOrder::AddedFirst,
+        );
+        // The snapshot first: a consumer acting on the event (the relay serving `getdata`)
+        // must find the transaction in it.
+        self.publish_snapshot(w);
+        for e in events {
+            self.events.publish(e);
+        }
         result
     }
 
@@ -528,6 +530,7 @@ impl ChainService {
             w.mempool
                 .expire(unix_time().saturating_sub(DEFAULT_MEMPOOL_EXPIRY_SECS));
         }
+        let pool = pool_events(&mut w.mempool, returned, PoolOrder::RemovedFirst);
         self.publish_snapshot(w);
         if let Some(e) = stored {
             self.events.publish(e);
@@ -564,21 +567,8 @@ impl ChainService {
                 reorg,
             });
         }
-        self.publish_removals(&mut w.mempool);
-        for txid in returned {
-            if let Some(e) = w.mempool.get(&txid) {
-                self.events.publish(Event::TxAccepted {
-                    txid,
-                    fee: e.fee,
-                    size: e.size,
-                });
-            }
-        }
-    }
-
-    fn publish_removals(&self, mempool: &mut Mempool) {
-        for (txid, reason) in mempool.take_removed() {
-            self.events.publish(Event::TxRemoved { txid, reason });
+        for e in pool {
+            self.events.publish(e);
         }
     }
 
@@ -594,6 +584,56 @@ impl ChainService {
         }
         info!(target: "chain", height = w.chain.height(), "chain state flushed");
     }
+}
+
+/// Which the pool did first, in [`pool_events`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolOrder {
+    /// A transaction accepted, then what it evicted.
+    AddedFirst,
+    /// A block's confirmations and conflicts, then the transactions back from blocks
+    /// disconnected.
+    RemovedFirst,
+}
+
+/// The pool's changes since the last call as events: its removals and `added` (those
+/// still in the pool), in `order`. Each takes the pool's next sequence number, before the
+/// snapshot holding the changes is published, so that a `getrawmempool` answer's
+/// `mempool_sequence` tells a subscriber exactly which events it already reflects.
+fn pool_events(
+    mempool: &mut Mempool,
+    added: impl IntoIterator<Item = Txid>,
+    order: PoolOrder,
+) -> Vec<Event> {
+    let added: Vec<Txid> = added.into_iter().collect();
+    let removed = mempool.take_removed();
+    let mut events = Vec::with_capacity(added.len() + removed.len());
+    let add = |mempool: &mut Mempool, events: &mut Vec<Event>| {
+        for txid in &added {
+            if let Some((fee, size)) = mempool.get(txid).map(|e| (e.fee, e.size)) {
+                events.push(Event::TxAccepted {
+                    txid: *txid,
+                    fee,
+                    size,
+                    mempool_sequence: mempool.take_sequence(),
+                });
+            }
+        }
+    };
+    if order == PoolOrder::AddedFirst {
+        add(mempool, &mut events);
+    }
+    for (txid, reason) in removed {
+        events.push(Event::TxRemoved {
+            txid,
+            reason,
+            mempool_sequence: mempool.take_sequence(),
+        });
+    }
+    if order == PoolOrder::RemovedFirst {
+        add(mempool, &mut events);
+    }
+    events
 }
 
 fn make_snapshot(w: &Writer) -> Snapshot {
