@@ -75,7 +75,73 @@ pub fn bin(name: &str) -> PathBuf {
         "{} is not built; run `cargo build --workspace --bins` first (make test does)",
         path.display()
     );
+    // `cargo test --test rpc` rebuilds the test, not the programs it starts: without this a
+    // change to the node would be tested against the binary from before it. Checked once
+    // per binary and test process.
+    static CHECKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if checked.iter().any(|n| n == name) {
+        return path;
+    }
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("the binary's modification time");
+    if let Some((newer, _)) = sources_of(name)
+        .iter()
+        .filter_map(|dir| newest_file(&workspace_root().join(dir)))
+        .filter(|(_, t)| *t > built)
+        .max_by_key(|(_, t)| *t)
+    {
+        panic!(
+            "{} is older than {}: run `cargo build --workspace --bins` first (make test does)",
+            path.display(),
+            newer.display()
+        );
+    }
+    checked.push(name.to_owned());
     path
+}
+
+/// The source folders a workspace binary is built from.
+fn sources_of(name: &str) -> &'static [&'static str] {
+    match name {
+        "dotcoind" => &["common/src", "dotcoind/src"],
+        "dotcoin-cli" => &[
+            "common/src",
+            "dotcoin-cli/src",
+            "dotcoin-cli/rpc-client/src",
+        ],
+        "dotcoin-wallet" => &[
+            "common/src",
+            "dotcoin-wallet/src",
+            "dotcoin-cli/rpc-client/src",
+        ],
+        _ => &[],
+    }
+}
+
+/// The most recently modified file under `dir`, with its time.
+fn newest_file(dir: &Path) -> Option<(PathBuf, std::time::SystemTime)> {
+    let mut newest: Option<(PathBuf, std::time::SystemTime)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if let Ok(t) = meta.modified() {
+                if newest.as_ref().is_none_or(|(_, n)| t > *n) {
+                    newest = Some((entry.path(), t));
+                }
+            }
+        }
+    }
+    newest
 }
 
 /// A JSON-RPC error returned by the node.
