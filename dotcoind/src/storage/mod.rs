@@ -493,12 +493,12 @@ impl Store {
     }
 
     fn flush_coins_locked(&self, last_flush: &mut Instant) -> Result<(), StoreError> {
-        *last_flush = Instant::now();
+        let started = Instant::now();
+        *last_flush = started;
         let overlay = self.overlay();
         let Some(tip) = &overlay.tip else {
             return Ok(());
         };
-        let started = Instant::now();
         // In slices, so that the batch being built and the memtables it fills stay small.
         // A crash between two slices leaves some of the changes on disk with the old coins
         // tip; every change sets a key to its value at the new tip, so the replay from the
