@@ -1233,6 +1233,22 @@ fn a_pool_transactions_signatures_are_not_checked_again_in_its_block() {
     assert!(!node.chain.sigcache().contains(&key));
     node.accept_transaction(&tx).expect("accepted");
     assert!(node.chain.sigcache().contains(&key), "cached on acceptance");
+    // A BIP23 proposal of a block holding it changes nothing, the cache included: the
+    // block mined from that template still finds the entry.
+    let tip = node.tip();
+    let proposal = make_block(
+        &tip.header,
+        tip.height + 1,
+        owner_pk,
+        Amount::from_dot(25),
+        vec![tx.clone()],
+        7,
+    );
+    assert_eq!(node.chain.check_proposal(&proposal).expect("checked"), None);
+    assert!(
+        node.chain.sigcache().contains(&key),
+        "a proposal takes no entry"
+    );
     node.generate(1, owner_pk, 1, u64::MAX).expect("mined");
     assert!(
         node.snap().tx_location(&tx.txid()).expect("read").is_some(),

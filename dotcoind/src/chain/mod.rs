@@ -53,6 +53,15 @@ use crate::storage::{
     UtxoByOutpoint,
 };
 
+/// What a block's signature check does with the signature cache's entries it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SigCacheUse {
+    /// Removes them: the block connects, and a transaction confirms once on a chain.
+    Take,
+    /// Leaves them: only a question about the block (a BIP23 proposal).
+    Peek,
+}
+
 /// How far below the best header chain's work, in blocks at its difficulty, a run of new
 /// headers may end and still be stored.
 pub const LOW_WORK_HORIZON: u64 = 1000;
@@ -774,7 +783,9 @@ impl ChainState {
         let spend = check_block_spends(block, tip.height + 1, &view, self.params);
         view.take_error()?;
         let spend = spend?;
-        self.check_block_signatures(block, &spend.spent)?;
+        // A proposal leaves the cache as it found it: the block mined from the template
+        // still skips what the pool checked.
+        self.check_block_signatures(block, &spend.spent, SigCacheUse::Peek)?;
         Ok(None)
     }
 
@@ -1076,6 +1087,7 @@ impl ChainState {
         &self,
         block: &Block,
         spent: &[SpentInputs],
+        cache: SigCacheUse,
     ) -> Result<(), ValidationError> {
         // Looked up on this thread first: when every transaction was pre-verified there is
         // nothing to hand to rayon, whose threads may be busy pre-verifying later blocks.
@@ -1083,7 +1095,13 @@ impl ChainState {
             .iter()
             .zip(spent)
             .map(|(tx, s)| (tx, s.outputs()))
-            .filter(|(tx, outs)| !self.sigcache.take(&SigKey::new(tx, outs)))
+            .filter(|(tx, outs)| {
+                let key = SigKey::new(tx, outs);
+                !match cache {
+                    SigCacheUse::Take => self.sigcache.take(&key),
+                    SigCacheUse::Peek => self.sigcache.contains(&key),
+                }
+            })
             .collect();
         match unchecked.len() {
             0 => Ok(()),
@@ -1125,7 +1143,7 @@ impl ChainState {
         view.take_error()?;
         let spend = spend.map_err(ConnectError::Invalid)?;
 
-        self.check_block_signatures(&block, &spend.spent)
+        self.check_block_signatures(&block, &spend.spent, SigCacheUse::Take)
             .map_err(ConnectError::Invalid)?;
 
         let mut batch = Batch::default();
