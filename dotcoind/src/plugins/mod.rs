@@ -490,26 +490,35 @@ impl PluginHost {
         max_fee_rate: FeeRate,
     ) -> Result<Txid, MempoolError> {
         let chain = Arc::clone(&self.chain);
-        if self.has_hook("mempool_accept") {
-            let tx2 = tx.clone();
-            let checked = tokio::task::spawn_blocking(move || {
-                let e = chain.snapshot().check_transaction(&tx2)?;
-                e.check_max_fee_rate(max_fee_rate)?;
-                Ok::<_, MempoolError>((e.fee, e.size))
+        if !self.has_hook("mempool_accept") {
+            return tokio::task::spawn_blocking(move || {
+                chain.accept_transaction_capped(&tx, max_fee_rate)
             })
             .await
-            .map_err(|_| MempoolError::Internal("validation task failed".into()))??;
-            self.mempool_accept(&tx, checked.0, checked.1)
-                .await
-                .map_err(|r| MempoolError::Plugin {
-                    plugin: r.plugin,
-                    reason: r.reason,
-                })?;
+            .map_err(|_| MempoolError::Internal("validation task failed".into()))?;
         }
-        let chain = Arc::clone(&self.chain);
-        tokio::task::spawn_blocking(move || chain.accept_transaction_capped(&tx, max_fee_rate))
+        let tx2 = tx.clone();
+        let (fee, size, verified) = tokio::task::spawn_blocking(move || {
+            let e = chain.snapshot().check_transaction(&tx2)?;
+            e.check_max_fee_rate(max_fee_rate)?;
+            let verified: Vec<dotcoin_common::TxOut> = e.spent.iter().map(|c| c.output).collect();
+            Ok::<_, MempoolError>((e.fee, e.size, verified))
+        })
+        .await
+        .map_err(|_| MempoolError::Internal("validation task failed".into()))??;
+        self.mempool_accept(&tx, fee, size)
             .await
-            .map_err(|_| MempoolError::Internal("validation task failed".into()))?
+            .map_err(|r| MempoolError::Plugin {
+                plugin: r.plugin,
+                reason: r.reason,
+            })?;
+        // The signatures were verified above: the writer runs only the policy checks again.
+        let chain = Arc::clone(&self.chain);
+        tokio::task::spawn_blocking(move || {
+            chain.accept_transaction_checked(&tx, Some(verified), max_fee_rate)
+        })
+        .await
+        .map_err(|_| MempoolError::Internal("validation task failed".into()))?
     }
 
     /// Follows the event stream and notifies subscribed plugins until `shutdown`.

@@ -446,6 +446,19 @@ impl ChainService {
             }
             Err(_) => None,
         };
+        self.accept_transaction_checked(tx, verified, max_fee_rate)
+    }
+
+    /// The writer's half of [`ChainService::accept_transaction_capped`], for a caller
+    /// that checked `tx` against a snapshot itself: `verified` holds the outputs its
+    /// signatures were verified against there (`None` to check everything here). Under the
+    /// writer only the policy checks run again, unless the pool now resolves other outputs.
+    pub fn accept_transaction_checked(
+        &self,
+        tx: &Transaction,
+        verified: Option<Vec<TxOut>>,
+        max_fee_rate: FeeRate,
+    ) -> Result<Txid, MempoolError> {
         let mut w = self.write();
         let w = &mut *w;
         let view = WriterView(&w.chain);
