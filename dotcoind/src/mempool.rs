@@ -731,6 +731,7 @@ impl Mempool {
             v
         };
         let old_ids: HashSet<Txid> = self.entries.keys().copied().collect();
+        let mark = self.removed.len();
         self.entries.clear();
         self.spends.clear();
         self.total_size = 0;
@@ -759,11 +760,23 @@ impl Mempool {
                 }
             }
         }
+        // Only what was in the pool before leaves it, once: a transaction back from a
+        // disconnected block that a later one evicted was never in the pool as far as
+        // anyone outside knows, and a pool transaction evicted after it re-entered is not
+        // also dropped for the reorg.
+        let mut reported: HashSet<Txid> = HashSet::new();
+        let during: Vec<(Txid, RemovalReason)> = self
+            .removed
+            .drain(mark..)
+            .filter(|(t, _)| old_ids.contains(t) && reported.insert(*t))
+            .collect();
+        self.removed.extend(during);
         for txid in old_ids {
-            if !self.entries.contains_key(&txid) {
+            if !self.entries.contains_key(&txid) && !reported.contains(&txid) {
                 self.removed.push((txid, RemovalReason::Reorg));
             }
         }
+        back.retain(|t| self.entries.contains_key(t));
         info!(target: "mempool", back = back.len(), dropped, pool = self.entries.len(), "mempool rebuilt after reorg");
         back
     }

@@ -393,6 +393,61 @@ fn eviction_drops_lowest_fee_rate_first() {
     assert_eq!(pool.len(), 3);
 }
 
+/// A reorg puts the disconnected blocks' transactions back before the pool's own, and a
+/// full pool then evicts some of them again. What anyone outside sees must add up: no
+/// removal of a transaction never announced, and one removal per transaction.
+#[test]
+fn a_reorg_into_a_full_pool_reports_each_visible_removal_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (kp, pk) = key();
+    let (_, other) = key();
+    node.generate(105, pk, 2, u64::MAX).unwrap();
+    let pay = |height: u32, fee_sat: u64| {
+        spend(
+            &[coinbase_out(&node, height)],
+            vec![TxOut {
+                value: Amount::from_dot(50)
+                    .checked_sub(Amount::from_sat(fee_sat))
+                    .unwrap(),
+                pubkey: other,
+            }],
+            &kp,
+        )
+    };
+    // In the pool before the reorg: x (fee 2 000) and y (6 000). Back from the
+    // disconnected blocks: c (3 000), d (4 000), e (1 000). Room for three.
+    let (x, y) = (pay(1, 2000), pay(2, 6000));
+    let (c, d, e) = (pay(3, 3000), pay(4, 4000), pay(5, 1000));
+    let snap = node.snap();
+    let chain: &Snapshot = &snap;
+    let mut pool = Mempool::new(
+        x.size() * 3,
+        dotcoin_common::FeeRate::from_sat_per_kvb(1000),
+    );
+    pool.accept(&x, chain).unwrap();
+    pool.accept(&y, chain).unwrap();
+    assert!(pool.take_removed().is_empty());
+
+    // c, d, e fill the pool; x evicts e; y evicts x.
+    let back = pool.readd_after_reorg(vec![c.clone(), d.clone(), e.clone()], chain);
+    let mut in_pool: Vec<Txid> = pool.entries().iter().map(|e| e.txid).collect();
+    in_pool.sort();
+    let mut want = vec![c.txid(), d.txid(), y.txid()];
+    want.sort();
+    assert_eq!(in_pool, want);
+    assert_eq!(
+        back,
+        vec![c.txid(), d.txid()],
+        "e entered and left within the reorg: never in the pool as far as anyone knows"
+    );
+    assert_eq!(
+        pool.take_removed(),
+        vec![(x.txid(), RemovalReason::Evicted)],
+        "x left once, and e was never announced"
+    );
+}
+
 #[test]
 fn continuous_mining_stops_promptly() {
     let dir = tempfile::tempdir().unwrap();
