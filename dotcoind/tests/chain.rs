@@ -679,12 +679,8 @@ fn a_restarted_miner_does_not_find_an_invalidated_block_again() {
     // than the median of the last 11), so every template's time is the median plus one
     // whatever the clock says: a template depends on the chain, key and extra-nonce alone.
     a.generate(200, pk, 1, u64::MAX).expect("mining works");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     assert!(
-        u64::from(a.tip().header.time) > now + 5,
+        u64::from(a.tip().header.time) > dotcoind::util::unix_time() + 5,
         "the chain runs ahead of the clock"
     );
     // A new miner service starts its extra-nonce over, as after a restart; one thread
