@@ -14,7 +14,8 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/debug}
 export BIN
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# Kept when something fails, so the measurements already taken are not lost.
+trap 'if [ $? -eq 0 ]; then rm -rf "$OUT"; else echo "== raw outputs kept in $OUT" >&2; fi' EXIT
 log() { echo "== $*" >&2; }
 
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -114,7 +115,7 @@ for i in range(1, int(sync_runs) + 1):
         around = [(a + b) / 2 for a, b in zip(v2_around[i - 1], v2_around[i])]
         syncs.append((int(m.group(4)) / around[0], int(m.group(4)) / around[1], m))
 syncs.sort(key=lambda r: r[0])
-s = syncs[len(syncs) // 2][1] if syncs else None
+s = syncs[len(syncs) // 2][2] if syncs else None
 rpc = {}
 for line in open(f"{out}/rpc.txt"):
     m = re.match(r"(getblockcount|getblock \(.*?\))\s+(\d+) clients\s+([\d.]+) req/s", line)
