@@ -125,6 +125,26 @@ fn spend_coinbase(node: &Node, height: u32, to: PubKey, dot: u64, key: &Keypair)
     )
 }
 
+/// A transaction spending the whole 50-DOT coinbase at `height` to `to`, less `fee_sat`.
+fn spend_coinbase_paying_fee(
+    node: &Node,
+    height: u32,
+    to: PubKey,
+    fee_sat: u64,
+    key: &Keypair,
+) -> Transaction {
+    spend(
+        &[coinbase_out(node, height)],
+        vec![TxOut {
+            value: Amount::from_dot(50)
+                .checked_sub(Amount::from_sat(fee_sat))
+                .unwrap(),
+            pubkey: to,
+        }],
+        key,
+    )
+}
+
 fn coinbase_out(node: &Node, height: u32) -> (OutPoint, TxOut) {
     let b = block_at(node, height);
     let cb = &b.txdata[0];
@@ -359,20 +379,9 @@ fn eviction_drops_lowest_fee_rate_first() {
     let (kp, pk) = key();
     let (_, other) = key();
     node.generate(105, pk, 2, u64::MAX).unwrap();
+    // Fees 1, 2, 3, 4, 5 thousand units: equal sizes, rising fee rates.
     let txs: Vec<Transaction> = (1..=5)
-        .map(|h| {
-            // Fees 1, 2, 3, 4, 5 thousand units: equal sizes, rising fee rates.
-            let fee = Amount::from_sat(h as u64 * 1000);
-            let value = Amount::from_dot(50).checked_sub(fee).unwrap();
-            spend(
-                &[coinbase_out(&node, h)],
-                vec![TxOut {
-                    value,
-                    pubkey: other,
-                }],
-                &kp,
-            )
-        })
+        .map(|h| spend_coinbase_paying_fee(&node, h, other, u64::from(h) * 1000, &kp))
         .collect();
     let size = txs[0].size();
     let snap = node.snap();
@@ -403,18 +412,7 @@ fn a_reorg_into_a_full_pool_reports_each_visible_removal_once() {
     let (kp, pk) = key();
     let (_, other) = key();
     node.generate(105, pk, 2, u64::MAX).unwrap();
-    let pay = |height: u32, fee_sat: u64| {
-        spend(
-            &[coinbase_out(&node, height)],
-            vec![TxOut {
-                value: Amount::from_dot(50)
-                    .checked_sub(Amount::from_sat(fee_sat))
-                    .unwrap(),
-                pubkey: other,
-            }],
-            &kp,
-        )
-    };
+    let pay = |height, fee_sat| spend_coinbase_paying_fee(&node, height, other, fee_sat, &kp);
     // In the pool before the reorg: x (fee 2 000) and y (6 000). Back from the
     // disconnected blocks: c (3 000), d (4 000), e (1 000). Room for three.
     let (x, y) = (pay(1, 2000), pay(2, 6000));
