@@ -174,6 +174,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Runs `f`, a validation that takes the writer or checks signatures, off the async
+/// threads; a panic in it becomes an internal error rather than taking the caller down.
+async fn validate<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, MempoolError> + Send + 'static,
+) -> Result<T, MempoolError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| MempoolError::Internal("validation task failed".into()))?
+}
+
 impl PluginHost {
     /// A host with no plugins yet.
     pub fn new(settings: HostSettings, chain: Arc<ChainService>) -> Arc<PluginHost> {
@@ -491,21 +501,16 @@ impl PluginHost {
     ) -> Result<Txid, MempoolError> {
         let chain = Arc::clone(&self.chain);
         if !self.has_hook("mempool_accept") {
-            return tokio::task::spawn_blocking(move || {
-                chain.accept_transaction_capped(&tx, max_fee_rate)
-            })
-            .await
-            .map_err(|_| MempoolError::Internal("validation task failed".into()))?;
+            return validate(move || chain.accept_transaction_capped(&tx, max_fee_rate)).await;
         }
         let tx2 = tx.clone();
-        let (fee, size, verified) = tokio::task::spawn_blocking(move || {
+        let (fee, size, verified) = validate(move || {
             let e = chain.snapshot().check_transaction(&tx2)?;
             e.check_max_fee_rate(max_fee_rate)?;
             let verified: Vec<dotcoin_common::TxOut> = e.spent.iter().map(|c| c.output).collect();
-            Ok::<_, MempoolError>((e.fee, e.size, verified))
+            Ok((e.fee, e.size, verified))
         })
-        .await
-        .map_err(|_| MempoolError::Internal("validation task failed".into()))??;
+        .await?;
         self.mempool_accept(&tx, fee, size)
             .await
             .map_err(|r| MempoolError::Plugin {
@@ -514,11 +519,7 @@ impl PluginHost {
             })?;
         // The signatures were verified above: the writer runs only the policy checks again.
         let chain = Arc::clone(&self.chain);
-        tokio::task::spawn_blocking(move || {
-            chain.accept_transaction_checked(&tx, Some(verified), max_fee_rate)
-        })
-        .await
-        .map_err(|_| MempoolError::Internal("validation task failed".into()))?
+        validate(move || chain.accept_transaction_checked(&tx, Some(verified), max_fee_rate)).await
     }
 
     /// Follows the event stream and notifies subscribed plugins until `shutdown`.
