@@ -368,7 +368,7 @@ fn one_addnode_gives_one_link_and_nodes_split_and_join_by_commands() {
 #[test]
 fn nodes_split_and_join_by_the_documented_commands() {
     use dotcoin_functional_tests::{wait_until, TIMEOUT};
-    // Nodes that dial only what they are told to (README: "Splitting and joining nodes").
+    // Nodes that dial only what they are told to (docs/rpc.md: "Splitting and joining nodes").
     let a = TestNode::start(&["--maxoutbound", "0"]);
     let b = TestNode::start(&["--maxoutbound", "0"]);
     let (_, address) = test_keypair();

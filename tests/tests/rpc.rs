@@ -397,7 +397,7 @@ fn rpcuser_and_password_from_config() {
 #[test]
 fn network_methods_through_the_cli() {
     // Nodes that dial only what they are told to: otherwise A dials back the B it learnt
-    // from B's version as soon as B drops the link (README: splitting and joining nodes).
+    // from B's version as soon as B drops the link (docs/rpc.md: splitting and joining nodes).
     let a = TestNode::start(&["--maxoutbound", "0"]);
     let b = TestNode::start(&["--maxoutbound", "0"]);
     let a_addr = format!("127.0.0.1:{}", a.p2p_port);
