@@ -1,17 +1,20 @@
-//! Deployment paths, run for real: the README's devnet tour as written, the devnet's
-//! partition/heal/down/up cycle, the Docker image and compose devnet, and the systemd unit.
+//! Deployment paths, run for real: the README's devnet tour as written (and every other
+//! command the README shows checked to exist), the devnet's partition/heal/down/up cycle,
+//! the Docker image and compose devnet, and the systemd unit.
 //!
 //! The devnet tests drive `contrib/devnet.sh` with `DEVNET_PORT=0` (every node picks free
 //! ports) in a temporary `DEVNET_DIR`, and always run `down` at the end. The Docker test
 //! starts dockerd and makes the base image itself when they are missing, as on a clean CI
 //! machine (`make deps` installs the packages).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use dotcoin_functional_tests::{bin, http_request, wait_until};
-use serde_json::Value;
+use base64::Engine;
+use dotcoin_functional_tests::{bin, http_request, wait_until, TestNode};
+use serde_json::{json, Value};
 
 /// Generous: the demo network's first blocks take ~2^20-2^22 hashes each on a loaded machine.
 const SLOW: Duration = Duration::from_secs(180);
@@ -177,6 +180,242 @@ fn readme_tour_runs_as_written() {
         forks.iter().any(|t| t["branchlen"] == 2),
         "node1 keeps its 2-block branch as a valid fork: {tips}"
     );
+}
+
+/// The commands a README shell block may hold outside the tour: the project's entry points.
+/// Each must be a target of the Makefile (checked below), so the README cannot offer one
+/// that does not exist.
+const README_ENTRY_POINTS: &[&str] = &[
+    "make devnet",
+    "make run",
+    "make test",
+    "make build",
+    "make bench",
+    "make fuzz",
+    "make docker-image",
+    "make compose-up",
+    "make compose-down",
+];
+
+/// The targets the Makefile defines (`name:` at the start of a line, not `name :=`).
+fn makefile_targets() -> HashSet<String> {
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).expect("Makefile");
+    makefile
+        .lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let is_target = !name.is_empty()
+                && !rest.starts_with('=')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            is_target.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Every fenced block of the README: (language, whether a `<!-- tour -->` marker precedes
+/// it, its lines).
+fn fenced_blocks(readme: &str) -> Vec<(String, bool, Vec<String>)> {
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    let mut previous = "";
+    while let Some(line) = lines.next() {
+        if let Some(language) = line.strip_prefix("```") {
+            let tour = previous.trim() == "<!-- tour -->";
+            let body = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .map(str::to_owned)
+                .collect();
+            blocks.push((language.trim().to_owned(), tour, body));
+            previous = "```";
+        } else {
+            previous = line;
+        }
+    }
+    blocks
+}
+
+/// The RPC methods the README calls: the word after `dotcoin-cli` and its flags, and after
+/// the devnet's `cli NODE` (`$D cli 1 getpeerinfo`), in code blocks and inline code alike.
+/// A `dotcoin-cli` inside a closed code span (`` `dotcoin-cli` ``) or a heading names the
+/// program, and a synopsis has a placeholder (`<method>`, `[--regtest]`) where the method
+/// goes. Flags must be written `-flag=value`, so the word after them is the method.
+fn readme_cli_methods(readme: &str) -> Vec<String> {
+    let words: Vec<&str> = readme.split_whitespace().collect();
+    let method_at = |i: usize| -> Option<String> {
+        let word = words.get(i)?;
+        if word.starts_with('[') || word.starts_with('<') || word.starts_with('…') {
+            return None;
+        }
+        let name = word.trim_end_matches(['`', ')', ',', '.', ';', ':']);
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "cannot read the method in README's `{}` (write flags as -flag=value)",
+            words[i.saturating_sub(3)..=i].join(" ")
+        );
+        Some(name.to_owned())
+    };
+    let mut methods = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let heading = i > 0 && words[i - 1].chars().all(|c| c == '#');
+        if word.trim_start_matches(['`', '(', '$']) == "dotcoin-cli" && !heading {
+            let mut j = i + 1;
+            while words.get(j).is_some_and(|w| w.starts_with('-')) {
+                j += 1;
+            }
+            methods.extend(method_at(j));
+        } else if *word == "cli"
+            && i > 0
+            && (words[i - 1].ends_with("$D") || words[i - 1].ends_with("devnet.sh"))
+            && words
+                .get(i + 1)
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        {
+            methods.extend(method_at(i + 2));
+        }
+    }
+    methods
+}
+
+/// The method names a `help` overview lists (Core's layout: `== Category ==` headings, then
+/// one method with its arguments per line).
+fn help_methods(overview: &str) -> HashSet<String> {
+    overview
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("=="))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `dotcoin-wallet serve` on a free port for `node`, stopped on drop.
+struct WalletService(std::process::Child);
+
+impl Drop for WalletService {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every command the README shows still runs: its shell blocks are the tour (run by
+/// `readme_tour_runs_as_written`) or entry points that are Makefile targets, every `make
+/// TARGET` it mentions is a target, and every RPC method it calls through `dotcoin-cli` is
+/// served — by the node (the example plugins loaded, as the README suggests) or by the
+/// wallet service, as each lists in `help`.
+#[test]
+fn readme_commands_exist() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let targets = makefile_targets();
+    for entry in README_ENTRY_POINTS {
+        let target = entry.strip_prefix("make ").expect("make TARGET");
+        assert!(targets.contains(target), "no Makefile target {target}");
+    }
+
+    let mut shell_blocks = 0;
+    for (language, tour, body) in fenced_blocks(&readme) {
+        assert!(
+            !language.is_empty(),
+            "README fences need a language (sh for commands, text for the rest): {body:?}"
+        );
+        if !["sh", "bash", "shell", "console"].contains(&language.as_str()) || tour {
+            continue;
+        }
+        shell_blocks += 1;
+        for line in &body {
+            let command = line.split(" #").next().unwrap_or_default().trim();
+            if command.is_empty() || command.starts_with('#') {
+                continue;
+            }
+            assert!(
+                README_ENTRY_POINTS.contains(&command),
+                "README shell block runs {command:?}, neither in the tour nor an entry point \
+                 ({README_ENTRY_POINTS:?})"
+            );
+        }
+    }
+    assert!(shell_blocks >= 1, "the README opens with its two commands");
+
+    // `make X` in the prose too.
+    for mention in readme.split("`make ").skip(1) {
+        let target: String = mention
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            targets.contains(&target),
+            "README mentions `make {target}`: no such target"
+        );
+    }
+
+    let node = TestNode::start(&[
+        "--plugin-dir",
+        repo_root()
+            .join("contrib/plugins")
+            .to_str()
+            .expect("utf-8 path"),
+    ]);
+    let mut served = help_methods(node.rpc("help", json!([])).as_str().expect("help text"));
+    let wallet = node.datadir().join("wallet-service.ports");
+    let child = Command::new(bin("dotcoin-wallet"))
+        .arg("--regtest")
+        .arg("--datadir")
+        .arg(node.dir.path())
+        .args([
+            "--rpcport",
+            &node.rpc_port.to_string(),
+            "serve",
+            "--port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn dotcoin-wallet serve");
+    let _service = WalletService(child);
+    let mut port = None;
+    wait_until("the wallet service to write its ports file", SLOW, || {
+        port = std::fs::read_to_string(&wallet)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            .and_then(|v| v["rpc"].as_u64())
+            .and_then(|p| u16::try_from(p).ok());
+        port.is_some()
+    });
+    let cookie = std::fs::read_to_string(node.datadir().join(".wallet-cookie"))
+        .expect("the wallet service's cookie");
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(cookie.trim())
+    );
+    let (status, body) = http_request(
+        port.expect("set when the wait ended"),
+        "POST",
+        "/",
+        r#"{"jsonrpc":"1.0","id":1,"method":"help","params":[]}"#,
+        Some(&auth),
+    );
+    assert_eq!(status, 200, "{body}");
+    let reply: Value = serde_json::from_str(&body).expect("JSON reply");
+    served.extend(help_methods(reply["result"].as_str().expect("help text")));
+
+    let called = readme_cli_methods(&readme);
+    assert!(
+        called.len() >= 10,
+        "the README's tour alone calls more methods than {called:?}"
+    );
+    for method in &called {
+        assert!(
+            served.contains(method),
+            "README calls `{method}`, which neither the node nor the wallet service serves"
+        );
+    }
 }
 
 #[test]
