@@ -140,6 +140,13 @@ pub struct Args {
     #[arg(long, hide = true)]
     #[serde(default)]
     pub daemon: bool,
+
+    /// Test only (hidden, as Core's `-test…` options): the chain writer panics right after
+    /// connecting the block at this height, before the pool, snapshot and events follow,
+    /// so a test can watch the node stop with its state half-changed in memory.
+    #[arg(long = "test-writer-panic-height", hide = true, value_name = "HEIGHT")]
+    #[serde(skip)]
+    pub test_writer_panic_height: Option<u32>,
 }
 
 impl Args {
@@ -302,6 +309,8 @@ pub struct Config {
     pub plugin_timeout: std::time::Duration,
     /// `--blocknotify` and `--txnotify`.
     pub notify: crate::plugins::notify::NotifyCommands,
+    /// `--test-writer-panic-height`, for tests only.
+    pub test_writer_panic_height: Option<u32>,
 }
 
 /// `--dbcache` in MiB to bytes, within the bounds a node can work with.
@@ -492,6 +501,7 @@ impl Config {
                 block: merge(args.blocknotify, file.blocknotify),
                 tx: merge(args.txnotify, file.txnotify),
             },
+            test_writer_panic_height: args.test_writer_panic_height,
         })
     }
 }

@@ -71,6 +71,14 @@ fn init_logging(config: &Config) -> Result<LogControl, RunError> {
         )
         .try_init()
         .map_err(|e| RunError::Io(format!("cannot start logging: {e}")))?;
+    // A panic anywhere goes into debug.log too, where an operator looks after a crash;
+    // the default hook still prints it (and a backtrace, when asked for) to stderr.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        tracing::error!(target: "panic", thread = thread.name().unwrap_or("unnamed"), "{info}");
+        default_hook(info);
+    }));
     Ok(LogControl::new(
         config.debug_categories.clone(),
         Box::new(move |directives| {
@@ -95,6 +103,9 @@ pub fn run(args: Args) -> Result<(), RunError> {
         },
         EventBus::new(),
     )?;
+    if let Some(height) = config.test_writer_panic_height {
+        chain.set_test_panic_height(height);
+    }
     let miner = MinerService::new(Arc::clone(&chain));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

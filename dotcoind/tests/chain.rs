@@ -49,7 +49,7 @@ impl Node {
         self.chain.accept_transaction(tx)
     }
     fn utxo_stats(&self) -> UtxoStats {
-        utxo_stats(self.chain.store()).expect("stats")
+        utxo_stats(self.chain.snapshot().view()).expect("stats")
     }
 }
 
@@ -938,13 +938,14 @@ fn a_crash_before_the_coins_cache_is_flushed_replays_its_blocks_at_restart() {
         (a.tip(), a.utxo_stats(), (half, short_lived))
     };
     {
-        let store = Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("chainstate"), Network::Regtest).unwrap());
         let on_disk = store.get::<Meta>(&MetaKey::Tip).unwrap().unwrap();
         let coins_tip = store.get::<Meta>(&MetaKey::CoinsTip).unwrap().unwrap();
         assert_eq!(on_disk, dotcoin_common::serialize(&tip.hash));
         assert_ne!(coins_tip, on_disk, "the UTXO set on disk is behind the tip");
         assert_ne!(
-            utxo_stats(&store).unwrap().hash,
+            utxo_stats(&store.view()).unwrap().hash,
             stats.hash,
             "and differs from the node's"
         );
@@ -963,7 +964,7 @@ fn a_crash_before_the_coins_cache_is_flushed_replays_its_blocks_at_restart() {
         "the blocks after the coins tip were replayed, the half-written coin deleted"
     );
     assert_eq!(
-        a.chain.store().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
+        a.snap().view().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
         Some(dotcoin_common::serialize(&tip.hash)),
         "and the replay flushed"
     );
@@ -990,7 +991,7 @@ fn a_datadir_from_before_the_coins_cache_records_its_coins_tip_before_caching() 
     let (tip, stats) = {
         let a = open_node(&dir);
         assert_eq!(
-            a.chain.store().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
+            a.snap().view().get::<Meta>(&MetaKey::CoinsTip).unwrap(),
             Some(dotcoin_common::serialize(&first.hash)),
             "recorded at the first start"
         );

@@ -505,6 +505,12 @@ impl TestNode {
         self.launch();
     }
 
+    /// Starts the node again on the same datadir with other extra `args`.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self.restart();
+    }
+
     /// Mines `n` blocks to `address` and returns their hashes.
     pub fn generate(&self, n: u32, address: &str) -> Vec<BlockHash> {
         self.rpc_typed("generatetoaddress", json!([n, address]))

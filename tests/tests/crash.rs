@@ -2,6 +2,10 @@
 //! least 20 times (mining is switched on over RPC each round, so the kill lands while
 //! blocks are being written). After every restart it must open cleanly, and its UTXO set
 //! must equal a recount from the blocks it stored.
+//!
+//! A panic in the chain writer is a crash too: the node must stop (nonzero, the panic in
+//! `debug.log`) rather than answer RPC with a writer that can connect nothing more, and a
+//! restart must find the same consistent state.
 
 use std::collections::BTreeMap;
 
@@ -146,5 +150,58 @@ fn sigkill_while_mining_leaves_a_consistent_node() {
         info.hash_serialized, hash,
         "UTXO set equals a recount from the blocks"
     );
+    assert_eq!(node.stop(), 0);
+}
+
+/// Checks the restarted node's UTXO set against a recount from its blocks.
+fn assert_consistent(node: &TestNode, what: &str) -> u64 {
+    let info: TxOutSetInfo = node.rpc_typed("gettxoutsetinfo", json!([]));
+    let tip = u64::from(info.height);
+    assert_eq!(tip, height(node), "{what}: stats at the tip");
+    assert_eq!(info.total_amount, subsidies_through(tip), "{what}");
+    let (txouts, total, hash) = recount(node, tip);
+    assert_eq!(info.txouts, txouts, "{what}");
+    assert_eq!(info.total_amount, total, "{what}");
+    assert_eq!(
+        info.hash_serialized, hash,
+        "{what}: UTXO set equals a recount"
+    );
+    tip
+}
+
+#[test]
+fn a_panic_in_the_writer_stops_the_node_and_a_restart_finds_it_intact() {
+    const PANIC_HEIGHT: u32 = 8;
+    let (_, addr) = test_keypair();
+    let mut node = TestNode::start(&["--test-writer-panic-height", &PANIC_HEIGHT.to_string()]);
+    node.generate(PANIC_HEIGHT - 1, &addr);
+    // The call that connects the switch's height never answers: the process is gone.
+    let out = node.cli(&["generatetoaddress", "3", &addr]);
+    assert!(
+        !out.status.success(),
+        "the node stops while connecting the block"
+    );
+    let code = node.wait_exit();
+    assert_ne!(code, 0, "a writer panic is a failure exit");
+    let log = node.debug_log();
+    assert!(
+        log.contains("--test-writer-panic-height: the writer panics after connecting height 8"),
+        "the panic message is in debug.log:\n{log}"
+    );
+    assert!(
+        log.contains("the chain writer panicked"),
+        "debug.log says the node stopped because of it:\n{log}"
+    );
+
+    node.restart_with(&[]);
+    let tip = assert_consistent(&node, "after the writer panic");
+    assert!(
+        (u64::from(PANIC_HEIGHT) - 1..=u64::from(PANIC_HEIGHT)).contains(&tip),
+        "the chain is where the panic left it on disk, not rolled further back: {tip}"
+    );
+    // The writer works again: the panic height connects this time.
+    node.generate(3, &addr);
+    assert_eq!(height(&node), tip + 3);
+    assert_consistent(&node, "after mining on");
     assert_eq!(node.stop(), 0);
 }

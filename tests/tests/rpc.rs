@@ -559,3 +559,22 @@ fn hostile_parameters_get_errors_and_the_node_keeps_running() {
     });
     assert_eq!(node.wait_exit(), 0, "a clean shutdown");
 }
+
+#[test]
+fn testmempoolaccept_takes_at_most_cores_package_of_25() {
+    let node = TestNode::start(&[]);
+    // Decoding fails for these, but the count is refused before any of them is read.
+    let too_many: Vec<String> = vec!["00".repeat(10); 26];
+    let err = node
+        .try_rpc("testmempoolaccept", json!([too_many]))
+        .expect_err("26 is over the package limit");
+    assert_eq!(err.code, -8, "{err:?}");
+    assert_eq!(
+        err.message,
+        "Array must contain between 1 and 25 transactions."
+    );
+    let err = node
+        .try_rpc("testmempoolaccept", json!([[]]))
+        .expect_err("an empty list is refused too");
+    assert_eq!(err.code, -8, "{err:?}");
+}

@@ -1,13 +1,13 @@
 //! Read-only questions about the stored chain for RPC: UTXO set statistics and the
-//! address index. They read the [`Store`] directly (a RocksDB snapshot where the answer
-//! spans many keys), so they run on any thread without the chain writer.
+//! address index. They read a [`StoreView`] (the one a published snapshot carries), so
+//! they run on any thread without the chain writer and answer as of that snapshot's tip.
 
 use bitcoin_hashes::{sha256, Hash, HashEngine};
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::{Amount, BlockHash, Encodable, OutPoint, PubKey, Txid};
 
 use crate::storage::{
-    BlockIndexByHash, Meta, MetaKey, Store, StoreError, Table, TxidByPubkey, UtxoByOutpoint,
+    BlockIndexByHash, Meta, MetaKey, StoreError, StoreView, Table, TxidByPubkey, UtxoByOutpoint,
     UtxoByPubkey,
 };
 
@@ -30,10 +30,9 @@ pub struct UtxoStats {
     pub bogosize: u64,
 }
 
-/// Statistics and a content hash of the whole UTXO set, counted on one snapshot so the
+/// Statistics and a content hash of the whole UTXO set, counted on one view so the
 /// figures and the tip they name agree even while blocks connect.
-pub fn utxo_stats(store: &Store) -> Result<UtxoStats, StoreError> {
-    let snap = store.snapshot();
+pub fn utxo_stats(snap: &StoreView) -> Result<UtxoStats, StoreError> {
     let corrupt = |what| StoreError::Corrupt {
         table: Meta::NAME,
         source: dotcoin_common::DecodeError::InvalidValue(what),
@@ -80,8 +79,7 @@ pub fn utxo_stats(store: &Store) -> Result<UtxoStats, StoreError> {
 }
 
 /// Confirmed unspent outputs locked to `key`.
-pub fn utxos_of(store: &Store, key: &PubKey) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
-    let snap = store.snapshot();
+pub fn utxos_of(snap: &StoreView, key: &PubKey) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
     let mut ops = Vec::new();
     snap.for_each::<UtxoByPubkey>(&key.0, |(_, op), _| ops.push(op))?;
     let mut out = Vec::with_capacity(ops.len());
@@ -94,10 +92,8 @@ pub fn utxos_of(store: &Store, key: &PubKey) -> Result<Vec<(OutPoint, Coin)>, St
 }
 
 /// Confirmed transactions touching `key`, by height.
-pub fn txids_of(store: &Store, key: &PubKey) -> Result<Vec<(u32, Txid)>, StoreError> {
+pub fn txids_of(snap: &StoreView, key: &PubKey) -> Result<Vec<(u32, Txid)>, StoreError> {
     let mut out = Vec::new();
-    store
-        .snapshot()
-        .for_each::<TxidByPubkey>(&key.0, |(_, h, txid), _| out.push((h, txid)))?;
+    snap.for_each::<TxidByPubkey>(&key.0, |(_, h, txid), _| out.push((h, txid)))?;
     Ok(out)
 }

@@ -552,7 +552,7 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
                 })
             })
             .collect();
-        let confirmations = block.map_or(0, |b| snap.height() - b.height + 1);
+        let confirmations = block.map_or(0, |b| snap.confirmations(b.height).unwrap_or(0));
         Json(json!({
             "txid": txid,
             "size": size,

@@ -570,7 +570,7 @@ impl PluginHost {
         };
         let size = dotcoin_common::encode::serialize(&block).len();
         let spent: Option<u64> = snap
-            .store()
+            .view()
             .get::<UndoByHash>(hash)
             .ok()
             .flatten()

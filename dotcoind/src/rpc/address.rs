@@ -8,7 +8,7 @@ use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use serde_json::Value;
 
-use super::error::{MapRpcError, RpcErrorCode};
+use super::error::{MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::params::{addresses_param, required};
 use super::RpcContext;
 use crate::chain::{txids_of, utxos_of};
@@ -26,6 +26,19 @@ pub trait AddressIndexRpc {
     /// Transactions touching addresses.
     #[method(name = "getaddresstxids", blocking)]
     fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>>;
+}
+
+/// Confirmations of a row confirmed at `height`, as of `state`'s tip. A row above the tip
+/// would mean a reader mixed two publications, which the snapshot's view rules out; it is
+/// still checked, and answered as a database error rather than a wrapped-around count.
+pub(super) fn confirmations(state: &Snapshot, height: u32) -> RpcResult<u32> {
+    state.confirmations(height).ok_or_rpc(
+        RpcErrorCode::Database,
+        format!(
+            "row at height {height} is above the tip {} it was read with",
+            state.height()
+        ),
+    )
 }
 
 /// Implementation of [`AddressIndexRpcServer`].
@@ -46,7 +59,7 @@ impl AddressIndexRpcImpl {
         let mut out = Vec::new();
         for addr in addresses {
             for (op, coin) in
-                utxos_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
+                utxos_of(state.view(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
             {
                 out.push(AddressUtxo {
                     address: addr.to_string(),
@@ -54,10 +67,10 @@ impl AddressIndexRpcImpl {
                     output_index: op.vout,
                     satoshis: coin.output.value.to_sat(),
                     height: coin.height,
-                    confirmations: tip - coin.height + 1,
+                    confirmations: confirmations(state, coin.height)?,
                     coinbase: coin.is_coinbase,
                     // Spendable in the next block when confirmations reach maturity then.
-                    immature: coin.is_coinbase && tip + 1 - coin.height < maturity,
+                    immature: coin.is_coinbase && (tip + 1).saturating_sub(coin.height) < maturity,
                     spent_in_mempool: state.mempool().spender_of(&op).is_some(),
                 });
             }
@@ -112,9 +125,7 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         // Confirmed outputs spent by the pool still count as received, and spent confirmed
         // history is in the tx index: sum what every confirmed transaction paid these keys.
         for addr in &addresses {
-            for (_, txid) in
-                txids_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
-            {
+            for (_, txid) in txids_of(state.view(), &addr.pubkey).map_rpc(RpcErrorCode::Database)? {
                 let Some(loc) = state.tx_location(&txid).map_rpc(RpcErrorCode::Database)? else {
                     continue;
                 };
@@ -140,8 +151,7 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         let state = self.ctx.chain.snapshot();
         let mut confirmed = Vec::new();
         for addr in &addresses {
-            confirmed
-                .extend(txids_of(state.store(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?);
+            confirmed.extend(txids_of(state.view(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?);
         }
         confirmed.sort();
         confirmed.dedup();

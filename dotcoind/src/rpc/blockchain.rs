@@ -420,7 +420,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             },
             initialblockdownload: in_initial_download(tip.header.time, headers, tip.height),
             chainwork: format!("{:064x}", tip.chainwork),
-            size_on_disk: chain.store().size_on_disk(),
+            size_on_disk: chain.view().size_on_disk(),
             pruned: false,
             coinbase_maturity: chain.params().coinbase_maturity,
         })
@@ -558,7 +558,11 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         }
         let (out, confirmations, coinbase) =
             match state.coin(&op).map_rpc(RpcErrorCode::Database)? {
-                Some(c) => (c.output, tip.height - c.height + 1, c.is_coinbase),
+                Some(c) => (
+                    c.output,
+                    super::address::confirmations(&state, c.height)?,
+                    c.is_coinbase,
+                ),
                 None => match state.mempool().get(&txid).filter(|_| include_mempool) {
                     Some(e) => match e.tx.outputs.get(vout as usize) {
                         Some(o) => (*o, 0, false),
@@ -578,7 +582,8 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
     }
 
     fn gettxoutsetinfo(&self) -> RpcResult<TxOutSetInfo> {
-        let store = self.ctx.chain.store();
+        let state = self.ctx.chain.snapshot();
+        let store = state.view();
         let stats = utxo_stats(store).map_rpc(RpcErrorCode::Database)?;
         Ok(TxOutSetInfo {
             height: stats.height,
@@ -997,7 +1002,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         let state = self.ctx.chain.snapshot();
         let mut unspents = Vec::new();
         for (desc, addr) in &wanted {
-            for (op, coin) in crate::chain::utxos_of(state.store(), &addr.pubkey)
+            for (op, coin) in crate::chain::utxos_of(state.view(), &addr.pubkey)
                 .map_rpc(RpcErrorCode::Database)?
             {
                 unspents.push(ScanUnspent {

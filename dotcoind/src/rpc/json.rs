@@ -120,7 +120,7 @@ pub fn spent_by_block(
     block: &dotcoin_common::Block,
 ) -> Result<Option<Vec<Vec<dotcoin_common::consensus::Coin>>>, crate::storage::StoreError> {
     let Some(undo) = chain
-        .store()
+        .view()
         .get::<crate::storage::UndoByHash>(&block.block_hash())?
     else {
         return Ok(None);

@@ -60,7 +60,7 @@ pub trait MiningRpc {
 }
 
 /// Implementation of [`MiningRpcServer`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MiningRpcImpl {
     ctx: RpcContext,
 }
@@ -375,7 +375,14 @@ impl MiningRpcServer for MiningRpcImpl {
         };
         match request.get("mode").and_then(Value::as_str) {
             None | Some("template") => {}
-            Some("proposal") => return self.proposal(&request),
+            // Validating a whole block holds the writer: on a blocking thread, never on an
+            // async worker that other connections share.
+            Some("proposal") => {
+                let this = self.clone();
+                return tokio::task::spawn_blocking(move || this.proposal(&request))
+                    .await
+                    .map_err(|_| rpc_error(RpcErrorCode::Misc, "proposal check failed"))?;
+            }
             Some(other) => {
                 return Err(rpc_error(
                     RpcErrorCode::InvalidParameter,
@@ -400,8 +407,14 @@ impl MiningRpcServer for MiningRpcImpl {
                 }
             }
         }
-        let state = self.ctx.chain.snapshot();
-        let template = self.template(&state);
+        // Selecting and serialising a block's worth of transactions is CPU work too.
+        let this = self.clone();
+        let template = tokio::task::spawn_blocking(move || {
+            let state = this.ctx.chain.snapshot();
+            this.template(&state)
+        })
+        .await
+        .map_err(|_| rpc_error(RpcErrorCode::Misc, "template task failed"))?;
         serde_json::to_value(&template).map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))
     }
 

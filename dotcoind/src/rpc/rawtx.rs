@@ -72,6 +72,9 @@ pub trait RawTransactionsRpc {
     ) -> RpcResult<GetRawTransactionResult>;
 }
 
+/// Most transactions `testmempoolaccept` takes at once (Core's `MAX_PACKAGE_COUNT`).
+pub const MAX_PACKAGE_COUNT: usize = 25;
+
 /// Implementation of [`RawTransactionsRpcServer`].
 #[derive(Debug)]
 pub struct RawTransactionsRpcImpl {
@@ -259,6 +262,13 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 "JSON value is not of expected type array for parameter 'rawtxs'",
             )
         })?;
+        // Core's package limit: a caller cannot queue unbounded validation in one call.
+        if items.is_empty() || items.len() > MAX_PACKAGE_COUNT {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                format!("Array must contain between 1 and {MAX_PACKAGE_COUNT} transactions."),
+            ));
+        }
         let txs = items
             .iter()
             .map(|item| decode_tx(Some(item.clone()), "rawtxs"))

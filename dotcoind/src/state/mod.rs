@@ -7,10 +7,12 @@
 //!   `accept_transaction`, `invalidate_block`, `reconsider_block`, `precious_block`. Each
 //!   applies the chain's [`ChainUpdate`] to the pool, publishes a new [`Snapshot`], then
 //!   the events, in order.
-//! - **Readers never wait for it.** A [`Snapshot`] is an `Arc` of the tip, the block index
-//!   and the mempool as of the last change (persistent collections: publishing one is
-//!   O(1)), on a `watch` channel. RPC and P2P read it, and read blocks and coins from the
-//!   store (RocksDB snapshots for multi-key scans), without the writer's lock.
+//! - **Readers never wait for it, and see one moment.** A [`Snapshot`] is an `Arc` of the
+//!   tip, the block index, the mempool and a [`StoreView`] of the database, all as of the
+//!   last change (persistent collections and a RocksDB snapshot: publishing one is O(1)),
+//!   on a `watch` channel. RPC, P2P, the dashboard and plugins read only through it: it
+//!   has no way to the live store and none to publish, so no reader can mix the tip of
+//!   one publication with rows written after it.
 //! - **Signatures outside the lock.** A transaction's signatures are verified against a
 //!   snapshot before the writer is taken; the writer then runs only the cheap policy
 //!   checks.
@@ -32,7 +34,7 @@ use crate::chain::{
 };
 use crate::mempool::{ChainView, Mempool, MempoolEntry, MempoolError, DEFAULT_MEMPOOL_EXPIRY_SECS};
 use crate::storage::{
-    BlockByHash, Store, StoreError, TxLocation, TxLocationByTxid, UtxoByOutpoint,
+    BlockByHash, Store, StoreError, StoreView, TxLocation, TxLocationByTxid, UtxoByOutpoint,
 };
 use crate::util::unix_time;
 use dotcoin_common::consensus::tx::check_signatures;
@@ -77,7 +79,7 @@ pub enum OpenError {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     params: &'static Params,
-    store: Arc<Store>,
+    view: Arc<StoreView>,
     tip: IndexEntry,
     best_header: IndexEntry,
     median_time_past: u32,
@@ -94,6 +96,13 @@ impl Snapshot {
     /// Height of the active tip.
     pub fn height(&self) -> u32 {
         self.tip.height
+    }
+
+    /// Confirmations of something confirmed at `height` as of this snapshot's tip: 1 in
+    /// the tip itself. `None` above the tip, which a reader of one snapshot never meets
+    /// (rows and tip come from the same publication); checked rather than trusted.
+    pub fn confirmations(&self, height: u32) -> Option<u32> {
+        self.tip.height.checked_sub(height).map(|d| d + 1)
     }
 
     /// The most-work header not known invalid.
@@ -116,9 +125,9 @@ impl Snapshot {
         &self.mempool
     }
 
-    /// The confirmed unspent output at `outpoint` (as of now, not of the snapshot).
+    /// The confirmed unspent output at `outpoint` as of the snapshot's tip.
     pub fn coin(&self, outpoint: &OutPoint) -> Result<Option<Coin>, StoreError> {
-        self.store.get::<UtxoByOutpoint>(outpoint)
+        self.view.get::<UtxoByOutpoint>(outpoint)
     }
 
     /// Consensus parameters.
@@ -126,19 +135,19 @@ impl Snapshot {
         self.params
     }
 
-    /// The database (blocks are immutable once stored; coins are as of now).
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// The database as of the snapshot's tip: every table, read-only.
+    pub fn view(&self) -> &StoreView {
+        &self.view
     }
 
     /// A stored block.
     pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, StoreError> {
-        self.store.get::<BlockByHash>(hash)
+        self.view.get::<BlockByHash>(hash)
     }
 
-    /// Where a confirmed transaction is.
+    /// Where a transaction confirmed on the snapshot's active chain is.
     pub fn tx_location(&self, txid: &Txid) -> Result<Option<TxLocation>, StoreError> {
-        self.store.get::<TxLocationByTxid>(txid)
+        self.view.get::<TxLocationByTxid>(txid)
     }
 
     /// Validates `tx` as the pool would, signatures included, without the writer:
@@ -153,7 +162,7 @@ impl ChainView for Snapshot {
         Snapshot::coin(self, outpoint)
     }
     fn is_confirmed(&self, txid: &Txid) -> Result<bool, StoreError> {
-        self.store.contains::<TxLocationByTxid>(txid)
+        self.view.contains::<TxLocationByTxid>(txid)
     }
     fn height(&self) -> u32 {
         self.tip.height
@@ -188,6 +197,43 @@ struct Writer {
     mempool: Mempool,
 }
 
+/// The writer's lock while one call holds it. A panic that unwinds through it stops the
+/// process: the chain, the coins cache and the pool may be half-changed in memory, and a
+/// node that carried on with them would answer RPC but could connect nothing more (or,
+/// worse, flush the half-changed coins at shutdown). Stopping without writing anything
+/// further is a crash, which the store survives by construction (one atomic batch per
+/// block), so a restart resumes from the last consistent state on disk.
+struct WriteGuard<'a>(MutexGuard<'a, Writer>);
+
+impl std::ops::Deref for WriteGuard<'_> {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.0
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The panic itself is already in debug.log (the hook in `run`); this says what
+            // follows. abort, not exit: exit would run RocksDB's static destructors while
+            // other threads still use the database.
+            tracing::error!(
+                target: "chain",
+                "the chain writer panicked with its state half-changed: stopping now, \
+                 writing nothing more; a restart resumes from the last state on disk"
+            );
+            std::process::abort();
+        }
+    }
+}
+
 /// The chain service. See the module docs.
 #[derive(Debug)]
 pub struct ChainService {
@@ -200,6 +246,8 @@ pub struct ChainService {
     /// The chain's signature cache, filled by [`ChainService::preverify_block`] without
     /// the writer.
     sigcache: Arc<SigCache>,
+    /// `--test-writer-panic-height`; 0 (genesis, never connected) is off.
+    test_panic_height: std::sync::atomic::AtomicU32,
 }
 
 /// The outputs a block creates, by outpoint: where [`ChainService::preverify_block`] finds
@@ -251,6 +299,7 @@ impl ChainService {
             snapshot,
             events,
             sigcache,
+            test_panic_height: std::sync::atomic::AtomicU32::new(0),
         }))
     }
 
@@ -262,11 +311,6 @@ impl ChainService {
     /// The network datadir.
     pub fn datadir(&self) -> &Path {
         &self.datadir
-    }
-
-    /// The database, for readers.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
     }
 
     /// The event stream this service publishes to.
@@ -294,10 +338,19 @@ impl ChainService {
         self.snapshot.borrow().tip
     }
 
-    fn write(&self) -> MutexGuard<'_, Writer> {
-        // A panic in the writer leaves state that every write keeps consistent on disk;
-        // continuing with it is what a restart would do.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    fn write(&self) -> WriteGuard<'_> {
+        WriteGuard(
+            self.writer.lock().expect(
+                "a panic under the writer aborts the process, so the lock is never poisoned",
+            ),
+        )
+    }
+
+    /// Test only (`--test-writer-panic-height`): the writer panics right after connecting
+    /// the block at `height`, before the pool, the snapshot and the events follow.
+    pub fn set_test_panic_height(&self, height: u32) {
+        self.test_panic_height
+            .store(height, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// BIP23's proposal check of `block` against the current tip; see
@@ -388,6 +441,14 @@ impl ChainService {
         let mut update = ChainUpdate::new(*w.chain.tip());
         let had_data = w.chain.index().get(&hash).is_some_and(|e| e.have_data());
         let result = w.chain.process_block(block, unix_time(), &mut update);
+        let panic_at = self
+            .test_panic_height
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if panic_at != 0 && update.connected.iter().any(|b| b.entry.height == panic_at) {
+            panic!(
+                "--test-writer-panic-height: the writer panics after connecting height {panic_at}"
+            );
+        }
         // Stored for the first time, whether or not it then connected.
         let stored = w
             .chain
@@ -652,7 +713,7 @@ fn pool_events(
 fn make_snapshot(w: &Writer) -> Snapshot {
     Snapshot {
         params: w.chain.params(),
-        store: Arc::clone(w.chain.store()),
+        view: Arc::new(w.chain.store().view()),
         tip: *w.chain.tip(),
         best_header: *w.chain.best_header(),
         median_time_past: w.chain.median_time_past(),

@@ -9,9 +9,12 @@
 //!   leaving a deletion to write, so a coin created and spent between two flushes never
 //!   reaches RocksDB (Core's `FRESH` flag).
 //! - **Readers see it.** Every read of [`Store`](super::Store) of the two tables looks here
-//!   first, under a read lock. A snapshot shares the cache through an `Arc`: the writer
-//!   copies it only when it must change it while a snapshot is alive (a scan). A scan sorts
-//!   the entries it matches and merges them with RocksDB's iterator.
+//!   first, under a read lock. A view ([`super::StoreView`]) shares the cache through an
+//!   `Arc`. The maps are persistent (`imbl`): when the writer changes a cache a view still
+//!   holds, the clone is O(1) and each change copies only the path it touches, so a view
+//!   costs nothing per block however large the cache. A scan sorts the entries it matches
+//!   and merges them with RocksDB's iterator; a scan of one address walks only that
+//!   address's entries, through an ordered index by key paid.
 //! - **Where the UTXO set stands.** The block index, undo data and other indexes are written
 //!   per block as before; the UTXO set on disk stands at the block recorded as `coins_tip`
 //!   by the last flush. A node stopped without flushing replays the blocks between the two
@@ -20,7 +23,7 @@
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::encode::serialize;
 use dotcoin_common::{OutPoint, PubKey};
-use std::collections::HashMap;
+use imbl::{HashMap, OrdSet};
 
 use super::{DbKey, Empty, Table, UtxoByOutpoint, UtxoByPubkey};
 
@@ -103,8 +106,19 @@ pub(super) enum Cached {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Overlay {
     coins: HashMap<OutPoint, Slot>,
+    /// Every cached outpoint by the key its slot pays: the address index's rows in order.
+    by_key: OrdSet<(PubKey, OutPoint)>,
     /// The encoded `coins_tip` value the entries bring the UTXO set to; `None` when empty.
     pub(super) tip: Option<Vec<u8>>,
+}
+
+/// The least (`0`) or greatest (`0xff`) outpoint, to bound a range of the index.
+fn outpoint_bound(byte: u8) -> OutPoint {
+    use bitcoin_hashes::Hash;
+    OutPoint {
+        txid: dotcoin_common::Txid::from_byte_array([byte; 32]),
+        vout: if byte == 0 { 0 } else { u32::MAX },
+    }
 }
 
 /// Whether the cache holds writes of `table`.
@@ -148,12 +162,24 @@ impl Overlay {
     /// encoded key, and the encoded value or `None` for a deletion.
     pub(super) fn rows(&self, table: &str, prefix: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let index = usize::from(table == UtxoByPubkey::NAME);
-        // An address-index key starts with the key paid: entries of other keys are skipped
-        // before any encoding, so a look-up of one address costs a pass of comparisons.
+        // An address-index key starts with the 32-byte key paid: with all of it in the
+        // prefix, only that key's entries are visited, through the ordered index.
+        let of_one_key: Vec<(OutPoint, Slot)>;
+        let entries: Box<dyn Iterator<Item = (&OutPoint, &Slot)> + '_> =
+            match <[u8; 32]>::try_from(&prefix[..prefix.len().min(32)]) {
+                Ok(paid) if index == 1 => {
+                    let paid = PubKey(paid);
+                    of_one_key = self
+                        .by_key
+                        .range((paid, outpoint_bound(0))..=(paid, outpoint_bound(0xff)))
+                        .filter_map(|(_, op)| Some((*op, *self.coins.get(op)?)))
+                        .collect();
+                    Box::new(of_one_key.iter().map(|(op, slot)| (op, slot)))
+                }
+                _ => Box::new(self.coins.iter()),
+            };
         let paid = &prefix[..prefix.len().min(32)];
-        let mut rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
-            .coins
-            .iter()
+        let mut rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
             .filter(|(_, slot)| index == 0 || slot.pubkey().0.starts_with(paid))
             .map(|(op, slot)| {
                 let write = match *slot {
@@ -184,6 +210,9 @@ impl Overlay {
     /// Applies one change.
     pub(super) fn apply(&mut self, op: OutPoint, write: CoinWrite) {
         let old = self.coins.remove(&op);
+        if let Some(old) = old {
+            self.by_key.remove(&(old.pubkey(), op));
+        }
         let new = match (write, old) {
             // Re-created over a spend (a block disconnected and its coins restored): the
             // spent coin is still below, so this one is not fresh whatever the caller knew.
@@ -199,6 +228,7 @@ impl Overlay {
             (CoinWrite::Spend { pubkey }, _) => Some(Slot::Spent { pubkey }),
         };
         if let Some(new) = new {
+            self.by_key.insert((new.pubkey(), op));
             self.coins.insert(op, new);
         }
     }

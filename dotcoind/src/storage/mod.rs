@@ -290,9 +290,8 @@ impl Store {
             .expect("every table in TABLES is opened with the database")
     }
 
-    /// The coins cache as of now, to keep (a snapshot). A point read looks into it under
-    /// the lock instead ([`Store::read_coins`]): a clone held while the writer changes the
-    /// cache makes the writer copy the whole map.
+    /// The coins cache as of now, to keep. A point read looks into it under the lock
+    /// instead ([`Store::read_coins`]), which spares the reference count.
     fn overlay(&self) -> Arc<Overlay> {
         self.read_coins().clone()
     }
@@ -382,8 +381,16 @@ impl Store {
     /// Every entry of `T` whose key starts with `prefix`, in key order.
     pub fn scan_prefix<T: Table>(&self, prefix: &[u8]) -> Result<Rows<T>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot()
-            .for_each::<T>(prefix, |key, value| out.push((key, value)))?;
+        let (snap, coins) = {
+            let coins = self.read_coins();
+            (self.db.snapshot(), Arc::clone(&coins))
+        };
+        At {
+            store: self,
+            snap: &snap,
+            coins: &coins,
+        }
+        .for_each::<T>(prefix, |key, value| out.push((key, value)))?;
         Ok(out)
     }
 
@@ -392,18 +399,19 @@ impl Store {
         self.scan_prefix::<T>(&[])
     }
 
-    /// A consistent read-only view of the whole database as of now: what a reader that
-    /// reads many keys (a UTXO set scan) uses so that a block connected meanwhile does not
-    /// show half-applied.
-    pub fn snapshot(&self) -> StoreSnapshot<'_> {
+    /// A consistent read-only view of the whole database as of now, that owns what it
+    /// reads from: the chain service publishes one with every snapshot of the tip, so a
+    /// reader sees the rows of exactly that tip however many blocks connect meanwhile.
+    /// Costs O(1): a RocksDB snapshot (a sequence number) and a share of the coins cache,
+    /// which is a persistent map the writer changes by path copying, never by a copy.
+    pub fn view(self: &Arc<Store>) -> StoreView {
         // Taken together under the cache's lock, which `commit_cached` holds while it
-        // writes a block's other tables and replaces the cache: the two halves of a
-        // block are both in the view or neither is.
+        // writes a block's other tables and changes the cache: the two halves of a block
+        // are both in the view or neither is.
         let coins = self.read_coins();
-        StoreSnapshot {
-            store: self,
-            snap: self.db.snapshot(),
-            coins: coins.clone(),
+        StoreView {
+            snap: OwnedSnapshot::new(Arc::clone(self), |store| store.db.snapshot()),
+            coins: Arc::clone(&coins),
         }
     }
 
@@ -464,8 +472,9 @@ impl Store {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.db.write(wb)?;
-            // Changed in place unless a snapshot holds it (a scan in progress): then the
-            // writer copies it, and the snapshot keeps the old one.
+            // Changed in place unless a view holds it (the published chain snapshot always
+            // does): then `make_mut` clones the persistent maps in O(1) and the changes
+            // copy only the paths they touch, while the view keeps the old version.
             let overlay = Arc::make_mut(&mut coins);
             for (op, write) in batch.coins {
                 overlay.apply(op, write);
@@ -563,40 +572,105 @@ impl Store {
     }
 }
 
-/// A point-in-time view of the [`Store`].
-pub struct StoreSnapshot<'a> {
-    store: &'a Store,
-    snap: rocksdb::Snapshot<'a>,
+type RocksSnapshot<'a> = rocksdb::Snapshot<'a>;
+
+self_cell::self_cell!(
+    /// A RocksDB snapshot together with the store it reads, so that it can be kept (in a
+    /// published chain snapshot) rather than borrowed for one call.
+    struct OwnedSnapshot {
+        owner: Arc<Store>,
+        #[covariant]
+        dependent: RocksSnapshot,
+    }
+);
+
+/// A point-in-time, read-only view of the [`Store`] that owns its handles: RocksDB as of
+/// one sequence number and the coins cache as of the same moment. It has no way to write
+/// and no way back to the live store, so a reader holding one cannot mix two moments.
+pub struct StoreView {
+    snap: OwnedSnapshot,
     coins: Arc<Overlay>,
 }
 
-impl std::fmt::Debug for StoreSnapshot<'_> {
+impl std::fmt::Debug for StoreView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreSnapshot").finish_non_exhaustive()
+        f.debug_struct("StoreView")
+            .field("cached_coins", &self.coins.len())
+            .finish_non_exhaustive()
     }
 }
 
-impl StoreSnapshot<'_> {
-    /// Reads `key` from table `T` as of the snapshot.
+impl StoreView {
+    fn at(&self) -> At<'_> {
+        At {
+            store: self.snap.borrow_owner(),
+            snap: self.snap.borrow_dependent(),
+            coins: &self.coins,
+        }
+    }
+
+    /// Reads `key` from table `T` as of the view.
     pub fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
-        let key = key.to_key();
-        if is_cached(T::NAME) {
-            match self.coins.get(T::NAME, &key) {
-                Some(Cached::Value(v)) => return decode_value::<T>(&v).map(Some),
-                Some(Cached::Deleted) => return Ok(None),
-                None => {}
-            }
-        }
-        match self.snap.get_cf(self.store.cf(T::NAME), key)? {
-            None => Ok(None),
-            Some(bytes) => decode_value::<T>(&bytes).map(Some),
-        }
+        self.at().get::<T>(key)
+    }
+
+    /// Whether `key` is present in table `T` as of the view.
+    pub fn contains<T: Table>(&self, key: &T::Key) -> Result<bool, StoreError> {
+        Ok(self.at().get_raw::<T>(&key.to_key())?.is_some())
     }
 
     /// Calls `f` with every entry of `T` whose key starts with `prefix`, in key order,
     /// without collecting them: a scan of the whole UTXO set stays in constant memory
     /// (besides the coins cache, which it merges in).
     pub fn for_each<T: Table>(
+        &self,
+        prefix: &[u8],
+        f: impl FnMut(T::Key, T::Value),
+    ) -> Result<(), StoreError> {
+        self.at().for_each::<T>(prefix, f)
+    }
+
+    /// Every entry of `T` whose key starts with `prefix`, in key order.
+    pub fn scan_prefix<T: Table>(&self, prefix: &[u8]) -> Result<Rows<T>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each::<T>(prefix, |key, value| out.push((key, value)))?;
+        Ok(out)
+    }
+
+    /// Bytes the database takes on disk now (not a figure of the view's moment).
+    pub fn size_on_disk(&self) -> u64 {
+        self.snap.borrow_owner().size_on_disk()
+    }
+}
+
+/// Reads as of one RocksDB snapshot and one coins cache: what a kept [`StoreView`] and a
+/// one-off scan of the live store share.
+struct At<'a> {
+    store: &'a Store,
+    snap: &'a rocksdb::Snapshot<'a>,
+    coins: &'a Overlay,
+}
+
+impl At<'_> {
+    fn get_raw<T: Table>(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if is_cached(T::NAME) {
+            match self.coins.get(T::NAME, key) {
+                Some(Cached::Value(v)) => return Ok(Some(v)),
+                Some(Cached::Deleted) => return Ok(None),
+                None => {}
+            }
+        }
+        Ok(self.snap.get_cf(self.store.cf(T::NAME), key)?)
+    }
+
+    fn get<T: Table>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
+        match self.get_raw::<T>(&key.to_key())? {
+            None => Ok(None),
+            Some(bytes) => decode_value::<T>(&bytes).map(Some),
+        }
+    }
+
+    fn for_each<T: Table>(
         &self,
         prefix: &[u8],
         mut f: impl FnMut(T::Key, T::Value),
@@ -711,7 +785,7 @@ mod tests {
     fn reads_see_the_coins_cache_and_a_flush_keeps_what_they_saw() {
         use dotcoin_common::{Amount, TxOut, Txid};
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), Network::Regtest).expect("create");
+        let store = Arc::new(Store::open(dir.path(), Network::Regtest).expect("create"));
         let op = |n: u8| OutPoint {
             txid: Txid::from_byte_array([n; 32]),
             vout: 0,
@@ -787,8 +861,8 @@ mod tests {
             "the flush records where the set on disk stands"
         );
 
-        // A snapshot keeps its view while the cache changes under it.
-        let snap = store.snapshot();
+        // A view keeps its moment while the cache changes under it.
+        let snap = store.view();
         let mut b = Batch::default();
         b.spend_coin(op(3), seven);
         store.commit_cached(b, &tip).expect("cached");
