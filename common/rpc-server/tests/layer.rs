@@ -304,20 +304,14 @@ async fn credentials_endpoints_and_methods() {
         (status, text.as_str()),
         (405, "JSONRPC server handles only POST requests")
     );
-    let (status, text) = http(
-        addr,
-        "POST",
-        "/wallet/a%20b",
-        r#"{"id":1,"method":"whoami"}"#,
-        true,
-    )
-    .await;
+    let whoami = |addr, path| http(addr, "POST", path, r#"{"id":1,"method":"whoami"}"#, true);
+    let (status, text) = whoami(addr, "/wallet/a%20b").await;
     assert_eq!(status, 200);
     assert_eq!(text, r#"{"result":"a b","error":null,"id":1}"#);
-    let (_, text) = http(addr, "POST", "/", r#"{"id":1,"method":"whoami"}"#, true).await;
+    let (_, text) = whoami(addr, "/").await;
     assert_eq!(text, r#"{"result":null,"error":null,"id":1}"#);
     for path in ["/elsewhere", "/wallet/%zz"] {
-        let (status, _) = http(addr, "POST", path, r#"{"id":1,"method":"whoami"}"#, true).await;
+        let (status, _) = whoami(addr, path).await;
         assert_eq!(status, 404, "{path}");
     }
     // A wallet call asked of a service without it points to the wallet service.
@@ -334,13 +328,6 @@ async fn credentials_endpoints_and_methods() {
     let mut config = config();
     config.wallet_endpoints = false;
     let (addr, _server) = serve(config).await;
-    let (_, text) = http(
-        addr,
-        "POST",
-        "/wallet/x",
-        r#"{"id":1,"method":"whoami"}"#,
-        true,
-    )
-    .await;
+    let (_, text) = whoami(addr, "/wallet/x").await;
     assert_eq!(text, r#"{"result":null,"error":null,"id":1}"#);
 }
