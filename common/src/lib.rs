@@ -23,7 +23,6 @@ pub mod params;
 pub mod pow;
 pub mod primitives;
 pub mod rpc_types;
-pub mod rpc_wire;
 pub mod sighash;
 
 pub use address::{Address, AddressError};

@@ -109,6 +109,54 @@ fn wire_format_follows_core_in_both_dialects() {
 }
 
 #[test]
+fn every_wallet_method_asked_of_the_node_points_to_the_wallet_service() {
+    let node = TestNode::start(&[]);
+    let pointed = |v: &Value| {
+        v["error"]["code"] == -32601
+            && v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("dotcoin-wallet serve"))
+    };
+    let mut failures = Vec::new();
+    for method in dotcoin_rpc_client::WALLET_METHODS {
+        let legacy = json!({"id": 1, "method": method, "params": []}).to_string();
+        let (status, text, v) = post(&node, &legacy);
+        if status != 404 || !pointed(&v) {
+            failures.push(format!("legacy {method}: {status} {text}"));
+        }
+        let v2 = json!({"jsonrpc": "2.0", "id": 1, "method": method}).to_string();
+        let (status, text, v) = post(&node, &v2);
+        if status != 200 || !pointed(&v) {
+            failures.push(format!("2.0 {method}: {status} {text}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The list holds the calls that were once answered with a bare "Method not found".
+    for method in ["walletlock", "walletpassphrasechange"] {
+        assert!(
+            dotcoin_rpc_client::WALLET_METHODS.contains(&method),
+            "{method}"
+        );
+    }
+    // A name that is no wallet call still gets the bare answer.
+    let (_, _, v) = post(&node, r#"{"id":1,"method":"nosuchmethod"}"#);
+    assert_eq!(v["error"]["message"], "Method not found");
+}
+
+#[test]
+fn a_million_call_batch_is_refused_at_the_limit() {
+    let node = TestNode::start(&[]);
+    // A million calls: refused at the limit, without reading them all into a tree.
+    let body = format!("[{}{{}}]", "{},".repeat(999_999));
+    let (status, _, v) = post(&node, &body);
+    assert_eq!(status, 200);
+    assert_eq!(v["error"]["code"], -32010, "{v}");
+    // The node answers as before.
+    let (_, _, v) = post(&node, r#"{"id":1,"method":"getblockcount"}"#);
+    assert_eq!(v["result"], 0);
+}
+
+#[test]
 fn surplus_and_unknown_parameters_are_refused() {
     let node = TestNode::start(&[]);
     let (status, _, v) = post(

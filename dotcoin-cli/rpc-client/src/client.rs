@@ -182,8 +182,10 @@ pub const WALLET_PORT_OFFSET: u16 = 3;
 /// The wallet service's cookie file, in the network's datadir.
 pub const WALLET_COOKIE_FILE: &str = ".wallet-cookie";
 
-/// The methods `dotcoin-wallet serve` answers: `dotcoin-cli` sends these to the wallet
-/// service rather than the node.
+/// The methods `dotcoin-wallet serve` answers (its `help` and `stop` aside), the one list
+/// of wallet calls: `dotcoin-cli` sends these to the wallet service rather than the node,
+/// the node answers them with a pointer to the wallet service, and the wallet service's
+/// tests hold it equal to the table it serves.
 pub const WALLET_METHODS: &[&str] = &[
     "backupwallet",
     "createwallet",

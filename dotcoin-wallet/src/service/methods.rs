@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use dotcoin_common::rpc_types::AddressUtxo;
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
+use dotcoin_rpc_server::Endpoint;
 use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -123,60 +124,23 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn names_of(method: &str) -> Option<&'static [&'static str]> {
+/// `method`'s parameter names, for the wire to put named parameters in place.
+pub(super) fn names_of(method: &str) -> Option<&'static [&'static str]> {
     METHODS.iter().find(|(m, _)| *m == method).map(|(_, n)| *n)
 }
 
-/// Puts named parameters in place (gaps become `null`) and refuses unknown names and
-/// surplus positions, as Core does. Unknown methods pass through (jsonrpsee answers them
-/// "Method not found").
-pub fn normalize_params(method: &str, params: Value) -> RpcResult<Vec<Value>> {
-    let Some(names) = names_of(method) else {
-        return Ok(Vec::new());
-    };
-    let list = match params {
-        Value::Array(a) => a,
-        Value::Object(o) => {
-            let mut list = vec![Value::Null; names.len()];
-            let mut last = 0;
-            for (k, v) in o {
-                let i = names.iter().position(|n| *n == k).ok_or_else(|| {
-                    RpcFailure::new(
-                        Code::InvalidParameter,
-                        format!("Unknown named parameter {k}"),
-                    )
-                })?;
-                list[i] = v;
-                last = last.max(i + 1);
-            }
-            list.truncate(last);
-            list
-        }
-        _ => Vec::new(),
-    };
-    if list.len() > names.len() {
-        return Err(RpcFailure::new(
-            Code::Misc,
-            format!(
-                "{method}: too many parameters ({}, at most {})",
-                list.len(),
-                names.len()
-            ),
-        ));
-    }
-    Ok(list)
-}
-
-/// The jsonrpsee module: every method of [`METHODS`], each taking `[endpoint, params]`
-/// from [`super::wire`].
+/// The jsonrpsee module: every method of [`METHODS`], each taking its positional
+/// parameters as [`super::wire`] put them in place, and its wallet from the request's
+/// endpoint.
 pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     let mut module = RpcModule::from_arc(service);
     for (name, _) in METHODS {
         module
-            .register_async_method(name, move |p, svc, _| async move {
-                let (endpoint, list): (Option<String>, Vec<Value>) = p
+            .register_async_method(name, move |p, svc, ext| async move {
+                let list: Vec<Value> = p
                     .parse()
                     .map_err(|_| RpcFailure::new(Code::Misc, "malformed internal call"))?;
+                let endpoint = ext.get::<Endpoint>().and_then(|e| e.0.clone());
                 let json = dispatch(name, &svc, endpoint.as_deref(), &list).await?;
                 RawValue::from_string(json.compact())
                     .map_err(|e| RpcFailure::new(Code::Misc, format!("bad result: {e}")))
@@ -1156,23 +1120,25 @@ mod tests {
 
     #[test]
     fn named_parameters_go_in_place() {
-        let list = normalize_params(
+        let table = super::super::wire::WalletTable;
+        let normalize = |m, p| dotcoin_rpc_server::normalize_params(&table, m, p);
+        let list = normalize(
             "sendtoaddress",
             json!({"amount": 1, "address": "a", "fee_rate": 3}),
         )
         .expect("known names");
-        assert_eq!(list.len(), 10);
-        assert_eq!(list[0], json!("a"));
-        assert_eq!(list[1], json!(1));
-        assert_eq!(list[9], json!(3));
-        assert!(list[2..9].iter().all(Value::is_null));
-        let err = normalize_params("getbalance", json!({"bogus": 1})).expect_err("unknown");
         assert_eq!(
-            (err.code, err.message.as_str()),
-            (-8, "Unknown named parameter bogus")
+            list,
+            json!(["a", 1, null, null, null, null, null, null, null, 3])
         );
-        let err = normalize_params("getwalletinfo", json!([1])).expect_err("surplus");
-        assert_eq!(err.code, -1);
+        let (code, message) = normalize("getbalance", json!({"bogus": 1})).expect_err("unknown");
+        assert_eq!(code, -8);
+        assert!(
+            message.starts_with("Unknown named parameter bogus"),
+            "{message}"
+        );
+        let (code, _) = normalize("getwalletinfo", json!([1])).expect_err("surplus");
+        assert_eq!(code, -1, "Core's wallet answers surplus parameters with -1");
     }
 
     #[test]

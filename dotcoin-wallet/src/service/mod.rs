@@ -4,8 +4,10 @@
 //! public data and to broadcast, exactly as the command-line wallet does.
 //!
 //! Bird's eye view:
-//! - [`wire`]: HTTP Basic auth against `<network datadir>/.wallet-cookie`, the endpoint
-//!   (`/` or `/wallet/<name>`), Core's 1.0/2.0 reply dialects, duplicate-key refusal.
+//! - [`wire`]: the service's side of the Core-wire layer it shares with the node
+//!   (`dotcoin_rpc_server`: Basic auth against `<network datadir>/.wallet-cookie`, Core's
+//!   1.0/2.0 dialects, batches, limits): its table, the `/wallet/<name>` endpoints and
+//!   duplicate-key refusal.
 //! - [`methods`]: the method table (names and parameter names, as Core's) and one handler
 //!   per method; [`params`]: Core's error codes and the hostile-parameter readers.
 //! - [`client`]: `dotcoin-wallet <command>` on a wallet the service holds is sent to
@@ -28,15 +30,15 @@ pub mod params;
 pub mod wire;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dotcoin_common::params::{default_base_datadir, network_datadir};
 use dotcoin_common::{Amount, BlockHash, Network};
+use dotcoin_rpc_server::auth::write_private_file;
 use jsonrpsee::server::{Server, ServerHandle};
 use serde_json::Value;
 use tokio::sync::{watch, Notify};
@@ -312,23 +314,6 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn write_private(dir: &Path, name: &str, content: &str) -> std::io::Result<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(dir)?;
-    let path = dir.join(name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(content.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
-}
-
 /// The running service.
 #[derive(Debug)]
 pub struct Running {
@@ -358,13 +343,15 @@ impl Running {
 /// Starts serving `service` on `addr`: writes the cookie, then the ports file.
 pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, WalletError> {
     let dir = network_datadir(&service.base, service.network);
-    let password = hex::encode(rand::random::<[u8; 32]>());
     let user = dotcoin_common::params::COOKIE_USER;
-    let middleware = tower::ServiceBuilder::new().layer(wire::WireLayer::new(user, &password));
+    // The cookie's password before the server exists; the file itself only once it is
+    // bound, so a client never reads a cookie for a port nobody serves.
+    let password = hex::encode(rand::random::<[u8; 32]>());
+    let middleware = tower::ServiceBuilder::new().layer(wire::layer(user, &password));
     let server = Server::builder()
         .max_connections(64)
-        .max_request_body_size(4 * 1024 * 1024)
-        .max_response_body_size(64 * 1024 * 1024)
+        .max_request_body_size(wire::MAX_BODY as u32)
+        .max_response_body_size(wire::MAX_REPLY as u32)
         .set_http_middleware(middleware)
         .build(addr)
         .await
@@ -372,9 +359,9 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
     let addr = server
         .local_addr()
         .map_err(|e| WalletError::Node(format!("cannot read the bound address: {e}")))?;
-    let cookie = write_private(&dir, COOKIE_FILE, &format!("{user}:{password}"))
+    let cookie = write_private_file(&dir, COOKIE_FILE, &format!("{user}:{password}"))
         .map_err(|e| WalletError::io("cannot write the wallet cookie", dir.join(COOKIE_FILE), e))?;
-    let ports = write_private(&dir, PORTS_FILE, &format!("{{\"rpc\": {}}}\n", addr.port()))
+    let ports = write_private_file(&dir, PORTS_FILE, &format!("{{\"rpc\": {}}}\n", addr.port()))
         .map_err(|e| WalletError::io("cannot write the ports file", dir.join(PORTS_FILE), e))?;
     let handle = server.start(methods::module(Arc::clone(&service)));
     tokio::spawn(follow::follow(Arc::clone(&service)));

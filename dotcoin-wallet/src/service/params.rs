@@ -8,43 +8,9 @@ use serde_json::Value;
 
 use crate::error::WalletError;
 
-/// The Bitcoin Core error codes the wallet service answers with (`src/rpc/protocol.h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum Code {
-    /// `RPC_MISC_ERROR`.
-    Misc = -1,
-    /// `RPC_TYPE_ERROR`: a parameter of the wrong JSON type, or an amount out of range.
-    Type = -3,
-    /// `RPC_INVALID_ADDRESS_OR_KEY`.
-    InvalidAddressOrKey = -5,
-    /// `RPC_INVALID_PARAMETER`.
-    InvalidParameter = -8,
-    /// `RPC_DESERIALIZATION_ERROR`.
-    Deserialization = -22,
-    /// `RPC_WALLET_ERROR`.
-    Wallet = -4,
-    /// `RPC_WALLET_INSUFFICIENT_FUNDS`: any failure to build the transaction.
-    InsufficientFunds = -6,
-    /// `RPC_WALLET_INVALID_LABEL_NAME`.
-    InvalidLabel = -11,
-    /// `RPC_WALLET_KEYPOOL_RAN_OUT`.
-    KeypoolRanOut = -12,
-    /// `RPC_WALLET_UNLOCK_NEEDED`.
-    UnlockNeeded = -13,
-    /// `RPC_WALLET_PASSPHRASE_INCORRECT`.
-    PassphraseIncorrect = -14,
-    /// `RPC_WALLET_WRONG_ENC_STATE`.
-    WrongEncState = -15,
-    /// `RPC_WALLET_NOT_FOUND`.
-    WalletNotFound = -18,
-    /// `RPC_WALLET_NOT_SPECIFIED`.
-    WalletNotSpecified = -19,
-    /// `RPC_WALLET_ALREADY_LOADED`.
-    WalletAlreadyLoaded = -35,
-    /// `RPC_WALLET_ALREADY_EXISTS`.
-    WalletAlreadyExists = -36,
-}
+/// The Bitcoin Core error codes the wallet service answers with (`src/rpc/protocol.h`),
+/// one enum with the node's.
+pub use dotcoin_rpc_server::RpcErrorCode as Code;
 
 /// A failed call: a Core code and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,23 +106,12 @@ impl From<WalletError> for RpcFailure {
 /// The result of a handler.
 pub type RpcResult<T> = Result<T, RpcFailure>;
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 fn wrong_type(v: &Value, expected: &str) -> RpcFailure {
     RpcFailure::new(
         Code::Type,
         format!(
             "JSON value of type {} is not of expected type {expected}",
-            type_name(v)
+            dotcoin_rpc_server::json_type_name(v)
         ),
     )
 }

@@ -157,7 +157,7 @@ impl ControlRpcServer for ControlRpcImpl {
     }
 
     fn getrpcinfo(&self) -> RpcResult<Value> {
-        let active: Vec<Value> = super::compat::active_commands()
+        let active: Vec<Value> = dotcoin_rpc_server::active_calls()
             .into_iter()
             .map(|(method, d)| json!({ "method": method, "duration": d.as_micros() as u64 }))
             .collect();

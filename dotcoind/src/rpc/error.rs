@@ -1,41 +1,11 @@
-//! Bitcoin Core's RPC error codes, in one place. Handlers never invent a code: they map
-//! their errors through these helpers.
+//! Bitcoin Core's RPC error codes and the helpers that map errors to them. Handlers never
+//! invent a code: they map their errors through these helpers.
 
 use jsonrpsee::types::ErrorObjectOwned;
 
-/// Bitcoin Core's `RPCErrorCode` values used by dotcoind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum RpcErrorCode {
-    /// `RPC_MISC_ERROR`.
-    Misc = -1,
-    /// `RPC_TYPE_ERROR`: a parameter has the wrong JSON type.
-    Type = -3,
-    /// `RPC_INVALID_ADDRESS_OR_KEY`: bad address, unknown block or transaction.
-    InvalidAddressOrKey = -5,
-    /// `RPC_INVALID_PARAMETER`.
-    InvalidParameter = -8,
-    /// `RPC_CLIENT_NOT_CONNECTED`.
-    ClientNotConnected = -9,
-    /// `RPC_DATABASE_ERROR`.
-    Database = -20,
-    /// `RPC_DESERIALIZATION_ERROR`: bytes that do not decode.
-    Deserialization = -22,
-    /// `RPC_CLIENT_NODE_ALREADY_ADDED`.
-    NodeAlreadyAdded = -23,
-    /// `RPC_CLIENT_NODE_NOT_ADDED`.
-    NodeNotAdded = -24,
-    /// `RPC_VERIFY_ERROR`: e.g. missing inputs.
-    Verify = -25,
-    /// `RPC_VERIFY_REJECTED`: a rule refused the transaction.
-    VerifyRejected = -26,
-    /// `RPC_VERIFY_ALREADY_IN_CHAIN`.
-    AlreadyInChain = -27,
-    /// `RPC_CLIENT_NODE_NOT_CONNECTED`.
-    NodeNotConnected = -29,
-    /// `RPC_CLIENT_INVALID_IP_OR_SUBNET`.
-    InvalidIpOrSubnet = -30,
-}
+/// Bitcoin Core's `RPCErrorCode` values: one enum for the node and the wallet service,
+/// kept with the wire they travel on.
+pub use dotcoin_rpc_server::RpcErrorCode;
 
 /// An error object with `code` and `message`.
 pub fn rpc_error(code: RpcErrorCode, message: impl Into<String>) -> ErrorObjectOwned {

@@ -1,16 +1,15 @@
 //! The JSON-RPC server (jsonrpsee over HTTP) and its plugins, one file per Bitcoin Core
 //! category, each a `#[rpc(server)]` trait merged here into one module.
 //!
-//! Cross-cutting work happens once in [`auth`]: HTTP Basic authentication against the
-//! cookie or `rpcuser`/`rpcpassword` (401 otherwise) and a tracing span per request; then
-//! [`compat`] answers in Bitcoin Core's wire format (1.0/1.1 and 2.0 dialects, batches
-//! element by element) and holds parameters against each method's definition in [`spec`],
-//! from which `help` is printed too.
+//! Cross-cutting work happens once, in the Core-wire layer the wallet service shares
+//! (`dotcoin_rpc_server`): HTTP Basic authentication against the cookie or
+//! `rpcuser`/`rpcpassword`, Bitcoin Core's wire format (1.0/1.1 and 2.0 dialects, batches
+//! element by element), the body, batch and reply limits, a tracing span per request, and
+//! parameters held against each method's definition in [`spec`] (from which `help` is
+//! printed too). Wallet calls asked of the node get a pointer to the wallet service.
 
 pub mod address;
-mod auth;
 pub mod blockchain;
-pub(crate) mod compat;
 pub mod control;
 pub mod error;
 pub mod json;
@@ -23,9 +22,8 @@ pub mod spec;
 pub mod subscriptions;
 pub mod util;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use jsonrpsee::server::{Server, ServerHandle};
@@ -57,6 +55,11 @@ pub struct RpcContext {
 
 /// Most calls one JSON-RPC batch may hold; a larger batch is refused whole (-32010).
 pub const MAX_BATCH: u32 = 1000;
+/// Most bytes of one request body.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Most bytes of one answer (all the replies of a batch together): a batch of a thousand
+/// verbose `getblock` calls is refused cleanly (-32011) instead of growing the node.
+pub const MAX_REPLY: usize = 64 * 1024 * 1024;
 
 /// Most WebSocket subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 32;
@@ -133,31 +136,17 @@ impl RpcServer {
     }
 }
 
-fn write_cookie(datadir: &Path) -> std::io::Result<(PathBuf, String)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let secret: [u8; 32] = rand::random();
-    let password = hex::encode(secret);
-    let path = datadir.join(dotcoin_common::params::COOKIE_FILE);
-    let tmp = datadir.join(".cookie.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(format!("{}:{password}", dotcoin_common::params::COOKIE_USER).as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    Ok((path, password))
-}
-
 /// Starts the server on `addr` with `auth`.
 pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io::Result<RpcServer> {
     let datadir = ctx.chain.datadir().to_path_buf();
     let (user, password, cookie) = match auth {
         RpcAuth::UserPassword(u, p) => (u, p, None),
         RpcAuth::Cookie => {
-            let (path, pw) = write_cookie(&datadir)?;
+            let (path, pw) = dotcoin_rpc_server::auth::write_cookie(
+                &datadir,
+                dotcoin_common::params::COOKIE_FILE,
+                dotcoin_common::params::COOKIE_USER,
+            )?;
             (
                 dotcoin_common::params::COOKIE_USER.to_owned(),
                 pw,
@@ -165,7 +154,20 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
             )
         }
     };
-    let middleware = tower::ServiceBuilder::new().layer(auth::AuthLayer::new(&user, &password));
+    let wire = dotcoin_rpc_server::CoreWireLayer::new(
+        spec::NodeTable,
+        dotcoin_rpc_server::Credentials::new(&user, &password),
+        dotcoin_rpc_server::WireConfig {
+            max_body: MAX_BODY,
+            max_batch: MAX_BATCH as usize,
+            max_reply: MAX_REPLY,
+            wallet_endpoints: false,
+            // WebSocket upgrades (subscriptions) are jsonrpsee's to answer.
+            pass_non_post: true,
+            wallet_methods: dotcoin_rpc_client::WALLET_METHODS,
+        },
+    );
+    let middleware = tower::ServiceBuilder::new().layer(wire);
     let host = Arc::clone(&ctx.plugins);
     let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
         .layer_fn(move |service| plugin::PluginRouter::new(service, Arc::clone(&host)));
@@ -174,8 +176,8 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
         .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
         // An unbounded batch lets one request queue unbounded work and reply memory.
         .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_BATCH))
-        .max_request_body_size(16 * 1024 * 1024)
-        .max_response_body_size(64 * 1024 * 1024)
+        .max_request_body_size(MAX_BODY as u32)
+        .max_response_body_size(MAX_REPLY as u32)
         .set_http_middleware(middleware)
         .set_rpc_middleware(rpc_middleware)
         .build(addr)

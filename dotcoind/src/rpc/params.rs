@@ -7,23 +7,12 @@ use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 fn type_error(name: &str, v: &Value, expected: &str) -> ErrorObjectOwned {
     rpc_error(
         RpcErrorCode::Type,
         format!(
             "JSON value of type {} is not of expected type {expected} for parameter '{name}'",
-            type_name(v)
+            dotcoin_rpc_server::json_type_name(v)
         ),
     )
 }

@@ -1,15 +1,11 @@
 //! The definition of every built-in method's interface: its Bitcoin Core parameter names,
-//! types and defaults, its result fields and an example. The server holds requests against
-//! it ([`normalize_params`]: unknown named and surplus positional parameters are refused,
-//! named parameters become positional) and `help` is printed from it ([`help_text`]), so
-//! the help cannot describe parameters the server does not take.
+//! types and defaults, its result fields and an example. The wire holds requests against
+//! it ([`NodeTable`]: unknown named and surplus positional parameters are refused, named
+//! parameters become positional) and `help` is printed from it ([`help_text`]), so the
+//! help cannot describe parameters the server does not take.
 //!
-//! Methods added at run time (plugins) are not here: [`normalize_params`] passes them
+//! Methods added at run time (plugins) are not here: the wire passes their parameters
 //! through untouched and `help` lists them from the extra entries it is given.
-
-use serde_json::Value;
-
-use super::error::RpcErrorCode;
 
 /// The JSON type a parameter or result field has, printed in Core's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +62,11 @@ impl Arg {
     pub fn main_name(&self) -> &'static str {
         self.name.split('|').next().unwrap_or(self.name)
     }
+}
 
-    fn answers_to(&self, key: &str) -> bool {
-        self.name.split('|').any(|n| n == key)
+impl dotcoin_rpc_server::ParamName for Arg {
+    fn spelling(&self) -> &str {
+        self.name
     }
 }
 
@@ -1178,80 +1176,16 @@ pub fn find(method: &str) -> Option<&'static MethodSpec> {
     SPECS.iter().find(|s| s.name == method)
 }
 
-/// Holds `params` against `method`'s definition: surplus positional and unknown named
-/// parameters are `-8` naming them, and named parameters become positional (unnamed
-/// gaps are `null`, which every method reads as "not given"). A method without a
-/// definition (added by a plugin, or unknown) is passed through as it is.
-pub fn normalize_params(method: &str, params: Value) -> Result<Value, (i32, String)> {
-    let Some(spec) = find(method) else {
-        return Ok(params);
-    };
-    let invalid = RpcErrorCode::InvalidParameter as i32;
-    match params {
-        Value::Array(list) => {
-            if list.len() > spec.args.len() {
-                let surplus: Vec<String> = list[spec.args.len()..]
-                    .iter()
-                    .map(|v| {
-                        let mut s = v.to_string();
-                        if s.len() > 40 {
-                            s.truncate(37);
-                            s.push_str("...");
-                        }
-                        s
-                    })
-                    .collect();
-                return Err((
-                    invalid,
-                    format!(
-                        "{method} takes at most {} parameter{}; surplus parameter{} at position {}: {}",
-                        spec.args.len(),
-                        if spec.args.len() == 1 { "" } else { "s" },
-                        if surplus.len() == 1 { "" } else { "s" },
-                        spec.args.len() + 1,
-                        surplus.join(", ")
-                    ),
-                ));
-            }
-            Ok(Value::Array(list))
-        }
-        Value::Object(map) => {
-            let mut positional = vec![Value::Null; spec.args.len()];
-            let mut unknown = Vec::new();
-            let mut last = 0;
-            for (key, value) in map {
-                match spec.args.iter().position(|a| a.answers_to(&key)) {
-                    Some(i) => {
-                        if !positional[i].is_null() {
-                            return Err((
-                                invalid,
-                                format!("Parameter {} specified twice", spec.args[i].main_name()),
-                            ));
-                        }
-                        last = last.max(i + 1);
-                        positional[i] = value;
-                    }
-                    None => unknown.push(key),
-                }
-            }
-            if !unknown.is_empty() {
-                let mut message = format!(
-                    "Unknown named parameter{} {}",
-                    if unknown.len() == 1 { "" } else { "s" },
-                    unknown.join(", ")
-                );
-                let names: Vec<&str> = spec.args.iter().map(Arg::main_name).collect();
-                if names.is_empty() {
-                    message.push_str(&format!(" ({method} takes no parameters)"));
-                } else {
-                    message.push_str(&format!(" ({method} takes {})", names.join(", ")));
-                }
-                return Err((invalid, message));
-            }
-            positional.truncate(last);
-            Ok(Value::Array(positional))
-        }
-        other => Ok(other),
+/// The built-in methods as the Core-wire layer sees them. Surplus positional parameters
+/// are `-8` naming them (Core answers its help text as `-1`; the named values say more).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeTable;
+
+impl dotcoin_rpc_server::MethodTable for NodeTable {
+    type Param = Arg;
+
+    fn params(&self, method: &str) -> Option<&[Arg]> {
+        find(method).map(|s| s.args)
     }
 }
 
@@ -1384,7 +1318,11 @@ fn push_fields(out: &mut String, fields: &[Field], indent: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn normalize_params(method: &str, params: Value) -> Result<Value, (i32, String)> {
+        dotcoin_rpc_server::normalize_params(&NodeTable, method, params)
+    }
 
     #[test]
     fn surplus_positional_is_refused_naming_it() {
