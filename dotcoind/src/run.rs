@@ -144,7 +144,7 @@ async fn serve(
     if !config.notify.is_empty() {
         tokio::spawn(notify::run(config.notify.clone(), chain.subscribe()));
     }
-    let manager = net::manager(
+    let peers = net::PeerHandle::new(
         Arc::clone(&chain),
         NetConfig {
             listen: config.p2p_listen,
@@ -161,7 +161,7 @@ async fn serve(
         chain: Arc::clone(&chain),
         miner: Arc::clone(&miner),
         shutdown: Arc::clone(&shutdown),
-        net: Arc::clone(&manager),
+        net: peers.clone(),
         started: std::time::Instant::now(),
         plugins: Arc::clone(&plugins),
         log,
@@ -178,7 +178,7 @@ async fn serve(
                 config.rpc_addr
             ))
         })?;
-    let p2p = match net::start(manager).await {
+    let p2p = match net::start(&peers).await {
         Ok(p) => p,
         Err(e) => {
             rpc.stop().await;
@@ -217,7 +217,7 @@ async fn serve(
     let ports_path = config.datadir.join(PORTS_FILE);
     let mut ports = serde_json::json!({ "rpc": rpc.local_addr().port() });
     if config.p2p_listen.is_some() {
-        ports["p2p"] = p2p.manager().listen_port().into();
+        ports["p2p"] = peers.listen_port().into();
     }
     if let Some(d) = &dashboard {
         ports["dashboard"] = d.local_addr().port().into();

@@ -88,7 +88,7 @@ struct Inner {
 
 /// An inbound slot, held by the connection's task; dropping it frees the slot.
 #[derive(Debug)]
-pub(crate) struct InboundSlot {
+pub(super) struct InboundSlot {
     mgr: Arc<PeerManager>,
     ip: IpAddr,
 }
@@ -126,9 +126,10 @@ pub enum PeerCommandError {
     NotBanned,
 }
 
-/// The P2P layer's shared state.
+/// The P2P layer's shared state, private to [`super`]: the rest of the node holds a
+/// [`super::PeerHandle`].
 #[derive(Debug)]
-pub struct PeerManager {
+pub(super) struct PeerManager {
     chain: Arc<ChainService>,
     config: NetConfig,
     /// Handshaken peers, kept current so `getconnectioncount` takes no lock.
@@ -150,7 +151,7 @@ pub struct PeerManager {
 
 impl PeerManager {
     /// A manager over `chain`; nothing runs until [`super::start`].
-    pub fn new(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
+    pub(super) fn new(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
         let (shutdown, _) = watch::channel(false);
         let now = Instant::now();
         let added = config
@@ -188,66 +189,66 @@ impl PeerManager {
     }
 
     /// The download bookkeeping (take the node's state lock first if both are needed).
-    pub(crate) fn sync(&self) -> MutexGuard<'_, BlockSync> {
+    pub(super) fn sync(&self) -> MutexGuard<'_, BlockSync> {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The chain service.
-    pub fn chain(&self) -> &Arc<ChainService> {
+    pub(super) fn chain(&self) -> &Arc<ChainService> {
         &self.chain
     }
 
     /// The plugins whose hooks see peers and their transactions.
-    pub fn plugins(&self) -> Option<&Arc<crate::plugins::PluginHost>> {
+    pub(super) fn plugins(&self) -> Option<&Arc<crate::plugins::PluginHost>> {
         self.config.plugins.as_ref()
     }
 
     /// Number of handshaken peers.
-    pub fn peer_count(&self) -> usize {
+    pub(super) fn peer_count(&self) -> usize {
         self.peer_count.load(Ordering::Relaxed)
     }
 
     /// Network parameters.
-    pub fn params(&self) -> &'static Params {
+    pub(super) fn params(&self) -> &'static Params {
         self.chain.params()
     }
 
     /// The bound P2P port (0 when not listening).
-    pub fn listen_port(&self) -> u16 {
+    pub(super) fn listen_port(&self) -> u16 {
         self.listen_port.load(Ordering::Relaxed)
     }
 
     /// The configured listen address (port 0: any free port).
-    pub fn configured_listen(&self) -> Option<SocketAddr> {
+    pub(super) fn configured_listen(&self) -> Option<SocketAddr> {
         self.config.listen
     }
 
-    pub(crate) fn set_listen_port(&self, port: u16) {
+    pub(super) fn set_listen_port(&self, port: u16) {
         self.listen_port.store(port, Ordering::Relaxed);
     }
 
-    pub(crate) fn next_peer_id(&self) -> PeerId {
+    pub(super) fn next_peer_id(&self) -> PeerId {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The listen address, if listening.
-    pub fn listen_addr(&self) -> Option<SocketAddr> {
+    pub(super) fn listen_addr(&self) -> Option<SocketAddr> {
         self.config
             .listen
             .map(|a| SocketAddr::new(a.ip(), self.listen_port()))
     }
 
-    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+    pub(super) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
 
     /// The user agent sent in `version`.
-    pub fn user_agent() -> String {
+    pub(super) fn user_agent() -> String {
         format!("/dotcoind:{}/", env!("CARGO_PKG_VERSION"))
     }
 
     /// Our `version` for a new connection.
-    pub(crate) fn our_version(&self) -> VersionMessage {
+    pub(super) fn our_version(&self) -> VersionMessage {
         let nonce = self.node_nonce;
         VersionMessage {
             version: super::message::PROTOCOL_VERSION,
@@ -268,7 +269,7 @@ impl PeerManager {
     /// same link, so the rule depends only on what both see: the link dialled by the node
     /// with the smaller nonce stays; between two links dialled by the same node, the older
     /// stays. If the older link is the one to go, it is disconnected here.
-    pub(crate) fn check_version(&self, peer: &Peer, v: &VersionMessage) -> Result<(), String> {
+    pub(super) fn check_version(&self, peer: &Peer, v: &VersionMessage) -> Result<(), String> {
         let genesis = self.params().genesis_hash();
         if v.genesis != genesis {
             return Err(format!(
@@ -304,13 +305,13 @@ impl PeerManager {
     }
 
     /// Whether P2P networking is on (`setnetworkactive`).
-    pub fn network_active(&self) -> bool {
+    pub(super) fn network_active(&self) -> bool {
         self.network_active.load(Ordering::SeqCst)
     }
 
     /// `setnetworkactive`: off drops every connection and makes and accepts none until
     /// it is on again; added nodes stay added and are dialled again then.
-    pub fn set_network_active(&self, active: bool) {
+    pub(super) fn set_network_active(&self, active: bool) {
         let was = self.network_active.swap(active, Ordering::SeqCst);
         if was != active {
             info!(target: "net", active, "network activity changed");
@@ -323,14 +324,14 @@ impl PeerManager {
     }
 
     /// Whether a peer already connected (either direction) listens at `addr`.
-    pub fn is_connected_to(&self, addr: SocketAddr) -> bool {
+    pub(super) fn is_connected_to(&self, addr: SocketAddr) -> bool {
         self.peers()
             .iter()
             .any(|p| !p.is_disconnecting() && p.listen_addr() == Some(addr))
     }
 
     /// Adds a new connection to the table, or refuses it (shutting down).
-    pub(crate) fn register(&self, peer: &Arc<Peer>) -> bool {
+    pub(super) fn register(&self, peer: &Arc<Peer>) -> bool {
         if *self.shutdown.borrow() {
             return false;
         }
@@ -339,7 +340,7 @@ impl PeerManager {
     }
 
     /// The handshake completed: count the peer and remember its listening address.
-    pub(crate) fn on_handshake(&self, peer: &Peer, remote: &VersionMessage) {
+    pub(super) fn on_handshake(&self, peer: &Peer, remote: &VersionMessage) {
         let mut inner = self.inner();
         if let Some(target) = &peer.target {
             if let Some(a) = inner.added.iter_mut().find(|a| &a.target == target) {
@@ -360,7 +361,7 @@ impl PeerManager {
     }
 
     /// A connection ended.
-    pub(crate) fn unregister(&self, id: PeerId) {
+    pub(super) fn unregister(&self, id: PeerId) {
         let gone = self.inner().peers.remove(&id);
         if let Some(p) = &gone {
             let stats = p.stats();
@@ -387,7 +388,7 @@ impl PeerManager {
     }
 
     /// Bytes sent and received since start, over every connection, ended or not.
-    pub fn net_totals(&self) -> (u64, u64) {
+    pub(super) fn net_totals(&self) -> (u64, u64) {
         let (mut sent, mut recv) = (
             self.closed_bytes[0].load(Ordering::Relaxed),
             self.closed_bytes[1].load(Ordering::Relaxed),
@@ -401,7 +402,7 @@ impl PeerManager {
     }
 
     /// Every connected peer, by id.
-    pub fn peers(&self) -> Vec<Arc<Peer>> {
+    pub(super) fn peers(&self) -> Vec<Arc<Peer>> {
         let mut v: Vec<Arc<Peer>> = self.inner().peers.values().cloned().collect();
         v.sort_by_key(|p| p.id);
         v
@@ -417,7 +418,7 @@ impl PeerManager {
     /// Adds `points` to a peer's score; at [`BAN_THRESHOLD`] it is disconnected and its IP
     /// banned. Only the offending connection is dropped: other peers on the same IP (all
     /// of them, on one test machine) keep being served.
-    pub(crate) fn misbehaving(&self, peer: &Peer, offence: Misbehaviour) {
+    pub(super) fn misbehaving(&self, peer: &Peer, offence: Misbehaviour) {
         let points = offence.score();
         let reason = offence.to_string();
         let reason = reason.as_str();
@@ -443,7 +444,7 @@ impl PeerManager {
     }
 
     /// Whether `ip` is banned now (expired bans are dropped).
-    pub fn is_banned(&self, ip: &IpAddr) -> bool {
+    pub(super) fn is_banned(&self, ip: &IpAddr) -> bool {
         let now = unix_time();
         let mut inner = self.inner();
         inner.bans.retain(|_, b| b.until > now);
@@ -451,7 +452,7 @@ impl PeerManager {
     }
 
     /// Current bans.
-    pub fn bans(&self) -> Vec<(IpAddr, Ban)> {
+    pub(super) fn bans(&self) -> Vec<(IpAddr, Ban)> {
         let now = unix_time();
         let mut inner = self.inner();
         inner.bans.retain(|_, b| b.until > now);
@@ -461,7 +462,7 @@ impl PeerManager {
     }
 
     /// `setban <ip> add`: bans `ip` until `until` and drops its connections.
-    pub fn ban(&self, ip: IpAddr, until: u64) -> Result<(), PeerCommandError> {
+    pub(super) fn ban(&self, ip: IpAddr, until: u64) -> Result<(), PeerCommandError> {
         if self.is_banned(&ip) {
             return Err(PeerCommandError::AlreadyBanned);
         }
@@ -475,7 +476,7 @@ impl PeerManager {
     }
 
     /// `setban <ip> remove`.
-    pub fn unban(&self, ip: &IpAddr) -> Result<(), PeerCommandError> {
+    pub(super) fn unban(&self, ip: &IpAddr) -> Result<(), PeerCommandError> {
         self.inner()
             .bans
             .remove(ip)
@@ -484,18 +485,18 @@ impl PeerManager {
     }
 
     /// `clearbanned`.
-    pub fn clear_bans(&self) {
+    pub(super) fn clear_bans(&self) {
         self.inner().bans.clear();
         info!(target: "net", "ban list cleared");
     }
 
     /// Seconds a misbehaving peer is banned for.
-    pub fn bantime(&self) -> u64 {
+    pub(super) fn bantime(&self) -> u64 {
         self.config.bantime
     }
 
     /// `addnode <target> add`.
-    pub fn add_node(&self, target: &str) -> Result<(), PeerCommandError> {
+    pub(super) fn add_node(&self, target: &str) -> Result<(), PeerCommandError> {
         let mut inner = self.inner();
         if inner.added.iter().any(|a| a.target == target) {
             return Err(PeerCommandError::AlreadyAdded);
@@ -510,7 +511,7 @@ impl PeerManager {
     }
 
     /// `addnode <target> remove`: forgotten, not disconnected (as in Bitcoin Core).
-    pub fn remove_node(&self, target: &str) -> Result<(), PeerCommandError> {
+    pub(super) fn remove_node(&self, target: &str) -> Result<(), PeerCommandError> {
         let mut inner = self.inner();
         let before = inner.added.len();
         inner.added.retain(|a| a.target != target);
@@ -521,7 +522,7 @@ impl PeerManager {
     }
 
     /// `addnode <target> onetry`: one attempt, not kept.
-    pub fn connect_once(self: &Arc<Self>, target: &str) {
+    pub(super) fn connect_once(self: &Arc<Self>, target: &str) {
         let mgr = Arc::clone(self);
         let target = target.to_owned();
         tokio::spawn(async move {
@@ -530,7 +531,7 @@ impl PeerManager {
     }
 
     /// Added-node targets with whether each is connected.
-    pub fn added_nodes(&self) -> Vec<(String, bool)> {
+    pub(super) fn added_nodes(&self) -> Vec<(String, bool)> {
         let peers = self.peers();
         let connected: HashSet<String> = peers.iter().filter_map(|p| p.target.clone()).collect();
         let listening: HashSet<SocketAddr> = peers.iter().filter_map(|p| p.listen_addr()).collect();
@@ -553,7 +554,7 @@ impl PeerManager {
 
     /// `disconnectnode`: by address (`ip:port` as shown by `getpeerinfo`, or the added
     /// target) or by id.
-    pub fn disconnect(
+    pub(super) fn disconnect(
         &self,
         address: Option<&str>,
         id: Option<PeerId>,
@@ -582,7 +583,7 @@ impl PeerManager {
     }
 
     /// Remembers addresses from an `addr` message sent by `source`.
-    pub(crate) fn learn_addrs(&self, addrs: &[NetAddress], source: IpAddr) {
+    pub(super) fn learn_addrs(&self, addrs: &[NetAddress], source: IpAddr) {
         let own = self.listen_addr();
         let mut inner = self.inner();
         for a in addrs {
@@ -596,7 +597,7 @@ impl PeerManager {
 
     /// Learnt addresses with when each was last said to be up (`getnodeaddresses`),
     /// most recent first.
-    pub fn known_addrs(&self) -> Vec<(SocketAddr, u64)> {
+    pub(super) fn known_addrs(&self) -> Vec<(SocketAddr, u64)> {
         let mut list: Vec<(SocketAddr, u64)> = self
             .inner()
             .known_addrs
@@ -607,13 +608,8 @@ impl PeerManager {
         list
     }
 
-    /// Number of learnt addresses.
-    pub fn known_addr_count(&self) -> usize {
-        self.inner().known_addrs.len()
-    }
-
     /// Addresses to answer `getaddr` with.
-    pub(crate) fn addrs_to_share(&self) -> Vec<NetAddress> {
+    pub(super) fn addrs_to_share(&self) -> Vec<NetAddress> {
         let inner = self.inner();
         inner
             .known_addrs
@@ -626,7 +622,7 @@ impl PeerManager {
     /// Whether a transaction should be asked of a peer now (not asked of anyone in the
     /// last [`peer::TX_REQUEST_TIMEOUT`]). O(1): expiry is left to
     /// [`PeerManager::prune_tx_requests`] on a timer.
-    pub(crate) fn want_tx(&self, txid: &Txid, now: Instant) -> bool {
+    pub(super) fn want_tx(&self, txid: &Txid, now: Instant) -> bool {
         let mut inner = self.inner();
         match inner.tx_requested.get(txid) {
             Some(t) if now.duration_since(*t) < peer::TX_REQUEST_TIMEOUT => false,
@@ -646,7 +642,7 @@ impl PeerManager {
 
     /// Reserves an inbound slot for a connection from `ip`, evicting a connection if all
     /// are taken and one can be spared; the reason otherwise.
-    pub(crate) fn reserve_inbound(self: &Arc<Self>, ip: IpAddr) -> Result<InboundSlot, String> {
+    pub(super) fn reserve_inbound(self: &Arc<Self>, ip: IpAddr) -> Result<InboundSlot, String> {
         let mut inner = self.inner();
         let from_ip = inner.inbound_per_ip.get(&ip).copied().unwrap_or(0);
         if from_ip >= self.config.max_inbound_per_ip {
@@ -675,7 +671,7 @@ impl PeerManager {
     }
 
     /// A requested transaction arrived (or was refused): forget the request.
-    pub(crate) fn tx_arrived(&self, txid: &Txid) {
+    pub(super) fn tx_arrived(&self, txid: &Txid) {
         self.inner().tx_requested.remove(txid);
     }
 
@@ -684,7 +680,7 @@ impl PeerManager {
     }
 
     /// Asks every task to stop and every peer to disconnect.
-    pub(crate) fn begin_shutdown(&self) {
+    pub(super) fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
         for p in self.peers() {
             p.disconnect();
@@ -693,7 +689,7 @@ impl PeerManager {
 
     /// Announces every mempool transaction a peer has not seen to each peer (after a
     /// reorganisation returned transactions to the pool, and to a new peer).
-    pub(crate) fn announce_mempool(&self, peers: &[Arc<Peer>]) {
+    pub(super) fn announce_mempool(&self, peers: &[Arc<Peer>]) {
         let txids: Vec<Txid> = self
             .chain
             .snapshot()
@@ -839,7 +835,7 @@ async fn connect_to(
 }
 
 /// Accepts inbound connections until shutdown.
-pub(crate) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
+pub(super) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
     let mut shutdown = mgr.shutdown_signal();
     loop {
         let accepted = tokio::select! {
@@ -879,7 +875,7 @@ pub(crate) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
 
 /// Keeps added nodes connected (retrying with exponential backoff) and, unless
 /// `--connect` restricts the node, fills outbound slots from learnt addresses.
-pub(crate) async fn keep_connections(mgr: Arc<PeerManager>) {
+pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
     let mut shutdown = mgr.shutdown_signal();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
@@ -974,7 +970,7 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
 /// every peer not known to have it, new mempool transactions as `inv` to every peer that
 /// has not announced them. After a lag it announces the current tip, which covers
 /// whatever it missed.
-pub(crate) async fn relay(mgr: Arc<PeerManager>) {
+pub(super) async fn relay(mgr: Arc<PeerManager>) {
     let mut events = mgr.chain.subscribe();
     let mut shutdown = mgr.shutdown_signal();
     let mut last_announced: BlockHash = mgr.chain.tip().hash;

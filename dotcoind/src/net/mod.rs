@@ -6,7 +6,9 @@
 //! - [`peer`]: one task per connection (with a reader and a writer task): handshake,
 //!   messages, pings, the per-peer share of block download, misbehaviour.
 //! - [`manager`]: the peer table, bans, added nodes, learnt addresses, and the node-wide
-//!   tasks — listener, connection keeper, relay of accepted blocks and transactions.
+//!   tasks — listener, connection keeper, relay of accepted blocks and transactions. It is
+//!   private to this module: the rest of the node holds a [`PeerHandle`] ([`handle`]),
+//!   commands in and events out.
 //! - [`sync`]: headers-first download bookkeeping, block locators, serving headers.
 //! - [`pipeline`]: a peer's requested blocks on their way to the chain writer, their
 //!   signatures checked ahead on all cores.
@@ -16,6 +18,7 @@
 //! never across an `.await`.
 
 pub mod codec;
+pub mod handle;
 pub mod manager;
 pub mod message;
 pub mod misbehaviour;
@@ -31,10 +34,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-pub use manager::PeerManager;
+pub use handle::{PeerCommand, PeerHandle};
+use manager::PeerManager;
+pub use manager::{Ban, PeerCommandError};
 pub use misbehaviour::{Misbehaviour, BAN_THRESHOLD};
-
-use crate::state::ChainService;
 
 /// Node-unique id of a connection, as `getpeerinfo` shows it.
 pub type PeerId = u64;
@@ -60,19 +63,14 @@ pub struct NetConfig {
     pub plugins: Option<Arc<crate::plugins::PluginHost>>,
 }
 
-/// The running P2P layer.
+/// The P2P layer's running tasks (listener, connection keeper, relay).
 #[derive(Debug)]
-pub struct NetHandle {
+pub struct NetTasks {
     manager: Arc<PeerManager>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl NetHandle {
-    /// The manager (for RPC).
-    pub fn manager(&self) -> &Arc<PeerManager> {
-        &self.manager
-    }
-
+impl NetTasks {
     /// Stops listening, disconnects every peer and waits (briefly) for the tasks to end.
     pub async fn stop(self) {
         self.manager.begin_shutdown();
@@ -87,8 +85,9 @@ impl NetHandle {
     }
 }
 
-/// Creates the manager, binds the listener (if listening) and starts the tasks.
-pub async fn start(manager: Arc<PeerManager>) -> std::io::Result<NetHandle> {
+/// Binds the listener of `net` (if it listens) and starts its tasks.
+pub async fn start(net: &PeerHandle) -> std::io::Result<NetTasks> {
+    let manager = Arc::clone(net.manager());
     let mut tasks = Vec::new();
     if let Some(addr) = manager.configured_listen() {
         let listener = TcpListener::bind(addr).await?;
@@ -104,10 +103,5 @@ pub async fn start(manager: Arc<PeerManager>) -> std::io::Result<NetHandle> {
         &manager,
     ))));
     tasks.push(tokio::spawn(manager::relay(Arc::clone(&manager))));
-    Ok(NetHandle { manager, tasks })
-}
-
-/// A manager for `node` with `config` (not yet started).
-pub fn manager(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
-    PeerManager::new(chain, config)
+    Ok(NetTasks { manager, tasks })
 }

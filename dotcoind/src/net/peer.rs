@@ -310,12 +310,12 @@ impl Peer {
     }
 
     /// Adds misbehaviour points; returns the new score.
-    pub(crate) fn add_banscore(&self, points: u32) -> u32 {
+    pub(super) fn add_banscore(&self, points: u32) -> u32 {
         self.banscore.fetch_add(points, Ordering::SeqCst) + points
     }
 
     /// Records that the peer has `txid`; false if it was already known.
-    pub(crate) fn mark_known_tx(&self, txid: Txid) -> bool {
+    pub(super) fn mark_known_tx(&self, txid: Txid) -> bool {
         let mut known = self.known_txs.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() >= MAX_KNOWN_TXS {
             known.clear();
@@ -333,13 +333,13 @@ impl Peer {
 
     /// Whether `headers` starting after `parent` connect to what this peer has: the
     /// block it last told us of, or the last tip we announced to it.
-    pub(crate) fn would_connect(&self, parent: &BlockHash) -> bool {
+    pub(super) fn would_connect(&self, parent: &BlockHash) -> bool {
         self.best_known() == Some(*parent)
             || *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) == Some(*parent)
     }
 
     /// Records `tip` as announced to this peer by `headers`.
-    pub(crate) fn set_header_sent(&self, tip: BlockHash) {
+    pub(super) fn set_header_sent(&self, tip: BlockHash) {
         *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(tip);
     }
 
@@ -384,7 +384,7 @@ impl Peer {
 }
 
 /// Runs a connection until it ends; returns whether the handshake completed.
-pub(crate) async fn run_connection(
+pub(super) async fn run_connection(
     mgr: Arc<PeerManager>,
     stream: TcpStream,
     addr: SocketAddr,

@@ -44,7 +44,7 @@ pub struct RpcContext {
     /// Notified by the `stop` call.
     pub shutdown: Arc<Notify>,
     /// The P2P layer.
-    pub net: Arc<crate::net::PeerManager>,
+    pub net: crate::net::PeerHandle,
     /// When the node started.
     pub started: std::time::Instant,
     /// Runtime plugins.
@@ -224,7 +224,7 @@ mod tests {
         .expect("open");
         let ctx = RpcContext {
             miner: crate::miner::MinerService::new(Arc::clone(&chain)),
-            net: crate::net::manager(
+            net: crate::net::PeerHandle::new(
                 Arc::clone(&chain),
                 crate::net::NetConfig {
                     listen: None,

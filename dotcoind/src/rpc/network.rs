@@ -13,10 +13,9 @@ use serde_json::Value;
 use super::error::{rpc_error, RpcErrorCode};
 use super::params::{opt_bool, required, string_param};
 use super::RpcContext;
-use crate::net::manager::PeerCommandError;
 use crate::net::message::PROTOCOL_VERSION;
 use crate::net::peer::ConnType;
-use crate::net::PeerManager;
+use crate::net::{PeerCommand, PeerCommandError, PeerHandle};
 use crate::util::unix_time;
 
 /// Network calls.
@@ -85,8 +84,13 @@ impl NetworkRpcImpl {
         NetworkRpcImpl { ctx }
     }
 
-    fn net(&self) -> &PeerManager {
+    fn net(&self) -> &PeerHandle {
         &self.ctx.net
+    }
+
+    fn send(&self, command: PeerCommand) -> RpcResult<Value> {
+        self.net().send(command).map_err(command_error)?;
+        Ok(Value::Null)
     }
 }
 
@@ -217,7 +221,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
         let relay = self.ctx.chain.snapshot().mempool().min_fee_rate();
         Ok(NetworkInfo {
             version: numeric_version(),
-            subversion: PeerManager::user_agent(),
+            subversion: PeerHandle::user_agent(),
             protocolversion: PROTOCOL_VERSION,
             connections: peers.len() as u64,
             connections_in: inbound as u64,
@@ -235,18 +239,16 @@ impl NetworkRpcServer for NetworkRpcImpl {
         let node = required(node, "node")?;
         let target = string_param(&node, "node")?;
         let command = required(command, "command")?;
+        let target = target.to_owned();
         match string_param(&command, "command")? {
-            "add" => self.net().add_node(target).map_err(command_error)?,
-            "remove" => self.net().remove_node(target).map_err(command_error)?,
-            "onetry" => self.ctx.net.connect_once(target),
-            other => {
-                return Err(rpc_error(
-                    RpcErrorCode::InvalidParameter,
-                    format!("command '{other}' must be add, remove or onetry"),
-                ))
-            }
+            "add" => self.send(PeerCommand::AddNode(target)),
+            "remove" => self.send(PeerCommand::RemoveNode(target)),
+            "onetry" => self.send(PeerCommand::ConnectOnce(target)),
+            other => Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                format!("command '{other}' must be add, remove or onetry"),
+            )),
         }
-        Ok(Value::Null)
     }
 
     fn disconnectnode(&self, address: Option<Value>, nodeid: Option<Value>) -> RpcResult<Value> {
@@ -273,8 +275,10 @@ impl NetworkRpcServer for NetworkRpcImpl {
                 "Only one of address and nodeid should be provided.",
             ));
         }
-        self.net().disconnect(address, id).map_err(command_error)?;
-        Ok(Value::Null)
+        self.send(PeerCommand::Disconnect {
+            address: address.map(str::to_owned),
+            id,
+        })
     }
 
     fn setban(
@@ -307,9 +311,11 @@ impl NetworkRpcServer for NetworkRpcImpl {
                         "Error: Absolute timestamp is in the past",
                     ));
                 }
-                self.net().ban(ip, until).map_err(command_error)?;
+                self.send(PeerCommand::Ban { ip, until })?;
             }
-            "remove" => self.net().unban(&ip).map_err(command_error)?,
+            "remove" => {
+                self.send(PeerCommand::Unban(ip))?;
+            }
             other => {
                 return Err(rpc_error(
                     RpcErrorCode::InvalidParameter,
@@ -337,8 +343,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
     }
 
     fn clearbanned(&self) -> RpcResult<Value> {
-        self.net().clear_bans();
-        Ok(Value::Null)
+        self.send(PeerCommand::ClearBans)
     }
 
     fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>> {
@@ -411,10 +416,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
     }
 
     fn ping(&self) -> RpcResult<Value> {
-        for p in self.net().peers() {
-            p.request_ping();
-        }
-        Ok(Value::Null)
+        self.send(PeerCommand::PingAll)
     }
 
     fn setnetworkactive(&self, state: Option<Value>) -> RpcResult<bool> {
@@ -428,7 +430,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
                 ))
             }
         };
-        self.net().set_network_active(on);
+        self.send(PeerCommand::SetNetworkActive(on))?;
         Ok(self.net().network_active())
     }
 
