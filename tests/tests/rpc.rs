@@ -578,3 +578,59 @@ fn testmempoolaccept_takes_at_most_cores_package_of_25() {
         .expect_err("an empty list is refused too");
     assert_eq!(err.code, -8, "{err:?}");
 }
+
+#[test]
+fn absurd_counts_ban_times_and_thread_counts_get_cores_errors() {
+    let node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    // Core reads nblocks and maxtries as int: beyond it, "JSON integer out of range" (-1)
+    // instead of mining for hours.
+    for params in [
+        json!([4_294_967_295u64, addr]),
+        json!([1, addr, 4_294_967_295u64]),
+    ] {
+        let err = node
+            .try_rpc("generatetoaddress", params)
+            .expect_err("out of int range");
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (-1, "JSON integer out of range")
+        );
+    }
+    assert_eq!(
+        node.rpc_typed::<u32>("getblockcount", json!([])),
+        0,
+        "nothing mined"
+    );
+    // bantime is an int64 in Core: u64::MAX is out of range, not a ban until the year 584e9.
+    let err = node
+        .try_rpc(
+            "setban",
+            json!(["10.1.2.3", "add", 18_446_744_073_709_551_615u64]),
+        )
+        .expect_err("out of int64 range");
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (-1, "JSON integer out of range")
+    );
+    let err = node
+        .try_rpc("setban", json!(["10.1.2.3", "add", -5]))
+        .expect_err("negative");
+    assert_eq!(err.code, -8, "{err:?}");
+    assert_eq!(
+        node.rpc("listbanned", json!([])),
+        json!([]),
+        "no ban was made"
+    );
+    // The largest relative ban still ends at a time Core could print.
+    node.rpc("setban", json!(["10.1.2.3", "add", i64::MAX]));
+    let banned = node.rpc("listbanned", json!([]));
+    assert_eq!(banned[0]["banned_until"], json!(i64::MAX), "{banned}");
+    // More mining threads than cores is refused, naming the limit.
+    let err = node
+        .try_rpc("setgenerate", json!([true, 100_000, addr]))
+        .expect_err("over the core count");
+    assert_eq!(err.code, -8, "{err:?}");
+    assert!(err.message.contains("cores"), "{err:?}");
+    assert!(!node.rpc_typed::<bool>("getgenerate", json!([])));
+}

@@ -9,7 +9,9 @@ use jsonrpsee::proc_macros::rpc;
 use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
-use super::params::{address_param, hex_param, opt_bool, opt_u32, required, u32_param};
+use super::params::{
+    address_param, hex_param, int_count_param, opt_bool, opt_u32, required, u32_param,
+};
 use super::RpcContext;
 use crate::chain::ChainError;
 use crate::miner::build_template;
@@ -218,12 +220,12 @@ impl MiningRpcServer for MiningRpcImpl {
         address: Option<Value>,
         maxtries: Option<Value>,
     ) -> RpcResult<Vec<String>> {
-        let n = u32_param(&required(nblocks, "nblocks")?, "nblocks")?;
+        let n = int_count_param(&required(nblocks, "nblocks")?, "nblocks")?;
         let network = self.ctx.chain.params().network;
         let addr = address_param(&required(address, "address")?, "address", network)?;
         let maxtries = match maxtries {
             None | Some(Value::Null) => 1_000_000_000u64,
-            Some(v) => u32_param(&v, "maxtries")? as u64,
+            Some(v) => int_count_param(&v, "maxtries")? as u64,
         };
         let hashes = self
             .ctx
@@ -341,11 +343,23 @@ impl MiningRpcServer for MiningRpcImpl {
             self.ctx.miner.stop();
             return Ok(Value::Null);
         }
+        let cores = default_threads();
         let threads = match genproclimit {
-            None | Some(Value::Null) => default_threads(),
-            Some(v) if v.as_i64() == Some(-1) => default_threads(),
+            None | Some(Value::Null) => cores,
+            Some(v) if v.as_i64() == Some(-1) => cores,
             Some(v) => u32_param(&v, "genproclimit")? as usize,
         };
+        // More threads than cores only adds switching: each core already runs one full
+        // nonce search, and an absurd count would spawn that many OS threads.
+        if threads > cores {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                format!(
+                    "genproclimit {threads} is more than the {cores} cores of this machine \
+                     (-1 uses them all)"
+                ),
+            ));
+        }
         if threads == 0 {
             self.ctx.miner.stop();
             return Ok(Value::Null);

@@ -292,18 +292,25 @@ impl NetworkRpcServer for NetworkRpcImpl {
         let command = required(command, "command")?;
         match string_param(&command, "command")? {
             "add" => {
+                // Core reads bantime as an int64: larger numbers are "JSON integer out of
+                // range", and a ban computed from one can never outlast what it can say.
                 let secs = match bantime {
                     None | Some(Value::Null) => 0,
-                    Some(v) => v.as_u64().ok_or_else(|| {
-                        rpc_error(RpcErrorCode::InvalidParameter, "bantime must be a number")
-                    })?,
+                    Some(v) => {
+                        u64::try_from(super::params::i64_param(&v, "bantime")?).map_err(|_| {
+                            rpc_error(
+                                RpcErrorCode::InvalidParameter,
+                                "bantime must not be negative",
+                            )
+                        })?
+                    }
                 };
                 let absolute = opt_bool(absolute, "absolute", false)?;
                 let now = unix_time();
                 let until = match (secs, absolute) {
                     (0, _) => now + self.net().bantime(),
                     (t, true) => t,
-                    (t, false) => now.saturating_add(t),
+                    (t, false) => now.saturating_add(t).min(i64::MAX as u64),
                 };
                 if until <= now {
                     return Err(rpc_error(

@@ -28,6 +28,30 @@ pub fn required(v: Option<Value>, name: &str) -> Result<Value, ErrorObjectOwned>
     }
 }
 
+/// An integer parameter Core reads as a 64-bit signed number: a number beyond that range
+/// is Core's `-1` "JSON integer out of range" (UniValue's `getInt<int64_t>`), a fraction
+/// or another JSON type `-3`.
+pub fn i64_param(v: &Value, name: &str) -> Result<i64, ErrorObjectOwned> {
+    if let Some(n) = v.as_i64() {
+        return Ok(n);
+    }
+    if v.is_u64() {
+        return Err(rpc_error(RpcErrorCode::Misc, "JSON integer out of range"));
+    }
+    Err(type_error(name, v, "number"))
+}
+
+/// A count Core reads as a C++ `int` (`nblocks`, `maxtries`): above `i32::MAX` it is Core's
+/// `-1` "JSON integer out of range", so `generatetoaddress 4294967295` is refused instead
+/// of mining for hours; below zero it is `-8`.
+pub fn int_count_param(v: &Value, name: &str) -> Result<u32, ErrorObjectOwned> {
+    let n = i64_param(v, name)?;
+    if i32::try_from(n).is_err() {
+        return Err(rpc_error(RpcErrorCode::Misc, "JSON integer out of range"));
+    }
+    u32_param(v, name)
+}
+
 /// A non-negative integer parameter that fits `u32`.
 pub fn u32_param(v: &Value, name: &str) -> Result<u32, ErrorObjectOwned> {
     let n = v.as_i64().ok_or_else(|| type_error(name, v, "number"))?;
