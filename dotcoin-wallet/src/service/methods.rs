@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use dotcoin_common::rpc_types::AddressUtxo;
+use dotcoin_common::rpc_types::{AddressUtxo, ScriptPubKey, FINAL_SEQUENCE};
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
@@ -465,6 +465,11 @@ async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> 
         ("immature_balance".to_owned(), Json::amount(b.immature)),
         ("txcount".to_owned(), Json::Int(txcount as i64)),
         ("keypoolsize".to_owned(), Json::Int(w.keypool_len() as i64)),
+        // Change draws on the same pool as receiving addresses.
+        (
+            "keypoolsize_hd_internal".to_owned(),
+            Json::Int(w.keypool_len() as i64),
+        ),
     ];
     if w.is_encrypted() {
         let until = if w.is_unlocked() {
@@ -481,6 +486,7 @@ async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> 
         ("scanning".to_owned(), Json::Bool(false)),
         ("descriptors".to_owned(), Json::Bool(false)),
         ("external_signer".to_owned(), Json::Bool(false)),
+        ("blank".to_owned(), Json::Bool(false)),
         ("lastprocessedblock".to_owned(), last_processed(svc)),
     ]);
     Ok(Json::Obj(fields))
@@ -544,20 +550,42 @@ async fn listunspent(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> Rp
                 .record(&u.address)
                 .map(|k| k.label.clone())
                 .unwrap_or_default();
+            let script = script_of(&u.address, svc.network);
             Json::obj([
                 ("txid", Json::Str(u.txid.to_string())),
                 ("vout", Json::Int(i64::from(u.output_index))),
                 ("address", Json::Str(u.address.clone())),
                 ("label", Json::Str(label)),
+                ("scriptPubKey", Json::Str(script.hex)),
                 ("amount", Json::amount(Amount::from_sat(u.satoshis))),
                 ("confirmations", Json::Int(i64::from(u.confirmations))),
                 ("spendable", Json::Bool(true)),
                 ("solvable", Json::Bool(true)),
+                ("desc", Json::Str(script.desc)),
+                // Keys are not derived from a descriptor, so no wallet descriptor is
+                // the parent of this one.
+                ("parent_descs", Json::Arr(Vec::new())),
                 ("safe", Json::Bool(is_trusted(w, &u))),
             ])
         })
         .collect();
     Ok(Json::Arr(list))
+}
+
+/// The script (and descriptor) of an output paying `address`, an address the node itself
+/// reported or the wallet made, so it parses; an address that does not parses as the
+/// empty script.
+fn script_of(address: &str, network: dotcoin_common::Network) -> ScriptPubKey {
+    match Address::parse_for(address, network) {
+        Ok(a) => ScriptPubKey::for_key(&a.pubkey, network),
+        Err(_) => ScriptPubKey {
+            asm: String::new(),
+            desc: String::new(),
+            hex: String::new(),
+            address: address.to_owned(),
+            kind: "nonstandard".into(),
+        },
+    }
 }
 
 /// The wallet's transactions, oldest first, as the node's address index has them now, and
@@ -645,19 +673,39 @@ async fn gettransaction(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
         .position(|i| i.tx.txid() == txid)
         .ok_or_else(not_ours)?;
     let (info, entry) = (&infos[index], &entries[index]);
+    // Core's fields, from the history entry (one net entry per transaction here).
     let mut fields: Vec<(String, Json)> = Vec::new();
-    for name in ["amount", "fee", "confirmations", "blockhash"] {
+    for name in [
+        "amount",
+        "fee",
+        "confirmations",
+        "generated",
+        "trusted",
+        "blockhash",
+        "blockheight",
+        "blockindex",
+        "blocktime",
+        "txid",
+        "wtxid",
+        "walletconflicts",
+        "time",
+        "timereceived",
+        "bip125-replaceable",
+    ] {
         if let Some(v) = field(entry, name) {
             fields.push((name.to_owned(), v.clone()));
         }
     }
-    if let Some(time) = info.time {
-        fields.push(("blocktime".to_owned(), Json::Int(i64::from(time))));
-        fields.push(("time".to_owned(), Json::Int(i64::from(time))));
-    }
-    fields.push(("txid".to_owned(), Json::Str(txid.to_string())));
     let mut detail = Vec::new();
-    for name in ["address", "category", "amount", "label", "fee"] {
+    for name in [
+        "address",
+        "category",
+        "amount",
+        "label",
+        "vout",
+        "fee",
+        "abandoned",
+    ] {
         if let Some(v) = field(entry, name) {
             detail.push((name.to_owned(), v.clone()));
         }
@@ -1004,10 +1052,13 @@ async fn getaddressinfo(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
     let address = params::address(p.req_str(0, "address")?, svc.network)?;
     let loaded = handle.lock().await;
     let record = loaded.wallet.record(&address.to_string());
+    let script = ScriptPubKey::for_key(&address.pubkey, svc.network);
     let mut fields = vec![
         ("address".to_owned(), Json::Str(address.to_string())),
+        ("scriptPubKey".to_owned(), Json::Str(script.hex)),
         ("ismine".to_owned(), Json::Bool(record.is_some())),
         ("solvable".to_owned(), Json::Bool(record.is_some())),
+        ("desc".to_owned(), Json::Str(script.desc)),
         ("iswatchonly".to_owned(), Json::Bool(false)),
         ("isscript".to_owned(), Json::Bool(false)),
         ("iswitness".to_owned(), Json::Bool(true)),
@@ -1017,8 +1068,9 @@ async fn getaddressinfo(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
             Json::Str(address.pubkey.to_string()),
         ),
     ];
+    // No `pubkey`: as Core does for a taproot address, the key is the witness program
+    // (Core's `pubkey` is a 33-byte key, which a strict client would parse as one).
     if let Some(k) = record {
-        fields.push(("pubkey".to_owned(), Json::Str(k.pubkey.clone())));
         fields.push((
             "ischange".to_owned(),
             Json::Bool(k.purpose == Purpose::Change),
@@ -1127,6 +1179,9 @@ async fn signrawtransactionwithwallet(
                 errors.push(Json::obj([
                     ("txid", Json::Str(input.prevout.txid.to_string())),
                     ("vout", Json::Int(i64::from(input.prevout.vout))),
+                    ("witness", Json::Arr(Vec::new())),
+                    ("scriptSig", Json::Str(String::new())),
+                    ("sequence", Json::Int(i64::from(FINAL_SEQUENCE))),
                     (
                         "error",
                         Json::Str("Input not found or already spent".into()),

@@ -22,6 +22,7 @@ pub mod rawtx;
 pub mod spec;
 pub mod subscriptions;
 pub mod util;
+pub mod zmq;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -74,6 +75,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use rawtx::RawTransactionsRpcServer;
     use subscriptions::SubscriptionsRpcServer;
     use util::UtilRpcServer;
+    use zmq::ZmqRpcServer;
 
     let mut module = RpcModule::new(());
     let merges = [
@@ -86,6 +88,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(subscriptions::SubscriptionsRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(network::NetworkRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(util::UtilRpcImpl::new(ctx).into_rpc()),
+        module.merge(zmq::ZmqRpcImpl.into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");
