@@ -14,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use dotcoin_common::rpc_types::{AddressUtxo, ScriptPubKey, FINAL_SEQUENCE};
+use dotcoin_common::rpc_types::{
+    AddressUtxo, DecodedTx, ScriptPubKey, TxInVerbose, FINAL_SEQUENCE,
+};
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use jsonrpsee::RpcModule;
 use serde_json::value::RawValue;
@@ -716,17 +718,89 @@ async fn gettransaction(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
         Json::Str(hex::encode(encode::serialize(&info.tx))),
     ));
     if verbose {
-        fields.push((
-            "decoded".to_owned(),
-            Json::obj([
-                ("txid", Json::Str(txid.to_string())),
-                ("size", Json::Int(info.tx.size() as i64)),
-                ("vin", Json::Int(info.tx.inputs.len() as i64)),
-                ("vout", Json::Int(info.tx.outputs.len() as i64)),
-            ]),
-        ));
+        fields.push(("decoded".to_owned(), decoded(&info.tx, svc.network)));
     }
     Ok(Json::Obj(fields))
+}
+
+/// `tx` as `decoderawtransaction` shows it, for `gettransaction`'s `decoded` (Core's
+/// shape, built here as [`Json`] so the amounts keep their 8 decimals).
+fn decoded(tx: &Transaction, network: dotcoin_common::Network) -> Json {
+    let d = DecodedTx::from_tx(tx, network);
+    let int = |n: u64| Json::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let script = |s: &ScriptPubKey| {
+        Json::obj([
+            ("asm", Json::Str(s.asm.clone())),
+            ("desc", Json::Str(s.desc.clone())),
+            ("hex", Json::Str(s.hex.clone())),
+            ("address", Json::Str(s.address.clone())),
+            ("type", Json::Str(s.kind.clone())),
+        ])
+    };
+    let vin = d
+        .vin
+        .iter()
+        .map(|input| match input {
+            TxInVerbose::Coinbase {
+                coinbase,
+                height,
+                sequence,
+            } => Json::obj([
+                ("coinbase", Json::Str(coinbase.clone())),
+                ("height", int(u64::from(*height))),
+                ("sequence", int(u64::from(*sequence))),
+            ]),
+            TxInVerbose::Spend {
+                txid,
+                vout,
+                script_sig,
+                txinwitness,
+                witness,
+                sequence,
+                ..
+            } => Json::obj([
+                ("txid", Json::Str(txid.to_string())),
+                ("vout", int(u64::from(*vout))),
+                (
+                    "scriptSig",
+                    Json::obj([
+                        ("asm", Json::Str(script_sig.asm.clone())),
+                        ("hex", Json::Str(script_sig.hex.clone())),
+                    ]),
+                ),
+                (
+                    "txinwitness",
+                    Json::Arr(txinwitness.iter().cloned().map(Json::Str).collect()),
+                ),
+                ("witness", Json::Str(witness.clone())),
+                ("sequence", int(u64::from(*sequence))),
+            ]),
+        })
+        .collect();
+    let vout = d
+        .vout
+        .iter()
+        .map(|o| {
+            Json::obj([
+                ("value", Json::amount(o.value)),
+                ("n", int(u64::from(o.n))),
+                ("address", Json::Str(o.address.clone())),
+                ("pubkey", Json::Str(o.pubkey.clone())),
+                ("scriptPubKey", script(&o.script_pub_key)),
+            ])
+        })
+        .collect();
+    Json::obj([
+        ("txid", Json::Str(d.txid.to_string())),
+        ("hash", Json::Str(d.hash.to_string())),
+        ("version", int(u64::from(d.version))),
+        ("size", int(d.size)),
+        ("vsize", int(d.vsize)),
+        ("weight", int(d.weight)),
+        ("locktime", int(u64::from(d.locktime))),
+        ("vin", Json::Arr(vin)),
+        ("vout", Json::Arr(vout)),
+    ])
 }
 
 fn estimate_mode(p: &Params<'_>, conf_i: usize, mode_i: usize, has_rate: bool) -> RpcResult<()> {
@@ -1208,6 +1282,49 @@ async fn signrawtransactionwithwallet(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn decoded_is_the_nodes_decoderawtransaction() {
+        use dotcoin_common::{Network, OutPoint, TxIn};
+        let zero: Txid = "00".repeat(32).parse().expect("txid");
+        let coinbase = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: zero,
+                    vout: 7,
+                },
+                witness: vec![1, 2],
+            }],
+            outputs: vec![TxOut {
+                value: Amount::from_sat(5_000_000_000),
+                pubkey: PubKey([3; 32]),
+            }],
+            lock_time: 0,
+        };
+        let spend = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: coinbase.txid(),
+                    vout: 0,
+                },
+                witness: vec![9; 64],
+            }],
+            outputs: vec![TxOut {
+                value: Amount::from_sat(123_456_789),
+                pubkey: PubKey([2; 32]),
+            }],
+            lock_time: 0,
+        };
+        for tx in [coinbase, spend] {
+            let ours: Value =
+                serde_json::from_str(&decoded(&tx, Network::Regtest).compact()).expect("json");
+            let node =
+                serde_json::to_value(DecodedTx::from_tx(&tx, Network::Regtest)).expect("json");
+            assert_eq!(ours, node);
+        }
+    }
 
     #[test]
     fn named_parameters_go_in_place() {
