@@ -16,15 +16,20 @@
 //!   are decoded by the crate.
 //!
 //! The chain is made non-trivial first: 101 blocks mined to a wallet address, a second
-//! node connected, a wallet payment and a transaction built with `createrawtransaction`
-//! and signed by the wallet, both mined, and one more payment left in the mempool.
+//! node connected, a wallet payment, a transaction built with `createrawtransaction` and
+//! signed by the wallet and a child spending it, all mined, and one more payment left in
+//! the mempool.
 
 use std::collections::HashMap;
 
 use bitcoincore_rpc::bitcoin::{self, Amount};
 use bitcoincore_rpc::json::{self as core, StringOrStringArray};
 use bitcoincore_rpc::{Auth, Client, RpcApi};
-use dotcoin_common::{Address, Block, Network, Transaction};
+use dotcoin_common::rpc_types::BlockStats;
+use dotcoin_common::sighash::signing::{pubkey_of, sign_transaction};
+use dotcoin_common::{
+    serialize, Address, Amount as DotAmount, Block, Network, OutPoint, Transaction, TxIn, TxOut,
+};
 use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, WalletServiceProcess, TIMEOUT};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -195,7 +200,7 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
             && node.get_connection_count().expect("getconnectioncount") == 1
     });
 
-    let (_, payee) = test_keypair();
+    let (payee_key, payee) = test_keypair();
     let paid: bitcoin::Txid = wallet
         .call("sendtoaddress", &[json!(payee), json!(10)])
         .expect("sendtoaddress");
@@ -239,20 +244,53 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         .send_raw_transaction(signed.hex.as_slice())
         .expect("sendrawtransaction");
     assert_eq!(accepted[0].txid, built);
+    // A child of it, so the pool has a family: the payee spends the unconfirmed output.
+    let parent_out = TxOut {
+        value: DotAmount::from_sat(4_999_900_000),
+        pubkey: pubkey_of(&payee_key),
+    };
+    let mut child = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint {
+                txid: built.to_string().parse().expect("txid"),
+                vout: 0,
+            },
+            witness: Vec::new(),
+        }],
+        outputs: vec![TxOut {
+            value: DotAmount::from_sat(4_999_800_000),
+            pubkey: pubkey_of(&payee_key),
+        }],
+        lock_time: 0,
+    };
+    sign_transaction(&mut child, &[parent_out], std::slice::from_ref(&payee_key)).expect("signs");
+    let child = node
+        .send_raw_transaction(serialize(&child).as_slice())
+        .expect("sendrawtransaction");
 
-    // -- The mempool, with both transactions in it.
+    // -- The mempool, with the three transactions in it.
     let pool = node.get_raw_mempool().expect("getrawmempool");
-    assert_eq!(pool.len(), 2);
+    assert_eq!(pool.len(), 3);
     let verbose = node.get_raw_mempool_verbose().expect("getrawmempool true");
     let entry = node.get_mempool_entry(&built).expect("getmempoolentry");
     assert_eq!(verbose[&built], entry);
     assert_eq!(entry.fees.base, Amount::from_sat(100_000));
     assert_eq!(entry.fees.modified, entry.fees.base);
-    assert_eq!((entry.ancestor_count, entry.descendant_count), (1, 1));
+    assert_eq!(entry.spent_by, [child]);
     assert_eq!(entry.weight, Some(4 * entry.vsize));
     assert!(!entry.bip125_replaceable);
+    let kid = &verbose[&child];
+    assert_eq!(kid.depends, [built]);
+    assert_eq!((entry.ancestor_count, entry.descendant_count), (1, 2));
+    assert_eq!((kid.ancestor_count, kid.descendant_count), (2, 1));
+    assert_eq!(kid.ancestor_size, entry.vsize + kid.vsize);
+    assert_eq!(entry.descendant_size, kid.ancestor_size);
+    assert_eq!(kid.fees.ancestor, Amount::from_sat(200_000));
+    assert_eq!(entry.fees.descendant, kid.fees.ancestor);
+    assert_eq!(verbose[&paid].ancestor_count, 1);
     let info = node.get_mempool_info().expect("getmempoolinfo");
-    assert_eq!(info.size, 2);
+    assert_eq!(info.size, 3);
     assert_eq!(info.full_rbf, Some(false));
     assert!(info
         .total_fee
@@ -264,7 +302,20 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
             &[],
         )
         .expect("getblocktemplate");
-    assert_eq!(template.transactions.len(), 2);
+    assert_eq!(template.transactions.len(), 3);
+    // BIP22's depends: the child names its parent's 1-based position.
+    let position = |t: bitcoin::Txid| {
+        1 + template
+            .transactions
+            .iter()
+            .position(|x| x.txid == t)
+            .expect("listed") as u32
+    };
+    let listed_child = template.transactions.iter().find(|x| x.txid == child);
+    assert_eq!(
+        listed_child.map(|x| x.depends.clone()),
+        Some(vec![position(built)])
+    );
     assert_eq!(template.weight_limit, 4 * template.size_limit);
     assert_eq!(
         template.capabilities,
@@ -314,7 +365,7 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
     assert_eq!(node.get_block_hash(102).expect("getblockhash"), tip);
     assert!(node.get_difficulty().expect("getdifficulty") > 0.0);
     let header = node.get_block_header_info(&tip).expect("getblockheader");
-    assert_eq!((header.height, header.n_tx), (102, 3));
+    assert_eq!((header.height, header.n_tx), (102, 4));
     assert_eq!(header.previous_block_hash, Some(mined[100]));
     // The 80-byte header is Bitcoin's layout: the crate decodes it and hashes it the same.
     assert_eq!(
@@ -324,8 +375,8 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         tip
     );
     let block = node.get_block_info(&tip).expect("getblock");
-    assert_eq!((block.n_tx, block.tx.len()), (3, 3));
-    assert!(block.tx.contains(&built) && block.tx.contains(&paid));
+    assert_eq!((block.n_tx, block.tx.len()), (4, 4));
+    assert!(block.tx.contains(&built) && block.tx.contains(&paid) && block.tx.contains(&child));
     assert_eq!(block.weight, 4 * block.size);
     assert!(block.strippedsize.is_some_and(|s| s < block.size));
     let hex = node.get_block_hex(&tip).expect("getblock 0");
@@ -333,14 +384,20 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         dotcoin_common::deserialize(&hex::decode(hex).expect("hex")).expect("a block");
     assert_eq!(decoded.block_hash().to_string(), tip.to_string());
     let stats = node.get_block_stats(102).expect("getblockstats");
-    assert_eq!((stats.txs, stats.block_hash), (3, tip));
-    assert!(stats.ins >= 2);
+    assert_eq!((stats.txs, stats.block_hash), (4, tip));
+    assert!(stats.ins >= 3);
     assert_eq!(stats.total_weight, 4 * stats.total_size);
     assert!(stats.fee_rate_percentiles.fr_90th >= stats.fee_rate_percentiles.fr_10th);
     assert!(
         stats.fee_rate_percentiles.fr_10th > Amount::ZERO,
         "{stats:?}"
     );
+    assert_eq!(stats.fee_rate_percentiles.fr_10th, stats.min_fee_rate);
+    assert_eq!(stats.fee_rate_percentiles.fr_90th, stats.max_fee_rate);
+    // dotcoin's own type reads the same answer.
+    let ours: BlockStats = a.rpc_typed("getblockstats", json!([102]));
+    assert_eq!(ours.totalfee, stats.total_fee.to_sat());
+    assert!(ours.utxo_size_inc > 0 && ours.utxo_size_inc_actual == ours.utxo_size_inc);
     let some = node
         .get_block_stats_fields(
             102,
@@ -361,13 +418,18 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         .expect("gettxoutsetinfo");
     assert_eq!((set.height, set.best_block), (102, tip));
     let txout: Value = node
-        .call("gettxout", &[json!(built), json!(0)])
+        .call("gettxout", &[json!(child), json!(0)])
         .expect("gettxout");
     let txout: core::GetTxOutResult = decodes_but_for_addresses("gettxout", &txout);
     assert_eq!(
         (txout.confirmations, txout.value),
-        (1, Amount::from_sat(4_999_900_000))
+        (1, Amount::from_sat(4_999_800_000))
     );
+    assert!(txout.script_pub_key.script().expect("a script").is_p2tr());
+    let spent: Option<Value> = node
+        .call("gettxout", &[json!(built), json!(0)])
+        .expect("gettxout");
+    assert_eq!(spent, None, "the child spent it");
     let raw: Value = node
         .call("getrawtransaction", &[json!(built), json!(true)])
         .expect("getrawtransaction");
@@ -502,10 +564,10 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         .find(|e| e.info.txid == paid)
         .expect("the payment");
     assert_eq!(mined_payment.info.blockheight, Some(102));
-    assert!(mined_payment
-        .info
-        .blockindex
-        .is_some_and(|i| (1..3).contains(&i)));
+    assert_eq!(
+        mined_payment.info.blockindex,
+        block.tx.iter().position(|t| *t == paid)
+    );
     assert_eq!(
         mined_payment.info.bip125_replaceable,
         core::Bip125Replaceable::No
