@@ -1,5 +1,8 @@
 //! Hash newtypes. No raw `[u8; 32]` crosses a module boundary: a block hash, a txid, a
-//! wtxid and a merkle node are different types. All display byte-reversed, like Bitcoin Core.
+//! wtxid and a merkle node are different types. All display byte-reversed, like Bitcoin Core,
+//! and serialize in JSON as that hex string (`bitcoin_hashes`'s own serde impls, which
+//! `hash_newtype!` derives; a Bitcoin library in the same build switches the same feature
+//! on, so hand-written impls would collide with them).
 
 use bitcoin_hashes::{hash_newtype, sha256d, Hash};
 
@@ -25,23 +28,6 @@ impl BlockHash {
     }
 }
 
-macro_rules! impl_serde_hex {
-    ($($t:ty),*) => {$(
-        impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    )*};
-}
-impl_serde_hex!(BlockHash, Txid, Wtxid, TxMerkleNode);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +40,10 @@ mod tests {
         let s = h.to_string();
         assert!(s.ends_with("ab"), "{s}");
         assert_eq!(s.parse::<BlockHash>().expect("round trip"), h);
+        // JSON carries the displayed hex, both ways.
+        assert_eq!(serde_json::to_value(h).expect("json"), serde_json::json!(s));
+        let back: BlockHash = serde_json::from_str(&format!("\"{s}\"")).expect("parses");
+        assert_eq!(back, h);
+        assert!(serde_json::from_str::<Txid>("\"not hex\"").is_err());
     }
 }

@@ -8,14 +8,23 @@
 //! DOT per kvB included), `u64` where it prints base units. Optional fields the node leaves out are
 //! `Option`s skipped when `None`, so a value serializes back to the same JSON.
 //!
+//! Every result carries every field of Bitcoin Core's documented result for the same
+//! call, so strictly typed Core clients decode it. Where a concept does not exist here the
+//! field holds Core's neutral value: no witness discount (`vsize` = size, `weight` =
+//! 4 × size), empty `warnings`, final input sequence numbers, an output's key shown as
+//! the taproot output it is byte for byte ([`ScriptPubKey`]), and so on, each documented
+//! on its field.
+//!
 //! Bird's eye view, by RPC category:
 //! - blockchain: [`BlockchainInfo`], [`BlockHeaderVerbose`], [`BlockVerbose`] (both
-//!   `getblock` verbosities), [`ChainTipInfo`], [`TxOutInfo`], [`TxOutSetInfo`];
+//!   `getblock` verbosities), [`BlockStats`], [`ChainTipInfo`], [`TxOutInfo`],
+//!   [`TxOutSetInfo`];
 //! - raw transactions and mempool: [`DecodedTx`], [`TxVerbose`], [`MempoolInfo`],
 //!   [`MempoolEntry`], [`RawMempoolVerbose`], [`TestMempoolAcceptResult`];
 //! - mining: [`MiningInfo`], [`BlockTemplate`];
-//! - network: [`PeerInfo`], [`NetworkInfo`], [`BannedEntry`];
+//! - network: [`PeerInfo`], [`NetworkInfo`], [`NetTotals`], [`BannedEntry`];
 //! - control: [`NodeInfo`];
+//! - zmq: [`ZmqNotification`];
 //! - address index: [`AddressUtxo`], [`AddressBalance`], [`AddressTx`].
 
 use std::collections::BTreeMap;
@@ -25,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::Address;
 use crate::hashes::{BlockHash, TxMerkleNode, Txid, Wtxid};
 use crate::params::Network;
-use crate::primitives::{Amount, FeeRate, Transaction};
+use crate::primitives::{Amount, FeeRate, PubKey, Transaction};
 
 /// One output paying an address, from `getaddressutxos`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +96,14 @@ pub struct BlockchainInfo {
     pub headers: u32,
     /// Hash of the tip.
     pub bestblockhash: BlockHash,
+    /// Compact target of the tip, 8 hex digits.
+    pub bits: String,
+    /// Target of the tip, 64 hex digits.
+    pub target: String,
     /// Difficulty of the tip.
     pub difficulty: f64,
+    /// Header time of the tip.
+    pub time: u32,
     /// Median time past of the tip.
     pub mediantime: u32,
     /// Estimated fraction of the chain verified.
@@ -101,6 +116,9 @@ pub struct BlockchainInfo {
     pub size_on_disk: u64,
     /// Always false: dotcoin keeps every block.
     pub pruned: bool,
+    /// Warnings for the operator; empty when none (Core's string form, which every
+    /// Core client reads).
+    pub warnings: String,
     /// Coinbase maturity of the network, so wallets need not hard-code it.
     pub coinbase_maturity: u32,
 }
@@ -129,10 +147,15 @@ pub struct BlockHeaderVerbose {
     pub nonce: u32,
     /// Compact target, 8 hex digits.
     pub bits: String,
+    /// The target `bits` encodes, 64 hex digits.
+    pub target: String,
     /// Difficulty the target represents.
     pub difficulty: f64,
     /// Total work of the chain up to this block, 64 hex digits.
     pub chainwork: String,
+    /// Number of transactions in the block; 0 while only its header is known.
+    #[serde(rename = "nTx")]
+    pub n_tx: u64,
     /// Parent hash; absent for the genesis block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previousblockhash: Option<BlockHash>,
@@ -143,16 +166,20 @@ pub struct BlockHeaderVerbose {
 
 /// `getblock <hash> 1` (`T` = [`Txid`]) and `getblock <hash> 2` (`T` = [`TxVerbose`]): the
 /// header fields plus the block's size and transactions.
+///
+/// dotcoin has no witness discount: every byte weighs 4 (`weight` = 4 × `size`), and
+/// `strippedsize` is the size with the witnesses left out, as Core defines it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockVerbose<T> {
-    /// The header, as `getblockheader` shows it.
+    /// The header, as `getblockheader` shows it (its `nTx` included).
     #[serde(flatten)]
     pub header: BlockHeaderVerbose,
     /// Serialized size of the block in bytes.
     pub size: u64,
-    /// Number of transactions.
-    #[serde(rename = "nTx")]
-    pub n_tx: u64,
+    /// Size of the block with every witness left out.
+    pub strippedsize: u64,
+    /// 4 × `size`.
+    pub weight: u64,
     /// The transactions: txids at verbosity 1, decoded transactions at verbosity 2.
     pub tx: Vec<T>,
 }
@@ -172,6 +199,8 @@ pub enum TxInVerbose {
         coinbase: String,
         /// The height the coinbase commits to (its prevout's `vout`).
         height: u32,
+        /// Always [`FINAL_SEQUENCE`]: inputs have no sequence number here.
+        sequence: u32,
     },
     /// An input spending an earlier output.
     Spend {
@@ -179,12 +208,118 @@ pub enum TxInVerbose {
         txid: Txid,
         /// Index of the spent output.
         vout: u32,
-        /// The signature, hex.
+        /// Always empty: an input unlocks with its witness alone.
+        #[serde(rename = "scriptSig")]
+        script_sig: ScriptSig,
+        /// The witness as Core lists it: one item, the signature, hex.
+        txinwitness: Vec<String>,
+        /// The signature, hex (the same bytes as `txinwitness`).
         witness: String,
-        /// The spent output (`getblock 2`, `getrawtransaction … 2`), when known.
+        /// The spent output (`getblock 2`, `getrawtransaction … 2`), when known; boxed, as
+        /// it is most of the variant's size.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        prevout: Option<PrevOut>,
+        prevout: Option<Box<PrevOut>>,
+        /// Always [`FINAL_SEQUENCE`].
+        sequence: u32,
     },
+}
+
+/// The sequence number every input shows: dotcoin's inputs have none, so they read as
+/// final, which is what Core prints for an input that opts out of relative lock times
+/// and replacement signalling.
+pub const FINAL_SEQUENCE: u32 = u32::MAX;
+
+/// An input's `scriptSig` as Core shows it; always empty here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptSig {
+    /// The script as opcodes.
+    pub asm: String,
+    /// The script, hex.
+    pub hex: String,
+}
+
+/// An output's locking script as Core shows it. An output locked to a 32-byte x-only key
+/// and spent with a BIP340 signature is, byte for byte, a taproot key-path output, so it
+/// is shown as one: `OP_1 <key>`, type `witness_v1_taproot`, descriptor `rawtr(<key>)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptPubKey {
+    /// The script as opcodes.
+    pub asm: String,
+    /// The output descriptor, with its checksum.
+    pub desc: String,
+    /// The script, hex.
+    pub hex: String,
+    /// The address it pays.
+    pub address: String,
+    /// Core's script type.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ScriptPubKey {
+    /// The script of an output paying `pubkey`, its address rendered for `network`.
+    pub fn for_key(pubkey: &PubKey, network: Network) -> ScriptPubKey {
+        let key = pubkey.to_string();
+        let desc = format!("rawtr({key})");
+        ScriptPubKey {
+            asm: format!("1 {key}"),
+            desc: format!("{desc}#{}", descriptor_checksum(&desc)),
+            hex: format!("5120{key}"),
+            address: Address::new(network, *pubkey).to_string(),
+            kind: "witness_v1_taproot".into(),
+        }
+    }
+}
+
+/// The BIP380 checksum of an output descriptor (the 8 characters after `#`).
+pub fn descriptor_checksum(desc: &str) -> String {
+    const INPUT: &str = "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~\
+                         ijklmnopqrstuvwxyzABCDEFGH`#\"\\ ";
+    const CHECKSUM: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    fn polymod(c: u64, val: u64) -> u64 {
+        let c0 = c >> 35;
+        let mut c = ((c & 0x7_ffff_ffff) << 5) ^ val;
+        for (bit, g) in [
+            0xf5_dee5_1989,
+            0xa9_fdca_3312,
+            0x1b_ab10_e32d,
+            0x37_06b1_677a,
+            0x64_4d62_6ffd,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if (c0 >> bit) & 1 == 1 {
+                c ^= g;
+            }
+        }
+        c
+    }
+    let (mut c, mut cls, mut clscount) = (1u64, 0u64, 0);
+    for ch in desc.chars() {
+        let Some(pos) = INPUT.find(ch) else {
+            return String::new();
+        };
+        let pos = pos as u64;
+        c = polymod(c, pos & 31);
+        cls = cls * 3 + (pos >> 5);
+        clscount += 1;
+        if clscount == 3 {
+            c = polymod(c, cls);
+            cls = 0;
+            clscount = 0;
+        }
+    }
+    if clscount > 0 {
+        c = polymod(c, cls);
+    }
+    for _ in 0..8 {
+        c = polymod(c, 0);
+    }
+    c ^= 1;
+    (0..8)
+        .map(|j| char::from(CHECKSUM[((c >> (5 * (7 - j))) & 31) as usize]))
+        .collect()
 }
 
 /// The output an input spends, as Core's verbosity 2 shows it.
@@ -200,6 +335,9 @@ pub struct PrevOut {
     pub address: String,
     /// The x-only key it was locked to, hex.
     pub pubkey: String,
+    /// Its locking script, as Core shows it.
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
 }
 
 impl PrevOut {
@@ -211,6 +349,7 @@ impl PrevOut {
             value: coin.output.value,
             address: Address::new(network, coin.output.pubkey).to_string(),
             pubkey: coin.output.pubkey.to_string(),
+            script_pub_key: ScriptPubKey::for_key(&coin.output.pubkey, network),
         }
     }
 }
@@ -226,6 +365,9 @@ pub struct TxOutVerbose {
     pub address: String,
     /// The x-only public key it pays, hex.
     pub pubkey: String,
+    /// Its locking script, as Core shows it.
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
 }
 
 /// `decoderawtransaction`: a transaction decoded, without its hex.
@@ -239,6 +381,10 @@ pub struct DecodedTx {
     pub version: u32,
     /// Serialized size in bytes, witnesses included.
     pub size: u64,
+    /// Same as `size`: there is no witness discount.
+    pub vsize: u64,
+    /// 4 × `size`.
+    pub weight: u64,
     /// Lock time.
     pub locktime: u32,
     /// Inputs.
@@ -259,13 +405,18 @@ impl DecodedTx {
                     TxInVerbose::Coinbase {
                         coinbase: hex::encode(&input.witness),
                         height: input.prevout.vout,
+                        sequence: FINAL_SEQUENCE,
                     }
                 } else {
+                    let witness = hex::encode(&input.witness);
                     TxInVerbose::Spend {
                         txid: input.prevout.txid,
                         vout: input.prevout.vout,
-                        witness: hex::encode(&input.witness),
+                        script_sig: ScriptSig::default(),
+                        txinwitness: vec![witness.clone()],
+                        witness,
                         prevout: None,
+                        sequence: FINAL_SEQUENCE,
                     }
                 }
             })
@@ -279,13 +430,17 @@ impl DecodedTx {
                 n,
                 address: Address::new(network, output.pubkey).to_string(),
                 pubkey: output.pubkey.to_string(),
+                script_pub_key: ScriptPubKey::for_key(&output.pubkey, network),
             })
             .collect();
+        let size = tx.size() as u64;
         DecodedTx {
             txid: tx.txid(),
             hash: tx.wtxid(),
             version: tx.version,
-            size: tx.size() as u64,
+            size,
+            vsize: size,
+            weight: 4 * size,
             locktime: tx.lock_time,
             vin,
             vout,
@@ -318,6 +473,10 @@ pub struct TxVerbose {
     /// Same as `time`, as Bitcoin Core reports both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocktime: Option<u32>,
+    /// Whether the block named by the call's `blockhash` argument is on the active chain;
+    /// only when that argument was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_active_chain: Option<bool>,
 }
 
 impl TxVerbose {
@@ -332,6 +491,7 @@ impl TxVerbose {
             confirmations: None,
             time: None,
             blocktime: None,
+            in_active_chain: None,
         }
     }
 
@@ -365,7 +525,7 @@ impl TxVerbose {
         }
         for (input, coin) in self.tx.vin.iter_mut().zip(spent) {
             if let TxInVerbose::Spend { prevout, .. } = input {
-                *prevout = Some(PrevOut::from_coin(coin, network));
+                *prevout = Some(Box::new(PrevOut::from_coin(coin, network)));
             }
         }
         let paid = Amount::checked_sum(self.tx.vout.iter().map(|o| o.value));
@@ -432,8 +592,81 @@ pub struct TxOutInfo {
     pub address: String,
     /// The x-only public key it pays, hex.
     pub pubkey: String,
+    /// Its locking script, as Core shows it.
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: ScriptPubKey,
     /// Whether a coinbase created it.
     pub coinbase: bool,
+}
+
+/// `getblockstats` with every statistic, in Core's names and units: amounts in base
+/// units, fee rates in base units per byte (Core's sat/vB; a byte is a virtual byte here),
+/// sizes in bytes, the coinbase left out of the fee, size and input figures. The call
+/// answers with the subset its `stats` argument selects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockStats {
+    /// Average fee of the block's transactions.
+    pub avgfee: u64,
+    /// Average fee rate.
+    pub avgfeerate: u64,
+    /// Average transaction size.
+    pub avgtxsize: u64,
+    /// The block hash.
+    pub blockhash: BlockHash,
+    /// Fee rates at the 10th, 25th, 50th, 75th and 90th percentile of the block's bytes.
+    pub feerate_percentiles: [u64; 5],
+    /// The block height.
+    pub height: u32,
+    /// Inputs, the coinbase's left out.
+    pub ins: u64,
+    /// Highest fee.
+    pub maxfee: u64,
+    /// Highest fee rate.
+    pub maxfeerate: u64,
+    /// Largest transaction size.
+    pub maxtxsize: u64,
+    /// Median fee.
+    pub medianfee: u64,
+    /// The block's median time past.
+    pub mediantime: u32,
+    /// Median transaction size.
+    pub mediantxsize: u64,
+    /// Lowest fee.
+    pub minfee: u64,
+    /// Lowest fee rate.
+    pub minfeerate: u64,
+    /// Smallest transaction size.
+    pub mintxsize: u64,
+    /// Outputs, the coinbase's included.
+    pub outs: u64,
+    /// The block subsidy.
+    pub subsidy: u64,
+    /// Total size of the transactions that carry witnesses.
+    pub swtotal_size: u64,
+    /// Their total weight (4 × size).
+    pub swtotal_weight: u64,
+    /// How many transactions carry witnesses.
+    pub swtxs: u64,
+    /// The block's header time.
+    pub time: u32,
+    /// Total value of the outputs, the coinbase's left out.
+    pub total_out: u64,
+    /// Total size of the transactions.
+    pub total_size: u64,
+    /// Their total weight (4 × size).
+    pub total_weight: u64,
+    /// Total fee.
+    pub totalfee: u64,
+    /// Transactions, the coinbase included.
+    pub txs: u64,
+    /// Outputs created minus outputs spent.
+    pub utxo_increase: i64,
+    /// Change in the UTXO set's size in bytes (its entries as stored).
+    pub utxo_size_inc: i64,
+    /// `utxo_increase` without unspendable outputs: the same, every output is spendable.
+    pub utxo_increase_actual: i64,
+    /// `utxo_size_inc` without unspendable outputs: the same.
+    pub utxo_size_inc_actual: i64,
 }
 
 /// `gettxoutsetinfo`: statistics of the UTXO set at the tip.
@@ -451,6 +684,8 @@ pub struct TxOutSetInfo {
     pub bogosize: u64,
     /// SHA-256 over every entry in key order, hex: equal sets give equal hashes.
     pub hash_serialized: String,
+    /// The same hash under the name Core gives its own (`hash_type` = `hash_serialized_3`).
+    pub hash_serialized_3: String,
     /// Sum of all unspent values, in DOT.
     pub total_amount: Amount,
     /// Bytes of block and index data on disk.
@@ -491,40 +726,86 @@ pub struct MempoolInfo {
     pub usage: u64,
     /// Bound on `usage`, in bytes.
     pub maxmempool: u64,
+    /// Sum of the fees of the pool's transactions, DOT.
+    pub total_fee: Amount,
     /// Lowest fee rate the pool takes now, DOT per kB.
     pub mempoolminfee: Amount,
     /// Minimum relay fee rate, DOT per kB.
     pub minrelaytxfee: Amount,
+    /// The fee rate step Core uses for replacements and eviction; the relay fee here,
+    /// DOT per kB.
+    pub incrementalrelayfee: Amount,
+    /// Transactions not yet announced to a peer: always 0, a transaction is announced as
+    /// it is accepted.
+    pub unbroadcastcount: u64,
+    /// Always false: a transaction that conflicts with the pool is refused, never replaces.
+    pub fullrbf: bool,
 }
 
-/// The fees of a mempool transaction, as Bitcoin Core nests them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The fees of a transaction `testmempoolaccept` would take, as Bitcoin Core nests them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MempoolFees {
     /// The transaction's own fee, in DOT.
     pub base: Amount,
+    /// The fee rate it is judged by, DOT per kB: its own, as there are no packages here.
+    #[serde(rename = "effective-feerate")]
+    pub effective_feerate: Amount,
+    /// The wtxids whose fees make up the effective fee rate: its own.
+    #[serde(rename = "effective-includes")]
+    pub effective_includes: Vec<Wtxid>,
+}
+
+/// The fees of a mempool entry, as Bitcoin Core nests them (no fee deltas here, so
+/// `modified` is `base`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MempoolEntryFees {
+    /// The transaction's own fee, in DOT.
+    pub base: Amount,
+    /// The fee the miner ranks it by: `base`.
+    pub modified: Amount,
+    /// Fees of it and its in-pool ancestors, DOT.
+    pub ancestor: Amount,
+    /// Fees of it and its in-pool descendants, DOT.
+    pub descendant: Amount,
 }
 
 /// `getmempoolentry`, and each value of `getrawmempool true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MempoolEntry {
-    /// Serialized size in bytes.
-    pub size: u64,
+    /// Serialized size in bytes: Core's virtual size, as there is no witness discount
+    /// (Core's own `size` field went in 0.19; a strict Core client refuses both at once).
+    pub vsize: u64,
+    /// 4 × `vsize`.
+    pub weight: u64,
     /// Fee in DOT.
     pub fee: Amount,
-    /// Fee again, in Bitcoin Core's nested form.
-    pub fees: MempoolFees,
+    /// Fee again, in Bitcoin Core's nested form, with the ancestor and descendant sums.
+    pub fees: MempoolEntryFees,
     /// Fee rate, base units per 1000 bytes (rounded down).
     pub feerate: FeeRate,
     /// Unix time it entered the pool.
     pub time: u64,
     /// Chain height when it entered.
     pub height: u32,
+    /// In-pool descendants, itself included.
+    pub descendantcount: u64,
+    /// Their total size in bytes.
+    pub descendantsize: u64,
+    /// In-pool ancestors, itself included.
+    pub ancestorcount: u64,
+    /// Their total size in bytes.
+    pub ancestorsize: u64,
+    /// Its wtxid.
+    pub wtxid: Wtxid,
     /// Unconfirmed parents in the pool.
     pub depends: Vec<Txid>,
     /// Pool transactions spending its outputs.
     pub spentby: Vec<Txid>,
-    /// Its wtxid.
-    pub wtxid: Wtxid,
+    /// Always false: the pool never lets a conflicting transaction replace it.
+    #[serde(rename = "bip125-replaceable")]
+    pub bip125_replaceable: bool,
+    /// Always false: a transaction is announced to peers as it is accepted.
+    pub unbroadcast: bool,
 }
 
 /// `getrawmempool true`: every pool entry by txid.
@@ -577,7 +858,27 @@ pub struct MiningInfo {
     pub pooledtx: u64,
     /// `main` or `regtest`.
     pub chain: String,
+    /// The block that would be mined next.
+    pub next: NextBlockInfo,
+    /// Warnings for the operator; empty when none.
+    pub warnings: String,
 }
+
+/// The next block as `getmininginfo` describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextBlockInfo {
+    /// Its height.
+    pub height: u32,
+    /// The compact target it must meet, 8 hex digits.
+    pub bits: String,
+    /// Its difficulty.
+    pub difficulty: f64,
+    /// Its target, 64 hex digits.
+    pub target: String,
+}
+
+/// Bitcoin Core's `MAX_BLOCK_SIGOPS_COST`, shown as `getblocktemplate`'s `sigoplimit`.
+pub const MAX_BLOCK_SIGOPS_COST: u64 = 80_000;
 
 /// One transaction of a [`BlockTemplate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -588,8 +889,14 @@ pub struct BlockTemplateTx {
     pub txid: Txid,
     /// Its wtxid.
     pub hash: Wtxid,
+    /// 1-based positions in the template's list of the transactions it spends.
+    pub depends: Vec<u32>,
     /// Its fee in base units.
     pub fee: u64,
+    /// Signature operations as Core counts them: 0, as for a taproot key-path spend.
+    pub sigops: u32,
+    /// 4 × its size.
+    pub weight: u64,
 }
 
 /// `getblocktemplate`: what an external miner needs to build the next block. The
@@ -616,6 +923,18 @@ pub struct BlockTemplate {
     pub height: u32,
     /// Largest allowed block size in bytes.
     pub sizelimit: u64,
+    /// 4 × `sizelimit`.
+    pub weightlimit: u64,
+    /// Core's limit on signature operations per block ([`MAX_BLOCK_SIGOPS_COST`]):
+    /// Core counts no operations for a key-path spend, the only kind here, so no
+    /// template comes near it.
+    pub sigoplimit: u64,
+    /// Pending BIP9 deployments the server supports: none.
+    pub vbavailable: BTreeMap<String, u32>,
+    /// Version bits the server requires set: none.
+    pub vbrequired: u32,
+    /// Data to put in the coinbase: none.
+    pub coinbaseaux: BTreeMap<String, String>,
     /// Work the block adds to the chain, hex.
     pub work: String,
     /// BIP9 rules the block must follow (none: dotcoin's rules are buried at genesis).
@@ -647,13 +966,17 @@ pub enum ConnectionType {
     OutboundFullRelay,
 }
 
-/// One entry of `getpeerinfo`.
+/// One entry of `getpeerinfo`. Fields for features dotcoin lacks carry Core's value for
+/// a peer that does not use them (no BIP152 high-bandwidth relay, no fee filter, the v1
+/// transport, no permissions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeerInfo {
     /// The node's id for the peer (for `disconnectnode`).
     pub id: u64,
     /// The peer's `ip:port`.
     pub addr: String,
+    /// Our end of the connection, `ip:port`.
+    pub addrbind: String,
     /// Whether the peer connected to us.
     pub inbound: bool,
     /// How the connection came about.
@@ -676,6 +999,42 @@ pub struct PeerInfo {
     pub conntime: u64,
     /// Misbehaviour score; the peer is banned at 100.
     pub banscore: u32,
+    /// Seconds the peer's clock is ahead of ours; 0, the node does not measure it.
+    pub timeoffset: i64,
+    /// Whether we relay transactions to it: always.
+    pub relaytxes: bool,
+    /// Unix time of the last new transaction from it (0: none, or not tracked).
+    pub last_transaction: u64,
+    /// Unix time of the last block from it that moved our tip (0: none).
+    pub last_block: u64,
+    /// Its services by name.
+    pub servicesnames: Vec<String>,
+    /// Whether we chose it as a BIP152 high-bandwidth peer: never.
+    pub bip152_hb_to: bool,
+    /// Whether it chose us: never.
+    pub bip152_hb_from: bool,
+    /// Height of headers it sent before they were checked; -1, there is no presync.
+    pub presynced_headers: i64,
+    /// Heights of blocks we wait for from it; empty, downloads are not tracked per peer.
+    pub inflight: Vec<u32>,
+    /// Whether we relay addresses to it.
+    pub addr_relay_enabled: bool,
+    /// Addresses it sent that we processed; 0, not counted.
+    pub addr_processed: u64,
+    /// Addresses it sent that we dropped by rate; 0, there is no rate limit.
+    pub addr_rate_limited: u64,
+    /// Its permissions: none.
+    pub permissions: Vec<String>,
+    /// The fee filter it sent, DOT per kB; 0, there is no `feefilter` message.
+    pub minfeefilter: Amount,
+    /// Bytes sent by message type; empty, not counted per type.
+    pub bytessent_per_msg: BTreeMap<String, u64>,
+    /// Bytes received by message type; empty, not counted per type.
+    pub bytesrecv_per_msg: BTreeMap<String, u64>,
+    /// The transport: `v1`.
+    pub transport_protocol_type: String,
+    /// The BIP324 session id; empty on the v1 transport.
+    pub session_id: String,
     /// Last round-trip time in seconds; absent before the first pong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pingtime: Option<f64>,
@@ -694,9 +1053,13 @@ pub struct PeerInfo {
     /// The network reached through: `ipv4`, `ipv6` or `not_publicly_routable`.
     #[serde(default)]
     pub network: String,
-    /// The `addnode` target it was reached through, if any.
+    /// Whether the connection is manual (`addnode`, `--addnode`, `--connect`): Core's
+    /// field of that name before 0.21, a boolean.
+    pub addnode: bool,
+    /// The `addnode` target it was reached through, if any (named as in
+    /// `getaddednodeinfo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub addnode: Option<String>,
+    pub addednode: Option<String>,
 }
 
 /// An address the node listens on, in `getnetworkinfo`.
@@ -733,12 +1096,109 @@ pub struct NetworkInfo {
     /// Services this node offers, by name.
     #[serde(default)]
     pub localservicesnames: Vec<String>,
-    /// Addresses the node listens on.
-    pub localaddresses: Vec<LocalAddress>,
+    /// Whether transactions are relayed: always.
+    pub localrelay: bool,
+    /// Seconds our clock differs from the peers'; 0, the node does not measure it.
+    pub timeoffset: i64,
+    /// Per network kind, whether it is reachable.
+    pub networks: Vec<NetworkReach>,
     /// Minimum relay fee rate, DOT per kB.
     pub relayfee: Amount,
+    /// The fee rate step Core uses for replacements and eviction; the relay fee here,
+    /// DOT per kB.
+    pub incrementalfee: Amount,
+    /// Addresses the node listens on.
+    pub localaddresses: Vec<LocalAddress>,
     /// Warnings for the operator; empty when none.
     pub warnings: String,
+}
+
+/// One network kind in `getnetworkinfo`: plain IP is reachable, and no proxy or overlay
+/// network (Tor, I2P, CJDNS) is supported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkReach {
+    /// `ipv4`, `ipv6`, `onion`, `i2p` or `cjdns`.
+    pub name: String,
+    /// Core's `limited`: the opposite of `reachable`.
+    pub limited: bool,
+    /// Whether peers of this kind can be reached.
+    pub reachable: bool,
+    /// The proxy for it: none.
+    pub proxy: String,
+    /// Whether the proxy gets random credentials: no proxy, so no.
+    pub proxy_randomize_credentials: bool,
+}
+
+impl NetworkReach {
+    /// The networks as this node reaches them.
+    pub fn all() -> Vec<NetworkReach> {
+        ["ipv4", "ipv6", "onion", "i2p", "cjdns"]
+            .into_iter()
+            .map(|name| NetworkReach {
+                name: name.into(),
+                limited: !name.starts_with("ipv"),
+                reachable: name.starts_with("ipv"),
+                proxy: String::new(),
+                proxy_randomize_credentials: false,
+            })
+            .collect()
+    }
+}
+
+/// `getnettotals`: bytes over every peer connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetTotals {
+    /// Bytes received.
+    pub totalbytesrecv: u64,
+    /// Bytes sent.
+    pub totalbytessent: u64,
+    /// Unix time of the answer, milliseconds.
+    pub timemillis: u64,
+    /// Core's `-maxuploadtarget` state; there is no upload target here.
+    pub uploadtarget: UploadTarget,
+}
+
+/// The upload target of [`NetTotals`], as Core shows it with none set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadTarget {
+    /// The measuring window, seconds (Core's day).
+    pub timeframe: u64,
+    /// The target in bytes; 0, none.
+    pub target: u64,
+    /// Whether it is reached: never, there is none.
+    pub target_reached: bool,
+    /// Whether old blocks are still served: always.
+    pub serve_historical_blocks: bool,
+    /// Bytes left in the window; 0 with no target, as Core shows it.
+    pub bytes_left_in_cycle: u64,
+    /// Seconds left in the window; 0 with no target, as Core shows it.
+    pub time_left_in_cycle: u64,
+}
+
+impl UploadTarget {
+    /// Core's answer with no `-maxuploadtarget`.
+    pub fn none() -> UploadTarget {
+        UploadTarget {
+            timeframe: 24 * 60 * 60,
+            target: 0,
+            target_reached: false,
+            serve_historical_blocks: true,
+            bytes_left_in_cycle: 0,
+            time_left_in_cycle: 0,
+        }
+    }
+}
+
+/// One entry of `getzmqnotifications` (the node publishes none: the list is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZmqNotification {
+    /// The notification kind (`pubhashblock`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The ZeroMQ address it is published on.
+    pub address: String,
+    /// The outbound message high-water mark.
+    pub hwm: u64,
 }
 
 /// One entry of `listbanned`.
@@ -792,16 +1252,26 @@ mod tests {
             "hash": HASH, "confirmations": 1, "height": 101, "version": 1,
             "versionHex": "00000001", "merkleroot": HASH2, "time": 1_700_000_000,
             "mediantime": 1_699_999_000, "nonce": 7, "bits": "207fffff",
-            "difficulty": 4.6e-10, "chainwork": format!("{:064x}", 204),
+            "target": format!("7fffff{}", "0".repeat(58)),
+            "difficulty": 4.6e-10, "chainwork": format!("{:064x}", 204), "nTx": 1,
             "previousblockhash": HASH2,
+        })
+    }
+
+    fn script_json() -> Value {
+        json!({
+            "asm": format!("1 {KEY}"), "desc": format!("rawtr({KEY})#00000000"),
+            "hex": format!("5120{KEY}"), "address": ADDR, "type": "witness_v1_taproot",
         })
     }
 
     fn coinbase_tx_json(with_block: bool) -> Value {
         let mut v = json!({
-            "txid": HASH, "hash": HASH2, "version": 1, "size": 90, "locktime": 0,
-            "vin": [{ "coinbase": "00ff", "height": 101 }],
-            "vout": [{ "value": 50.0, "n": 0, "address": ADDR, "pubkey": KEY }],
+            "txid": HASH, "hash": HASH2, "version": 1, "size": 90, "vsize": 90, "weight": 360,
+            "locktime": 0,
+            "vin": [{ "coinbase": "00ff", "height": 101, "sequence": FINAL_SEQUENCE }],
+            "vout": [{ "value": 50.0, "n": 0, "address": ADDR, "pubkey": KEY,
+                       "scriptPubKey": script_json() }],
             "hex": "0100",
         });
         if with_block {
@@ -833,15 +1303,18 @@ mod tests {
     fn blockchain() {
         let info: BlockchainInfo = round_trip(json!({
             "chain": "regtest", "blocks": 101, "headers": 101, "bestblockhash": HASH,
-            "difficulty": 4.6e-10, "mediantime": 1_700_000_000, "verificationprogress": 1.0,
-            "initialblockdownload": false, "chainwork": format!("{:064x}", 204),
-            "size_on_disk": 12_345, "pruned": false, "coinbase_maturity": 100,
+            "bits": "207fffff", "target": format!("7fffff{}", "0".repeat(58)),
+            "difficulty": 4.6e-10, "time": 1_700_000_100, "mediantime": 1_700_000_000,
+            "verificationprogress": 1.0, "initialblockdownload": false,
+            "chainwork": format!("{:064x}", 204), "size_on_disk": 12_345, "pruned": false,
+            "warnings": "", "coinbase_maturity": 100,
         }));
         assert_eq!(info.coinbase_maturity, 100);
 
         let header: BlockHeaderVerbose = round_trip(header_json());
         assert_eq!(header.nextblockhash, None);
         assert_eq!(header.version_hex, "00000001");
+        assert_eq!(header.n_tx, 1);
         let mut genesis = header_json();
         genesis.as_object_mut().unwrap().remove("previousblockhash");
         genesis["nextblockhash"] = json!(HASH2);
@@ -852,23 +1325,27 @@ mod tests {
 
         let mut block = header_json();
         block["size"] = json!(250);
-        block["nTx"] = json!(1);
+        block["strippedsize"] = json!(180);
+        block["weight"] = json!(1000);
         block["tx"] = json!([HASH]);
         let block: GetBlockVerbose = round_trip(block);
-        assert_eq!(block.n_tx, 1);
+        assert_eq!(block.header.n_tx, 1);
+        assert_eq!(block.weight, 1000);
         assert_eq!(block.tx[0].to_string(), HASH);
         assert_eq!(block.header.height, 101);
 
         let mut block2 = header_json();
         block2["size"] = json!(250);
-        block2["nTx"] = json!(1);
+        block2["strippedsize"] = json!(180);
+        block2["weight"] = json!(1000);
         block2["tx"] = json!([coinbase_tx_json(false)]);
         let block2: GetBlockVerboseTx = round_trip(block2);
         assert_eq!(
             block2.tx[0].tx.vin[0],
             TxInVerbose::Coinbase {
                 coinbase: "00ff".into(),
-                height: 101
+                height: 101,
+                sequence: FINAL_SEQUENCE,
             }
         );
 
@@ -893,12 +1370,13 @@ mod tests {
 
         let txout: TxOutInfo = round_trip(json!({
             "bestblock": HASH, "confirmations": 101, "value": 50.0, "address": ADDR,
-            "pubkey": KEY, "coinbase": true,
+            "pubkey": KEY, "scriptPubKey": script_json(), "coinbase": true,
         }));
         assert_eq!(txout.value, Amount::from_dot(50));
         let set: TxOutSetInfo = round_trip(json!({
             "height": 102, "bestblock": HASH, "transactions": 102, "txouts": 103,
-            "bogosize": 7_000, "hash_serialized": HASH2, "total_amount": 5150.0,
+            "bogosize": 7_000, "hash_serialized": HASH2, "hash_serialized_3": HASH2,
+            "total_amount": 5150.0,
             "disk_size": 1_000,
         }));
         assert_eq!(set.total_amount, Amount::from_dot(5150));
@@ -907,7 +1385,10 @@ mod tests {
     #[test]
     fn raw_transactions_and_mempool() {
         let mut spend = coinbase_tx_json(false);
-        spend["vin"] = json!([{ "txid": HASH2, "vout": 0, "witness": "aa" }]);
+        spend["vin"] = json!([{
+            "txid": HASH2, "vout": 0, "scriptSig": { "asm": "", "hex": "" },
+            "txinwitness": ["aa"], "witness": "aa", "sequence": FINAL_SEQUENCE,
+        }]);
         spend["vout"][0]["value"] = json!(49.0);
         spend.as_object_mut().unwrap().remove("hex");
         let decoded: DecodedTx = round_trip(spend);
@@ -920,30 +1401,79 @@ mod tests {
         assert_eq!(confirmed.confirmations, Some(3));
 
         let info: MempoolInfo = round_trip(json!({
-            "loaded": true, "size": 1, "bytes": 150, "usage": 150, "maxmempool": 300_000_000,
-            "mempoolminfee": 0.00001, "minrelaytxfee": 0.00001,
+            "loaded": true, "size": 1, "bytes": 150, "usage": 150, "total_fee": 1.0,
+            "maxmempool": 300_000_000, "mempoolminfee": 0.00001, "minrelaytxfee": 0.00001,
+            "incrementalrelayfee": 0.00001, "unbroadcastcount": 0, "fullrbf": false,
         }));
         assert_eq!(info.size, 1);
 
         let entry = json!({
-            "size": 150, "fee": 1.0, "fees": { "base": 1.0 }, "feerate": 666_666_666,
-            "time": 1_700_000_000, "height": 101, "depends": [], "spentby": [HASH2],
-            "wtxid": HASH,
+            "vsize": 150, "weight": 600, "fee": 1.0,
+            "fees": { "base": 1.0, "modified": 1.0, "ancestor": 1.0, "descendant": 1.5 },
+            "feerate": 666_666_666, "time": 1_700_000_000, "height": 101,
+            "descendantcount": 2, "descendantsize": 300, "ancestorcount": 1,
+            "ancestorsize": 150, "wtxid": HASH, "depends": [], "spentby": [HASH2],
+            "bip125-replaceable": false, "unbroadcast": false,
         });
         let parsed: MempoolEntry = round_trip(entry.clone());
         assert_eq!(parsed.feerate, FeeRate::from_sat_per_kvb(666_666_666));
         assert_eq!(parsed.fees.base, Amount::ONE_DOT);
+        assert_eq!(parsed.fees.descendant, Amount::from_sat(150_000_000));
         let pool: RawMempoolVerbose = round_trip(json!({ HASH: entry }));
         assert_eq!(pool[&HASH.parse::<Txid>().unwrap()], parsed);
 
         let results: Vec<TestMempoolAcceptResult> = round_trip(json!([
             { "txid": HASH, "wtxid": HASH2, "allowed": true, "vsize": 150,
-              "fees": { "base": 1.0 } },
+              "fees": { "base": 1.0, "effective-feerate": 6.66666666,
+                        "effective-includes": [HASH2] } },
             { "txid": HASH, "wtxid": HASH2, "allowed": false,
               "reject-reason": "missing inputs" },
         ]));
         assert_eq!(results[1].reject_reason.as_deref(), Some("missing inputs"));
         assert_eq!(results[0].vsize, Some(150));
+    }
+
+    #[test]
+    fn scripts_read_as_taproot_outputs_with_checksummed_descriptors() {
+        // BIP380's example descriptor and checksum.
+        assert_eq!(descriptor_checksum("raw(deadbeef)"), "89f8spxm");
+        assert_eq!(descriptor_checksum("raw(deadbeef)\u{7f}"), "");
+        let key: PubKey = KEY.parse().unwrap();
+        let script = ScriptPubKey::for_key(&key, Network::Regtest);
+        assert_eq!(script.hex, format!("5120{KEY}"));
+        assert_eq!(script.asm, format!("1 {KEY}"));
+        assert_eq!(
+            script.desc,
+            format!(
+                "rawtr({KEY})#{}",
+                descriptor_checksum(&format!("rawtr({KEY})"))
+            )
+        );
+        assert_eq!(script.desc.len(), "rawtr()#".len() + 64 + 8);
+        assert_eq!(
+            script.address,
+            Address::new(Network::Regtest, key).to_string()
+        );
+        let mut wire = serde_json::to_value(&script).unwrap();
+        assert_eq!(wire["type"], json!("witness_v1_taproot"));
+        wire["desc"] = json!("rawtr(x)#00000000");
+        round_trip::<ScriptPubKey>(wire);
+    }
+
+    #[test]
+    fn block_stats() {
+        let stats: BlockStats = round_trip(json!({
+            "avgfee": 200, "avgfeerate": 1, "avgtxsize": 150, "blockhash": HASH,
+            "feerate_percentiles": [1, 1, 2, 2, 3], "height": 102, "ins": 1,
+            "maxfee": 300, "maxfeerate": 3, "maxtxsize": 160, "medianfee": 200,
+            "mediantime": 1_700_000_000, "mediantxsize": 150, "minfee": 100,
+            "minfeerate": 1, "mintxsize": 140, "outs": 3, "subsidy": 5_000_000_000u64,
+            "swtotal_size": 300, "swtotal_weight": 1200, "swtxs": 2, "time": 1_700_000_100,
+            "total_out": 100, "total_size": 300, "total_weight": 1200, "totalfee": 400,
+            "txs": 3, "utxo_increase": 2, "utxo_size_inc": 162, "utxo_increase_actual": 2,
+            "utxo_size_inc_actual": 162,
+        }));
+        assert_eq!(stats.feerate_percentiles, [1, 1, 2, 2, 3]);
     }
 
     #[test]
@@ -968,14 +1498,26 @@ mod tests {
         };
         let verbose = TxVerbose::from_tx(&tx, Network::Regtest);
         assert_eq!(verbose.transaction().unwrap(), tx);
+        // The witness is one compact-size byte and 64 signature bytes.
+        assert_eq!(tx.base_size(), tx.size() - 65);
+        let mut stripped = Vec::new();
+        tx.encode_without_witness(&mut stripped);
+        assert_eq!(tx.base_size(), stripped.len());
+        assert_eq!(verbose.tx.vsize, tx.size() as u64);
+        assert_eq!(verbose.tx.weight, 4 * tx.size() as u64);
+        assert_eq!(
+            verbose.tx.vout[0].script_pub_key,
+            ScriptPubKey::for_key(&key, Network::Regtest)
+        );
         assert_eq!(verbose.tx.txid, tx.txid());
         assert_eq!(
             verbose.tx.vout[0].address,
             Address::new(Network::Regtest, key).to_string()
         );
         assert!(matches!(
-            verbose.tx.vin[0],
-            TxInVerbose::Spend { vout: 2, .. }
+            &verbose.tx.vin[0],
+            TxInVerbose::Spend { vout: 2, txinwitness, witness, sequence: FINAL_SEQUENCE, .. }
+                if txinwitness == &vec![witness.clone()]
         ));
         let wire = serde_json::to_value(&verbose).unwrap();
         assert_eq!(wire["vout"][0]["value"], json!(3.0));
@@ -996,43 +1538,71 @@ mod tests {
             "blocks": 101, "difficulty": 4.6e-10, "bits": "207fffff",
             "target": format!("{:064x}", 1), "networkhashps": 1.5, "hashespersec": 0.0,
             "generate": false, "genproclimit": 0, "pooledtx": 0, "chain": "regtest",
+            "next": { "height": 102, "bits": "207fffff", "difficulty": 4.6e-10,
+                      "target": format!("{:064x}", 1) },
+            "warnings": "",
         }));
         assert!(!info.generate);
+        assert_eq!(info.next.height, 102);
         let template: BlockTemplate = round_trip(json!({
             "version": 1, "previousblockhash": HASH,
-            "transactions": [{ "data": "0100", "txid": HASH, "hash": HASH2, "fee": 100 }],
+            "transactions": [{ "data": "0100", "txid": HASH, "hash": HASH2, "depends": [],
+                               "fee": 100, "sigops": 0, "weight": 800 }],
             "coinbasevalue": 5_000_000_100u64, "target": format!("{:064x}", 1),
             "mintime": 1_700_000_001, "curtime": 1_700_000_100, "bits": "207fffff",
-            "height": 102, "sizelimit": 1_000_000, "work": "2", "rules": [],
-            "capabilities": ["proposal", "longpoll"], "longpollid": "ab1",
+            "height": 102, "sizelimit": 1_000_000, "weightlimit": 4_000_000,
+            "sigoplimit": 80_000, "vbavailable": {}, "vbrequired": 0, "coinbaseaux": {},
+            "work": "2", "rules": [], "capabilities": ["proposal"], "longpollid": "ab1",
             "mutable": ["time", "transactions", "prevblock"], "noncerange": "00000000ffffffff",
         }));
         assert_eq!(template.transactions[0].fee, 100);
     }
 
+    /// The fields of a `getpeerinfo` entry that stand for features dotcoin lacks.
+    fn peer_defaults(mut peer: Value) -> Value {
+        let defaults = json!({
+            "addrbind": "127.0.0.1:40001", "timeoffset": 0, "relaytxes": true,
+            "last_transaction": 0, "last_block": 0, "servicesnames": ["NETWORK"],
+            "bip152_hb_to": false, "bip152_hb_from": false, "presynced_headers": -1,
+            "inflight": [], "addr_relay_enabled": true, "addr_processed": 0, "addnode": false,
+            "addr_rate_limited": 0, "permissions": [], "minfeefilter": 0.0,
+            "bytessent_per_msg": {}, "bytesrecv_per_msg": {},
+            "transport_protocol_type": "v1", "session_id": "",
+        });
+        let fields = peer.as_object_mut().expect("object");
+        for (k, v) in defaults.as_object().expect("object") {
+            fields.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        peer
+    }
+
     #[test]
     fn network_and_control() {
-        let peers: Vec<PeerInfo> = round_trip(json!([
-            { "id": 0, "addr": "127.0.0.1:18633", "inbound": false,
+        let peers: Vec<PeerInfo> = round_trip(Value::Array(vec![
+            peer_defaults(
+                json!({ "id": 0, "addr": "127.0.0.1:18633", "inbound": false,
               "connection_type": "manual", "version": 1, "subver": "/dotcoin:0.1.0/",
               "startingheight": 5, "synced_headers": 5, "synced_blocks": 5,
               "bytessent": 100, "bytesrecv": 200, "conntime": 1_700_000_000,
-              "banscore": 0, "pingtime": 0.001, "minping": 0.0005, "addnode": "127.0.0.1:18633",
+              "banscore": 0, "pingtime": 0.001, "minping": 0.0005,
+              "addnode": true, "addednode": "127.0.0.1:18633",
               "services": "0000000000000001", "lastsend": 1_700_000_001,
-              "lastrecv": 1_700_000_002, "network": "not_publicly_routable" },
-            { "id": 1, "addr": "127.0.0.1:40000", "inbound": true,
+              "lastrecv": 1_700_000_002, "network": "not_publicly_routable" }),
+            ),
+            peer_defaults(json!({ "id": 1, "addr": "127.0.0.1:40000", "inbound": true,
               "connection_type": "inbound", "version": 0, "subver": "",
               "startingheight": -1, "synced_headers": -1, "synced_blocks": -1,
               "bytessent": 0, "bytesrecv": 0, "conntime": 1_700_000_000, "banscore": 0,
               "services": "0000000000000000", "lastsend": 0, "lastrecv": 0,
-              "network": "not_publicly_routable" },
-            { "id": 2, "addr": "10.0.0.1:8633", "inbound": false,
+              "network": "not_publicly_routable" })),
+            peer_defaults(json!({ "id": 2, "addr": "10.0.0.1:8633", "inbound": false,
               "connection_type": "outbound-full-relay", "version": 1, "subver": "/x/",
               "startingheight": 0, "synced_headers": 0, "synced_blocks": 0,
               "bytessent": 1, "bytesrecv": 1, "conntime": 1, "banscore": 10,
-              "services": "0000000000000001", "lastsend": 1, "lastrecv": 1, "network": "ipv4" },
+              "services": "0000000000000001", "lastsend": 1, "lastrecv": 1, "network": "ipv4" })),
         ]));
         assert_eq!(peers[0].connection_type, ConnectionType::Manual);
+        assert!(peers[0].addnode && !peers[1].addnode);
         assert_eq!(peers[1].pingtime, None);
         assert_eq!(peers[2].connection_type, ConnectionType::OutboundFullRelay);
 
@@ -1040,10 +1610,21 @@ mod tests {
             "version": 100, "subversion": "/dotcoin:0.1.0/", "protocolversion": 1,
             "connections": 2, "connections_in": 1, "connections_out": 1,
             "networkactive": true, "localservices": "0000000000000001",
-            "localservicesnames": ["NETWORK"],
+            "localservicesnames": ["NETWORK"], "localrelay": true, "timeoffset": 0,
+            "networks": serde_json::to_value(NetworkReach::all()).expect("json"),
+            "relayfee": 0.00001, "incrementalfee": 0.00001,
             "localaddresses": [{ "address": "127.0.0.1", "port": 18633, "score": 1 }],
-            "relayfee": 0.00001, "warnings": "",
+            "warnings": "",
         }));
+        assert_eq!(net.networks.iter().filter(|n| n.reachable).count(), 2);
+        let totals: NetTotals = round_trip(json!({
+            "totalbytesrecv": 10, "totalbytessent": 20, "timemillis": 1_700_000_000_000u64,
+            "uploadtarget": serde_json::to_value(UploadTarget::none()).expect("json"),
+        }));
+        assert_eq!(totals.uploadtarget.timeframe, 86_400);
+        round_trip::<Vec<ZmqNotification>>(json!([
+            { "type": "pubhashblock", "address": "tcp://127.0.0.1:28332", "hwm": 1000 },
+        ]));
         assert_eq!(net.localaddresses[0].port, 18633);
 
         let bans: Vec<BannedEntry> = round_trip(json!([{

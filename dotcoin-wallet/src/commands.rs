@@ -349,11 +349,13 @@ pub(crate) fn history(
             .iter()
             .map(|o| i128::from(o.value.to_sat()))
             .sum();
+        // The output an entry is about (Core's `vout` and `address`).
         let first_of = |mine: bool| {
             tx.outputs
                 .iter()
-                .find(|o| ours.contains(&o.pubkey) == mine)
-                .map(|o| Address::new(network, o.pubkey).to_string())
+                .zip(0u32..)
+                .find(|(o, _)| ours.contains(&o.pubkey) == mine)
+                .map(|(o, n)| (n, Address::new(network, o.pubkey).to_string()))
         };
         let (category, amount, fee, address) = if tx.is_coinbase() {
             let category = if info.confirmations >= maturity {
@@ -379,13 +381,20 @@ pub(crate) fn history(
         };
         let mut fields = vec![
             ("txid".to_owned(), Json::Str(tx.txid().to_string())),
+            ("wtxid".to_owned(), Json::Str(tx.wtxid().to_string())),
             ("category".to_owned(), Json::Str(category.to_owned())),
             ("amount".to_owned(), Json::Amount(amount)),
         ];
         if let Some(fee) = fee {
             fields.push(("fee".to_owned(), Json::Amount(fee)));
         }
-        if let Some(address) = address {
+        // Core names an output for every entry; a send whose outputs all pay others
+        // or all pay us has one, so only a transaction without outputs falls back to 0.
+        fields.push((
+            "vout".to_owned(),
+            Json::Int(address.as_ref().map_or(0, |(n, _)| i64::from(*n))),
+        ));
+        if let Some((_, address)) = address {
             let label = wallet
                 .record(&address)
                 .map(|k| k.label.clone())
@@ -399,11 +408,36 @@ pub(crate) fn history(
             "confirmations".to_owned(),
             Json::Int(i64::from(info.confirmations)),
         ));
+        if tx.is_coinbase() {
+            fields.push(("generated".to_owned(), Json::Bool(true)));
+        }
+        if info.confirmations == 0 {
+            // Core's trust: our own spend, whose inputs are all ours.
+            fields.push(("trusted".to_owned(), Json::Bool(all_inputs_ours)));
+        }
         if let Some(hash) = &info.blockhash {
             fields.push(("blockhash".to_owned(), Json::Str(hash.to_string())));
         }
+        if let Some(height) = info.height {
+            fields.push(("blockheight".to_owned(), Json::Int(i64::from(height))));
+        }
+        if let Some(index) = info.index {
+            fields.push(("blockindex".to_owned(), Json::Int(i64::from(index))));
+        }
         if let Some(time) = info.time {
-            fields.push(("time".to_owned(), Json::Int(i64::from(time))));
+            fields.push(("blocktime".to_owned(), Json::Int(i64::from(time))));
+        }
+        // The pool refuses conflicting transactions, so a wallet transaction never
+        // conflicts with another and is never replaced.
+        fields.push(("walletconflicts".to_owned(), Json::Arr(Vec::new())));
+        if let Some(received) = info.received {
+            let received = i64::try_from(received).unwrap_or(i64::MAX);
+            fields.push(("time".to_owned(), Json::Int(received)));
+            fields.push(("timereceived".to_owned(), Json::Int(received)));
+        }
+        fields.push(("bip125-replaceable".to_owned(), Json::Str("no".to_owned())));
+        if category == "send" {
+            fields.push(("abandoned".to_owned(), Json::Bool(false)));
         }
         out.push(Json::Obj(fields));
     }
@@ -867,13 +901,17 @@ mod tests {
             blocks: 200,
             headers: 200,
             bestblockhash: BlockHash::all_zeros(),
+            bits: "207fffff".into(),
+            target: "00".into(),
             difficulty: 1.0,
+            time: 0,
             mediantime: 0,
             verificationprogress: 1.0,
             initialblockdownload: false,
             chainwork: "00".into(),
             size_on_disk: 0,
             pruned: false,
+            warnings: String::new(),
             coinbase_maturity: 100,
         };
         node.answers.insert(

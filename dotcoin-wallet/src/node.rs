@@ -2,7 +2,9 @@
 //! [`NodeApi`] trait so the core and the tests never need a running node. Nothing here
 //! sends a secret: the only thing the wallet hands the node is a signed transaction.
 
-use dotcoin_common::rpc_types::{AddressUtxo, BlockchainInfo, TxVerbose};
+use dotcoin_common::rpc_types::{
+    AddressUtxo, BlockchainInfo, GetBlockVerbose, MempoolEntry, TxVerbose,
+};
 use dotcoin_common::{encode, BlockHash, Transaction, Txid};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -88,6 +90,14 @@ pub struct TxInfo {
     pub blockhash: Option<BlockHash>,
     /// The block's time, if confirmed.
     pub time: Option<u32>,
+    /// The block's height, if confirmed.
+    pub height: Option<u32>,
+    /// Its position in the block, if confirmed.
+    pub index: Option<u32>,
+    /// Unix time the node first held it: its mempool entry's time while unconfirmed (none
+    /// if it left the pool meanwhile), its block's time once confirmed, as the node keeps
+    /// no earlier record.
+    pub received: Option<u64>,
 }
 
 /// `getrawtransaction <txid> true`.
@@ -102,11 +112,35 @@ pub async fn raw_transaction<N: NodeApi>(node: &N, txid: &Txid) -> Result<TxInfo
             tx.txid()
         )));
     }
+    // Where in its block: a coinbase commits to its height and comes first; any other
+    // transaction is looked up in the block's txid list.
+    let (height, index) = match verbose.blockhash {
+        None => (None, None),
+        Some(_) if tx.is_coinbase() => (Some(tx.inputs[0].prevout.vout), Some(0)),
+        Some(hash) => {
+            let block: GetBlockVerbose = call_typed(node, "getblock", json!([hash, 1])).await?;
+            let index = block.tx.iter().position(|t| t == txid).ok_or_else(|| {
+                WalletError::Node(format!("getblock {hash}: transaction {txid} is not in it"))
+            })?;
+            (Some(block.header.height), u32::try_from(index).ok())
+        }
+    };
+    let received = match verbose.time {
+        Some(time) => Some(u64::from(time)),
+        // Best effort: the transaction may have been mined or evicted since.
+        None => call_typed::<MempoolEntry, _>(node, "getmempoolentry", json!([txid]))
+            .await
+            .ok()
+            .map(|e| e.time),
+    };
     Ok(TxInfo {
         tx,
         confirmations: verbose.confirmations.unwrap_or(0),
         blockhash: verbose.blockhash,
         time: verbose.time,
+        height,
+        index,
+        received,
     })
 }
 

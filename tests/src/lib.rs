@@ -6,6 +6,8 @@
 //!   RPC client, runs the CLI and wallet against it, stops it (RPC or SIGTERM), kills it
 //!   with SIGKILL and restarts it on the same datadir; on drop it kills the process and,
 //!   if the test is failing, prints the node's `debug.log`.
+//! - [`WalletServiceProcess`] starts `dotcoin-wallet serve` for a node, in a datadir of
+//!   its own, on a port it reads back the same way.
 //! - [`wait_until`] waits for a condition with a timeout; tests never sleep blindly.
 //! - [`rawpeer`]: a scripted peer speaking raw P2P frames, for hostile-peer tests.
 //! - [`busy_chain`]: regtest blocks full of signed transactions, for sync tests and the
@@ -529,6 +531,107 @@ impl Drop for TestNode {
                 self.debug_log()
             );
             eprintln!("---- stderr ----\n{}", self.stderr_log());
+        }
+    }
+}
+
+/// A running `dotcoin-wallet serve` for a node: its own temporary datadir (the keys must
+/// not be in the node's), a free port it writes to `wallet-service.ports`, the node's
+/// cookie to reach the node, and its own cookie (`.wallet-cookie`) for its clients. The
+/// process is killed on drop; a failing test prints its log.
+#[derive(Debug)]
+pub struct WalletServiceProcess {
+    /// Base datadir (the service's files are in `regtest/` below it).
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// Its RPC port.
+    pub port: u16,
+}
+
+impl WalletServiceProcess {
+    /// Starts a service for `node` with extra `args` (after `serve`).
+    pub fn start(node: &TestNode, args: &[&str]) -> WalletServiceProcess {
+        let dir = tempfile::Builder::new()
+            .prefix("dotcoin-wallet-service-")
+            .tempdir()
+            .expect("tempdir");
+        let ports = dir.path().join("regtest").join("wallet-service.ports");
+        let log = std::fs::File::create(dir.path().join("service.log")).expect("log file");
+        let mut child = Command::new(bin("dotcoin-wallet"))
+            .arg("--regtest")
+            .arg("--datadir")
+            .arg(dir.path())
+            .args(["--rpcport", &node.rpc_port.to_string()])
+            .args(["--rpcuser", "__cookie__", "--rpcpassword"])
+            .arg(node.cookie_password())
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn dotcoin-wallet serve");
+        let mut port = None;
+        wait_until(
+            "the wallet service to write its ports file",
+            TIMEOUT,
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "dotcoin-wallet serve exited ({status}):\n{}",
+                        std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+                    );
+                }
+                port = std::fs::read_to_string(&ports)
+                    .ok()
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                    .and_then(|v| v["rpc"].as_u64())
+                    .and_then(|p| u16::try_from(p).ok());
+                port.is_some()
+            },
+        );
+        WalletServiceProcess {
+            dir,
+            child: Some(child),
+            port: port.expect("set when the wait ended"),
+        }
+    }
+
+    /// The cookie file its clients authenticate with.
+    pub fn cookie_file(&self) -> PathBuf {
+        self.dir.path().join("regtest").join(".wallet-cookie")
+    }
+
+    /// What the service wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit (after a `stop` call) and returns its exit code.
+    pub fn wait_exit(&mut self) -> i32 {
+        let mut child = self.child.take().expect("the service is running");
+        let mut code = None;
+        wait_until("the wallet service to exit", TIMEOUT, || {
+            code = child
+                .try_wait()
+                .expect("try_wait")
+                .map(|s| s.code().unwrap_or(-1));
+            code.is_some()
+        });
+        code.expect("set when the wait ended")
+    }
+}
+
+impl Drop for WalletServiceProcess {
+    // Showing a failing test's service log on stderr is the point here.
+    #[allow(clippy::print_stderr)]
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- wallet service log ----\n{}", self.log());
         }
     }
 }

@@ -636,7 +636,7 @@ fn added_calls_answer_as_core_defines_them() {
     assert_eq!(v["vin"][0]["prevout"]["generated"], json!(false));
     // A long-polled template waits for the mempool or tip to change.
     let template = node.rpc("getblocktemplate", json!([{"rules": ["segwit"]}]));
-    assert_eq!(template["capabilities"], json!(["longpoll"]));
+    assert_eq!(template["capabilities"], json!(["proposal"]));
     assert_eq!(template["transactions"].as_array().map(Vec::len), Some(3));
     let longpollid = template["longpollid"]
         .as_str()

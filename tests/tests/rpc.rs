@@ -67,7 +67,7 @@ fn every_method_through_the_cli() {
     let block: GetBlockVerbose = node.cli_typed(&["getblock", &best]);
     assert_eq!(block.header.height, 101);
     assert_eq!(block.header.confirmations, 1);
-    assert_eq!(block.n_tx, 1);
+    assert_eq!(block.header.n_tx, 1);
     let block2: GetBlockVerboseTx = node.cli_typed(&["getblock", &best, "2"]);
     assert!(
         matches!(
@@ -167,7 +167,7 @@ fn every_method_through_the_cli() {
     let verbose_pool: RawMempoolVerbose = node.cli_typed(&["getrawmempool", "true"]);
     assert_eq!(verbose_pool[&tx.txid()].fee, Amount::ONE_DOT);
     let entry: MempoolEntry = node.cli_typed(&["getmempoolentry", &txid]);
-    assert_eq!(entry.size, tx.size() as u64);
+    assert_eq!(entry.vsize, tx.size() as u64);
     let mpi: MempoolInfo = node.cli_typed(&["getmempoolinfo"]);
     assert_eq!(mpi.size, 1);
     let verbose: TxVerbose = node.cli_typed(&["getrawtransaction", &txid, "true"]);

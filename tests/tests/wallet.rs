@@ -503,11 +503,15 @@ fn dotcoind_dependency_tree_has_no_signing_code() {
         HashSet::from(["default".to_owned()]),
         "dotcoin-common without `signing` (its default feature set is empty)"
     );
-    // secp256k1 for verification only: no `rand`/`rand-std` (key generation), nothing
-    // beyond std/alloc (no global-context with randomisation, no recovery, no serde).
+    // secp256k1 for verification only: no `rand`/`rand-std` (key generation), no
+    // global-context with randomisation. `hashes`, `recovery` and `serde` come from the
+    // workspace-hack, which gives the programs the features the tests' rust-bitcoin (the
+    // typed Core client) switches on; none of them generates a key.
     assert_eq!(
         features_of(&tree, "secp256k1"),
-        HashSet::from(["alloc".to_owned(), "std".to_owned()])
+        ["alloc", "hashes", "recovery", "serde", "std"]
+            .map(str::to_owned)
+            .into(),
     );
     // Who enables which feature of secp256k1: neither `rand` nor `rand-std`.
     let secp = cargo_tree(&["-e", "normal,features", "-i", "secp256k1"]);

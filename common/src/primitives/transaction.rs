@@ -176,6 +176,13 @@ impl Transaction {
     pub fn size(&self) -> usize {
         self.encoded_size()
     }
+
+    /// Serialized size without witnesses (Core's stripped size): the bytes the txid
+    /// commits to.
+    pub fn base_size(&self) -> usize {
+        let witnesses: usize = self.inputs.iter().map(|i| i.witness.encoded_size()).sum();
+        self.size() - witnesses
+    }
 }
 
 impl Encodable for Transaction {

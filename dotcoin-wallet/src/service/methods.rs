@@ -14,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use dotcoin_common::rpc_types::AddressUtxo;
+use dotcoin_common::rpc_types::{
+    AddressUtxo, DecodedTx, ScriptPubKey, TxInVerbose, FINAL_SEQUENCE,
+};
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::Endpoint;
 use jsonrpsee::RpcModule;
@@ -429,6 +431,11 @@ async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> 
         ("immature_balance".to_owned(), Json::amount(b.immature)),
         ("txcount".to_owned(), Json::Int(txcount as i64)),
         ("keypoolsize".to_owned(), Json::Int(w.keypool_len() as i64)),
+        // Change draws on the same pool as receiving addresses.
+        (
+            "keypoolsize_hd_internal".to_owned(),
+            Json::Int(w.keypool_len() as i64),
+        ),
     ];
     if w.is_encrypted() {
         let until = if w.is_unlocked() {
@@ -445,6 +452,7 @@ async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> 
         ("scanning".to_owned(), Json::Bool(false)),
         ("descriptors".to_owned(), Json::Bool(false)),
         ("external_signer".to_owned(), Json::Bool(false)),
+        ("blank".to_owned(), Json::Bool(false)),
         ("lastprocessedblock".to_owned(), last_processed(svc)),
     ]);
     Ok(Json::Obj(fields))
@@ -508,20 +516,42 @@ async fn listunspent(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> Rp
                 .record(&u.address)
                 .map(|k| k.label.clone())
                 .unwrap_or_default();
+            let script = script_of(&u.address, svc.network);
             Json::obj([
                 ("txid", Json::Str(u.txid.to_string())),
                 ("vout", Json::Int(i64::from(u.output_index))),
                 ("address", Json::Str(u.address.clone())),
                 ("label", Json::Str(label)),
+                ("scriptPubKey", Json::Str(script.hex)),
                 ("amount", Json::amount(Amount::from_sat(u.satoshis))),
                 ("confirmations", Json::Int(i64::from(u.confirmations))),
                 ("spendable", Json::Bool(true)),
                 ("solvable", Json::Bool(true)),
+                ("desc", Json::Str(script.desc)),
+                // Keys are not derived from a descriptor, so no wallet descriptor is
+                // the parent of this one.
+                ("parent_descs", Json::Arr(Vec::new())),
                 ("safe", Json::Bool(is_trusted(w, &u))),
             ])
         })
         .collect();
     Ok(Json::Arr(list))
+}
+
+/// The script (and descriptor) of an output paying `address`, an address the node itself
+/// reported or the wallet made, so it parses; an address that does not parses as the
+/// empty script.
+fn script_of(address: &str, network: dotcoin_common::Network) -> ScriptPubKey {
+    match Address::parse_for(address, network) {
+        Ok(a) => ScriptPubKey::for_key(&a.pubkey, network),
+        Err(_) => ScriptPubKey {
+            asm: String::new(),
+            desc: String::new(),
+            hex: String::new(),
+            address: address.to_owned(),
+            kind: "nonstandard".into(),
+        },
+    }
 }
 
 /// The wallet's transactions, oldest first, as the node's address index has them now, and
@@ -609,19 +639,39 @@ async fn gettransaction(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
         .position(|i| i.tx.txid() == txid)
         .ok_or_else(not_ours)?;
     let (info, entry) = (&infos[index], &entries[index]);
+    // Core's fields, from the history entry (one net entry per transaction here).
     let mut fields: Vec<(String, Json)> = Vec::new();
-    for name in ["amount", "fee", "confirmations", "blockhash"] {
+    for name in [
+        "amount",
+        "fee",
+        "confirmations",
+        "generated",
+        "trusted",
+        "blockhash",
+        "blockheight",
+        "blockindex",
+        "blocktime",
+        "txid",
+        "wtxid",
+        "walletconflicts",
+        "time",
+        "timereceived",
+        "bip125-replaceable",
+    ] {
         if let Some(v) = field(entry, name) {
             fields.push((name.to_owned(), v.clone()));
         }
     }
-    if let Some(time) = info.time {
-        fields.push(("blocktime".to_owned(), Json::Int(i64::from(time))));
-        fields.push(("time".to_owned(), Json::Int(i64::from(time))));
-    }
-    fields.push(("txid".to_owned(), Json::Str(txid.to_string())));
     let mut detail = Vec::new();
-    for name in ["address", "category", "amount", "label", "fee"] {
+    for name in [
+        "address",
+        "category",
+        "amount",
+        "label",
+        "vout",
+        "fee",
+        "abandoned",
+    ] {
         if let Some(v) = field(entry, name) {
             detail.push((name.to_owned(), v.clone()));
         }
@@ -632,17 +682,89 @@ async fn gettransaction(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
         Json::Str(hex::encode(encode::serialize(&info.tx))),
     ));
     if verbose {
-        fields.push((
-            "decoded".to_owned(),
-            Json::obj([
-                ("txid", Json::Str(txid.to_string())),
-                ("size", Json::Int(info.tx.size() as i64)),
-                ("vin", Json::Int(info.tx.inputs.len() as i64)),
-                ("vout", Json::Int(info.tx.outputs.len() as i64)),
-            ]),
-        ));
+        fields.push(("decoded".to_owned(), decoded(&info.tx, svc.network)));
     }
     Ok(Json::Obj(fields))
+}
+
+/// `tx` as `decoderawtransaction` shows it, for `gettransaction`'s `decoded` (Core's
+/// shape, built here as [`Json`] so the amounts keep their 8 decimals).
+fn decoded(tx: &Transaction, network: dotcoin_common::Network) -> Json {
+    let d = DecodedTx::from_tx(tx, network);
+    let int = |n: u64| Json::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let script = |s: &ScriptPubKey| {
+        Json::obj([
+            ("asm", Json::Str(s.asm.clone())),
+            ("desc", Json::Str(s.desc.clone())),
+            ("hex", Json::Str(s.hex.clone())),
+            ("address", Json::Str(s.address.clone())),
+            ("type", Json::Str(s.kind.clone())),
+        ])
+    };
+    let vin = d
+        .vin
+        .iter()
+        .map(|input| match input {
+            TxInVerbose::Coinbase {
+                coinbase,
+                height,
+                sequence,
+            } => Json::obj([
+                ("coinbase", Json::Str(coinbase.clone())),
+                ("height", int(u64::from(*height))),
+                ("sequence", int(u64::from(*sequence))),
+            ]),
+            TxInVerbose::Spend {
+                txid,
+                vout,
+                script_sig,
+                txinwitness,
+                witness,
+                sequence,
+                ..
+            } => Json::obj([
+                ("txid", Json::Str(txid.to_string())),
+                ("vout", int(u64::from(*vout))),
+                (
+                    "scriptSig",
+                    Json::obj([
+                        ("asm", Json::Str(script_sig.asm.clone())),
+                        ("hex", Json::Str(script_sig.hex.clone())),
+                    ]),
+                ),
+                (
+                    "txinwitness",
+                    Json::Arr(txinwitness.iter().cloned().map(Json::Str).collect()),
+                ),
+                ("witness", Json::Str(witness.clone())),
+                ("sequence", int(u64::from(*sequence))),
+            ]),
+        })
+        .collect();
+    let vout = d
+        .vout
+        .iter()
+        .map(|o| {
+            Json::obj([
+                ("value", Json::amount(o.value)),
+                ("n", int(u64::from(o.n))),
+                ("address", Json::Str(o.address.clone())),
+                ("pubkey", Json::Str(o.pubkey.clone())),
+                ("scriptPubKey", script(&o.script_pub_key)),
+            ])
+        })
+        .collect();
+    Json::obj([
+        ("txid", Json::Str(d.txid.to_string())),
+        ("hash", Json::Str(d.hash.to_string())),
+        ("version", int(u64::from(d.version))),
+        ("size", int(d.size)),
+        ("vsize", int(d.vsize)),
+        ("weight", int(d.weight)),
+        ("locktime", int(u64::from(d.locktime))),
+        ("vin", Json::Arr(vin)),
+        ("vout", Json::Arr(vout)),
+    ])
 }
 
 fn estimate_mode(p: &Params<'_>, conf_i: usize, mode_i: usize, has_rate: bool) -> RpcResult<()> {
@@ -968,10 +1090,13 @@ async fn getaddressinfo(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
     let address = params::address(p.req_str(0, "address")?, svc.network)?;
     let loaded = handle.lock().await;
     let record = loaded.wallet.record(&address.to_string());
+    let script = ScriptPubKey::for_key(&address.pubkey, svc.network);
     let mut fields = vec![
         ("address".to_owned(), Json::Str(address.to_string())),
+        ("scriptPubKey".to_owned(), Json::Str(script.hex)),
         ("ismine".to_owned(), Json::Bool(record.is_some())),
         ("solvable".to_owned(), Json::Bool(record.is_some())),
+        ("desc".to_owned(), Json::Str(script.desc)),
         ("iswatchonly".to_owned(), Json::Bool(false)),
         ("isscript".to_owned(), Json::Bool(false)),
         ("iswitness".to_owned(), Json::Bool(true)),
@@ -981,8 +1106,9 @@ async fn getaddressinfo(svc: &Service, handle: &WalletHandle, p: &Params<'_>) ->
             Json::Str(address.pubkey.to_string()),
         ),
     ];
+    // No `pubkey`: as Core does for a taproot address, the key is the witness program
+    // (Core's `pubkey` is a 33-byte key, which a strict client would parse as one).
     if let Some(k) = record {
-        fields.push(("pubkey".to_owned(), Json::Str(k.pubkey.clone())));
         fields.push((
             "ischange".to_owned(),
             Json::Bool(k.purpose == Purpose::Change),
@@ -1091,6 +1217,9 @@ async fn signrawtransactionwithwallet(
                 errors.push(Json::obj([
                     ("txid", Json::Str(input.prevout.txid.to_string())),
                     ("vout", Json::Int(i64::from(input.prevout.vout))),
+                    ("witness", Json::Arr(Vec::new())),
+                    ("scriptSig", Json::Str(String::new())),
+                    ("sequence", Json::Int(i64::from(FINAL_SEQUENCE))),
                     (
                         "error",
                         Json::Str("Input not found or already spent".into()),
@@ -1117,6 +1246,49 @@ async fn signrawtransactionwithwallet(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn decoded_is_the_nodes_decoderawtransaction() {
+        use dotcoin_common::{Network, OutPoint, TxIn};
+        let zero: Txid = "00".repeat(32).parse().expect("txid");
+        let coinbase = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: zero,
+                    vout: 7,
+                },
+                witness: vec![1, 2],
+            }],
+            outputs: vec![TxOut {
+                value: Amount::from_sat(5_000_000_000),
+                pubkey: PubKey([3; 32]),
+            }],
+            lock_time: 0,
+        };
+        let spend = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: coinbase.txid(),
+                    vout: 0,
+                },
+                witness: vec![9; 64],
+            }],
+            outputs: vec![TxOut {
+                value: Amount::from_sat(123_456_789),
+                pubkey: PubKey([2; 32]),
+            }],
+            lock_time: 0,
+        };
+        for tx in [coinbase, spend] {
+            let ours: Value =
+                serde_json::from_str(&decoded(&tx, Network::Regtest).compact()).expect("json");
+            let node =
+                serde_json::to_value(DecodedTx::from_tx(&tx, Network::Regtest)).expect("json");
+            assert_eq!(ours, node);
+        }
+    }
 
     #[test]
     fn named_parameters_go_in_place() {

@@ -103,6 +103,8 @@ pub struct Peer {
     pub id: PeerId,
     /// Remote address.
     pub addr: SocketAddr,
+    /// Our end of the connection (`getpeerinfo`'s `addrbind`), when the OS told it.
+    pub local: Option<SocketAddr>,
     /// How the connection came about.
     pub conn_type: ConnType,
     /// The added-node target this connection serves, if any.
@@ -171,7 +173,7 @@ pub struct PeerStats {
 impl Peer {
     fn new(
         id: PeerId,
-        addr: SocketAddr,
+        (addr, local): (SocketAddr, Option<SocketAddr>),
         conn_type: ConnType,
         target: Option<String>,
         magic: [u8; 4],
@@ -180,6 +182,7 @@ impl Peer {
         Peer {
             id,
             addr,
+            local,
             conn_type,
             target,
             conntime: unix_time(),
@@ -392,11 +395,12 @@ pub(super) async fn run_connection(
     target: Option<String>,
 ) -> bool {
     let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().ok();
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(OUT_QUEUE);
     let id = mgr.next_peer_id();
     let magic = mgr.params().magic;
-    let peer = Arc::new(Peer::new(id, addr, conn_type, target, magic, tx));
+    let peer = Arc::new(Peer::new(id, (addr, local), conn_type, target, magic, tx));
     if !mgr.register(&peer) {
         return false;
     }

@@ -1,7 +1,9 @@
 //! Blockchain calls: the chain, its blocks and headers, its tips and its UTXO set.
 
 use dotcoin_common::pow::difficulty;
-use dotcoin_common::rpc_types::{BlockchainInfo, ChainTipInfo, TxOutInfo, TxOutSetInfo, TxVerbose};
+use dotcoin_common::rpc_types::{
+    BlockStats, BlockchainInfo, ChainTipInfo, ScriptPubKey, TxOutInfo, TxOutSetInfo, TxVerbose,
+};
 use dotcoin_common::{serialize, Address, OutPoint};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -15,7 +17,7 @@ use super::json::{
 use super::params::{
     blockhash_param, opt_bool, opt_u32, required, string_param, txid_param, u32_param,
 };
-use super::rawtx::entry_info;
+use super::rawtx::{entry_info, pool_parents, reachable};
 use super::RpcContext;
 use crate::chain::{utxo_stats, ChainError};
 use crate::util::unix_time;
@@ -43,7 +45,7 @@ pub trait BlockchainRpc {
         verbosity: Option<Value>,
     ) -> RpcResult<GetBlockResult>;
     /// A header.
-    #[method(name = "getblockheader")]
+    #[method(name = "getblockheader", blocking)]
     fn getblockheader(
         &self,
         blockhash: Option<Value>,
@@ -180,7 +182,7 @@ pub struct ScanUnspent {
     pub txid: dotcoin_common::Txid,
     /// Its index.
     pub vout: u32,
-    /// The x-only key it is locked to, hex.
+    /// Its locking script, hex (`5120` and the x-only key, see [`ScriptPubKey`]).
     #[serde(rename = "scriptPubKey")]
     pub script_pub_key: String,
     /// The descriptor that matched it.
@@ -191,6 +193,8 @@ pub struct ScanUnspent {
     pub coinbase: bool,
     /// Height of its block.
     pub height: u32,
+    /// Hash of its block.
+    pub blockhash: dotcoin_common::BlockHash,
 }
 
 /// One non-coinbase transaction of a block with what it paid.
@@ -198,6 +202,7 @@ struct PaidTx {
     size: u64,
     fee: u64,
     ins: usize,
+    witnessed: bool,
 }
 
 impl PaidTx {
@@ -229,6 +234,7 @@ fn paid_txs(
                     size: tx.size() as u64,
                     fee: paid_in.saturating_sub(paid_out),
                     ins: tx.inputs.len(),
+                    witnessed: tx.inputs.iter().any(|i| !i.witness.is_empty()),
                 }
             })
             .collect(),
@@ -243,32 +249,48 @@ fn median(sorted: &[u64]) -> u64 {
     }
 }
 
-/// Every statistic `getblockstats` knows, in Core's names.
-const BLOCK_STATS: &[&str] = &[
-    "avgfee",
-    "avgfeerate",
-    "avgtxsize",
-    "blockhash",
-    "height",
-    "ins",
-    "maxfee",
-    "maxfeerate",
-    "maxtxsize",
-    "medianfee",
-    "mediantime",
-    "mediantxsize",
-    "minfee",
-    "minfeerate",
-    "mintxsize",
-    "outs",
-    "subsidy",
-    "time",
-    "total_out",
-    "total_size",
-    "totalfee",
-    "txs",
-    "utxo_increase",
-];
+/// Core's fee rate percentiles of a block: from `(rate, size)` pairs, the rate below
+/// which 10, 25, 50, 75 and 90 % of the bytes pay (Core weighs by weight, which is
+/// 4 × size here, so the cut points are the same). All zero for no transactions.
+fn feerate_percentiles(mut scores: Vec<(u64, u64)>) -> [u64; 5] {
+    let mut result = [0; 5];
+    scores.sort_unstable();
+    let Some(&(last, _)) = scores.last() else {
+        return result;
+    };
+    let total: u64 = scores.iter().map(|s| s.1).sum();
+    let cuts = [0.1, 0.25, 0.5, 0.75, 0.9].map(|p| total as f64 * p);
+    let mut next = 0;
+    let mut cumulative = 0u64;
+    for (rate, size) in scores {
+        cumulative += size;
+        while next < cuts.len() && cumulative as f64 >= cuts[next] {
+            result[next] = rate;
+            next += 1;
+        }
+    }
+    result[next..].fill(last);
+    result
+}
+
+/// Bytes one UTXO set entry takes as stored (outpoint and coin): every entry has the
+/// same size, as every output is a value and a 32-byte key.
+fn utxo_entry_size() -> i64 {
+    use bitcoin_hashes::Hash as _;
+    let coin = dotcoin_common::consensus::Coin {
+        output: dotcoin_common::TxOut {
+            value: dotcoin_common::Amount::ZERO,
+            pubkey: dotcoin_common::PubKey([0; 32]),
+        },
+        height: 0,
+        is_coinbase: false,
+    };
+    let op = OutPoint {
+        txid: dotcoin_common::Txid::all_zeros(),
+        vout: 0,
+    };
+    (serialize(&op).len() + serialize(&coin).len()) as i64
+}
 
 /// The tip as the wait calls report it.
 fn tip_json(tip: &crate::chain::IndexEntry) -> Value {
@@ -308,7 +330,7 @@ async fn wait_for_tip(
 }
 
 /// The mempool transactions reachable from `txid` through `next` (parents or children),
-/// `txid` itself left out.
+/// `txid` itself left out; -5 when `txid` is not in the pool.
 fn mempool_closure(
     state: &crate::state::Snapshot,
     txid: dotcoin_common::Txid,
@@ -320,16 +342,7 @@ fn mempool_closure(
             "Transaction not in mempool",
         ));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut todo = vec![txid];
-    while let Some(t) = todo.pop() {
-        for n in next(state, &t) {
-            if n != txid && seen.insert(n) {
-                todo.push(n);
-            }
-        }
-    }
-    Ok(seen.into_iter().collect())
+    Ok(reachable(state, txid, next).into_iter().collect())
 }
 
 fn mempool_list(
@@ -411,7 +424,10 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             blocks: tip.height,
             headers,
             bestblockhash: tip.hash,
+            bits: tip.header.bits.to_string(),
+            target: format!("{:064x}", tip.header.bits.to_target().unwrap_or_default()),
             difficulty: difficulty(tip.header.bits),
+            time: tip.header.time,
             mediantime: chain.median_time_past(),
             verificationprogress: if headers == 0 {
                 1.0
@@ -422,6 +438,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             chainwork: format!("{:064x}", tip.chainwork),
             size_on_disk: chain.view().size_on_disk(),
             pruned: false,
+            warnings: String::new(),
             coinbase_maturity: chain.params().coinbase_maturity,
         })
     }
@@ -513,8 +530,13 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 entry.header.to_bytes(),
             )));
         }
+        // Core's nTx: the block's count, 0 while only the header is known.
+        let n_tx = state
+            .block(&hash)
+            .map_rpc(RpcErrorCode::Database)?
+            .map_or(0, |b| b.txdata.len() as u64);
         Ok(GetBlockHeaderResult::Verbose(Box::new(header_verbose(
-            &state, &entry,
+            &state, &entry, n_tx,
         ))))
     }
 
@@ -577,6 +599,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             value: out.value,
             address: Address::new(network, out.pubkey).to_string(),
             pubkey: out.pubkey.to_string(),
+            script_pub_key: ScriptPubKey::for_key(&out.pubkey, network),
             coinbase,
         }))
     }
@@ -592,6 +615,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             txouts: stats.txouts,
             bogosize: stats.bogosize,
             hash_serialized: stats.hash.to_string(),
+            hash_serialized_3: stats.hash.to_string(),
             total_amount: stats.total_amount,
             disk_size: store.size_on_disk(),
         })
@@ -643,11 +667,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         let txid = txid_param(&required(txid, "txid")?, "txid")?;
         let verbose = opt_bool(verbose, "verbose", false)?;
         let state = self.ctx.chain.snapshot();
-        let found = mempool_closure(&state, txid, |s, t| {
-            s.mempool()
-                .get(t)
-                .map_or_else(Vec::new, |e| s.mempool().parents_of(&e.tx))
-        })?;
+        let found = mempool_closure(&state, txid, pool_parents)?;
         Ok(mempool_list(&state, found, verbose))
     }
 
@@ -805,16 +825,6 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 ))
             }
         };
-        if let Some(bad) = wanted
-            .iter()
-            .flatten()
-            .find(|w| !BLOCK_STATS.contains(&w.as_str()))
-        {
-            return Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                format!("Invalid selected statistic '{bad}'"),
-            ));
-        }
         let chain = self.ctx.chain.snapshot();
         let (entry, block) = self.block_at(&chain, required(hash_or_height, "hash_or_height")?)?;
         let txs = paid_txs(&chain, &block)?.ok_or_else(|| {
@@ -832,8 +842,12 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         let n = txs.len() as u64;
         let totalfee: u64 = fees.iter().sum();
         let total_size: u64 = sizes.iter().sum();
-        let ins: usize = txs.iter().map(|t| t.ins).sum();
-        let outs: usize = block.txdata.iter().map(|t| t.outputs.len()).sum();
+        let ins = txs.iter().map(|t| t.ins as u64).sum::<u64>();
+        let outs = block
+            .txdata
+            .iter()
+            .map(|t| t.outputs.len() as u64)
+            .sum::<u64>();
         let total_out: u64 = block
             .txdata
             .iter()
@@ -841,42 +855,70 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             .flat_map(|t| &t.outputs)
             .map(|o| o.value.to_sat())
             .sum();
-        let all = serde_json::json!({
-            "avgfee": totalfee.checked_div(n).unwrap_or(0),
-            "avgfeerate": (totalfee * 1000).checked_div(total_size).map_or(0, |r| r / 1000),
-            "avgtxsize": total_size.checked_div(n).unwrap_or(0),
-            "blockhash": entry.hash.to_string(),
-            "height": entry.height,
-            "ins": ins,
-            "maxfee": fees.last().copied().unwrap_or(0),
-            "maxfeerate": rates.last().copied().unwrap_or(0),
-            "maxtxsize": sizes.last().copied().unwrap_or(0),
-            "medianfee": median(&fees),
-            "mediantime": dotcoin_common::pow::median_time_past(&chain.index().last_times(&entry.hash)),
-            "mediantxsize": median(&sizes),
-            "minfee": fees.first().copied().unwrap_or(0),
-            "minfeerate": rates.first().copied().unwrap_or(0),
-            "mintxsize": sizes.first().copied().unwrap_or(0),
-            "outs": outs,
-            "subsidy": self.ctx.chain.params().subsidy(entry.height).to_sat(),
-            "time": entry.header.time,
-            "total_out": total_out,
-            "total_size": total_size,
-            "totalfee": totalfee,
-            "txs": block.txdata.len(),
-            "utxo_increase": outs as i64 - ins as i64,
-        });
-        Ok(match wanted {
-            None => all,
-            Some(keys) => Value::Object(
-                keys.into_iter()
-                    .map(|k| {
-                        let v = all[k.as_str()].clone();
-                        (k, v)
-                    })
-                    .collect(),
+        let swtotal_size: u64 = txs.iter().filter(|t| t.witnessed).map(|t| t.size).sum();
+        let utxo_increase = outs as i64 - ins as i64;
+        let utxo_size_inc = utxo_increase * utxo_entry_size();
+        let all = BlockStats {
+            avgfee: totalfee.checked_div(n).unwrap_or(0),
+            avgfeerate: (totalfee * 1000)
+                .checked_div(total_size)
+                .map_or(0, |r| r / 1000),
+            avgtxsize: total_size.checked_div(n).unwrap_or(0),
+            blockhash: entry.hash,
+            feerate_percentiles: feerate_percentiles(
+                txs.iter().map(|t| (t.rate_kvb() / 1000, t.size)).collect(),
             ),
-        })
+            height: entry.height,
+            ins,
+            maxfee: fees.last().copied().unwrap_or(0),
+            maxfeerate: rates.last().copied().unwrap_or(0),
+            maxtxsize: sizes.last().copied().unwrap_or(0),
+            medianfee: median(&fees),
+            mediantime: dotcoin_common::pow::median_time_past(
+                &chain.index().last_times(&entry.hash),
+            ),
+            mediantxsize: median(&sizes),
+            minfee: fees.first().copied().unwrap_or(0),
+            minfeerate: rates.first().copied().unwrap_or(0),
+            mintxsize: sizes.first().copied().unwrap_or(0),
+            outs,
+            subsidy: self.ctx.chain.params().subsidy(entry.height).to_sat(),
+            swtotal_size,
+            swtotal_weight: 4 * swtotal_size,
+            swtxs: txs.iter().filter(|t| t.witnessed).count() as u64,
+            time: entry.header.time,
+            total_out,
+            total_size,
+            total_weight: 4 * total_size,
+            totalfee,
+            txs: block.txdata.len() as u64,
+            utxo_increase,
+            utxo_size_inc,
+            utxo_increase_actual: utxo_increase,
+            utxo_size_inc_actual: utxo_size_inc,
+        };
+        let Value::Object(mut all) =
+            serde_json::to_value(all).map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?
+        else {
+            return Err(rpc_error(
+                RpcErrorCode::Misc,
+                "block stats are not an object",
+            ));
+        };
+        // The names Core accepts are the fields of the full answer, so the two cannot drift.
+        if let Some(bad) = wanted.iter().flatten().find(|w| !all.contains_key(*w)) {
+            return Err(rpc_error(
+                RpcErrorCode::InvalidParameter,
+                format!("Invalid selected statistic '{bad}'"),
+            ));
+        }
+        Ok(Value::Object(match wanted {
+            None => all,
+            Some(keys) => keys
+                .into_iter()
+                .filter_map(|k| all.remove(&k).map(|v| (k, v)))
+                .collect(),
+        }))
     }
 
     fn verifychain(&self, checklevel: Option<Value>, nblocks: Option<Value>) -> RpcResult<bool> {
@@ -1005,14 +1047,21 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             for (op, coin) in crate::chain::utxos_of(state.view(), &addr.pubkey)
                 .map_rpc(RpcErrorCode::Database)?
             {
+                let blockhash = state.index().active_hash(coin.height).ok_or_else(|| {
+                    rpc_error(
+                        RpcErrorCode::Misc,
+                        format!("no active block at height {}", coin.height),
+                    )
+                })?;
                 unspents.push(ScanUnspent {
                     txid: op.txid,
                     vout: op.vout,
-                    script_pub_key: coin.output.pubkey.to_string(),
+                    script_pub_key: ScriptPubKey::for_key(&coin.output.pubkey, network).hex,
                     desc: desc.clone(),
                     amount: coin.output.value,
                     coinbase: coin.is_coinbase,
                     height: coin.height,
+                    blockhash,
                 });
             }
         }

@@ -72,8 +72,9 @@ pub fn confirmations(chain: &Snapshot, entry: &IndexEntry) -> i64 {
     }
 }
 
-/// A header as `getblockheader` shows it.
-pub fn header_verbose(chain: &Snapshot, entry: &IndexEntry) -> BlockHeaderVerbose {
+/// A header as `getblockheader` shows it; `n_tx` is the block's transaction count (0
+/// while only the header is known, as Core shows it).
+pub fn header_verbose(chain: &Snapshot, entry: &IndexEntry, n_tx: u64) -> BlockHeaderVerbose {
     let h = &entry.header;
     let index = chain.index();
     BlockHeaderVerbose {
@@ -87,8 +88,10 @@ pub fn header_verbose(chain: &Snapshot, entry: &IndexEntry) -> BlockHeaderVerbos
         mediantime: dotcoin_common::pow::median_time_past(&index.last_times(&entry.hash)),
         nonce: h.nonce,
         bits: h.bits.to_string(),
+        target: format!("{:064x}", h.bits.to_target().unwrap_or_default()),
         difficulty: difficulty(h.bits),
         chainwork: format!("{:064x}", entry.chainwork),
+        n_tx,
         previousblockhash: (entry.height > 0).then_some(h.prev_blockhash),
         nextblockhash: index
             .is_active(entry)
@@ -104,10 +107,17 @@ pub fn block_verbose<T>(
     block: &Block,
     tx: impl Fn(&dotcoin_common::Transaction) -> T,
 ) -> BlockVerbose<T> {
+    let size = block.size() as u64;
+    let witnesses: u64 = block
+        .txdata
+        .iter()
+        .map(|t| t.size().saturating_sub(t.base_size()) as u64)
+        .sum();
     BlockVerbose {
-        header: header_verbose(chain, entry),
-        size: block.size() as u64,
-        n_tx: block.txdata.len() as u64,
+        header: header_verbose(chain, entry, block.txdata.len() as u64),
+        size,
+        strippedsize: size - witnesses,
+        weight: 4 * size,
         tx: block.txdata.iter().map(tx).collect(),
     }
 }

@@ -2,7 +2,9 @@
 //! submission and hash-rate figures.
 
 use dotcoin_common::pow::{difficulty, work_from_bits};
-use dotcoin_common::rpc_types::{BlockTemplate, BlockTemplateTx, MiningInfo};
+use dotcoin_common::rpc_types::{
+    BlockTemplate, BlockTemplateTx, MiningInfo, NextBlockInfo, MAX_BLOCK_SIGOPS_COST,
+};
 use dotcoin_common::{deserialize, serialize, Block, PubKey};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -173,16 +175,35 @@ impl MiningRpcImpl {
         // The miner writes the coinbase (coinbasevalue says how much it may claim); the
         // template only selects the transactions, so the key it is built with is never seen.
         let t = build_template(state, PubKey([0; 32]), 0, unix_time());
-        let transactions: Vec<BlockTemplateTx> = t.block.txdata[1..]
+        let listed = &t.block.txdata[1..];
+        // BIP22's depends: 1-based positions in this list of the transactions it spends.
+        let position: std::collections::HashMap<_, u32> = listed
             .iter()
-            .map(|tx| BlockTemplateTx {
-                data: hex::encode(serialize(tx)),
-                txid: tx.txid(),
-                hash: tx.wtxid(),
-                fee: state
-                    .mempool()
-                    .get(&tx.txid())
-                    .map_or(0, |e| e.fee.to_sat()),
+            .zip(1..)
+            .map(|(tx, i)| (tx.txid(), i))
+            .collect();
+        let transactions: Vec<BlockTemplateTx> = listed
+            .iter()
+            .map(|tx| {
+                let mut depends: Vec<u32> = tx
+                    .inputs
+                    .iter()
+                    .filter_map(|i| position.get(&i.prevout.txid).copied())
+                    .collect();
+                depends.sort_unstable();
+                depends.dedup();
+                BlockTemplateTx {
+                    data: hex::encode(serialize(tx)),
+                    txid: tx.txid(),
+                    hash: tx.wtxid(),
+                    depends,
+                    fee: state
+                        .mempool()
+                        .get(&tx.txid())
+                        .map_or(0, |e| e.fee.to_sat()),
+                    sigops: 0,
+                    weight: 4 * tx.size() as u64,
+                }
             })
             .collect();
         let params = self.ctx.chain.params();
@@ -198,9 +219,16 @@ impl MiningRpcImpl {
             bits: h.bits.to_string(),
             height: t.height,
             sizelimit: dotcoin_common::consensus::MAX_BLOCK_SIZE as u64,
+            weightlimit: 4 * dotcoin_common::consensus::MAX_BLOCK_SIZE as u64,
+            sigoplimit: MAX_BLOCK_SIGOPS_COST,
+            vbavailable: Default::default(),
+            vbrequired: 0,
+            coinbaseaux: Default::default(),
             work: format!("{:x}", work_from_bits(h.bits)),
             rules: Vec::new(),
-            capabilities: vec!["longpoll".into()],
+            // Core's list: proposals. Long polling is there too, as in Core, announced by
+            // `longpollid` alone.
+            capabilities: vec!["proposal".into()],
             longpollid: longpoll_id(state),
             mutable: vec!["time".into(), "transactions".into(), "prevblock".into()],
             noncerange: "00000000ffffffff".into(),
@@ -308,6 +336,10 @@ impl MiningRpcServer for MiningRpcImpl {
         let nethash = self.network_hashps(120, None);
         let state = self.ctx.chain.snapshot();
         let tip = state.tip();
+        let next_bits = state
+            .index()
+            .header_context(state.params(), tip, unix_time())
+            .expected_bits;
         Ok(MiningInfo {
             blocks: tip.height,
             difficulty: difficulty(tip.header.bits),
@@ -319,6 +351,13 @@ impl MiningRpcServer for MiningRpcImpl {
             genproclimit: miner.threads(),
             pooledtx: state.mempool().len() as u64,
             chain: state.params().network.name().into(),
+            next: NextBlockInfo {
+                height: tip.height + 1,
+                bits: next_bits.to_string(),
+                difficulty: difficulty(next_bits),
+                target: format!("{:064x}", next_bits.to_target().unwrap_or_default()),
+            },
+            warnings: String::new(),
         })
     }
 

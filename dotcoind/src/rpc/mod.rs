@@ -21,6 +21,7 @@ pub mod rawtx;
 pub mod spec;
 pub mod subscriptions;
 pub mod util;
+pub mod zmq;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +78,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use rawtx::RawTransactionsRpcServer;
     use subscriptions::SubscriptionsRpcServer;
     use util::UtilRpcServer;
+    use zmq::ZmqRpcServer;
 
     let mut module = RpcModule::new(());
     let merges = [
@@ -89,6 +91,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(subscriptions::SubscriptionsRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(network::NetworkRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(util::UtilRpcImpl::new(ctx).into_rpc()),
+        module.merge(zmq::ZmqRpcImpl.into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");

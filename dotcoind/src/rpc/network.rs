@@ -4,7 +4,11 @@
 
 use std::net::IpAddr;
 
-use dotcoin_common::rpc_types::{BannedEntry, ConnectionType, LocalAddress, NetworkInfo, PeerInfo};
+use dotcoin_common::rpc_types::{
+    BannedEntry, ConnectionType, LocalAddress, NetTotals, NetworkInfo, NetworkReach, PeerInfo,
+    UploadTarget,
+};
+use dotcoin_common::Amount;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -56,7 +60,7 @@ pub trait NetworkRpc {
     fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>>;
     /// Bytes sent and received.
     #[method(name = "getnettotals")]
-    fn getnettotals(&self) -> RpcResult<Value>;
+    fn getnettotals(&self) -> RpcResult<NetTotals>;
     /// Addresses the node learnt.
     #[method(name = "getnodeaddresses")]
     fn getnodeaddresses(
@@ -156,15 +160,21 @@ fn numeric_version() -> u64 {
 
 impl NetworkRpcServer for NetworkRpcImpl {
     fn getpeerinfo(&self) -> RpcResult<Vec<PeerInfo>> {
+        let listen = self.net().listen_addr();
         Ok(self
             .net()
             .peers()
             .iter()
             .map(|p| {
                 let s = p.stats();
+                let handshaken = s.remote.is_some();
                 PeerInfo {
                     id: p.id,
                     addr: p.addr.to_string(),
+                    addrbind: p
+                        .local
+                        .or(listen.filter(|_| p.inbound()))
+                        .map_or_else(String::new, |a| a.to_string()),
                     inbound: p.inbound(),
                     connection_type: match p.conn_type {
                         ConnType::Inbound => ConnectionType::Inbound,
@@ -183,10 +193,32 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     bytesrecv: s.bytes_recv,
                     conntime: p.conntime,
                     banscore: s.banscore,
+                    timeoffset: 0,
+                    relaytxes: true,
+                    last_transaction: 0,
+                    last_block: p.last_block_time(),
+                    servicesnames: if handshaken {
+                        vec!["NETWORK".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    bip152_hb_to: false,
+                    bip152_hb_from: false,
+                    presynced_headers: -1,
+                    inflight: Vec::new(),
+                    addr_relay_enabled: true,
+                    addr_processed: 0,
+                    addr_rate_limited: 0,
+                    permissions: Vec::new(),
+                    minfeefilter: Amount::ZERO,
+                    bytessent_per_msg: Default::default(),
+                    bytesrecv_per_msg: Default::default(),
+                    transport_protocol_type: "v1".into(),
+                    session_id: String::new(),
                     pingtime: s.ping.map(|d| d.as_secs_f64()),
                     minping: s.min_ping.map(|d| d.as_secs_f64()),
                     // Every dotcoin node serves the full chain: Core's NODE_NETWORK.
-                    services: if s.remote.is_some() {
+                    services: if handshaken {
                         NODE_NETWORK
                     } else {
                         NO_SERVICES
@@ -195,7 +227,8 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     lastsend: s.last_send,
                     lastrecv: s.last_recv,
                     network: network_name(&p.addr.ip()).into(),
-                    addnode: p.target.clone(),
+                    addnode: p.conn_type == ConnType::Manual,
+                    addednode: p.target.clone(),
                 }
             })
             .collect())
@@ -229,8 +262,12 @@ impl NetworkRpcServer for NetworkRpcImpl {
             networkactive: self.net().network_active(),
             localservices: NODE_NETWORK.into(),
             localservicesnames: vec!["NETWORK".into()],
+            localrelay: true,
+            timeoffset: 0,
+            networks: NetworkReach::all(),
+            relayfee: Amount::from_sat(relay.to_sat_per_kvb()),
+            incrementalfee: Amount::from_sat(relay.to_sat_per_kvb()),
             localaddresses,
-            relayfee: dotcoin_common::Amount::from_sat(relay.to_sat_per_kvb()),
             warnings: String::new(),
         })
     }
@@ -441,12 +478,13 @@ impl NetworkRpcServer for NetworkRpcImpl {
         Ok(self.net().network_active())
     }
 
-    fn getnettotals(&self) -> RpcResult<Value> {
+    fn getnettotals(&self) -> RpcResult<NetTotals> {
         let (sent, recv) = self.net().net_totals();
-        Ok(serde_json::json!({
-            "totalbytesrecv": recv,
-            "totalbytessent": sent,
-            "timemillis": unix_time() * 1000,
-        }))
+        Ok(NetTotals {
+            totalbytesrecv: recv,
+            totalbytessent: sent,
+            timemillis: unix_time() * 1000,
+            uploadtarget: UploadTarget::none(),
+        })
     }
 }

@@ -1,11 +1,13 @@
 //! Mempool and raw transaction calls.
 
+use std::collections::BTreeSet;
+
 use dotcoin_common::consensus::ValidationError;
 use dotcoin_common::rpc_types::{
-    DecodedTx, MempoolEntry as MempoolEntryInfo, MempoolFees, MempoolInfo, TestMempoolAcceptResult,
-    TxVerbose,
+    DecodedTx, MempoolEntry as MempoolEntryInfo, MempoolEntryFees, MempoolFees, MempoolInfo,
+    TestMempoolAcceptResult, TxVerbose,
 };
-use dotcoin_common::{deserialize, serialize, FeeRate, Transaction};
+use dotcoin_common::{deserialize, serialize, Amount, FeeRate, Transaction, Txid};
 use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -98,19 +100,75 @@ fn decode_tx(v: Option<Value>, name: &str) -> Result<Transaction, ErrorObjectOwn
     })
 }
 
+/// The pool transactions reachable from `txid` through `next` (its parents or its
+/// children), `txid` itself left out.
+pub(super) fn reachable(
+    state: &Snapshot,
+    txid: Txid,
+    next: impl Fn(&Snapshot, &Txid) -> Vec<Txid>,
+) -> BTreeSet<Txid> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![txid];
+    while let Some(t) = todo.pop() {
+        for n in next(state, &t) {
+            if n != txid && seen.insert(n) {
+                todo.push(n);
+            }
+        }
+    }
+    seen
+}
+
+/// The parents of a pool transaction that are in the pool.
+pub(super) fn pool_parents(state: &Snapshot, txid: &Txid) -> Vec<Txid> {
+    state
+        .mempool()
+        .get(txid)
+        .map_or_else(Vec::new, |e| state.mempool().parents_of(&e.tx))
+}
+
 /// A pool entry as `getmempoolentry` prints it.
 pub(super) fn entry_info(state: &Snapshot, e: &MempoolEntry) -> MempoolEntryInfo {
     let pool = state.mempool();
+    // Core's package figures count the transaction itself.
+    let family = |txids: BTreeSet<Txid>| {
+        txids.iter().filter_map(|t| pool.get(t)).chain([e]).fold(
+            (0u64, 0u64, Amount::ZERO),
+            |(n, size, fee), m| {
+                (
+                    n + 1,
+                    size + m.size as u64,
+                    fee.checked_add(m.fee).unwrap_or(fee),
+                )
+            },
+        )
+    };
+    let (ancestorcount, ancestorsize, ancestor) = family(reachable(state, e.txid, pool_parents));
+    let (descendantcount, descendantsize, descendant) =
+        family(reachable(state, e.txid, |s, t| s.mempool().children_of(t)));
+    let size = e.size as u64;
     MempoolEntryInfo {
-        size: e.size as u64,
+        vsize: size,
+        weight: 4 * size,
         fee: e.fee,
-        fees: MempoolFees { base: e.fee },
+        fees: MempoolEntryFees {
+            base: e.fee,
+            modified: e.fee,
+            ancestor,
+            descendant,
+        },
         feerate: e.fee_rate(),
         time: e.time,
         height: e.height,
+        descendantcount,
+        descendantsize,
+        ancestorcount,
+        ancestorsize,
+        wtxid: e.tx.wtxid(),
         depends: pool.parents_of(&e.tx),
         spentby: pool.children_of(&e.txid),
-        wtxid: e.tx.wtxid(),
+        bip125_replaceable: false,
+        unbroadcast: false,
     }
 }
 
@@ -171,15 +229,21 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
     fn getmempoolinfo(&self) -> RpcResult<MempoolInfo> {
         let state = self.ctx.chain.snapshot();
         let p = state.mempool();
-        let min = dotcoin_common::Amount::from_sat(p.min_fee_rate().to_sat_per_kvb());
+        let min = Amount::from_sat(p.min_fee_rate().to_sat_per_kvb());
+        let total_fee = Amount::checked_sum(p.entries().iter().map(|e| e.fee))
+            .ok_or_else(|| rpc_error(RpcErrorCode::Misc, "pool fees above MAX_MONEY"))?;
         Ok(MempoolInfo {
             loaded: true,
             size: p.len() as u64,
             bytes: p.total_size() as u64,
             usage: p.total_size() as u64,
+            total_fee,
             maxmempool: p.max_size() as u64,
             mempoolminfee: min,
             minrelaytxfee: min,
+            incrementalrelayfee: min,
+            unbroadcastcount: 0,
+            fullrbf: false,
         })
     }
 
@@ -313,7 +377,13 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 Ok((fee, size)) => {
                     r.allowed = true;
                     r.vsize = Some(size as u64);
-                    r.fees = Some(MempoolFees { base: fee });
+                    r.fees = Some(MempoolFees {
+                        base: fee,
+                        effective_feerate: Amount::from_sat(
+                            FeeRate::from_fee_and_size(fee, size).to_sat_per_kvb(),
+                        ),
+                        effective_includes: vec![tx.wtxid()],
+                    });
                 }
                 Err(e) => r.reject_reason = Some(e.to_string()),
             }
@@ -494,6 +564,9 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
                 confirmations(chain, entry).max(0) as u32,
                 entry.header.time,
             );
+            if wanted_block.is_some() {
+                v.in_active_chain = Some(chain.index().is_active(entry));
+            }
         }
         Ok(GetRawTransactionResult::Verbose(Box::new(v)))
     }

@@ -5,6 +5,7 @@
 // server function carries all of them.
 #![allow(clippy::too_many_arguments)]
 
+use dotcoin_common::rpc_types::ScriptPubKey;
 use dotcoin_common::Address;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -60,13 +61,14 @@ impl UtilRpcServer for UtilRpcImpl {
             Ok(a) => json!({
                 "isvalid": true,
                 "address": a.to_string(),
-                "scriptPubKey": a.pubkey.to_string(),
+                "scriptPubKey": ScriptPubKey::for_key(&a.pubkey, network).hex,
                 "isscript": false,
                 "iswitness": true,
                 "witness_version": 1,
                 "witness_program": a.pubkey.to_string(),
             }),
-            Err(e) => json!({ "isvalid": false, "error": e.to_string() }),
+            // Core names the positions of bech32 errors; the decoder here does not.
+            Err(e) => json!({ "isvalid": false, "error_locations": [], "error": e.to_string() }),
         })
     }
 
