@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use dotcoin_common::events::{BlockSummary, WireEvent, EVENT_TYPES};
 use dotcoin_common::{deserialize, Amount, BlockHash, Transaction, Txid};

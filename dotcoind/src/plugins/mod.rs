@@ -620,7 +620,6 @@ fn plugin_dir_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin_hashes::Hash as _;
 
     #[test]
     fn hook_verdicts() {

@@ -552,7 +552,8 @@ impl ChainService {
             self.events.publish(e);
         }
         for d in &update.disconnected {
-            self.events.publish(Event::BlockDisconnected(block_facts(d)));
+            self.events
+                .publish(Event::BlockDisconnected(block_facts(d)));
         }
         for c in &update.connected {
             self.events.publish(Event::BlockConnected(block_facts(c)));
