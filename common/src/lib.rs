@@ -8,6 +8,7 @@
 //! - [`params`]: the networks (main, regtest) and their genesis blocks.
 //! - [`address`]: bech32m addresses for 32-byte x-only keys.
 //! - [`rpc_types`]: the results of the node's RPCs, shared by the node and its clients.
+//! - [`events`]: the node's events as every transport carries them (`docs/events.md`).
 //! - [`sighash`]: what a signature commits to, and BIP340 verify (and, with the
 //!   `signing` feature, sign) helpers.
 //! - [`consensus`]: one function and one typed error per consensus rule.
@@ -17,6 +18,7 @@
 pub mod address;
 pub mod consensus;
 pub mod encode;
+pub mod events;
 pub mod hashes;
 pub mod merkle;
 pub mod params;

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """blockstats: per-block interval and fee statistics, kept from notifications.
 
-Subscribes to block_connected and block_disconnected (and reorg, to count them) and
-answers `getblockintervalstats ( nblocks )` over the node's RPC. It holds the blocks of the
+Subscribes to block_connected and block_disconnected (and tip_changed, to count the
+reorgs) and answers `getblockintervalstats ( nblocks )` over the node's RPC. It holds the blocks of the
 active chain it has seen: a disconnected block leaves, its replacement takes its place,
-so the figures follow reorgs without asking the node for anything. Standard library only.
+so the figures follow reorgs without asking the node for anything. The notifications'
+fields are the node's event schema (docs/events.md). Standard library only.
 """
 import json
 import statistics
@@ -68,8 +69,8 @@ def on_notification(method, p):
     elif method == "block_disconnected":
         if blocks.get(p["height"], {}).get("hash") == p["hash"]:
             del blocks[p["height"]]
-    elif method == "reorg":
-        reorgs.append(p)
+    elif method == "tip_changed" and p.get("reorg"):
+        reorgs.append(dict(p["reorg"], new_tip=p["hash"], new_height=p["height"], old_tip=p["previous"]))
         del reorgs[:-100]
 
 
@@ -87,7 +88,7 @@ for line in sys.stdin:
                 "description": "Interval (s) and fee (sat) statistics of the last nblocks "
                                "active-chain blocks seen (default: all).",
             }],
-            "subscriptions": ["block_connected", "block_disconnected", "reorg"],
+            "subscriptions": ["block_connected", "block_disconnected", "tip_changed"],
         }})
     elif method == "init":
         send({"id": rid, "result": {}})

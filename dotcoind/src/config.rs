@@ -123,10 +123,12 @@ pub struct Args {
     #[arg(long = "plugin-timeout", value_name = "SECONDS")]
     #[serde(rename = "plugin-timeout")]
     pub plugin_timeout: Option<u64>,
-    /// Run CMD for each new best block, %s replaced by its hash (as Bitcoin Core).
+    /// Run CMD for each new best block, %s replaced by its hash (as Bitcoin Core); its
+    /// stdin is the tip_changed event as JSON (docs/events.md).
     #[arg(long, value_name = "CMD")]
     pub blocknotify: Option<String>,
-    /// Run CMD for each transaction entering the mempool, %s replaced by its txid.
+    /// Run CMD for each transaction entering the mempool, %s replaced by its txid; its
+    /// stdin is the tx_accepted event as JSON (docs/events.md).
     #[arg(long, value_name = "CMD")]
     pub txnotify: Option<String>,
 

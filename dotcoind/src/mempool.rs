@@ -37,34 +37,8 @@ pub trait ChainView {
     fn params(&self) -> &'static Params;
 }
 
-/// Why a transaction left the pool (Bitcoin Core's `MemPoolRemovalReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RemovalReason {
-    /// It was included in a connected block.
-    Confirmed,
-    /// A connected block spent one of its inputs (or an ancestor's).
-    Conflict,
-    /// The pool was full and it paid the lowest fee rate.
-    Evicted,
-    /// It stayed longer than the expiry time.
-    Expired,
-    /// After a reorganisation it no longer fits the new chain.
-    Reorg,
-}
-
-impl RemovalReason {
-    /// Its name in events and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RemovalReason::Confirmed => "confirmed",
-            RemovalReason::Conflict => "conflict",
-            RemovalReason::Evicted => "evicted",
-            RemovalReason::Expired => "expired",
-            RemovalReason::Reorg => "reorg",
-        }
-    }
-}
+/// Why a transaction left the pool: part of the event schema, so defined beside it.
+pub use dotcoin_common::events::RemovalReason;
 
 /// Default time a transaction may wait in the pool (Bitcoin Core's two weeks).
 pub const DEFAULT_MEMPOOL_EXPIRY_SECS: u64 = 14 * 24 * 60 * 60;

@@ -554,14 +554,14 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
     let disconnected: Vec<BlockHash> = events
         .iter()
         .filter_map(|e| match e {
-            Event::BlockDisconnected { hash, .. } => Some(*hash),
+            Event::BlockDisconnected(b) => Some(b.hash),
             _ => None,
         })
         .collect();
     let connected: Vec<BlockHash> = events
         .iter()
         .filter_map(|e| match e {
-            Event::BlockConnected { hash, .. } => Some(*hash),
+            Event::BlockConnected(b) => Some(b.hash),
             _ => None,
         })
         .collect();
@@ -571,6 +571,23 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
         "tip first"
     );
     assert_eq!(connected, hashes(&[&y1, &y2]));
+    // Each main block held one 49-DOT spend of a 50-DOT coinbase, and its own coinbase
+    // claimed the subsidy only: the events report the fee paid, not the fee claimed.
+    for e in &events {
+        match e {
+            Event::BlockDisconnected(b) => assert_eq!(
+                (b.tx_count, b.value_out, b.fees),
+                (2, Amount::from_dot(49), Amount::from_dot(1)),
+                "{b:?}"
+            ),
+            Event::BlockConnected(b) => assert_eq!(
+                (b.tx_count, b.value_out, b.fees),
+                (1, Amount::ZERO, Amount::ZERO),
+                "{b:?}"
+            ),
+            _ => {}
+        }
+    }
     let positions = |pred: &dyn Fn(&Event) -> bool| {
         events
             .iter()
@@ -661,7 +678,7 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
     let connected: Vec<BlockHash> = events
         .iter()
         .filter_map(|e| match e {
-            Event::BlockConnected { hash, .. } => Some(*hash),
+            Event::BlockConnected(b) => Some(b.hash),
             _ => None,
         })
         .collect();

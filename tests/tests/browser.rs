@@ -1,8 +1,8 @@
 //! The dashboard in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver), against a regtest node. It watches the height change live, sees a
-//! competing branch in the block tree and the reorg in the activity log, opens a block, a
-//! transaction and an address, checks that actions need the token, and that the page logs
-//! no console error. Screenshots go to `<target>/tmp/dashboard-*.png`.
+//! competing branch in the block tree and the reorg in the activity log (with the events'
+//! satoshis shown as DOT), opens a block, a transaction and an address, checks that actions
+//! need the token, and that the page logs no console error. Screenshots go to `<target>/tmp/dashboard-*.png`.
 //!
 //! `make test` installs Debian's `chromium` and `chromium-driver` first (`make deps`).
 
@@ -308,6 +308,25 @@ fn the_dashboard_lives_in_a_browser() {
             .is_some_and(|t| t.contains("Reorg of depth 2"))
     });
     browser.screenshot("home");
+
+    // Events carry satoshis; the page shows DOT, exactly (not 3.82e-6).
+    assert_eq!(
+        browser.js(
+            "return [satToDot(382), satToDot(5000000000), satToDot(123456789), satToDot(0)];",
+            json!([])
+        ),
+        json!(["0.00000382", "50", "1.23456789", "0"])
+    );
+    let activity = browser.js(
+        "return [...document.querySelectorAll('#activity li')].map(l => l.textContent).join('\\n');",
+        json!([]),
+    );
+    assert!(
+        activity
+            .as_str()
+            .is_some_and(|t| t.contains("1 tx · fees 0 DOT")),
+        "a connected block's fees in DOT: {activity}"
+    );
 
     // A block, a transaction and an address.
     browser.goto(&format!("{base}#/block/{}", b8.block_hash()));

@@ -538,7 +538,7 @@ fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
         assert_eq!(n["method"], "sequence", "{n}");
         let item = &n["params"]["result"];
         got.push((
-            item["label"].as_str().expect("label").to_owned(),
+            item["type"].as_str().expect("type").to_owned(),
             item["hash"].as_str().expect("hash").to_owned(),
             item["height"].as_u64().expect("height"),
             item["seq"].as_u64().expect("seq"),
@@ -546,10 +546,10 @@ fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
     }
     let mut want = Vec::new();
     for (i, h) in a_own.iter().enumerate().rev() {
-        want.push(("D".to_owned(), h.to_string(), 3 + i as u64));
+        want.push(("block_disconnected".to_owned(), h.to_string(), 3 + i as u64));
     }
     for (i, h) in b_own.iter().enumerate() {
-        want.push(("C".to_owned(), h.to_string(), 3 + i as u64));
+        want.push(("block_connected".to_owned(), h.to_string(), 3 + i as u64));
     }
     let got_plain: Vec<_> = got
         .iter()
@@ -629,17 +629,17 @@ fn the_mempool_sequence_joins_the_pool_list_to_the_event_stream() {
     let since = list["mempool_sequence"].as_u64().expect("number");
     for want in [(&first, 1), (&second, 2)] {
         let item = next();
-        assert_eq!(item["label"], "A", "{item}");
+        assert_eq!(item["type"], "tx_accepted", "{item}");
         assert_eq!(
             (
-                item["hash"].as_str().expect("hash"),
+                item["txid"].as_str().expect("txid"),
                 item["mempool_sequence"].as_u64()
             ),
             (want.0.as_str(), Some(want.1)),
             "{item}"
         );
         if want.1 >= since {
-            pool.push(item["hash"].as_str().expect("hash").to_owned());
+            pool.push(item["txid"].as_str().expect("txid").to_owned());
         }
     }
     let mut now: Vec<String> =
@@ -648,23 +648,23 @@ fn the_mempool_sequence_joins_the_pool_list_to_the_event_stream() {
     pool.sort();
     assert_eq!(pool, now, "the list plus the newer events is the pool");
 
-    // A block confirms both: a `C` and no `R`, but the two removals take numbers 3 and 4,
-    // as in Core, so the next addition is 5.
+    // A block confirms both: a `block_connected` and no `tx_removed`, but the two removals
+    // take numbers 3 and 4, as in Core, so the next addition is 5.
     let block = node.generate(1, &addr)[0].to_string();
     let item = next();
     assert_eq!(
-        (item["label"].as_str(), item["hash"].as_str()),
-        (Some("C"), Some(block.as_str()))
+        (item["type"].as_str(), item["hash"].as_str()),
+        (Some("block_connected"), Some(block.as_str()))
     );
     let third = send(3);
     let item = next();
     assert_eq!(
         (
-            item["label"].as_str(),
-            item["hash"].as_str(),
+            item["type"].as_str(),
+            item["txid"].as_str(),
             item["mempool_sequence"].as_u64()
         ),
-        (Some("A"), Some(third.as_str()), Some(5)),
+        (Some("tx_accepted"), Some(third.as_str()), Some(5)),
         "{item}"
     );
     assert_eq!(

@@ -41,7 +41,9 @@ use dotcoin_common::consensus::tx::{check_signatures, SpentInputs};
 use dotcoin_common::consensus::{Coin, UtxoView, ValidationError};
 use dotcoin_common::pow::work_from_bits;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Block, BlockHash, OutPoint, Params, PubKey, Transaction, TxOut, Txid};
+use dotcoin_common::{
+    Amount, Block, BlockHash, OutPoint, Params, PubKey, Transaction, TxOut, Txid,
+};
 use rayon::prelude::*;
 use ruint::aliases::U256;
 use thiserror::Error;
@@ -156,6 +158,9 @@ pub struct ChainBlock {
     pub entry: IndexEntry,
     /// The block.
     pub block: Arc<Block>,
+    /// What its non-coinbase transactions pay in fees (known while connecting and from
+    /// the undo data while disconnecting, so nobody reads the undo data again for it).
+    pub fees: Amount,
 }
 
 /// What one call changed on the active chain, in the order it happened.
@@ -891,10 +896,11 @@ impl ChainState {
         }
         let mut update = ChainUpdate::new(*self.tip());
         while self.index.is_active(&entry) {
-            let (e, block) = self.disconnect_tip()?;
+            let (e, block, fees) = self.disconnect_tip()?;
             update.disconnected.push(ChainBlock {
                 entry: e,
                 block: Arc::new(block),
+                fees,
             });
         }
         self.mark_invalid(hash)?;
@@ -1012,11 +1018,12 @@ impl ChainState {
                 .fork_point(&target)
                 .expect("candidates connect to the active chain");
             while self.tip().hash != fork.hash {
-                let (entry, block) = self.disconnect_tip()?;
+                let (entry, block, fees) = self.disconnect_tip()?;
                 disconnected += 1;
                 update.disconnected.push(ChainBlock {
                     entry,
                     block: Arc::new(block),
+                    fees,
                 });
             }
             let mut path = Vec::new();
@@ -1034,9 +1041,10 @@ impl ChainState {
                     .filter(|(h, _)| *h == hash)
                     .map(|(_, b)| Arc::clone(b));
                 match self.connect_block(&hash, given) {
-                    Ok(block) => update.connected.push(ChainBlock {
+                    Ok((block, fees)) => update.connected.push(ChainBlock {
                         entry: *self.tip(),
                         block,
+                        fees,
                     }),
                     Err(ConnectError::Invalid(e)) => {
                         warn!(target: "chain", %hash, error = %e, "block failed to connect; marking invalid");
@@ -1117,12 +1125,13 @@ impl ChainState {
         &self.sigcache
     }
 
-    /// Connects the block `hash` (child of the tip) in one atomic batch.
+    /// Connects the block `hash` (child of the tip) in one atomic batch. Returns the block
+    /// and its fees.
     fn connect_block(
         &mut self,
         hash: &BlockHash,
         given: Option<Arc<Block>>,
-    ) -> Result<Arc<Block>, ConnectError> {
+    ) -> Result<(Arc<Block>, Amount), ConnectError> {
         let entry = *self
             .index
             .get(hash)
@@ -1182,11 +1191,12 @@ impl ChainState {
         self.index.insert(entry);
         self.index.push_active(*hash);
         debug!(target: "chain", %hash, height, txs = block.txdata.len(), "connected block");
-        Ok(block)
+        Ok((block, spend.fees))
     }
 
-    /// Disconnects the tip in one atomic batch, restoring what it spent. Returns the block.
-    fn disconnect_tip(&mut self) -> Result<(IndexEntry, Block), StoreError> {
+    /// Disconnects the tip in one atomic batch, restoring what it spent. Returns the block
+    /// and its fees.
+    fn disconnect_tip(&mut self) -> Result<(IndexEntry, Block, Amount), StoreError> {
         let tip = *self.tip();
         let hash = tip.hash;
         let corrupt = |what| StoreError::Corrupt {
@@ -1246,6 +1256,20 @@ impl ChainState {
         self.store.commit(batch)?;
         self.index.pop_active();
         debug!(target: "chain", %hash, height = tip.height, "disconnected block");
-        Ok((tip, block))
+        // The block was valid when connected, so these sums are in range; a corrupt undo
+        // record only makes the reported fee zero, never the disconnection fail.
+        let spent = Amount::checked_sum(undo.spent.iter().map(|s| s.coin.output.value));
+        let paid = Amount::checked_sum(
+            block
+                .txdata
+                .iter()
+                .skip(1)
+                .flat_map(|t| t.outputs.iter().map(|o| o.value)),
+        );
+        let fees = spent
+            .zip(paid)
+            .and_then(|(s, p)| s.checked_sub(p))
+            .unwrap_or(Amount::ZERO);
+        Ok((tip, block, fees))
     }
 }

@@ -2,6 +2,9 @@
 //! `dashboard/assets/`, JSON views of the node's state, a server-sent event stream fed by
 //! the chain service's events, and a few actions for credentialed browsers.
 //!
+//! - Live updates are the node's events in the one event schema (`docs/events.md`), the
+//!   same objects the WebSocket subscriptions and plugins get; the page turns their
+//!   satoshis into DOT for display.
 //! - Reads come from the same code as the RPC results: the RPC implementations are called
 //!   directly where a call exists (`getblockchaininfo`, `getpeerinfo`, the address
 //!   index, …), and snapshots of the chain service otherwise (the block tree, the
@@ -744,7 +747,7 @@ async fn search(State(d): State<Dash>, Query(s): Query<SearchQuery>) -> Response
 }
 
 /// The event stream as server-sent events: each event's `type` is the SSE event name and
-/// the event itself the data. A client that falls behind gets a `lagged` event and
+/// the event itself, in the schema every transport shares (`docs/events.md`), the data. A client that falls behind gets a `lagged` event and
 /// refreshes; the stream never waits for it. At most [`MAX_EVENT_STREAMS`] at once.
 async fn events(State(d): State<Dash>) -> Response {
     let Ok(permit) = Arc::clone(&d.streams).try_acquire_owned() else {
@@ -759,13 +762,10 @@ async fn events(State(d): State<Dash>) -> Response {
     let stream = futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
         let ev = match rx.recv().await {
             Ok(e) => {
-                let data = serde_json::to_value(&e).unwrap_or(Value::Null);
-                let name = data
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("event")
-                    .to_owned();
-                SseEvent::default().event(name).data(data.to_string())
+                let e = e.to_wire();
+                SseEvent::default()
+                    .event(e.type_name())
+                    .data(e.to_json().to_string())
             }
             Err(broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
                 .event("lagged")

@@ -5,20 +5,15 @@
 
 use std::collections::BTreeSet;
 
+use dotcoin_common::events::EVENT_TYPES;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Topics a plugin may subscribe to (or `"*"` for all of them).
-pub const TOPICS: [&str; 8] = [
-    "block_connected",
-    "block_disconnected",
-    "reorg",
-    "tx_accepted",
-    "tx_removed",
-    "peer_connected",
-    "peer_disconnected",
-    "shutdown",
-];
+/// Whether a plugin may subscribe to `topic`: every event type of the schema
+/// (`docs/events.md`) and `shutdown` (or `"*"` for all of them).
+pub fn is_topic(topic: &str) -> bool {
+    topic == "shutdown" || EVENT_TYPES.contains(&topic)
+}
 
 /// Hooks a plugin may register.
 pub const HOOKS: [&str; 2] = ["mempool_accept", "peer_connected"];
@@ -134,10 +129,10 @@ impl Manifest {
         }
         let mut seen = BTreeSet::new();
         for t in &self.subscriptions {
-            if t != "*" && !TOPICS.contains(&t.as_str()) {
+            if t != "*" && !is_topic(t) {
                 return Err(format!(
                     "unknown subscription topic {t:?} (known: {}, or \"*\")",
-                    TOPICS.join(", ")
+                    EVENT_TYPES.join(", ") + ", shutdown"
                 ));
             }
             if !seen.insert(t) {
@@ -298,7 +293,7 @@ mod tests {
     fn accepts_a_full_manifest_and_fills_option_defaults() {
         let m = Manifest::from_value(json!({
             "rpcmethods": [{"name": "hello", "usage": "( name )", "description": "Greets."}],
-            "subscriptions": ["block_connected", "reorg"],
+            "subscriptions": ["block_connected", "tip_changed", "shutdown"],
             "hooks": [{"name": "mempool_accept"}],
             "options": [
                 {"name": "greeting", "type": "string", "default": "Hello", "description": ""},
@@ -308,7 +303,7 @@ mod tests {
             "dynamic": true
         }))
         .expect("valid manifest");
-        assert!(m.subscribes("reorg") && !m.subscribes("tx_accepted"));
+        assert!(m.subscribes("tip_changed") && !m.subscribes("tx_accepted"));
         assert!(m.hooks("mempool_accept") && !m.hooks("peer_connected"));
         let opts = m
             .option_values(&[("count".into(), "7".into()), ("other".into(), "x".into())])
@@ -336,6 +331,8 @@ mod tests {
                 "declared twice",
             ),
             (json!({"subscriptions": ["blocks"]}), "unknown subscription"),
+            // A reorg is a `tip_changed` whose `reorg` is set, not a topic of its own.
+            (json!({"subscriptions": ["reorg"]}), "unknown subscription"),
             (json!({"hooks": [{"name": "db_write"}]}), "unknown hook"),
             (
                 json!({"options": [{"name": "n", "type": "int", "default": "x"}]}),

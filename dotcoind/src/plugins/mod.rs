@@ -9,7 +9,8 @@
 //!   method names it does not serve itself;
 //! - [`process`] runs one plugin process and its stdio conversation, treating everything
 //!   the plugin writes as untrusted;
-//! - [`PluginHost::run_notifications`] turns the node's event stream into notifications;
+//! - [`PluginHost::run_notifications`] turns the node's event stream into notifications,
+//!   each the event in the one schema every transport shares (`docs/events.md`);
 //! - the hooks ([`PluginHost::mempool_accept`], [`PluginHost::peer_connected`]) ask plugins
 //!   for local decisions with a timeout. A plugin that does not answer a hook in time is
 //!   stopped and the decision is `continue`: a hook is local policy, and a broken policy
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use dotcoin_common::{Amount, BlockHash, FeeRate, Network, Transaction, Txid};
+use dotcoin_common::{Amount, FeeRate, Network, Transaction, Txid};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
@@ -33,7 +34,6 @@ use tracing::{error, info, warn};
 
 use crate::mempool::MempoolError;
 use crate::state::{ChainService, Event};
-use crate::storage::UndoByHash;
 use manifest::{Manifest, MethodDecl};
 use process::{CallError, PluginProcess, ProcState};
 
@@ -522,20 +522,19 @@ impl PluginHost {
         validate(move || chain.accept_transaction_checked(&tx, Some(verified), max_fee_rate)).await
     }
 
-    /// Follows the event stream and notifies subscribed plugins until `shutdown`.
+    /// Follows the event stream and notifies subscribed plugins until `shutdown`. The
+    /// topic is the event's type and the params the event itself (`docs/events.md`).
     pub async fn run_notifications(self: Arc<Self>, mut rx: broadcast::Receiver<Event>) {
         loop {
             let event = match rx.recv().await {
-                Ok(e) => e,
+                Ok(e) => e.to_wire(),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     warn!(target: "plugin", "plugin notifications fell {n} events behind; those were not sent");
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let Some((topic, _)) = notification_topic(&event) else {
-                continue;
-            };
+            let topic = event.type_name();
             let targets: Vec<Arc<PluginProcess>> = lock(&self.entries)
                 .iter()
                 .filter(|e| e.manifest.subscribes(topic))
@@ -544,46 +543,11 @@ impl PluginHost {
             if targets.is_empty() {
                 continue;
             }
-            let params = self.notification_params(&event);
+            let params = event.to_json();
             for p in targets {
                 p.notify(topic, params.clone());
             }
         }
-    }
-
-    fn notification_params(&self, event: &Event) -> Value {
-        let mut params = notification_topic(event).map_or(Value::Null, |(_, p)| p);
-        if let Event::BlockConnected { hash, .. } = event {
-            let (time, size, fees) = self.block_facts(hash);
-            params["time"] = time;
-            params["size"] = size;
-            params["fees_sat"] = fees;
-        }
-        params
-    }
-
-    /// A connected block's time, size and total fees, read from the store.
-    fn block_facts(&self, hash: &BlockHash) -> (Value, Value, Value) {
-        let snap = self.chain.snapshot();
-        let Ok(Some(block)) = snap.block(hash) else {
-            return (Value::Null, Value::Null, Value::Null);
-        };
-        let size = dotcoin_common::encode::serialize(&block).len();
-        let spent: Option<u64> = snap
-            .view()
-            .get::<UndoByHash>(hash)
-            .ok()
-            .flatten()
-            .map(|u| u.spent.iter().map(|s| s.coin.output.value.to_sat()).sum());
-        let paid: u64 = block
-            .txdata
-            .iter()
-            .skip(1)
-            .flat_map(|t| t.outputs.iter())
-            .map(|o| o.value.to_sat())
-            .sum();
-        let fees = spent.map_or(Value::Null, |s| s.saturating_sub(paid).into());
-        (block.header.time.into(), size.into(), fees)
     }
 
     /// Sends `shutdown` to subscribed plugins and stops every plugin.
@@ -598,72 +562,6 @@ impl PluginHost {
         });
         futures_util::future::join_all(stops).await;
     }
-}
-
-/// The topic and base parameters of an event, if plugins can subscribe to it.
-pub fn notification_topic(event: &Event) -> Option<(&'static str, Value)> {
-    Some(match event {
-        Event::BlockConnected {
-            hash,
-            height,
-            tx_count,
-        } => (
-            "block_connected",
-            json!({"hash": hash.to_string(), "height": height, "tx_count": tx_count}),
-        ),
-        Event::BlockDisconnected {
-            hash,
-            height,
-            tx_count,
-        } => (
-            "block_disconnected",
-            json!({"hash": hash.to_string(), "height": height, "tx_count": tx_count}),
-        ),
-        Event::TipChanged {
-            hash,
-            height,
-            previous,
-            reorg: Some(r),
-        } => (
-            "reorg",
-            json!({
-                "old_tip": previous.to_string(),
-                "new_tip": hash.to_string(),
-                "new_height": height,
-                "fork_point": r.fork_point.to_string(),
-                "fork_height": r.fork_height,
-                "depth": r.depth,
-            }),
-        ),
-        Event::TxAccepted {
-            txid,
-            fee,
-            size,
-            mempool_sequence,
-        } => (
-            "tx_accepted",
-            json!({"txid": txid.to_string(), "fee_sat": fee.to_sat(), "size": size,
-                "mempool_sequence": mempool_sequence}),
-        ),
-        Event::TxRemoved {
-            txid,
-            reason,
-            mempool_sequence,
-        } => (
-            "tx_removed",
-            json!({"txid": txid.to_string(), "reason": reason.as_str(),
-                "mempool_sequence": mempool_sequence}),
-        ),
-        Event::PeerConnected { id, addr, inbound } => (
-            "peer_connected",
-            json!({"id": id, "addr": addr.to_string(), "inbound": inbound}),
-        ),
-        Event::PeerDisconnected { id, addr } => (
-            "peer_disconnected",
-            json!({"id": id, "addr": addr.to_string()}),
-        ),
-        _ => return None,
-    })
 }
 
 /// `Ok(None)` for continue, `Ok(Some(reason))` for a refusal (`refuse` is the hook's word
@@ -722,7 +620,6 @@ fn plugin_dir_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin_hashes::Hash as _;
 
     #[test]
     fn hook_verdicts() {
@@ -742,24 +639,9 @@ mod tests {
     }
 
     #[test]
-    fn names_and_topics() {
+    fn plugin_names() {
         assert_eq!(plugin_name(Path::new("/x/hello.py")), "hello");
         assert_eq!(plugin_name(Path::new("policy")), "policy");
-        let e = Event::MinerStatus {
-            mining: true,
-            threads: 1,
-        };
-        assert!(notification_topic(&e).is_none());
-        let e = Event::TipChanged {
-            hash: BlockHash::from_byte_array([1; 32]),
-            height: 5,
-            previous: BlockHash::from_byte_array([2; 32]),
-            reorg: None,
-        };
-        assert!(
-            notification_topic(&e).is_none(),
-            "a plain tip change is not a reorg"
-        );
     }
 
     #[test]

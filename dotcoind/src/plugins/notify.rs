@@ -2,13 +2,18 @@
 //!
 //! The command runs through `sh -c` with every `%s` replaced by the block hash (once per new
 //! active tip, like Core) or the txid (once per transaction entering the mempool). A hash is
-//! 64 hex digits, so the substitution cannot inject shell syntax. Commands run in the
-//! background, at most [`MAX_RUNNING`] at a time; while that many are still running, newer
-//! notifications wait, and if they fall a whole event buffer behind they are skipped with a
-//! warning rather than piling up processes.
+//! 64 hex digits, so the substitution cannot inject shell syntax. Beyond Core, the command
+//! reads the event that triggered it on stdin: one line of JSON in the event schema
+//! (`docs/events.md`) — `tip_changed` for `--blocknotify`, `tx_accepted` for `--txnotify` —
+//! the same object the WebSocket, the dashboard and plugins get; a command that does not
+//! read it loses nothing. Commands run in the background, at most [`MAX_RUNNING`] at a time;
+//! while that many are still running, newer notifications wait, and if they fall a whole
+//! event buffer behind they are skipped with a warning rather than piling up processes.
 
+use std::process::Stdio;
 use std::sync::Arc;
 
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, Semaphore};
 use tracing::{debug, warn};
 
@@ -55,22 +60,56 @@ pub async fn run(commands: NotifyCommands, mut rx: broadcast::Receiver<Event>) {
             _ => continue,
         };
         let command = template.replace("%s", &arg);
+        let mut input = event.to_wire().to_json().to_string();
+        input.push('\n');
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
         tokio::spawn(async move {
             let _permit = permit;
-            match tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .stdin(std::process::Stdio::null())
-                .status()
-                .await
-            {
+            match run_one(&command, input.as_bytes()).await {
                 Ok(s) if s.success() => debug!(target: "plugin", what, %command, "ran"),
                 Ok(s) => warn!(target: "plugin", what, %command, "command failed: {s}"),
                 Err(e) => warn!(target: "plugin", what, %command, "cannot run command: {e}"),
             }
         });
+    }
+}
+
+/// Runs `sh -c command` with `input` on its stdin and waits for it.
+async fn run_one(command: &str, input: &[u8]) -> std::io::Result<std::process::ExitStatus> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that exits without reading closes the pipe: that is its choice, not
+        // a failure. One event is far below a pipe's buffer, so the write never waits on
+        // a command that neither reads nor exits.
+        let _ = stdin.write_all(input).await;
+    }
+    child.wait().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_command_reads_the_event_on_stdin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("got");
+        let cmd = format!("cat > {}", out.display());
+        let status = run_one(&cmd, b"{\"type\":\"tx_accepted\"}\n")
+            .await
+            .expect("runs");
+        assert!(status.success());
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("written"),
+            "{\"type\":\"tx_accepted\"}\n"
+        );
+        // One that ignores its input still succeeds.
+        assert!(run_one("true", b"{}\n").await.expect("runs").success());
     }
 }

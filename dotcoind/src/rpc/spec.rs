@@ -1214,24 +1214,26 @@ pub const SPECS: &[MethodSpec] = &[
         name: "subscribe_blocks",
         desc: "WebSocket only: a \"blocks\" notification per new active tip, with reorg details.",
         args: &[],
-        returns: ret("string", "The subscription id; items: {hash, height, previous, reorg, seq}"),
+        returns: ret("string", "The subscription id; items: tip_changed events (docs/events.md) plus seq"),
         example: &[],
     },
     MethodSpec {
         category: "Subscriptions",
         name: "subscribe_mempool",
-        desc: "WebSocket only: \"mempool\" notifications of additions (fee, size) and removals (reason).",
+        desc: "WebSocket only: \"mempool\" notifications of additions and removals.",
         args: &[],
-        returns: ret("string", "The subscription id; items: {type, txid, fee_sat|reason, seq}"),
+        returns: ret("string", "The subscription id; items: tx_accepted and tx_removed events (docs/events.md) plus seq"),
         example: &[],
     },
     MethodSpec {
         category: "Subscriptions",
         name: "subscribe_sequence",
-        desc: "WebSocket only: \"sequence\" notifications, in order: C/D block connected or\n\
-               disconnected, A/R transaction added to or removed from the mempool (Core's ZMQ sequence).",
+        desc: "WebSocket only: \"sequence\" notifications, in order: blocks connected to or\n\
+               disconnected from the active chain, transactions added to or removed from the mempool\n\
+               other than by confirmation (Core's ZMQ sequence).",
         args: &[],
-        returns: ret("string", "The subscription id; items: {hash, label, height|reason, seq}"),
+        returns: ret("string", "The subscription id; items: block_connected, block_disconnected, tx_accepted and\n\
+             tx_removed events (docs/events.md) plus seq"),
         example: &[],
     },
     MethodSpec {

@@ -1,28 +1,32 @@
 //! Push notifications over the RPC port's WebSocket (jsonrpsee subscriptions; the upgrade
 //! request passes the same Basic authentication as any call).
 //!
-//! - `subscribe_sequence`: Bitcoin Core's ZMQ `sequence` topic — `C`/`D` for a block
-//!   connected to / disconnected from the active chain, `A`/`R` for a transaction added to /
-//!   removed from the mempool (`R` only for removals other than confirmation, as in Core). A
-//!   client applying them in order follows reorgs without polling. `A` and `R` carry Core's
-//!   `mempool_sequence`, the pool's count of changes (a confirmation takes a number too, so
-//!   `R` numbers may skip): a client that subscribes first, then calls `getrawmempool false
-//!   true`, drops every `A`/`R` numbered below the answer's `mempool_sequence` (already in
-//!   that list) and applies the rest, without a gap or a double.
-//! - `subscribe_blocks`: each new active tip, with the reorg that led to it, if any.
-//! - `subscribe_mempool`: additions (with fee and size) and removals (with the reason).
+//! Every item is one event of the node's event schema
+//! ([`WireEvent`](dotcoin_common::events::WireEvent), `docs/events.md`), the same object
+//! the dashboard's stream, plugins and notify commands get, plus `seq`:
 //!
-//! Every item carries `seq`, counting from 0 per subscription. A subscriber that falls more
-//! than the event buffer behind, or whose socket does not drain for [`SEND_TIMEOUT`], is
-//! closed with an error notification saying so, rather than silently missing events: it
-//! then resubscribes and resyncs from `getbestblockhash`.
+//! - `subscribe_sequence`: Bitcoin Core's ZMQ `sequence` topic — `block_connected` /
+//!   `block_disconnected` for the active chain, `tx_accepted` / `tx_removed` for the mempool
+//!   (`tx_removed` only for removals other than confirmation, as Core's `R`). A client
+//!   applying them in order follows reorgs without polling. The mempool events carry Core's
+//!   `mempool_sequence`, the pool's count of changes (a confirmation takes a number too, so
+//!   numbers may skip): a client that subscribes first, then calls `getrawmempool false
+//!   true`, drops every mempool event numbered below the answer's `mempool_sequence`
+//!   (already in that list) and applies the rest, without a gap or a double.
+//! - `subscribe_blocks`: `tip_changed` for each new active tip, with the reorg that led to
+//!   it, if any.
+//! - `subscribe_mempool`: `tx_accepted` and `tx_removed` (every reason).
+//!
+//! `seq` counts from 0 per subscription. A subscriber that falls more than the event buffer
+//! behind, or whose socket does not drain for [`SEND_TIMEOUT`], is closed with an error
+//! notification saying so, rather than silently missing events: it then resubscribes and
+//! resyncs from `getbestblockhash`.
 
 use std::time::Duration;
 
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
-use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
 use super::RpcContext;
@@ -35,16 +39,17 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket subscriptions.
 #[rpc(server)]
 pub trait SubscriptionsRpc {
-    /// Block connects/disconnects and mempool adds/removes, in order (Core's ZMQ `sequence`).
-    #[subscription(name = "subscribe_sequence" => "sequence", unsubscribe = "unsubscribe_sequence", item = Value)]
+    /// Block connects/disconnects and mempool adds/removes, in order (Core's ZMQ `sequence`);
+    /// items are schema events plus `seq`.
+    #[subscription(name = "subscribe_sequence" => "sequence", unsubscribe = "unsubscribe_sequence", item = serde_json::Value)]
     async fn subscribe_sequence(&self) -> SubscriptionResult;
 
     /// New active tips, with reorg details.
-    #[subscription(name = "subscribe_blocks" => "blocks", unsubscribe = "unsubscribe_blocks", item = Value)]
+    #[subscription(name = "subscribe_blocks" => "blocks", unsubscribe = "unsubscribe_blocks", item = serde_json::Value)]
     async fn subscribe_blocks(&self) -> SubscriptionResult;
 
     /// Mempool additions and removals.
-    #[subscription(name = "subscribe_mempool" => "mempool", unsubscribe = "unsubscribe_mempool", item = Value)]
+    #[subscription(name = "subscribe_mempool" => "mempool", unsubscribe = "unsubscribe_mempool", item = serde_json::Value)]
     async fn subscribe_mempool(&self) -> SubscriptionResult;
 }
 
@@ -63,7 +68,7 @@ impl SubscriptionsRpcImpl {
     async fn pump(
         &self,
         pending: PendingSubscriptionSink,
-        item: fn(&Event) -> Option<Value>,
+        wanted: fn(&Event) -> bool,
     ) -> SubscriptionResult {
         // Subscribe before accepting, so nothing that happens after the reply is missed.
         let mut rx = self.ctx.chain.subscribe();
@@ -85,9 +90,10 @@ impl SubscriptionsRpcImpl {
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             };
-            let Some(mut value) = item(&event) else {
+            if !wanted(&event) {
                 continue;
-            };
+            }
+            let mut value = event.to_wire().to_json();
             value["seq"] = seq.into();
             seq += 1;
             let msg = SubscriptionMessage::from_json(&value)?;
@@ -106,94 +112,34 @@ impl SubscriptionsRpcImpl {
     }
 }
 
-/// The `sequence` item of an event, if it has one.
-pub fn sequence_item(event: &Event) -> Option<Value> {
-    Some(match event {
-        Event::BlockConnected { hash, height, .. } => {
-            json!({"hash": hash.to_string(), "label": "C", "height": height})
-        }
-        Event::BlockDisconnected { hash, height, .. } => {
-            json!({"hash": hash.to_string(), "label": "D", "height": height})
-        }
-        Event::TxAccepted {
-            txid,
-            mempool_sequence,
-            ..
-        } => json!({"hash": txid.to_string(), "label": "A", "mempool_sequence": mempool_sequence}),
-        Event::TxRemoved {
-            txid,
-            reason,
-            mempool_sequence,
-        } if *reason != RemovalReason::Confirmed => json!({
-            "hash": txid.to_string(),
-            "label": "R",
-            "reason": reason.as_str(),
-            "mempool_sequence": mempool_sequence,
-        }),
-        _ => return None,
-    })
-}
-
-fn block_item(event: &Event) -> Option<Value> {
+/// Whether `event` belongs to the `sequence` subscription.
+pub fn in_sequence(event: &Event) -> bool {
     match event {
-        Event::TipChanged {
-            hash,
-            height,
-            previous,
-            reorg,
-        } => Some(json!({
-            "hash": hash.to_string(),
-            "height": height,
-            "previous": previous.to_string(),
-            "reorg": reorg.map(|r| json!({
-                "depth": r.depth,
-                "fork_point": r.fork_point.to_string(),
-                "fork_height": r.fork_height,
-            })),
-        })),
-        _ => None,
+        Event::BlockConnected(_) | Event::BlockDisconnected(_) | Event::TxAccepted { .. } => true,
+        Event::TxRemoved { reason, .. } => *reason != RemovalReason::Confirmed,
+        _ => false,
     }
 }
 
-fn mempool_item(event: &Event) -> Option<Value> {
-    match event {
-        Event::TxAccepted {
-            txid,
-            fee,
-            size,
-            mempool_sequence,
-        } => Some(json!({
-            "type": "added",
-            "txid": txid.to_string(),
-            "fee_sat": fee.to_sat(),
-            "size": size,
-            "mempool_sequence": mempool_sequence,
-        })),
-        Event::TxRemoved {
-            txid,
-            reason,
-            mempool_sequence,
-        } => Some(json!({
-            "type": "removed",
-            "txid": txid.to_string(),
-            "reason": reason.as_str(),
-            "mempool_sequence": mempool_sequence,
-        })),
-        _ => None,
-    }
+fn in_blocks(event: &Event) -> bool {
+    matches!(event, Event::TipChanged { .. })
+}
+
+fn in_mempool(event: &Event) -> bool {
+    matches!(event, Event::TxAccepted { .. } | Event::TxRemoved { .. })
 }
 
 #[async_trait]
 impl SubscriptionsRpcServer for SubscriptionsRpcImpl {
     async fn subscribe_sequence(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        self.pump(pending, sequence_item).await
+        self.pump(pending, in_sequence).await
     }
 
     async fn subscribe_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        self.pump(pending, block_item).await
+        self.pump(pending, in_blocks).await
     }
 
     async fn subscribe_mempool(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-        self.pump(pending, mempool_item).await
+        self.pump(pending, in_mempool).await
     }
 }

@@ -8,32 +8,57 @@
 //! Events are small (hashes, heights, counts; never a block or a list of its transactions):
 //! a consumer that wants a block reads it from the store, so the buffer stays a few hundred
 //! kilobytes however large the blocks.
+//!
+//! [`Event`] is the node's own form; whatever leaves the process (WebSocket, SSE, plugins,
+//! notify commands) is its [`WireEvent`], made by [`Event::to_wire`] and nowhere else, so
+//! every transport carries the same fields in the same units (`docs/events.md`).
 
 use std::net::SocketAddr;
 
+use dotcoin_common::events::{BlockSummary, WireEvent};
 use dotcoin_common::{Amount, BlockHash, Txid};
-use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::mempool::RemovalReason;
+pub use dotcoin_common::events::{RemovalReason, Reorg};
 
 /// Events a consumer may fall behind by before it is told it lagged.
 pub const EVENT_BUFFER: usize = 4096;
 
-/// Where a reorganisation forked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Reorg {
-    /// Blocks of the old chain that left the active chain.
-    pub depth: u32,
-    /// Last block common to the old and new chains.
-    pub fork_point: BlockHash,
+/// A block joining or leaving the active chain, as the events report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockFacts {
+    /// The block (its transactions are in the store).
+    pub hash: BlockHash,
     /// Its height.
-    pub fork_height: u32,
+    pub height: u32,
+    /// Its header time.
+    pub time: u32,
+    /// Its number of transactions, coinbase included.
+    pub tx_count: usize,
+    /// Its serialized size in bytes.
+    pub size: usize,
+    /// What its non-coinbase transactions pay to their outputs.
+    pub value_out: Amount,
+    /// What its non-coinbase transactions pay in fees.
+    pub fees: Amount,
+}
+
+impl BlockFacts {
+    fn to_wire(self) -> BlockSummary {
+        BlockSummary {
+            hash: self.hash,
+            height: self.height,
+            time: self.time,
+            tx_count: self.tx_count as u64,
+            size: self.size as u64,
+            value_out_sat: self.value_out.to_sat(),
+            fees_sat: self.fees.to_sat(),
+        }
+    }
 }
 
 /// Something that happened in the node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A block's data passed its context-free checks and was stored (on any branch).
     BlockStored {
@@ -43,23 +68,9 @@ pub enum Event {
         height: u32,
     },
     /// A block joined the active chain.
-    BlockConnected {
-        /// The block (its transactions are in the store).
-        hash: BlockHash,
-        /// Its height.
-        height: u32,
-        /// Its number of transactions, coinbase included.
-        tx_count: usize,
-    },
+    BlockConnected(BlockFacts),
     /// A block left the active chain (a reorganisation or `invalidateblock`).
-    BlockDisconnected {
-        /// The block (its transactions are in the store).
-        hash: BlockHash,
-        /// Its height.
-        height: u32,
-        /// Its number of transactions, coinbase included.
-        tx_count: usize,
-    },
+    BlockDisconnected(BlockFacts),
     /// The active tip moved; sent after the blocks that moved it.
     TipChanged {
         /// The new tip.
@@ -77,6 +88,8 @@ pub enum Event {
         txid: Txid,
         /// Its fee.
         fee: Amount,
+        /// What it pays to its outputs.
+        value_out: Amount,
         /// Its size in bytes.
         size: usize,
         /// Its number in the pool's sequence (Core's `mempool_sequence`).
@@ -121,6 +134,56 @@ pub enum Event {
         /// Threads searching.
         threads: u64,
     },
+}
+
+impl Event {
+    /// The event as every transport outside the process carries it.
+    pub fn to_wire(&self) -> WireEvent {
+        match self.clone() {
+            Event::BlockStored { hash, height } => WireEvent::BlockStored { hash, height },
+            Event::BlockConnected(b) => WireEvent::BlockConnected(b.to_wire()),
+            Event::BlockDisconnected(b) => WireEvent::BlockDisconnected(b.to_wire()),
+            Event::TipChanged {
+                hash,
+                height,
+                previous,
+                reorg,
+            } => WireEvent::TipChanged {
+                hash,
+                height,
+                previous,
+                reorg,
+            },
+            Event::TxAccepted {
+                txid,
+                fee,
+                value_out,
+                size,
+                mempool_sequence,
+            } => WireEvent::TxAccepted {
+                txid,
+                fee_sat: fee.to_sat(),
+                value_out_sat: value_out.to_sat(),
+                size: size as u64,
+                mempool_sequence,
+            },
+            Event::TxRemoved {
+                txid,
+                reason,
+                mempool_sequence,
+            } => WireEvent::TxRemoved {
+                txid,
+                reason,
+                mempool_sequence,
+            },
+            Event::PeerConnected { id, addr, inbound } => {
+                WireEvent::PeerConnected { id, addr, inbound }
+            }
+            Event::PeerDisconnected { id, addr } => WireEvent::PeerDisconnected { id, addr },
+            Event::PeerBanned { addr, reason } => WireEvent::PeerBanned { addr, reason },
+            Event::MinerStatus { mining, threads } => WireEvent::MinerStatus { mining, threads },
+        }
+    }
 }
 
 /// The sending side of the stream, shared by every service that reports events.
@@ -169,6 +232,54 @@ mod tests {
             std::mem::size_of::<Event>()
         );
         assert!(EVENT_BUFFER * std::mem::size_of::<Event>() < 1 << 20);
+    }
+
+    #[test]
+    fn the_wire_form_carries_satoshis_and_hex() {
+        use bitcoin_hashes::Hash;
+        let txid = Txid::from_byte_array([3; 32]);
+        let e = Event::TxAccepted {
+            txid,
+            fee: Amount::from_sat(382),
+            value_out: Amount::from_sat(4_999_999_618),
+            size: 191,
+            mempool_sequence: 7,
+        };
+        assert_eq!(
+            e.to_wire().to_json(),
+            serde_json::json!({
+                "type": "tx_accepted",
+                "txid": txid.to_string(),
+                "fee_sat": 382,
+                "value_out_sat": 4_999_999_618u64,
+                "size": 191,
+                "mempool_sequence": 7,
+            })
+        );
+        let hash = BlockHash::from_byte_array([4; 32]);
+        let facts = BlockFacts {
+            hash,
+            height: 102,
+            time: 1_765_110_000,
+            tx_count: 2,
+            size: 451,
+            value_out: Amount::from_sat(4_999_999_618),
+            fees: Amount::from_sat(382),
+        };
+        let wire = Event::BlockDisconnected(facts).to_wire();
+        assert_eq!(
+            wire,
+            WireEvent::BlockDisconnected(BlockSummary {
+                hash,
+                height: 102,
+                time: 1_765_110_000,
+                tx_count: 2,
+                size: 451,
+                value_out_sat: 4_999_999_618,
+                fees_sat: 382,
+            })
+        );
+        assert_eq!(wire.to_json()["type"], "block_disconnected");
     }
 
     #[test]

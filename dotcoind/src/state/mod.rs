@@ -25,12 +25,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{Block, BlockHash, FeeRate, OutPoint, Params, Transaction, TxOut, Txid};
+use dotcoin_common::{
+    Amount, Block, BlockHash, FeeRate, OutPoint, Params, Transaction, TxOut, Txid,
+};
 use tokio::sync::{broadcast, watch};
 use tracing::{info, warn};
 
 use crate::chain::{
-    BlockIndex, ChainError, ChainState, ChainUpdate, IndexEntry, ProcessOutcome, SigCache, SigKey,
+    BlockIndex, ChainBlock, ChainError, ChainState, ChainUpdate, IndexEntry, ProcessOutcome,
+    SigCache, SigKey,
 };
 use crate::mempool::{ChainView, Mempool, MempoolEntry, MempoolError, DEFAULT_MEMPOOL_EXPIRY_SECS};
 use crate::storage::{
@@ -38,7 +41,7 @@ use crate::storage::{
 };
 use crate::util::unix_time;
 use dotcoin_common::consensus::tx::check_signatures;
-pub use events::{Event, EventBus, Reorg};
+pub use events::{BlockFacts, Event, EventBus, Reorg};
 use rayon::prelude::*;
 
 /// Options of [`ChainService::open`].
@@ -610,18 +613,11 @@ impl ChainService {
             self.events.publish(e);
         }
         for d in &update.disconnected {
-            self.events.publish(Event::BlockDisconnected {
-                hash: d.entry.hash,
-                height: d.entry.height,
-                tx_count: d.block.txdata.len(),
-            });
+            self.events
+                .publish(Event::BlockDisconnected(block_facts(d)));
         }
         for c in &update.connected {
-            self.events.publish(Event::BlockConnected {
-                hash: c.entry.hash,
-                height: c.entry.height,
-                tx_count: c.block.txdata.len(),
-            });
+            self.events.publish(Event::BlockConnected(block_facts(c)));
         }
         if update.tip_changed() {
             let reorg = w
@@ -684,10 +680,13 @@ fn pool_events(
     let mut events = Vec::with_capacity(added.len() + removed.len());
     let add = |mempool: &mut Mempool, events: &mut Vec<Event>| {
         for txid in &added {
-            if let Some((fee, size)) = mempool.get(txid).map(|e| (e.fee, e.size)) {
+            if let Some((fee, value_out, size)) =
+                mempool.get(txid).map(|e| (e.fee, value_out(&e.tx), e.size))
+            {
                 events.push(Event::TxAccepted {
                     txid: *txid,
                     fee,
+                    value_out,
                     size,
                     mempool_sequence: mempool.take_sequence(),
                 });
@@ -708,6 +707,26 @@ fn pool_events(
         add(mempool, &mut events);
     }
     events
+}
+
+/// What `tx` pays to its outputs. A transaction in the pool or in a valid block sums in
+/// range; the fallback only keeps an event from failing.
+fn value_out(tx: &Transaction) -> Amount {
+    Amount::checked_sum(tx.outputs.iter().map(|o| o.value)).unwrap_or(Amount::ZERO)
+}
+
+/// What the block events say about a block that joined or left the active chain.
+fn block_facts(b: &ChainBlock) -> BlockFacts {
+    BlockFacts {
+        hash: b.entry.hash,
+        height: b.entry.height,
+        time: b.entry.header.time,
+        tx_count: b.block.txdata.len(),
+        size: b.block.size(),
+        value_out: Amount::checked_sum(b.block.txdata.iter().skip(1).map(value_out))
+            .unwrap_or(Amount::ZERO),
+        fees: b.fees,
+    }
 }
 
 fn make_snapshot(w: &Writer) -> Snapshot {

@@ -88,6 +88,16 @@ function fmtAmount(v) {
 }
 const fmtDot = (v) => (v == null ? '—' : `${fmtAmount(v)} DOT`);
 
+// Live events carry every amount as an integer number of satoshis (docs/events.md); the page
+// shows DOT. Integer arithmetic keeps all 8 decimals exact (any amount fits a double).
+function satToDot(sat) {
+  if (sat == null) return null;
+  const whole = Math.floor(sat / 1e8);
+  const frac = String(sat % 1e8).padStart(8, '0').replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : String(whole);
+}
+const fmtSat = (sat) => (sat == null ? '—' : `${satToDot(sat)} DOT`);
+
 function fmtBytes(n) {
   if (n == null) return '—';
   if (n < 1000) return `${n} B`;
@@ -893,9 +903,9 @@ function describe(type, d) {
   const blk = () => [`block ${d.height} `, blockLink(d.hash)];
   switch (type) {
     case 'block_connected':
-      return ['Connected ', blk(), d.tx_count != null ? ` · ${d.tx_count} tx` : ''];
+      return ['Connected ', blk(), ` · ${d.tx_count} tx · fees ${fmtSat(d.fees_sat)}`];
     case 'block_disconnected':
-      return ['Disconnected ', blk(), d.tx_count != null ? ` · ${d.tx_count} tx back to the mempool` : ''];
+      return ['Disconnected ', blk(), ` · ${d.tx_count} tx back to the mempool`];
     case 'block_stored':
       return ['Stored ', blk()];
     case 'tip_changed':
@@ -904,7 +914,8 @@ function describe(type, d) {
           `, fork point at height ${d.reorg.fork_height} `, blockLink(d.reorg.fork_point)]
         : ['Tip → ', blk()];
     case 'tx_accepted':
-      return ['Accepted ', txLink(d.txid), ` · fee ${fmtDot(d.fee)} · ${fmtBytes(d.size)}`];
+      return ['Accepted ', txLink(d.txid),
+        ` · pays ${fmtSat(d.value_out_sat)} · fee ${fmtSat(d.fee_sat)} · ${fmtBytes(d.size)}`];
     case 'tx_removed':
       return ['Removed ', txLink(d.txid), ` · ${d.reason}`];
     case 'peer_connected':
