@@ -528,7 +528,11 @@ fn hostile_parameters_get_errors_and_the_node_keeps_running() {
     // absurd_counts_ban_times_and_thread_counts_get_cores_errors).
     let out = node.cli(&["setban", "127.0.0.9", "add", "18446744073709551615"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("JSON integer out of range"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("JSON integer out of range"),
+        "{}",
+        stderr(&out)
+    );
     let bans: Vec<BannedEntry> = node.cli_typed(&["listbanned"]);
     assert!(bans.is_empty());
     // A batch over the limit is refused whole, with JSON-RPC's "too big batch" error.
