@@ -15,7 +15,7 @@ use dotcoin_common::{
     deserialize, serialize, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey, Transaction,
     TxIn, TxOut,
 };
-use dotcoin_functional_tests::{http_request, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{grind, http_request, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -178,10 +178,7 @@ fn block_on(prev: &BlockHeader, height: u32, tag: u8) -> Block {
         bits: params.pow_limit,
         nonce: 0,
     };
-    let target = params.pow_limit.to_target().expect("bits");
-    while header.block_hash().to_u256() > target {
-        header.nonce += 1;
-    }
+    grind(&mut header, true);
     Block { header, txdata }
 }
 

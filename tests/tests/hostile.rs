@@ -24,7 +24,7 @@ use dotcoin_functional_tests::rawpeer::{
     ping_pong, read_frame, regtest_frame, rss_kb, send_block, send_headers, send_headers_on,
     version_payload,
 };
-use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{grind, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::json;
 
 const ISOLATED: &[&str] = &["--maxoutbound", "0", "--debug", "net"];
@@ -90,18 +90,6 @@ fn spend(kp: &secp256k1::Keypair, prev: (OutPoint, TxOut), outputs: Vec<TxOut>) 
     tx
 }
 
-/// Solves regtest proof of work for `header` (a couple of tries on average).
-fn solve(header: &mut BlockHeader) {
-    let target = Network::Regtest
-        .params()
-        .pow_limit
-        .to_target()
-        .expect("bits");
-    while header.block_hash().to_u256() > target {
-        header.nonce += 1;
-    }
-}
-
 /// A valid block on `prev` at `height` whose coinbase pays `outputs` outputs of equal
 /// value: about 40 bytes each, so 24 000 make a block of almost 1 MB.
 fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Block {
@@ -130,7 +118,7 @@ fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Block {
         bits: params.pow_limit,
         nonce: 0,
     };
-    solve(&mut header);
+    grind(&mut header, true);
     Block { header, txdata }
 }
 
@@ -341,7 +329,7 @@ fn low_work_forks_are_refused_without_storing_anything() {
                 bits: genesis.bits,
                 nonce: 0,
             };
-            solve(&mut h);
+            grind(&mut h, true);
             prev = h;
             headers.push(h);
         }
@@ -583,10 +571,7 @@ fn main_block(
         bits,
         nonce: 0,
     };
-    let target = bits.to_target().expect("bits");
-    while header.block_hash().to_u256() > target {
-        header.nonce += 1;
-    }
+    grind(&mut header, true);
     Block { header, txdata }
 }
 

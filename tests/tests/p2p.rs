@@ -22,7 +22,7 @@ use dotcoin_functional_tests::rawpeer::{
     connect_raw, expect_disconnect, frame, handshake, ping_pong, read_frame, send_block,
     version_payload, MAIN_MAGIC, REGTEST_MAGIC,
 };
-use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{grind, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::json;
 
 const ISOLATED: &[&str] = &["--maxoutbound", "0", "--debug", "net"];
@@ -572,10 +572,7 @@ fn block_after(
         bits: params.pow_limit,
         nonce: 0,
     };
-    let target = params.pow_limit.to_target().expect("valid bits");
-    while (header.block_hash().to_u256() <= target) != valid_pow {
-        header.nonce += 1;
-    }
+    grind(&mut header, valid_pow);
     Block { header, txdata }
 }
 
@@ -823,14 +820,7 @@ fn fat_coinbase_block(node: &TestNode, outputs: usize) -> Block {
         })
         .collect();
     block.header.merkle_root = dotcoin_common::merkle::merkle_root_of_txs(&block.txdata).0;
-    let target = Network::Regtest
-        .params()
-        .pow_limit
-        .to_target()
-        .expect("bits");
-    while block.header.block_hash().to_u256() > target {
-        block.header.nonce += 1;
-    }
+    grind(&mut block.header, true);
     block
 }
 
