@@ -733,3 +733,27 @@ pub fn grind(header: &mut BlockHeader, valid: bool) {
         header.nonce += 1;
     }
 }
+
+/// Opens the server-sent event stream at `path` on 127.0.0.1:`port` (the dashboard's
+/// `/api/events`): sends the request, checks for 200, and returns the reader at the start
+/// of the stream, which is subscribed once the response has begun. `timeout` bounds each
+/// read (`None`: reads wait as long as the stream stays open).
+pub fn open_sse(port: u16, path: &str, timeout: Option<Duration>) -> std::io::BufReader<TcpStream> {
+    use std::io::BufRead;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(timeout).expect("timeout");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+            .as_bytes(),
+    )
+    .expect("request");
+    let mut r = std::io::BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).expect("status line");
+    assert!(line.contains(" 200 "), "{line}");
+    while line != "\r\n" {
+        line.clear();
+        r.read_line(&mut line).expect("header");
+    }
+    r
+}

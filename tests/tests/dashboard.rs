@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use dotcoin_common::rpc_types::BlockchainInfo;
 use dotcoin_common::BlockHash;
-use dotcoin_functional_tests::{http_request, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
+};
 use serde_json::{json, Value};
 
 fn start() -> TestNode {
@@ -353,24 +355,8 @@ fn event_streams_are_capped_and_a_closed_one_frees_its_place() {
 #[test]
 fn events_stream_live() {
     let n = start();
-    let mut s = TcpStream::connect(("127.0.0.1", n.dashboard_port)).expect("connect");
-    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    s.write_all(
-        b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-    )
-    .expect("request");
-    let mut r = BufReader::new(s);
+    let mut r = open_sse(n.dashboard_port, "/api/events", Some(TIMEOUT));
     let mut line = String::new();
-    r.read_line(&mut line).expect("status line");
-    assert!(line.contains("200"), "{line}");
-    // Headers end; the subscription is live once the response started.
-    loop {
-        line.clear();
-        r.read_line(&mut line).expect("header");
-        if line == "\r\n" {
-            break;
-        }
-    }
     let (_, addr) = test_keypair();
     let mined = n.generate(1, &addr);
     let mut seen = Vec::new();

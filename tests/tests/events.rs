@@ -5,14 +5,13 @@
 //! object for the transaction and for the block — same fields, same values, amounts in
 //! integer satoshis — and the Rust type in `dotcoin_common::events` must decode it.
 
-use std::io::{BufRead, BufReader, ErrorKind, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dotcoin_common::events::{BlockSummary, WireEvent, EVENT_TYPES};
 use dotcoin_common::{deserialize, Amount, BlockHash, Transaction, Txid};
-use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{open_sse, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::stream::MaybeTlsStream;
@@ -39,20 +38,7 @@ fn wait_for(what: &str, seen: &Seen, pred: impl Fn(&Value) -> bool) -> Value {
 /// The dashboard's `/api/events`, read on a thread: each event's data, after checking that
 /// its SSE name is its `type`.
 fn sse_client(port: u16) -> Seen {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.write_all(
-        b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-    )
-    .expect("request");
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    r.read_line(&mut line).expect("status line");
-    assert!(line.contains(" 200 "), "{line}");
-    // The stream is subscribed once the response has started.
-    while line != "\r\n" {
-        line.clear();
-        r.read_line(&mut line).expect("header");
-    }
+    let mut r = open_sse(port, "/api/events", None);
     let seen = Seen::default();
     let out = Arc::clone(&seen);
     std::thread::spawn(move || {
