@@ -535,42 +535,76 @@ impl Drop for TestNode {
     }
 }
 
-/// A running `dotcoin-wallet serve` for a node: its own temporary datadir (the keys must
-/// not be in the node's), a free port it writes to `wallet-service.ports`, the node's
-/// cookie to reach the node, and its own cookie (`.wallet-cookie`) for its clients. The
-/// process is killed on drop; a failing test prints its log.
+/// `dotcoin-wallet` for `node` (regtest, authenticated with the node's cookie) in
+/// `datadir`, with `args`: the command every wallet test runs, as a program or a service.
+pub fn wallet_command(node: &TestNode, datadir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin("dotcoin-wallet"));
+    cmd.arg("--regtest")
+        .arg("--datadir")
+        .arg(datadir)
+        .args(["--rpcport", &node.rpc_port.to_string()])
+        .args(["--rpcuser", "__cookie__", "--rpcpassword"])
+        .arg(node.cookie_password())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+/// A running `dotcoin-wallet serve` for a node: a datadir that is not the node's (the keys
+/// must not be there), a free port it writes to `wallet-service.ports`, the node's cookie
+/// to reach the node, and its own cookie (`.wallet-cookie`) for its clients. The process
+/// is killed on drop; a failing test prints its log.
 #[derive(Debug)]
 pub struct WalletServiceProcess {
-    /// Base datadir (the service's files are in `regtest/` below it).
-    pub dir: tempfile::TempDir,
+    /// The base datadir (the service's files are in `regtest/` below it).
+    pub datadir: PathBuf,
+    /// The temporary directory holding `datadir`, when the service made its own.
+    pub tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
     /// Its RPC port.
     pub port: u16,
+    log: PathBuf,
 }
 
 impl WalletServiceProcess {
-    /// Starts a service for `node` with extra `args` (after `serve`).
+    /// Starts a service for `node` with extra `args` (after `serve`) in a fresh datadir.
     pub fn start(node: &TestNode, args: &[&str]) -> WalletServiceProcess {
-        let dir = tempfile::Builder::new()
+        WalletServiceProcess::start_env(node, args, &[])
+    }
+
+    /// [`WalletServiceProcess::start`] with extra environment `env`.
+    pub fn start_env(node: &TestNode, args: &[&str], env: &[(&str, &str)]) -> WalletServiceProcess {
+        let tmp = tempfile::Builder::new()
             .prefix("dotcoin-wallet-service-")
             .tempdir()
             .expect("tempdir");
-        let ports = dir.path().join("regtest").join("wallet-service.ports");
-        let log = std::fs::File::create(dir.path().join("service.log")).expect("log file");
-        let mut child = Command::new(bin("dotcoin-wallet"))
-            .arg("--regtest")
-            .arg("--datadir")
-            .arg(dir.path())
-            .args(["--rpcport", &node.rpc_port.to_string()])
-            .args(["--rpcuser", "__cookie__", "--rpcpassword"])
-            .arg(node.cookie_password())
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn dotcoin-wallet serve");
+        let mut s = WalletServiceProcess::start_in(node, tmp.path(), args, env);
+        s.tmp = Some(tmp);
+        s
+    }
+
+    /// A service for `node` in `datadir` (kept by the caller, so a test can restart a
+    /// service on the same wallets), with extra `args` and environment `env`.
+    pub fn start_in(
+        node: &TestNode,
+        datadir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> WalletServiceProcess {
+        static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let ports = datadir.join("regtest").join("wallet-service.ports");
+        let _ = std::fs::remove_file(&ports);
+        // One log per start: a restarted service must not overwrite what the last one said.
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = datadir.join(format!("wallet-service-{}-{n}.log", std::process::id()));
+        let mut cmd = wallet_command(node, datadir, &["serve", "--port", "0"]);
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stderr(std::fs::File::create(&log).expect("log file"));
+        let mut child = cmd.spawn().expect("spawn dotcoin-wallet serve");
         let mut port = None;
         wait_until(
             "the wallet service to write its ports file",
@@ -579,7 +613,7 @@ impl WalletServiceProcess {
                 if let Ok(Some(status)) = child.try_wait() {
                     panic!(
                         "dotcoin-wallet serve exited ({status}):\n{}",
-                        std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default()
+                        std::fs::read_to_string(&log).unwrap_or_default()
                     );
                 }
                 port = std::fs::read_to_string(&ports)
@@ -591,20 +625,31 @@ impl WalletServiceProcess {
             },
         );
         WalletServiceProcess {
-            dir,
+            datadir: datadir.to_path_buf(),
+            tmp: None,
             child: Some(child),
             port: port.expect("set when the wait ended"),
+            log,
         }
     }
 
     /// The cookie file its clients authenticate with.
     pub fn cookie_file(&self) -> PathBuf {
-        self.dir.path().join("regtest").join(".wallet-cookie")
+        self.datadir.join("regtest").join(".wallet-cookie")
+    }
+
+    /// The `Authorization` header its cookie makes.
+    pub fn cookie_auth(&self) -> String {
+        let cookie = std::fs::read_to_string(self.cookie_file()).expect("the service's cookie");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(cookie.trim())
+        )
     }
 
     /// What the service wrote to stderr.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits for the process to exit (after a `stop` call) and returns its exit code.

@@ -597,7 +597,7 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         "second"
     );
     assert_eq!(wallet.list_wallets().expect("listwallets").len(), 2);
-    let backup = service.dir.path().join("backup.json");
+    let backup = service.datadir.join("backup.json");
     client(service.port, "/wallet/second", service.cookie_file())
         .backup_wallet(Some(&backup.to_string_lossy()))
         .expect("backupwallet");

@@ -9,57 +9,42 @@
 //! node's), on a free port it writes to `wallet-service.ports`.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use dotcoin_common::Address;
-use dotcoin_functional_tests::{bin, http_request, test_keypair, wait_until, TestNode, TIMEOUT};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use dotcoin_functional_tests::{
+    bin, http_request, test_keypair, wait_until, wallet_command, TestNode, WalletServiceProcess,
+    TIMEOUT,
+};
 use serde_json::{json, Value};
 
 const COIN: u64 = 100_000_000;
 
-/// A running `dotcoin-wallet serve`.
-struct WalletService {
-    /// The base datadir (wallets in `regtest/wallets/`).
-    datadir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
-    child: Option<Child>,
-    port: u16,
-    log: PathBuf,
+/// A running `dotcoin-wallet serve` (the shared [`WalletServiceProcess`]) with the
+/// JSON-RPC calls these tests make of it.
+struct WalletService(WalletServiceProcess);
+
+impl std::ops::Deref for WalletService {
+    type Target = WalletServiceProcess;
+    fn deref(&self) -> &WalletServiceProcess {
+        &self.0
+    }
 }
 
 /// A JSON-RPC error: code and message.
 type Failure = (i64, String);
 
-fn serve_command(node: &TestNode, datadir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin("dotcoin-wallet"));
-    cmd.arg("--regtest")
-        .arg("--datadir")
-        .arg(datadir)
-        .args(["--rpcport", &node.rpc_port.to_string()])
-        .args(["--rpcuser", "__cookie__", "--rpcpassword"])
-        .arg(node.cookie_password())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
 impl WalletService {
     /// A service for `node` in a fresh datadir of its own.
     fn start(node: &TestNode, args: &[&str]) -> WalletService {
-        WalletService::start_env(node, args, &[])
+        WalletService(WalletServiceProcess::start(node, args))
     }
 
     /// [`WalletService::start`] with extra environment `env`.
     fn start_env(node: &TestNode, args: &[&str], env: &[(&str, &str)]) -> WalletService {
-        let tmp = tempfile::Builder::new()
-            .prefix("dotcoin-wallet-service-")
-            .tempdir()
-            .expect("tempdir");
-        let mut s = WalletService::start_in(node, tmp.path(), args, env);
-        s._tmp = Some(tmp);
-        s
+        WalletService(WalletServiceProcess::start_env(node, args, env))
     }
 
     /// A service for `node` in `datadir`, with extra environment `env`.
@@ -69,51 +54,7 @@ impl WalletService {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> WalletService {
-        let ports = datadir.join("regtest").join("wallet-service.ports");
-        let _ = std::fs::remove_file(&ports);
-        let log = datadir.join(format!("wallet-service-{}.log", rand_suffix()));
-        let mut cmd = serve_command(node, datadir, &[]);
-        cmd.arg("serve").args(["--port", "0"]).args(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stderr(std::fs::File::create(&log).expect("log file"));
-        let mut child = cmd.spawn().expect("spawn dotcoin-wallet serve");
-        let mut port = None;
-        wait_until(
-            "the wallet service to write its ports file",
-            TIMEOUT,
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "dotcoin-wallet serve exited ({status}):\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
-                port = std::fs::read_to_string(&ports)
-                    .ok()
-                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-                    .and_then(|v| v["rpc"].as_u64());
-                port.is_some()
-            },
-        );
-        WalletService {
-            datadir: datadir.to_path_buf(),
-            _tmp: None,
-            child: Some(child),
-            port: u16::try_from(port.expect("set when the wait ended")).expect("a port"),
-            log,
-        }
-    }
-
-    fn cookie_auth(&self) -> String {
-        use base64::Engine;
-        let cookie = std::fs::read_to_string(self.datadir.join("regtest/.wallet-cookie"))
-            .expect("the service's cookie");
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(cookie.trim())
-        )
+        WalletService(WalletServiceProcess::start_in(node, datadir, args, env))
     }
 
     /// POSTs a raw body to `path`; the HTTP status and the parsed reply.
@@ -154,39 +95,11 @@ impl WalletService {
         }
     }
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
     /// Stops the service with the `stop` call and waits for it to exit.
     fn stop(&mut self) {
         self.rpc("stop", json!([]));
-        let mut child = self.child.take().expect("running");
-        wait_until("the wallet service to exit", TIMEOUT, || {
-            matches!(child.try_wait(), Ok(Some(_)))
-        });
+        self.0.wait_exit();
     }
-}
-
-impl Drop for WalletService {
-    #[allow(clippy::print_stderr)]
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("---- wallet service log ----\n{}", self.log());
-        }
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 /// An amount in a result, in base units.
@@ -470,14 +383,14 @@ fn two_wallets_at_once_and_the_file_lock() {
     );
 
     // While the service holds the wallets, no other process may open them.
-    let second = serve_command(node, &service.datadir, &["serve", "--port", "0"])
+    let second = wallet_command(node, &service.datadir, &["serve", "--port", "0"])
         .stderr(Stdio::piped())
         .output()
         .expect("run a second service");
     assert!(!second.status.success());
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("in use by another"), "{stderr}");
-    let cli = serve_command(
+    let cli = wallet_command(
         node,
         &service.datadir,
         &["--wallet", "bob", "listaddresses"],
@@ -492,7 +405,7 @@ fn two_wallets_at_once_and_the_file_lock() {
         String::from_utf8_lossy(&cli.stderr)
     );
     // Commands with an RPC are answered by the service that holds the file.
-    let cli = serve_command(
+    let cli = wallet_command(
         node,
         &service.datadir,
         &["--wallet", "bob", "getnewaddress", "x"],
@@ -512,7 +425,7 @@ fn two_wallets_at_once_and_the_file_lock() {
         (info["ismine"].clone(), info["labels"].clone()),
         (json!(true), json!(["x"]))
     );
-    let cli = serve_command(node, &service.datadir, &["--wallet", "bob", "getbalance"])
+    let cli = wallet_command(node, &service.datadir, &["--wallet", "bob", "getbalance"])
         .stdout(Stdio::piped())
         .output()
         .expect("run the command-line wallet");
@@ -523,7 +436,7 @@ fn two_wallets_at_once_and_the_file_lock() {
     service.at(Some("bob"), "unloadwallet", json!([]));
     assert_eq!(service.rpc("listwallets", json!([])), json!(["default"]));
     assert_eq!(service.code(None, "createwallet", json!(["bob"])), -4);
-    let listed = serve_command(
+    let listed = wallet_command(
         node,
         &service.datadir,
         &["--wallet", "bob", "listaddresses"],
