@@ -24,6 +24,7 @@
 //! - mining: [`MiningInfo`], [`BlockTemplate`];
 //! - network: [`PeerInfo`], [`NetworkInfo`], [`NetTotals`], [`BannedEntry`];
 //! - control: [`NodeInfo`];
+//! - util: [`ValidateAddressResult`];
 //! - zmq: [`ZmqNotification`];
 //! - address index: [`AddressUtxo`], [`AddressBalance`], [`AddressTx`].
 
@@ -1639,4 +1640,41 @@ mod tests {
         }));
         assert_eq!(info.chain, "regtest");
     }
+}
+
+/// `validateaddress`: whether an address is valid here and what it pays. The fields after
+/// `isvalid` are given for a valid address only, `error_locations` and `error` for an
+/// invalid one, as in Core.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidateAddressResult {
+    /// Whether the address is valid for this network.
+    pub isvalid: bool,
+    /// The address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The output script it pays, hex: `5120` and the x-only key.
+    #[serde(
+        rename = "scriptPubKey",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub script_pub_key: Option<String>,
+    /// Whether the key is a script (never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isscript: Option<bool>,
+    /// Whether it is a witness address (always: a witness v1 program).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iswitness: Option<bool>,
+    /// The witness version (1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_version: Option<u8>,
+    /// The witness program, hex: the x-only key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_program: Option<String>,
+    /// Positions of likely errors (never known here: empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_locations: Option<Vec<u32>>,
+    /// Why the address is invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

@@ -11,7 +11,8 @@
 //! - `request` (private): the body split into elements without building a JSON tree, the
 //!   batch limit counted while parsing.
 //! - [`params`]: named parameters put in place and surplus or unknown ones refused, by
-//!   the service's table.
+//!   the service's table; every given value checked against its declared type.
+//! - [`arg`]: the parameter types handlers declare, each with Core's errors.
 //! - [`reply`]: Core's reply shapes (legacy 1.0/1.1 and strict 2.0) and HTTP statuses.
 //! - [`codes`]: Core's error codes (`src/rpc/protocol.h`) and JSON-RPC's own.
 //! - [`auth`]: credentials, the constant-time check, cookie files.
@@ -21,6 +22,7 @@
 //! (`dotcoin-rpc-client`) keeps its own reply parsing and the list of wallet methods.
 
 mod active;
+pub mod arg;
 pub mod auth;
 pub mod codes;
 mod layer;

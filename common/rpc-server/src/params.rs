@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::arg::ParamError;
 use crate::codes::RpcErrorCode;
 
 /// A parameter's name as a table spells it: `name`, or `name|alias|…` (Core's
@@ -22,6 +23,17 @@ pub trait ParamName {
     /// Whether a named parameter `key` is this one.
     fn answers_to(&self, key: &str) -> bool {
         self.spelling().split('|').any(|n| n == key)
+    }
+
+    /// Whether a call must give it (not given and `null` are the same).
+    fn required(&self) -> bool {
+        false
+    }
+
+    /// The check of a given (non-`null`) value, from the parameter's declared type
+    /// ([`crate::arg::FromParam`]).
+    fn check(&self, _value: &Value) -> Result<(), ParamError> {
+        Ok(())
     }
 }
 
@@ -57,8 +69,40 @@ pub trait MethodTable: Send + Sync + 'static {
 /// Most characters of one surplus value quoted back in the error.
 const QUOTE_MAX: usize = 40;
 
-/// Holds `params` against `method`'s entry in `table` (see the module docs).
+/// Holds `params` against `method`'s entry in `table` (see the module docs): puts named
+/// parameters in place, then checks every given value against its declared type and
+/// refuses a call missing a required one, as Core's `RPCHelpMan` does before a handler
+/// runs.
 pub fn normalize_params<T: MethodTable + ?Sized>(
+    table: &T,
+    method: &str,
+    params: Value,
+) -> Result<Value, (i32, String)> {
+    let placed = place_params(table, method, params)?;
+    let Some(args) = table.params(method) else {
+        return Ok(placed);
+    };
+    let given: &[Value] = match &placed {
+        Value::Array(list) => list,
+        _ => &[],
+    };
+    for (i, arg) in args.iter().enumerate() {
+        match given.get(i) {
+            None | Some(Value::Null) => {
+                if arg.required() {
+                    return Err((
+                        RpcErrorCode::Misc as i32,
+                        format!("missing required parameter '{}'", arg.main_name()),
+                    ));
+                }
+            }
+            Some(v) => arg.check(v).map_err(|e| (e.code as i32, e.message))?,
+        }
+    }
+    Ok(placed)
+}
+
+fn place_params<T: MethodTable + ?Sized>(
     table: &T,
     method: &str,
     params: Value,

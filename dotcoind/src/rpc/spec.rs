@@ -7,6 +7,8 @@
 //! Methods added at run time (plugins) are not here: the wire passes their parameters
 //! through untouched and `help` lists them from the extra entries it is given.
 
+use dotcoin_rpc_server::arg::{check, AnyJson, FromParam, ParamError, Text};
+
 /// The JSON type a parameter or result field has, printed in Core's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
@@ -30,7 +32,7 @@ pub enum Ty {
 
 impl Ty {
     /// Core's word for the type in help texts.
-    pub fn word(self) -> &'static str {
+    pub const fn word(self) -> &'static str {
         match self {
             Ty::Num => "numeric",
             Ty::Str => "string",
@@ -44,13 +46,21 @@ impl Ty {
     }
 }
 
+/// How a table checks one given value: the declared type's [`FromParam`] check.
+pub type CheckFn = fn(&serde_json::Value, &str) -> Result<(), ParamError>;
+
 /// One parameter. `name` may carry aliases after `|` (Core's `verbosity|verbose`).
 #[derive(Debug, Clone, Copy)]
 pub struct Arg {
     /// Core's name, then aliases, separated by `|`.
     pub name: &'static str,
-    /// Its type.
-    pub ty: Ty,
+    /// Core's word for its type in help.
+    pub ty: &'static str,
+    /// Whether `dotcoin-cli` passes it as a string (else it parses the argument as JSON).
+    pub cli_string: bool,
+    /// The check of a given value, from the handler's parameter type; `None` while the
+    /// handler still reads the raw value itself.
+    pub check: Option<CheckFn>,
     /// `None` when required, else the default as help prints it.
     pub default: Option<&'static str>,
     /// What it is.
@@ -68,23 +78,67 @@ impl dotcoin_rpc_server::ParamName for Arg {
     fn spelling(&self) -> &str {
         self.name
     }
+
+    fn required(&self) -> bool {
+        self.default.is_none() && self.check.is_some()
+    }
+
+    fn check(&self, value: &serde_json::Value) -> Result<(), ParamError> {
+        match self.check {
+            Some(check) => check(value, self.main_name()),
+            None => Ok(()),
+        }
+    }
 }
 
-/// A required parameter.
-pub const fn req(name: &'static str, ty: Ty, desc: &'static str) -> Arg {
+/// A required parameter of type `T`: help's type word, the CLI's conversion and the
+/// wire's check all come from `T`.
+pub const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> Arg {
     Arg {
         name,
-        ty,
+        ty: T::TYPE,
+        cli_string: T::CLI_STRING,
+        check: Some(check::<T>),
         default: None,
         desc,
     }
 }
 
-/// An optional parameter with its default.
+/// An optional parameter of type `T` with its default as help prints it.
+pub const fn opt_arg<T: FromParam>(
+    name: &'static str,
+    default: &'static str,
+    desc: &'static str,
+) -> Arg {
+    Arg {
+        name,
+        ty: T::TYPE,
+        cli_string: T::CLI_STRING,
+        check: Some(check::<T>),
+        default: Some(default),
+        desc,
+    }
+}
+
+/// A required parameter whose handler still reads the raw value.
+pub const fn req(name: &'static str, ty: Ty, desc: &'static str) -> Arg {
+    Arg {
+        name,
+        ty: ty.word(),
+        cli_string: matches!(ty, Ty::Str | Ty::Hex),
+        check: None,
+        default: None,
+        desc,
+    }
+}
+
+/// An optional parameter whose handler still reads the raw value.
 pub const fn opt(name: &'static str, ty: Ty, default: &'static str, desc: &'static str) -> Arg {
     Arg {
         name,
-        ty,
+        ty: ty.word(),
+        cli_string: matches!(ty, Ty::Str | Ty::Hex),
+        check: None,
         default: Some(default),
         desc,
     }
@@ -1119,11 +1173,11 @@ pub const SPECS: &[MethodSpec] = &[
         name: "echo",
         desc: "Simply echo back the input arguments. This command is for testing.",
         args: &[
-            opt("arg0", Ty::Any, "null", "any value"), opt("arg1", Ty::Any, "null", "any value"),
-            opt("arg2", Ty::Any, "null", "any value"), opt("arg3", Ty::Any, "null", "any value"),
-            opt("arg4", Ty::Any, "null", "any value"), opt("arg5", Ty::Any, "null", "any value"),
-            opt("arg6", Ty::Any, "null", "any value"), opt("arg7", Ty::Any, "null", "any value"),
-            opt("arg8", Ty::Any, "null", "any value"), opt("arg9", Ty::Any, "null", "any value"),
+            opt_arg::<AnyJson>("arg0", "null", "any value"), opt_arg::<AnyJson>("arg1", "null", "any value"),
+            opt_arg::<AnyJson>("arg2", "null", "any value"), opt_arg::<AnyJson>("arg3", "null", "any value"),
+            opt_arg::<AnyJson>("arg4", "null", "any value"), opt_arg::<AnyJson>("arg5", "null", "any value"),
+            opt_arg::<AnyJson>("arg6", "null", "any value"), opt_arg::<AnyJson>("arg7", "null", "any value"),
+            opt_arg::<AnyJson>("arg8", "null", "any value"), opt_arg::<AnyJson>("arg9", "null", "any value"),
         ],
         returns: ret("json array", "The arguments, up to the last one given"),
         example: &["\"hello\"", "1"],
@@ -1157,7 +1211,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Util",
         name: "validateaddress",
         desc: "Return information about the given address.",
-        args: &[req("address", Ty::Str, "The address to validate")],
+        args: &[arg::<Text>("address", "The address to validate")],
         returns: obj("", &[
             ("isvalid", "boolean", "If the address is valid or not"),
             ("address", "string", "The address validated"),
@@ -1283,9 +1337,12 @@ impl dotcoin_rpc_server::MethodTable for NodeTable {
 /// The one-line synopsis of a method's arguments, as `help` lists them:
 /// `"blockhash" ( verbosity )`.
 pub fn synopsis(spec: &MethodSpec) -> String {
-    let word = |a: &Arg| match a.ty {
-        Ty::Str | Ty::Hex => format!("\"{}\"", a.main_name()),
-        _ => a.main_name().to_owned(),
+    let word = |a: &Arg| {
+        if a.cli_string {
+            format!("\"{}\"", a.main_name())
+        } else {
+            a.main_name().to_owned()
+        }
     };
     let required: Vec<String> = spec
         .args
@@ -1329,7 +1386,7 @@ pub fn help_text(spec: &MethodSpec) -> String {
                 "{}. {:<22} ({}, {}) {}\n",
                 i + 1,
                 a.main_name(),
-                a.ty.word(),
+                a.ty,
                 default,
                 a.desc
             ));

@@ -1,0 +1,422 @@
+//! The types RPC parameters are declared with, and how a JSON value becomes one, with the
+//! error Bitcoin Core gives for the same mistake: a wrong JSON type is `-3` naming the
+//! parameter, a value out of range `-8` (or `-1` "JSON integer out of range" where Core
+//! reads a C++ `int`), a bad amount `-3`, bytes that do not decode `-22`.
+//!
+//! Every type here is [`FromParam`] (the check, with the parameter's name for the
+//! message) and [`Deserialize`] through that same check, so a handler declares
+//! `height: Uint` and receives a `u32`. The wire runs the check before the call with the
+//! name from the service's table (Core's `RPCHelpMan` does the same), so the handler's own
+//! decoding cannot fail on a value the wire let through.
+
+use std::fmt;
+use std::ops::Deref;
+use std::str::FromStr;
+
+use dotcoin_common::{Amount, FeeRate};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::codes::{json_type_name, RpcErrorCode};
+
+/// A parameter that does not hold: Core's code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// Core's error code.
+    pub code: RpcErrorCode,
+    /// The message, naming the parameter where Core does.
+    pub message: String,
+}
+
+impl ParamError {
+    /// An error with `code`.
+    pub fn new(code: RpcErrorCode, message: impl Into<String>) -> ParamError {
+        ParamError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Core's type error: `JSON value of type string is not of expected type number`.
+    pub fn wrong_type(name: &str, v: &Value, expected: &str) -> ParamError {
+        ParamError::new(
+            RpcErrorCode::Type,
+            format!(
+                "JSON value of type {} is not of expected type {expected} for parameter '{name}'",
+                json_type_name(v)
+            ),
+        )
+    }
+
+    /// A value outside what the parameter takes (`-8`).
+    pub fn invalid(message: impl Into<String>) -> ParamError {
+        ParamError::new(RpcErrorCode::InvalidParameter, message)
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+impl From<ParamError> for jsonrpsee::types::ErrorObjectOwned {
+    fn from(e: ParamError) -> Self {
+        jsonrpsee::types::ErrorObjectOwned::owned(e.code as i32, e.message, None::<()>)
+    }
+}
+
+/// A parameter type: Core's word for it in `help`, how `dotcoin-cli` passes a command-line
+/// argument for it, and the check that turns a JSON value into it.
+pub trait FromParam: Sized {
+    /// Core's word in help texts (`numeric`, `string`, `boolean`, `json object`, …).
+    const TYPE: &'static str;
+    /// Whether `dotcoin-cli` sends the argument as a JSON string as typed (Core's
+    /// `vRPCConvertParams` lists the other parameters, which are parsed as JSON).
+    const CLI_STRING: bool = false;
+
+    /// The value, or Core's error naming parameter `name`. `null` never reaches this: it
+    /// means "not given".
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError>;
+}
+
+/// The check a table runs for a parameter of type `T` (a function pointer a `const` table
+/// can hold).
+pub fn check<T: FromParam>(v: &Value, name: &str) -> Result<(), ParamError> {
+    T::from_param(v, name).map(drop)
+}
+
+/// The name a type's own decoding uses in its message: the wire has already checked the
+/// value with the real name, so this shows only for calls that bypass the wire
+/// (WebSocket).
+const UNNAMED: &str = "parameter";
+
+macro_rules! deserialize_via_from_param {
+    ($($ty:ident $(<$g:ident>)?),* $(,)?) => {$(
+        impl<'de $(, $g: HashArgType)?> Deserialize<'de> for $ty $(<$g>)? {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = Value::deserialize(d)?;
+                <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
+            }
+        }
+    )*};
+}
+
+/// A non-negative integer that fits 32 bits (heights, counts, indexes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Uint(pub u32);
+
+/// A count Core reads as a C++ `int` (`nblocks`, `maxtries`): above `i32::MAX` it is
+/// `-1` "JSON integer out of range", so `generatetoaddress 4294967295` is refused instead
+/// of mining for hours; below zero it is `-8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Count(pub u32);
+
+/// A signed integer Core reads as `int64_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Int(pub i64);
+
+/// A boolean; like Core's verbosity flags it also takes 0 and 1 (any integer: non-zero is
+/// true).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flag(pub bool);
+
+/// A string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Text(pub String);
+
+/// Hex-encoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hex(pub Vec<u8>);
+
+/// An amount of DOT, a number or a numeric string, as Core's `AmountFromValue` reads it:
+/// non-negative, at most 8 decimals, within the money range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dot(pub Amount);
+
+/// A fee rate in DOT per 1000 virtual bytes (`maxfeerate`, `settxfee`), read as an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DotPerKvb(pub FeeRate);
+
+/// A fee rate in base units per virtual byte (`fee_rate`), up to three decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SatPerVb(pub FeeRate);
+
+/// What a 32-byte hash parameter decodes to (block hashes, txids).
+pub trait HashArgType: FromStr + Copy {}
+impl<T: FromStr + Copy> HashArgType for T {}
+
+/// A 64-hex-digit hash: Core's `ParseHashV` ("must be of length 64", `-8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HashArg<T>(pub T);
+
+/// A structured parameter (an array or object) decoded by serde into `T`: a wrong JSON
+/// type is `-3`, a shape `T` does not accept is `-8` with serde's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+/// Any JSON value, passed through (for the few methods whose parameter is data, not an
+/// argument: `echo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnyJson(pub Value);
+
+impl FromParam for Uint {
+    const TYPE: &'static str = "numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let n = Int::from_param(v, name)?.0;
+        u32::try_from(n)
+            .map(Uint)
+            .map_err(|_| ParamError::invalid(format!("parameter '{name}' out of range: {n}")))
+    }
+}
+
+impl FromParam for Count {
+    const TYPE: &'static str = "numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let n = Int::from_param(v, name)?.0;
+        if i32::try_from(n).is_err() {
+            return Err(ParamError::new(
+                RpcErrorCode::Misc,
+                "JSON integer out of range",
+            ));
+        }
+        Uint::from_param(v, name).map(|u| Count(u.0))
+    }
+}
+
+impl FromParam for Int {
+    const TYPE: &'static str = "numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        if let Some(n) = v.as_i64() {
+            return Ok(Int(n));
+        }
+        if v.is_u64() {
+            return Err(ParamError::new(
+                RpcErrorCode::Misc,
+                "JSON integer out of range",
+            ));
+        }
+        Err(ParamError::wrong_type(name, v, "number"))
+    }
+}
+
+impl FromParam for Flag {
+    const TYPE: &'static str = "boolean";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        match v {
+            Value::Bool(b) => Ok(Flag(*b)),
+            Value::Number(n) if n.as_i64().is_some() => Ok(Flag(n.as_i64() != Some(0))),
+            other => Err(ParamError::wrong_type(name, other, "bool")),
+        }
+    }
+}
+
+impl FromParam for Text {
+    const TYPE: &'static str = "string";
+    const CLI_STRING: bool = true;
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        v.as_str()
+            .map(|s| Text(s.to_owned()))
+            .ok_or_else(|| ParamError::wrong_type(name, v, "string"))
+    }
+}
+
+impl FromParam for Hex {
+    const TYPE: &'static str = "string";
+    const CLI_STRING: bool = true;
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let s = Text::from_param(v, name)?.0;
+        hex::decode(&s).map(Hex).map_err(|e| {
+            ParamError::new(
+                RpcErrorCode::Deserialization,
+                format!("{name} is not valid hex: {e}"),
+            )
+        })
+    }
+}
+
+impl<T: HashArgType> FromParam for HashArg<T> {
+    const TYPE: &'static str = "string";
+    const CLI_STRING: bool = true;
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let s = v
+            .as_str()
+            .ok_or_else(|| ParamError::wrong_type(name, v, "string"))?;
+        if s.len() != 64 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+            let shown: String = s.chars().take(80).collect();
+            return Err(ParamError::invalid(format!(
+                "{name} must be of length 64 (not {}, for '{shown}') and hexadecimal",
+                s.len()
+            )));
+        }
+        s.parse()
+            .map(HashArg)
+            .map_err(|_| ParamError::invalid(format!("{name} must be hexadecimal")))
+    }
+}
+
+impl FromParam for Dot {
+    const TYPE: &'static str = "numeric or string";
+    fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
+        amount_from_value(v).map(Dot)
+    }
+}
+
+impl FromParam for DotPerKvb {
+    const TYPE: &'static str = "numeric or string";
+    fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
+        amount_from_value(v).map(|a| DotPerKvb(FeeRate::from_sat_per_kvb(a.to_sat())))
+    }
+}
+
+impl FromParam for SatPerVb {
+    const TYPE: &'static str = "numeric or string";
+    fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
+        let text = number_text(v)?;
+        // Three decimals of sat/vB are whole sat/kvB.
+        let scaled = parse_fixed(&text, 3)
+            .ok_or_else(|| ParamError::new(RpcErrorCode::Type, "Invalid amount"))?
+            .ok_or_else(|| ParamError::new(RpcErrorCode::Type, "Amount out of range"))?;
+        Ok(SatPerVb(FeeRate::from_sat_per_kvb(scaled)))
+    }
+}
+
+impl<T: DeserializeOwned> FromParam for Json<T> {
+    const TYPE: &'static str = "json";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        T::deserialize(v)
+            .map(Json)
+            .map_err(|e| ParamError::invalid(format!("Invalid parameter '{name}': {e}")))
+    }
+}
+
+impl FromParam for AnyJson {
+    const TYPE: &'static str = "any";
+    fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
+        Ok(AnyJson(v.clone()))
+    }
+}
+
+deserialize_via_from_param!(
+    Uint,
+    Count,
+    Int,
+    Flag,
+    Text,
+    Hex,
+    Dot,
+    DotPerKvb,
+    SatPerVb,
+    HashArg<T>
+);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(AnyJson)
+    }
+}
+
+macro_rules! deref_to_inner {
+    ($($ty:ident $(<$g:ident>)? => $inner:ty),* $(,)?) => {$(
+        impl $(<$g>)? Deref for $ty $(<$g>)? {
+            type Target = $inner;
+            fn deref(&self) -> &$inner {
+                &self.0
+            }
+        }
+    )*};
+}
+
+deref_to_inner!(
+    Uint => u32,
+    Count => u32,
+    Int => i64,
+    Flag => bool,
+    Text => String,
+    Hex => Vec<u8>,
+    Dot => Amount,
+    DotPerKvb => FeeRate,
+    SatPerVb => FeeRate,
+    HashArg<T> => T,
+    Json<T> => T,
+    AnyJson => Value,
+);
+
+fn number_text(v: &Value) -> Result<String, ParamError> {
+    match v {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) => Ok(s.trim().to_owned()),
+        _ => Err(ParamError::new(
+            RpcErrorCode::Type,
+            "Amount is not a number or string",
+        )),
+    }
+}
+
+/// Parses a non-negative decimal with at most `decimals` places, scaled to an integer.
+/// `None`: not a decimal; `Some(None)`: negative or too large.
+fn parse_fixed(text: &str, decimals: usize) -> Option<Option<u64>> {
+    // serde_json prints large or tiny floats with an exponent.
+    let expanded;
+    let text = if text.contains(['e', 'E']) {
+        let f: f64 = text.parse().ok()?;
+        if !f.is_finite() {
+            return None;
+        }
+        expanded = format!("{f:.*}", decimals + 2);
+        expanded.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    };
+    if let Some(rest) = text.strip_prefix('-') {
+        return rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
+            .then_some(None);
+    }
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > decimals
+    {
+        return None;
+    }
+    let mut scaled: u64 = 0;
+    for c in whole
+        .chars()
+        .chain(frac.chars())
+        .chain(std::iter::repeat_n('0', decimals - frac.len()))
+    {
+        let digit = u64::from(c.to_digit(10).expect("checked digits"));
+        scaled = match scaled.checked_mul(10).and_then(|s| s.checked_add(digit)) {
+            Some(s) => s,
+            None => return Some(None),
+        };
+    }
+    Some(Some(scaled))
+}
+
+/// An amount of DOT as Core's `AmountFromValue` reads it: `-3` for anything that is not a
+/// non-negative number of at most 8 decimals within the money range.
+pub fn amount_from_value(v: &Value) -> Result<Amount, ParamError> {
+    let text = number_text(v)?;
+    let sat = parse_fixed(&text, 8)
+        .ok_or_else(|| ParamError::new(RpcErrorCode::Type, "Invalid amount"))?
+        .ok_or_else(|| ParamError::new(RpcErrorCode::Type, "Amount out of range"))?;
+    let amount = Amount::from_sat(sat);
+    if !amount.is_in_range() {
+        return Err(ParamError::new(RpcErrorCode::Type, "Amount out of range"));
+    }
+    Ok(amount)
+}
