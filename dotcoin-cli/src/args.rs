@@ -13,6 +13,7 @@ use dotcoin_common::params::Network;
 use serde_json::{Map, Value};
 
 use crate::client::ConnectOptions;
+use dotcoin_rpc_client::api::{CliMethod, Conv};
 
 /// What the command line asks for.
 // Made once per process and matched at once: boxing `Run` would buy nothing.
@@ -81,6 +82,9 @@ pub enum ArgsError {
     /// With `-named`, the same key twice.
     #[error("parameter {0} specified multiple times")]
     DuplicateNamed(String),
+    /// An argument the method declares as JSON that does not parse (Core's words).
+    #[error("Error parsing JSON: {0}")]
+    BadJson(String),
 }
 
 /// The options, and whether each takes a value.
@@ -292,21 +296,41 @@ fn parse_seconds(value: &str) -> Option<Duration> {
     }
 }
 
-/// One argument as a JSON value: itself if it is valid JSON (`0`, `true`, `[1,2]`,
-/// `"quoted"`, `null`), else the argument as a string (`00ab…`, `dcrt1p…`).
-///
-/// Bitcoin Core decides per parameter from a table; this rule needs no table and gives the
-/// same result for everything but a string argument that happens to be valid JSON, which a
-/// user can still send by quoting it (`'"123"'`).
+/// One argument of a method the conversion table does not know (a plugin's): itself if
+/// it is valid JSON (`0`, `true`, `[1,2]`, `"quoted"`, `null`), else the argument as a
+/// string (`00ab…`, `dcrt1p…`).
 pub fn parse_value(arg: &str) -> Value {
     serde_json::from_str(arg).unwrap_or_else(|_| Value::String(arg.to_owned()))
 }
 
-/// The JSON-RPC `params` for these arguments: an array, or with `named` an object built
-/// from `key=value` arguments.
-pub fn build_params(args: &[String], named: bool) -> Result<Value, ArgsError> {
+/// One argument passed as the table declares it: a string as typed, JSON parsed (a bad
+/// one refused before anything is sent, as `bitcoin-cli` does), or by [`parse_value`]
+/// where the table says nothing.
+fn convert(conv: Option<Conv>, arg: &str) -> Result<Value, ArgsError> {
+    match conv {
+        Some(Conv::Str) => Ok(Value::String(arg.to_owned())),
+        Some(Conv::Json) => {
+            serde_json::from_str(arg).map_err(|_| ArgsError::BadJson(arg.to_owned()))
+        }
+        None => Ok(parse_value(arg)),
+    }
+}
+
+/// The JSON-RPC `params` for these arguments of `method` (its entry in the conversion
+/// table, `None` for a method the table does not know): an array, or with `named` an
+/// object built from `key=value` arguments.
+pub fn build_params(
+    method: Option<&CliMethod>,
+    args: &[String],
+    named: bool,
+) -> Result<Value, ArgsError> {
     if !named {
-        return Ok(Value::Array(args.iter().map(|a| parse_value(a)).collect()));
+        return args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| convert(method.and_then(|m| m.params.get(i)).map(|p| p.1), a))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array);
     }
     let mut params = Map::new();
     for arg in args {
@@ -314,7 +338,8 @@ pub fn build_params(args: &[String], named: bool) -> Result<Value, ArgsError> {
             Some((key, value)) if !key.is_empty() => (key, value),
             _ => return Err(ArgsError::BadNamed(arg.clone())),
         };
-        if params.insert(key.to_owned(), parse_value(value)).is_some() {
+        let value = convert(method.and_then(|m| m.conv_of(key)), value)?;
+        if params.insert(key.to_owned(), value).is_some() {
             return Err(ArgsError::DuplicateNamed(key.to_owned()));
         }
     }
@@ -598,8 +623,11 @@ mod tests {
     #[test]
     fn positional_params() {
         let args = ["0".to_owned(), "abc".to_owned(), "true".to_owned()];
-        assert_eq!(build_params(&args, false).unwrap(), json!([0, "abc", true]));
-        assert_eq!(build_params(&[], false).unwrap(), json!([]));
+        assert_eq!(
+            build_params(None, &args, false).unwrap(),
+            json!([0, "abc", true])
+        );
+        assert_eq!(build_params(None, &[], false).unwrap(), json!([]));
     }
 
     #[test]
@@ -609,21 +637,58 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(
-            build_params(&args, true).unwrap(),
+            build_params(None, &args, true).unwrap(),
             json!({"blockhash": "00ab", "verbosity": 2, "note": "a=b"})
         );
-        assert_eq!(build_params(&[], true).unwrap(), json!({}));
+        assert_eq!(build_params(None, &[], true).unwrap(), json!({}));
         assert_eq!(
-            build_params(&["nokey".into()], true).unwrap_err(),
+            build_params(None, &["nokey".into()], true).unwrap_err(),
             ArgsError::BadNamed("nokey".into())
         );
         assert_eq!(
-            build_params(&["=1".into()], true).unwrap_err(),
+            build_params(None, &["=1".into()], true).unwrap_err(),
             ArgsError::BadNamed("=1".into())
         );
         assert_eq!(
-            build_params(&["a=1".into(), "a=2".into()], true).unwrap_err(),
+            build_params(None, &["a=1".into(), "a=2".into()], true).unwrap_err(),
             ArgsError::DuplicateNamed("a".into())
+        );
+    }
+
+    #[test]
+    fn the_table_decides_string_or_json() {
+        use dotcoin_rpc_client::api::{lookup, Service};
+        let owned = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let getblock = lookup(Service::Node, "getblock");
+        // A hash that happens to be all digits stays a string; the verbosity is a number.
+        let digits = "1".repeat(64);
+        assert_eq!(
+            build_params(getblock, &owned(&[&digits, "2"]), false).unwrap(),
+            json!([digits, 2])
+        );
+        // A label that looks like JSON is still a label.
+        let getnewaddress = lookup(Service::Wallet, "getnewaddress");
+        assert_eq!(
+            build_params(getnewaddress, &owned(&["true"]), false).unwrap(),
+            json!(["true"])
+        );
+        assert_eq!(
+            build_params(getblock, &owned(&["blockhash=00", "verbosity=0"]), true).unwrap(),
+            json!({"blockhash": "00", "verbosity": 0})
+        );
+        // A JSON parameter that is not JSON is refused before anything is sent.
+        assert_eq!(
+            build_params(getblock, &owned(&["00", "two"]), false).unwrap_err(),
+            ArgsError::BadJson("two".into())
+        );
+        // Surplus arguments, unknown names and unknown methods fall back to the guess.
+        assert_eq!(
+            build_params(getblock, &owned(&["00", "1", "x"]), false).unwrap(),
+            json!(["00", 1, "x"])
+        );
+        assert_eq!(
+            build_params(None, &owned(&["7", "x"]), false).unwrap(),
+            json!([7, "x"])
         );
     }
 

@@ -72,14 +72,21 @@ pub async fn run(cli: CliArgs) -> Output {
     let Some((method, rest)) = cli.args.split_first() else {
         return Output::error(ArgsError::NoCommand);
     };
+    // Wallet calls go to the wallet service (`dotcoin-wallet serve`), like Core's
+    // multiwallet endpoint; everything else to the node.
+    let to_wallet = dotcoin_rpc_client::WALLET_METHODS.contains(&method.as_str());
+    let service = if to_wallet {
+        dotcoin_rpc_client::api::Service::Wallet
+    } else {
+        dotcoin_rpc_client::api::Service::Node
+    };
     // Bad arguments are reported before any connection is tried.
-    let params = match args::build_params(rest, cli.named) {
+    let entry = dotcoin_rpc_client::api::lookup(service, method);
+    let params = match args::build_params(entry, rest, cli.named) {
         Ok(params) => params,
         Err(e) => return Output::error(e),
     };
-    // Wallet calls go to the wallet service (`dotcoin-wallet serve`), like Core's
-    // multiwallet endpoint; everything else to the node.
-    let connect = if dotcoin_rpc_client::WALLET_METHODS.contains(&method.as_str()) {
+    let connect = if to_wallet {
         cli.connect
             .for_wallet_service(cli.walletport, cli.rpcwallet.as_deref())
     } else {

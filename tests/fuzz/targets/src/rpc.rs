@@ -7,6 +7,7 @@ use dotcoin_cli::args::{build_params, parse_args, parse_value, Invocation};
 use dotcoin_common::consensus::tx::check_transaction;
 use dotcoin_common::rpc_types::{DecodedTx, TxVerbose};
 use dotcoin_common::{deserialize, serialize, Amount, Block, FeeRate, Network, Transaction};
+use dotcoin_rpc_client::api::{lookup, Service};
 use dotcoind::rpc::params::{
     address_param, addresses_param, blockhash_param, hex_param, opt_bool, opt_fee_rate, opt_u32,
     required, string_param, txid_param, u32_param,
@@ -140,16 +141,18 @@ pub fn cli_args(data: &[u8]) {
         }
         amount_and_address(arg);
     }
-    let _ = build_params(&args, false);
-    match build_params(&args, true) {
+    let _ = build_params(None, &args, false);
+    match build_params(None, &args, true) {
         Ok(Value::Object(map)) => assert!(map.len() <= args.len()),
         Ok(other) => unreachable!("named params are an object, not {other}"),
         Err(e) => drop(e.to_string()),
     }
     match parse_args(args.iter().cloned()) {
         Ok(Invocation::Run(cli)) => {
-            if let Some((_method, params)) = cli.args.split_first() {
-                let _ = build_params(params, cli.named);
+            if let Some((method, params)) = cli.args.split_first() {
+                // The table's entry when the fuzzed method names one, else none.
+                let entry = lookup(Service::Node, method).or(lookup(Service::Wallet, method));
+                let _ = build_params(entry, params, cli.named);
             }
         }
         Ok(_) => {}
