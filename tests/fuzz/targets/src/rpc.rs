@@ -1,24 +1,43 @@
-//! What an RPC caller's input meets: the node's parameter parsers
-//! (`dotcoind::rpc::params`) and the decoders behind `decoderawtransaction` and
-//! `submitblock`, and on the client side `dotcoin-cli`'s argument parsing and the wallet's
-//! amount and address parsers.
+//! What an RPC caller's input meets: the parameter types every handler declares
+//! (`dotcoin_rpc_server::arg`) and the wire's check of a call against the node's method
+//! table, the decoders behind `decoderawtransaction` and `submitblock`, and on the client
+//! side `dotcoin-cli`'s argument parsing and the wallet's amount and address parsers.
 
 use dotcoin_cli::args::{build_params, parse_args, parse_value, Invocation};
 use dotcoin_common::consensus::tx::check_transaction;
 use dotcoin_common::rpc_types::{DecodedTx, TxVerbose};
-use dotcoin_common::{deserialize, serialize, Amount, Block, FeeRate, Network, Transaction};
-use dotcoin_rpc_client::api::{lookup, Service};
-use dotcoind::rpc::params::{
-    address_param, addresses_param, blockhash_param, hex_param, opt_bool, opt_fee_rate, opt_u32,
-    required, string_param, txid_param, u32_param,
+use dotcoin_common::{
+    deserialize, serialize, Address, Amount, Block, BlockHash, FeeRate, Network, Transaction, Txid,
 };
-use serde_json::Value;
+use dotcoin_rpc_client::api::{lookup, Service};
+use dotcoin_rpc_server::arg::{
+    Count, Dot, DotPerKvb, Flag, FromParam, HashArg, Hex, Int, SatPerVb, Text, Uint,
+};
+use dotcoin_rpc_server::normalize_params;
+use dotcoind::rpc::spec::{NodeTable, SPECS};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+/// A parameter type's check (what the wire runs, with the parameter's name) and its
+/// decoding (what the handler's argument runs) accept the same values.
+fn agree<T: FromParam + DeserializeOwned>(v: &Value) -> Option<T> {
+    let checked = T::from_param(v, "param");
+    let decoded = serde_json::from_value::<T>(v.clone());
+    assert_eq!(
+        checked.is_ok(),
+        decoded.is_ok(),
+        "{} check and decoding disagree on {v}",
+        std::any::type_name::<T>()
+    );
+    checked.ok()
+}
 
 /// Fuzz target: `data` is one JSON-RPC parameter — JSON if it parses, else (if UTF-8) a
-/// bare string, so the string parsers see raw fuzzed text. It goes through every parser;
-/// what a parser accepts must print back as the text it was given (hashes, hex and
-/// addresses in lower case, their canonical form), and hex that decodes to a transaction
-/// must survive `decoderawtransaction`'s JSON.
+/// bare string, so the string parsers see raw fuzzed text. It goes through every parameter
+/// type; what a type accepts must print back as the text it was given (hashes and hex in
+/// lower case, their canonical form), and hex that decodes to a transaction must survive
+/// `decoderawtransaction`'s JSON. It is also every node method's first parameter,
+/// positional and named, where the wire's check must answer with one of Core's codes.
 pub fn rpc_params(data: &[u8]) {
     let value = match serde_json::from_slice::<Value>(data) {
         Ok(v) => v,
@@ -27,45 +46,64 @@ pub fn rpc_params(data: &[u8]) {
             Err(_) => return,
         },
     };
-    let name = "param";
-    let _ = required(Some(value.clone()), name);
-    if let Ok(n) = u32_param(&value, name) {
-        assert_eq!(value.as_i64(), Some(i64::from(n)));
+    if let Some(n) = agree::<Uint>(&value) {
+        assert_eq!(value.as_i64(), Some(i64::from(n.0)));
     }
-    let _ = opt_u32(Some(value.clone()), name, 7);
+    if let Some(n) = agree::<Count>(&value) {
+        assert!(i32::try_from(n.0).is_ok());
+    }
+    if let Some(n) = agree::<Int>(&value) {
+        assert_eq!(value.as_i64(), Some(n.0));
+    }
+    if let Some(b) = agree::<Flag>(&value) {
+        assert!(matches!(value, Value::Bool(v) if v == b.0) || value.is_number());
+    }
+    if let Some(a) = agree::<Dot>(&value) {
+        assert!(a.0.is_in_range());
+    }
+    agree::<SatPerVb>(&value);
     fee_rate(data, &value);
-    if let Ok(b) = opt_bool(Some(value.clone()), name, false) {
-        assert!(matches!(value, Value::Bool(v) if v == b) || value.is_number() || value.is_null());
-    }
-    let Ok(s) = string_param(&value, name) else {
-        let _ = addresses_param(&value, Network::Main);
+    wire(&value);
+    let Some(Text(s)) = agree::<Text>(&value) else {
         return;
     };
     let lower = s.to_ascii_lowercase();
-    if let Ok(h) = blockhash_param(&value, name) {
-        assert_eq!(h.to_string(), lower, "block hash does not print back");
+    if let Some(h) = agree::<HashArg<BlockHash>>(&value) {
+        assert_eq!(h.0.to_string(), lower, "block hash does not print back");
     }
-    if let Ok(t) = txid_param(&value, name) {
-        assert_eq!(t.to_string(), lower, "txid does not print back");
+    if let Some(t) = agree::<HashArg<Txid>>(&value) {
+        assert_eq!(t.0.to_string(), lower, "txid does not print back");
     }
-    match hex_param(&value, name) {
-        Ok(bytes) => {
-            assert_eq!(hex::encode(&bytes), lower, "hex does not print back");
-            decode_raw(&bytes);
-        }
-        Err(e) => drop((e.code(), e.message().to_owned())),
+    if let Some(Hex(bytes)) = agree::<Hex>(&value) {
+        assert_eq!(hex::encode(&bytes), lower, "hex does not print back");
+        decode_raw(&bytes);
     }
     for network in Network::ALL {
-        match address_param(&value, name, network) {
-            Ok(a) => {
-                assert_eq!(a.network, network);
-                assert_eq!(a.to_string(), lower, "address does not print back");
-            }
-            Err(e) => drop(e.message().to_owned()),
+        if let Ok(a) = Address::parse_for(&s, network) {
+            assert_eq!(a.network, network);
+            assert_eq!(a.to_string(), lower, "address does not print back");
         }
-        if let Ok(list) = addresses_param(&value, network) {
-            assert_eq!(list.len(), 1);
-            assert_eq!(list[0].to_string(), lower);
+    }
+}
+
+/// The wire's check of `value` as the first parameter of every node method, positional
+/// and named: refused with one of Core's codes, or put in place unchanged.
+fn wire(value: &Value) {
+    for spec in SPECS {
+        let Some(first) = spec.args.first() else {
+            continue;
+        };
+        for params in [json!([value]), json!({ first.main_name(): value })] {
+            match normalize_params(&NodeTable, spec.name, params) {
+                Ok(placed) => {
+                    let list = placed.as_array().expect("positional after the wire");
+                    assert!(list.first().is_none_or(|v| v == value));
+                }
+                Err((code, message)) => {
+                    assert!([-1, -3, -5, -8, -22].contains(&code), "{code} {message}");
+                    assert!(!message.is_empty());
+                }
+            }
         }
     }
 }
@@ -74,9 +112,8 @@ pub fn rpc_params(data: &[u8]) {
 /// counts: a plain decimal within the money range and 8 decimals must be taken at exactly
 /// that value, whether it came as a number or as a string.
 fn fee_rate(data: &[u8], value: &Value) {
-    let default = FeeRate::from_sat_per_kvb(1);
-    let got = opt_fee_rate(Some(value.clone()), "maxfeerate", default);
-    if let Ok(rate) = &got {
+    let got = agree::<DotPerKvb>(value).map(|r| r.0);
+    if let Some(rate) = &got {
         assert!(Amount::from_sat(rate.to_sat_per_kvb()).is_in_range());
     }
     let text = match value {
@@ -87,9 +124,12 @@ fn fee_rate(data: &[u8], value: &Value) {
     let Some(Ok(typed)) = text.map(Amount::from_dot_str) else {
         return;
     };
+    if !typed.is_in_range() {
+        return;
+    }
     assert_eq!(
-        got.map_err(|e| e.message().to_owned()),
-        Ok(FeeRate::from_sat_per_kvb(typed.to_sat())),
+        got,
+        Some(FeeRate::from_sat_per_kvb(typed.to_sat())),
         "maxfeerate {text:?} not taken as written"
     );
 }
