@@ -7,12 +7,13 @@
 //! client covers; the contract tests hold those lists equal to what the servers register.
 
 use dotcoin_common::rpc_types::{
-    AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockTemplate, BlockchainInfo,
-    ChainTipInfo, DecodedTx, GetBlockVerbose, GetBlockVerboseTx, MempoolEntry, MempoolInfo,
-    MiningInfo, NetworkInfo, NodeInfo, PeerInfo, RawMempoolVerbose, TestMempoolAcceptResult,
-    TxOutInfo, TxOutSetInfo, TxVerbose,
+    AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockStats, BlockTemplate,
+    BlockchainInfo, ChainTipInfo, DecodedTx, GetBlockVerbose, GetBlockVerboseTx, MempoolEntry,
+    MempoolInfo, MiningInfo, NetTotals, NetworkInfo, NodeInfo, PeerInfo, RawMempoolVerbose,
+    TestMempoolAcceptResult, TxOutInfo, TxOutSetInfo, TxVerbose, ValidateAddressResult,
+    ZmqNotification,
 };
-use dotcoin_common::{encode, BlockHash, Transaction, Txid};
+use dotcoin_common::{encode, Amount, BlockHash, Transaction, Txid};
 use serde_json::json;
 
 use crate::client::{RpcClient, RpcError};
@@ -160,6 +161,74 @@ typed_methods! {
     /// `listbanned`: the current bans.
     "listbanned" => fn listbanned(&self) -> Vec<BannedEntry> = [];
 
+
+    /// `getmempoolancestors <txid>`: the pool ancestors of a pool transaction.
+    "getmempoolancestors" => fn getmempoolancestors(&self, txid: &Txid) -> Vec<Txid> = [txid, false];
+
+    /// `getmempooldescendants <txid>`: the pool descendants of a pool transaction.
+    "getmempooldescendants" => fn getmempooldescendants(&self, txid: &Txid) -> Vec<Txid> = [txid, false];
+
+    /// `getblockstats <hash>`: fees, fee rates and sizes of one block.
+    "getblockstats" => fn getblockstats(&self, hash: &BlockHash) -> BlockStats = [hash];
+
+    /// `invalidateblock <hash>`: marks a block invalid, as if it broke a rule.
+    "invalidateblock" => fn invalidateblock(&self, hash: &BlockHash) -> () = [hash];
+
+    /// `reconsiderblock <hash>`: removes invalidity marks from a block and its relatives.
+    "reconsiderblock" => fn reconsiderblock(&self, hash: &BlockHash) -> () = [hash];
+
+    /// `preciousblock <hash>`: treats a block as received before others of the same work.
+    "preciousblock" => fn preciousblock(&self, hash: &BlockHash) -> () = [hash];
+
+    /// `verifychain <checklevel> <nblocks>`: re-checks the last blocks against the store.
+    "verifychain" => fn verifychain(&self, checklevel: u32, nblocks: u32) -> bool = [checklevel, nblocks];
+
+    /// `createrawtransaction`: an unsigned transaction spending `inputs` (txid, vout) to
+    /// `outputs` (address, amount), hex.
+    "createrawtransaction" => fn createrawtransaction(
+        &self,
+        inputs: &[(Txid, u32)],
+        outputs: &[(String, Amount)],
+    ) -> String = [
+        inputs.iter().map(|(txid, vout)| json!({"txid": txid, "vout": vout})).collect::<Vec<_>>(),
+        outputs.iter().map(|(address, amount)| json!({address.as_str(): amount})).collect::<Vec<_>>()
+    ];
+
+    /// `setgenerate <generate> <threads> <address>`: continuous mining on or off.
+    "setgenerate" => fn setgenerate(&self, generate: bool, threads: u32, address: &str) -> () = [generate, threads, address];
+
+    /// `addnode <node> <command>`: `add`, `remove` or `onetry` a peer address.
+    "addnode" => fn addnode(&self, node: &str, command: &str) -> () = [node, command];
+
+    /// `disconnectnode <address>`: closes the connection to a peer.
+    "disconnectnode" => fn disconnectnode(&self, address: &str) -> () = [address];
+
+    /// `setban <subnet> <command> <bantime>`: `add` or `remove` a ban.
+    "setban" => fn setban(&self, subnet: &str, command: &str, bantime: i64) -> () = [subnet, command, bantime];
+
+    /// `clearbanned`: lifts every ban.
+    "clearbanned" => fn clearbanned(&self) -> () = [];
+
+    /// `getnettotals`: bytes sent and received.
+    "getnettotals" => fn getnettotals(&self) -> NetTotals = [];
+
+    /// `ping`: asks every peer for a pong.
+    "ping" => fn ping(&self) -> () = [];
+
+    /// `setnetworkactive <state>`: turns all P2P activity on or off; returns the state.
+    "setnetworkactive" => fn setnetworkactive(&self, state: bool) -> bool = [state];
+
+    /// `validateaddress <address>`: whether an address is valid here and what it pays.
+    "validateaddress" => fn validateaddress(&self, address: &str) -> ValidateAddressResult = [address];
+
+    /// `echo …`: its arguments back, for testing a connection.
+    "echo" => fn echo(&self, args: &[serde_json::Value]) -> Vec<serde_json::Value> = args;
+
+    /// `help <command>`: a method's help, or the list of methods.
+    "help" => fn help(&self, command: Option<&str>) -> String = [command];
+
+    /// `getzmqnotifications`: the active ZMQ notifiers (none: ZMQ is not built in).
+    "getzmqnotifications" => fn getzmqnotifications(&self) -> Vec<ZmqNotification> = [];
 }
 
 impl RpcClient {
