@@ -118,7 +118,11 @@ fn every_wallet_method_asked_of_the_node_points_to_the_wallet_service() {
                 .is_some_and(|m| m.contains("dotcoin-wallet serve"))
     };
     let mut failures = Vec::new();
-    for method in dotcoin_rpc_client::WALLET_METHODS {
+    // Every wallet call the wallet service offers, and Core's others, which it does not.
+    for method in dotcoin_rpc_client::WALLET_METHODS
+        .iter()
+        .chain(dotcoin_rpc_client::CORE_WALLET_METHODS)
+    {
         let legacy = json!({"id": 1, "method": method, "params": []}).to_string();
         let (status, text, v) = post(&node, &legacy);
         if status != 404 || !pointed(&v) {
@@ -131,10 +135,25 @@ fn every_wallet_method_asked_of_the_node_points_to_the_wallet_service() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // The list holds the calls that were once answered with a bare "Method not found".
-    for method in ["walletlock", "walletpassphrasechange"] {
+    // The calls that were once answered with a bare "Method not found".
+    for method in [
+        "walletlock",
+        "walletpassphrasechange",
+        "importdescriptors",
+        "keypoolrefill",
+        "listdescriptors",
+        "walletcreatefundedpsbt",
+    ] {
         assert!(
-            dotcoin_rpc_client::WALLET_METHODS.contains(&method),
+            dotcoin_rpc_client::CORE_WALLET_METHODS.contains(&method),
+            "{method}"
+        );
+    }
+    // Every call the wallet service offers is one of Core's, so the node's pointer and a
+    // Core user's expectation agree.
+    for method in dotcoin_rpc_client::WALLET_METHODS {
+        assert!(
+            dotcoin_rpc_client::CORE_WALLET_METHODS.contains(method),
             "{method}"
         );
     }

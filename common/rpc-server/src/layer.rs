@@ -62,6 +62,9 @@ pub struct WireConfig {
     /// Wallet calls that a service without wallets answers with a pointer to the wallet
     /// service instead of a bare "Method not found".
     pub wallet_methods: &'static [&'static str],
+    /// Bitcoin Core's other wallet calls, which the wallet service does not offer (yet):
+    /// a service without wallets says so instead of a bare "Method not found".
+    pub core_wallet_methods: &'static [&'static str],
 }
 
 /// The wallet a request's path names (`/wallet/<name>`, percent-decoded), or `None` for
@@ -479,6 +482,15 @@ impl<T: MethodTable> Call<'_, T> {
                         "Method not found ({method} is a wallet call: dotcoind holds no keys; \
                          ask the wallet service, `dotcoin-wallet serve`, on the RPC port + 3 \
                          (dotcoin-cli sends wallet calls there))"
+                    );
+                    refuse(dialect, id, METHOD_NOT_FOUND, &message)
+                } else if e.code == METHOD_NOT_FOUND
+                    && config.core_wallet_methods.contains(&method.as_str())
+                {
+                    let message = format!(
+                        "Method not found ({method} is a Bitcoin Core wallet call: dotcoind \
+                         holds no keys, and the wallet service, `dotcoin-wallet serve`, does \
+                         not offer {method})"
                     );
                     refuse(dialect, id, METHOD_NOT_FOUND, &message)
                 } else {

@@ -67,6 +67,7 @@ fn config() -> WireConfig {
         wallet_endpoints: true,
         pass_non_post: false,
         wallet_methods: &["getnewaddress"],
+        core_wallet_methods: &["importmulti"],
     }
 }
 
@@ -324,6 +325,14 @@ async fn credentials_endpoints_and_methods() {
         let message = v["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("dotcoin-wallet serve"), "{message}");
     }
+    // One of Core's wallet calls the wallet service does not offer says so.
+    let (_, v) = post(addr, r#"{"id":1,"method":"importmulti"}"#).await;
+    assert_eq!(v["error"]["code"], -32601);
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("dotcoin-wallet serve") && message.contains("does not offer"),
+        "{message}"
+    );
     // Any path is served when the service has no wallet endpoints.
     let mut config = config();
     config.wallet_endpoints = false;

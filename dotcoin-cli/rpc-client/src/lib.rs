@@ -16,4 +16,4 @@ pub mod auth;
 pub mod client;
 pub mod methods;
 
-pub use client::{ConnectOptions, RpcClient, RpcError, WALLET_METHODS};
+pub use client::{ConnectOptions, RpcClient, RpcError, CORE_WALLET_METHODS, WALLET_METHODS};

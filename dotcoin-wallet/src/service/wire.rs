@@ -64,6 +64,7 @@ pub fn layer(user: &str, password: &str) -> CoreWireLayer<WalletTable> {
             wallet_endpoints: true,
             pass_non_post: false,
             wallet_methods: &[],
+            core_wallet_methods: &[],
         },
     )
 }

@@ -168,6 +168,7 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
             // WebSocket upgrades (subscriptions) are jsonrpsee's to answer.
             pass_non_post: true,
             wallet_methods: dotcoin_rpc_client::WALLET_METHODS,
+            core_wallet_methods: dotcoin_rpc_client::CORE_WALLET_METHODS,
         },
     );
     let middleware = tower::ServiceBuilder::new().layer(wire);
