@@ -10,7 +10,7 @@ use ruint::aliases::U256;
 use thiserror::Error;
 
 use crate::params::Params;
-use crate::primitives::CompactTarget;
+use crate::primitives::{BlockHeader, CompactTarget};
 
 /// Why `bits` do not encode a usable target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -123,6 +123,22 @@ pub fn retarget(
         .map(|t| t / U256::from(expected as u64))
         .unwrap_or(pow_limit);
     CompactTarget::from_target(scaled.min(pow_limit))
+}
+
+/// Raises `header`'s nonce until its hash meets the target its own `bits` encode, or, with
+/// `valid` false, until it does not.
+///
+/// The one nonce search of the tests, benchmarks, fuzz fixtures and hand-built regtest
+/// blocks: a hash or two at regtest's difficulty, hopeless at mainnet's (the node's miner
+/// searches its own way). Panics if `bits` encode no target.
+pub fn grind(header: &mut BlockHeader, valid: bool) {
+    let target = header
+        .bits
+        .to_target()
+        .expect("the header's bits encode a target");
+    while (header.block_hash().to_u256() <= target) != valid {
+        header.nonce += 1;
+    }
 }
 
 /// The median of up to the last 11 block times, as Bitcoin Core's `GetMedianTimePast`.

@@ -33,7 +33,7 @@ use dotcoin_common::consensus::tx::{
     check_value_balance,
 };
 use dotcoin_common::consensus::{Coin, ValidationError, MAX_BLOCK_SIZE, MAX_COINBASE_WITNESS};
-use dotcoin_common::pow::{interval_start, median_time_past, CompactTargetError};
+use dotcoin_common::pow::{grind, interval_start, median_time_past, CompactTargetError};
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::sighash::{signature_hash, signing, SignatureError};
 use dotcoin_common::{
@@ -147,22 +147,11 @@ fn coinbase(height: u32, value: Amount) -> Transaction {
     }
 }
 
-/// Increments the nonce until the header meets its own target (a hash or two on regtest).
-fn mine(header: &mut BlockHeader) {
-    let target = header
-        .bits
-        .to_target()
-        .expect("mined headers have valid bits");
-    while header.block_hash().to_u256() > target {
-        header.nonce += 1;
-    }
-}
-
 /// Recommits the header to the transactions and mines it again.
 fn remine(block: &mut Block) {
     block.header.merkle_root = block.compute_merkle_root().0;
     block.header.nonce = 0;
-    mine(&mut block.header);
+    grind(&mut block.header, true);
 }
 
 fn make_block(txdata: Vec<Transaction>) -> Block {
@@ -416,7 +405,7 @@ fn bad_merkle_root_in_mined_header() {
     let mut block = f.block.clone();
     let bogus = dotcoin_common::TxMerkleNode::from_raw_hash(sha256d::Hash::hash(b"bogus"));
     block.header.merkle_root = bogus;
-    mine(&mut block.header);
+    grind(&mut block.header, true);
     let expected = ValidationError::BadMerkleRoot {
         header: bogus,
         computed: f.block.header.merkle_root,
@@ -546,7 +535,7 @@ fn target_above_pow_limit() {
         let p = network.params();
         let mut block = fixture().block;
         block.header.bits = CompactTarget(bits);
-        mine(&mut block.header);
+        grind(&mut block.header, true);
         let expected = ValidationError::TargetAbovePowLimit {
             bits: CompactTarget(bits),
             limit: p.pow_limit,
@@ -560,7 +549,7 @@ fn target_above_pow_limit() {
 
         // At the limit itself the target is allowed.
         block.header.bits = p.pow_limit;
-        mine(&mut block.header);
+        grind(&mut block.header, true);
         assert_eq!(check_proof_of_work(&block.header, p), Ok(()), "{network}");
     }
 }
@@ -568,10 +557,7 @@ fn target_above_pow_limit() {
 #[test]
 fn high_hash() {
     let mut block = fixture().block;
-    let target = block.header.bits.to_target().expect("valid");
-    while block.block_hash().to_u256() <= target {
-        block.header.nonce += 1;
-    }
+    grind(&mut block.header, false);
     let expected = ValidationError::HighHash {
         hash: block.block_hash(),
         bits: block.header.bits,

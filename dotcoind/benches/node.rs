@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bitcoin_hashes::Hash as _;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use dotcoin_common::pow::grind;
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, Transaction, TxIn, TxOut};
@@ -31,18 +32,6 @@ fn open(dir: &std::path::Path) -> (Arc<ChainService>, Arc<MinerService>) {
     .expect("open");
     let miner = MinerService::new(Arc::clone(&chain));
     (chain, miner)
-}
-
-/// Finds a regtest nonce (a hash or two).
-fn solve(block: &mut Block) {
-    while dotcoin_common::consensus::block::check_proof_of_work(
-        &block.header,
-        Network::Regtest.params(),
-    )
-    .is_err()
-    {
-        block.header.nonce += 1;
-    }
 }
 
 const HASHES_PER_ITER: u64 = 1 << 22;
@@ -181,7 +170,7 @@ fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
         node.accept_transaction(&tx).expect("spend accepted");
     }
     let mut block = build_template(&node.snapshot(), pk, 7, dotcoind::util::unix_time()).block;
-    solve(&mut block);
+    grind(&mut block.header, true);
     assert_eq!(block.txdata.len(), 1001);
     node.flush();
     drop((node, miner));
@@ -263,9 +252,7 @@ fn node_with_index(n: usize) -> (tempfile::TempDir, Arc<ChainService>) {
         h.merkle_root = dotcoin_common::TxMerkleNode::from_byte_array([(i % 251) as u8; 32]);
         h.time = genesis.time + 1 + i as u32;
         h.nonce = 0;
-        while dotcoin_common::consensus::block::check_proof_of_work(&h, params).is_err() {
-            h.nonce += 1;
-        }
+        grind(&mut h, true);
         batch.push(h);
         prev = h;
         if batch.len() == 2000 || i + 1 == n {
@@ -298,7 +285,7 @@ fn connect_with_index_size(c: &mut Criterion) {
                 extra += 1;
                 let mut block =
                     build_template(&node.snapshot(), pk, extra, dotcoind::util::unix_time()).block;
-                solve(&mut block);
+                grind(&mut block.header, true);
                 let o = node.process_block(Arc::new(block)).expect("valid block");
                 assert!(o.tip_changed());
             })

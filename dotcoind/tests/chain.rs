@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use bitcoin_hashes::Hash as _;
-use dotcoin_common::consensus::block::check_proof_of_work;
 use dotcoin_common::merkle::merkle_root_of_txs;
+use dotcoin_common::pow::grind;
 use dotcoin_common::primitives::BlockHeader;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, PubKey, Transaction, TxIn, TxOut};
@@ -191,9 +191,7 @@ fn make_block(
         },
         txdata,
     };
-    while check_proof_of_work(&block.header, Network::Regtest.params()).is_err() {
-        block.header.nonce += 1;
-    }
+    grind(&mut block.header, true);
     block
 }
 

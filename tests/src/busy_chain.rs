@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 
-use dotcoin_common::consensus::block::check_proof_of_work;
 use dotcoin_common::encode::{deserialize, serialize};
 use dotcoin_common::merkle::merkle_root_of_txs;
 use dotcoin_common::primitives::BlockHeader;
@@ -107,9 +106,7 @@ pub fn generate(spec: BusyChainSpec, mut sink: impl FnMut(&Block)) -> BusyChainS
             bits: params.genesis_bits,
             nonce: 0,
         };
-        while check_proof_of_work(&header, params).is_err() {
-            header.nonce += 1;
-        }
+        crate::grind(&mut header, true);
         let block = Block { header, txdata };
         for tx in &block.txdata[1..] {
             stats.transactions += 1;

@@ -26,7 +26,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use dotcoin_common::{BlockHash, BlockHeader};
+use dotcoin_common::BlockHash;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -766,18 +766,10 @@ pub fn test_keypair() -> (secp256k1::Keypair, String) {
     (kp, addr.to_string())
 }
 
-/// Raises `header`'s nonce until its hash meets the target its own `bits` encode (a hash
-/// or two at regtest's difficulty), or, with `valid` false, until it does not: the one
-/// proof-of-work loop of the functional tests, for blocks built by hand.
-pub fn grind(header: &mut BlockHeader, valid: bool) {
-    let target = header
-        .bits
-        .to_target()
-        .expect("the test's bits encode a target");
-    while (header.block_hash().to_u256() <= target) != valid {
-        header.nonce += 1;
-    }
-}
+/// Raises `header`'s nonce until its hash meets the target its own `bits` encode, or, with
+/// `valid` false, until it does not: the one proof-of-work loop, for blocks built by hand
+/// (shared with the crates' own tests and benchmarks, which cannot depend on this one).
+pub use dotcoin_common::pow::grind;
 
 /// Opens the server-sent event stream at `path` on 127.0.0.1:`port` (the dashboard's
 /// `/api/events`): sends the request, checks for 200, and returns the reader at the start

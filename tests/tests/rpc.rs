@@ -240,14 +240,7 @@ fn every_method_through_the_cli() {
     bad.txdata[0].inputs[0].witness.push(1);
     // A new header (so not a duplicate) that still meets the regtest target.
     bad.header.time += 1;
-    while dotcoin_common::consensus::block::check_proof_of_work(
-        &bad.header,
-        dotcoin_common::Network::Regtest.params(),
-    )
-    .is_err()
-    {
-        bad.header.nonce += 1;
-    }
+    dotcoin_functional_tests::grind(&mut bad.header, true);
     let res = node.cli_ok(&["submitblock", &hex::encode(serialize(&bad))]);
     assert!(res.contains("bad-txnmrklroot"), "{res}");
 

@@ -296,10 +296,7 @@ mod tests {
             bits: params.pow_limit,
             nonce: 0,
         };
-        let target = params.pow_limit.to_target().expect("valid bits");
-        while header.block_hash().to_u256() > target {
-            header.nonce += 1;
-        }
+        dotcoin_common::pow::grind(&mut header, true);
         Block {
             header,
             txdata: vec![coinbase],

@@ -273,6 +273,7 @@ pub fn serve_getheaders(g: &GetHeaders) -> Vec<BlockHeader> {
 /// [`fixture::FORK_AT`]. Deterministic, so seeds written from it stay meaningful.
 pub mod fixture {
     use bitcoin_hashes::sha256d;
+    use dotcoin_common::pow::grind;
     use dotcoin_common::TxMerkleNode;
     use dotcoind::storage::status;
 
@@ -294,29 +295,21 @@ pub mod fixture {
     /// Sequence numbers of fuzzed headers start here.
     pub const NEXT_SEQUENCE: u64 = 1_000;
 
-    /// `header` with its nonce raised until it meets its own target (a hash or two on
-    /// regtest).
-    pub fn mine(mut header: BlockHeader) -> BlockHeader {
-        let target = header.bits.to_target().expect("fixture bits are valid");
-        while header.block_hash().to_u256() > target {
-            header.nonce += 1;
-        }
-        header
-    }
-
     /// A mined regtest header on `parent`, `branch` making sibling branches differ.
     pub fn child(parent: &BlockHeader, branch: u8) -> BlockHeader {
         let prev = parent.block_hash();
         let mut seed = prev.to_byte_array().to_vec();
         seed.push(branch);
-        mine(BlockHeader {
+        let mut header = BlockHeader {
             version: 1,
             prev_blockhash: prev,
             merkle_root: TxMerkleNode::from_raw_hash(sha256d::Hash::hash(&seed)),
             time: parent.time + SPACING,
             bits: Network::Regtest.params().pow_limit,
             nonce: 0,
-        })
+        };
+        grind(&mut header, true);
+        header
     }
 
     struct Fixture {

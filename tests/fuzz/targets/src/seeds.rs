@@ -170,7 +170,7 @@ impl Samples {
         };
         block.header.merkle_root = block.compute_merkle_root().0;
         block.header.nonce = 0;
-        block.header = fixture::mine(block.header);
+        dotcoin_common::pow::grind(&mut block.header, true);
         let regtest = Network::Regtest.params();
         Samples {
             txs: vec![
