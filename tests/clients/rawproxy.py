@@ -5,24 +5,10 @@ that failed."""
 
 import decimal
 import os
-import sys
 
-from bitcoin.rpc import JSONRPCError, RawProxy
+from bitcoin.rpc import RawProxy
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL: " + what, file=sys.stderr)
-        sys.exit(1)
-
-
-def expect_error(call, code, what):
-    try:
-        call()
-    except JSONRPCError as e:
-        check(e.error.get("code") == code, "%s: code %r, expected %d" % (what, e.error, code))
-        return
-    check(False, what + ": no error")
+from checks import check, expect_error
 
 
 proxy = RawProxy(service_url=os.environ["DOTCOIN_RPC_URL"])
