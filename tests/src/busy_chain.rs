@@ -11,8 +11,6 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 
 use dotcoin_common::encode::{deserialize, serialize};
-use dotcoin_common::merkle::merkle_root_of_txs;
-use dotcoin_common::primitives::BlockHeader;
 use dotcoin_common::sighash::signing::{keypair_from_secret, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, Transaction, TxIn, TxOut};
 
@@ -95,19 +93,15 @@ pub fn generate(spec: BusyChainSpec, mut sink: impl FnMut(&Block)) -> BusyChainS
                 spent_here += 2;
             }
         }
-        let (merkle_root, _) = merkle_root_of_txs(&txdata);
-        let mut header = BlockHeader {
-            version: 1,
-            prev_blockhash: prev.block_hash(),
-            merkle_root,
-            // Rising by a second a block: past the median of the last 11, and a chain of a
-            // few thousand blocks ends hours before now, well inside the future limit.
-            time: genesis.time + height,
-            bits: params.genesis_bits,
-            nonce: 0,
-        };
-        crate::grind(&mut header, true);
-        let block = Block { header, txdata };
+        // Stamped a second a block apart: past the median of the last 11, and a chain of a
+        // few thousand blocks ends hours before now, well inside the future limit.
+        let block = crate::mine_block(
+            prev.block_hash(),
+            genesis.time + height,
+            params.genesis_bits,
+            txdata,
+            true,
+        );
         for tx in &block.txdata[1..] {
             stats.transactions += 1;
             stats.inputs += tx.inputs.len() as u64;
@@ -130,7 +124,7 @@ pub fn generate(spec: BusyChainSpec, mut sink: impl FnMut(&Block)) -> BusyChainS
         stats.blocks = height;
         stats.bytes += block.size() as u64;
         sink(&block);
-        prev = header;
+        prev = block.header;
     }
     stats
 }

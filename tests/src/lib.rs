@@ -26,7 +26,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use dotcoin_common::BlockHash;
+use dotcoin_common::primitives::CompactTarget;
+use dotcoin_common::{
+    deserialize, Amount, Block, BlockHash, BlockHeader, OutPoint, PubKey, Transaction, TxIn, TxOut,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -793,4 +796,98 @@ pub fn open_sse(port: u16, path: &str, timeout: Option<Duration>) -> std::io::Bu
         r.read_line(&mut line).expect("header");
     }
     r
+}
+
+/// The active block at `height`, from `getblock` (raw, decoded).
+pub fn block_at(node: &TestNode, height: u64) -> Block {
+    let hash: BlockHash = node.rpc_typed("getblockhash", json!([height]));
+    let raw: String = node.rpc_typed("getblock", json!([hash, 0]));
+    deserialize(&hex::decode(raw).expect("hex")).expect("block")
+}
+
+/// The coinbase output of the active block at `height`: what a test's key was paid there.
+pub fn coinbase_at(node: &TestNode, height: u64) -> (OutPoint, TxOut) {
+    let cb = &block_at(node, height).txdata[0];
+    (
+        OutPoint {
+            txid: cb.txid(),
+            vout: 0,
+        },
+        cb.outputs[0],
+    )
+}
+
+/// A transaction spending `prev` (owned by `kp`) to `outputs`, signed.
+pub fn signed_spend(
+    kp: &secp256k1::Keypair,
+    prev: (OutPoint, TxOut),
+    outputs: Vec<TxOut>,
+) -> Transaction {
+    let mut tx = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: prev.0,
+            witness: vec![],
+        }],
+        outputs,
+        lock_time: 0,
+    };
+    dotcoin_common::sighash::signing::sign_transaction(
+        &mut tx,
+        &[prev.1],
+        std::slice::from_ref(kp),
+    )
+    .expect("signs");
+    tx
+}
+
+/// A block built by hand on the block `prev_blockhash`: `txdata` (coinbase first) under a
+/// header stamped `time` with `bits`, committing to them, its nonce ground until the hash
+/// meets the target (or, with `valid_pow` false, until it does not).
+pub fn mine_block(
+    prev_blockhash: BlockHash,
+    time: u32,
+    bits: CompactTarget,
+    txdata: Vec<Transaction>,
+    valid_pow: bool,
+) -> Block {
+    let mut header = BlockHeader {
+        version: 1,
+        prev_blockhash,
+        merkle_root: dotcoin_common::merkle::merkle_root_of_txs(&txdata).0,
+        time,
+        bits,
+        nonce: 0,
+    };
+    grind(&mut header, valid_pow);
+    Block { header, txdata }
+}
+
+/// A valid regtest block on `prev` at `height` holding only a coinbase, with `tag` as its
+/// witness (so sibling blocks differ), that pays the subsidy in `outputs` outputs of equal
+/// value: about 40 bytes each, so 24 000 make a block of almost 1 MB.
+pub fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Block {
+    let params = dotcoin_common::Network::Regtest.params();
+    let each = params.subsidy(height).to_sat() / outputs as u64;
+    let coinbase = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint::coinbase(height),
+            witness: vec![tag],
+        }],
+        outputs: (0..outputs)
+            .map(|i| TxOut {
+                value: Amount::from_sat(each),
+                pubkey: PubKey([(i % 251) as u8 + 1; 32]),
+            })
+            .collect(),
+        lock_time: 0,
+    };
+    mine_block(
+        prev.block_hash(),
+        prev.time + 1,
+        params.pow_limit,
+        vec![coinbase],
+        true,
+    )
 }

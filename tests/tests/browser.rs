@@ -11,11 +11,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
-use dotcoin_common::{
-    deserialize, serialize, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey, Transaction,
-    TxIn, TxOut,
+use dotcoin_common::{serialize, Block, BlockHash};
+use dotcoin_functional_tests::{
+    block_at, block_on, http_request, test_keypair, wait_until, TestNode, TIMEOUT,
 };
-use dotcoin_functional_tests::{grind, http_request, test_keypair, wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -155,41 +154,6 @@ impl Drop for Browser {
     }
 }
 
-/// A block on `prev` at `height` paying its coinbase to a throwaway key.
-fn block_on(prev: &BlockHeader, height: u32, tag: u8) -> Block {
-    let params = Network::Regtest.params();
-    let txdata = vec![Transaction {
-        version: 1,
-        inputs: vec![TxIn {
-            prevout: OutPoint::coinbase(height),
-            witness: vec![tag],
-        }],
-        outputs: vec![TxOut {
-            value: params.subsidy(height),
-            pubkey: PubKey([tag; 32]),
-        }],
-        lock_time: 0,
-    }];
-    let mut header = BlockHeader {
-        version: 1,
-        prev_blockhash: prev.block_hash(),
-        merkle_root: dotcoin_common::merkle::merkle_root_of_txs(&txdata).0,
-        time: prev.time + 1,
-        bits: params.pow_limit,
-        nonce: 0,
-    };
-    grind(&mut header, true);
-    Block { header, txdata }
-}
-
-fn header_at(n: &TestNode, height: u32) -> BlockHeader {
-    let hash: BlockHash = n.rpc_typed("getblockhash", json!([height]));
-    let raw: String = n.rpc_typed("getblock", json!([hash, 0]));
-    deserialize::<Block>(&hex::decode(raw).expect("hex"))
-        .expect("block")
-        .header
-}
-
 fn submit(n: &TestNode, b: &Block) {
     let r = n.rpc("submitblock", json!([hex::encode(serialize(b))]));
     assert!(r.is_null(), "submitblock: {r}");
@@ -277,11 +241,11 @@ fn the_dashboard_lives_in_a_browser() {
     assert_eq!(node.rpc_typed::<u32>("getblockcount", json!([])), 8);
 
     // A competing branch from height 6 that overtakes: a reorg of depth 2.
-    let fork = header_at(&node, 6);
+    let fork = block_at(&node, 6).header;
     let old_tip: BlockHash = node.rpc_typed("getbestblockhash", json!([]));
-    let b7 = block_on(&fork, 7, 0xb7);
-    let b8 = block_on(&b7.header, 8, 0xb8);
-    let b9 = block_on(&b8.header, 9, 0xb9);
+    let b7 = block_on(&fork, 7, 1, 0xb7);
+    let b8 = block_on(&b7.header, 8, 1, 0xb8);
+    let b9 = block_on(&b8.header, 9, 1, 0xb9);
     for b in [&b7, &b8, &b9] {
         submit(&node, b);
     }

@@ -14,17 +14,19 @@ use bitcoin_hashes::Hash;
 use dotcoin_common::rpc_types::{
     BannedEntry, ChainTipInfo, ChainTipStatus, PeerInfo, TestMempoolAcceptResult,
 };
-use dotcoin_common::sighash::signing::sign_transaction;
 use dotcoin_common::{
-    deserialize, serialize, Amount, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey,
-    Transaction, TxIn, TxOut, Txid,
+    serialize, Amount, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey, Transaction, TxIn,
+    TxOut, Txid,
 };
 use dotcoin_functional_tests::rawpeer::{
     connect_raw_from, dir_size, expect_disconnect, handshake_from, handshake_on, inventory_payload,
     ping_pong, read_frame, regtest_frame, rss_kb, send_block, send_headers, send_headers_on,
     version_payload,
 };
-use dotcoin_functional_tests::{grind, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    block_at, block_on, coinbase_at, grind, mine_block, signed_spend, test_keypair, wait_until,
+    TestNode, TIMEOUT,
+};
 use serde_json::json;
 
 const ISOLATED: &[&str] = &["--maxoutbound", "0", "--debug", "net"];
@@ -56,70 +58,6 @@ fn banned(n: &TestNode, ip: Ipv4Addr) -> bool {
     n.rpc_typed::<Vec<BannedEntry>>("listbanned", json!([]))
         .iter()
         .any(|b| b.address == format!("{ip}/32"))
-}
-
-fn block_at(n: &TestNode, height: u64) -> Block {
-    let hash: BlockHash = n.rpc_typed("getblockhash", json!([height]));
-    let raw: String = n.rpc_typed("getblock", json!([hash, 0]));
-    deserialize(&hex::decode(raw).expect("hex")).expect("block")
-}
-
-fn coinbase_at(n: &TestNode, height: u64) -> (OutPoint, TxOut) {
-    let cb = &block_at(n, height).txdata[0];
-    (
-        OutPoint {
-            txid: cb.txid(),
-            vout: 0,
-        },
-        cb.outputs[0],
-    )
-}
-
-/// A signed transaction spending `prev` to `outputs`.
-fn spend(kp: &secp256k1::Keypair, prev: (OutPoint, TxOut), outputs: Vec<TxOut>) -> Transaction {
-    let mut tx = Transaction {
-        version: 1,
-        inputs: vec![TxIn {
-            prevout: prev.0,
-            witness: vec![],
-        }],
-        outputs,
-        lock_time: 0,
-    };
-    sign_transaction(&mut tx, &[prev.1], std::slice::from_ref(kp)).expect("signs");
-    tx
-}
-
-/// A valid block on `prev` at `height` whose coinbase pays `outputs` outputs of equal
-/// value: about 40 bytes each, so 24 000 make a block of almost 1 MB.
-fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Block {
-    let params = Network::Regtest.params();
-    let each = params.subsidy(height).to_sat() / outputs as u64;
-    let coinbase = Transaction {
-        version: 1,
-        inputs: vec![TxIn {
-            prevout: OutPoint::coinbase(height),
-            witness: vec![tag],
-        }],
-        outputs: (0..outputs)
-            .map(|i| TxOut {
-                value: Amount::from_sat(each),
-                pubkey: PubKey([(i % 251) as u8 + 1; 32]),
-            })
-            .collect(),
-        lock_time: 0,
-    };
-    let txdata = vec![coinbase];
-    let mut header = BlockHeader {
-        version: 1,
-        prev_blockhash: prev.block_hash(),
-        merkle_root: dotcoin_common::merkle::merkle_root_of_txs(&txdata).0,
-        time: prev.time + 1,
-        bits: params.pow_limit,
-        nonce: 0,
-    };
-    grind(&mut header, true);
-    Block { header, txdata }
 }
 
 /// The time an RPC round trip takes now: what "the node keeps answering" is measured by.
@@ -479,7 +417,7 @@ fn one_address_cannot_take_the_inbound_slots_or_the_pool() {
     // only 25 enter (too-long-mempool-chain).
     let mut relayer = handshake_from(&victim, attacker(7));
     let pk = dotcoin_common::sighash::signing::pubkey_of(&kp);
-    let dust = spend(
+    let dust = signed_spend(
         &kp,
         coinbase_at(&victim, 1),
         vec![
@@ -511,7 +449,7 @@ fn one_address_cannot_take_the_inbound_slots_or_the_pool() {
     let mut chain: Vec<Txid> = Vec::new();
     for _ in 0..30 {
         let value = Amount::from_sat(prev.1.value.to_sat() - 10_000);
-        let tx = spend(&kp, prev, vec![TxOut { value, pubkey: pk }]);
+        let tx = signed_spend(&kp, prev, vec![TxOut { value, pubkey: pk }]);
         relayer
             .write_all(&regtest_frame("tx", &serialize(&tx)))
             .expect("send tx");
@@ -563,16 +501,7 @@ fn main_block(
         }],
         lock_time: 0,
     }];
-    let mut header = BlockHeader {
-        version: 1,
-        prev_blockhash: prev.block_hash(),
-        merkle_root: dotcoin_common::merkle::merkle_root_of_txs(&txdata).0,
-        time,
-        bits,
-        nonce: 0,
-    };
-    grind(&mut header, true);
-    Block { header, txdata }
+    mine_block(prev.block_hash(), time, bits, txdata, true)
 }
 
 #[test]

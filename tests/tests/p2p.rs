@@ -13,7 +13,6 @@ use dotcoin_common::rpc_types::{
     AddressBalance, BannedEntry, BlockHeaderVerbose, BlockchainInfo, ChainTipInfo, ChainTipStatus,
     GetBlockVerbose, NetworkInfo, PeerInfo, TxOutSetInfo,
 };
-use dotcoin_common::sighash::signing::sign_transaction;
 use dotcoin_common::{
     deserialize, serialize, Amount, Block, BlockHash, BlockHeader, Network, OutPoint, PubKey,
     Transaction, TxIn, TxOut, Txid,
@@ -22,7 +21,10 @@ use dotcoin_functional_tests::rawpeer::{
     connect_raw, expect_disconnect, frame, handshake, ping_pong, read_frame, send_block,
     version_payload, MAIN_MAGIC, REGTEST_MAGIC,
 };
-use dotcoin_functional_tests::{grind, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    block_at, block_on, coinbase_at, mine_block, signed_spend, test_keypair, wait_until, TestNode,
+    TIMEOUT,
+};
 use serde_json::json;
 
 const ISOLATED: &[&str] = &["--maxoutbound", "0", "--debug", "net"];
@@ -83,42 +85,15 @@ fn mempool(n: &TestNode) -> Vec<Txid> {
     n.rpc_typed("getrawmempool", json!([]))
 }
 
-/// The coinbase output of the active block at `height`.
-fn coinbase_at(n: &TestNode, height: u64) -> (OutPoint, TxOut) {
-    let hash: BlockHash = n.rpc_typed("getblockhash", json!([height]));
-    let raw: String = n.rpc_typed("getblock", json!([hash, 0]));
-    let block: Block = deserialize(&hex::decode(raw).expect("hex")).expect("block");
-    let cb = &block.txdata[0];
-    (
-        OutPoint {
-            txid: cb.txid(),
-            vout: 0,
-        },
-        cb.outputs[0],
-    )
-}
-
 /// A transaction spending `prev` (owned by `kp`) into `parts` equal outputs to `to`,
 /// paying a 0.001 DOT fee.
 fn spend(kp: &secp256k1::Keypair, prev: (OutPoint, TxOut), to: PubKey, parts: u64) -> Transaction {
     let fee = 100_000;
-    let each = (prev.1.value.to_sat() - fee) / parts;
-    let mut tx = Transaction {
-        version: 1,
-        inputs: vec![TxIn {
-            prevout: prev.0,
-            witness: vec![],
-        }],
-        outputs: (0..parts)
-            .map(|_| TxOut {
-                value: Amount::from_sat(each),
-                pubkey: to,
-            })
-            .collect(),
-        lock_time: 0,
+    let each = TxOut {
+        value: Amount::from_sat((prev.1.value.to_sat() - fee) / parts),
+        pubkey: to,
     };
-    sign_transaction(&mut tx, &[prev.1], std::slice::from_ref(kp)).expect("signs");
-    tx
+    signed_spend(kp, prev, vec![each; parts as usize])
 }
 
 fn send_tx(n: &TestNode, tx: &Transaction) -> Txid {
@@ -559,21 +534,17 @@ fn block_after(
     };
     let mut txdata = vec![coinbase];
     txdata.extend(txs);
-    let (merkle_root, _) = dotcoin_common::merkle::merkle_root_of_txs(&txdata);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as u32;
-    let mut header = BlockHeader {
-        version: 1,
-        prev_blockhash: tip_hash,
-        merkle_root,
-        time: now.max(prev_time + 1),
-        bits: params.pow_limit,
-        nonce: 0,
-    };
-    grind(&mut header, valid_pow);
-    Block { header, txdata }
+    mine_block(
+        tip_hash,
+        now.max(prev_time + 1),
+        params.pow_limit,
+        txdata,
+        valid_pow,
+    )
 }
 
 /// The block hashes a `getdata` payload asks for.
@@ -810,18 +781,9 @@ fn misbehaving_scripted_peer_is_dropped_while_others_are_served() {
 /// A block on `node`'s tip whose coinbase splits the subsidy into `outputs` outputs: the
 /// cheapest way to grow the UTXO set by a block's worth of entries.
 fn fat_coinbase_block(node: &TestNode, outputs: usize) -> Block {
-    let mut block = craft_block(node, vec![], true);
-    let h = block.txdata[0].inputs[0].prevout.vout;
-    let each = Network::Regtest.params().subsidy(h).to_sat() / outputs as u64;
-    block.txdata[0].outputs = (0..outputs)
-        .map(|i| TxOut {
-            value: Amount::from_sat(each),
-            pubkey: PubKey([(i % 251) as u8 + 1; 32]),
-        })
-        .collect();
-    block.header.merkle_root = dotcoin_common::merkle::merkle_root_of_txs(&block.txdata).0;
-    grind(&mut block.header, true);
-    block
+    let height: u64 = node.rpc_typed("getblockcount", json!([]));
+    let tip = block_at(node, height).header;
+    block_on(&tip, height as u32 + 1, outputs, 0)
 }
 
 #[test]
