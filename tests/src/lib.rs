@@ -891,3 +891,63 @@ pub fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Blo
         true,
     )
 }
+
+/// A WebSocket connection to a node's RPC port.
+pub type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket on `node`'s RPC port with `auth` as the `Authorization` header (`None`:
+/// none). Reads time out after 500 ms, so a reader can give up: see [`ws_next`].
+pub fn ws_connect(node: &TestNode, auth: Option<String>) -> Result<Ws, tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{}/", node.rpc_port)
+        .into_client_request()
+        .expect("request");
+    if let Some(a) = auth {
+        req.headers_mut()
+            .insert("Authorization", a.parse().expect("header value"));
+    }
+    let (ws, _) = tungstenite::connect(req)?;
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+    }
+    Ok(ws)
+}
+
+/// Whether a WebSocket read failed only because no message came within the read timeout.
+pub fn ws_timed_out(e: &tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Io(e)
+        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+}
+
+/// The next JSON text message, waiting up to [`TIMEOUT`].
+pub fn ws_next(ws: &mut Ws) -> Value {
+    let start = Instant::now();
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => return serde_json::from_str(&t).expect("json"),
+            Ok(_) => {}
+            Err(e) if ws_timed_out(&e) => {
+                assert!(start.elapsed() < TIMEOUT, "no WebSocket message in time");
+            }
+            Err(e) => panic!("WebSocket read: {e}"),
+        }
+    }
+}
+
+/// Calls the subscription `method` on `ws` and returns the subscription's id; from then on
+/// the notifications come.
+pub fn ws_subscribe(ws: &mut Ws, method: &str) -> Value {
+    ws.send(tungstenite::Message::Text(
+        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []})
+            .to_string()
+            .into(),
+    ))
+    .expect("send");
+    let reply = ws_next(ws);
+    assert!(
+        reply["result"].is_string() || reply["result"].is_number(),
+        "{method}: {reply}"
+    );
+    reply["result"].clone()
+}

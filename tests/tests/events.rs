@@ -5,16 +5,16 @@
 //! object for the transaction and for the block — same fields, same values, amounts in
 //! integer satoshis — and the Rust type in `dotcoin_common::events` must decode it.
 
-use std::io::{BufRead, ErrorKind};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dotcoin_common::events::{BlockSummary, WireEvent, EVENT_TYPES};
 use dotcoin_common::{deserialize, Amount, BlockHash, Transaction, Txid};
-use dotcoin_functional_tests::{open_sse, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    open_sse, test_keypair, wait_until, ws_connect, ws_subscribe, ws_timed_out, TestNode, TIMEOUT,
+};
 use serde_json::{json, Value};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::stream::MaybeTlsStream;
 use tungstenite::Message;
 
 /// What one consumer has received so far, filled by a reader thread.
@@ -66,33 +66,9 @@ fn sse_client(port: u16) -> Seen {
 /// A WebSocket subscription on the RPC port, read on a thread: each item, without the
 /// subscription's own `seq`.
 fn ws_subscription(node: &TestNode, method: &str) -> Seen {
-    let mut req = format!("ws://127.0.0.1:{}/", node.rpc_port)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "Authorization",
-        node.cookie_auth().parse().expect("header value"),
-    );
-    let (mut ws, _) = tungstenite::connect(req).expect("WebSocket");
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    }
-    ws.send(Message::Text(
-        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []})
-            .to_string()
-            .into(),
-    ))
-    .expect("send");
+    let mut ws = ws_connect(node, Some(node.cookie_auth())).expect("WebSocket");
     // The subscription is live once its id has come back.
-    let reply = loop {
-        if let Message::Text(t) = ws.read().expect("reply") {
-            break serde_json::from_str::<Value>(&t).expect("json");
-        }
-    };
-    assert!(
-        reply["result"].is_string() || reply["result"].is_u64(),
-        "{method}: {reply}"
-    );
+    ws_subscribe(&mut ws, method);
     let seen = Seen::default();
     let out = Arc::clone(&seen);
     std::thread::spawn(move || loop {
@@ -105,8 +81,7 @@ fn ws_subscription(node: &TestNode, method: &str) -> Seen {
                 out.lock().expect("not poisoned").push(item);
             }
             Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if ws_timed_out(&e) => {}
             Err(_) => return,
         }
     });

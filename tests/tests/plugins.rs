@@ -3,18 +3,14 @@
 //! protocol allows, the hooks, WebSocket subscriptions through a reorg, and
 //! `--blocknotify`.
 
-use std::io::ErrorKind;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use dotcoin_common::sighash::signing::{pubkey_of, sign_transaction};
 use dotcoin_common::{serialize, Amount, OutPoint, Transaction, TxIn, TxOut, Txid};
-use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    test_keypair, wait_until, ws_connect, ws_next, ws_subscribe, TestNode, TIMEOUT,
+};
 use serde_json::{json, Value};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
 
 fn contrib_plugins() -> PathBuf {
     dotcoin_functional_tests::workspace_root().join("contrib/plugins")
@@ -430,56 +426,6 @@ for line in sys.stdin:
     });
 }
 
-type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
-
-fn ws_connect(node: &TestNode, auth: Option<String>) -> Result<Ws, tungstenite::Error> {
-    let mut req = format!("ws://127.0.0.1:{}/", node.rpc_port)
-        .into_client_request()
-        .expect("request");
-    if let Some(a) = auth {
-        req.headers_mut()
-            .insert("Authorization", a.parse().expect("header value"));
-    }
-    let (ws, _) = tungstenite::connect(req)?;
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        s.set_read_timeout(Some(Duration::from_millis(500)))
-            .expect("timeout");
-    }
-    Ok(ws)
-}
-
-/// The next JSON text message, waiting up to `TIMEOUT`.
-fn ws_next(ws: &mut Ws) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        match ws.read() {
-            Ok(Message::Text(t)) => return serde_json::from_str(&t).expect("json"),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                assert!(start.elapsed() < TIMEOUT, "no WebSocket message in time");
-            }
-            Err(e) => panic!("WebSocket read: {e}"),
-        }
-    }
-}
-
-fn subscribe(ws: &mut Ws, method: &str) -> Value {
-    ws.send(Message::Text(
-        json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []})
-            .to_string()
-            .into(),
-    ))
-    .expect("send");
-    let reply = ws_next(ws);
-    assert!(
-        reply["result"].is_string() || reply["result"].is_number(),
-        "{reply}"
-    );
-    reply["result"].clone()
-}
-
 #[test]
 fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -524,8 +470,8 @@ fn websocket_follows_a_reorg_in_order_and_blocknotify_runs_per_tip() {
     }
     let mut seq = ws_connect(&a, Some(a.cookie_auth())).expect("connect");
     let mut blocks = ws_connect(&a, Some(a.cookie_auth())).expect("connect");
-    subscribe(&mut seq, "subscribe_sequence");
-    subscribe(&mut blocks, "subscribe_blocks");
+    ws_subscribe(&mut seq, "subscribe_sequence");
+    ws_subscribe(&mut blocks, "subscribe_blocks");
 
     // B's longer branch reaches A: A leaves its three blocks for B's four.
     a.rpc(
@@ -587,7 +533,7 @@ fn the_mempool_sequence_joins_the_pool_list_to_the_event_stream() {
     let (kp, addr) = test_keypair();
     node.generate(110, &addr);
     let mut ws = ws_connect(&node, Some(node.cookie_auth())).expect("connect");
-    subscribe(&mut ws, "subscribe_sequence");
+    ws_subscribe(&mut ws, "subscribe_sequence");
     // The next sequence item (blocks carry no mempool number).
     let mut next = || {
         let n = ws_next(&mut ws);
