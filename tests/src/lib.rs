@@ -19,6 +19,7 @@
 pub mod busy_chain;
 pub mod rawpeer;
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -436,17 +437,8 @@ impl TestNode {
 
     /// Runs the real `dotcoin-wallet` against this node with the wallet in `wallet_dir`.
     pub fn wallet(&self, wallet_dir: &Path, args: &[&str]) -> Output {
-        Command::new(bin("dotcoin-wallet"))
-            .args(self.network_args())
-            .arg("--datadir")
-            .arg(wallet_dir)
-            .args(["--rpcport", &self.rpc_port.to_string()])
-            .arg("--rpcuser")
-            .arg("__cookie__")
-            .arg("--rpcpassword")
-            .arg(self.cookie_password())
-            .args(args)
-            .stdin(Stdio::null())
+        wallet_command(self, wallet_dir, args)
+            .stdout(Stdio::piped())
             .output()
             .expect("run dotcoin-wallet")
     }
@@ -538,19 +530,35 @@ impl Drop for TestNode {
     }
 }
 
-/// `dotcoin-wallet` for `node` (regtest, authenticated with the node's cookie) in
-/// `datadir`, with `args`: the command every wallet test runs, as a program or a service.
-pub fn wallet_command(node: &TestNode, datadir: &Path, args: &[&str]) -> Command {
+/// `dotcoin-wallet` on `network_args` with its files in `datadir`, stdin closed.
+fn wallet_program(network_args: &[&str], datadir: &Path) -> Command {
     let mut cmd = Command::new(bin("dotcoin-wallet"));
-    cmd.arg("--regtest")
+    cmd.args(network_args)
         .arg("--datadir")
         .arg(datadir)
-        .args(["--rpcport", &node.rpc_port.to_string()])
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// `dotcoin-wallet` for `node` (on its network, authenticated with the node's cookie) in
+/// `datadir`, with `args`, stdout discarded: the command every wallet test runs, as a
+/// program or a service.
+pub fn wallet_command(node: &TestNode, datadir: &Path, args: &[&str]) -> Command {
+    let mut cmd = wallet_program(node.network_args(), datadir);
+    cmd.args(["--rpcport", &node.rpc_port.to_string()])
         .args(["--rpcuser", "__cookie__", "--rpcpassword"])
         .arg(node.cookie_password())
         .args(args)
-        .stdin(Stdio::null())
         .stdout(Stdio::null());
+    cmd
+}
+
+/// `dotcoin-wallet` on regtest with `args` for the wallet in `datadir` alone, no node
+/// (what works on the file by itself: create, getnewaddress, info, …), stdout and stderr
+/// piped.
+pub fn wallet_offline_command(datadir: &Path, args: &[&str]) -> Command {
+    let mut cmd = wallet_program(&["--regtest"], datadir);
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 
@@ -619,11 +627,7 @@ impl WalletServiceProcess {
                         std::fs::read_to_string(&log).unwrap_or_default()
                     );
                 }
-                port = std::fs::read_to_string(&ports)
-                    .ok()
-                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-                    .and_then(|v| v["rpc"].as_u64())
-                    .and_then(|p| u16::try_from(p).ok());
+                port = wallet_service_port(&ports);
                 port.is_some()
             },
         );
@@ -892,6 +896,111 @@ pub fn block_on(prev: &BlockHeader, height: u32, outputs: usize, tag: u8) -> Blo
     )
 }
 
+/// Every file below `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// `cargo tree --locked` with `args`, run in the workspace root; its stdout, panicking if it
+/// fails.
+pub fn cargo_tree(args: &[&str]) -> String {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["tree", "--locked"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `<target>/<profile>/thirdparty/<name>`, next to the binaries under test: where the
+/// third-party clients are installed (never into the source tree).
+pub fn thirdparty_dir(name: &str) -> PathBuf {
+    bin("dotcoind")
+        .parent()
+        .expect("binaries live in a directory")
+        .join("thirdparty")
+        .join(name)
+}
+
+/// Asserts that the program `what` ran to success, showing its stdout and stderr if not.
+pub fn assert_ran(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs an install `command` of `what` unless `marker` already exists; a failed install
+/// fails the test (`make deps` provides pip and npm).
+pub fn install_once(marker: &Path, what: &str, command: &mut Command) {
+    if marker.exists() {
+        return;
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the installer of {what} ({e}): run `make deps`"));
+    assert!(
+        out.status.success() && marker.exists(),
+        "installing {what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// python-bitcoinlib, pinned, installed with pip once into [`thirdparty_dir`]`("python")`:
+/// that directory, for `PYTHONPATH`.
+pub fn python_bitcoinlib() -> PathBuf {
+    const PACKAGE: &str = "python-bitcoinlib==0.12.2";
+    let dir = thirdparty_dir("python");
+    install_once(
+        &dir.join("bitcoin").join("rpc.py"),
+        PACKAGE,
+        Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg("--target")
+            .arg(&dir)
+            .arg(PACKAGE),
+    );
+    dir
+}
+
+/// The RPC port a `wallet-service.ports` file names, once the service has written it.
+pub fn wallet_service_port(ports_file: &Path) -> Option<u16> {
+    std::fs::read_to_string(ports_file)
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|v| v["rpc"].as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+}
+
 /// A WebSocket connection to a node's RPC port.
 pub type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
 
@@ -950,4 +1059,60 @@ pub fn ws_subscribe(ws: &mut Ws, method: &str) -> Value {
         "{method}: {reply}"
     );
     reply["result"].clone()
+}
+
+/// Finds any of `needles` (non-empty, at least 2 bytes each) in `haystack`, indexing the
+/// needles by their first two bytes so a large file or memory image is scanned in one pass.
+#[derive(Debug)]
+pub struct Needles {
+    first_two: Vec<bool>,
+    set: HashSet<Vec<u8>>,
+    len: usize,
+}
+
+impl Needles {
+    /// Indexes `needles`: all of one length, at least 2 bytes.
+    pub fn new(needles: &HashSet<Vec<u8>>) -> Needles {
+        let len = needles.iter().next().expect("needles").len();
+        assert!(needles.iter().all(|n| n.len() == len && len >= 2));
+        let mut first_two = vec![false; 1 << 16];
+        for n in needles {
+            first_two[usize::from(n[0]) << 8 | usize::from(n[1])] = true;
+        }
+        Needles {
+            first_two,
+            set: needles.clone(),
+            len,
+        }
+    }
+
+    /// The forms a wallet's 32-byte `secrets` could leak in: raw bytes, lower-case hex and
+    /// upper-case hex.
+    pub fn secret_encodings(secrets: &[[u8; 32]]) -> [Needles; 3] {
+        [
+            Needles::new(&secrets.iter().map(|s| s.to_vec()).collect()),
+            Needles::new(&secrets.iter().map(|s| hex::encode(s).into()).collect()),
+            Needles::new(
+                &secrets
+                    .iter()
+                    .map(|s| hex::encode_upper(s).into())
+                    .collect(),
+            ),
+        ]
+    }
+
+    /// The first needle found in `haystack`.
+    pub fn find(&self, haystack: &[u8]) -> Option<Vec<u8>> {
+        if haystack.len() < self.len {
+            return None;
+        }
+        (0..=haystack.len() - self.len).find_map(|i| {
+            let key = usize::from(haystack[i]) << 8 | usize::from(haystack[i + 1]);
+            if self.first_two[key] && self.set.contains(&haystack[i..i + self.len]) {
+                Some(haystack[i..i + self.len].to_vec())
+            } else {
+                None
+            }
+        })
+    }
 }

@@ -5,28 +5,22 @@
 //! change makes it drift.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 
 /// `cargo tree` of the whole workspace over the edge kinds `edges`: each package (name and
 /// version) with every feature set it is built with (a crate built for the host and for
 /// the target may have two).
 fn resolved(edges: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let root = dotcoin_functional_tests::workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = Command::new(cargo)
-        .current_dir(&root)
-        .args(["tree", "--locked", "--workspace", "--prefix", "none"])
-        .args(["-e", edges, "-f", "{p}|{f}"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo tree");
-    assert!(
-        out.status.success(),
-        "cargo tree -e {edges} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let tree = dotcoin_functional_tests::cargo_tree(&[
+        "--workspace",
+        "--prefix",
+        "none",
+        "-e",
+        edges,
+        "-f",
+        "{p}|{f}",
+    ]);
     let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in tree.lines() {
         // `name vX (path)|features`, with ` (*)` after a package shown before.
         let line = line.trim_end().trim_end_matches("(*)").trim_end();
         let Some((package, features)) = line.split_once('|') else {

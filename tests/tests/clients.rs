@@ -6,24 +6,16 @@
 //! `<target>/<profile>/thirdparty/` (never into the source tree), once: a later run finds
 //! them there. An install that fails fails the test: `make deps` provides pip and npm.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use dotcoin_functional_tests::{bin, test_keypair, TestNode};
+use dotcoin_functional_tests::{
+    assert_ran, install_once, python_bitcoinlib, test_keypair, thirdparty_dir, TestNode,
+};
 
-const PYTHON_PACKAGE: &str = "python-bitcoinlib==0.12.2";
 const NPM_PACKAGE: &str = "bitcoin-core@5.0.0";
 const USER: &str = "compat";
 const PASSWORD: &str = "compat-password";
-
-/// `<target>/<profile>/thirdparty/<name>`, next to the binaries under test.
-fn install_dir(name: &str) -> PathBuf {
-    let profile_dir = bin("dotcoind")
-        .parent()
-        .expect("binaries live in a directory")
-        .to_path_buf();
-    profile_dir.join("thirdparty").join(name)
-}
 
 fn script(name: &str) -> PathBuf {
     dotcoin_functional_tests::workspace_root()
@@ -31,53 +23,13 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs an install command unless `marker` already exists.
-fn install(marker: &Path, what: &str, command: &mut Command) {
-    if marker.exists() {
-        return;
-    }
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the installer of {what} ({e}): run `make deps`"));
-    assert!(
-        out.status.success() && marker.exists(),
-        "installing {what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn node_with_password() -> TestNode {
     TestNode::start(&["--rpcuser", USER, "--rpcpassword", PASSWORD])
 }
 
-fn assert_ran(what: &str, out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn python_bitcoinlib_rawproxy() {
-    let dir = install_dir("python");
-    install(
-        &dir.join("bitcoin").join("rpc.py"),
-        PYTHON_PACKAGE,
-        Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("--target")
-            .arg(&dir)
-            .arg(PYTHON_PACKAGE),
-    );
+    let dir = python_bitcoinlib();
     let node = node_with_password();
     let (_, address) = test_keypair();
     let out = Command::new("python3")
@@ -95,8 +47,8 @@ fn python_bitcoinlib_rawproxy() {
 
 #[test]
 fn npm_bitcoin_core_client() {
-    let dir = install_dir("node");
-    install(
+    let dir = thirdparty_dir("node");
+    install_once(
         &dir.join("node_modules")
             .join("bitcoin-core")
             .join("package.json"),

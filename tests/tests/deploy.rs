@@ -381,11 +381,7 @@ fn readme_commands_exist() {
     let _service = WalletService(child);
     let mut port = None;
     wait_until("the wallet service to write its ports file", SLOW, || {
-        port = std::fs::read_to_string(&wallet)
-            .ok()
-            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-            .and_then(|v| v["rpc"].as_u64())
-            .and_then(|p| u16::try_from(p).ok());
+        port = dotcoin_functional_tests::wallet_service_port(&wallet);
         port.is_some()
     });
     let cookie = std::fs::read_to_string(node.datadir().join(".wallet-cookie"))

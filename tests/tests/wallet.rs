@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use dotcoin_common::rpc_types::{
@@ -15,7 +15,10 @@ use dotcoin_common::rpc_types::{
     TxOutSetInfo, TxOutVerbose, TxVerbose,
 };
 use dotcoin_common::{deserialize, Address, Network, Transaction, Txid};
-use dotcoin_functional_tests::{bin, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    cargo_tree, files_under, test_keypair, wait_until, wallet_offline_command, Needles, TestNode,
+    TIMEOUT,
+};
 use serde_json::{json, Value};
 
 const COIN: u64 = 100_000_000;
@@ -334,29 +337,6 @@ fn seed_flows_2_and_3() {
     run_seed_flows(&node_a, node_b);
 }
 
-/// Every file below `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
-/// The first of `needles` (all of one length) that occurs in `haystack`.
-fn find_any<'n>(haystack: &[u8], needles: &'n HashSet<Vec<u8>>) -> Option<&'n Vec<u8>> {
-    let len = needles.iter().next()?.len();
-    haystack.windows(len).find_map(|w| needles.get(w))
-}
-
 #[test]
 fn keys_never_reach_the_node() {
     // Every log category at debug level: whatever the node could log, it logs.
@@ -378,12 +358,7 @@ fn keys_never_reach_the_node() {
         }
         secrets.extend(in_file.into_iter().map(|(_, s)| s));
     }
-    let raw: HashSet<Vec<u8>> = secrets.iter().map(|s| s.to_vec()).collect();
-    let hex_lower: HashSet<Vec<u8>> = secrets.iter().map(|s| hex::encode(s).into()).collect();
-    let hex_upper: HashSet<Vec<u8>> = secrets
-        .iter()
-        .map(|s| hex::encode_upper(s).into())
-        .collect();
+    let [raw, hex_lower, hex_upper] = Needles::secret_encodings(&secrets);
 
     // Positive controls: the scan does find what the node does hold, the raw public key
     // that block rewards pay (chain state) and the tip's hash in hex (debug.log).
@@ -400,8 +375,8 @@ fn keys_never_reach_the_node() {
         .0
         .to_vec();
     let tip_hex = node.cli_ok(&["getbestblockhash"]).into_bytes();
-    let controls: HashSet<Vec<u8>> = [pubkey_a.clone()].into_iter().collect();
-    let hex_controls: HashSet<Vec<u8>> = [tip_hex].into_iter().collect();
+    let controls = Needles::new(&[pubkey_a.clone()].into_iter().collect());
+    let hex_controls = Needles::new(&[tip_hex].into_iter().collect());
 
     // Stop the node cleanly so everything it keeps is on disk, then read every file of
     // its directory: the datadir (chain state, debug.log, cookie, …) and its stderr.
@@ -412,8 +387,8 @@ fn keys_never_reach_the_node() {
     let (mut raw_control, mut hex_control) = (false, false);
     for file in &files {
         let bytes = std::fs::read(file).expect("read node file");
-        for (what, set) in [("raw", &raw), ("hex", &hex_lower), ("HEX", &hex_upper)] {
-            if let Some(hit) = find_any(&bytes, set) {
+        for (what, needles) in [("raw", &raw), ("hex", &hex_lower), ("HEX", &hex_upper)] {
+            if let Some(hit) = needles.find(&bytes) {
                 panic!(
                     "a wallet secret ({what}, {}) is in the node's file {}",
                     hex::encode(hit),
@@ -421,8 +396,8 @@ fn keys_never_reach_the_node() {
                 );
             }
         }
-        raw_control |= find_any(&bytes, &controls).is_some();
-        hex_control |= find_any(&bytes, &hex_controls).is_some();
+        raw_control |= controls.find(&bytes).is_some();
+        hex_control |= hex_controls.find(&bytes).is_some();
     }
     assert!(
         raw_control && hex_control,
@@ -431,23 +406,11 @@ fn keys_never_reach_the_node() {
     );
 }
 
-/// `cargo tree` in the workspace root, for dotcoind's normal (non-dev) dependencies.
-fn cargo_tree(args: &[&str]) -> String {
-    let root = dotcoin_functional_tests::workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = Command::new(cargo)
-        .current_dir(&root)
-        .args(["tree", "--locked", "-p", "dotcoind", "--target", "all"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo tree");
-    assert!(
-        out.status.success(),
-        "cargo tree {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// `cargo tree` of dotcoind, for all targets, with `args`.
+fn dotcoind_tree(args: &[&str]) -> String {
+    let mut all = vec!["-p", "dotcoind", "--target", "all"];
+    all.extend_from_slice(args);
+    cargo_tree(&all)
 }
 
 /// The features a package is built with in dotcoind's normal dependency tree.
@@ -479,18 +442,18 @@ fn features_of(tree: &str, package: &str) -> HashSet<String> {
 #[test]
 fn dotcoind_dependency_tree_has_no_signing_code() {
     // Who enables which feature of dotcoin-common, normal edges only: never `signing`.
-    let inverted = cargo_tree(&["-e", "normal,features", "-i", "dotcoin-common"]);
+    let inverted = dotcoind_tree(&["-e", "normal,features", "-i", "dotcoin-common"]);
     assert!(inverted.starts_with("dotcoin-common v"), "{inverted}");
     assert!(
         !inverted.contains("feature \"signing\""),
         "dotcoind's normal dependencies enable dotcoin-common's signing:\n{inverted}"
     );
     // The check can see the feature: dotcoind's dev-dependencies (its tests) do enable it.
-    let with_dev = cargo_tree(&["-e", "features", "-i", "dotcoin-common"]);
+    let with_dev = dotcoind_tree(&["-e", "features", "-i", "dotcoin-common"]);
     assert!(with_dev.contains("dotcoin-common feature \"signing\""));
 
     // The exact feature sets the node is built with.
-    let tree = cargo_tree(&[
+    let tree = dotcoind_tree(&[
         "-e",
         "normal",
         "--prefix",
@@ -514,7 +477,7 @@ fn dotcoind_dependency_tree_has_no_signing_code() {
             .into(),
     );
     // Who enables which feature of secp256k1: neither `rand` nor `rand-std`.
-    let secp = cargo_tree(&["-e", "normal,features", "-i", "secp256k1"]);
+    let secp = dotcoind_tree(&["-e", "normal,features", "-i", "secp256k1"]);
     assert!(secp.starts_with("secp256k1 v"), "{secp}");
     assert!(secp.contains("secp256k1 feature \"std\""), "{secp}");
     assert!(
@@ -614,19 +577,6 @@ fn encrypted_wallet_needs_the_right_passphrase() {
     );
 }
 
-/// The wallet program run directly on a wallet directory (no node needed for these
-/// commands), stdout and stderr piped.
-fn wallet_command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin("dotcoin-wallet"));
-    cmd.args(["--regtest", "--datadir"])
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
 fn stray_temp_files(wallets_dir: &Path) -> usize {
     std::fs::read_dir(wallets_dir)
         .expect("wallets dir")
@@ -643,7 +593,7 @@ fn sigkill_during_wallet_writes_leaves_a_wallet_that_opens() {
     let dir = tempfile::tempdir().expect("tempdir");
     let wallets = dir.path().join("regtest/wallets");
     let file = wallets.join("default.json");
-    let out = wallet_command(dir.path(), &["create"])
+    let out = wallet_offline_command(dir.path(), &["create"])
         .output()
         .expect("create");
     assert!(out.status.success());
@@ -654,9 +604,10 @@ fn sigkill_during_wallet_writes_leaves_a_wallet_that_opens() {
     const ROUNDS: u32 = 30;
     for round in 0..ROUNDS {
         let temps_before = stray_temp_files(&wallets);
-        let mut child = wallet_command(dir.path(), &["getnewaddress", &format!("r{round}")])
-            .spawn()
-            .expect("spawn getnewaddress");
+        let mut child =
+            wallet_offline_command(dir.path(), &["getnewaddress", &format!("r{round}")])
+                .spawn()
+                .expect("spawn getnewaddress");
         // Vary the moment of the kill: right after spawn; as soon as a temporary file of
         // this write appears (mid-write); or after a growing busy-poll of the process.
         match round % 3 {
@@ -724,7 +675,7 @@ fn sigkill_during_wallet_writes_leaves_a_wallet_that_opens() {
 /// Runs a wallet command that must succeed on the wallet in `dir`; its output as JSON (a
 /// bare string result as a JSON string).
 fn opens(dir: &Path, cmd: &str) -> Value {
-    let out = wallet_command(dir, &[cmd]).output().expect("run");
+    let out = wallet_offline_command(dir, &[cmd]).output().expect("run");
     assert!(
         out.status.success(),
         "{cmd} failed: {}",

@@ -8,15 +8,13 @@
 //! Each service runs in a temporary datadir of its own (the keys must not be in the
 //! node's), on a free port it writes to `wallet-service.ports`.
 
-use std::collections::HashSet;
-
 use dotcoin_common::Address;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use dotcoin_functional_tests::{
-    bin, http_request, test_keypair, wait_until, wallet_command, TestNode, WalletServiceProcess,
-    TIMEOUT,
+    files_under, http_request, test_keypair, wait_until, wallet_command, Needles, TestNode,
+    WalletServiceProcess, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -643,61 +641,6 @@ fn hostile_parameters_get_core_error_codes() {
     assert!(mempool(node).contains(&txid.as_str().expect("txid").to_owned()));
 }
 
-/// Every file below `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
-/// Finds any of `needles` (non-empty, at least 2 bytes each) in `haystack`, indexing the
-/// needles by their first two bytes so a large memory image is scanned in one pass.
-struct Needles {
-    first_two: Vec<bool>,
-    set: HashSet<Vec<u8>>,
-    len: usize,
-}
-
-impl Needles {
-    fn new(needles: &HashSet<Vec<u8>>) -> Needles {
-        let len = needles.iter().next().expect("needles").len();
-        assert!(needles.iter().all(|n| n.len() == len && len >= 2));
-        let mut first_two = vec![false; 1 << 16];
-        for n in needles {
-            first_two[usize::from(n[0]) << 8 | usize::from(n[1])] = true;
-        }
-        Needles {
-            first_two,
-            set: needles.clone(),
-            len,
-        }
-    }
-
-    fn find(&self, haystack: &[u8]) -> Option<Vec<u8>> {
-        if haystack.len() < self.len {
-            return None;
-        }
-        (0..=haystack.len() - self.len).find_map(|i| {
-            let key = usize::from(haystack[i]) << 8 | usize::from(haystack[i + 1]);
-            if self.first_two[key] && self.set.contains(&haystack[i..i + self.len]) {
-                Some(haystack[i..i + self.len].to_vec())
-            } else {
-                None
-            }
-        })
-    }
-}
-
 /// Scans the writable memory of process `pid` (heap, stacks, anonymous maps).
 fn scan_memory(pid: u32, needles: &[&Needles]) -> Vec<Vec<u8>> {
     use std::os::unix::fs::FileExt;
@@ -769,14 +712,7 @@ fn keys_never_reach_the_node_or_the_service_log() {
         secrets.push(bytes);
     }
     assert!(secrets.len() > 20);
-    let raw = Needles::new(&secrets.iter().map(|s| s.to_vec()).collect());
-    let hex_lower = Needles::new(&secrets.iter().map(|s| hex::encode(s).into()).collect());
-    let hex_upper = Needles::new(
-        &secrets
-            .iter()
-            .map(|s| hex::encode_upper(s).into())
-            .collect(),
-    );
+    let [raw, hex_lower, hex_upper] = Needles::secret_encodings(&secrets);
     // Positive control: the scan finds what the node holds, the public key rewards pay.
     let pubkey = mine.parse::<Address>().expect("address").pubkey.0.to_vec();
     let control = Needles::new(&[pubkey].into_iter().collect());
@@ -823,31 +759,7 @@ fn keys_never_reach_the_node_or_the_service_log() {
 
 #[test]
 fn python_bitcoinlib_rawproxy_drives_the_wallet_service() {
-    let profile = bin("dotcoind")
-        .parent()
-        .expect("binaries live in a directory")
-        .to_path_buf();
-    let dir = profile.join("thirdparty").join("python");
-    if !dir.join("bitcoin").join("rpc.py").exists() {
-        let out = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("--target")
-            .arg(&dir)
-            .arg("python-bitcoinlib==0.12.2")
-            .output()
-            .expect("run pip (make deps provides it)");
-        assert!(
-            out.status.success(),
-            "installing python-bitcoinlib failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let dir = dotcoin_functional_tests::python_bitcoinlib();
     let node = TestNode::start(&[]);
     let service = WalletService::start(&node, &[]);
     let cookie =
@@ -868,10 +780,5 @@ fn python_bitcoinlib_rawproxy_drives_the_wallet_service() {
         )
         .output()
         .expect("run python3");
-    assert!(
-        out.status.success(),
-        "RawProxy script failed:\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dotcoin_functional_tests::assert_ran("RawProxy script", &out);
 }
