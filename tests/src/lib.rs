@@ -412,13 +412,7 @@ impl TestNode {
 
     /// Runs `dotcoin-cli` and returns its trimmed stdout, panicking on failure.
     pub fn cli_ok(&self, args: &[&str]) -> String {
-        let out = self.cli(args);
-        assert!(
-            out.status.success(),
-            "dotcoin-cli {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        ok_stdout(&format!("dotcoin-cli {args:?}"), &self.cli(args))
     }
 
     /// Runs `dotcoin-cli` and parses its stdout into `T`, the shared type of the method's
@@ -441,6 +435,14 @@ impl TestNode {
             .stdout(Stdio::piped())
             .output()
             .expect("run dotcoin-wallet")
+    }
+
+    /// Runs [`Self::wallet`] and returns its trimmed stdout, panicking on failure.
+    pub fn wallet_ok(&self, wallet_dir: &Path, args: &[&str]) -> String {
+        ok_stdout(
+            &format!("dotcoin-wallet {args:?}"),
+            &self.wallet(wallet_dir, args),
+        )
     }
 
     /// The password part of the cookie.
@@ -924,12 +926,7 @@ pub fn cargo_tree(args: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("run cargo tree");
-    assert!(
-        out.status.success(),
-        "cargo tree {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    ok_stdout(&format!("cargo tree {args:?}"), &out)
 }
 
 /// `<target>/<profile>/thirdparty/<name>`, next to the binaries under test: where the
@@ -940,6 +937,17 @@ pub fn thirdparty_dir(name: &str) -> PathBuf {
         .expect("binaries live in a directory")
         .join("thirdparty")
         .join(name)
+}
+
+/// The trimmed stdout of a program run that must have succeeded; else a panic naming it
+/// `what`, with its stderr.
+pub fn ok_stdout(what: &str, out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Asserts that the program `what` ran to success, showing its stdout and stderr if not.

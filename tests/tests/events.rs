@@ -192,15 +192,7 @@ fn every_transport_carries_the_same_events() {
 
     // A wallet with a mature coinbase pays 12.5 DOT to someone else.
     let wallet_dir = tempfile::tempdir().expect("tempdir");
-    let wallet = |args: &[&str]| {
-        let out = node.wallet(wallet_dir.path(), args);
-        assert!(
-            out.status.success(),
-            "dotcoin-wallet {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let wallet = |args: &[&str]| node.wallet_ok(wallet_dir.path(), args);
     wallet(&["create"]);
     let mine_to = wallet(&["getnewaddress"]);
     node.generate(101, &mine_to);

@@ -16,8 +16,8 @@ use dotcoin_common::rpc_types::{
 };
 use dotcoin_common::{deserialize, Address, Network, Transaction, Txid};
 use dotcoin_functional_tests::{
-    cargo_tree, files_under, test_keypair, wait_until, wallet_offline_command, Needles, TestNode,
-    TIMEOUT,
+    cargo_tree, files_under, ok_stdout, test_keypair, wait_until, wallet_offline_command, Needles,
+    TestNode, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -51,13 +51,7 @@ impl<'a> TestWallet<'a> {
 
     /// Runs a command that must succeed; its trimmed stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "dotcoin-wallet {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        self.node.wallet_ok(self.dir.path(), args)
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -676,12 +670,7 @@ fn sigkill_during_wallet_writes_leaves_a_wallet_that_opens() {
 /// bare string result as a JSON string).
 fn opens(dir: &Path, cmd: &str) -> Value {
     let out = wallet_offline_command(dir, &[cmd]).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{cmd} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let text = ok_stdout(cmd, &out);
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 

@@ -412,12 +412,7 @@ fn two_wallets_at_once_and_the_file_lock() {
     .stderr(Stdio::piped())
     .output()
     .expect("run the command-line wallet");
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    let forwarded = String::from_utf8_lossy(&cli.stdout).trim().to_owned();
+    let forwarded = dotcoin_functional_tests::ok_stdout("the command-line wallet", &cli);
     let info = service.at(Some("bob"), "getaddressinfo", json!([forwarded]));
     assert_eq!(
         (info["ismine"].clone(), info["labels"].clone()),
