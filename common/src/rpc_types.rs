@@ -21,8 +21,10 @@
 //!   [`TxOutSetInfo`];
 //! - raw transactions and mempool: [`DecodedTx`], [`TxVerbose`], [`MempoolInfo`],
 //!   [`MempoolEntry`], [`RawMempoolVerbose`], [`TestMempoolAcceptResult`];
-//! - mining: [`MiningInfo`], [`BlockTemplate`];
-//! - network: [`PeerInfo`], [`NetworkInfo`], [`NetTotals`], [`BannedEntry`];
+//! - mining: [`MiningInfo`], [`BlockTemplate`] (in [`GetBlockTemplateResult`]),
+//!   [`GenerateBlockResult`];
+//! - network: [`PeerInfo`], [`NetworkInfo`], [`NetTotals`], [`BannedEntry`],
+//!   [`AddedNodeInfo`], [`NodeAddress`];
 //! - control: [`NodeInfo`];
 //! - util: [`ValidateAddressResult`];
 //! - zmq: [`ZmqNotification`];
@@ -865,6 +867,27 @@ pub struct MiningInfo {
     pub warnings: String,
 }
 
+/// `generateblock`: the block's hash, and the block itself when it was not submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateBlockResult {
+    /// The new block's hash.
+    pub hash: BlockHash,
+    /// The block, hex (only with `submit = false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+/// `getblocktemplate`: a template, or in BIP23 proposal mode `null` (the block would be
+/// valid) or the reject reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GetBlockTemplateResult {
+    /// `mode = "template"` (the default).
+    Template(Box<BlockTemplate>),
+    /// `mode = "proposal"`.
+    Proposal(Option<String>),
+}
+
 /// The next block as `getmininginfo` describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NextBlockInfo {
@@ -1112,6 +1135,41 @@ pub struct NetworkInfo {
     pub localaddresses: Vec<LocalAddress>,
     /// Warnings for the operator; empty when none.
     pub warnings: String,
+}
+
+/// One entry of `getaddednodeinfo`: an `addnode` target and its connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedNodeInfo {
+    /// The target as given to `addnode`.
+    pub addednode: String,
+    /// Whether a connection to it is up.
+    pub connected: bool,
+    /// The connections that serve it.
+    pub addresses: Vec<AddedNodeAddress>,
+}
+
+/// A connection serving an added node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedNodeAddress {
+    /// The peer's address, `host:port`.
+    pub address: String,
+    /// The direction: always `outbound` (the node dials its added nodes).
+    pub connected: String,
+}
+
+/// One entry of `getnodeaddresses`: an address learnt from peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddress {
+    /// When it was last seen, UNIX epoch seconds.
+    pub time: u64,
+    /// The services it offers, Core's bits (`NODE_NETWORK`).
+    pub services: u64,
+    /// The IP.
+    pub address: String,
+    /// The P2P port.
+    pub port: u16,
+    /// `ipv4`, `ipv6` or `not_publicly_routable`.
+    pub network: String,
 }
 
 /// One network kind in `getnetworkinfo`: plain IP is reachable, and no proxy or overlay

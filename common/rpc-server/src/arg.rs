@@ -163,6 +163,34 @@ pub struct Json<T>(pub T);
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnyJson(pub Value);
 
+/// The words a [`KeywordArg`] accepts: a sub-command, a mode, a network name.
+pub trait Keyword: Sized + Copy + 'static {
+    /// Each accepted word and what it names.
+    const WORDS: &'static [(&'static str, Self)];
+
+    /// The message for a word outside the set (`-8`), Core's words where Core has them.
+    fn unknown(name: &str, word: &str) -> String {
+        let words: Vec<&str> = Self::WORDS.iter().map(|(w, _)| *w).collect();
+        format!("{name} '{word}' must be one of {}", words.join(", "))
+    }
+}
+
+/// A string naming one of a fixed set of words ([`Keyword`]): `-3` for another JSON type,
+/// `-8` with the set's own message for another word (`setban`'s `add`/`remove`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeywordArg<T>(pub T);
+
+/// A JSON array of hex strings, each decoded (`testmempoolaccept`'s `rawtxs`,
+/// `generateblock`'s `transactions`): `-3` for another JSON type, and for an element that
+/// is not a string; `-22` for one that is not hex, as for a lone [`Hex`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HexList(pub Vec<Vec<u8>>);
+
+/// `getrawtransaction`'s `verbosity|verbose`: a non-negative integer, or a boolean for
+/// 0/1 (Core takes both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RawTxVerbosity(pub u32);
+
 impl FromParam for Uint {
     const TYPE: &'static str = "numeric";
     fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
@@ -293,6 +321,41 @@ impl<T: DeserializeOwned> FromParam for Json<T> {
     }
 }
 
+impl<T: Keyword> FromParam for KeywordArg<T> {
+    const TYPE: &'static str = "string";
+    const CLI_STRING: bool = true;
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let word = Text::from_param(v, name)?.0;
+        T::WORDS
+            .iter()
+            .find(|(w, _)| *w == word)
+            .map(|(_, t)| KeywordArg(*t))
+            .ok_or_else(|| ParamError::invalid(T::unknown(name, &word)))
+    }
+}
+
+impl FromParam for HexList {
+    const TYPE: &'static str = "json array";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        v.as_array()
+            .ok_or_else(|| ParamError::wrong_type(name, v, "array"))?
+            .iter()
+            .map(|item| Hex::from_param(item, name).map(|h| h.0))
+            .collect::<Result<_, _>>()
+            .map(HexList)
+    }
+}
+
+impl FromParam for RawTxVerbosity {
+    const TYPE: &'static str = "numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        match v {
+            Value::Bool(b) => Ok(RawTxVerbosity(u32::from(*b))),
+            other => Uint::from_param(other, name).map(|u| RawTxVerbosity(u.0)),
+        }
+    }
+}
+
 impl FromParam for AnyJson {
     const TYPE: &'static str = "any";
     fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
@@ -310,8 +373,17 @@ deserialize_via_from_param!(
     Dot,
     DotPerKvb,
     SatPerVb,
+    HexList,
+    RawTxVerbosity,
     HashArg<T>
 );
+
+impl<'de, T: Keyword> Deserialize<'de> for KeywordArg<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
+    }
+}
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -350,6 +422,9 @@ deref_to_inner!(
     HashArg<T> => T,
     Json<T> => T,
     AnyJson => Value,
+    KeywordArg<T> => T,
+    HexList => Vec<Vec<u8>>,
+    RawTxVerbosity => u32,
 );
 
 fn number_text(v: &Value) -> Result<String, ParamError> {
@@ -419,4 +494,59 @@ pub fn amount_from_value(v: &Value) -> Result<Amount, ParamError> {
         return Err(ParamError::new(RpcErrorCode::Type, "Amount out of range"));
     }
     Ok(amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Command {
+        Add,
+        Remove,
+    }
+
+    impl Keyword for Command {
+        const WORDS: &'static [(&'static str, Self)] =
+            &[("add", Command::Add), ("remove", Command::Remove)];
+    }
+
+    #[test]
+    fn keywords_name_the_parameter_and_the_words() {
+        let word = |v| KeywordArg::<Command>::from_param(&v, "command");
+        assert_eq!(word(json!("remove")), Ok(KeywordArg(Command::Remove)));
+        let e = word(json!("frob")).expect_err("not a word");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                RpcErrorCode::InvalidParameter,
+                "command 'frob' must be one of add, remove"
+            )
+        );
+        assert_eq!(word(json!(1)).map_err(|e| e.code), Err(RpcErrorCode::Type));
+    }
+
+    #[test]
+    fn hex_lists_keep_a_lone_hex_strings_errors() {
+        let list = |v| HexList::from_param(&v, "rawtxs");
+        assert_eq!(list(json!(["00ff", ""])), Ok(HexList(vec![vec![0, 255], vec![]])));
+        let code = |v| list(v).map_err(|e| e.code);
+        assert_eq!(code(json!("00")), Err(RpcErrorCode::Type));
+        assert_eq!(code(json!([1])), Err(RpcErrorCode::Type));
+        assert_eq!(code(json!(["zz"])), Err(RpcErrorCode::Deserialization));
+    }
+
+    #[test]
+    fn raw_tx_verbosity_takes_booleans_and_counts() {
+        let v = |v| RawTxVerbosity::from_param(&v, "verbosity").map(|r| r.0);
+        assert_eq!(v(json!(true)), Ok(1));
+        assert_eq!(v(json!(false)), Ok(0));
+        assert_eq!(v(json!(2)), Ok(2));
+        assert_eq!(
+            v(json!(-1)).map_err(|e| e.code),
+            Err(RpcErrorCode::InvalidParameter)
+        );
+    }
 }

@@ -32,6 +32,7 @@ use bitcoin_hashes::{sha256, Hash};
 use dotcoin_common::consensus::MAX_BLOCK_SIZE;
 use dotcoin_common::pow::{difficulty, is_retarget_height};
 use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
+use dotcoin_rpc_server::arg::{Count, Flag, Int, KeywordArg, Text};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -43,7 +44,7 @@ use crate::chain::{BlockStatus, IndexEntry};
 use crate::rpc::address::{AddressIndexRpcImpl, AddressIndexRpcServer};
 use crate::rpc::blockchain::{BlockchainRpcImpl, BlockchainRpcServer};
 use crate::rpc::mining::{MiningRpcImpl, MiningRpcServer};
-use crate::rpc::network::{NetworkRpcImpl, NetworkRpcServer};
+use crate::rpc::network::{AddNodeCommand, NetworkRpcImpl, NetworkRpcServer};
 use crate::rpc::RpcContext;
 use crate::state::{Event, Snapshot};
 
@@ -197,6 +198,15 @@ fn rpc_error(e: ErrorObjectOwned) -> Response {
         Json(json!({ "error": e.message(), "code": e.code() })),
     )
         .into_response()
+}
+
+/// The error the RPC wire gives for a parameter an action needs and its body lacks.
+fn missing_param(name: &str) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        dotcoin_rpc_server::RpcErrorCode::InvalidParameter as i32,
+        format!("missing required parameter '{name}'"),
+        None::<()>,
+    )
 }
 
 fn dot(a: Amount) -> Value {
@@ -838,20 +848,31 @@ async fn action(
                         format!("nblocks must be 1 to {MAX_ACTION_BLOCKS}"),
                     );
                 }
+                let Some(address) = b.address else {
+                    return rpc_error(missing_param("address"));
+                };
                 MiningRpcImpl::new(d.ctx.clone())
-                    .generatetoaddress(Some(json!(n)), b.address.map(Value::from), None)
+                    .generatetoaddress(Count(n), Text(address), None)
                     .map(|v| json!(v))
             }
-            "setgenerate" => MiningRpcImpl::new(d.ctx.clone()).setgenerate(
-                Some(json!(b.mining.unwrap_or(false))),
-                b.threads.map(|t| json!(t)),
-                b.address.map(Value::from),
-            ),
-            "addnode" => NetworkRpcImpl::new(d.ctx.clone())
-                .addnode(b.node.map(Value::from), Some(json!("onetry"))),
-            "disconnectnode" => {
-                NetworkRpcImpl::new(d.ctx.clone()).disconnectnode(None, b.id.map(|i| json!(i)))
+            "setgenerate" => MiningRpcImpl::new(d.ctx.clone())
+                .setgenerate(
+                    Flag(b.mining.unwrap_or(false)),
+                    b.threads.map(|t| Int(t.into())),
+                    b.address.map(Text),
+                )
+                .map(|()| Value::Null),
+            "addnode" => {
+                let Some(node) = b.node else {
+                    return rpc_error(missing_param("node"));
+                };
+                NetworkRpcImpl::new(d.ctx.clone())
+                    .addnode(Text(node), KeywordArg(AddNodeCommand::OneTry))
+                    .map(|()| Value::Null)
             }
+            "disconnectnode" => NetworkRpcImpl::new(d.ctx.clone())
+                .disconnectnode(None, b.id.and_then(|i| i64::try_from(i).ok()).map(Int))
+                .map(|()| Value::Null),
             "invalidateblock" => BlockchainRpcImpl::new(d.ctx.clone())
                 .invalidateblock(b.hash.map(Value::from))
                 .map(|v| json!(v)),

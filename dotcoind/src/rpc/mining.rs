@@ -3,17 +3,17 @@
 
 use dotcoin_common::pow::{difficulty, work_from_bits};
 use dotcoin_common::rpc_types::{
-    BlockTemplate, BlockTemplateTx, MiningInfo, NextBlockInfo, MAX_BLOCK_SIGOPS_COST,
+    BlockTemplate, BlockTemplateTx, GenerateBlockResult, GetBlockTemplateResult, MiningInfo,
+    NextBlockInfo, MAX_BLOCK_SIGOPS_COST,
 };
-use dotcoin_common::{deserialize, serialize, Block, PubKey};
+use dotcoin_common::{deserialize, serialize, Address, Block, BlockHash, Network, PubKey, Txid};
+use dotcoin_rpc_server::arg::{Count, Flag, Hex, HexList, Int, Json, Keyword, KeywordArg, Text, Uint};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::Value;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde::Deserialize;
 
 use super::error::{rpc_error, RpcErrorCode};
-use super::params::{
-    address_param, hex_param, int_count_param, opt_bool, opt_u32, required, u32_param,
-};
 use super::RpcContext;
 use crate::chain::ChainError;
 use crate::miner::build_template;
@@ -26,41 +26,101 @@ pub trait MiningRpc {
     #[method(name = "generatetoaddress", blocking)]
     fn generatetoaddress(
         &self,
-        nblocks: Option<Value>,
-        address: Option<Value>,
-        maxtries: Option<Value>,
-    ) -> RpcResult<Vec<String>>;
+        nblocks: Count,
+        address: Text,
+        maxtries: Option<Count>,
+    ) -> RpcResult<Vec<BlockHash>>;
     /// Mine one block with chosen transactions.
     #[method(name = "generateblock", blocking)]
     fn generateblock(
         &self,
-        output: Option<Value>,
-        transactions: Option<Value>,
-        submit: Option<Value>,
-    ) -> RpcResult<Value>;
+        output: Text,
+        transactions: HexList,
+        submit: Option<Flag>,
+    ) -> RpcResult<GenerateBlockResult>;
     /// Mining state.
     #[method(name = "getmininginfo")]
     fn getmininginfo(&self) -> RpcResult<MiningInfo>;
     /// Network hash rate estimate.
     #[method(name = "getnetworkhashps")]
-    fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64>;
+    fn getnetworkhashps(&self, nblocks: Option<Uint>, height: Option<Int>) -> RpcResult<f64>;
     /// Continuous mining on/off.
     #[method(name = "setgenerate", blocking)]
     fn setgenerate(
         &self,
-        generate: Option<Value>,
-        genproclimit: Option<Value>,
-        address: Option<Value>,
-    ) -> RpcResult<Value>;
+        generate: Flag,
+        genproclimit: Option<Int>,
+        address: Option<Text>,
+    ) -> RpcResult<()>;
     /// Whether continuous mining is on.
     #[method(name = "getgenerate")]
     fn getgenerate(&self) -> RpcResult<bool>;
     /// A template for an external miner (BIP22/23, with long polling).
     #[method(name = "getblocktemplate")]
-    async fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value>;
+    async fn getblocktemplate(
+        &self,
+        template_request: Option<Json<TemplateRequest>>,
+    ) -> RpcResult<GetBlockTemplateResult>;
     /// Submit a block.
     #[method(name = "submitblock", blocking)]
-    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>>;
+    fn submitblock(&self, hexdata: Hex, dummy: Option<Text>) -> RpcResult<Option<String>>;
+}
+
+/// `getblocktemplate`'s `template_request` (BIP22/23). Other keys Core clients send
+/// (`capabilities`, `rules`) are accepted and ignored: every rule is buried and the
+/// capabilities the server has are the ones it announces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TemplateRequest {
+    /// `template` (the default) or `proposal`.
+    #[serde(default)]
+    pub mode: Option<KeywordArg<TemplateMode>>,
+    /// Long polling: wait until the template differs from the one with this id.
+    #[serde(default)]
+    pub longpollid: Option<String>,
+    /// Proposal mode: the block, hex.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// The rules the client supports.
+    #[serde(default)]
+    pub rules: Option<Vec<String>>,
+    /// The features the client supports.
+    #[serde(default)]
+    pub capabilities: Option<Vec<String>>,
+}
+
+/// `getblocktemplate`'s modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateMode {
+    /// A template to mine on.
+    Template,
+    /// BIP23: check a block built on the tip.
+    Proposal,
+}
+
+impl Keyword for TemplateMode {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("template", TemplateMode::Template),
+        ("proposal", TemplateMode::Proposal),
+    ];
+
+    fn unknown(_name: &str, word: &str) -> String {
+        // Core's words.
+        format!("Invalid mode: {word}")
+    }
+}
+
+/// An address of `network` given as parameter `name`.
+pub(super) fn parse_address(
+    text: &str,
+    name: &str,
+    network: Network,
+) -> Result<Address, ErrorObjectOwned> {
+    Address::parse_for(text, network).map_err(|e| {
+        rpc_error(
+            RpcErrorCode::InvalidAddressOrKey,
+            format!("Invalid address '{text}' for parameter '{name}': {e}"),
+        )
+    })
 }
 
 /// Implementation of [`MiningRpcServer`].
@@ -152,11 +212,17 @@ fn longpoll_id(state: &crate::state::Snapshot) -> String {
 impl MiningRpcImpl {
     /// BIP23 proposal mode: null when the block would be valid on the tip (proof of work
     /// aside), else the short reject reason.
-    fn proposal(&self, request: &serde_json::Map<String, Value>) -> RpcResult<Value> {
+    fn proposal(&self, request: &TemplateRequest) -> RpcResult<Option<String>> {
         let data = request
-            .get("data")
+            .data
+            .as_deref()
             .ok_or_else(|| rpc_error(RpcErrorCode::Type, "Missing data String key for proposal"))?;
-        let bytes = hex_param(data, "data")?;
+        let bytes = hex::decode(data).map_err(|e| {
+            rpc_error(
+                RpcErrorCode::Deserialization,
+                format!("data is not valid hex: {e}"),
+            )
+        })?;
         let block: Block = deserialize(&bytes).map_err(|e| {
             rpc_error(
                 RpcErrorCode::Deserialization,
@@ -164,10 +230,9 @@ impl MiningRpcImpl {
             )
         })?;
         match self.ctx.chain.check_proposal(&block) {
-            Ok(None) => Ok(Value::Null),
-            Ok(Some(reason)) => Ok(reason.into()),
+            Ok(reason) => Ok(reason.map(Into::into)),
             Err(ChainError::Store(e)) => Err(rpc_error(RpcErrorCode::Database, e.to_string())),
-            Err(e) => Ok(e.reject_reason().into()),
+            Err(e) => Ok(Some(e.reject_reason().into())),
         }
     }
 
@@ -244,76 +309,64 @@ fn default_threads() -> usize {
 impl MiningRpcServer for MiningRpcImpl {
     fn generatetoaddress(
         &self,
-        nblocks: Option<Value>,
-        address: Option<Value>,
-        maxtries: Option<Value>,
-    ) -> RpcResult<Vec<String>> {
-        let n = int_count_param(&required(nblocks, "nblocks")?, "nblocks")?;
+        nblocks: Count,
+        address: Text,
+        maxtries: Option<Count>,
+    ) -> RpcResult<Vec<BlockHash>> {
         let network = self.ctx.chain.params().network;
-        let addr = address_param(&required(address, "address")?, "address", network)?;
-        let maxtries = match maxtries {
-            None | Some(Value::Null) => 1_000_000_000u64,
-            Some(v) => int_count_param(&v, "maxtries")? as u64,
-        };
-        let hashes = self
-            .ctx
+        let addr = parse_address(&address, "address", network)?;
+        let maxtries = maxtries.map_or(1_000_000_000u64, |m| u64::from(m.0));
+        self.ctx
             .miner
-            .generate(n, addr.pubkey, default_threads(), maxtries)
-            .map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?;
-        Ok(hashes.into_iter().map(|h| h.to_string()).collect())
+            .generate(*nblocks, addr.pubkey, default_threads(), maxtries)
+            .map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))
     }
 
     fn generateblock(
         &self,
-        output: Option<Value>,
-        transactions: Option<Value>,
-        submit: Option<Value>,
-    ) -> RpcResult<Value> {
+        output: Text,
+        transactions: HexList,
+        submit: Option<Flag>,
+    ) -> RpcResult<GenerateBlockResult> {
         let network = self.ctx.chain.params().network;
         // Core takes an address or a descriptor; addr(<address>) is the one that applies.
-        let output = required(output, "output")?;
-        let text = super::params::string_param(&output, "output")?;
-        let bare = text
+        let bare = output
             .strip_prefix("addr(")
             .and_then(|t| t.split('#').next())
             .and_then(|t| t.strip_suffix(')'))
-            .unwrap_or(text);
-        let addr = address_param(&Value::String(bare.to_owned()), "output", network)?;
-        let list = required(transactions, "transactions")?;
-        let list = list
-            .as_array()
-            .ok_or_else(|| rpc_error(RpcErrorCode::Type, "Expected type array for transactions"))?;
-        let submit = opt_bool(submit, "submit", true)?;
+            .unwrap_or(&output);
+        let addr = parse_address(bare, "output", network)?;
+        let submit = submit.is_none_or(|s| s.0);
         let state = self.ctx.chain.snapshot();
         let mut chosen: Vec<(dotcoin_common::Transaction, dotcoin_common::Amount)> =
-            Vec::with_capacity(list.len());
-        for item in list {
-            let s = super::params::string_param(item, "transactions")?;
-            // A txid names a mempool transaction; anything else is a raw transaction.
-            let pooled = s
-                .parse::<dotcoin_common::Txid>()
-                .ok()
-                .filter(|_| s.len() == 64)
-                .and_then(|txid| state.mempool().get(&txid).map(|e| (e.tx.clone(), e.fee)));
-            let entry = match pooled {
-                Some(e) => e,
-                None if s.len() == 64 => {
-                    return Err(rpc_error(
-                        RpcErrorCode::InvalidAddressOrKey,
-                        format!("Transaction {s} not in mempool."),
-                    ))
-                }
-                None => {
-                    let tx: dotcoin_common::Transaction =
-                        deserialize(&hex_param(item, "transactions")?).map_err(|e| {
-                            rpc_error(
-                                RpcErrorCode::Deserialization,
-                                format!("Transaction decode failed for {s}: {e}"),
-                            )
-                        })?;
-                    let fee = fee_against(&state, &chosen, &tx)?;
-                    (tx, fee)
-                }
+            Vec::with_capacity(transactions.len());
+        for bytes in transactions.0 {
+            // 32 bytes (64 hex digits) name a mempool transaction, as Core's ParseHashStr
+            // decides; anything else is a raw transaction.
+            let entry = if bytes.len() == 32 {
+                let text = hex::encode(&bytes);
+                let txid: Txid = text.parse().map_err(|_| {
+                    rpc_error(RpcErrorCode::InvalidParameter, "transactions must be hexadecimal")
+                })?;
+                state
+                    .mempool()
+                    .get(&txid)
+                    .map(|e| (e.tx.clone(), e.fee))
+                    .ok_or_else(|| {
+                        rpc_error(
+                            RpcErrorCode::InvalidAddressOrKey,
+                            format!("Transaction {text} not in mempool."),
+                        )
+                    })?
+            } else {
+                let tx: dotcoin_common::Transaction = deserialize(&bytes).map_err(|e| {
+                    rpc_error(
+                        RpcErrorCode::Deserialization,
+                        format!("Transaction decode failed for {}: {e}", hex::encode(&bytes)),
+                    )
+                })?;
+                let fee = fee_against(&state, &chosen, &tx)?;
+                (tx, fee)
             };
             chosen.push(entry);
         }
@@ -323,11 +376,9 @@ impl MiningRpcServer for MiningRpcImpl {
             .generate_block(addr.pubkey, chosen, default_threads(), submit)
             .map_err(|e| rpc_error(RpcErrorCode::Verify, format!("Block rejected: {e}")))?
             .ok_or_else(|| rpc_error(RpcErrorCode::Misc, "Shutting down"))?;
-        let hash = block.block_hash().to_string();
-        Ok(if submit {
-            serde_json::json!({ "hash": hash })
-        } else {
-            serde_json::json!({ "hash": hash, "hex": hex::encode(serialize(&block)) })
+        Ok(GenerateBlockResult {
+            hash: block.block_hash(),
+            hex: (!submit).then(|| hex::encode(serialize(&block))),
         })
     }
 
@@ -361,32 +412,40 @@ impl MiningRpcServer for MiningRpcImpl {
         })
     }
 
-    fn getnetworkhashps(&self, nblocks: Option<Value>, height: Option<Value>) -> RpcResult<f64> {
-        let n = opt_u32(nblocks, "nblocks", 120)?;
-        let h = match height {
-            None | Some(Value::Null) => None,
-            Some(v) if v.as_i64() == Some(-1) => None,
-            Some(v) => Some(u32_param(&v, "height")?),
+    fn getnetworkhashps(&self, nblocks: Option<Uint>, height: Option<Int>) -> RpcResult<f64> {
+        let n = nblocks.map_or(120, |n| n.0);
+        // -1 (the default) is the tip.
+        let h = match height.map(|h| h.0) {
+            None | Some(-1) => None,
+            Some(h) => Some(u32::try_from(h).map_err(|_| {
+                rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("parameter 'height' out of range: {h}"),
+                )
+            })?),
         };
         Ok(self.network_hashps(n, h))
     }
 
     fn setgenerate(
         &self,
-        generate: Option<Value>,
-        genproclimit: Option<Value>,
-        address: Option<Value>,
-    ) -> RpcResult<Value> {
-        let on = opt_bool(Some(required(generate, "generate")?), "generate", false)?;
-        if !on {
+        generate: Flag,
+        genproclimit: Option<Int>,
+        address: Option<Text>,
+    ) -> RpcResult<()> {
+        if !*generate {
             self.ctx.miner.stop();
-            return Ok(Value::Null);
+            return Ok(());
         }
         let cores = default_threads();
-        let threads = match genproclimit {
-            None | Some(Value::Null) => cores,
-            Some(v) if v.as_i64() == Some(-1) => cores,
-            Some(v) => u32_param(&v, "genproclimit")? as usize,
+        let threads = match genproclimit.map(|g| g.0) {
+            None | Some(-1) => cores,
+            Some(n) => usize::try_from(n).map_err(|_| {
+                rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("parameter 'genproclimit' out of range: {n}"),
+                )
+            })?,
         };
         // More threads than cores only adds switching: each core already runs one full
         // nonce search, and an absurd count would spawn that many OS threads.
@@ -401,55 +460,43 @@ impl MiningRpcServer for MiningRpcImpl {
         }
         if threads == 0 {
             self.ctx.miner.stop();
-            return Ok(Value::Null);
+            return Ok(());
         }
         let network = self.ctx.chain.params().network;
-        let addr = address_param(&required(address, "address")?, "address", network)?;
+        let address = address.ok_or_else(|| {
+            rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "missing required parameter 'address'",
+            )
+        })?;
+        let addr = parse_address(&address, "address", network)?;
         // Restart so a new address or thread count takes effect.
         self.ctx.miner.stop();
         self.ctx.miner.start(addr.pubkey, threads);
-        Ok(Value::Null)
+        Ok(())
     }
 
     fn getgenerate(&self) -> RpcResult<bool> {
         Ok(self.ctx.miner.is_mining())
     }
 
-    async fn getblocktemplate(&self, template_request: Option<Value>) -> RpcResult<Value> {
-        let request = match template_request {
-            None | Some(Value::Null) => serde_json::Map::new(),
-            Some(Value::Object(o)) => o,
-            Some(other) => {
-                return Err(rpc_error(
-                    RpcErrorCode::Type,
-                    format!("Expected type object for template_request, got {other}"),
-                ))
-            }
-        };
-        match request.get("mode").and_then(Value::as_str) {
-            None | Some("template") => {}
+    async fn getblocktemplate(
+        &self,
+        template_request: Option<Json<TemplateRequest>>,
+    ) -> RpcResult<GetBlockTemplateResult> {
+        let request = template_request.map(|r| r.0).unwrap_or_default();
+        if request.mode.is_some_and(|m| m.0 == TemplateMode::Proposal) {
             // Validating a whole block holds the writer: on a blocking thread, never on an
             // async worker that other connections share.
-            Some("proposal") => {
-                let this = self.clone();
-                return tokio::task::spawn_blocking(move || this.proposal(&request))
-                    .await
-                    .map_err(|_| rpc_error(RpcErrorCode::Misc, "proposal check failed"))?;
-            }
-            Some(other) => {
-                return Err(rpc_error(
-                    RpcErrorCode::InvalidParameter,
-                    format!("Invalid mode: {other}"),
-                ))
-            }
+            let this = self.clone();
+            return tokio::task::spawn_blocking(move || this.proposal(&request))
+                .await
+                .map_err(|_| rpc_error(RpcErrorCode::Misc, "proposal check failed"))?
+                .map(GetBlockTemplateResult::Proposal);
         }
         // BIP22 long polling: wait until the template would change (a new tip, or the
         // mempool changed), following the chain service's snapshot channel.
-        if let Some(id) = request.get("longpollid") {
-            let id = id
-                .as_str()
-                .ok_or_else(|| rpc_error(RpcErrorCode::Type, "longpollid must be a string"))?
-                .to_owned();
+        if let Some(id) = request.longpollid {
             let mut rx = self.ctx.chain.watch_snapshots();
             loop {
                 if longpoll_id(&rx.borrow_and_update()) != id {
@@ -468,12 +515,11 @@ impl MiningRpcServer for MiningRpcImpl {
         })
         .await
         .map_err(|_| rpc_error(RpcErrorCode::Misc, "template task failed"))?;
-        serde_json::to_value(&template).map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))
+        Ok(GetBlockTemplateResult::Template(Box::new(template)))
     }
 
-    fn submitblock(&self, hexdata: Option<Value>) -> RpcResult<Option<String>> {
-        let bytes = hex_param(&required(hexdata, "hexdata")?, "hexdata")?;
-        let block: Block = deserialize(&bytes).map_err(|e| {
+    fn submitblock(&self, hexdata: Hex, _dummy: Option<Text>) -> RpcResult<Option<String>> {
+        let block: Block = deserialize(&hexdata).map_err(|e| {
             rpc_error(
                 RpcErrorCode::Deserialization,
                 format!("Block decode failed: {e}"),

@@ -5,17 +5,16 @@
 use std::net::IpAddr;
 
 use dotcoin_common::rpc_types::{
-    BannedEntry, ConnectionType, LocalAddress, NetTotals, NetworkInfo, NetworkReach, PeerInfo,
-    UploadTarget,
+    AddedNodeAddress, AddedNodeInfo, BannedEntry, ConnectionType, LocalAddress, NetTotals,
+    NetworkInfo, NetworkReach, NodeAddress, PeerInfo, UploadTarget,
 };
 use dotcoin_common::Amount;
+use dotcoin_rpc_server::arg::{Flag, Int, Keyword, KeywordArg, Text, Uint};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
-use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
-use super::params::{opt_bool, required, string_param};
 use super::RpcContext;
 use crate::net::message::PROTOCOL_VERSION;
 use crate::net::peer::ConnType;
@@ -36,28 +35,28 @@ pub trait NetworkRpc {
     fn getnetworkinfo(&self) -> RpcResult<NetworkInfo>;
     /// Add, remove or try once a peer.
     #[method(name = "addnode")]
-    fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value>;
+    fn addnode(&self, node: Text, command: KeywordArg<AddNodeCommand>) -> RpcResult<()>;
     /// Drop a connection by address or id.
     #[method(name = "disconnectnode")]
-    fn disconnectnode(&self, address: Option<Value>, nodeid: Option<Value>) -> RpcResult<Value>;
+    fn disconnectnode(&self, address: Option<Text>, nodeid: Option<Int>) -> RpcResult<()>;
     /// Ban or unban an IP.
     #[method(name = "setban")]
     fn setban(
         &self,
-        subnet: Option<Value>,
-        command: Option<Value>,
-        bantime: Option<Value>,
-        absolute: Option<Value>,
-    ) -> RpcResult<Value>;
+        subnet: Text,
+        command: KeywordArg<BanCommand>,
+        bantime: Option<Int>,
+        absolute: Option<Flag>,
+    ) -> RpcResult<()>;
     /// Current bans.
     #[method(name = "listbanned")]
     fn listbanned(&self) -> RpcResult<Vec<BannedEntry>>;
     /// Lift every ban.
     #[method(name = "clearbanned")]
-    fn clearbanned(&self) -> RpcResult<Value>;
+    fn clearbanned(&self) -> RpcResult<()>;
     /// Added nodes and whether each is connected.
     #[method(name = "getaddednodeinfo")]
-    fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>>;
+    fn getaddednodeinfo(&self, node: Option<Text>) -> RpcResult<Vec<AddedNodeInfo>>;
     /// Bytes sent and received.
     #[method(name = "getnettotals")]
     fn getnettotals(&self) -> RpcResult<NetTotals>;
@@ -65,15 +64,91 @@ pub trait NetworkRpc {
     #[method(name = "getnodeaddresses")]
     fn getnodeaddresses(
         &self,
-        count: Option<Value>,
-        network: Option<Value>,
-    ) -> RpcResult<Vec<Value>>;
+        count: Option<Uint>,
+        network: Option<KeywordArg<AddrNetwork>>,
+    ) -> RpcResult<Vec<NodeAddress>>;
     /// Pings every peer (the times show in getpeerinfo).
     #[method(name = "ping")]
-    fn ping(&self) -> RpcResult<Value>;
+    fn ping(&self) -> RpcResult<()>;
     /// Turns all P2P activity off or on.
     #[method(name = "setnetworkactive")]
-    fn setnetworkactive(&self, state: Option<Value>) -> RpcResult<bool>;
+    fn setnetworkactive(&self, state: Flag) -> RpcResult<bool>;
+}
+
+/// `addnode`'s commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddNodeCommand {
+    /// Keep a connection to the node.
+    Add,
+    /// Forget it.
+    Remove,
+    /// Connect once.
+    OneTry,
+}
+
+impl Keyword for AddNodeCommand {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("add", AddNodeCommand::Add),
+        ("remove", AddNodeCommand::Remove),
+        ("onetry", AddNodeCommand::OneTry),
+    ];
+
+    fn unknown(name: &str, word: &str) -> String {
+        format!("{name} '{word}' must be add, remove or onetry")
+    }
+}
+
+/// `setban`'s commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BanCommand {
+    /// Ban the IP.
+    Add,
+    /// Lift its ban.
+    Remove,
+}
+
+impl Keyword for BanCommand {
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("add", BanCommand::Add), ("remove", BanCommand::Remove)];
+
+    fn unknown(name: &str, word: &str) -> String {
+        format!("{name} '{word}' must be add or remove")
+    }
+}
+
+/// The networks `getnodeaddresses` filters by, by Core's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrNetwork {
+    /// Routable IPv4.
+    Ipv4,
+    /// Routable IPv6.
+    Ipv6,
+    /// Loopback, private and link-local addresses.
+    NotPubliclyRoutable,
+}
+
+impl Keyword for AddrNetwork {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("ipv4", AddrNetwork::Ipv4),
+        ("ipv6", AddrNetwork::Ipv6),
+        ("not_publicly_routable", AddrNetwork::NotPubliclyRoutable),
+    ];
+
+    fn unknown(_name: &str, word: &str) -> String {
+        // Core's words.
+        format!("Network not recognized: {word}")
+    }
+}
+
+impl AddrNetwork {
+    /// Core's name, as [`network_name`] gives it.
+    fn name(self) -> &'static str {
+        match self {
+            AddrNetwork::Ipv4 => "ipv4",
+            AddrNetwork::Ipv6 => "ipv6",
+            AddrNetwork::NotPubliclyRoutable => "not_publicly_routable",
+        }
+    }
 }
 
 /// Implementation of [`NetworkRpcServer`].
@@ -92,9 +167,8 @@ impl NetworkRpcImpl {
         &self.ctx.net
     }
 
-    fn send(&self, command: PeerCommand) -> RpcResult<Value> {
-        self.net().send(command).map_err(command_error)?;
-        Ok(Value::Null)
+    fn send(&self, command: PeerCommand) -> RpcResult<()> {
+        self.net().send(command).map_err(command_error)
     }
 }
 
@@ -110,8 +184,7 @@ fn command_error(e: PeerCommandError) -> ErrorObjectOwned {
 }
 
 /// An IP, accepting Bitcoin Core's single-address subnet forms (`1.2.3.4/32`).
-fn ip_param(v: &Value) -> Result<IpAddr, ErrorObjectOwned> {
-    let s = string_param(v, "subnet")?;
+fn parse_ip(s: &str) -> Result<IpAddr, ErrorObjectOwned> {
     let bare = s
         .strip_suffix("/32")
         .or_else(|| s.strip_suffix("/128"))
@@ -272,77 +345,60 @@ impl NetworkRpcServer for NetworkRpcImpl {
         })
     }
 
-    fn addnode(&self, node: Option<Value>, command: Option<Value>) -> RpcResult<Value> {
-        let node = required(node, "node")?;
-        let target = string_param(&node, "node")?;
-        let command = required(command, "command")?;
-        let target = target.to_owned();
-        match string_param(&command, "command")? {
-            "add" => self.send(PeerCommand::AddNode(target)),
-            "remove" => self.send(PeerCommand::RemoveNode(target)),
-            "onetry" => self.send(PeerCommand::ConnectOnce(target)),
-            other => Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                format!("command '{other}' must be add, remove or onetry"),
-            )),
-        }
+    fn addnode(&self, node: Text, command: KeywordArg<AddNodeCommand>) -> RpcResult<()> {
+        let target = node.0;
+        self.send(match *command {
+            AddNodeCommand::Add => PeerCommand::AddNode(target),
+            AddNodeCommand::Remove => PeerCommand::RemoveNode(target),
+            AddNodeCommand::OneTry => PeerCommand::ConnectOnce(target),
+        })
     }
 
-    fn disconnectnode(&self, address: Option<Value>, nodeid: Option<Value>) -> RpcResult<Value> {
-        let address = match &address {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(v) => Some(string_param(v, "address")?),
+    fn disconnectnode(&self, address: Option<Text>, nodeid: Option<Int>) -> RpcResult<()> {
+        let only_one = || {
+            rpc_error(
+                RpcErrorCode::InvalidParameter,
+                "Only one of address and nodeid should be provided.",
+            )
         };
+        // Core treats an empty address as not given.
+        let address = address.map(|a| a.0).filter(|a| !a.is_empty());
         let id = match (&address, nodeid) {
-            (None, Some(v)) if !v.is_null() => Some(v.as_u64().ok_or_else(|| {
-                rpc_error(RpcErrorCode::InvalidParameter, "nodeid must be a number")
+            (None, Some(n)) => Some(u64::try_from(n.0).map_err(|_| {
+                rpc_error(RpcErrorCode::InvalidParameter, "nodeid must not be negative")
             })?),
-            (Some(_), Some(v)) if !v.is_null() => {
-                return Err(rpc_error(
-                    RpcErrorCode::InvalidParameter,
-                    "Only one of address and nodeid should be provided.",
-                ))
-            }
+            (Some(_), Some(_)) => return Err(only_one()),
             _ => None,
         };
         if address.is_none() && id.is_none() {
-            return Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                "Only one of address and nodeid should be provided.",
-            ));
+            return Err(only_one());
         }
-        self.send(PeerCommand::Disconnect {
-            address: address.map(str::to_owned),
-            id,
-        })
+        self.send(PeerCommand::Disconnect { address, id })
     }
 
     fn setban(
         &self,
-        subnet: Option<Value>,
-        command: Option<Value>,
-        bantime: Option<Value>,
-        absolute: Option<Value>,
-    ) -> RpcResult<Value> {
-        let ip = ip_param(&required(subnet, "subnet")?)?;
-        let command = required(command, "command")?;
-        match string_param(&command, "command")? {
-            "add" => {
-                // Core reads bantime as an int64: larger numbers are "JSON integer out of
-                // range", and a ban computed from one can never outlast what it can say.
+        subnet: Text,
+        command: KeywordArg<BanCommand>,
+        bantime: Option<Int>,
+        absolute: Option<Flag>,
+    ) -> RpcResult<()> {
+        let ip = parse_ip(&subnet)?;
+        match *command {
+            BanCommand::Add => {
+                // Core reads bantime as an int64 (the wire refuses larger numbers as "JSON
+                // integer out of range"), and a ban computed from one can never outlast
+                // what it can say.
                 let secs = match bantime {
-                    None | Some(Value::Null) => 0,
-                    Some(v) => {
-                        u64::try_from(super::params::i64_param(&v, "bantime")?).map_err(|_| {
-                            rpc_error(
-                                RpcErrorCode::InvalidParameter,
-                                "bantime must not be negative",
-                            )
-                        })?
-                    }
+                    None => 0,
+                    Some(t) => u64::try_from(t.0).map_err(|_| {
+                        rpc_error(
+                            RpcErrorCode::InvalidParameter,
+                            "bantime must not be negative",
+                        )
+                    })?,
                 };
-                let absolute = opt_bool(absolute, "absolute", false)?;
+                let absolute = absolute.is_some_and(|a| a.0);
                 let now = unix_time();
                 let until = match (secs, absolute) {
                     (0, _) => now + self.net().bantime(),
@@ -355,19 +411,10 @@ impl NetworkRpcServer for NetworkRpcImpl {
                         "Error: Absolute timestamp is in the past",
                     ));
                 }
-                self.send(PeerCommand::Ban { ip, until })?;
+                self.send(PeerCommand::Ban { ip, until })
             }
-            "remove" => {
-                self.send(PeerCommand::Unban(ip))?;
-            }
-            other => {
-                return Err(rpc_error(
-                    RpcErrorCode::InvalidParameter,
-                    format!("command '{other}' must be add or remove"),
-                ))
-            }
+            BanCommand::Remove => self.send(PeerCommand::Unban(ip)),
         }
-        Ok(Value::Null)
     }
 
     fn listbanned(&self) -> RpcResult<Vec<BannedEntry>> {
@@ -386,28 +433,29 @@ impl NetworkRpcServer for NetworkRpcImpl {
             .collect())
     }
 
-    fn clearbanned(&self) -> RpcResult<Value> {
+    fn clearbanned(&self) -> RpcResult<()> {
         self.send(PeerCommand::ClearBans)
     }
 
-    fn getaddednodeinfo(&self, node: Option<Value>) -> RpcResult<Vec<Value>> {
-        let wanted = match &node {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(string_param(v, "node")?),
-        };
+    fn getaddednodeinfo(&self, node: Option<Text>) -> RpcResult<Vec<AddedNodeInfo>> {
+        let wanted = node.map(|n| n.0);
         let peers = self.net().peers();
-        let list: Vec<Value> = self
+        let list: Vec<AddedNodeInfo> = self
             .net()
             .added_nodes()
             .into_iter()
-            .filter(|(target, _)| wanted.is_none_or(|w| w == target))
-            .map(|(target, connected)| {
-                let addresses: Vec<Value> = peers
+            .filter(|(target, _)| wanted.as_ref().is_none_or(|w| w == target))
+            .map(|(target, connected)| AddedNodeInfo {
+                addresses: peers
                     .iter()
                     .filter(|p| p.target.as_deref() == Some(target.as_str()))
-                    .map(|p| serde_json::json!({"address": p.addr.to_string(), "connected": "outbound"}))
-                    .collect();
-                serde_json::json!({ "addednode": target, "connected": connected, "addresses": addresses })
+                    .map(|p| AddedNodeAddress {
+                        address: p.addr.to_string(),
+                        connected: "outbound".into(),
+                    })
+                    .collect(),
+                addednode: target,
+                connected,
             })
             .collect();
         if let (Some(w), true) = (wanted, list.is_empty()) {
@@ -421,60 +469,37 @@ impl NetworkRpcServer for NetworkRpcImpl {
 
     fn getnodeaddresses(
         &self,
-        count: Option<Value>,
-        network: Option<Value>,
-    ) -> RpcResult<Vec<Value>> {
+        count: Option<Uint>,
+        network: Option<KeywordArg<AddrNetwork>>,
+    ) -> RpcResult<Vec<NodeAddress>> {
         // Core: 0 means all.
-        let count = match super::params::opt_u32(count, "count", 1)? {
+        let count = match count.map_or(1, |c| c.0) {
             0 => usize::MAX,
             n => n as usize,
         };
-        let wanted = match &network {
-            None | Some(Value::Null) => None,
-            Some(v) => match string_param(v, "network")? {
-                n @ ("ipv4" | "ipv6" | "not_publicly_routable") => Some(n.to_owned()),
-                other => {
-                    return Err(rpc_error(
-                        RpcErrorCode::InvalidParameter,
-                        format!("Network not recognized: {other}"),
-                    ))
-                }
-            },
-        };
+        let wanted = network.map(|n| n.0.name());
         Ok(self
             .net()
             .known_addrs()
             .into_iter()
-            .filter(|(a, _)| wanted.as_deref().is_none_or(|w| w == network_name(&a.ip())))
+            .filter(|(a, _)| wanted.is_none_or(|w| w == network_name(&a.ip())))
             .take(count)
-            .map(|(a, time)| {
-                serde_json::json!({
-                    "time": time,
-                    "services": 1,
-                    "address": a.ip().to_string(),
-                    "port": a.port(),
-                    "network": network_name(&a.ip()),
-                })
+            .map(|(a, time)| NodeAddress {
+                time,
+                services: 1,
+                address: a.ip().to_string(),
+                port: a.port(),
+                network: network_name(&a.ip()).into(),
             })
             .collect())
     }
 
-    fn ping(&self) -> RpcResult<Value> {
+    fn ping(&self) -> RpcResult<()> {
         self.send(PeerCommand::PingAll)
     }
 
-    fn setnetworkactive(&self, state: Option<Value>) -> RpcResult<bool> {
-        let state = required(state, "state")?;
-        let on = match state {
-            Value::Bool(b) => b,
-            other => {
-                return Err(rpc_error(
-                    RpcErrorCode::Type,
-                    format!("Expected type bool for state, got {other}"),
-                ))
-            }
-        };
-        self.send(PeerCommand::SetNetworkActive(on))?;
+    fn setnetworkactive(&self, state: Flag) -> RpcResult<bool> {
+        self.send(PeerCommand::SetNetworkActive(*state))?;
         Ok(self.net().network_active())
     }
 

@@ -7,7 +7,14 @@
 //! Methods added at run time (plugins) are not here: the wire passes their parameters
 //! through untouched and `help` lists them from the extra entries it is given.
 
-use dotcoin_rpc_server::arg::{check, AnyJson, FromParam, ParamError, Text};
+use dotcoin_common::{BlockHash, Txid};
+use dotcoin_rpc_server::arg::{
+    check, AnyJson, Count, Dot, DotPerKvb, Flag, FromParam, HashArg, Hex, HexList, Int, Json,
+    KeywordArg, ParamError, RawTxVerbosity, Text, Uint,
+};
+
+use super::mining::TemplateRequest;
+use super::network::{AddNodeCommand, AddrNetwork, BanCommand};
 
 /// The JSON type a parameter or result field has, printed in Core's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -776,11 +783,11 @@ pub const SPECS: &[MethodSpec] = &[
         name: "generateblock",
         desc: "Mine a set of ordered transactions to a specified address and return the block hash.",
         args: &[
-            req("output", Ty::Str, "The address (or addr(<address>) descriptor) to send the newly generated coins to."),
-            req("transactions", Ty::Arr, "An array of hex strings which are either txids or raw transactions.\n\
+            arg::<Text>("output", "The address (or addr(<address>) descriptor) to send the newly generated coins to."),
+            arg::<HexList>("transactions", "An array of hex strings which are either txids or raw transactions.\n\
                  Txids must reference transactions currently in the mempool.\n\
                  All transactions must be valid and in valid order, otherwise the block will be rejected."),
-            opt("submit", Ty::Bool, "true", "Whether to submit the block before the RPC call returns or to return it as hex."),
+            opt_arg::<Flag>("submit", "true", "Whether to submit the block before the RPC call returns or to return it as hex."),
         ],
         returns: obj("", &[
             ("hash", "string", "hash of generated block"),
@@ -793,9 +800,9 @@ pub const SPECS: &[MethodSpec] = &[
         name: "generatetoaddress",
         desc: "Mine blocks immediately to a specified address (before the RPC call returns).",
         args: &[
-            req("nblocks", Ty::Num, "How many blocks are generated."),
-            req("address", Ty::Str, "The address to send the newly generated coins to."),
-            opt("maxtries", Ty::Num, "1000000000", "How many iterations to try."),
+            arg::<Count>("nblocks", "How many blocks are generated."),
+            arg::<Text>("address", "The address to send the newly generated coins to."),
+            opt_arg::<Count>("maxtries", "1000000000", "How many iterations to try."),
         ],
         returns: arr("hashes of blocks generated", &[]),
         example: &["11", EX_ADDR],
@@ -808,7 +815,7 @@ pub const SPECS: &[MethodSpec] = &[
                The coinbase is the caller's to build; coinbasevalue says what it may claim.\n\
                With {\"mode\": \"proposal\", \"data\": \"hex block\"} (BIP 23), checks a block built on the tip\n\
                without its proof of work and returns null if it is valid, else the reject reason.",
-        args: &[opt("template_request", Ty::Obj, "{}", "{\"mode\": \"template\" or \"proposal\", \"rules\": [...], \"longpollid\": \"id\", \"data\": \"hex\"}")],
+        args: &[opt_arg::<Json<TemplateRequest>>("template_request", "{}", "{\"mode\": \"template\" or \"proposal\", \"rules\": [...], \"longpollid\": \"id\", \"data\": \"hex\"}")],
         returns: obj("", &[
             ("version", "numeric", "The preferred block version"),
             ("previousblockhash", "string", "The hash of current highest block"),
@@ -868,8 +875,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getnetworkhashps",
         desc: "Returns the estimated network hashes per second based on the last n blocks.",
         args: &[
-            opt("nblocks", Ty::Num, "120", "The number of previous blocks to calculate estimate from"),
-            opt("height", Ty::Num, "-1", "To estimate at the time of the given height"),
+            opt_arg::<Uint>("nblocks", "120", "The number of previous blocks to calculate estimate from"),
+            opt_arg::<Int>("height", "-1", "To estimate at the time of the given height"),
         ],
         returns: ret("numeric", "Hashes per second estimated"),
         example: &[],
@@ -879,9 +886,9 @@ pub const SPECS: &[MethodSpec] = &[
         name: "setgenerate",
         desc: "Turn continuous mining on or off (an address is required to turn it on).",
         args: &[
-            req("generate", Ty::Bool, "true to mine continuously, false to stop"),
-            opt("genproclimit", Ty::Num, "all cores", "Mining threads (-1: all cores, 0: stop)"),
-            opt("address", Ty::Str, "required to start", "The address that receives the rewards"),
+            arg::<Flag>("generate", "true to mine continuously, false to stop"),
+            opt_arg::<Int>("genproclimit", "all cores", "Mining threads (-1: all cores, 0: stop)"),
+            opt_arg::<Text>("address", "required to start", "The address that receives the rewards"),
         ],
         returns: NULL,
         example: &["true", "1", EX_ADDR],
@@ -891,8 +898,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "submitblock",
         desc: "Attempts to submit new block to network.",
         args: &[
-            req("hexdata", Ty::Hex, "the hex-encoded block data to submit"),
-            opt("dummy", Ty::Str, "ignored", "dummy value, for compatibility with BIP22. This value is ignored."),
+            arg::<Hex>("hexdata", "the hex-encoded block data to submit"),
+            opt_arg::<Text>("dummy", "ignored", "dummy value, for compatibility with BIP22. This value is ignored."),
         ],
         returns: ret("null or string", "null if accepted, else a short reject reason such as high-hash or duplicate (the details are in debug.log)"),
         example: &["\"mydata\""],
@@ -903,8 +910,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "addnode",
         desc: "Attempts to add or remove a node from the addnode list.\nOr try a connection to a node once.",
         args: &[
-            req("node", Ty::Str, "The address of the peer to connect to (host:port)"),
-            req("command", Ty::Str, "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once"),
+            arg::<Text>("node", "The address of the peer to connect to (host:port)"),
+            arg::<KeywordArg<AddNodeCommand>>("command", "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once"),
         ],
         returns: NULL,
         example: &["\"127.0.0.1:18633\"", "\"add\""],
@@ -923,8 +930,8 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "Immediately disconnects from the specified peer node.\n\
                Strictly one out of 'address' and 'nodeid' can be provided to identify the node.",
         args: &[
-            opt("address", Ty::Str, "fallback to nodeid", "The IP address/port of the node"),
-            opt("nodeid", Ty::Num, "fallback to address", "The node ID (see getpeerinfo for node IDs)"),
+            opt_arg::<Text>("address", "fallback to nodeid", "The IP address/port of the node"),
+            opt_arg::<Int>("nodeid", "fallback to address", "The node ID (see getpeerinfo for node IDs)"),
         ],
         returns: NULL,
         example: &["\"127.0.0.1:18633\""],
@@ -941,7 +948,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Network",
         name: "getaddednodeinfo",
         desc: "Returns information about the given added node, or all added nodes.",
-        args: &[opt("node", Ty::Str, "all nodes", "If provided, return information about this specific node, otherwise all nodes are returned.")],
+        args: &[opt_arg::<Text>("node", "all nodes", "If provided, return information about this specific node, otherwise all nodes are returned.")],
         returns: arr("One object per added node", &[
             ("addednode", "string", "The node address as given to addnode"),
             ("connected", "boolean", "If connected"),
@@ -993,8 +1000,8 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "Return known addresses, after filtering for quality and recency.\n\
                These can potentially be used to find new peers in the network.",
         args: &[
-            opt("count", Ty::Num, "1", "The maximum number of addresses to return. Specify 0 to return all known addresses."),
-            opt("network", Ty::Str, "all networks", "Return only addresses of the specified network: ipv4, ipv6, not_publicly_routable."),
+            opt_arg::<Uint>("count", "1", "The maximum number of addresses to return. Specify 0 to return all known addresses."),
+            opt_arg::<KeywordArg<AddrNetwork>>("network", "all networks", "Return only addresses of the specified network: ipv4, ipv6, not_publicly_routable."),
         ],
         returns: arr("One object per address", &[
             ("time", "numeric", "The UNIX epoch time when the node was last seen"),
@@ -1073,7 +1080,7 @@ pub const SPECS: &[MethodSpec] = &[
         name: "setnetworkactive",
         desc: "Disable/enable all p2p network activity.\n\
                Off drops every connection and neither makes nor accepts one; added nodes are dialled again when it is back on.",
-        args: &[req("state", Ty::Bool, "true to enable networking, false to disable")],
+        args: &[arg::<Flag>("state", "true to enable networking, false to disable")],
         returns: ret("boolean", "The value that was passed in"),
         example: &["false"],
     },
@@ -1092,10 +1099,10 @@ pub const SPECS: &[MethodSpec] = &[
         name: "setban",
         desc: "Attempts to add or remove an IP/Subnet from the banned list.",
         args: &[
-            req("subnet", Ty::Str, "The IP (with an optional /32 or /128) to ban"),
-            req("command", Ty::Str, "'add' to add an IP to the list, 'remove' to remove an IP from the list"),
-            opt("bantime", Ty::Num, "0", "time in seconds how long the IP is banned (0 or empty means using the default time of -bantime)"),
-            opt("absolute", Ty::Bool, "false", "If set, the bantime must be an absolute timestamp expressed in UNIX epoch time"),
+            arg::<Text>("subnet", "The IP (with an optional /32 or /128) to ban"),
+            arg::<KeywordArg<BanCommand>>("command", "'add' to add an IP to the list, 'remove' to remove an IP from the list"),
+            opt_arg::<Int>("bantime", "0", "time in seconds how long the IP is banned (0 or empty means using the default time of -bantime)"),
+            opt_arg::<Flag>("absolute", "false", "If set, the bantime must be an absolute timestamp expressed in UNIX epoch time"),
         ],
         returns: NULL,
         example: &["\"192.168.0.6\"", "\"add\"", "86400"],
