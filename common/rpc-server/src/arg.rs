@@ -531,7 +531,10 @@ mod tests {
     #[test]
     fn hex_lists_keep_a_lone_hex_strings_errors() {
         let list = |v| HexList::from_param(&v, "rawtxs");
-        assert_eq!(list(json!(["00ff", ""])), Ok(HexList(vec![vec![0, 255], vec![]])));
+        assert_eq!(
+            list(json!(["00ff", ""])),
+            Ok(HexList(vec![vec![0, 255], vec![]]))
+        );
         let code = |v| list(v).map_err(|e| e.code);
         assert_eq!(code(json!("00")), Err(RpcErrorCode::Type));
         assert_eq!(code(json!([1])), Err(RpcErrorCode::Type));

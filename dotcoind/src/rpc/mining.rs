@@ -7,7 +7,9 @@ use dotcoin_common::rpc_types::{
     NextBlockInfo, MAX_BLOCK_SIGOPS_COST,
 };
 use dotcoin_common::{deserialize, serialize, Address, Block, BlockHash, Network, PubKey, Txid};
-use dotcoin_rpc_server::arg::{Count, Flag, Hex, HexList, Int, Json, Keyword, KeywordArg, Text, Uint};
+use dotcoin_rpc_server::arg::{
+    Count, Flag, Hex, HexList, Int, Json, Keyword, KeywordArg, Text, Uint,
+};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -346,7 +348,10 @@ impl MiningRpcServer for MiningRpcImpl {
             let entry = if bytes.len() == 32 {
                 let text = hex::encode(&bytes);
                 let txid: Txid = text.parse().map_err(|_| {
-                    rpc_error(RpcErrorCode::InvalidParameter, "transactions must be hexadecimal")
+                    rpc_error(
+                        RpcErrorCode::InvalidParameter,
+                        "transactions must be hexadecimal",
+                    )
                 })?;
                 state
                     .mempool()

@@ -365,7 +365,10 @@ impl NetworkRpcServer for NetworkRpcImpl {
         let address = address.map(|a| a.0).filter(|a| !a.is_empty());
         let id = match (&address, nodeid) {
             (None, Some(n)) => Some(u64::try_from(n.0).map_err(|_| {
-                rpc_error(RpcErrorCode::InvalidParameter, "nodeid must not be negative")
+                rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    "nodeid must not be negative",
+                )
             })?),
             (Some(_), Some(_)) => return Err(only_one()),
             _ => None,

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use dotcoin_rpc_server::arg::{Keyword, KeywordArg, Text};
 use futures_util::future::BoxFuture;
 use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::proc_macros::rpc;
@@ -15,13 +16,13 @@ use jsonrpsee::server::middleware::rpc::RpcServiceT;
 use jsonrpsee::server::MethodResponse;
 use jsonrpsee::types::{ErrorObject, Request};
 use jsonrpsee::ResponsePayload;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
-use super::params::string_param;
 use super::RpcContext;
 use crate::plugins::process::CallError;
-use crate::plugins::{PluginHost, Route};
+use crate::plugins::{PluginHost, PluginInfo, Route};
 
 /// Largest reply a plugin method may return through the server.
 const MAX_PLUGIN_RESPONSE: usize = 16 * 1024 * 1024;
@@ -31,7 +32,53 @@ const MAX_PLUGIN_RESPONSE: usize = 16 * 1024 * 1024;
 pub trait PluginRpc {
     /// `plugin list`, `plugin start PATH`, `plugin stop NAME`.
     #[method(name = "plugin")]
-    async fn plugin(&self, subcommand: Option<Value>, arg: Option<Value>) -> RpcResult<Value>;
+    async fn plugin(
+        &self,
+        subcommand: Option<KeywordArg<PluginCommand>>,
+        arg: Option<Text>,
+    ) -> RpcResult<PluginResult>;
+}
+
+/// `plugin`'s sub-commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginCommand {
+    /// Every plugin and its state.
+    List,
+    /// Start the executable at the argument's path.
+    Start,
+    /// Stop the plugin the argument names.
+    Stop,
+}
+
+impl Keyword for PluginCommand {
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("list", PluginCommand::List),
+        ("start", PluginCommand::Start),
+        ("stop", PluginCommand::Stop),
+    ];
+
+    fn unknown(_name: &str, word: &str) -> String {
+        format!("unknown plugin subcommand {word:?}: use list, start PATH or stop NAME")
+    }
+}
+
+/// What `plugin` answers, by sub-command. The entries are the plugin host's own
+/// [`PluginInfo`]; the node never reads them back, so this is serialized only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PluginResult {
+    /// `list`.
+    List {
+        /// Every plugin the host knows, running or not.
+        plugins: Vec<PluginInfo>,
+    },
+    /// `start`: the new plugin.
+    Started(PluginInfo),
+    /// `stop`.
+    Stopped {
+        /// The stopped plugin's name.
+        stopped: String,
+    },
 }
 
 /// Implementation of [`PluginRpcServer`].
@@ -49,48 +96,43 @@ impl PluginRpcImpl {
 
 #[async_trait]
 impl PluginRpcServer for PluginRpcImpl {
-    async fn plugin(&self, subcommand: Option<Value>, arg: Option<Value>) -> RpcResult<Value> {
-        let sub = match subcommand {
-            None | Some(Value::Null) => "list".to_owned(),
-            Some(v) => string_param(&v, "subcommand")?.to_owned(),
-        };
+    async fn plugin(
+        &self,
+        subcommand: Option<KeywordArg<PluginCommand>>,
+        arg: Option<Text>,
+    ) -> RpcResult<PluginResult> {
+        let sub = subcommand.map_or(PluginCommand::List, |s| s.0);
         let host = &self.ctx.plugins;
-        let arg = match arg {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(string_param(&v, "arg")?.to_owned()),
-        };
         let need = |what: &str| {
+            let word = PluginCommand::WORDS
+                .iter()
+                .find(|(_, c)| *c == sub)
+                .map_or("", |(w, _)| *w);
             rpc_error(
                 RpcErrorCode::InvalidParameter,
-                format!("plugin {sub} needs {what}"),
+                format!("plugin {word} needs {what}"),
             )
         };
-        match (sub.as_str(), arg) {
-            ("list", None) => Ok(json!({ "plugins": host.list() })),
-            ("start", Some(path)) => {
-                let info = host
-                    .start(std::path::Path::new(&path))
-                    .await
-                    .map_err(|e| rpc_error(RpcErrorCode::Misc, e))?;
-                Ok(json!(info))
-            }
-            ("start", None) => Err(need("the plugin's PATH")),
-            ("stop", Some(name)) => {
-                let info = host
-                    .stop(&name)
-                    .await
-                    .map_err(|e| rpc_error(RpcErrorCode::InvalidParameter, e))?;
-                Ok(json!({ "stopped": info.name }))
-            }
-            ("stop", None) => Err(need("the plugin's NAME")),
-            ("list", Some(_)) => Err(rpc_error(
+        match (sub, arg.map(|a| a.0)) {
+            (PluginCommand::List, None) => Ok(PluginResult::List {
+                plugins: host.list(),
+            }),
+            (PluginCommand::List, Some(_)) => Err(rpc_error(
                 RpcErrorCode::InvalidParameter,
                 "plugin list takes no argument",
             )),
-            (other, _) => Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                format!("unknown plugin subcommand {other:?}: use list, start PATH or stop NAME"),
-            )),
+            (PluginCommand::Start, Some(path)) => host
+                .start(std::path::Path::new(&path))
+                .await
+                .map(PluginResult::Started)
+                .map_err(|e| rpc_error(RpcErrorCode::Misc, e)),
+            (PluginCommand::Start, None) => Err(need("the plugin's PATH")),
+            (PluginCommand::Stop, Some(name)) => host
+                .stop(&name)
+                .await
+                .map(|info| PluginResult::Stopped { stopped: info.name })
+                .map_err(|e| rpc_error(RpcErrorCode::InvalidParameter, e)),
+            (PluginCommand::Stop, None) => Err(need("the plugin's NAME")),
         }
     }
 }

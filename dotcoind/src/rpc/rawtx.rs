@@ -7,18 +7,20 @@ use dotcoin_common::rpc_types::{
     DecodedTx, MempoolEntry as MempoolEntryInfo, MempoolEntryFees, MempoolFees, MempoolInfo,
     TestMempoolAcceptResult, TxVerbose,
 };
-use dotcoin_common::{deserialize, serialize, Amount, FeeRate, Transaction, Txid};
+use dotcoin_common::{deserialize, serialize, Amount, BlockHash, FeeRate, Transaction, Txid};
+use dotcoin_rpc_server::arg::{
+    amount_from_value, DotPerKvb, Flag, HashArg, Hex, HexList, Json, RawTxVerbosity, Uint,
+};
 use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{confirmations, GetRawMempoolResult, GetRawTransactionResult};
-use super::params::{
-    address_param, amount_param, blockhash_param, hex_param, opt_bool, opt_fee_rate, opt_u32,
-    required, txid_param,
-};
+use super::mining::parse_address;
 use super::RpcContext;
 use crate::mempool::{MempoolEntry, MempoolError};
 use crate::state::Snapshot;
@@ -33,45 +35,102 @@ pub trait RawTransactionsRpc {
     #[method(name = "getrawmempool")]
     fn getrawmempool(
         &self,
-        verbose: Option<Value>,
-        mempool_sequence: Option<Value>,
+        verbose: Option<Flag>,
+        mempool_sequence: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult>;
     /// One pool entry.
     #[method(name = "getmempoolentry")]
-    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo>;
+    fn getmempoolentry(&self, txid: HashArg<Txid>) -> RpcResult<MempoolEntryInfo>;
     /// Submit a signed transaction.
     #[method(name = "sendrawtransaction")]
     async fn sendrawtransaction(
         &self,
-        hexstring: Option<Value>,
-        maxfeerate: Option<Value>,
-    ) -> RpcResult<String>;
+        hexstring: Hex,
+        maxfeerate: Option<DotPerKvb>,
+    ) -> RpcResult<Txid>;
     /// Would the pool accept these?
     #[method(name = "testmempoolaccept")]
     async fn testmempoolaccept(
         &self,
-        rawtxs: Option<Value>,
-        maxfeerate: Option<Value>,
+        rawtxs: HexList,
+        maxfeerate: Option<DotPerKvb>,
     ) -> RpcResult<Vec<TestMempoolAcceptResult>>;
     /// Decode a transaction.
     #[method(name = "decoderawtransaction")]
-    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx>;
+    fn decoderawtransaction(&self, hexstring: Hex) -> RpcResult<DecodedTx>;
     /// An unsigned transaction from inputs and outputs.
     #[method(name = "createrawtransaction")]
     fn createrawtransaction(
         &self,
-        inputs: Option<Value>,
-        outputs: Option<Value>,
-        locktime: Option<Value>,
+        inputs: Json<Vec<RawTxInput>>,
+        outputs: Json<RawTxOutputs>,
+        locktime: Option<Uint>,
     ) -> RpcResult<String>;
     /// A transaction by txid.
     #[method(name = "getrawtransaction", blocking)]
     fn getrawtransaction(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
-        blockhash: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<RawTxVerbosity>,
+        blockhash: Option<HashArg<BlockHash>>,
     ) -> RpcResult<GetRawTransactionResult>;
+}
+
+/// One input of `createrawtransaction`: the output it spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct RawTxInput {
+    /// The transaction holding the output.
+    pub txid: HashArg<Txid>,
+    /// The output's index.
+    pub vout: Uint,
+}
+
+/// The outputs of `createrawtransaction`, in order: Core takes an object
+/// `{"address": amount, ...}` or an array of one-key objects `[{"address": amount}, ...]`;
+/// amounts are in DOT, and an address may appear once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTxOutputs(pub Vec<(String, Amount)>);
+
+impl<'de> Deserialize<'de> for RawTxOutputs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pairs: Vec<(String, Value)> = match Value::deserialize(d)? {
+            Value::Object(map) => map.into_iter().collect(),
+            Value::Array(list) => {
+                let mut pairs = Vec::with_capacity(list.len());
+                for item in list {
+                    match item {
+                        Value::Object(map) => pairs.extend(map),
+                        other => {
+                            return Err(D::Error::custom(format!(
+                                "Invalid parameter, output is not an object: {other}"
+                            )))
+                        }
+                    }
+                }
+                pairs
+            }
+            other => {
+                return Err(D::Error::custom(format!(
+                    "Expected type object or array, got {other}"
+                )))
+            }
+        };
+        if pairs.is_empty() {
+            return Err(D::Error::custom("Invalid parameter, outputs are empty"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut outputs = Vec::with_capacity(pairs.len());
+        for (address, amount) in pairs {
+            if !seen.insert(address.clone()) {
+                return Err(D::Error::custom(format!(
+                    "Invalid parameter, duplicated address: {address}"
+                )));
+            }
+            let amount = amount_from_value(&amount).map_err(D::Error::custom)?;
+            outputs.push((address, amount));
+        }
+        Ok(RawTxOutputs(outputs))
+    }
 }
 
 /// Most transactions `testmempoolaccept` takes at once (Core's `MAX_PACKAGE_COUNT`).
@@ -90,9 +149,8 @@ impl RawTransactionsRpcImpl {
     }
 }
 
-fn decode_tx(v: Option<Value>, name: &str) -> Result<Transaction, ErrorObjectOwned> {
-    let bytes = hex_param(&required(v, name)?, name)?;
-    deserialize(&bytes).map_err(|e| {
+fn decode_tx(bytes: &[u8]) -> Result<Transaction, ErrorObjectOwned> {
+    deserialize(bytes).map_err(|e| {
         rpc_error(
             RpcErrorCode::Deserialization,
             format!("TX decode failed: {e}"),
@@ -249,11 +307,11 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn getrawmempool(
         &self,
-        verbose: Option<Value>,
-        mempool_sequence: Option<Value>,
+        verbose: Option<Flag>,
+        mempool_sequence: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult> {
-        let verbose = opt_bool(verbose, "verbose", false)?;
-        let sequenced = opt_bool(mempool_sequence, "mempool_sequence", false)?;
+        let verbose = verbose.is_some_and(|v| v.0);
+        let sequenced = mempool_sequence.is_some_and(|s| s.0);
         if verbose && sequenced {
             // Core's refusal, word for word.
             return Err(rpc_error(
@@ -282,8 +340,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         ))
     }
 
-    fn getmempoolentry(&self, txid: Option<Value>) -> RpcResult<MempoolEntryInfo> {
-        let txid = txid_param(&required(txid, "txid")?, "txid")?;
+    fn getmempoolentry(&self, txid: HashArg<Txid>) -> RpcResult<MempoolEntryInfo> {
         let state = self.ctx.chain.snapshot();
         let e = state.mempool().get(&txid).ok_or_rpc(
             RpcErrorCode::InvalidAddressOrKey,
@@ -294,15 +351,15 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     async fn sendrawtransaction(
         &self,
-        hexstring: Option<Value>,
-        maxfeerate: Option<Value>,
-    ) -> RpcResult<String> {
-        let tx = decode_tx(hexstring, "hexstring")?;
-        let max = opt_fee_rate(maxfeerate, "maxfeerate", DEFAULT_MAX_RAW_TX_FEE_RATE)?;
+        hexstring: Hex,
+        maxfeerate: Option<DotPerKvb>,
+    ) -> RpcResult<Txid> {
+        let tx = decode_tx(&hexstring)?;
+        let max = maxfeerate.map_or(DEFAULT_MAX_RAW_TX_FEE_RATE, |m| m.0);
         let txid = tx.txid();
         if self.ctx.chain.snapshot().mempool().contains(&txid) {
             // Bitcoin Core answers a resubmission with the txid, not an error.
-            return Ok(txid.to_string());
+            return Ok(txid);
         }
         // Through the plugins' mempool_accept hooks, if any.
         self.ctx
@@ -310,22 +367,16 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             .accept_transaction(tx, max)
             .await
             .map_err(mempool_reject)?;
-        Ok(txid.to_string())
+        Ok(txid)
     }
 
     async fn testmempoolaccept(
         &self,
-        rawtxs: Option<Value>,
-        maxfeerate: Option<Value>,
+        rawtxs: HexList,
+        maxfeerate: Option<DotPerKvb>,
     ) -> RpcResult<Vec<TestMempoolAcceptResult>> {
-        let list = required(rawtxs, "rawtxs")?;
-        let max = opt_fee_rate(maxfeerate, "maxfeerate", DEFAULT_MAX_RAW_TX_FEE_RATE)?;
-        let items = list.as_array().ok_or_else(|| {
-            rpc_error(
-                RpcErrorCode::Type,
-                "JSON value is not of expected type array for parameter 'rawtxs'",
-            )
-        })?;
+        let max = maxfeerate.map_or(DEFAULT_MAX_RAW_TX_FEE_RATE, |m| m.0);
+        let items = rawtxs.0;
         // Core's package limit: a caller cannot queue unbounded validation in one call.
         if items.is_empty() || items.len() > MAX_PACKAGE_COUNT {
             return Err(rpc_error(
@@ -335,7 +386,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         }
         let txs = items
             .iter()
-            .map(|item| decode_tx(Some(item.clone()), "rawtxs"))
+            .map(|item| decode_tx(item))
             .collect::<RpcResult<Vec<Transaction>>>()?;
         let chain = std::sync::Arc::clone(&self.ctx.chain);
         // Signature checks are CPU work: off the async threads.
@@ -394,111 +445,51 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn createrawtransaction(
         &self,
-        inputs: Option<Value>,
-        outputs: Option<Value>,
-        locktime: Option<Value>,
+        inputs: Json<Vec<RawTxInput>>,
+        outputs: Json<RawTxOutputs>,
+        locktime: Option<Uint>,
     ) -> RpcResult<String> {
         let network = self.ctx.chain.params().network;
-        let inputs = required(inputs, "inputs")?;
-        let inputs = inputs.as_array().ok_or_else(|| {
-            rpc_error(
-                RpcErrorCode::Type,
-                "JSON value is not of expected type array for parameter 'inputs'",
-            )
-        })?;
         let mut tx = Transaction {
             version: 1,
-            inputs: Vec::with_capacity(inputs.len()),
-            outputs: Vec::new(),
-            lock_time: opt_u32(locktime, "locktime", 0)?,
+            inputs: inputs
+                .iter()
+                .map(|input| dotcoin_common::TxIn {
+                    prevout: dotcoin_common::OutPoint {
+                        txid: *input.txid,
+                        vout: *input.vout,
+                    },
+                    witness: Vec::new(),
+                })
+                .collect(),
+            outputs: Vec::with_capacity(outputs.0 .0.len()),
+            lock_time: locktime.map_or(0, |l| l.0),
         };
-        for input in inputs {
-            let txid = txid_param(input.get("txid").unwrap_or(&Value::Null), "txid")?;
-            let vout = match input.get("vout") {
-                Some(v) => super::params::u32_param(v, "vout")?,
-                None => {
-                    return Err(rpc_error(
-                        RpcErrorCode::InvalidParameter,
-                        "Invalid parameter, missing vout key",
-                    ))
-                }
-            };
-            tx.inputs.push(dotcoin_common::TxIn {
-                prevout: dotcoin_common::OutPoint { txid, vout },
-                witness: Vec::new(),
-            });
-        }
-        // Core takes an object {"address": amount, ...} or an array of one-key objects.
-        let outputs = required(outputs, "outputs")?;
-        let pairs: Vec<(String, Value)> = match outputs {
-            Value::Object(map) => map.into_iter().collect(),
-            Value::Array(list) => {
-                let mut pairs = Vec::with_capacity(list.len());
-                for item in list {
-                    match item {
-                        Value::Object(map) => pairs.extend(map),
-                        other => {
-                            return Err(rpc_error(
-                                RpcErrorCode::InvalidParameter,
-                                format!("Invalid parameter, output is not an object: {other}"),
-                            ))
-                        }
-                    }
-                }
-                pairs
-            }
-            other => {
-                return Err(rpc_error(
-                    RpcErrorCode::Type,
-                    format!("Expected type object or array for parameter 'outputs', got {other}"),
-                ))
-            }
-        };
-        if pairs.is_empty() {
-            return Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                "Invalid parameter, outputs are empty",
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (address, amount) in pairs {
-            let addr = address_param(&Value::String(address.clone()), "outputs", network)?;
-            if !seen.insert(address.clone()) {
-                return Err(rpc_error(
-                    RpcErrorCode::InvalidParameter,
-                    format!("Invalid parameter, duplicated address: {address}"),
-                ));
-            }
+        for (address, value) in &outputs.0 .0 {
             tx.outputs.push(dotcoin_common::TxOut {
-                value: amount_param(&amount, "outputs")?,
-                pubkey: addr.pubkey,
+                value: *value,
+                pubkey: parse_address(address, "outputs", network)?.pubkey,
             });
         }
         Ok(hex::encode(serialize(&tx)))
     }
 
-    fn decoderawtransaction(&self, hexstring: Option<Value>) -> RpcResult<DecodedTx> {
-        let tx = decode_tx(hexstring, "hexstring")?;
+    fn decoderawtransaction(&self, hexstring: Hex) -> RpcResult<DecodedTx> {
+        let tx = decode_tx(&hexstring)?;
         Ok(DecodedTx::from_tx(&tx, self.ctx.chain.params().network))
     }
 
     fn getrawtransaction(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
-        blockhash: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<RawTxVerbosity>,
+        blockhash: Option<HashArg<BlockHash>>,
     ) -> RpcResult<GetRawTransactionResult> {
-        let txid = txid_param(&required(txid, "txid")?, "txid")?;
+        let txid = txid.0;
         // Core's verbosity: 0/false hex, 1/true JSON, 2 JSON with fee and prevouts.
-        let verbosity = match verbose {
-            Some(Value::Bool(b)) => u32::from(b),
-            other => opt_u32(other, "verbosity", 0)?,
-        };
+        let verbosity = verbose.map_or(0, |v| v.0);
         let verbose = verbosity > 0;
-        let wanted_block = match blockhash {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(blockhash_param(&v, "blockhash")?),
-        };
+        let wanted_block = blockhash.map(|b| b.0);
         let network = self.ctx.chain.params().network;
         let state = self.ctx.chain.snapshot();
         if wanted_block.is_none() {

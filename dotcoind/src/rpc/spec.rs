@@ -9,12 +9,14 @@
 
 use dotcoin_common::{BlockHash, Txid};
 use dotcoin_rpc_server::arg::{
-    check, AnyJson, Count, Dot, DotPerKvb, Flag, FromParam, HashArg, Hex, HexList, Int, Json,
+    check, AnyJson, Count, DotPerKvb, Flag, FromParam, HashArg, Hex, HexList, Int, Json,
     KeywordArg, ParamError, RawTxVerbosity, Text, Uint,
 };
 
 use super::mining::TemplateRequest;
 use super::network::{AddNodeCommand, AddrNetwork, BanCommand};
+use super::plugin::PluginCommand;
+use super::rawtx::{RawTxInput, RawTxOutputs};
 
 /// The JSON type a parameter or result field has, printed in Core's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,7 +489,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "getmempoolentry",
         desc: "Returns mempool data for given transaction",
-        args: &[req("txid", Ty::Hex, "The transaction id (must be in mempool)")],
+        args: &[arg::<HashArg<Txid>>("txid", "The transaction id (must be in mempool)")],
         returns: obj("", &[
             ("vsize", "numeric", "transaction size (virtual size: there is no witness discount)"),
             ("weight", "numeric", "transaction weight: 4 x size"),
@@ -533,8 +535,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getrawmempool",
         desc: "Returns all transaction ids in memory pool as a json array of string transaction ids.",
         args: &[
-            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
-            opt("mempool_sequence", Ty::Bool, "false", "If verbose=false, returns a json object with transaction list and mempool sequence number attached."),
+            opt_arg::<Flag>("verbose", "false", "True for a json object, false for array of transaction ids"),
+            opt_arg::<Flag>("mempool_sequence", "false", "If verbose=false, returns a json object with transaction list and mempool sequence number attached."),
         ],
         returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid; mempool_sequence = true gives {\"txids\": [...], \"mempool_sequence\": n}, n the number the next subscribe_sequence A/R event takes", &[]),
         example: &["true"],
@@ -1116,9 +1118,9 @@ pub const SPECS: &[MethodSpec] = &[
                Returns hex-encoded raw transaction.\n\
                Note that the transaction's inputs are not signed: dotcoin-wallet signs.",
         args: &[
-            req("inputs", Ty::Arr, "The inputs: [{\"txid\": \"hex\", \"vout\": n}, ...]"),
-            req("outputs", Ty::Any, "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT"),
-            opt("locktime", Ty::Num, "0", "Raw locktime"),
+            arg::<Json<Vec<RawTxInput>>>("inputs", "The inputs: [{\"txid\": \"hex\", \"vout\": n}, ...]"),
+            arg::<Json<RawTxOutputs>>("outputs", "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT"),
+            opt_arg::<Uint>("locktime", "0", "Raw locktime"),
         ],
         returns: ret("string", "hex string of the transaction"),
         example: &["[{\"txid\":\"00000000000000000000000000000000000000000000000000000000000000ef\",\"vout\":0}]", "{\"dcrt1pexampleaddress\":0.01}"],
@@ -1127,7 +1129,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Rawtransactions",
         name: "decoderawtransaction",
         desc: "Return a JSON object representing the serialized, hex-encoded transaction.",
-        args: &[req("hexstring", Ty::Hex, "The transaction hex string")],
+        args: &[arg::<Hex>("hexstring", "The transaction hex string")],
         returns: obj("", TX_FIELDS),
         example: &["\"hexstring\""],
     },
@@ -1138,9 +1140,9 @@ pub const SPECS: &[MethodSpec] = &[
                If verbosity is 0 or false, returns a string that is serialized, hex-encoded data for 'txid'.\n\
                If verbosity is 1 or true, returns an Object with information about 'txid'; 2 adds fee and prevout.",
         args: &[
-            req("txid", Ty::Hex, "The transaction id"),
-            opt("verbosity|verbose", Ty::Num, "0", "0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout"),
-            opt("blockhash", Ty::Hex, "mempool, then the chain", "The block in which to look for the transaction"),
+            arg::<HashArg<Txid>>("txid", "The transaction id"),
+            opt_arg::<RawTxVerbosity>("verbosity|verbose", "0", "0 for hex-encoded data, 1 for a JSON object, and 2 for JSON object with fee and prevout"),
+            opt_arg::<HashArg<BlockHash>>("blockhash", "mempool, then the chain", "The block in which to look for the transaction"),
         ],
         returns: obj("for verbosity 1 and 2 (verbosity 0: a hex string)", TX_FIELDS),
         example: &[EX_TXID, "2"],
@@ -1150,8 +1152,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "sendrawtransaction",
         desc: "Submit a raw transaction (serialized, hex-encoded) to local node and network.",
         args: &[
-            req("hexstring", Ty::Hex, "The hex string of the raw transaction"),
-            opt("maxfeerate", Ty::Amount, "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB. Set to 0 to accept any fee rate."),
+            arg::<Hex>("hexstring", "The hex string of the raw transaction"),
+            opt_arg::<DotPerKvb>("maxfeerate", "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB. Set to 0 to accept any fee rate."),
         ],
         returns: ret("string", "The transaction hash in hex"),
         example: &["\"signedhex\""],
@@ -1161,8 +1163,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "testmempoolaccept",
         desc: "Returns result of mempool acceptance tests indicating if raw transaction(s) would be accepted by mempool.",
         args: &[
-            req("rawtxs", Ty::Arr, "An array of hex strings of raw transactions."),
-            opt("maxfeerate", Ty::Amount, "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB"),
+            arg::<HexList>("rawtxs", "An array of hex strings of raw transactions."),
+            opt_arg::<DotPerKvb>("maxfeerate", "0.10", "Reject transactions whose fee rate is higher than the specified value, expressed in DOT/kvB"),
         ],
         returns: arr("The result of the mempool acceptance test for each raw transaction", &[
             ("txid", "string", "The transaction hash in hex"),
@@ -1254,8 +1256,8 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "Manage runtime plugins (docs/plugins.md): list them (the default), start the\n\
                executable at PATH, or stop the plugin called NAME.",
         args: &[
-            opt("subcommand", Ty::Str, "\"list\"", "list, start or stop"),
-            opt("arg", Ty::Str, "null", "start: the plugin's PATH; stop: its NAME"),
+            opt_arg::<KeywordArg<PluginCommand>>("subcommand", "\"list\"", "list, start or stop"),
+            opt_arg::<Text>("arg", "null", "start: the plugin's PATH; stop: its NAME"),
         ],
         returns: obj("list: {\"plugins\": [...]}; start: the plugin's entry; stop: {\"stopped\": NAME}", &[
             ("name", "string", "The plugin's name (its file name without extension)"),
