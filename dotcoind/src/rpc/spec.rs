@@ -1507,15 +1507,16 @@ mod tests {
             normalize_params("getblock", json!({"blockhash": "ab"})).ok(),
             Some(json!(["ab"]))
         );
-        // Core's alias.
+        // Core's alias. (The values are checked too, so they are real hashes.)
+        let (t, b) = ("0f".repeat(32), "0b".repeat(32));
         assert_eq!(
-            normalize_params("getrawtransaction", json!({"txid": "t", "verbose": true})).ok(),
-            Some(json!(["t", true]))
+            normalize_params("getrawtransaction", json!({"txid": t, "verbose": true})).ok(),
+            Some(json!([t, true]))
         );
         // A gap is null: the method's default.
         assert_eq!(
-            normalize_params("getrawtransaction", json!({"txid": "t", "blockhash": "b"})).ok(),
-            Some(json!(["t", null, "b"]))
+            normalize_params("getrawtransaction", json!({"txid": t, "blockhash": b})).ok(),
+            Some(json!([t, null, b]))
         );
         let (code, msg) =
             normalize_params("getblock", json!({"blockhash": "ab", "verbose_level": 1}))
