@@ -28,6 +28,7 @@
 //! - control: [`NodeInfo`];
 //! - util: [`ValidateAddressResult`];
 //! - zmq: [`ZmqNotification`];
+//! - plugin: [`PluginInfo`], [`PluginResult`];
 //! - address index: [`AddressUtxo`], [`AddressBalance`], [`AddressTx`].
 
 use std::collections::BTreeMap;
@@ -1735,4 +1736,49 @@ pub struct ValidateAddressResult {
     /// Why the address is invalid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One plugin of `plugin list` (and the answer to `plugin start`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginInfo {
+    /// Its name (the file name without extension).
+    pub name: String,
+    /// Its executable.
+    pub path: std::path::PathBuf,
+    /// `running`, `ended` (crashed, killed or exited) or `failed` (never started).
+    pub status: String,
+    /// Why it ended or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its process id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Methods it serves.
+    pub methods: Vec<String>,
+    /// Topics it subscribed to.
+    pub subscriptions: Vec<String>,
+    /// Hooks it registered.
+    pub hooks: Vec<String>,
+    /// Notifications dropped because it did not read them.
+    pub notifications_dropped: u64,
+    /// Seconds since it started.
+    pub uptime: u64,
+}
+
+/// What `plugin` answers, by sub-command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PluginResult {
+    /// `list`.
+    List {
+        /// Every plugin the host knows, running or not.
+        plugins: Vec<PluginInfo>,
+    },
+    /// `start`: the new plugin.
+    Started(PluginInfo),
+    /// `stop`.
+    Stopped {
+        /// The stopped plugin's name.
+        stopped: String,
+    },
 }

@@ -69,32 +69,7 @@ pub struct RpcEndpoint {
     pub password: Option<String>,
 }
 
-/// One line of `plugin list`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PluginInfo {
-    /// Its name (the file name without extension).
-    pub name: String,
-    /// Its executable.
-    pub path: PathBuf,
-    /// `running`, `ended` (crashed, killed or exited) or `failed` (never started).
-    pub status: &'static str,
-    /// Why it ended or failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Its process id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    /// Methods it serves.
-    pub methods: Vec<String>,
-    /// Topics it subscribed to.
-    pub subscriptions: Vec<String>,
-    /// Hooks it registered.
-    pub hooks: Vec<String>,
-    /// Notifications dropped because it did not read them.
-    pub notifications_dropped: u64,
-    /// Seconds since it started.
-    pub uptime: u64,
-}
+pub use dotcoin_common::rpc_types::PluginInfo;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -123,7 +98,7 @@ impl Entry {
         PluginInfo {
             name: self.name.clone(),
             path: self.path.clone(),
-            status,
+            status: status.to_owned(),
             error,
             pid: self.process.as_ref().and_then(|p| p.pid()),
             methods: self

@@ -16,13 +16,13 @@ use jsonrpsee::server::middleware::rpc::RpcServiceT;
 use jsonrpsee::server::MethodResponse;
 use jsonrpsee::types::{ErrorObject, Request};
 use jsonrpsee::ResponsePayload;
-use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{rpc_error, RpcErrorCode};
 use super::RpcContext;
 use crate::plugins::process::CallError;
-use crate::plugins::{PluginHost, PluginInfo, Route};
+use crate::plugins::{PluginHost, Route};
+use dotcoin_common::rpc_types::PluginResult;
 
 /// Largest reply a plugin method may return through the server.
 const MAX_PLUGIN_RESPONSE: usize = 16 * 1024 * 1024;
@@ -60,25 +60,6 @@ impl Keyword for PluginCommand {
     fn unknown(_name: &str, word: &str) -> String {
         format!("unknown plugin subcommand {word:?}: use list, start PATH or stop NAME")
     }
-}
-
-/// What `plugin` answers, by sub-command. The entries are the plugin host's own
-/// [`PluginInfo`]; the node never reads them back, so this is serialized only.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum PluginResult {
-    /// `list`.
-    List {
-        /// Every plugin the host knows, running or not.
-        plugins: Vec<PluginInfo>,
-    },
-    /// `start`: the new plugin.
-    Started(PluginInfo),
-    /// `stop`.
-    Stopped {
-        /// The stopped plugin's name.
-        stopped: String,
-    },
 }
 
 /// Implementation of [`PluginRpcServer`].
