@@ -17,15 +17,17 @@
 //!
 //! Bird's eye view, by RPC category:
 //! - blockchain: [`BlockchainInfo`], [`BlockHeaderVerbose`], [`BlockVerbose`] (both
-//!   `getblock` verbosities), [`BlockStats`], [`ChainTipInfo`], [`TxOutInfo`],
-//!   [`TxOutSetInfo`];
+//!   `getblock` verbosities), [`BlockStats`] and [`BlockStatsSelection`],
+//!   [`ChainTipInfo`], [`ChainTxStats`], [`TxOutInfo`], [`TxOutSetInfo`],
+//!   [`ScanTxOutSetResult`], [`WaitTip`], [`IndexInfo`], [`DeploymentInfo`],
+//!   [`FeeEstimate`];
 //! - raw transactions and mempool: [`DecodedTx`], [`TxVerbose`], [`MempoolInfo`],
 //!   [`MempoolEntry`], [`RawMempoolVerbose`], [`TestMempoolAcceptResult`];
 //! - mining: [`MiningInfo`], [`BlockTemplate`] (in [`GetBlockTemplateResult`]),
 //!   [`GenerateBlockResult`];
 //! - network: [`PeerInfo`], [`NetworkInfo`], [`NetTotals`], [`BannedEntry`],
 //!   [`AddedNodeInfo`], [`NodeAddress`];
-//! - control: [`NodeInfo`];
+//! - control: [`NodeInfo`], [`RpcInfo`], [`MemoryInfo`], [`LoggingCategories`];
 //! - util: [`ValidateAddressResult`];
 //! - zmq: [`ZmqNotification`];
 //! - plugin: [`PluginInfo`], [`PluginResult`];
@@ -696,6 +698,208 @@ pub struct TxOutSetInfo {
     pub disk_size: u64,
 }
 
+/// `waitfornewblock`, `waitforblock` and `waitforblockheight`: the tip when the wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitTip {
+    /// Hash of the tip.
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: u32,
+}
+
+/// How far one index is synced, in `getindexinfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexStatus {
+    /// Whether it is synced to the tip (always: indexes are written with their block).
+    pub synced: bool,
+    /// The height it is synced to.
+    pub best_block_height: u32,
+}
+
+/// `getindexinfo`: the node's indexes by name, those the `index_name` argument selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IndexInfo {
+    /// The transaction index (txid to block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txindex: Option<IndexStatus>,
+    /// The address index (key to outputs and transactions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addressindex: Option<IndexStatus>,
+}
+
+/// One rule set of `getdeploymentinfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Core's deployment type: `buried` (activation fixed in the code).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether the rules are in force at the block asked about.
+    pub active: bool,
+    /// The height they took effect.
+    pub height: u32,
+    /// What the rules are, in words.
+    pub rule: String,
+}
+
+/// `getdeploymentinfo`: the rules in force at a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentInfo {
+    /// The block asked about (or the tip).
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: u32,
+    /// The deployments by name.
+    pub deployments: BTreeMap<String, Deployment>,
+}
+
+/// Declares [`BlockStatsSelection`] with one optional field per statistic of
+/// [`BlockStats`], and the selection of some of them from a full answer.
+macro_rules! block_stats_selection {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        /// `getblockstats`: the statistics its `stats` argument selected (every one when
+        /// it is left out), each a field of [`BlockStats`] with the same name and unit.
+        #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+        pub struct BlockStatsSelection {
+            $(
+                #[doc = concat!("[`BlockStats::", stringify!($field), "`], when selected.")]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl BlockStats {
+            /// The names of the statistics, as `getblockstats` accepts them.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// The statistics named in `wanted` (all of them for `None`); an unknown name
+            /// is returned as the error.
+            pub fn select(self, wanted: Option<&[String]>) -> Result<BlockStatsSelection, String> {
+                if let Some(bad) = wanted
+                    .into_iter()
+                    .flatten()
+                    .find(|w| !Self::NAMES.contains(&w.as_str()))
+                {
+                    return Err(bad.clone());
+                }
+                let on = |name: &str| wanted.is_none_or(|w| w.iter().any(|n| n == name));
+                Ok(BlockStatsSelection {
+                    $($field: on(stringify!($field)).then_some(self.$field),)*
+                })
+            }
+        }
+    };
+}
+
+block_stats_selection!(
+    avgfee: u64,
+    avgfeerate: u64,
+    avgtxsize: u64,
+    blockhash: BlockHash,
+    feerate_percentiles: [u64; 5],
+    height: u32,
+    ins: u64,
+    maxfee: u64,
+    maxfeerate: u64,
+    maxtxsize: u64,
+    medianfee: u64,
+    mediantime: u32,
+    mediantxsize: u64,
+    minfee: u64,
+    minfeerate: u64,
+    mintxsize: u64,
+    outs: u64,
+    subsidy: u64,
+    swtotal_size: u64,
+    swtotal_weight: u64,
+    swtxs: u64,
+    time: u32,
+    total_out: u64,
+    total_size: u64,
+    total_weight: u64,
+    totalfee: u64,
+    txs: u64,
+    utxo_increase: i64,
+    utxo_size_inc: i64,
+    utxo_increase_actual: i64,
+    utxo_size_inc_actual: i64,
+);
+
+/// `getchaintxstats`: transaction counts and rate over a window of the active chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainTxStats {
+    /// Header time of the window's last block.
+    pub time: u32,
+    /// Transactions in the chain up to and including that block.
+    pub txcount: u64,
+    /// Hash of the window's last block.
+    pub window_final_block_hash: BlockHash,
+    /// Its height.
+    pub window_final_block_height: u32,
+    /// Blocks in the window.
+    pub window_block_count: u32,
+    /// Transactions in the window (only for a window of at least one block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_tx_count: Option<u64>,
+    /// Seconds between the median times past at the window's ends (same condition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_interval: Option<i64>,
+    /// Transactions per second in the window (only when `window_interval` > 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txrate: Option<f64>,
+}
+
+/// `estimatesmartfee`: a fee rate, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeEstimate {
+    /// DOT per 1000 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feerate: Option<Amount>,
+    /// Why there is no estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+    /// The block target the estimate is for.
+    pub blocks: u32,
+}
+
+/// `scantxoutset start`: the unspent outputs its descriptors match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanTxOutSetResult {
+    /// Whether the scan completed.
+    pub success: bool,
+    /// Outputs examined: the address index yields only the matching ones.
+    pub txouts: u64,
+    /// Height of the tip the scan saw.
+    pub height: u32,
+    /// Hash of that tip.
+    pub bestblock: BlockHash,
+    /// The matching unspent outputs.
+    pub unspents: Vec<ScanUnspent>,
+    /// Their total.
+    pub total_amount: Amount,
+}
+
+/// One output found by `scantxoutset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanUnspent {
+    /// Its transaction.
+    pub txid: Txid,
+    /// Its index.
+    pub vout: u32,
+    /// Its locking script, hex (`5120` and the x-only key, see [`ScriptPubKey`]).
+    #[serde(rename = "scriptPubKey")]
+    pub script_pub_key: String,
+    /// The descriptor that matched it.
+    pub desc: String,
+    /// Its value.
+    pub amount: Amount,
+    /// Whether a coinbase created it.
+    pub coinbase: bool,
+    /// Height of its block.
+    pub height: u32,
+    /// Hash of its block.
+    pub blockhash: BlockHash,
+}
+
 /// `getinfo`: a one-call summary of the node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeInfo {
@@ -716,6 +920,52 @@ pub struct NodeInfo {
     /// Whether continuous mining is on.
     pub mining: bool,
 }
+
+/// One call `getrpcinfo` saw being answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveCommand {
+    /// The method.
+    pub method: String,
+    /// Microseconds since it started.
+    pub duration: u64,
+}
+
+/// `getrpcinfo`: the RPC server's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpcInfo {
+    /// The calls being answered, this one included.
+    pub active_commands: Vec<ActiveCommand>,
+    /// The debug log's path.
+    pub logpath: String,
+}
+
+/// Core's locked memory pool, in `getmemoryinfo`: it holds keys, and dotcoind holds none,
+/// so every figure is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LockedMemory {
+    /// Bytes used.
+    pub used: u64,
+    /// Bytes available in the current arenas.
+    pub free: u64,
+    /// Bytes in all arenas.
+    pub total: u64,
+    /// Bytes actually locked.
+    pub locked: u64,
+    /// Allocated chunks.
+    pub chunks_used: u64,
+    /// Unused chunks.
+    pub chunks_free: u64,
+}
+
+/// `getmemoryinfo` in its `stats` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MemoryInfo {
+    /// The locked pool.
+    pub locked: LockedMemory,
+}
+
+/// `logging`: every log category, and whether it is at debug level.
+pub type LoggingCategories = BTreeMap<String, bool>;
 
 /// `getmempoolinfo`: mempool statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1534,6 +1784,24 @@ mod tests {
             "utxo_size_inc_actual": 162,
         }));
         assert_eq!(stats.feerate_percentiles, [1, 1, 2, 2, 3]);
+        // Every statistic selected prints as the full answer; a selection as its subset.
+        let all = stats.clone().select(None).expect("no names to refuse");
+        assert_eq!(
+            serde_json::to_value(&all).unwrap(),
+            serde_json::to_value(&stats).unwrap()
+        );
+        let some = stats
+            .clone()
+            .select(Some(&["txs".to_owned(), "totalfee".to_owned()]))
+            .expect("known names");
+        assert_eq!(
+            round_trip::<BlockStatsSelection>(json!({"txs": 3, "totalfee": 400})),
+            some
+        );
+        assert_eq!(
+            stats.select(Some(&["nosuchstat".to_owned()])),
+            Err("nosuchstat".into())
+        );
     }
 
     #[test]

@@ -496,8 +496,188 @@ pub fn amount_from_value(v: &Value) -> Result<Amount, ParamError> {
     Ok(amount)
 }
 
+// The parameter types of the node's blockchain, address-index and subscription calls.
+
+/// `getblock`'s verbosity: a level (0 hex, 1 txids, 2 transactions, 3 the same as 2), or
+/// Core's older boolean (`false` is 0, `true` is 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlockVerbosity(pub u32);
+
+/// A block named by its hash (64 hex digits) or by its height on the active chain
+/// (`getblockstats`' `hash_or_height`): a number is a height, a string a hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashOrHeight {
+    /// A block hash.
+    Hash(dotcoin_common::BlockHash),
+    /// A height on the active chain.
+    Height(u32),
+}
+
+/// An array of strings (`logging`'s categories, `getblockstats`' statistic names): another
+/// JSON type, or an item that is not a string, is `-3`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextArray(pub Vec<String>);
+
+/// The addresses of the address-index calls, as their clients send them:
+/// `{"addresses": [...]}`, a list, or one address. An empty list is `-8`; whether each
+/// address is one of the node's network is the handler's check (`-5`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AddressIndexList(pub Vec<String>);
+
+/// The id a WebSocket subscription was given, as the `unsubscribe_*` calls take it (a
+/// number or a string, jsonrpsee's [`SubscriptionId`](jsonrpsee::types::SubscriptionId)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubscriptionIdArg(pub jsonrpsee::types::SubscriptionId<'static>);
+
+impl FromParam for BlockVerbosity {
+    const TYPE: &'static str = "numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        match v {
+            Value::Bool(b) => Ok(BlockVerbosity(u32::from(*b))),
+            other => Uint::from_param(other, name).map(|u| BlockVerbosity(u.0)),
+        }
+    }
+}
+
+impl FromParam for HashOrHeight {
+    const TYPE: &'static str = "string or numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        match v {
+            Value::Number(_) => Uint::from_param(v, name).map(|h| HashOrHeight::Height(h.0)),
+            other => HashArg::from_param(other, name).map(|h| HashOrHeight::Hash(h.0)),
+        }
+    }
+}
+
+impl FromParam for TextArray {
+    const TYPE: &'static str = "json array";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| ParamError::wrong_type(name, v, "array"))?;
+        items
+            .iter()
+            .map(|i| Text::from_param(i, name).map(|t| t.0))
+            .collect::<Result<_, _>>()
+            .map(TextArray)
+    }
+}
+
+impl FromParam for AddressIndexList {
+    const TYPE: &'static str = "any";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let list = match v {
+            Value::Object(o) => o.get("addresses").unwrap_or(&Value::Null),
+            other => other,
+        };
+        let items = match list {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|i| Text::from_param(i, name).map(|t| t.0))
+                .collect::<Result<_, _>>()?,
+            other => return Err(ParamError::wrong_type(name, other, "array")),
+        };
+        if items.is_empty() {
+            return Err(ParamError::invalid(format!("parameter '{name}' is empty")));
+        }
+        Ok(AddressIndexList(items))
+    }
+}
+
+impl FromParam for SubscriptionIdArg {
+    const TYPE: &'static str = "string or numeric";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        match v {
+            Value::String(s) => Ok(SubscriptionIdArg(s.clone().into())),
+            Value::Number(n) => n
+                .as_u64()
+                .map(|n| SubscriptionIdArg(n.into()))
+                .ok_or_else(|| {
+                    ParamError::invalid(format!("parameter '{name}' out of range: {n}"))
+                }),
+            other => Err(ParamError::wrong_type(name, other, "string")),
+        }
+    }
+}
+
+deserialize_via_from_param!(
+    BlockVerbosity,
+    HashOrHeight,
+    TextArray,
+    AddressIndexList,
+    SubscriptionIdArg
+);
+
+deref_to_inner!(
+    BlockVerbosity => u32,
+    TextArray => Vec<String>,
+    AddressIndexList => Vec<String>,
+    SubscriptionIdArg => jsonrpsee::types::SubscriptionId<'static>,
+);
+
 #[cfg(test)]
-mod tests {
+mod chain_arg_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code<T: FromParam>(v: Value) -> Option<i32> {
+        T::from_param(&v, "p").err().map(|e| e.code as i32)
+    }
+
+    #[test]
+    fn block_verbosity_takes_levels_and_booleans() {
+        let level = |v: Value| BlockVerbosity::from_param(&v, "verbosity").map(|b| b.0);
+        assert_eq!(level(json!(2)), Ok(2));
+        assert_eq!((level(json!(true)), level(json!(false))), (Ok(1), Ok(0)));
+        assert_eq!(code::<BlockVerbosity>(json!("1")), Some(-3));
+        assert_eq!(code::<BlockVerbosity>(json!(-1)), Some(-8));
+    }
+
+    #[test]
+    fn hash_or_height_reads_a_number_as_a_height() {
+        let hash = "00".repeat(31) + "ab";
+        assert_eq!(
+            HashOrHeight::from_param(&json!(7), "h"),
+            Ok(HashOrHeight::Height(7))
+        );
+        assert_eq!(
+            HashOrHeight::from_param(&json!(hash), "h"),
+            Ok(HashOrHeight::Hash(hash.parse().expect("a hash")))
+        );
+        assert_eq!(code::<HashOrHeight>(json!("ab")), Some(-8));
+        assert_eq!(code::<HashOrHeight>(json!(-1)), Some(-8));
+        assert_eq!(code::<HashOrHeight>(json!(true)), Some(-3));
+    }
+
+    #[test]
+    fn lists_refuse_other_types_as_core_does() {
+        assert_eq!(
+            TextArray::from_param(&json!(["a", "b"]), "p").map(|t| t.0),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(code::<TextArray>(json!("a")), Some(-3));
+        assert_eq!(code::<TextArray>(json!([1])), Some(-3));
+        let addresses = |v: Value| AddressIndexList::from_param(&v, "addresses").map(|a| a.0);
+        let one = Ok(vec!["x".to_owned()]);
+        assert_eq!(addresses(json!({"addresses": ["x"]})), one);
+        assert_eq!(addresses(json!(["x"])), one);
+        assert_eq!(addresses(json!("x")), one);
+        assert_eq!(code::<AddressIndexList>(json!([])), Some(-8));
+        assert_eq!(code::<AddressIndexList>(json!({})), Some(-3));
+        assert_eq!(code::<AddressIndexList>(json!(1)), Some(-3));
+    }
+
+    #[test]
+    fn subscription_ids_are_numbers_or_strings() {
+        assert!(SubscriptionIdArg::from_param(&json!(5), "s").is_ok());
+        assert!(SubscriptionIdArg::from_param(&json!("5"), "s").is_ok());
+        assert_eq!(code::<SubscriptionIdArg>(json!([5])), Some(-3));
+    }
+}
+
+#[cfg(test)]
+mod word_and_list_tests {
     use serde_json::json;
 
     use super::*;

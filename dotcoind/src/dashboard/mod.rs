@@ -32,7 +32,9 @@ use bitcoin_hashes::{sha256, Hash};
 use dotcoin_common::consensus::MAX_BLOCK_SIZE;
 use dotcoin_common::pow::{difficulty, is_retarget_height};
 use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
-use dotcoin_rpc_server::arg::{Count, Flag, Int, KeywordArg, Text};
+use dotcoin_rpc_server::arg::{
+    AddressIndexList, Count, Flag, FromParam, HashArg, Int, KeywordArg, ParamError, Text,
+};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -188,6 +190,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// An RPC error as a reply: the same message and code `dotcoin-cli` would show.
+/// An action's block hash, checked as the RPC wire checks the calls' `blockhash`.
+fn action_block_hash(hash: Option<String>) -> Result<HashArg<BlockHash>, ErrorObjectOwned> {
+    let hash = hash.ok_or_else(|| ParamError::invalid("missing required parameter 'blockhash'"))?;
+    Ok(HashArg::from_param(&Value::from(hash), "blockhash")?)
+}
+
 fn rpc_error(e: ErrorObjectOwned) -> Response {
     let status = match e.code() {
         -1 | -20 => StatusCode::INTERNAL_SERVER_ERROR,
@@ -586,7 +594,7 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
 async fn address(State(d): State<Dash>, Path(addr): Path<String>) -> Response {
     run_blocking!({
         let rpc = AddressIndexRpcImpl::new(d.ctx.clone());
-        let q = Some(json!({ "addresses": [addr] }));
+        let q = AddressIndexList(vec![addr.clone()]);
         let balance = match rpc.getaddressbalance(q.clone()) {
             Ok(b) => b,
             Err(e) => return rpc_error(e),
@@ -600,12 +608,11 @@ async fn address(State(d): State<Dash>, Path(addr): Path<String>) -> Response {
             Err(e) => return rpc_error(e),
         };
         let height = d.ctx.chain.snapshot().height();
-        let locate = |t: &str| {
-            let t: Txid = t.parse().ok()?;
+        let locate = |t: &Txid| {
             d.ctx
                 .chain
                 .snapshot()
-                .tx_location(&t)
+                .tx_location(t)
                 .ok()
                 .flatten()
                 .and_then(|l| {
@@ -873,11 +880,11 @@ async fn action(
             "disconnectnode" => NetworkRpcImpl::new(d.ctx.clone())
                 .disconnectnode(None, b.id.and_then(|i| i64::try_from(i).ok()).map(Int))
                 .map(|()| Value::Null),
-            "invalidateblock" => BlockchainRpcImpl::new(d.ctx.clone())
-                .invalidateblock(b.hash.map(Value::from))
+            "invalidateblock" => action_block_hash(b.hash)
+                .and_then(|h| BlockchainRpcImpl::new(d.ctx.clone()).invalidateblock(h))
                 .map(|v| json!(v)),
-            "reconsiderblock" => BlockchainRpcImpl::new(d.ctx.clone())
-                .reconsiderblock(b.hash.map(Value::from))
+            "reconsiderblock" => action_block_hash(b.hash)
+                .and_then(|h| BlockchainRpcImpl::new(d.ctx.clone()).reconsiderblock(h))
                 .map(|v| json!(v)),
             _ => return error(StatusCode::NOT_FOUND, format!("no action {name:?}")),
         };

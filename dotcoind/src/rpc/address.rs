@@ -3,13 +3,12 @@
 //! run on blocking threads against a snapshot, never on the async workers.
 
 use dotcoin_common::rpc_types::{AddressBalance, AddressUtxo};
-use dotcoin_common::Address;
+use dotcoin_common::{Address, Network, Txid};
+use dotcoin_rpc_server::arg::AddressIndexList;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::Value;
 
-use super::error::{MapRpcError, OkOrRpcError, RpcErrorCode};
-use super::params::{addresses_param, required};
+use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::RpcContext;
 use crate::chain::{txids_of, utxos_of};
 use crate::state::Snapshot;
@@ -19,13 +18,13 @@ use crate::state::Snapshot;
 pub trait AddressIndexRpc {
     /// Unspent outputs of addresses.
     #[method(name = "getaddressutxos", blocking)]
-    fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>>;
+    fn getaddressutxos(&self, addresses: AddressIndexList) -> RpcResult<Vec<AddressUtxo>>;
     /// Balances of addresses.
     #[method(name = "getaddressbalance", blocking)]
-    fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance>;
+    fn getaddressbalance(&self, addresses: AddressIndexList) -> RpcResult<AddressBalance>;
     /// Transactions touching addresses.
     #[method(name = "getaddresstxids", blocking)]
-    fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>>;
+    fn getaddresstxids(&self, addresses: AddressIndexList) -> RpcResult<Vec<Txid>>;
 }
 
 /// Confirmations of a row confirmed at `height`, as of `state`'s tip. A row above the tip
@@ -39,6 +38,22 @@ pub(super) fn confirmations(state: &Snapshot, height: u32) -> RpcResult<u32> {
             state.height()
         ),
     )
+}
+
+/// The addresses of an address-index call, each one of `network`'s (`-5` naming the one
+/// that is not).
+fn parse_addresses(addresses: &AddressIndexList, network: Network) -> RpcResult<Vec<Address>> {
+    addresses
+        .iter()
+        .map(|a| {
+            Address::parse_for(a, network).map_err(|e| {
+                rpc_error(
+                    RpcErrorCode::InvalidAddressOrKey,
+                    format!("Invalid address '{a}' for parameter 'addresses': {e}"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Implementation of [`AddressIndexRpcServer`].
@@ -93,16 +108,16 @@ impl AddressIndexRpcImpl {
 }
 
 impl AddressIndexRpcServer for AddressIndexRpcImpl {
-    fn getaddressutxos(&self, addresses: Option<Value>) -> RpcResult<Vec<AddressUtxo>> {
+    fn getaddressutxos(&self, addresses: AddressIndexList) -> RpcResult<Vec<AddressUtxo>> {
         let network = self.ctx.chain.params().network;
-        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let addresses = parse_addresses(&addresses, network)?;
         let state = self.ctx.chain.snapshot();
         self.utxos(&state, &addresses)
     }
 
-    fn getaddressbalance(&self, addresses: Option<Value>) -> RpcResult<AddressBalance> {
+    fn getaddressbalance(&self, addresses: AddressIndexList) -> RpcResult<AddressBalance> {
         let network = self.ctx.chain.params().network;
-        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let addresses = parse_addresses(&addresses, network)?;
         let state = self.ctx.chain.snapshot();
         let utxos = self.utxos(&state, &addresses)?;
         let mut bal = AddressBalance {
@@ -145,9 +160,9 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         Ok(bal)
     }
 
-    fn getaddresstxids(&self, addresses: Option<Value>) -> RpcResult<Vec<String>> {
+    fn getaddresstxids(&self, addresses: AddressIndexList) -> RpcResult<Vec<Txid>> {
         let network = self.ctx.chain.params().network;
-        let addresses = addresses_param(&required(addresses, "addresses")?, network)?;
+        let addresses = parse_addresses(&addresses, network)?;
         let state = self.ctx.chain.snapshot();
         let mut confirmed = Vec::new();
         for addr in &addresses {
@@ -155,12 +170,11 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         }
         confirmed.sort();
         confirmed.dedup();
-        let mut out: Vec<String> = confirmed.into_iter().map(|(_, t)| t.to_string()).collect();
+        let mut out: Vec<Txid> = confirmed.into_iter().map(|(_, t)| t).collect();
         for addr in &addresses {
             for txid in state.mempool().txids_touching(&addr.pubkey) {
-                let s = txid.to_string();
-                if !out.contains(&s) {
-                    out.push(s);
+                if !out.contains(&txid) {
+                    out.push(txid);
                 }
             }
         }

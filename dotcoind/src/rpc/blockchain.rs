@@ -1,21 +1,24 @@
 //! Blockchain calls: the chain, its blocks and headers, its tips and its UTXO set.
 
+use std::collections::BTreeMap;
+
 use dotcoin_common::pow::difficulty;
 use dotcoin_common::rpc_types::{
-    BlockStats, BlockchainInfo, ChainTipInfo, ScriptPubKey, TxOutInfo, TxOutSetInfo, TxVerbose,
+    BlockStats, BlockStatsSelection, BlockchainInfo, ChainTipInfo, ChainTxStats, Deployment,
+    DeploymentInfo, FeeEstimate, IndexInfo, IndexStatus, ScanTxOutSetResult, ScanUnspent,
+    ScriptPubKey, TxOutInfo, TxOutSetInfo, TxVerbose, WaitTip,
 };
-use dotcoin_common::{serialize, Address, OutPoint};
+use dotcoin_common::{serialize, Address, BlockHash, OutPoint, Txid};
+use dotcoin_rpc_server::arg::{
+    BlockVerbosity, Flag, HashArg, HashOrHeight, Int, Json, Text, TextArray, Uint,
+};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::Value;
 
 use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::json::{
     block_verbose, header_verbose, spent_by_block, GetBlockHeaderResult, GetBlockResult,
     GetRawMempoolResult,
-};
-use super::params::{
-    blockhash_param, opt_bool, opt_u32, required, string_param, txid_param, u32_param,
 };
 use super::rawtx::{entry_info, pool_parents, reachable};
 use super::RpcContext;
@@ -33,23 +36,23 @@ pub trait BlockchainRpc {
     fn getblockcount(&self) -> RpcResult<u32>;
     /// Tip hash.
     #[method(name = "getbestblockhash")]
-    fn getbestblockhash(&self) -> RpcResult<String>;
+    fn getbestblockhash(&self) -> RpcResult<BlockHash>;
     /// Active chain hash at a height.
     #[method(name = "getblockhash")]
-    fn getblockhash(&self, height: Option<Value>) -> RpcResult<String>;
+    fn getblockhash(&self, height: Uint) -> RpcResult<BlockHash>;
     /// A block.
     #[method(name = "getblock", blocking)]
     fn getblock(
         &self,
-        blockhash: Option<Value>,
-        verbosity: Option<Value>,
+        blockhash: HashArg<BlockHash>,
+        verbosity: Option<BlockVerbosity>,
     ) -> RpcResult<GetBlockResult>;
     /// A header.
     #[method(name = "getblockheader", blocking)]
     fn getblockheader(
         &self,
-        blockhash: Option<Value>,
-        verbose: Option<Value>,
+        blockhash: HashArg<BlockHash>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetBlockHeaderResult>;
     /// All known tips.
     #[method(name = "getchaintips")]
@@ -61,140 +64,101 @@ pub trait BlockchainRpc {
     #[method(name = "gettxout")]
     fn gettxout(
         &self,
-        txid: Option<Value>,
-        n: Option<Value>,
-        include_mempool: Option<Value>,
+        txid: HashArg<Txid>,
+        n: Uint,
+        include_mempool: Option<Flag>,
     ) -> RpcResult<Option<TxOutInfo>>;
     /// UTXO set statistics.
     #[method(name = "gettxoutsetinfo", blocking)]
     fn gettxoutsetinfo(&self) -> RpcResult<TxOutSetInfo>;
     /// Marks a block invalid, as if it broke a rule.
     #[method(name = "invalidateblock", blocking)]
-    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
+    fn invalidateblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()>;
     /// Removes invalidity marks from a block, its ancestors and descendants.
     #[method(name = "reconsiderblock", blocking)]
-    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
+    fn reconsiderblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()>;
     /// Treats a block as received before others of the same work.
     #[method(name = "preciousblock", blocking)]
-    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<()>;
+    fn preciousblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()>;
     /// Waits for the tip to change.
     #[method(name = "waitfornewblock")]
-    async fn waitfornewblock(&self, timeout: Option<Value>) -> RpcResult<Value>;
+    async fn waitfornewblock(&self, timeout: Option<Uint>) -> RpcResult<WaitTip>;
     /// Waits for a given block to be the tip.
     #[method(name = "waitforblock")]
     async fn waitforblock(
         &self,
-        blockhash: Option<Value>,
-        timeout: Option<Value>,
-    ) -> RpcResult<Value>;
+        blockhash: HashArg<BlockHash>,
+        timeout: Option<Uint>,
+    ) -> RpcResult<WaitTip>;
     /// Waits for the tip to reach a height.
     #[method(name = "waitforblockheight")]
-    async fn waitforblockheight(
-        &self,
-        height: Option<Value>,
-        timeout: Option<Value>,
-    ) -> RpcResult<Value>;
+    async fn waitforblockheight(&self, height: Uint, timeout: Option<Uint>) -> RpcResult<WaitTip>;
     /// Mempool ancestors of a mempool transaction.
     #[method(name = "getmempoolancestors")]
     fn getmempoolancestors(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult>;
     /// Mempool descendants of a mempool transaction.
     #[method(name = "getmempooldescendants")]
     fn getmempooldescendants(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult>;
     /// The node's indexes and how far they are synced.
     #[method(name = "getindexinfo")]
-    fn getindexinfo(&self, index_name: Option<Value>) -> RpcResult<Value>;
+    fn getindexinfo(&self, index_name: Option<Text>) -> RpcResult<IndexInfo>;
     /// The rules in force at a block.
     #[method(name = "getdeploymentinfo")]
-    fn getdeploymentinfo(&self, blockhash: Option<Value>) -> RpcResult<Value>;
+    fn getdeploymentinfo(&self, blockhash: Option<HashArg<BlockHash>>)
+        -> RpcResult<DeploymentInfo>;
     /// Per-block statistics: fees, fee rates, sizes.
     #[method(name = "getblockstats", blocking)]
     fn getblockstats(
         &self,
-        hash_or_height: Option<Value>,
-        stats: Option<Value>,
-    ) -> RpcResult<Value>;
+        hash_or_height: HashOrHeight,
+        stats: Option<TextArray>,
+    ) -> RpcResult<BlockStatsSelection>;
     /// Re-checks the last blocks of the active chain against the store.
     #[method(name = "verifychain", blocking)]
-    fn verifychain(&self, checklevel: Option<Value>, nblocks: Option<Value>) -> RpcResult<bool>;
+    fn verifychain(&self, checklevel: Option<Uint>, nblocks: Option<Uint>) -> RpcResult<bool>;
     /// Unspent outputs paying given addresses.
     #[method(name = "scantxoutset", blocking)]
     fn scantxoutset(
         &self,
-        action: Option<Value>,
-        scanobjects: Option<Value>,
-    ) -> RpcResult<Option<ScanResult>>;
+        action: Text,
+        scanobjects: Option<Json<Vec<ScanObject>>>,
+    ) -> RpcResult<Option<ScanTxOutSetResult>>;
     /// Transaction counts and rate over a window of the active chain.
     #[method(name = "getchaintxstats", blocking)]
-    fn getchaintxstats(&self, nblocks: Option<Value>, blockhash: Option<Value>)
-        -> RpcResult<Value>;
+    fn getchaintxstats(
+        &self,
+        nblocks: Option<Int>,
+        blockhash: Option<HashArg<BlockHash>>,
+    ) -> RpcResult<ChainTxStats>;
     /// A fee rate likely to confirm within conf_target blocks, from recent blocks.
     #[method(name = "estimatesmartfee", blocking)]
     fn estimatesmartfee(
         &self,
-        conf_target: Option<Value>,
-        estimate_mode: Option<Value>,
+        conf_target: Uint,
+        estimate_mode: Option<Text>,
     ) -> RpcResult<FeeEstimate>;
 }
 
-/// `estimatesmartfee`'s answer. A typed result, not a `Value`: an amount put into a
-/// `Value` becomes an `f64` and would print as `1e-5`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct FeeEstimate {
-    /// DOT per 1000 bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feerate: Option<dotcoin_common::Amount>,
-    /// Why there is no estimate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<String>>,
-    /// The block target the estimate is for.
-    pub blocks: u32,
-}
-
-/// `scantxoutset start`'s answer (typed, for its amounts).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ScanResult {
-    /// Whether the scan completed.
-    pub success: bool,
-    /// Outputs examined: the address index yields only the matching ones.
-    pub txouts: u64,
-    /// Height of the tip the scan saw.
-    pub height: u32,
-    /// Hash of that tip.
-    pub bestblock: dotcoin_common::BlockHash,
-    /// The matching unspent outputs.
-    pub unspents: Vec<ScanUnspent>,
-    /// Their total.
-    pub total_amount: dotcoin_common::Amount,
-}
-
-/// One output found by `scantxoutset`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ScanUnspent {
-    /// Its transaction.
-    pub txid: dotcoin_common::Txid,
-    /// Its index.
-    pub vout: u32,
-    /// Its locking script, hex (`5120` and the x-only key, see [`ScriptPubKey`]).
-    #[serde(rename = "scriptPubKey")]
-    pub script_pub_key: String,
-    /// The descriptor that matched it.
-    pub desc: String,
-    /// Its value.
-    pub amount: dotcoin_common::Amount,
-    /// Whether a coinbase created it.
-    pub coinbase: bool,
-    /// Height of its block.
-    pub height: u32,
-    /// Hash of its block.
-    pub blockhash: dotcoin_common::BlockHash,
+/// One of `scantxoutset`'s scan objects: a descriptor, or an object holding one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ScanObject {
+    /// `"addr(<address>)"`.
+    Desc(String),
+    /// `{"desc": "addr(<address>)"}` (Core's `range` is meaningless for an address).
+    Object {
+        /// The descriptor.
+        #[serde(default)]
+        desc: String,
+    },
 }
 
 /// One non-coinbase transaction of a block with what it paid.
@@ -293,8 +257,11 @@ fn utxo_entry_size() -> i64 {
 }
 
 /// The tip as the wait calls report it.
-fn tip_json(tip: &crate::chain::IndexEntry) -> Value {
-    serde_json::json!({ "hash": tip.hash.to_string(), "height": tip.height })
+fn wait_tip(tip: &crate::chain::IndexEntry) -> WaitTip {
+    WaitTip {
+        hash: tip.hash,
+        height: tip.height,
+    }
 }
 
 /// Waits until `done` holds for the tip, or `timeout_ms` (0: no limit) passes; returns
@@ -303,7 +270,7 @@ async fn wait_for_tip(
     ctx: &RpcContext,
     timeout_ms: u32,
     mut done: impl FnMut(&crate::chain::IndexEntry) -> bool,
-) -> Value {
+) -> WaitTip {
     let mut rx = ctx.chain.watch_snapshots();
     let wait = async {
         loop {
@@ -326,7 +293,7 @@ async fn wait_for_tip(
             Err(_) => ctx.chain.tip(),
         }
     };
-    tip_json(&tip)
+    wait_tip(&tip)
 }
 
 /// The mempool transactions reachable from `txid` through `next` (parents or children),
@@ -447,31 +414,25 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         Ok(self.ctx.chain.tip().height)
     }
 
-    fn getbestblockhash(&self) -> RpcResult<String> {
-        Ok(self.ctx.chain.tip().hash.to_string())
+    fn getbestblockhash(&self) -> RpcResult<BlockHash> {
+        Ok(self.ctx.chain.tip().hash)
     }
 
-    fn getblockhash(&self, height: Option<Value>) -> RpcResult<String> {
-        let height = u32_param(&required(height, "height")?, "height")?;
+    fn getblockhash(&self, height: Uint) -> RpcResult<BlockHash> {
         let state = self.ctx.chain.snapshot();
         state
             .index()
-            .active_hash(height)
-            .map(|h| h.to_string())
+            .active_hash(*height)
             .ok_or_rpc(RpcErrorCode::InvalidParameter, "Block height out of range")
     }
 
     fn getblock(
         &self,
-        blockhash: Option<Value>,
-        verbosity: Option<Value>,
+        blockhash: HashArg<BlockHash>,
+        verbosity: Option<BlockVerbosity>,
     ) -> RpcResult<GetBlockResult> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        // Bitcoin Core accepts true/false for verbosity too.
-        let verbosity = match verbosity {
-            Some(Value::Bool(b)) => u32::from(b),
-            other => opt_u32(other, "verbosity", 1)?,
-        };
+        let hash = *blockhash;
+        let verbosity = verbosity.map_or(1, |v| *v);
         // Core's 3 adds prevouts to 2; here 2 already has them, so 3 is the same.
         if verbosity > 3 {
             return Err(rpc_error(
@@ -515,11 +476,11 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn getblockheader(
         &self,
-        blockhash: Option<Value>,
-        verbose: Option<Value>,
+        blockhash: HashArg<BlockHash>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetBlockHeaderResult> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        let verbose = opt_bool(verbose, "verbose", true)?;
+        let hash = *blockhash;
+        let verbose = verbose.is_none_or(|v| *v);
         let state = self.ctx.chain.snapshot();
         let entry = *state
             .index()
@@ -564,13 +525,13 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn gettxout(
         &self,
-        txid: Option<Value>,
-        n: Option<Value>,
-        include_mempool: Option<Value>,
+        txid: HashArg<Txid>,
+        n: Uint,
+        include_mempool: Option<Flag>,
     ) -> RpcResult<Option<TxOutInfo>> {
-        let txid = txid_param(&required(txid, "txid")?, "txid")?;
-        let vout = u32_param(&required(n, "n")?, "n")?;
-        let include_mempool = opt_bool(include_mempool, "include_mempool", true)?;
+        let txid = *txid;
+        let vout = *n;
+        let include_mempool = include_mempool.is_none_or(|f| *f);
         let op = OutPoint { txid, vout };
         let state = self.ctx.chain.snapshot();
         let network = self.ctx.chain.params().network;
@@ -621,51 +582,47 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         })
     }
 
-    fn invalidateblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
+    fn invalidateblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()> {
         mark_block(blockhash, |h| self.ctx.chain.invalidate_block(h))
     }
 
-    fn reconsiderblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
+    fn reconsiderblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()> {
         mark_block(blockhash, |h| self.ctx.chain.reconsider_block(h))
     }
 
-    fn preciousblock(&self, blockhash: Option<Value>) -> RpcResult<()> {
+    fn preciousblock(&self, blockhash: HashArg<BlockHash>) -> RpcResult<()> {
         mark_block(blockhash, |h| self.ctx.chain.precious_block(h))
     }
 
-    async fn waitfornewblock(&self, timeout: Option<Value>) -> RpcResult<Value> {
-        let timeout = opt_u32(timeout, "timeout", 0)?;
+    async fn waitfornewblock(&self, timeout: Option<Uint>) -> RpcResult<WaitTip> {
+        let timeout = timeout.map_or(0, |t| *t);
         let start = self.ctx.chain.tip().hash;
         Ok(wait_for_tip(&self.ctx, timeout, |tip| tip.hash != start).await)
     }
 
     async fn waitforblock(
         &self,
-        blockhash: Option<Value>,
-        timeout: Option<Value>,
-    ) -> RpcResult<Value> {
-        let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-        let timeout = opt_u32(timeout, "timeout", 0)?;
+        blockhash: HashArg<BlockHash>,
+        timeout: Option<Uint>,
+    ) -> RpcResult<WaitTip> {
+        let hash = *blockhash;
+        let timeout = timeout.map_or(0, |t| *t);
         Ok(wait_for_tip(&self.ctx, timeout, |tip| tip.hash == hash).await)
     }
 
-    async fn waitforblockheight(
-        &self,
-        height: Option<Value>,
-        timeout: Option<Value>,
-    ) -> RpcResult<Value> {
-        let height = u32_param(&required(height, "height")?, "height")?;
-        let timeout = opt_u32(timeout, "timeout", 0)?;
+    async fn waitforblockheight(&self, height: Uint, timeout: Option<Uint>) -> RpcResult<WaitTip> {
+        let height = *height;
+        let timeout = timeout.map_or(0, |t| *t);
         Ok(wait_for_tip(&self.ctx, timeout, |tip| tip.height >= height).await)
     }
 
     fn getmempoolancestors(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult> {
-        let txid = txid_param(&required(txid, "txid")?, "txid")?;
-        let verbose = opt_bool(verbose, "verbose", false)?;
+        let txid = *txid;
+        let verbose = verbose.is_some_and(|v| *v);
         let state = self.ctx.chain.snapshot();
         let found = mempool_closure(&state, txid, pool_parents)?;
         Ok(mempool_list(&state, found, verbose))
@@ -673,78 +630,74 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn getmempooldescendants(
         &self,
-        txid: Option<Value>,
-        verbose: Option<Value>,
+        txid: HashArg<Txid>,
+        verbose: Option<Flag>,
     ) -> RpcResult<GetRawMempoolResult> {
-        let txid = txid_param(&required(txid, "txid")?, "txid")?;
-        let verbose = opt_bool(verbose, "verbose", false)?;
+        let txid = *txid;
+        let verbose = verbose.is_some_and(|v| *v);
         let state = self.ctx.chain.snapshot();
         let found = mempool_closure(&state, txid, |s, t| s.mempool().children_of(t))?;
         Ok(mempool_list(&state, found, verbose))
     }
 
-    fn getindexinfo(&self, index_name: Option<Value>) -> RpcResult<Value> {
-        let wanted = match &index_name {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(string_param(v, "index_name")?.to_owned()),
-        };
+    fn getindexinfo(&self, index_name: Option<Text>) -> RpcResult<IndexInfo> {
+        let wanted = |name: &str| index_name.as_ref().is_none_or(|w| w.as_str() == name);
         // Both indexes are written in the same atomic batch as the block that changes
         // them, so they are always synced to the tip.
-        let height = self.ctx.chain.tip().height;
-        let mut out = serde_json::Map::new();
-        for name in ["txindex", "addressindex"] {
-            if wanted.as_deref().is_none_or(|w| w == name) {
-                out.insert(
-                    name.into(),
-                    serde_json::json!({ "synced": true, "best_block_height": height }),
-                );
-            }
-        }
-        Ok(Value::Object(out))
+        let status = IndexStatus {
+            synced: true,
+            best_block_height: self.ctx.chain.tip().height,
+        };
+        Ok(IndexInfo {
+            txindex: wanted("txindex").then_some(status),
+            addressindex: wanted("addressindex").then_some(status),
+        })
     }
 
-    fn getdeploymentinfo(&self, blockhash: Option<Value>) -> RpcResult<Value> {
+    fn getdeploymentinfo(
+        &self,
+        blockhash: Option<HashArg<BlockHash>>,
+    ) -> RpcResult<DeploymentInfo> {
         let state = self.ctx.chain.snapshot();
         let entry = match blockhash {
-            None | Some(Value::Null) => *state.tip(),
-            Some(v) => {
-                let hash = blockhash_param(&v, "blockhash")?;
-                *state
-                    .index()
-                    .get(&hash)
-                    .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?
-            }
+            None => *state.tip(),
+            Some(hash) => *state
+                .index()
+                .get(&hash)
+                .ok_or_rpc(RpcErrorCode::InvalidAddressOrKey, "Block not found")?,
         };
         // dotcoin has had one rule set since genesis: every rule is "buried" at height 0,
         // as Core reports deployments whose activation height is fixed in the code.
-        let deployments: serde_json::Map<String, Value> = DEPLOYMENTS
+        let deployments: BTreeMap<String, Deployment> = DEPLOYMENTS
             .iter()
             .map(|(name, rule)| {
                 (
                     (*name).to_owned(),
-                    serde_json::json!({
-                        "type": "buried", "active": true, "height": 0, "rule": rule,
-                    }),
+                    Deployment {
+                        kind: "buried".into(),
+                        active: true,
+                        height: 0,
+                        rule: (*rule).to_owned(),
+                    },
                 )
             })
             .collect();
-        Ok(serde_json::json!({
-            "hash": entry.hash.to_string(),
-            "height": entry.height,
-            "deployments": deployments,
-        }))
+        Ok(DeploymentInfo {
+            hash: entry.hash,
+            height: entry.height,
+            deployments,
+        })
     }
 
     fn getchaintxstats(
         &self,
-        nblocks: Option<Value>,
-        blockhash: Option<Value>,
-    ) -> RpcResult<Value> {
+        nblocks: Option<Int>,
+        blockhash: Option<HashArg<BlockHash>>,
+    ) -> RpcResult<ChainTxStats> {
         let chain = self.ctx.chain.snapshot();
         let entry = match blockhash {
-            None | Some(Value::Null) => *chain.tip(),
-            Some(v) => {
-                let hash = blockhash_param(&v, "blockhash")?;
+            None => *chain.tip(),
+            Some(hash) => {
                 let entry = *chain
                     .index()
                     .get(&hash)
@@ -761,12 +714,9 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         // Core's default window: a month of blocks at the target spacing.
         let month = 30 * 24 * 60 * 60 / chain.params().target_spacing.max(1);
         let window = match nblocks {
-            None | Some(Value::Null) => month.min(entry.height.saturating_sub(1)),
-            Some(v) => {
-                let n = match v.as_i64() {
-                    Some(n) => n,
-                    None => return Err(rpc_error(RpcErrorCode::Type, "nblocks must be a number")),
-                };
+            None => month.min(entry.height.saturating_sub(1)),
+            Some(n) => {
+                let n = *n;
                 if n < 0 || (n > 0 && n >= i64::from(entry.height)) {
                     return Err(rpc_error(
                         RpcErrorCode::InvalidParameter,
@@ -777,13 +727,16 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             }
         };
         let txcount = self.chain_tx_count(&chain, entry.height)?;
-        let mut out = serde_json::json!({
-            "time": entry.header.time,
-            "txcount": txcount,
-            "window_final_block_hash": entry.hash.to_string(),
-            "window_final_block_height": entry.height,
-            "window_block_count": window,
-        });
+        let mut out = ChainTxStats {
+            time: entry.header.time,
+            txcount,
+            window_final_block_hash: entry.hash,
+            window_final_block_height: entry.height,
+            window_block_count: window,
+            window_tx_count: None,
+            window_interval: None,
+            txrate: None,
+        };
         if window > 0 {
             let start_height = entry.height - window;
             let start = chain
@@ -797,10 +750,10 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 ))
             };
             let interval = mtp(&entry.hash) - mtp(&start.hash);
-            out["window_tx_count"] = window_tx.into();
-            out["window_interval"] = interval.into();
+            out.window_tx_count = Some(window_tx);
+            out.window_interval = Some(interval);
             if interval > 0 {
-                out["txrate"] = (window_tx as f64 / interval as f64).into();
+                out.txrate = Some(window_tx as f64 / interval as f64);
             }
         }
         Ok(out)
@@ -808,25 +761,11 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn getblockstats(
         &self,
-        hash_or_height: Option<Value>,
-        stats: Option<Value>,
-    ) -> RpcResult<Value> {
-        let wanted: Option<Vec<String>> = match stats {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(list)) => Some(
-                list.iter()
-                    .map(|v| string_param(v, "stats").map(str::to_owned))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Some(other) => {
-                return Err(rpc_error(
-                    RpcErrorCode::Type,
-                    format!("Expected type array for stats, got {other}"),
-                ))
-            }
-        };
+        hash_or_height: HashOrHeight,
+        stats: Option<TextArray>,
+    ) -> RpcResult<BlockStatsSelection> {
         let chain = self.ctx.chain.snapshot();
-        let (entry, block) = self.block_at(&chain, required(hash_or_height, "hash_or_height")?)?;
+        let (entry, block) = self.block_at(&chain, hash_or_height)?;
         let txs = paid_txs(&chain, &block)?.ok_or_else(|| {
             rpc_error(
                 RpcErrorCode::Misc,
@@ -897,32 +836,18 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             utxo_increase_actual: utxo_increase,
             utxo_size_inc_actual: utxo_size_inc,
         };
-        let Value::Object(mut all) =
-            serde_json::to_value(all).map_err(|e| rpc_error(RpcErrorCode::Misc, e.to_string()))?
-        else {
-            return Err(rpc_error(
-                RpcErrorCode::Misc,
-                "block stats are not an object",
-            ));
-        };
         // The names Core accepts are the fields of the full answer, so the two cannot drift.
-        if let Some(bad) = wanted.iter().flatten().find(|w| !all.contains_key(*w)) {
-            return Err(rpc_error(
-                RpcErrorCode::InvalidParameter,
-                format!("Invalid selected statistic '{bad}'"),
-            ));
-        }
-        Ok(Value::Object(match wanted {
-            None => all,
-            Some(keys) => keys
-                .into_iter()
-                .filter_map(|k| all.remove(&k).map(|v| (k, v)))
-                .collect(),
-        }))
+        all.select(stats.as_deref().map(Vec::as_slice))
+            .map_err(|bad| {
+                rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!("Invalid selected statistic '{bad}'"),
+                )
+            })
     }
 
-    fn verifychain(&self, checklevel: Option<Value>, nblocks: Option<Value>) -> RpcResult<bool> {
-        let level = opt_u32(checklevel, "checklevel", 3)?;
+    fn verifychain(&self, checklevel: Option<Uint>, nblocks: Option<Uint>) -> RpcResult<bool> {
+        let level = checklevel.map_or(3, |l| *l);
         if level > 4 {
             return Err(rpc_error(
                 RpcErrorCode::InvalidParameter,
@@ -931,7 +856,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         }
         let chain = self.ctx.chain.snapshot();
         let tip = chain.height();
-        let n = match opt_u32(nblocks, "nblocks", 6)? {
+        let n = match nblocks.map_or(6, |n| *n) {
             0 => tip,
             n => n.min(tip),
         };
@@ -987,11 +912,10 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn scantxoutset(
         &self,
-        action: Option<Value>,
-        scanobjects: Option<Value>,
-    ) -> RpcResult<Option<ScanResult>> {
-        let action = required(action, "action")?;
-        match string_param(&action, "action")? {
+        action: Text,
+        scanobjects: Option<Json<Vec<ScanObject>>>,
+    ) -> RpcResult<Option<ScanTxOutSetResult>> {
+        match action.as_str() {
             // Scans run to completion within the call: there is never one to report or stop.
             "status" => return Ok(None),
             "abort" => {
@@ -1008,18 +932,15 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 ))
             }
         }
-        let objects = required(scanobjects, "scanobjects")?;
-        let objects = objects
-            .as_array()
-            .ok_or_else(|| rpc_error(RpcErrorCode::Type, "Expected type array for scanobjects"))?;
+        // Required for "start" only, so the wire cannot hold the call to it.
+        let objects = scanobjects.ok_or_rpc(
+            RpcErrorCode::InvalidParameter,
+            "missing required parameter 'scanobjects'",
+        )?;
         let network = self.ctx.chain.params().network;
         let mut wanted = Vec::with_capacity(objects.len());
-        for o in objects {
-            let desc = match o {
-                Value::String(d) => d.as_str(),
-                Value::Object(m) => m.get("desc").and_then(Value::as_str).unwrap_or_default(),
-                _ => "",
-            };
+        for o in objects.iter() {
+            let (ScanObject::Desc(desc) | ScanObject::Object { desc }) = o;
             // Core's descriptors, of which only addr() has a meaning here: an output is a
             // key, so every other script kind is empty.
             let inner = desc
@@ -1067,7 +988,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         }
         let total = dotcoin_common::Amount::checked_sum(unspents.iter().map(|u| u.amount))
             .ok_or_else(|| rpc_error(RpcErrorCode::Misc, "total above MAX_MONEY"))?;
-        Ok(Some(ScanResult {
+        Ok(Some(ScanTxOutSetResult {
             success: true,
             txouts: unspents.len() as u64,
             height: state.height(),
@@ -1079,10 +1000,10 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
 
     fn estimatesmartfee(
         &self,
-        conf_target: Option<Value>,
-        estimate_mode: Option<Value>,
+        conf_target: Uint,
+        estimate_mode: Option<Text>,
     ) -> RpcResult<FeeEstimate> {
-        let target = u32_param(&required(conf_target, "conf_target")?, "conf_target")?;
+        let target = *conf_target;
         if !(1..=1008).contains(&target) {
             return Err(rpc_error(
                 RpcErrorCode::InvalidParameter,
@@ -1090,8 +1011,8 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
             ));
         }
         match &estimate_mode {
-            None | Some(Value::Null) => {}
-            Some(v) => match string_param(v, "estimate_mode")?.to_ascii_lowercase().as_str() {
+            None => {}
+            Some(mode) => match mode.to_ascii_lowercase().as_str() {
                 "unset" | "economical" | "conservative" => {}
                 other => {
                     return Err(rpc_error(
@@ -1147,22 +1068,19 @@ impl BlockchainRpcImpl {
     fn block_at(
         &self,
         chain: &crate::state::Snapshot,
-        hash_or_height: Value,
+        hash_or_height: HashOrHeight,
     ) -> RpcResult<(crate::chain::IndexEntry, dotcoin_common::Block)> {
-        let hash = match &hash_or_height {
-            Value::Number(_) => {
-                let h = u32_param(&hash_or_height, "hash_or_height")?;
-                chain.index().active_hash(h).ok_or_else(|| {
-                    rpc_error(
-                        RpcErrorCode::InvalidParameter,
-                        format!(
-                            "Target block height {h} after current tip {}",
-                            chain.height()
-                        ),
-                    )
-                })?
-            }
-            other => blockhash_param(other, "hash_or_height")?,
+        let hash = match hash_or_height {
+            HashOrHeight::Height(h) => chain.index().active_hash(h).ok_or_else(|| {
+                rpc_error(
+                    RpcErrorCode::InvalidParameter,
+                    format!(
+                        "Target block height {h} after current tip {}",
+                        chain.height()
+                    ),
+                )
+            })?,
+            HashOrHeight::Hash(hash) => hash,
         };
         let entry = *chain
             .index()
@@ -1194,11 +1112,10 @@ const DEPLOYMENTS: &[(&str, &str)] = &[
 
 /// The block-marking calls: parse the hash, run `f`, map its error as Bitcoin Core does.
 fn mark_block(
-    blockhash: Option<Value>,
-    f: impl FnOnce(&dotcoin_common::BlockHash) -> Result<crate::chain::ChainUpdate, ChainError>,
+    blockhash: HashArg<BlockHash>,
+    f: impl FnOnce(&BlockHash) -> Result<crate::chain::ChainUpdate, ChainError>,
 ) -> RpcResult<()> {
-    let hash = blockhash_param(&required(blockhash, "blockhash")?, "blockhash")?;
-    f(&hash).map_err(chain_change_error)?;
+    f(&blockhash).map_err(chain_change_error)?;
     Ok(())
 }
 

@@ -1,13 +1,14 @@
 //! Control calls: `help` (built-in calls and running plugins' methods), `stop`, `uptime`,
 //! `getinfo`.
 
-use dotcoin_common::rpc_types::NodeInfo;
+use dotcoin_common::rpc_types::{
+    ActiveCommand, LockedMemory, LoggingCategories, MemoryInfo, NodeInfo, RpcInfo,
+};
+use dotcoin_rpc_server::arg::{Text, TextArray};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
-use serde_json::{json, Value};
 
 use super::error::{rpc_error, RpcErrorCode};
-use super::params::string_param;
 use super::{spec, RpcContext};
 
 /// Control calls.
@@ -15,7 +16,7 @@ use super::{spec, RpcContext};
 pub trait ControlRpc {
     /// Lists every call by category, or explains one.
     #[method(name = "help")]
-    fn help(&self, command: Option<Value>) -> RpcResult<String>;
+    fn help(&self, command: Option<Text>) -> RpcResult<String>;
 
     /// Asks the node to shut down.
     #[method(name = "stop")]
@@ -31,37 +32,19 @@ pub trait ControlRpc {
 
     /// The RPC server's state: calls being answered, the log file.
     #[method(name = "getrpcinfo")]
-    fn getrpcinfo(&self) -> RpcResult<Value>;
+    fn getrpcinfo(&self) -> RpcResult<RpcInfo>;
 
     /// Memory use.
     #[method(name = "getmemoryinfo")]
-    fn getmemoryinfo(&self, mode: Option<Value>) -> RpcResult<Value>;
+    fn getmemoryinfo(&self, mode: Option<Text>) -> RpcResult<MemoryInfo>;
 
     /// Which log categories are at debug level; switches them on and off.
     #[method(name = "logging")]
-    fn logging(&self, include: Option<Value>, exclude: Option<Value>) -> RpcResult<Value>;
-}
-
-/// A `logging` argument: absent, or an array of category names.
-fn category_list(v: Option<&Value>, name: &str) -> RpcResult<Vec<String>> {
-    match v {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_str().map(str::to_owned).ok_or_else(|| {
-                    rpc_error(
-                        RpcErrorCode::Type,
-                        format!("{name}: each category must be a string"),
-                    )
-                })
-            })
-            .collect(),
-        Some(_) => Err(rpc_error(
-            RpcErrorCode::Type,
-            format!("{name} must be an array of category names"),
-        )),
-    }
+    fn logging(
+        &self,
+        include: Option<TextArray>,
+        exclude: Option<TextArray>,
+    ) -> RpcResult<LoggingCategories>;
 }
 
 /// Implementation of [`ControlRpcServer`].
@@ -138,16 +121,16 @@ pub fn help_for(command: &str, extras: &[ExtraHelp]) -> Option<String> {
 }
 
 impl ControlRpcServer for ControlRpcImpl {
-    fn help(&self, command: Option<Value>) -> RpcResult<String> {
+    fn help(&self, command: Option<Text>) -> RpcResult<String> {
         let plugins = plugin_help(&self.ctx);
         match command {
-            None | Some(Value::Null) => Ok(help_overview(&plugins)),
-            Some(v) => {
-                let name = string_param(&v, "command")?;
-                help_for(name, &plugins).ok_or_else(|| {
-                    rpc_error(RpcErrorCode::Misc, format!("help: unknown command: {name}"))
-                })
-            }
+            None => Ok(help_overview(&plugins)),
+            Some(name) => help_for(&name, &plugins).ok_or_else(|| {
+                rpc_error(
+                    RpcErrorCode::Misc,
+                    format!("help: unknown command: {}", *name),
+                )
+            }),
         }
     }
 
@@ -156,28 +139,33 @@ impl ControlRpcServer for ControlRpcImpl {
         Ok("dotcoind stopping".into())
     }
 
-    fn getrpcinfo(&self) -> RpcResult<Value> {
-        let active: Vec<Value> = dotcoin_rpc_server::active_calls()
+    fn getrpcinfo(&self) -> RpcResult<RpcInfo> {
+        let active_commands = dotcoin_rpc_server::active_calls()
             .into_iter()
-            .map(|(method, d)| json!({ "method": method, "duration": d.as_micros() as u64 }))
+            .map(|(method, d)| ActiveCommand {
+                method,
+                duration: d.as_micros() as u64,
+            })
             .collect();
-        Ok(json!({
-            "active_commands": active,
-            "logpath": self.ctx.chain.datadir().join("debug.log").display().to_string(),
-        }))
+        Ok(RpcInfo {
+            active_commands,
+            logpath: self
+                .ctx
+                .chain
+                .datadir()
+                .join("debug.log")
+                .display()
+                .to_string(),
+        })
     }
 
-    fn getmemoryinfo(&self, mode: Option<Value>) -> RpcResult<Value> {
-        let mode = match &mode {
-            None | Some(Value::Null) => "stats",
-            Some(v) => string_param(v, "mode")?,
-        };
-        match mode {
+    fn getmemoryinfo(&self, mode: Option<Text>) -> RpcResult<MemoryInfo> {
+        match mode.as_deref().map_or("stats", String::as_str) {
             // Core's "locked" pool holds wallet keys in memory that is never swapped out;
             // dotcoind holds no key, so the pool it reports is empty, truly.
-            "stats" => Ok(json!({ "locked": {
-                "used": 0, "free": 0, "total": 0, "locked": 0, "chunks_used": 0, "chunks_free": 0,
-            }})),
+            "stats" => Ok(MemoryInfo {
+                locked: LockedMemory::default(),
+            }),
             "mallocinfo" => Err(rpc_error(
                 RpcErrorCode::InvalidParameter,
                 "mallocinfo mode not available",
@@ -189,9 +177,13 @@ impl ControlRpcServer for ControlRpcImpl {
         }
     }
 
-    fn logging(&self, include: Option<Value>, exclude: Option<Value>) -> RpcResult<Value> {
-        let include = category_list(include.as_ref(), "include")?;
-        let exclude = category_list(exclude.as_ref(), "exclude")?;
+    fn logging(
+        &self,
+        include: Option<TextArray>,
+        exclude: Option<TextArray>,
+    ) -> RpcResult<LoggingCategories> {
+        let include = include.map(|i| i.0).unwrap_or_default();
+        let exclude = exclude.map(|e| e.0).unwrap_or_default();
         if !include.is_empty() || !exclude.is_empty() {
             self.ctx
                 .log
@@ -205,11 +197,13 @@ impl ControlRpcServer for ControlRpcImpl {
                     }
                 })?;
         }
-        let mut out = serde_json::Map::new();
-        for (cat, on) in self.ctx.log.categories() {
-            out.insert(cat.to_owned(), Value::Bool(on));
-        }
-        Ok(Value::Object(out))
+        Ok(self
+            .ctx
+            .log
+            .categories()
+            .into_iter()
+            .map(|(cat, on)| (cat.to_owned(), on))
+            .collect())
     }
 
     fn uptime(&self) -> RpcResult<u64> {

@@ -9,8 +9,9 @@
 
 use dotcoin_common::{BlockHash, Txid};
 use dotcoin_rpc_server::arg::{
-    check, AnyJson, Count, DotPerKvb, Flag, FromParam, HashArg, Hex, HexList, Int, Json,
-    KeywordArg, ParamError, RawTxVerbosity, Text, Uint,
+    check, AddressIndexList, AnyJson, BlockVerbosity, Count, DotPerKvb, Flag, FromParam, HashArg,
+    HashOrHeight, Hex, HexList, Int, Json, KeywordArg, ParamError, RawTxVerbosity,
+    SubscriptionIdArg, Text, TextArray, Uint,
 };
 
 use super::mining::TemplateRequest;
@@ -210,7 +211,7 @@ pub struct MethodSpec {
     pub example: &'static [&'static str],
 }
 
-const HASH: Arg = req("blockhash", Ty::Hex, "The block hash");
+const HASH: Arg = arg::<HashArg<BlockHash>>("blockhash", "The block hash");
 const EX_HASH: &str = "\"000000000000000000000000000000000000000000000000000000000000abcd\"";
 const EX_TXID: &str = "\"00000000000000000000000000000000000000000000000000000000000000ef\"";
 const EX_ADDR: &str = "\"dcrt1pexampleaddress\"";
@@ -258,7 +259,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Addressindex",
         name: "getaddressbalance",
         desc: "Balance of addresses (confirmed, immature, unconfirmed), in base units.",
-        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        args: &[arg::<AddressIndexList>("addresses", "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
         returns: obj("", &[
             ("balance", "numeric", "Mature confirmed balance, base units"),
             ("immature", "numeric", "Immature coinbase outputs, base units"),
@@ -271,7 +272,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Addressindex",
         name: "getaddresstxids",
         desc: "Txids of every transaction touching the addresses, confirmed then mempool.",
-        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        args: &[arg::<AddressIndexList>("addresses", "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
         returns: arr("The txids", &[]),
         example: &["{\"addresses\":[\"dcrt1pexampleaddress\"]}"],
     },
@@ -279,7 +280,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Addressindex",
         name: "getaddressutxos",
         desc: "Unspent outputs of addresses, mempool-aware.",
-        args: &[req("addresses", Ty::Any, "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
+        args: &[arg::<AddressIndexList>("addresses", "{\"addresses\": [\"address\",...]}, a list of addresses, or one")],
         returns: arr("One object per output", &[
             ("address", "string", "The address"),
             ("txid", "string", "The transaction id"),
@@ -308,7 +309,7 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\n\
                If verbosity is 1, returns an Object with information about block <hash>.\n\
                If verbosity is 2, returns an Object with information about block <hash> and information about each transaction, with fee and prevout.",
-        args: &[HASH, opt("verbosity|verbose", Ty::Num, "1", "0 for hex-encoded data, 1 for a JSON object, 2 for JSON with transaction data")],
+        args: &[HASH, opt_arg::<BlockVerbosity>("verbosity|verbose", "1", "0 for hex-encoded data, 1 for a JSON object, 2 for JSON with transaction data")],
         returns: obj("for verbosity 1 and 2 (verbosity 0: a hex string)", &[
             ("hash", "string", "the block hash (same as provided)"),
             ("confirmations", "numeric", "The number of confirmations, or -1 if the block is not on the main chain"),
@@ -370,7 +371,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "getblockhash",
         desc: "Returns hash of block in best-block-chain at height provided.",
-        args: &[req("height", Ty::Num, "The height index")],
+        args: &[arg::<Uint>("height", "The height index")],
         returns: ret("string", "The block hash"),
         example: &["1000"],
     },
@@ -379,8 +380,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getchaintxstats",
         desc: "Compute statistics about the total number and rate of transactions in the chain.",
         args: &[
-            opt("nblocks", Ty::Num, "one month", "Size of the window in number of blocks"),
-            opt("blockhash", Ty::Hex, "chain tip", "The hash of the block that ends the window."),
+            opt_arg::<Int>("nblocks", "one month", "Size of the window in number of blocks"),
+            opt_arg::<HashArg<BlockHash>>("blockhash", "chain tip", "The hash of the block that ends the window."),
         ],
         returns: obj("", &[
             ("time", "numeric", "The timestamp for the final block in the window, expressed in UNIX epoch time"),
@@ -400,8 +401,8 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "Compute per block statistics for a given window. All amounts are in base units.\n\
                It won't work for blocks off the active chain (their undo data is not kept).",
         args: &[
-            req("hash_or_height", Ty::Any, "The block hash or height of the target block"),
-            opt("stats", Ty::Arr, "all values", "Values to plot (see result below)"),
+            arg::<HashOrHeight>("hash_or_height", "The block hash or height of the target block"),
+            opt_arg::<TextArray>("stats", "all values", "Values to plot (see result below)"),
         ],
         returns: obj("", &[
             ("avgfee", "numeric", "Average fee in the block"),
@@ -443,7 +444,7 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getblockheader",
         desc: "If verbose is false, returns a string that is serialized, hex-encoded data for blockheader 'hash'.\n\
                If verbose is true, returns an Object with information about blockheader <hash>.",
-        args: &[HASH, opt("verbose", Ty::Bool, "true", "true for a json object, false for the hex-encoded data")],
+        args: &[HASH, opt_arg::<Flag>("verbose", "true", "true for a json object, false for the hex-encoded data")],
         returns: obj("for verbose = true", &[
             ("hash", "string", "the block hash (same as provided)"),
             ("confirmations", "numeric", "The number of confirmations, or -1 if the block is not on the main chain"),
@@ -546,9 +547,9 @@ pub const SPECS: &[MethodSpec] = &[
         name: "gettxout",
         desc: "Returns details about an unspent transaction output.",
         args: &[
-            req("txid", Ty::Hex, "The transaction id"),
-            req("n", Ty::Num, "vout number"),
-            opt("include_mempool", Ty::Bool, "true", "Whether to include the mempool. Note that an unspent output that is spent in the mempool won't appear."),
+            arg::<HashArg<Txid>>("txid", "The transaction id"),
+            arg::<Uint>("n", "vout number"),
+            opt_arg::<Flag>("include_mempool", "true", "Whether to include the mempool. Note that an unspent output that is spent in the mempool won't appear."),
         ],
         returns: obj("null if the output is spent or unknown", &[
             ("bestblock", "string", "The hash of the block at the tip of the chain"),
@@ -583,7 +584,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "invalidateblock",
         desc: "Permanently marks a block as invalid, as if it violated a consensus rule.",
-        args: &[req("blockhash", Ty::Hex, "the hash of the block to mark as invalid")],
+        args: &[arg::<HashArg<BlockHash>>("blockhash", "the hash of the block to mark as invalid")],
         returns: NULL,
         example: &[EX_HASH],
     },
@@ -591,7 +592,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "preciousblock",
         desc: "Treats a block as if it were received before others with the same work.",
-        args: &[req("blockhash", Ty::Hex, "the hash of the block to mark as precious")],
+        args: &[arg::<HashArg<BlockHash>>("blockhash", "the hash of the block to mark as precious")],
         returns: NULL,
         example: &[EX_HASH],
     },
@@ -599,7 +600,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "reconsiderblock",
         desc: "Removes invalidity status of a block, its ancestors and its descendants, reconsider them for activation.",
-        args: &[req("blockhash", Ty::Hex, "the hash of the block to reconsider")],
+        args: &[arg::<HashArg<BlockHash>>("blockhash", "the hash of the block to reconsider")],
         returns: NULL,
         example: &[EX_HASH],
     },
@@ -607,7 +608,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "getdeploymentinfo",
         desc: "Returns an object containing the rules in force (dotcoin's deployments are all buried at genesis).",
-        args: &[opt("blockhash", Ty::Hex, "hash of current chain tip", "The block hash at which to query deployment state")],
+        args: &[opt_arg::<HashArg<BlockHash>>("blockhash", "hash of current chain tip", "The block hash at which to query deployment state")],
         returns: obj("", &[
             ("hash", "string", "requested block hash (or tip)"),
             ("height", "numeric", "requested block height (or tip)"),
@@ -620,8 +621,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getmempoolancestors",
         desc: "If txid is in the mempool, returns all in-mempool ancestors.",
         args: &[
-            req("txid", Ty::Hex, "The transaction id (must be in mempool)"),
-            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
+            arg::<HashArg<Txid>>("txid", "The transaction id (must be in mempool)"),
+            opt_arg::<Flag>("verbose", "false", "True for a json object, false for array of transaction ids"),
         ],
         returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
         example: &[EX_TXID],
@@ -631,8 +632,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getmempooldescendants",
         desc: "If txid is in the mempool, returns all in-mempool descendants.",
         args: &[
-            req("txid", Ty::Hex, "The transaction id (must be in mempool)"),
-            opt("verbose", Ty::Bool, "false", "True for a json object, false for array of transaction ids"),
+            arg::<HashArg<Txid>>("txid", "The transaction id (must be in mempool)"),
+            opt_arg::<Flag>("verbose", "false", "True for a json object, false for array of transaction ids"),
         ],
         returns: arr("for verbose = false; verbose = true gives an object of getmempoolentry objects by txid", &[]),
         example: &[EX_TXID],
@@ -644,8 +645,8 @@ pub const SPECS: &[MethodSpec] = &[
                Only addr(<address>) descriptors apply (an output is locked to a key); the address index answers at once,\n\
                so a scan finishes within its call: status answers null and abort has nothing to stop.",
         args: &[
-            req("action", Ty::Str, "start, abort or status"),
-            opt("scanobjects", Ty::Arr, "required for start", "Array of scan objects: \"addr(<address>)\" or {\"desc\": \"addr(<address>)\"}"),
+            arg::<Text>("action", "start, abort or status"),
+            opt_arg::<Json<Vec<crate::rpc::blockchain::ScanObject>>>("scanobjects", "required for start", "Array of scan objects: \"addr(<address>)\" or {\"desc\": \"addr(<address>)\"}"),
         ],
         returns: obj("for start", &[
             ("success", "boolean", "Whether the scan was completed"),
@@ -663,8 +664,8 @@ pub const SPECS: &[MethodSpec] = &[
         desc: "Verifies blockchain database.\n\
                Level 0 reads each block, 1 checks its context-free rules, 2 and up check its undo data against its inputs.",
         args: &[
-            opt("checklevel", Ty::Num, "3", "How thorough the block verification is (0-4)"),
-            opt("nblocks", Ty::Num, "6", "The number of blocks to check, 0 for all"),
+            opt_arg::<Uint>("checklevel", "3", "How thorough the block verification is (0-4)"),
+            opt_arg::<Uint>("nblocks", "6", "The number of blocks to check, 0 for all"),
         ],
         returns: ret("boolean", "Verification finished successfully. If false, check debug.log for reason."),
         example: &[],
@@ -674,8 +675,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "waitforblock",
         desc: "Waits for a specific new block and returns useful info about it.\nReturns the current block on timeout or exit.",
         args: &[
-            req("blockhash", Ty::Hex, "Block hash to wait for"),
-            opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
+            arg::<HashArg<BlockHash>>("blockhash", "Block hash to wait for"),
+            opt_arg::<Uint>("timeout", "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
         ],
         returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
         example: &[EX_HASH, "1000"],
@@ -685,8 +686,8 @@ pub const SPECS: &[MethodSpec] = &[
         name: "waitforblockheight",
         desc: "Waits for (at least) block height and returns the height and hash\nof the current tip.\nReturns the current block on timeout or exit.",
         args: &[
-            req("height", Ty::Num, "Block height to wait for"),
-            opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
+            arg::<Uint>("height", "Block height to wait for"),
+            opt_arg::<Uint>("timeout", "0", "Time in milliseconds to wait for a response. 0 indicates no timeout."),
         ],
         returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
         example: &["100", "1000"],
@@ -695,7 +696,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "waitfornewblock",
         desc: "Waits for any new block and returns useful info about it.\nReturns the current block on timeout or exit.",
-        args: &[opt("timeout", Ty::Num, "0", "Time in milliseconds to wait for a response. 0 indicates no timeout.")],
+        args: &[opt_arg::<Uint>("timeout", "0", "Time in milliseconds to wait for a response. 0 indicates no timeout.")],
         returns: obj("", &[("hash", "string", "The blockhash"), ("height", "numeric", "Block height")]),
         example: &["1000"],
     },
@@ -722,7 +723,7 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getmemoryinfo",
         desc: "Returns an object containing information about memory usage.\n\
                The locked pool holds keys in Core; dotcoind holds none, so it is empty.",
-        args: &[opt("mode", Ty::Str, "stats", "stats (general statistics); mallocinfo is not available")],
+        args: &[opt_arg::<Text>("mode", "stats", "stats (general statistics); mallocinfo is not available")],
         returns: obj("", &[("locked", "json object", "Information about locked memory manager: used, free, total, locked, chunks_used, chunks_free")]),
         example: &[],
     },
@@ -738,8 +739,8 @@ pub const SPECS: &[MethodSpec] = &[
                In addition, the following are available as category names with special meanings:\n\
                \"all\" or \"1\" represent all logging categories; \"none\" or \"0\" none.",
         args: &[
-            opt("include", Ty::Arr, "[]", "The categories to add to debug logging"),
-            opt("exclude", Ty::Arr, "[]", "The categories to remove from debug logging"),
+            opt_arg::<TextArray>("include", "[]", "The categories to add to debug logging"),
+            opt_arg::<TextArray>("exclude", "[]", "The categories to remove from debug logging"),
         ],
         returns: obj("", &[("category", "boolean", "if being debug logged or not. false:inactive, true:active")]),
         example: &["[\"all\"]", "[\"net\"]"],
@@ -759,7 +760,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Control",
         name: "help",
         desc: "List all commands, or get help for a specified command.",
-        args: &[opt("command", Ty::Str, "all commands", "The command to get help on")],
+        args: &[opt_arg::<Text>("command", "all commands", "The command to get help on")],
         returns: ret("string", "The help text"),
         example: &["\"getblock\""],
     },
@@ -1198,8 +1199,8 @@ pub const SPECS: &[MethodSpec] = &[
                confirmation within conf_target blocks, from the fee rates paid in recent blocks\n\
                (twice the target, at least 6): a near target takes a high quantile of them, a far one the median.",
         args: &[
-            req("conf_target", Ty::Num, "Confirmation target in blocks (1 - 1008)"),
-            opt("estimate_mode", Ty::Str, "economical", "unset, economical or conservative (all the same here)"),
+            arg::<Uint>("conf_target", "Confirmation target in blocks (1 - 1008)"),
+            opt_arg::<Text>("estimate_mode", "economical", "unset, economical or conservative (all the same here)"),
         ],
         returns: obj("", &[
             ("feerate", "numeric", "estimate fee rate in DOT/kvB (only present if no errors)"),
@@ -1212,7 +1213,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Util",
         name: "getindexinfo",
         desc: "Returns the status of one or all available indices currently running in the node.",
-        args: &[opt("index_name", Ty::Str, "all indices", "Filter results for an index with a specific name (txindex, addressindex).")],
+        args: &[opt_arg::<Text>("index_name", "all indices", "Filter results for an index with a specific name (txindex, addressindex).")],
         returns: obj("", &[("name", "json object", "The name of the index: {synced, best_block_height}")]),
         example: &["\"txindex\""],
     },
@@ -1303,7 +1304,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Subscriptions",
         name: "unsubscribe_blocks",
         desc: "WebSocket only: ends a subscribe_blocks subscription.",
-        args: &[req("subscription", Ty::Any, "The subscription id")],
+        args: &[arg::<SubscriptionIdArg>("subscription", "The subscription id")],
         returns: ret("boolean", "Whether it was ended"),
         example: &["\"1\""],
     },
@@ -1311,7 +1312,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Subscriptions",
         name: "unsubscribe_mempool",
         desc: "WebSocket only: ends a subscribe_mempool subscription.",
-        args: &[req("subscription", Ty::Any, "The subscription id")],
+        args: &[arg::<SubscriptionIdArg>("subscription", "The subscription id")],
         returns: ret("boolean", "Whether it was ended"),
         example: &["\"1\""],
     },
@@ -1319,7 +1320,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Subscriptions",
         name: "unsubscribe_sequence",
         desc: "WebSocket only: ends a subscribe_sequence subscription.",
-        args: &[req("subscription", Ty::Any, "The subscription id")],
+        args: &[arg::<SubscriptionIdArg>("subscription", "The subscription id")],
         returns: ret("boolean", "Whether it was ended"),
         example: &["\"1\""],
     },
@@ -1499,13 +1500,15 @@ mod tests {
 
     #[test]
     fn named_become_positional_and_unknown_are_refused() {
+        // A given value must pass its type's check: a block hash is 64 hex digits.
+        let hash = "ab".repeat(32);
         assert_eq!(
-            normalize_params("getblock", json!({"verbosity": 2, "blockhash": "ab"})).ok(),
-            Some(json!(["ab", 2]))
+            normalize_params("getblock", json!({"verbosity": 2, "blockhash": hash})).ok(),
+            Some(json!([hash, 2]))
         );
         assert_eq!(
-            normalize_params("getblock", json!({"blockhash": "ab"})).ok(),
-            Some(json!(["ab"]))
+            normalize_params("getblock", json!({"blockhash": hash})).ok(),
+            Some(json!([hash]))
         );
         // Core's alias. (The values are checked too, so they are real hashes.)
         let (t, b) = ("0f".repeat(32), "0b".repeat(32));
