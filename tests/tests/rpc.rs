@@ -491,7 +491,8 @@ fn invalidate_reconsider_and_precious_through_the_cli() {
     assert_eq!(node.cli_ok(&["preciousblock", &fork.hash.to_string()]), "");
     assert_eq!(node.cli_ok(&["getbestblockhash"]), tip);
 
-    // Bad input: unknown block -5, not a hash -8, missing parameter -8, genesis refused.
+    // Bad input: unknown block -5, not a hash -8, missing parameter -1 (the wire's answer for
+    // every declared required parameter, as Core's), genesis refused.
     let unknown = "ab".repeat(32);
     let out = node.cli(&["invalidateblock", &unknown]);
     assert!(stderr(&out).contains("error code: -5"), "{}", stderr(&out));
@@ -499,7 +500,7 @@ fn invalidate_reconsider_and_precious_through_the_cli() {
     assert!(stderr(&out).contains("error code: -8"), "{}", stderr(&out));
     let out = node.cli(&["preciousblock"]);
     assert!(
-        stderr(&out).contains("error code: -8") && stderr(&out).contains("blockhash"),
+        stderr(&out).contains("error code: -1") && stderr(&out).contains("blockhash"),
         "{}",
         stderr(&out)
     );
