@@ -26,12 +26,13 @@ pub mod pow;
 pub mod primitives;
 pub mod rpc_types;
 pub mod sighash;
+pub mod wallet_rpc_types;
 
 pub use address::{Address, AddressError};
 pub use encode::{deserialize, serialize, Decodable, DecodeError, Encodable};
 pub use hashes::{BlockHash, TxMerkleNode, Txid, Wtxid};
 pub use params::{Network, Params};
 pub use primitives::{
-    Amount, Block, BlockHeader, FeeRate, OutPoint, PubKey, Transaction, TxIn, TxOut, COIN,
-    DUST_THRESHOLD, MAX_MONEY,
+    Amount, Block, BlockHeader, FeeRate, OutPoint, PubKey, SignedAmount, Transaction, TxIn, TxOut,
+    COIN, DUST_THRESHOLD, MAX_MONEY,
 };

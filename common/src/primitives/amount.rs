@@ -156,6 +156,62 @@ impl<'de> serde::Deserialize<'de> for Amount {
     }
 }
 
+/// A signed number of base units, for results that report a net effect (a wallet
+/// entry's `amount` and `fee` are negative for a send). It prints like [`Amount`]: DOT
+/// with exactly 8 decimals, a `-` in front when negative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SignedAmount(i64);
+
+impl SignedAmount {
+    /// Zero.
+    pub const ZERO: SignedAmount = SignedAmount(0);
+
+    /// From base units.
+    pub const fn from_sat(sat: i64) -> SignedAmount {
+        SignedAmount(sat)
+    }
+    /// In base units.
+    pub const fn to_sat(self) -> i64 {
+        self.0
+    }
+}
+
+impl From<Amount> for SignedAmount {
+    /// Every amount within `u64` that is also within `i64`; `MAX_MONEY` is far below.
+    fn from(a: Amount) -> SignedAmount {
+        SignedAmount(i64::try_from(a.0).unwrap_or(i64::MAX))
+    }
+}
+
+/// DOT with 8 decimals, `-` first when negative.
+impl fmt::Display for SignedAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:08}", abs / COIN, abs % COIN)
+    }
+}
+
+/// The same 8-decimal JSON number as [`Amount`]'s.
+impl serde::Serialize for SignedAmount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::value::RawValue::from_string(self.to_string())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SignedAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        let max = MAX_MONEY.to_dot_f64();
+        if !(-max..=max).contains(&v) {
+            return Err(serde::de::Error::custom(format!("amount {v} out of range")));
+        }
+        Ok(SignedAmount((v * COIN as f64).round() as i64))
+    }
+}
+
 impl Encodable for Amount {
     fn consensus_encode(&self, out: &mut Vec<u8>) {
         self.0.consensus_encode(out)
@@ -227,6 +283,25 @@ mod tests {
             })
             .expect("serializes"),
             r#"{"fee":0.00000584}"#
+        );
+    }
+
+    #[test]
+    fn signed_amounts_print_like_amounts() {
+        for (sat, text) in [
+            (-12_345, "-0.00012345"),
+            (-(50 * COIN as i64), "-50.00000000"),
+            (1, "0.00000001"),
+            (0, "0.00000000"),
+        ] {
+            let json = serde_json::to_string(&SignedAmount::from_sat(sat)).expect("serializes");
+            assert_eq!(json, text);
+            let back: SignedAmount = serde_json::from_str(&json).expect("parses back");
+            assert_eq!(back, SignedAmount::from_sat(sat));
+        }
+        assert_eq!(
+            SignedAmount::from(Amount::from_sat(7)),
+            SignedAmount::from_sat(7)
         );
     }
 

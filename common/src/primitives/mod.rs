@@ -6,7 +6,7 @@ mod block;
 mod feerate;
 mod transaction;
 
-pub use amount::{Amount, AmountParseError, COIN, DUST_THRESHOLD, MAX_MONEY};
+pub use amount::{Amount, AmountParseError, SignedAmount, COIN, DUST_THRESHOLD, MAX_MONEY};
 pub use block::{Block, BlockHeader, CompactTarget, HEADER_SIZE};
 pub use feerate::FeeRate;
 pub use transaction::{OutPoint, PubKey, Transaction, TxIn, TxOut};
