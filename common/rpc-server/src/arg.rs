@@ -158,6 +158,23 @@ pub struct HashArg<T>(pub T);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
+/// A JSON array of strings (Core's `json array` of addresses, e.g. `listunspent`'s
+/// `addresses`, `sendmany`'s `subtractfeefrom`): anything but an array, or an item that is
+/// not a string, is Core's type error `-3`. What the strings mean is the handler's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TextList(pub Vec<String>);
+
+/// A JSON object of keys to DOT amounts (`sendmany`'s `amounts`), in the object's order:
+/// anything but an object is `-3`, and every value is checked as a [`Dot`] (`-3` on a
+/// bad amount). What the keys mean is the handler's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DotMap(pub Vec<(String, Amount)>);
+
+/// A JSON object decoded by serde into `T` (an options object): anything but an object
+/// is Core's type error `-3`, a shape `T` does not accept `-8` with serde's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonObject<T>(pub T);
+
 /// Any JSON value, passed through (for the few methods whose parameter is data, not an
 /// argument: `echo`).
 #[derive(Debug, Clone, PartialEq)]
@@ -356,6 +373,47 @@ impl FromParam for RawTxVerbosity {
     }
 }
 
+impl FromParam for TextList {
+    const TYPE: &'static str = "json array";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| ParamError::wrong_type(name, v, "array"))?;
+        items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ParamError::wrong_type(name, item, "string"))
+            })
+            .collect::<Result<_, _>>()
+            .map(TextList)
+    }
+}
+
+impl FromParam for DotMap {
+    const TYPE: &'static str = "json object";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        let map = v
+            .as_object()
+            .ok_or_else(|| ParamError::wrong_type(name, v, "object"))?;
+        map.iter()
+            .map(|(k, v)| Ok((k.clone(), amount_from_value(v)?)))
+            .collect::<Result<_, _>>()
+            .map(DotMap)
+    }
+}
+
+impl<T: DeserializeOwned> FromParam for JsonObject<T> {
+    const TYPE: &'static str = "json object";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        if !v.is_object() {
+            return Err(ParamError::wrong_type(name, v, "object"));
+        }
+        Json::<T>::from_param(v, name).map(|j| JsonObject(j.0))
+    }
+}
+
 impl FromParam for AnyJson {
     const TYPE: &'static str = "any";
     fn from_param(v: &Value, _name: &str) -> Result<Self, ParamError> {
@@ -375,6 +433,8 @@ deserialize_via_from_param!(
     SatPerVb,
     HexList,
     RawTxVerbosity,
+    TextList,
+    DotMap,
     HashArg<T>
 );
 
@@ -386,6 +446,13 @@ impl<'de, T: Keyword> Deserialize<'de> for KeywordArg<T> {
 }
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonObject<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
         <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
@@ -421,6 +488,9 @@ deref_to_inner!(
     SatPerVb => FeeRate,
     HashArg<T> => T,
     Json<T> => T,
+    TextList => Vec<String>,
+    DotMap => Vec<(String, Amount)>,
+    JsonObject<T> => T,
     AnyJson => Value,
     KeywordArg<T> => T,
     HexList => Vec<Vec<u8>>,
@@ -731,5 +801,59 @@ mod word_and_list_tests {
             v(json!(-1)).map_err(|e| e.code),
             Err(RpcErrorCode::InvalidParameter)
         );
+    }
+}
+
+#[cfg(test)]
+mod wallet_arg_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_lists_are_arrays_of_strings() {
+        let list = TextList::from_param(&json!(["a", "b"]), "addresses").expect("list");
+        assert_eq!(list.0, ["a", "b"]);
+        for bad in [json!("a"), json!({}), json!(["a", 5])] {
+            let e = TextList::from_param(&bad, "addresses").expect_err("refused");
+            assert_eq!(e.code, RpcErrorCode::Type, "{bad}");
+            assert!(e.message.contains("'addresses'"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn dot_maps_are_objects_of_amounts() {
+        let map =
+            DotMap::from_param(&json!({"a": 1.5, "b": "0.00000001"}), "amounts").expect("map");
+        assert_eq!(
+            map.0,
+            [
+                ("a".to_owned(), Amount::from_sat(150_000_000)),
+                ("b".to_owned(), Amount::from_sat(1))
+            ]
+        );
+        for (bad, message) in [
+            (json!(["a"]), "expected type object for parameter 'amounts'"),
+            (json!({"a": "lots"}), "Invalid amount"),
+            (json!({"a": -1}), "Amount out of range"),
+        ] {
+            let e = DotMap::from_param(&bad, "amounts").expect_err("refused");
+            assert_eq!(e.code, RpcErrorCode::Type, "{bad}");
+            assert!(e.message.contains(message), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn json_objects_refuse_other_types_with_a_type_error() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Options {
+            #[allow(dead_code)]
+            n: u32,
+        }
+        assert!(JsonObject::<Options>::from_param(&json!({"n": 1}), "options").is_ok());
+        let e = JsonObject::<Options>::from_param(&json!([1]), "options").expect_err("array");
+        assert_eq!(e.code, RpcErrorCode::Type);
+        let e =
+            JsonObject::<Options>::from_param(&json!({"n": "x"}), "options").expect_err("shape");
+        assert_eq!(e.code, RpcErrorCode::InvalidParameter);
     }
 }
