@@ -6,7 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dotcoin_common::{Address, Amount, FeeRate, Network, PubKey, Txid};
+use dotcoin_common::wallet_rpc_types::WalletTxEntry;
+use dotcoin_common::{Address, Amount, FeeRate, Network, PubKey, SignedAmount, Txid};
 
 use crate::cli::Command;
 use crate::crypto::KdfParams;
@@ -303,9 +304,11 @@ async fn listtransactions<N: NodeApi>(ctx: &Context, node: &N) -> Result<Outcome
         .iter()
         .filter_map(|a| a.parse::<Address>().ok().map(|a| a.pubkey))
         .collect();
-    Ok(Outcome::new(Json::Arr(history(
-        &wallet, &infos, &ours, maturity,
-    ))))
+    let entries = history(&wallet, &infos, &ours, maturity);
+    // Printed as the service's answer is: through its JSON, amounts with 8 decimals.
+    let text = serde_json::to_string(&entries).map_err(|e| WalletError::Node(e.to_string()))?;
+    let result: Json = serde_json::from_str(&text).map_err(|e| WalletError::Node(e.to_string()))?;
+    Ok(Outcome::new(result))
 }
 
 /// One entry per transaction, oldest first: the net effect on the wallet.
@@ -314,7 +317,7 @@ pub(crate) fn history(
     infos: &[TxInfo],
     ours: &HashSet<PubKey>,
     maturity: u32,
-) -> Vec<Json> {
+) -> Vec<WalletTxEntry> {
     let by_txid: HashMap<Txid, &TxInfo> = infos.iter().map(|i| (i.tx.txid(), i)).collect();
     let network = wallet.network();
     let mut out = Vec::new();
@@ -379,69 +382,52 @@ pub(crate) fn history(
         } else {
             ("receive", received, None, first_of(true))
         };
-        let mut fields = vec![
-            ("txid".to_owned(), Json::Str(tx.txid().to_string())),
-            ("wtxid".to_owned(), Json::Str(tx.wtxid().to_string())),
-            ("category".to_owned(), Json::Str(category.to_owned())),
-            ("amount".to_owned(), Json::Amount(amount)),
-        ];
-        if let Some(fee) = fee {
-            fields.push(("fee".to_owned(), Json::Amount(fee)));
-        }
         // Core names an output for every entry; a send whose outputs all pay others
         // or all pay us has one, so only a transaction without outputs falls back to 0.
-        fields.push((
-            "vout".to_owned(),
-            Json::Int(address.as_ref().map_or(0, |(n, _)| i64::from(*n))),
-        ));
-        if let Some((_, address)) = address {
-            let label = wallet
-                .record(&address)
-                .map(|k| k.label.clone())
-                .unwrap_or_default();
-            fields.push(("address".to_owned(), Json::Str(address)));
-            if !label.is_empty() {
-                fields.push(("label".to_owned(), Json::Str(label)));
+        let vout = address.as_ref().map_or(0, |(n, _)| *n);
+        let (address, label) = match address {
+            Some((_, address)) => {
+                let label = wallet
+                    .record(&address)
+                    .map(|k| k.label.clone())
+                    .filter(|l| !l.is_empty());
+                (Some(address), label)
             }
-        }
-        fields.push((
-            "confirmations".to_owned(),
-            Json::Int(i64::from(info.confirmations)),
-        ));
-        if tx.is_coinbase() {
-            fields.push(("generated".to_owned(), Json::Bool(true)));
-        }
-        if info.confirmations == 0 {
+            None => (None, None),
+        };
+        let received = info.received.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
+        out.push(WalletTxEntry {
+            txid: tx.txid(),
+            wtxid: tx.wtxid(),
+            category: category.to_owned(),
+            amount: signed(amount),
+            fee: fee.map(signed),
+            vout,
+            address,
+            label,
+            confirmations: info.confirmations,
+            generated: tx.is_coinbase().then_some(true),
             // Core's trust: our own spend, whose inputs are all ours.
-            fields.push(("trusted".to_owned(), Json::Bool(all_inputs_ours)));
-        }
-        if let Some(hash) = &info.blockhash {
-            fields.push(("blockhash".to_owned(), Json::Str(hash.to_string())));
-        }
-        if let Some(height) = info.height {
-            fields.push(("blockheight".to_owned(), Json::Int(i64::from(height))));
-        }
-        if let Some(index) = info.index {
-            fields.push(("blockindex".to_owned(), Json::Int(i64::from(index))));
-        }
-        if let Some(time) = info.time {
-            fields.push(("blocktime".to_owned(), Json::Int(i64::from(time))));
-        }
-        // The pool refuses conflicting transactions, so a wallet transaction never
-        // conflicts with another and is never replaced.
-        fields.push(("walletconflicts".to_owned(), Json::Arr(Vec::new())));
-        if let Some(received) = info.received {
-            let received = i64::try_from(received).unwrap_or(i64::MAX);
-            fields.push(("time".to_owned(), Json::Int(received)));
-            fields.push(("timereceived".to_owned(), Json::Int(received)));
-        }
-        fields.push(("bip125-replaceable".to_owned(), Json::Str("no".to_owned())));
-        if category == "send" {
-            fields.push(("abandoned".to_owned(), Json::Bool(false)));
-        }
-        out.push(Json::Obj(fields));
+            trusted: (info.confirmations == 0).then_some(all_inputs_ours),
+            blockhash: info.blockhash,
+            blockheight: info.height,
+            blockindex: info.index,
+            blocktime: info.time,
+            // The pool refuses conflicting transactions, so a wallet transaction never
+            // conflicts with another and is never replaced.
+            walletconflicts: Vec::new(),
+            time: received,
+            timereceived: received,
+            bip125_replaceable: "no".to_owned(),
+            abandoned: (category == "send").then_some(false),
+        });
     }
     out
+}
+
+/// A net amount in base units (sums of at most `MAX_MONEY`-bounded values).
+fn signed(sat: i128) -> SignedAmount {
+    SignedAmount::from_sat(i64::try_from(sat).unwrap_or(if sat < 0 { i64::MIN } else { i64::MAX }))
 }
 
 fn info(ctx: &Context) -> Result<Outcome, WalletError> {

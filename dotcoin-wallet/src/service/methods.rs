@@ -1,250 +1,862 @@
-//! The wallet RPCs: one table of methods with Bitcoin Core's names and parameter names
-//! (named parameters are put in place from it), and one handler per method. Results are
-//! built as [`Json`] so amounts go out as numbers with exactly 8 decimals.
+//! The wallet RPCs: one table of methods ([`METHODS`]) declaring each method's parameters
+//! with Bitcoin Core's names and order, their types (`dotcoin_rpc_server::arg`), defaults
+//! and descriptions, and one typed handler per method returning a typed result
+//! (`dotcoin_common::wallet_rpc_types`).
 //!
-//! The methods are registered from this table rather than a `#[rpc]` trait (STYLE item
-//! 8): Core's named parameters, its `-3` type errors (not jsonrpsee's `-32602`) and its
-//! bounds need each call's raw parameters, read by [`super::params`].
+//! The wire ([`super::wire`]) holds each call against the table before anything runs:
+//! named parameters are put in place, a missing required one is `-1`, and every given
+//! value passes its declared type's check (Core's `-3`/`-8`/`-22` naming the parameter).
+//! The handler then decodes its positional parameters with the same types, so it never
+//! sees a value of the wrong shape; what is left to it are Core's checks of meaning
+//! (addresses of this network, labels, bounds with Core's own messages).
+//!
+//! The methods are registered from the table rather than a `#[rpc]` trait (STYLE item
+//! 8): each call needs its wallet from the request's `/wallet/<name>` endpoint, which the
+//! wire hands over as a request extension.
 //!
 //! Each handler takes the wallet's lock for the whole call, so two sends of one wallet
 //! never pick the same coins; the lock is a tokio mutex, free to be held across the node
 //! calls.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use dotcoin_common::rpc_types::{
-    AddressUtxo, DecodedTx, ScriptPubKey, TxInVerbose, FINAL_SEQUENCE,
+use dotcoin_common::rpc_types::{AddressUtxo, DecodedTx, ScriptPubKey, FINAL_SEQUENCE};
+use dotcoin_common::wallet_rpc_types::{
+    AddressGroupingEntry, BalancesMine, GetAddressInfoResult, GetBalancesResult,
+    GetTransactionDetail, GetTransactionResult, GetWalletInfoResult, LastProcessedBlock,
+    ListUnspentEntry, SendResult, SendVerboseResult, SignRawTransactionError,
+    SignRawTransactionResult, UnloadWalletResult, WalletLoadResult, WalletTxEntry,
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
-use dotcoin_rpc_server::Endpoint;
+use dotcoin_rpc_server::arg::{
+    check, Dot, DotMap, Flag, FromParam, HashArg, Hex, Int, Json, JsonObject, ParamError, SatPerVb,
+    Text, TextList,
+};
+use dotcoin_rpc_server::{Endpoint, ParamName};
+use jsonrpsee::types::Params;
 use jsonrpsee::RpcModule;
-use serde_json::value::RawValue;
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde::Serialize;
+use zeroize::Zeroizing;
 
-use super::params::{self, Code, Params, RpcFailure, RpcResult};
+use super::params::{self, Code, RpcFailure, RpcResult};
 use super::{now, Service, WalletHandle, MAX_UNLOCK_SECONDS};
 use crate::commands;
 use crate::node::{self, TxInfo};
-use crate::output::Json;
 use crate::wallet::{self, Purpose, SendRequest};
 
 /// The default fee rate when a call gives none, in base units per byte (the command-line
 /// wallet's default).
 pub const DEFAULT_FEE_RATE: FeeRate = FeeRate::from_sat_per_vb(2);
 
-/// Every method with its parameter names, in Core's order.
-pub const METHODS: &[(&str, &[&str])] = &[
-    ("backupwallet", &["destination"]),
-    (
-        "createwallet",
-        &[
-            "wallet_name",
-            "disable_private_keys",
-            "blank",
-            "passphrase",
-            "avoid_reuse",
-            "descriptors",
-            "load_on_startup",
-            "external_signer",
+/// How the table checks one given value: the declared type's [`FromParam`] check.
+type CheckFn = fn(&serde_json::Value, &str) -> Result<(), ParamError>;
+
+/// One parameter of a wallet method.
+#[derive(Debug, Clone, Copy)]
+pub struct WalletArg {
+    /// Core's name.
+    pub name: &'static str,
+    /// Core's word for its type in help.
+    pub ty: &'static str,
+    /// The check of a given value: the handler's parameter type's.
+    check: CheckFn,
+    /// `None` when required, else the default as help prints it.
+    pub default: Option<&'static str>,
+    /// What it is.
+    pub desc: &'static str,
+}
+
+impl ParamName for WalletArg {
+    fn spelling(&self) -> &str {
+        self.name
+    }
+
+    fn required(&self) -> bool {
+        self.default.is_none()
+    }
+
+    fn check(&self, value: &serde_json::Value) -> Result<(), ParamError> {
+        (self.check)(value, self.name)
+    }
+}
+
+/// A required parameter of type `T`: help's type word and the wire's check come from `T`,
+/// the type the handler decodes it as.
+const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> WalletArg {
+    WalletArg {
+        name,
+        ty: T::TYPE,
+        check: check::<T>,
+        default: None,
+        desc,
+    }
+}
+
+/// An optional parameter of type `T` with its default as help prints it.
+const fn opt_arg<T: FromParam>(
+    name: &'static str,
+    default: &'static str,
+    desc: &'static str,
+) -> WalletArg {
+    WalletArg {
+        name,
+        ty: T::TYPE,
+        check: check::<T>,
+        default: Some(default),
+        desc,
+    }
+}
+
+/// One wallet method.
+#[derive(Debug, Clone, Copy)]
+pub struct WalletMethod {
+    /// The method name.
+    pub name: &'static str,
+    /// Its parameters, in Core's positional order.
+    pub args: &'static [WalletArg],
+}
+
+/// `listunspent`'s `query_options` (Core's `minimumAmount`, `maximumAmount`,
+/// `maximumCount`, `minimumSumAmount`, `include_immature_by_default`): an object is
+/// accepted and its options are not applied.
+type QueryOptions = JsonObject<IgnoredAny>;
+
+/// `signrawtransactionwithwallet`'s `prevtxs`: only an empty list is taken, since the
+/// wallet looks up the spent outputs on the node.
+type PrevTxs = Json<Vec<IgnoredAny>>;
+
+const ESTIMATE_MODE: &str =
+    "The fee estimate mode: \"unset\", \"economical\" or \"conservative\" (no estimation here: \
+     the fee rate is fee_rate or the fallback)";
+const CONF_TARGET: &str = "Confirmation target in blocks (no estimation here: accepted, not used)";
+const FEE_RATE: &str = "Fee rate in sat/vB (up to 3 decimals); the fallback rate when not given";
+const REPLACEABLE: &str = "Signal BIP125 replaceability (accepted; transactions never signal)";
+const VERBOSE_SEND: &str = "If true, return an object with the txid and the fee reason";
+const WALLET_NAME: &str = "The wallet's name: a directory under the network datadir's wallets";
+const LOAD_ON_STARTUP: &str =
+    "Load the wallet when the service starts (accepted; give --load to serve instead)";
+const INCLUDE_WATCHONLY: &str = "Include watch-only addresses (the wallet has none)";
+const ADDRESS_TYPE: &str = "The address type: only \"bech32m\" (taproot-style keys)";
+
+/// Every method with its parameters, in Core's order.
+pub const METHODS: &[WalletMethod] = &[
+    WalletMethod {
+        name: "backupwallet",
+        args: &[arg::<Text>(
+            "destination",
+            "The file to copy the wallet to (a path on the service's machine)",
+        )],
+    },
+    WalletMethod {
+        name: "createwallet",
+        args: &[
+            arg::<Text>("wallet_name", WALLET_NAME),
+            opt_arg::<Flag>(
+                "disable_private_keys",
+                "false",
+                "Create a wallet without private keys (not supported: must be false)",
+            ),
+            opt_arg::<Flag>(
+                "blank",
+                "false",
+                "Create a blank wallet (accepted, not used)",
+            ),
+            opt_arg::<Text>(
+                "passphrase",
+                "\"\"",
+                "Encrypt the wallet with this passphrase (none when empty)",
+            ),
+            opt_arg::<Flag>(
+                "avoid_reuse",
+                "false",
+                "Keep track of coin reuse (not supported: must be false)",
+            ),
+            opt_arg::<Flag>(
+                "descriptors",
+                "true",
+                "Create a descriptor wallet (accepted, not used)",
+            ),
+            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
+            opt_arg::<Flag>(
+                "external_signer",
+                "false",
+                "Use an external signer (not supported: must be false)",
+            ),
         ],
-    ),
-    ("dumpprivkey", &["address"]),
-    ("encryptwallet", &["passphrase"]),
-    ("getaddressinfo", &["address"]),
-    (
-        "getbalance",
-        &["dummy", "minconf", "include_watchonly", "avoid_reuse"],
-    ),
-    ("getbalances", &[]),
-    ("getnewaddress", &["label", "address_type"]),
-    ("getrawchangeaddress", &["address_type"]),
-    ("gettransaction", &["txid", "include_watchonly", "verbose"]),
-    ("getwalletinfo", &[]),
-    ("help", &["command"]),
-    ("importprivkey", &["privkey", "label", "rescan"]),
-    ("listaddressgroupings", &[]),
-    (
-        "listtransactions",
-        &["label", "count", "skip", "include_watchonly"],
-    ),
-    (
-        "listunspent",
-        &[
-            "minconf",
-            "maxconf",
-            "addresses",
-            "include_unsafe",
-            "query_options",
-        ],
-    ),
-    ("listwallets", &[]),
-    ("loadwallet", &["filename", "load_on_startup"]),
-    (
-        "sendmany",
-        &[
-            "dummy",
-            "amounts",
-            "minconf",
-            "comment",
-            "subtractfeefrom",
-            "replaceable",
-            "conf_target",
-            "estimate_mode",
-            "fee_rate",
-            "verbose",
-        ],
-    ),
-    (
-        "sendtoaddress",
-        &[
+    },
+    WalletMethod {
+        name: "dumpprivkey",
+        args: &[arg::<Text>(
             "address",
-            "amount",
-            "comment",
-            "comment_to",
-            "subtractfeefromamount",
-            "replaceable",
-            "conf_target",
-            "estimate_mode",
-            "avoid_reuse",
-            "fee_rate",
-            "verbose",
+            "The wallet address whose private key to reveal",
+        )],
+    },
+    WalletMethod {
+        name: "encryptwallet",
+        args: &[arg::<Text>(
+            "passphrase",
+            "The passphrase to encrypt the wallet with (not empty)",
+        )],
+    },
+    WalletMethod {
+        name: "getaddressinfo",
+        args: &[arg::<Text>("address", "The address to describe")],
+    },
+    WalletMethod {
+        name: "getbalance",
+        args: &[
+            opt_arg::<Text>(
+                "dummy",
+                "null",
+                "Remains for backward compatibility: excluded or \"*\"",
+            ),
+            opt_arg::<Int>(
+                "minconf",
+                "0",
+                "Only include coins with at least this many confirmations (0: trusted ones)",
+            ),
+            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<Flag>(
+                "avoid_reuse",
+                "true",
+                "Leave out reused addresses' coins (accepted, not used)",
+            ),
         ],
-    ),
-    (
-        "signrawtransactionwithwallet",
-        &["hexstring", "prevtxs", "sighashtype"],
-    ),
-    ("stop", &[]),
-    ("unloadwallet", &["wallet_name", "load_on_startup"]),
-    ("walletlock", &[]),
-    ("walletpassphrase", &["passphrase", "timeout"]),
-    (
-        "walletpassphrasechange",
-        &["oldpassphrase", "newpassphrase"],
-    ),
+    },
+    WalletMethod {
+        name: "getbalances",
+        args: &[],
+    },
+    WalletMethod {
+        name: "getnewaddress",
+        args: &[
+            opt_arg::<Text>(
+                "label",
+                "\"\"",
+                "The label of the new address (any string but \"*\")",
+            ),
+            opt_arg::<Text>("address_type", "\"bech32m\"", ADDRESS_TYPE),
+        ],
+    },
+    WalletMethod {
+        name: "getrawchangeaddress",
+        args: &[opt_arg::<Text>("address_type", "\"bech32m\"", ADDRESS_TYPE)],
+    },
+    WalletMethod {
+        name: "gettransaction",
+        args: &[
+            arg::<HashArg<Txid>>("txid", "The transaction id"),
+            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<Flag>(
+                "verbose",
+                "false",
+                "Whether to add a field \"decoded\" with the decoded transaction",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "getwalletinfo",
+        args: &[],
+    },
+    WalletMethod {
+        name: "help",
+        args: &[opt_arg::<Text>(
+            "command",
+            "all commands",
+            "The command to get help on",
+        )],
+    },
+    WalletMethod {
+        name: "importprivkey",
+        args: &[
+            arg::<Text>("privkey", "The private key, 64 hex digits"),
+            opt_arg::<Text>(
+                "label",
+                "\"\"",
+                "The label of its address (any string but \"*\")",
+            ),
+            opt_arg::<Flag>(
+                "rescan",
+                "true",
+                "Rescan the chain (never needed: the history is the node's address index)",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "listaddressgroupings",
+        args: &[],
+    },
+    WalletMethod {
+        name: "listtransactions",
+        args: &[
+            opt_arg::<Text>(
+                "label",
+                "\"*\"",
+                "Only transactions of addresses with this label (\"*\": all)",
+            ),
+            opt_arg::<Int>("count", "10", "The number of transactions to return"),
+            opt_arg::<Int>(
+                "skip",
+                "0",
+                "The number of most recent transactions to skip",
+            ),
+            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
+        ],
+    },
+    WalletMethod {
+        name: "listunspent",
+        args: &[
+            opt_arg::<Int>("minconf", "1", "The minimum confirmations to filter"),
+            opt_arg::<Int>("maxconf", "9999999", "The maximum confirmations to filter"),
+            opt_arg::<TextList>(
+                "addresses",
+                "[]",
+                "Only outputs paying these addresses (each at most once)",
+            ),
+            opt_arg::<Flag>(
+                "include_unsafe",
+                "true",
+                "Include outputs not safe to spend (pending receipts from others)",
+            ),
+            opt_arg::<QueryOptions>(
+                "query_options",
+                "null",
+                "Core's query options object (accepted, not applied)",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "listwallets",
+        args: &[],
+    },
+    WalletMethod {
+        name: "loadwallet",
+        args: &[
+            arg::<Text>("filename", WALLET_NAME),
+            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
+        ],
+    },
+    WalletMethod {
+        name: "sendmany",
+        args: &[
+            opt_arg::<Text>(
+                "dummy",
+                "\"\"",
+                "Must be set to \"\" for backwards compatibility",
+            ),
+            arg::<DotMap>(
+                "amounts",
+                "The addresses and the amount in DOT to send to each",
+            ),
+            opt_arg::<Int>("minconf", "1", "Ignored dummy value (must be non-negative)"),
+            opt_arg::<Text>("comment", "\"\"", "A comment (not stored)"),
+            opt_arg::<TextList>(
+                "subtractfeefrom",
+                "[]",
+                "The recipient address the fee is taken from (at most one here)",
+            ),
+            opt_arg::<Flag>("replaceable", "true", REPLACEABLE),
+            opt_arg::<Int>("conf_target", "null", CONF_TARGET),
+            opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
+            opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
+            opt_arg::<Flag>("verbose", "false", VERBOSE_SEND),
+        ],
+    },
+    WalletMethod {
+        name: "sendtoaddress",
+        args: &[
+            arg::<Text>("address", "The address to send to"),
+            arg::<Dot>("amount", "The amount in DOT to send, e.g. 0.1"),
+            opt_arg::<Text>("comment", "\"\"", "A comment (not stored)"),
+            opt_arg::<Text>(
+                "comment_to",
+                "\"\"",
+                "The name of the recipient (not stored)",
+            ),
+            opt_arg::<Flag>(
+                "subtractfeefromamount",
+                "false",
+                "The fee is deducted from the amount sent",
+            ),
+            opt_arg::<Flag>("replaceable", "true", REPLACEABLE),
+            opt_arg::<Int>("conf_target", "null", CONF_TARGET),
+            opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
+            opt_arg::<Flag>(
+                "avoid_reuse",
+                "false",
+                "Avoid spending from reused addresses (not supported: must be false)",
+            ),
+            opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
+            opt_arg::<Flag>("verbose", "false", VERBOSE_SEND),
+        ],
+    },
+    WalletMethod {
+        name: "signrawtransactionwithwallet",
+        args: &[
+            arg::<Hex>("hexstring", "The transaction hex string"),
+            opt_arg::<PrevTxs>(
+                "prevtxs",
+                "[]",
+                "Previous outputs (not supported: the wallet looks them up on the node)",
+            ),
+            opt_arg::<Text>(
+                "sighashtype",
+                "\"DEFAULT\"",
+                "The signature hash type: \"DEFAULT\" or \"ALL\"",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "stop",
+        args: &[],
+    },
+    WalletMethod {
+        name: "unloadwallet",
+        args: &[
+            opt_arg::<Text>(
+                "wallet_name",
+                "the wallet name from the RPC endpoint",
+                "The wallet to unload",
+            ),
+            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
+        ],
+    },
+    WalletMethod {
+        name: "walletlock",
+        args: &[],
+    },
+    WalletMethod {
+        name: "walletpassphrase",
+        args: &[
+            arg::<Text>("passphrase", "The wallet passphrase"),
+            arg::<Int>(
+                "timeout",
+                "Seconds to keep the key unlocked (capped at 100000000)",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "walletpassphrasechange",
+        args: &[
+            arg::<Text>("oldpassphrase", "The current passphrase"),
+            arg::<Text>("newpassphrase", "The new passphrase"),
+        ],
+    },
 ];
 
-/// `method`'s parameter names, for the wire to put named parameters in place.
-pub(super) fn names_of(method: &str) -> Option<&'static [&'static str]> {
-    METHODS.iter().find(|(m, _)| *m == method).map(|(_, n)| *n)
+/// `method`'s parameters, for the wire to put named parameters in place and check them.
+pub(super) fn args_of(method: &str) -> Option<&'static [WalletArg]> {
+    METHODS.iter().find(|m| m.name == method).map(|m| m.args)
 }
 
-/// The jsonrpsee module: every method of [`METHODS`], each taking its positional
-/// parameters as [`super::wire`] put them in place, and its wallet from the request's
-/// endpoint.
-pub fn module(service: Arc<Service>) -> RpcModule<Service> {
-    let mut module = RpcModule::from_arc(service);
-    for (name, _) in METHODS {
-        module
-            .register_async_method(name, move |p, svc, ext| async move {
-                let list: Vec<Value> = p
-                    .parse()
-                    .map_err(|_| RpcFailure::new(Code::Misc, "malformed internal call"))?;
-                let endpoint = ext.get::<Endpoint>().and_then(|e| e.0.clone());
-                let json = dispatch(name, &svc, endpoint.as_deref(), &list).await?;
-                RawValue::from_string(json.compact())
-                    .map_err(|e| RpcFailure::new(Code::Misc, format!("bad result: {e}")))
-            })
-            .expect("method names are unique");
+impl From<ParamError> for RpcFailure {
+    fn from(e: ParamError) -> Self {
+        RpcFailure {
+            code: e.code as i32,
+            message: e.message,
+        }
     }
-    module
 }
 
-async fn dispatch(
-    method: &str,
-    svc: &Arc<Service>,
-    endpoint: Option<&str>,
-    list: &[Value],
-) -> RpcResult<Json> {
-    let p = Params(list);
+/// A call's positional parameters, decoded in order as the types the table declares,
+/// through the same checks the wire ran (so a call that bypassed the wire gets the same
+/// errors, naming the parameter).
+struct Args {
+    method: &'static str,
+    table: &'static [WalletArg],
+    given: Vec<serde_json::Value>,
+    next: usize,
+}
+
+impl Args {
+    /// `method`'s parameters as the wire put them in place.
+    fn of(method: &'static str, p: &Params<'_>) -> RpcResult<Args> {
+        let given: Option<Vec<serde_json::Value>> = p
+            .parse()
+            .map_err(|_| RpcFailure::new(Code::Misc, "malformed internal call"))?;
+        Ok(Args {
+            method,
+            table: args_of(method).unwrap_or(&[]),
+            given: given.unwrap_or_default(),
+            next: 0,
+        })
+    }
+
+    /// The next parameter; `None` when not given or `null`.
+    fn opt<T: FromParam>(&mut self) -> RpcResult<Option<T>> {
+        let i = self.next;
+        self.next += 1;
+        let arg = self.table.get(i).unwrap_or_else(|| {
+            panic!(
+                "{} decodes more parameters than its table declares",
+                self.method
+            )
+        });
+        debug_assert_eq!(
+            T::TYPE,
+            arg.ty,
+            "{} {}: the handler's type is not the table's",
+            self.method,
+            arg.name
+        );
+        match self.given.get(i) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => Ok(Some(T::from_param(v, arg.name)?)),
+        }
+    }
+
+    /// The next parameter, required.
+    fn req<T: FromParam>(&mut self) -> RpcResult<T> {
+        let name = self.table.get(self.next).map_or("", |a| a.name);
+        self.opt()?.ok_or_else(|| {
+            RpcFailure::new(Code::Misc, format!("missing required parameter '{name}'"))
+        })
+    }
+}
+
+/// What a handler is given: the service, the wallet named by the request's endpoint (if
+/// any) and the call's parameters.
+struct Call {
+    svc: Arc<Service>,
+    endpoint: Option<String>,
+    args: Args,
+}
+
+/// Registers `name`, answered by `handler` with a typed result.
+fn register<R, F, Fut>(module: &mut RpcModule<Service>, name: &'static str, handler: F)
+where
+    R: Serialize + Clone + Send + 'static,
+    F: Fn(Call) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = RpcResult<R>> + Send + 'static,
+{
+    module
+        .register_async_method(name, move |p, svc, ext| {
+            let handler = handler.clone();
+            let endpoint = ext.get::<Endpoint>().and_then(|e| e.0.clone());
+            let args = Args::of(name, &p);
+            async move {
+                handler(Call {
+                    svc,
+                    endpoint,
+                    args: args?,
+                })
+                .await
+            }
+        })
+        .expect("method names are unique");
+}
+
+/// Registers `name`, a call on one wallet: the wallet the request's endpoint names (or
+/// the only one loaded) is found first, as Core does before reading the parameters.
+fn register_wallet<R, F, Fut>(module: &mut RpcModule<Service>, name: &'static str, handler: F)
+where
+    R: Serialize + Clone + Send + 'static,
+    F: Fn(Call, WalletHandle) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = RpcResult<R>> + Send + 'static,
+{
+    register(module, name, move |c: Call| {
+        let handler = handler.clone();
+        async move {
+            let wallet = c.svc.wallet_for(c.endpoint.as_deref())?;
+            handler(c, wallet).await
+        }
+    });
+}
+
+/// The jsonrpsee module: every method of [`METHODS`], each decoding its positional
+/// parameters (as [`super::wire`] put them in place and checked them) with the table's
+/// types, and finding its wallet from the request's endpoint.
+pub fn module(service: Arc<Service>) -> RpcModule<Service> {
+    let mut m = RpcModule::from_arc(service);
     // Calls about the set of wallets, not one wallet.
-    match method {
-        "help" => return help(&p),
-        "stop" => {
-            svc.shutdown.notify_one();
-            return Ok(Json::Str("dotcoin-wallet service stopping".into()));
+    register(&mut m, "help", |mut c| async move {
+        help(c.args.opt::<Text>()?.as_deref().map(String::as_str))
+    });
+    register(&mut m, "stop", |c| async move {
+        c.svc.shutdown.notify_one();
+        Ok("dotcoin-wallet service stopping".to_owned())
+    });
+    register(&mut m, "listwallets", |c| async move {
+        Ok(c.svc.loaded_names())
+    });
+    register(&mut m, "loadwallet", |mut c| async move {
+        let filename: Text = c.args.req()?;
+        let _load_on_startup: Option<Flag> = c.args.opt()?;
+        c.svc.load(&filename, false)?;
+        Ok(loaded_reply(filename.0))
+    });
+    register(&mut m, "createwallet", |mut c| async move {
+        let a = &mut c.args;
+        let name: Text = a.req()?;
+        let disable_private_keys: Option<Flag> = a.opt()?;
+        let _blank: Option<Flag> = a.opt()?;
+        let passphrase: Option<Text> = a.opt()?;
+        let avoid_reuse: Option<Flag> = a.opt()?;
+        let _descriptors: Option<Flag> = a.opt()?;
+        let _load_on_startup: Option<Flag> = a.opt()?;
+        let external_signer: Option<Flag> = a.opt()?;
+        createwallet(
+            &c.svc,
+            name.0,
+            flag(disable_private_keys, false),
+            passphrase.map(|p| Zeroizing::new(p.0)),
+            flag(avoid_reuse, false),
+            flag(external_signer, false),
+        )
+        .await
+    });
+    register(&mut m, "unloadwallet", |mut c| async move {
+        let wallet_name: Option<Text> = c.args.opt()?;
+        let _load_on_startup: Option<Flag> = c.args.opt()?;
+        unloadwallet(&c.svc, c.endpoint.as_deref(), wallet_name.map(|t| t.0)).await
+    });
+    // Calls on one wallet.
+    register_wallet(&mut m, "getnewaddress", |mut c, w| async move {
+        let label: Option<Text> = c.args.opt()?;
+        let address_type: Option<Text> = c.args.opt()?;
+        getnewaddress(&w, label, address_type).await
+    });
+    register_wallet(&mut m, "getrawchangeaddress", |mut c, w| async move {
+        let address_type: Option<Text> = c.args.opt()?;
+        getrawchangeaddress(&w, address_type).await
+    });
+    register_wallet(&mut m, "getbalance", |mut c, w| async move {
+        let dummy: Option<Text> = c.args.opt()?;
+        let minconf: Option<Int> = c.args.opt()?;
+        let _include_watchonly: Option<Flag> = c.args.opt()?;
+        let _avoid_reuse: Option<Flag> = c.args.opt()?;
+        getbalance(&c.svc, &w, dummy, minconf.map_or(0, |n| n.0)).await
+    });
+    register_wallet(&mut m, "getbalances", |c, w| async move {
+        getbalances(&c.svc, &w).await
+    });
+    register_wallet(&mut m, "getwalletinfo", |c, w| async move {
+        getwalletinfo(&c.svc, &w).await
+    });
+    register_wallet(&mut m, "listunspent", |mut c, w| async move {
+        let a = &mut c.args;
+        let minconf: Option<Int> = a.opt()?;
+        let maxconf: Option<Int> = a.opt()?;
+        let addresses: Option<TextList> = a.opt()?;
+        let include_unsafe: Option<Flag> = a.opt()?;
+        let _query_options: Option<QueryOptions> = a.opt()?;
+        let filter = match addresses {
+            Some(list) => Some(address_set(&list, c.svc.network)?),
+            None => None,
+        };
+        listunspent(
+            &c.svc,
+            &w,
+            minconf.map_or(1, |n| n.0),
+            maxconf.map_or(9_999_999, |n| n.0),
+            filter,
+            flag(include_unsafe, true),
+        )
+        .await
+    });
+    register_wallet(&mut m, "listtransactions", |mut c, w| async move {
+        let a = &mut c.args;
+        let label: Option<Text> = a.opt()?;
+        let count: Option<Int> = a.opt()?;
+        let skip: Option<Int> = a.opt()?;
+        let _include_watchonly: Option<Flag> = a.opt()?;
+        listtransactions(
+            &c.svc,
+            &w,
+            label.map(|l| l.0).filter(|l| l != "*"),
+            count.map_or(10, |n| n.0),
+            skip.map_or(0, |n| n.0),
+        )
+        .await
+    });
+    register_wallet(&mut m, "gettransaction", |mut c, w| async move {
+        let txid: HashArg<Txid> = c.args.req()?;
+        let _include_watchonly: Option<Flag> = c.args.opt()?;
+        let verbose: Option<Flag> = c.args.opt()?;
+        gettransaction(&c.svc, &w, txid.0, flag(verbose, false)).await
+    });
+    register_wallet(&mut m, "sendtoaddress", |mut c, w| async move {
+        let a = &mut c.args;
+        let address: Text = a.req()?;
+        let amount: Dot = a.req()?;
+        let _comment: Option<Text> = a.opt()?;
+        let _comment_to: Option<Text> = a.opt()?;
+        let subtract: Option<Flag> = a.opt()?;
+        let _replaceable: Option<Flag> = a.opt()?;
+        let conf_target: Option<Int> = a.opt()?;
+        let estimate_mode: Option<Text> = a.opt()?;
+        let avoid_reuse: Option<Flag> = a.opt()?;
+        let fee_rate: Option<SatPerVb> = a.opt()?;
+        let verbose: Option<Flag> = a.opt()?;
+        let to = params::address(&address, c.svc.network)?;
+        let amount = amount_for_send(amount.0)?;
+        let fee_rate = fee_rate.map(|r| r.0);
+        check_estimate_mode(
+            conf_target,
+            estimate_mode.as_deref().map(String::as_str),
+            fee_rate.is_some(),
+        )?;
+        if flag(avoid_reuse, false) {
+            return Err(unsupported("avoid_reuse"));
         }
-        "listwallets" => {
-            return Ok(Json::Arr(
-                svc.loaded_names().into_iter().map(Json::Str).collect(),
-            ))
-        }
-        "loadwallet" => {
-            let name = p.req_str(0, "filename")?;
-            p.bool(1, false)?;
-            svc.load(name, false)?;
-            return Ok(loaded_reply(name));
-        }
-        "createwallet" => return createwallet(svc, &p).await,
-        "unloadwallet" => {
-            let name = match (p.str(0)?, endpoint) {
-                (Some(a), Some(b)) if a != b => {
+        let payments = vec![(to, amount)];
+        let subtract = flag(subtract, false);
+        send(
+            &c.svc,
+            &w,
+            payments,
+            fee_rate,
+            subtract,
+            flag(verbose, false),
+        )
+        .await
+    });
+    register_wallet(&mut m, "sendmany", |mut c, w| async move {
+        let a = &mut c.args;
+        let dummy: Option<Text> = a.opt()?;
+        let amounts: DotMap = a.req()?;
+        let minconf: Option<Int> = a.opt()?;
+        let _comment: Option<Text> = a.opt()?;
+        let subtract_from: Option<TextList> = a.opt()?;
+        let _replaceable: Option<Flag> = a.opt()?;
+        let conf_target: Option<Int> = a.opt()?;
+        let estimate_mode: Option<Text> = a.opt()?;
+        let fee_rate: Option<SatPerVb> = a.opt()?;
+        let verbose: Option<Flag> = a.opt()?;
+        let request = SendMany {
+            dummy,
+            amounts,
+            minconf,
+            subtract_from,
+            conf_target,
+            estimate_mode,
+            fee_rate: fee_rate.map(|r| r.0),
+            verbose: flag(verbose, false),
+        };
+        sendmany(&c.svc, &w, request).await
+    });
+    register_wallet(&mut m, "walletpassphrase", |mut c, w| async move {
+        let pass = passphrase(c.args.req()?)?;
+        let timeout: Int = c.args.req()?;
+        walletpassphrase(&w, pass, timeout.0).await
+    });
+    register_wallet(
+        &mut m,
+        "walletlock",
+        |_c, w| async move { walletlock(&w).await },
+    );
+    register_wallet(&mut m, "encryptwallet", |mut c, w| async move {
+        let pass = passphrase(c.args.req()?)?;
+        encryptwallet(&c.svc, &w, pass).await
+    });
+    register_wallet(&mut m, "walletpassphrasechange", |mut c, w| async move {
+        let old = passphrase(c.args.req()?)?;
+        let new = passphrase(c.args.req()?)?;
+        walletpassphrasechange(&c.svc, &w, old, new).await
+    });
+    register_wallet(&mut m, "dumpprivkey", |mut c, w| async move {
+        let address: Text = c.args.req()?;
+        dumpprivkey(&c.svc, &w, &address).await
+    });
+    register_wallet(&mut m, "importprivkey", |mut c, w| async move {
+        let key: Text = c.args.req()?;
+        let key = Zeroizing::new(key.0);
+        let label: Option<Text> = c.args.opt()?;
+        let _rescan: Option<Flag> = c.args.opt()?;
+        let label = params::label(label.as_deref().map(String::as_str))?;
+        importprivkey(&w, key, label).await
+    });
+    register_wallet(&mut m, "backupwallet", |mut c, w| async move {
+        let destination: Text = c.args.req()?;
+        backupwallet(&w, &destination).await
+    });
+    register_wallet(&mut m, "getaddressinfo", |mut c, w| async move {
+        let address: Text = c.args.req()?;
+        let address = params::address(&address, c.svc.network)?;
+        getaddressinfo(&c.svc, &w, address).await
+    });
+    register_wallet(&mut m, "listaddressgroupings", |c, w| async move {
+        listaddressgroupings(&c.svc, &w).await
+    });
+    register_wallet(
+        &mut m,
+        "signrawtransactionwithwallet",
+        |mut c, w| async move {
+            let hexstring: Hex = c.args.req()?;
+            let prevtxs: Option<PrevTxs> = c.args.opt()?;
+            let sighashtype: Option<Text> = c.args.opt()?;
+            if prevtxs.is_some_and(|p| !p.is_empty()) {
+                return Err(RpcFailure::new(
+                    Code::InvalidParameter,
+                    "prevtxs is not supported: the wallet looks up the spent outputs on the node",
+                ));
+            }
+            match sighashtype.as_deref().map(String::as_str) {
+                None | Some("ALL") | Some("DEFAULT") => {}
+                Some(_) => {
                     return Err(RpcFailure::new(
                         Code::InvalidParameter,
-                        "RPC endpoint wallet and wallet_name parameter specify different \
-                         wallets",
+                        "Invalid sighash param",
                     ))
                 }
-                (Some(a), _) => a.to_owned(),
-                (None, Some(b)) => b.to_owned(),
-                (None, None) => svc.wallet_for(None)?.lock().await.name.clone(),
-            };
-            p.bool(1, false)?;
-            svc.unload(&name)?;
-            return Ok(Json::obj([("warnings", Json::Arr(vec![]))]));
-        }
-        _ => {}
-    }
-    let handle = svc.wallet_for(endpoint)?;
-    match method {
-        "getnewaddress" => getnewaddress(&handle, &p).await,
-        "getrawchangeaddress" => getrawchangeaddress(&handle, &p).await,
-        "getbalance" => getbalance(svc, &handle, &p).await,
-        "getbalances" => getbalances(svc, &handle).await,
-        "getwalletinfo" => getwalletinfo(svc, &handle).await,
-        "listunspent" => listunspent(svc, &handle, &p).await,
-        "listtransactions" => listtransactions(svc, &handle, &p).await,
-        "gettransaction" => gettransaction(svc, &handle, &p).await,
-        "sendtoaddress" => sendtoaddress(svc, &handle, &p).await,
-        "sendmany" => sendmany(svc, &handle, &p).await,
-        "walletpassphrase" => walletpassphrase(&handle, &p).await,
-        "walletlock" => walletlock(&handle).await,
-        "encryptwallet" => encryptwallet(svc, &handle, &p).await,
-        "walletpassphrasechange" => walletpassphrasechange(svc, &handle, &p).await,
-        "dumpprivkey" => dumpprivkey(svc, &handle, &p).await,
-        "importprivkey" => importprivkey(&handle, &p).await,
-        "backupwallet" => backupwallet(&handle, &p).await,
-        "getaddressinfo" => getaddressinfo(svc, &handle, &p).await,
-        "listaddressgroupings" => listaddressgroupings(svc, &handle).await,
-        "signrawtransactionwithwallet" => signrawtransactionwithwallet(svc, &handle, &p).await,
-        _ => Err(RpcFailure::new(Code::Misc, "Method not found")),
-    }
+            }
+            signrawtransactionwithwallet(&c.svc, &w, &hexstring).await
+        },
+    );
+    m
 }
 
-fn help(p: &Params<'_>) -> RpcResult<Json> {
-    if let Some(command) = p.str(0)? {
-        let names = names_of(command).ok_or_else(|| {
+/// A flag's value, or its default when not given.
+fn flag(f: Option<Flag>, default: bool) -> bool {
+    f.map_or(default, |f| f.0)
+}
+
+fn help(command: Option<&str>) -> RpcResult<String> {
+    if let Some(command) = command {
+        let method = METHODS.iter().find(|m| m.name == command).ok_or_else(|| {
             RpcFailure::new(Code::Misc, format!("help: unknown command: {command}"))
         })?;
-        return Ok(Json::Str(format!("{command} {}", names.join(" "))));
+        let names: Vec<&str> = method.args.iter().map(|a| a.name).collect();
+        let mut text = format!("{command} {}", names.join(" "));
+        if !method.args.is_empty() {
+            text.push_str("\n\nArguments:");
+            for (i, a) in method.args.iter().enumerate() {
+                let need = match a.default {
+                    None => "required".to_owned(),
+                    Some(d) => format!("optional, default={d}"),
+                };
+                text.push_str(&format!(
+                    "\n{}. {} ({}, {need}) {}",
+                    i + 1,
+                    a.name,
+                    a.ty,
+                    a.desc
+                ));
+            }
+        }
+        return Ok(text);
     }
     let lines: Vec<String> = METHODS
         .iter()
-        .map(|(m, names)| {
-            let args: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-            format!("{m} {}", args.join(" ")).trim_end().to_owned()
+        .map(|m| {
+            let args: Vec<String> = m.args.iter().map(|a| format!("\"{}\"", a.name)).collect();
+            format!("{} {}", m.name, args.join(" "))
+                .trim_end()
+                .to_owned()
         })
         .collect();
-    Ok(Json::Str(format!("== Wallet ==\n{}", lines.join("\n"))))
+    Ok(format!("== Wallet ==\n{}", lines.join("\n")))
 }
 
-fn loaded_reply(name: &str) -> Json {
-    Json::obj([
-        ("name", Json::Str(name.to_owned())),
-        ("warnings", Json::Arr(vec![])),
-    ])
+fn loaded_reply(name: String) -> WalletLoadResult {
+    WalletLoadResult {
+        name,
+        warnings: Vec::new(),
+    }
 }
 
 fn unsupported(what: &str) -> RpcFailure {
@@ -254,22 +866,24 @@ fn unsupported(what: &str) -> RpcFailure {
     )
 }
 
-async fn createwallet(svc: &Arc<Service>, p: &Params<'_>) -> RpcResult<Json> {
-    let name = p.req_str(0, "wallet_name")?;
-    if p.bool(1, false)? {
+async fn createwallet(
+    svc: &Service,
+    name: String,
+    disable_private_keys: bool,
+    passphrase: Option<Zeroizing<String>>,
+    avoid_reuse: bool,
+    external_signer: bool,
+) -> RpcResult<WalletLoadResult> {
+    if disable_private_keys {
         return Err(unsupported("disable_private_keys"));
     }
-    p.bool(2, false)?;
-    let passphrase = p.str(3)?.map(|s| zeroize::Zeroizing::new(s.to_owned()));
-    if p.bool(4, false)? {
+    if avoid_reuse {
         return Err(unsupported("avoid_reuse"));
     }
-    p.bool(5, true)?;
-    p.bool(6, false)?;
-    if p.bool(7, false)? {
+    if external_signer {
         return Err(unsupported("external_signer"));
     }
-    let handle = svc.load(name, true)?;
+    let handle = svc.load(&name, true)?;
     if let Some(pass) = passphrase.filter(|s| !s.is_empty()) {
         // Another call may already have found the new wallet: wait for it.
         let mut loaded = handle.lock().await;
@@ -281,8 +895,30 @@ async fn createwallet(svc: &Arc<Service>, p: &Params<'_>) -> RpcResult<Json> {
     Ok(loaded_reply(name))
 }
 
-fn check_address_type(t: Option<&str>) -> RpcResult<()> {
-    match t {
+async fn unloadwallet(
+    svc: &Service,
+    endpoint: Option<&str>,
+    wallet_name: Option<String>,
+) -> RpcResult<UnloadWalletResult> {
+    let name = match (wallet_name, endpoint) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(RpcFailure::new(
+                Code::InvalidParameter,
+                "RPC endpoint wallet and wallet_name parameter specify different wallets",
+            ))
+        }
+        (Some(a), _) => a,
+        (None, Some(b)) => b.to_owned(),
+        (None, None) => svc.wallet_for(None)?.lock().await.name.clone(),
+    };
+    svc.unload(&name)?;
+    Ok(UnloadWalletResult {
+        warnings: Vec::new(),
+    })
+}
+
+fn check_address_type(t: Option<&Text>) -> RpcResult<()> {
+    match t.map(|t| t.as_str()) {
         None | Some("bech32m") => Ok(()),
         Some(other) => Err(RpcFailure::new(
             Code::InvalidAddressOrKey,
@@ -291,22 +927,29 @@ fn check_address_type(t: Option<&str>) -> RpcResult<()> {
     }
 }
 
-async fn getnewaddress(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let label = params::label(p.str(0)?)?;
-    check_address_type(p.str(1)?)?;
+async fn getnewaddress(
+    handle: &WalletHandle,
+    label: Option<Text>,
+    address_type: Option<Text>,
+) -> RpcResult<String> {
+    let label = params::label(label.as_deref().map(String::as_str))?;
+    check_address_type(address_type.as_ref())?;
     let mut loaded = handle.lock().await;
     let address = loaded.wallet.new_address(&label)?;
     loaded.persist()?;
-    Ok(Json::Str(address.to_string()))
+    Ok(address.to_string())
 }
 
-async fn getrawchangeaddress(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    check_address_type(p.str(0)?)?;
+async fn getrawchangeaddress(
+    handle: &WalletHandle,
+    address_type: Option<Text>,
+) -> RpcResult<String> {
+    check_address_type(address_type.as_ref())?;
     let mut loaded = handle.lock().await;
     let pubkey = loaded.wallet.next_pool_pubkey()?;
     let address = loaded.wallet.issue(pubkey, Purpose::Change, "")?;
     loaded.persist()?;
-    Ok(Json::Str(address.to_string()))
+    Ok(address.to_string())
 }
 
 /// The wallet's outputs as the node sees them now.
@@ -350,25 +993,24 @@ fn buckets(wallet: &wallet::Wallet, utxos: &[AddressUtxo]) -> Buckets {
     b
 }
 
-async fn getbalance(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    match p.str(0) {
-        Ok(None | Some("*")) => {}
-        _ => {
-            return Err(RpcFailure {
-                code: -32,
-                message: "dummy first argument must be excluded or set to \"*\".".into(),
-            })
-        }
+async fn getbalance(
+    svc: &Service,
+    handle: &WalletHandle,
+    dummy: Option<Text>,
+    minconf: i64,
+) -> RpcResult<Amount> {
+    if dummy.is_some_and(|d| d.0 != "*") {
+        return Err(RpcFailure {
+            code: -32,
+            message: "dummy first argument must be excluded or set to \"*\".".into(),
+        });
     }
-    let minconf = p.int(1, 0)?;
     if minconf < 0 {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
             "Invalid parameter, minconf must be non-negative",
         ));
     }
-    p.bool(2, true)?;
-    p.bool(3, true)?;
     let loaded = handle.lock().await;
     let utxos = utxos(svc, &loaded.wallet).await?;
     let total: u64 = utxos
@@ -383,100 +1025,71 @@ async fn getbalance(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> Rpc
         })
         .map(|u| u.satoshis)
         .sum();
-    Ok(Json::amount(Amount::from_sat(total)))
+    Ok(Amount::from_sat(total))
 }
 
-fn last_processed(svc: &Service) -> Json {
-    match *svc.tip.borrow() {
-        Some(tip) => Json::obj([
-            ("hash", Json::Str(tip.hash.to_string())),
-            ("height", Json::Int(i64::from(tip.height))),
-        ]),
-        None => Json::Null,
-    }
+fn last_processed(svc: &Service) -> Option<LastProcessedBlock> {
+    svc.tip.borrow().map(|tip| LastProcessedBlock {
+        hash: tip.hash,
+        height: tip.height,
+    })
 }
 
-async fn getbalances(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> {
+async fn getbalances(svc: &Service, handle: &WalletHandle) -> RpcResult<GetBalancesResult> {
     let loaded = handle.lock().await;
     let b = buckets(&loaded.wallet, &utxos(svc, &loaded.wallet).await?);
-    Ok(Json::obj([
-        (
-            "mine",
-            Json::obj([
-                ("trusted", Json::amount(b.trusted)),
-                ("untrusted_pending", Json::amount(b.untrusted)),
-                ("immature", Json::amount(b.immature)),
-            ]),
-        ),
-        ("lastprocessedblock", last_processed(svc)),
-    ]))
+    Ok(GetBalancesResult {
+        mine: BalancesMine {
+            trusted: b.trusted,
+            untrusted_pending: b.untrusted,
+            immature: b.immature,
+        },
+        lastprocessedblock: last_processed(svc),
+    })
 }
 
-async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> {
+async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<GetWalletInfoResult> {
     let loaded = handle.lock().await;
     let w = &loaded.wallet;
     let b = buckets(w, &utxos(svc, w).await?);
     let txcount = node::address_txids(&svc.node, &w.watched_addresses())
         .await?
         .len();
-    let mut fields = vec![
-        ("walletname".to_owned(), Json::Str(loaded.name.clone())),
-        (
-            "walletversion".to_owned(),
-            Json::Int(i64::from(w.file().version)),
-        ),
-        ("format".to_owned(), Json::Str("json".into())),
-        ("balance".to_owned(), Json::amount(b.trusted)),
-        ("unconfirmed_balance".to_owned(), Json::amount(b.untrusted)),
-        ("immature_balance".to_owned(), Json::amount(b.immature)),
-        ("txcount".to_owned(), Json::Int(txcount as i64)),
-        ("keypoolsize".to_owned(), Json::Int(w.keypool_len() as i64)),
-        // Change draws on the same pool as receiving addresses.
-        (
-            "keypoolsize_hd_internal".to_owned(),
-            Json::Int(w.keypool_len() as i64),
-        ),
-    ];
-    if w.is_encrypted() {
-        let until = if w.is_unlocked() {
+    let unlocked_until = w.is_encrypted().then(|| {
+        if w.is_unlocked() {
             loaded.unlocked_until.unwrap_or(0)
         } else {
             0
-        };
-        fields.push(("unlocked_until".to_owned(), Json::Int(until as i64)));
-    }
-    fields.extend([
-        ("paytxfee".to_owned(), Json::Amount(0)),
-        ("private_keys_enabled".to_owned(), Json::Bool(true)),
-        ("avoid_reuse".to_owned(), Json::Bool(false)),
-        ("scanning".to_owned(), Json::Bool(false)),
-        ("descriptors".to_owned(), Json::Bool(false)),
-        ("external_signer".to_owned(), Json::Bool(false)),
-        ("blank".to_owned(), Json::Bool(false)),
-        ("lastprocessedblock".to_owned(), last_processed(svc)),
-    ]);
-    Ok(Json::Obj(fields))
+        }
+    });
+    Ok(GetWalletInfoResult {
+        walletname: loaded.name.clone(),
+        walletversion: w.file().version,
+        format: "json".into(),
+        balance: b.trusted,
+        unconfirmed_balance: b.untrusted,
+        immature_balance: b.immature,
+        txcount: txcount as u64,
+        keypoolsize: w.keypool_len() as u64,
+        // Change draws on the same pool as receiving addresses.
+        keypoolsize_hd_internal: w.keypool_len() as u64,
+        unlocked_until,
+        paytxfee: Amount::ZERO,
+        private_keys_enabled: true,
+        avoid_reuse: false,
+        scanning: false,
+        descriptors: false,
+        external_signer: false,
+        blank: false,
+        lastprocessedblock: last_processed(svc),
+    })
 }
 
-fn address_list(
-    p: &Params<'_>,
-    i: usize,
-    network: dotcoin_common::Network,
-) -> RpcResult<Option<HashSet<String>>> {
-    let Some(v) = p.0.get(i).filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let Value::Array(items) = v else {
-        return Err(RpcFailure::new(
-            Code::Type,
-            "JSON value is not of expected type array",
-        ));
-    };
+/// Addresses of `network`, each at most once (`-5` for one that is not, `-8` for a
+/// repeat), as their canonical text.
+fn address_set(list: &[String], network: dotcoin_common::Network) -> RpcResult<HashSet<String>> {
     let mut set = HashSet::new();
-    for item in items {
-        let s = item.as_str().ok_or_else(|| {
-            RpcFailure::new(Code::Type, "JSON value is not of expected type string")
-        })?;
+    for s in list {
         let a = params::address(s, network)?.to_string();
         if !set.insert(a) {
             return Err(RpcFailure::new(
@@ -485,20 +1098,17 @@ fn address_list(
             ));
         }
     }
-    Ok(Some(set))
+    Ok(set)
 }
 
-async fn listunspent(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let minconf = p.int(0, 1)?;
-    let maxconf = p.int(1, 9_999_999)?;
-    let filter = address_list(p, 2, svc.network)?;
-    let include_unsafe = p.bool(3, true)?;
-    if let Some(v) = p.0.get(4).filter(|v| !v.is_null() && !v.is_object()) {
-        return Err(RpcFailure::new(
-            Code::Type,
-            format!("query_options must be an object, not {v}"),
-        ));
-    }
+async fn listunspent(
+    svc: &Service,
+    handle: &WalletHandle,
+    minconf: i64,
+    maxconf: i64,
+    filter: Option<HashSet<String>>,
+    include_unsafe: bool,
+) -> RpcResult<Vec<ListUnspentEntry>> {
     let loaded = handle.lock().await;
     let w = &loaded.wallet;
     let list = utxos(svc, w)
@@ -517,25 +1127,25 @@ async fn listunspent(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> Rp
                 .map(|k| k.label.clone())
                 .unwrap_or_default();
             let script = script_of(&u.address, svc.network);
-            Json::obj([
-                ("txid", Json::Str(u.txid.to_string())),
-                ("vout", Json::Int(i64::from(u.output_index))),
-                ("address", Json::Str(u.address.clone())),
-                ("label", Json::Str(label)),
-                ("scriptPubKey", Json::Str(script.hex)),
-                ("amount", Json::amount(Amount::from_sat(u.satoshis))),
-                ("confirmations", Json::Int(i64::from(u.confirmations))),
-                ("spendable", Json::Bool(true)),
-                ("solvable", Json::Bool(true)),
-                ("desc", Json::Str(script.desc)),
+            ListUnspentEntry {
+                txid: u.txid,
+                vout: u.output_index,
+                label,
+                script_pub_key: script.hex,
+                amount: Amount::from_sat(u.satoshis),
+                confirmations: u.confirmations,
+                spendable: true,
+                solvable: true,
+                desc: script.desc,
                 // Keys are not derived from a descriptor, so no wallet descriptor is
                 // the parent of this one.
-                ("parent_descs", Json::Arr(Vec::new())),
-                ("safe", Json::Bool(is_trusted(w, &u))),
-            ])
+                parent_descs: Vec::new(),
+                safe: is_trusted(w, &u),
+                address: u.address,
+            }
         })
         .collect();
-    Ok(Json::Arr(list))
+    Ok(list)
 }
 
 /// The script (and descriptor) of an output paying `address`, an address the node itself
@@ -556,7 +1166,10 @@ fn script_of(address: &str, network: dotcoin_common::Network) -> ScriptPubKey {
 
 /// The wallet's transactions, oldest first, as the node's address index has them now, and
 /// the net effect of each (the command-line wallet's `listtransactions` entries).
-async fn history(svc: &Service, w: &wallet::Wallet) -> RpcResult<(Vec<TxInfo>, Vec<Json>)> {
+async fn history(
+    svc: &Service,
+    w: &wallet::Wallet,
+) -> RpcResult<(Vec<TxInfo>, Vec<WalletTxEntry>)> {
     let maturity = node::blockchain_info(&svc.node).await?.coinbase_maturity;
     let txids = node::address_txids(&svc.node, &w.watched_addresses()).await?;
     let mut infos = Vec::with_capacity(txids.len());
@@ -572,18 +1185,13 @@ async fn history(svc: &Service, w: &wallet::Wallet) -> RpcResult<(Vec<TxInfo>, V
     Ok((infos, entries))
 }
 
-fn field<'a>(entry: &'a Json, name: &str) -> Option<&'a Json> {
-    match entry {
-        Json::Obj(fields) => fields.iter().find(|(k, _)| k == name).map(|(_, v)| v),
-        _ => None,
-    }
-}
-
-async fn listtransactions(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let label = p.str(0)?.filter(|l| *l != "*").map(str::to_owned);
-    let count = p.int(1, 10)?;
-    let skip = p.int(2, 0)?;
-    p.bool(3, true)?;
+async fn listtransactions(
+    svc: &Service,
+    handle: &WalletHandle,
+    label: Option<String>,
+    count: i64,
+    skip: i64,
+) -> RpcResult<Vec<WalletTxEntry>> {
     if count < 0 {
         return Err(RpcFailure::new(Code::InvalidParameter, "Negative count"));
     }
@@ -592,190 +1200,79 @@ async fn listtransactions(svc: &Service, handle: &WalletHandle, p: &Params<'_>) 
     }
     let loaded = handle.lock().await;
     let (_, entries) = history(svc, &loaded.wallet).await?;
-    let entries: Vec<Json> = entries
+    let mut entries: Vec<WalletTxEntry> = entries
         .into_iter()
-        .filter(|e| match &label {
-            None => true,
-            Some(l) => matches!(field(e, "label"), Some(Json::Str(s)) if s == l),
-        })
+        .filter(|e| label.is_none() || e.label == label)
         .collect();
     // The most recent `count` after skipping the `skip` most recent, oldest first.
     let end = entries
         .len()
         .saturating_sub(usize::try_from(skip).unwrap_or(usize::MAX));
     let start = end.saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
-    Ok(Json::Arr(entries[start..end].to_vec()))
+    entries.truncate(end);
+    Ok(entries.split_off(start))
 }
 
-fn parse_txid(s: &str) -> RpcResult<Txid> {
-    if s.len() != 64 {
-        return Err(RpcFailure::new(
-            Code::InvalidParameter,
-            format!("txid must be of length 64 (not {}, for '{s}')", s.len()),
-        ));
-    }
-    s.parse().map_err(|_| {
-        RpcFailure::new(
-            Code::InvalidParameter,
-            format!("txid must be hexadecimal string (not '{s}')"),
-        )
-    })
-}
-
-async fn gettransaction(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let txid = parse_txid(p.req_str(0, "txid")?)?;
-    p.bool(1, true)?;
-    let verbose = p.bool(2, false)?;
+async fn gettransaction(
+    svc: &Service,
+    handle: &WalletHandle,
+    txid: Txid,
+    verbose: bool,
+) -> RpcResult<GetTransactionResult> {
     let loaded = handle.lock().await;
     let (infos, entries) = history(svc, &loaded.wallet).await?;
-    let not_ours = || {
-        RpcFailure::new(
-            Code::InvalidAddressOrKey,
-            "Invalid or non-wallet transaction id",
-        )
-    };
     let index = infos
         .iter()
         .position(|i| i.tx.txid() == txid)
-        .ok_or_else(not_ours)?;
-    let (info, entry) = (&infos[index], &entries[index]);
+        .ok_or_else(|| {
+            RpcFailure::new(
+                Code::InvalidAddressOrKey,
+                "Invalid or non-wallet transaction id",
+            )
+        })?;
+    let (info, e) = (&infos[index], &entries[index]);
     // Core's fields, from the history entry (one net entry per transaction here).
-    let mut fields: Vec<(String, Json)> = Vec::new();
-    for name in [
-        "amount",
-        "fee",
-        "confirmations",
-        "generated",
-        "trusted",
-        "blockhash",
-        "blockheight",
-        "blockindex",
-        "blocktime",
-        "txid",
-        "wtxid",
-        "walletconflicts",
-        "time",
-        "timereceived",
-        "bip125-replaceable",
-    ] {
-        if let Some(v) = field(entry, name) {
-            fields.push((name.to_owned(), v.clone()));
-        }
-    }
-    let mut detail = Vec::new();
-    for name in [
-        "address",
-        "category",
-        "amount",
-        "label",
-        "vout",
-        "fee",
-        "abandoned",
-    ] {
-        if let Some(v) = field(entry, name) {
-            detail.push((name.to_owned(), v.clone()));
-        }
-    }
-    fields.push(("details".to_owned(), Json::Arr(vec![Json::Obj(detail)])));
-    fields.push((
-        "hex".to_owned(),
-        Json::Str(hex::encode(encode::serialize(&info.tx))),
-    ));
-    if verbose {
-        fields.push(("decoded".to_owned(), decoded(&info.tx, svc.network)));
-    }
-    Ok(Json::Obj(fields))
-}
-
-/// `tx` as `decoderawtransaction` shows it, for `gettransaction`'s `decoded` (Core's
-/// shape, built here as [`Json`] so the amounts keep their 8 decimals).
-fn decoded(tx: &Transaction, network: dotcoin_common::Network) -> Json {
-    let d = DecodedTx::from_tx(tx, network);
-    let int = |n: u64| Json::Int(i64::try_from(n).unwrap_or(i64::MAX));
-    let script = |s: &ScriptPubKey| {
-        Json::obj([
-            ("asm", Json::Str(s.asm.clone())),
-            ("desc", Json::Str(s.desc.clone())),
-            ("hex", Json::Str(s.hex.clone())),
-            ("address", Json::Str(s.address.clone())),
-            ("type", Json::Str(s.kind.clone())),
-        ])
+    let detail = GetTransactionDetail {
+        address: e.address.clone(),
+        category: e.category.clone(),
+        amount: e.amount,
+        label: e.label.clone(),
+        vout: e.vout,
+        fee: e.fee,
+        abandoned: e.abandoned,
     };
-    let vin = d
-        .vin
-        .iter()
-        .map(|input| match input {
-            TxInVerbose::Coinbase {
-                coinbase,
-                height,
-                sequence,
-            } => Json::obj([
-                ("coinbase", Json::Str(coinbase.clone())),
-                ("height", int(u64::from(*height))),
-                ("sequence", int(u64::from(*sequence))),
-            ]),
-            TxInVerbose::Spend {
-                txid,
-                vout,
-                script_sig,
-                txinwitness,
-                witness,
-                sequence,
-                ..
-            } => Json::obj([
-                ("txid", Json::Str(txid.to_string())),
-                ("vout", int(u64::from(*vout))),
-                (
-                    "scriptSig",
-                    Json::obj([
-                        ("asm", Json::Str(script_sig.asm.clone())),
-                        ("hex", Json::Str(script_sig.hex.clone())),
-                    ]),
-                ),
-                (
-                    "txinwitness",
-                    Json::Arr(txinwitness.iter().cloned().map(Json::Str).collect()),
-                ),
-                ("witness", Json::Str(witness.clone())),
-                ("sequence", int(u64::from(*sequence))),
-            ]),
-        })
-        .collect();
-    let vout = d
-        .vout
-        .iter()
-        .map(|o| {
-            Json::obj([
-                ("value", Json::amount(o.value)),
-                ("n", int(u64::from(o.n))),
-                ("address", Json::Str(o.address.clone())),
-                ("pubkey", Json::Str(o.pubkey.clone())),
-                ("scriptPubKey", script(&o.script_pub_key)),
-            ])
-        })
-        .collect();
-    Json::obj([
-        ("txid", Json::Str(d.txid.to_string())),
-        ("hash", Json::Str(d.hash.to_string())),
-        ("version", int(u64::from(d.version))),
-        ("size", int(d.size)),
-        ("vsize", int(d.vsize)),
-        ("weight", int(d.weight)),
-        ("locktime", int(u64::from(d.locktime))),
-        ("vin", Json::Arr(vin)),
-        ("vout", Json::Arr(vout)),
-    ])
+    Ok(GetTransactionResult {
+        amount: e.amount,
+        fee: e.fee,
+        confirmations: e.confirmations,
+        generated: e.generated,
+        trusted: e.trusted,
+        blockhash: e.blockhash,
+        blockheight: e.blockheight,
+        blockindex: e.blockindex,
+        blocktime: e.blocktime,
+        txid: e.txid,
+        wtxid: e.wtxid,
+        walletconflicts: e.walletconflicts.clone(),
+        time: e.time,
+        timereceived: e.timereceived,
+        bip125_replaceable: e.bip125_replaceable.clone(),
+        details: vec![detail],
+        hex: hex::encode(encode::serialize(&info.tx)),
+        decoded: verbose.then(|| DecodedTx::from_tx(&info.tx, svc.network)),
+    })
 }
 
-fn estimate_mode(p: &Params<'_>, conf_i: usize, mode_i: usize, has_rate: bool) -> RpcResult<()> {
-    let conf = p.int(conf_i, 0)?;
+/// Core's checks of `conf_target` and `estimate_mode` (there is no fee estimation here:
+/// they are accepted, and refused beside an explicit `fee_rate` as Core does).
+fn check_estimate_mode(conf: Option<Int>, mode: Option<&str>, has_rate: bool) -> RpcResult<()> {
+    let conf = conf.map_or(0, |c| c.0);
     if conf < 0 {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
             "Invalid conf_target, must be between 1 and 1008",
         ));
     }
-    let mode = p.str(mode_i)?;
     match mode.map(str::to_ascii_lowercase).as_deref() {
         None | Some("unset") | Some("economical") | Some("conservative") => {}
         Some(_) => {
@@ -797,6 +1294,14 @@ fn estimate_mode(p: &Params<'_>, conf_i: usize, mode_i: usize, has_rate: bool) -
     Ok(())
 }
 
+/// An amount to pay: more than zero (Core's `-3` "Invalid amount for send").
+fn amount_for_send(amount: Amount) -> RpcResult<Amount> {
+    if amount == Amount::ZERO {
+        return Err(RpcFailure::new(Code::Type, "Invalid amount for send"));
+    }
+    Ok(amount)
+}
+
 /// Builds, checks against `maxtxfee`, persists (the change key first), then broadcasts.
 async fn send(
     svc: &Service,
@@ -805,7 +1310,7 @@ async fn send(
     fee_rate: Option<FeeRate>,
     subtract_fee: bool,
     verbose: bool,
-) -> RpcResult<Json> {
+) -> RpcResult<SendResult> {
     let mut loaded = handle.lock().await;
     if !loaded.wallet.is_unlocked() {
         return Err(RpcFailure::new(Code::UnlockNeeded, params::UNLOCK_NEEDED));
@@ -833,78 +1338,59 @@ async fn send(
         } else {
             "Fallback fee"
         };
-        return Ok(Json::obj([
-            ("txid", Json::Str(txid.to_string())),
-            ("fee_reason", Json::Str(reason.into())),
-        ]));
+        return Ok(SendResult::Verbose(SendVerboseResult {
+            txid,
+            fee_reason: reason.into(),
+        }));
     }
-    Ok(Json::Str(txid.to_string()))
+    Ok(SendResult::Txid(txid))
 }
 
-async fn sendtoaddress(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let to = params::address(p.req_str(0, "address")?, svc.network)?;
-    let amount = p.amount(1, "amount")?;
-    p.str(2)?;
-    p.str(3)?;
-    let subtract = p.bool(4, false)?;
-    p.bool(5, true)?;
-    let fee_rate = p.fee_rate(9)?;
-    estimate_mode(p, 6, 7, fee_rate.is_some())?;
-    if p.bool(8, false)? {
-        return Err(unsupported("avoid_reuse"));
-    }
-    let verbose = p.bool(10, false)?;
-    send(svc, handle, vec![(to, amount)], fee_rate, subtract, verbose).await
+/// `sendmany`'s parameters, as declared.
+struct SendMany {
+    dummy: Option<Text>,
+    amounts: DotMap,
+    minconf: Option<Int>,
+    subtract_from: Option<TextList>,
+    conf_target: Option<Int>,
+    estimate_mode: Option<Text>,
+    fee_rate: Option<FeeRate>,
+    verbose: bool,
 }
 
-async fn sendmany(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    match p.str(0)? {
-        None | Some("") => {}
-        Some(_) => {
-            return Err(RpcFailure::new(
-                Code::InvalidParameter,
-                "Dummy value must be set to \"\"",
-            ))
-        }
-    }
-    let amounts = p.required(1, "amounts")?;
-    let Value::Object(amounts) = amounts else {
+async fn sendmany(svc: &Service, handle: &WalletHandle, p: SendMany) -> RpcResult<SendResult> {
+    if p.dummy.is_some_and(|d| !d.is_empty()) {
         return Err(RpcFailure::new(
-            Code::Type,
-            format!(
-                "JSON value of type {} is not of expected type object",
-                if amounts.is_array() {
-                    "array"
-                } else {
-                    "non-object"
-                }
-            ),
+            Code::InvalidParameter,
+            "Dummy value must be set to \"\"",
         ));
-    };
-    if amounts.is_empty() {
+    }
+    if p.amounts.is_empty() {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
             "Transaction must have at least one recipient",
         ));
     }
-    let minconf = p.int(2, 1)?;
-    if minconf < 0 {
+    if p.minconf.is_some_and(|m| m.0 < 0) {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
             "Invalid parameter, minconf must be non-negative",
         ));
     }
-    p.str(3)?;
-    let subtract_from = address_list(p, 4, svc.network)?.unwrap_or_default();
-    p.bool(5, true)?;
-    let fee_rate = p.fee_rate(8)?;
-    estimate_mode(p, 6, 7, fee_rate.is_some())?;
-    let verbose = p.bool(9, false)?;
+    let subtract_from = match &p.subtract_from {
+        Some(list) => address_set(list, svc.network)?,
+        None => HashSet::new(),
+    };
+    check_estimate_mode(
+        p.conf_target,
+        p.estimate_mode.as_deref().map(String::as_str),
+        p.fee_rate.is_some(),
+    )?;
 
     let mut payments: Vec<(Address, Amount)> = Vec::new();
     let mut seen = HashSet::new();
-    for (text, amount) in amounts {
-        let address = params::address(text, svc.network)?;
+    for (text, amount) in p.amounts.0 {
+        let address = params::address(&text, svc.network)?;
         // The same key spelt twice (the wire layer already refuses a repeated key).
         if !seen.insert(address.pubkey) {
             return Err(RpcFailure::new(
@@ -912,11 +1398,7 @@ async fn sendmany(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcRe
                 format!("Invalid parameter, duplicated address: {text}"),
             ));
         }
-        let amount = params::amount_value(amount)?;
-        if amount == Amount::ZERO {
-            return Err(RpcFailure::new(Code::Type, "Invalid amount for send"));
-        }
-        payments.push((address, amount));
+        payments.push((address, amount_for_send(amount)?));
     }
     // The core takes the fee from the first payment: put the chosen one first.
     if subtract_from.len() > 1 {
@@ -940,11 +1422,12 @@ async fn sendmany(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcRe
     } else {
         false
     };
-    send(svc, handle, payments, fee_rate, subtract, verbose).await
+    send(svc, handle, payments, p.fee_rate, subtract, p.verbose).await
 }
 
-fn passphrase_arg(p: &Params<'_>, i: usize, name: &str) -> RpcResult<zeroize::Zeroizing<String>> {
-    let s = zeroize::Zeroizing::new(p.req_str(i, name)?.to_owned());
+/// A passphrase: not empty (Core's `-8`), held so it is wiped when dropped.
+fn passphrase(text: Text) -> RpcResult<Zeroizing<String>> {
+    let s = Zeroizing::new(text.0);
     if s.is_empty() {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
@@ -961,10 +1444,11 @@ fn wrong_state(call: &str) -> RpcFailure {
     )
 }
 
-async fn walletpassphrase(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let pass = passphrase_arg(p, 0, "passphrase")?;
-    p.required(1, "timeout")?;
-    let timeout = p.int(1, 0)?;
+async fn walletpassphrase(
+    handle: &WalletHandle,
+    pass: Zeroizing<String>,
+    timeout: i64,
+) -> RpcResult<()> {
     if timeout < 0 {
         return Err(RpcFailure::new(
             Code::InvalidParameter,
@@ -985,20 +1469,23 @@ async fn walletpassphrase(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Js
     let generation = loaded.unlock_generation;
     drop(loaded);
     Service::schedule_relock(handle, generation, timeout);
-    Ok(Json::Null)
+    Ok(())
 }
 
-async fn walletlock(handle: &WalletHandle) -> RpcResult<Json> {
+async fn walletlock(handle: &WalletHandle) -> RpcResult<()> {
     let mut loaded = handle.lock().await;
     if !loaded.wallet.is_encrypted() {
         return Err(wrong_state("walletlock"));
     }
     loaded.relock();
-    Ok(Json::Null)
+    Ok(())
 }
 
-async fn encryptwallet(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let pass = passphrase_arg(p, 0, "passphrase")?;
+async fn encryptwallet(
+    svc: &Service,
+    handle: &WalletHandle,
+    pass: Zeroizing<String>,
+) -> RpcResult<String> {
     let mut loaded = handle.lock().await;
     if loaded.wallet.is_encrypted() {
         return Err(RpcFailure::new(
@@ -1010,20 +1497,19 @@ async fn encryptwallet(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> 
     tokio::task::block_in_place(|| loaded.wallet.encrypt(pass.as_bytes(), kdf))?;
     loaded.relock();
     loaded.persist()?;
-    Ok(Json::Str(
+    Ok(
         "wallet encrypted; The keypool has been flushed and new keys were generated. You need \
          to make a new backup with the backupwallet RPC."
             .into(),
-    ))
+    )
 }
 
 async fn walletpassphrasechange(
     svc: &Service,
     handle: &WalletHandle,
-    p: &Params<'_>,
-) -> RpcResult<Json> {
-    let old = passphrase_arg(p, 0, "oldpassphrase")?;
-    let new = passphrase_arg(p, 1, "newpassphrase")?;
+    old: Zeroizing<String>,
+    new: Zeroizing<String>,
+) -> RpcResult<()> {
     let mut loaded = handle.lock().await;
     if !loaded.wallet.is_encrypted() {
         return Err(wrong_state("walletpassphrasechange"));
@@ -1035,11 +1521,10 @@ async fn walletpassphrasechange(
             .change_passphrase(old.as_bytes(), new.as_bytes(), kdf)
     })?;
     loaded.persist()?;
-    Ok(Json::Null)
+    Ok(())
 }
 
-async fn dumpprivkey(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let text = p.req_str(0, "address")?;
+async fn dumpprivkey(svc: &Service, handle: &WalletHandle, text: &str) -> RpcResult<String> {
     let address = params::address(text, svc.network)?.to_string();
     let loaded = handle.lock().await;
     if loaded.wallet.record(&address).is_none() {
@@ -1052,13 +1537,14 @@ async fn dumpprivkey(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> Rp
         return Err(RpcFailure::new(Code::UnlockNeeded, params::UNLOCK_NEEDED));
     }
     let secret = loaded.wallet.dump_secret(&address)?;
-    Ok(Json::Str(hex::encode(*secret)))
+    Ok(hex::encode(*secret))
 }
 
-async fn importprivkey(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let key = zeroize::Zeroizing::new(p.req_str(0, "privkey")?.to_owned());
-    let label = params::label(p.str(1)?)?;
-    p.bool(2, true)?;
+async fn importprivkey(
+    handle: &WalletHandle,
+    key: Zeroizing<String>,
+    label: String,
+) -> RpcResult<()> {
     let mut loaded = handle.lock().await;
     if !loaded.wallet.is_unlocked() {
         return Err(RpcFailure::new(Code::UnlockNeeded, params::UNLOCK_NEEDED));
@@ -1066,11 +1552,10 @@ async fn importprivkey(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json>
     loaded.wallet.import_secret(&key, &label)?;
     loaded.persist()?;
     // No rescan: the key's history is the node's address index, read at each call.
-    Ok(Json::Null)
+    Ok(())
 }
 
-async fn backupwallet(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let destination = p.req_str(0, "destination")?;
+async fn backupwallet(handle: &WalletHandle, destination: &str) -> RpcResult<()> {
     if destination.is_empty() {
         return Err(RpcFailure::new(
             Code::Wallet,
@@ -1083,50 +1568,39 @@ async fn backupwallet(handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> 
         .store
         .backup(&mut loaded.wallet, Path::new(destination))
         .map_err(|e| RpcFailure::new(Code::Wallet, format!("Error: Wallet backup failed! {e}")))?;
-    Ok(Json::Null)
+    Ok(())
 }
 
-async fn getaddressinfo(svc: &Service, handle: &WalletHandle, p: &Params<'_>) -> RpcResult<Json> {
-    let address = params::address(p.req_str(0, "address")?, svc.network)?;
+async fn getaddressinfo(
+    svc: &Service,
+    handle: &WalletHandle,
+    address: Address,
+) -> RpcResult<GetAddressInfoResult> {
     let loaded = handle.lock().await;
     let record = loaded.wallet.record(&address.to_string());
     let script = ScriptPubKey::for_key(&address.pubkey, svc.network);
-    let mut fields = vec![
-        ("address".to_owned(), Json::Str(address.to_string())),
-        ("scriptPubKey".to_owned(), Json::Str(script.hex)),
-        ("ismine".to_owned(), Json::Bool(record.is_some())),
-        ("solvable".to_owned(), Json::Bool(record.is_some())),
-        ("desc".to_owned(), Json::Str(script.desc)),
-        ("iswatchonly".to_owned(), Json::Bool(false)),
-        ("isscript".to_owned(), Json::Bool(false)),
-        ("iswitness".to_owned(), Json::Bool(true)),
-        ("witness_version".to_owned(), Json::Int(1)),
-        (
-            "witness_program".to_owned(),
-            Json::Str(address.pubkey.to_string()),
-        ),
-    ];
-    // No `pubkey`: as Core does for a taproot address, the key is the witness program
-    // (Core's `pubkey` is a 33-byte key, which a strict client would parse as one).
-    if let Some(k) = record {
-        fields.push((
-            "ischange".to_owned(),
-            Json::Bool(k.purpose == Purpose::Change),
-        ));
-        fields.push((
-            "labels".to_owned(),
-            Json::Arr(vec![Json::Str(k.label.clone())]),
-        ));
-    } else {
-        fields.push(("ischange".to_owned(), Json::Bool(false)));
-        fields.push(("labels".to_owned(), Json::Arr(vec![])));
-    }
-    Ok(Json::Obj(fields))
+    Ok(GetAddressInfoResult {
+        address: address.to_string(),
+        script_pub_key: script.hex,
+        ismine: record.is_some(),
+        solvable: record.is_some(),
+        desc: script.desc,
+        iswatchonly: false,
+        isscript: false,
+        iswitness: true,
+        witness_version: 1,
+        witness_program: address.pubkey.to_string(),
+        ischange: record.is_some_and(|k| k.purpose == Purpose::Change),
+        labels: record.map(|k| vec![k.label.clone()]).unwrap_or_default(),
+    })
 }
 
 /// One group per address holding coins: the wallet does not link addresses by common
 /// inputs, so each is its own group.
-async fn listaddressgroupings(svc: &Service, handle: &WalletHandle) -> RpcResult<Json> {
+async fn listaddressgroupings(
+    svc: &Service,
+    handle: &WalletHandle,
+) -> RpcResult<Vec<Vec<AddressGroupingEntry>>> {
     let loaded = handle.lock().await;
     let w = &loaded.wallet;
     let mut sums: Vec<(String, u64)> = Vec::new();
@@ -1139,47 +1613,27 @@ async fn listaddressgroupings(svc: &Service, handle: &WalletHandle) -> RpcResult
     let groups = sums
         .into_iter()
         .map(|(address, sat)| {
-            let mut entry = vec![
-                Json::Str(address.clone()),
-                Json::amount(Amount::from_sat(sat)),
-            ];
-            if let Some(k) = w.record(&address).filter(|k| !k.label.is_empty()) {
-                entry.push(Json::Str(k.label.clone()));
-            }
-            Json::Arr(vec![Json::Arr(entry)])
+            let label = w
+                .record(&address)
+                .filter(|k| !k.label.is_empty())
+                .map(|k| k.label.clone());
+            vec![AddressGroupingEntry {
+                address,
+                amount: Amount::from_sat(sat),
+                label,
+            }]
         })
         .collect();
-    Ok(Json::Arr(groups))
+    Ok(groups)
 }
 
 async fn signrawtransactionwithwallet(
     svc: &Service,
     handle: &WalletHandle,
-    p: &Params<'_>,
-) -> RpcResult<Json> {
-    let hexstring = p.req_str(0, "hexstring")?;
+    bytes: &[u8],
+) -> RpcResult<SignRawTransactionResult> {
     let decode_failed = || RpcFailure::new(Code::Deserialization, "TX decode failed");
-    let bytes = hex::decode(hexstring.trim()).map_err(|_| decode_failed())?;
-    let mut tx: Transaction = dotcoin_common::deserialize(&bytes).map_err(|_| decode_failed())?;
-    match p.0.get(1) {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(a)) if a.is_empty() => {}
-        Some(_) => {
-            return Err(RpcFailure::new(
-                Code::InvalidParameter,
-                "prevtxs is not supported: the wallet looks up the spent outputs on the node",
-            ))
-        }
-    }
-    match p.str(2)? {
-        None | Some("ALL") | Some("DEFAULT") => {}
-        Some(_) => {
-            return Err(RpcFailure::new(
-                Code::InvalidParameter,
-                "Invalid sighash param",
-            ))
-        }
-    }
+    let mut tx: Transaction = dotcoin_common::deserialize(bytes).map_err(|_| decode_failed())?;
     if tx.is_coinbase() {
         return Err(decode_failed());
     }
@@ -1214,81 +1668,29 @@ async fn signrawtransactionwithwallet(
     } else {
         for (input, out) in tx.inputs.iter().zip(&spent) {
             if out.is_none() {
-                errors.push(Json::obj([
-                    ("txid", Json::Str(input.prevout.txid.to_string())),
-                    ("vout", Json::Int(i64::from(input.prevout.vout))),
-                    ("witness", Json::Arr(Vec::new())),
-                    ("scriptSig", Json::Str(String::new())),
-                    ("sequence", Json::Int(i64::from(FINAL_SEQUENCE))),
-                    (
-                        "error",
-                        Json::Str("Input not found or already spent".into()),
-                    ),
-                ]));
+                errors.push(SignRawTransactionError {
+                    txid: input.prevout.txid,
+                    vout: input.prevout.vout,
+                    witness: Vec::new(),
+                    script_sig: String::new(),
+                    sequence: FINAL_SEQUENCE,
+                    error: "Input not found or already spent".into(),
+                });
             }
         }
     }
     let complete = errors.is_empty() && tx.inputs.iter().all(|i| i.witness.len() == 64);
-    let mut fields = vec![
-        (
-            "hex".to_owned(),
-            Json::Str(hex::encode(encode::serialize(&tx))),
-        ),
-        ("complete".to_owned(), Json::Bool(complete)),
-    ];
-    if !errors.is_empty() {
-        fields.push(("errors".to_owned(), Json::Arr(errors)));
-    }
-    Ok(Json::Obj(fields))
+    Ok(SignRawTransactionResult {
+        hex: hex::encode(encode::serialize(&tx)),
+        complete,
+        errors: (!errors.is_empty()).then_some(errors),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn decoded_is_the_nodes_decoderawtransaction() {
-        use dotcoin_common::{Network, OutPoint, TxIn};
-        let zero: Txid = "00".repeat(32).parse().expect("txid");
-        let coinbase = Transaction {
-            version: 1,
-            inputs: vec![TxIn {
-                prevout: OutPoint {
-                    txid: zero,
-                    vout: 7,
-                },
-                witness: vec![1, 2],
-            }],
-            outputs: vec![TxOut {
-                value: Amount::from_sat(5_000_000_000),
-                pubkey: PubKey([3; 32]),
-            }],
-            lock_time: 0,
-        };
-        let spend = Transaction {
-            version: 1,
-            inputs: vec![TxIn {
-                prevout: OutPoint {
-                    txid: coinbase.txid(),
-                    vout: 0,
-                },
-                witness: vec![9; 64],
-            }],
-            outputs: vec![TxOut {
-                value: Amount::from_sat(123_456_789),
-                pubkey: PubKey([2; 32]),
-            }],
-            lock_time: 0,
-        };
-        for tx in [coinbase, spend] {
-            let ours: Value =
-                serde_json::from_str(&decoded(&tx, Network::Regtest).compact()).expect("json");
-            let node =
-                serde_json::to_value(DecodedTx::from_tx(&tx, Network::Regtest)).expect("json");
-            assert_eq!(ours, node);
-        }
-    }
 
     #[test]
     fn named_parameters_go_in_place() {
@@ -1314,10 +1716,88 @@ mod tests {
     }
 
     #[test]
+    fn the_wire_checks_the_declared_types() {
+        let table = super::super::wire::WalletTable;
+        let normalize = |m, p| dotcoin_rpc_server::normalize_params(&table, m, p);
+        for (method, params, code, needle) in [
+            (
+                "sendtoaddress",
+                json!(["a"]),
+                -1,
+                "missing required parameter 'amount'",
+            ),
+            ("sendtoaddress", json!(["a", "abc"]), -3, "Invalid amount"),
+            ("sendtoaddress", json!(["a", -1]), -3, "Amount out of range"),
+            ("sendtoaddress", json!([5, 1]), -3, "parameter 'address'"),
+            ("sendmany", json!(["", ["a"]]), -3, "expected type object"),
+            ("sendmany", json!(["", {"a": "lots"}]), -3, "Invalid amount"),
+            ("listunspent", json!([1, 9, "a"]), -3, "expected type array"),
+            (
+                "listunspent",
+                json!([1, 9, [5]]),
+                -3,
+                "expected type string",
+            ),
+            (
+                "listunspent",
+                json!([1, 9, [], true, 5]),
+                -3,
+                "expected type object",
+            ),
+            ("gettransaction", json!(["zz"]), -8, "must be of length 64"),
+            (
+                "walletpassphrase",
+                json!(["pw", "60"]),
+                -3,
+                "parameter 'timeout'",
+            ),
+            (
+                "signrawtransactionwithwallet",
+                json!(["zz"]),
+                -22,
+                "hexstring",
+            ),
+            (
+                "createwallet",
+                json!([]),
+                -1,
+                "missing required parameter 'wallet_name'",
+            ),
+        ] {
+            let (got, message) = normalize(method, params.clone()).expect_err("refused");
+            assert_eq!(got, code, "{method} {params}: {message}");
+            assert!(message.contains(needle), "{method} {params}: {message}");
+        }
+        assert!(normalize(
+            "listunspent",
+            json!([0, 9, ["a"], false, {"minimumAmount": 1}])
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn help_lists_every_method_and_describes_one() {
+        let all = help(None).expect("help");
+        for m in METHODS {
+            assert!(all.contains(m.name), "{}", m.name);
+        }
+        let one = help(Some("sendtoaddress")).expect("help sendtoaddress");
+        assert!(
+            one.starts_with("sendtoaddress address amount comment"),
+            "{one}"
+        );
+        assert!(
+            one.contains("2. amount (numeric or string, required)"),
+            "{one}"
+        );
+        assert_eq!(help(Some("nope")).expect_err("unknown").code, -1);
+    }
+
+    #[test]
     fn dotcoin_cli_routes_every_wallet_method_here() {
         let mut served: Vec<&str> = METHODS
             .iter()
-            .map(|(m, _)| *m)
+            .map(|m| m.name)
             .filter(|m| !matches!(*m, "help" | "stop"))
             .collect();
         served.sort_unstable();
@@ -1325,13 +1805,17 @@ mod tests {
     }
 
     #[test]
-    fn every_method_is_dispatched() {
-        // A method in the table but not in `dispatch` would answer "Method not found".
-        let source = include_str!("methods.rs");
-        for (name, _) in METHODS {
+    fn every_method_is_registered() {
+        // A method in the table but not registered would answer "Method not found".
+        let source: String = include_str!("methods.rs")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for m in METHODS {
             assert!(
-                source.contains(&format!("\"{name}\" =>")),
-                "{name} has no dispatch arm"
+                source.contains(&format!("(&mutm,\"{}\",", m.name)),
+                "{} is not registered",
+                m.name
             );
         }
     }

@@ -8,8 +8,10 @@
 //!   (`dotcoin_rpc_server`: Basic auth against `<network datadir>/.wallet-cookie`, Core's
 //!   1.0/2.0 dialects, batches, limits): its table, the `/wallet/<name>` endpoints and
 //!   duplicate-key refusal.
-//! - [`methods`]: the method table (names and parameter names, as Core's) and one handler
-//!   per method; [`params`]: Core's error codes and the hostile-parameter readers.
+//! - [`methods`]: the method table (names, Core's parameter names, their declared types,
+//!   defaults and descriptions) and one typed handler per method, returning the typed
+//!   results of `dotcoin_common::wallet_rpc_types`; [`params`]: Core's error codes and
+//!   the wallet-specific readers (an address of the network, a label).
 //! - [`client`]: `dotcoin-wallet <command>` on a wallet the service holds is sent to
 //!   the service as the matching RPC.
 //! - [`follow`]: follows the node's tip with `waitfornewblock` long polls, noticing
@@ -412,7 +414,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         } else {
             Network::Main
         };
-        let maxtxfee = params::amount_value(&Value::String(maxtxfee.clone()))
+        let maxtxfee = dotcoin_rpc_server::arg::amount_from_value(&Value::String(maxtxfee.clone()))
             .map_err(|e| WalletError::BadAmount(format!("--maxtxfee: {}", e.message)))?;
         let base = cli.datadir.clone().unwrap_or_else(default_base_datadir);
         let node_port = cli.rpcport.unwrap_or(network.params().rpc_port);

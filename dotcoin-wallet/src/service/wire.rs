@@ -1,5 +1,6 @@
 //! The wallet service's side of the Core-wire layer it shares with `dotcoind`
-//! (`dotcoin_rpc_server`): its method table, its limits and Core's multiwallet endpoints
+//! (`dotcoin_rpc_server`): its method table (parameter names and declared types, checked
+//! before a handler runs), its limits and Core's multiwallet endpoints
 //! (`/` or `/wallet/<name>`, handed to the methods as an `Endpoint` extension), and one
 //! check of its own: an object with the same key twice is refused with -8 before
 //! anything runs, so `sendmany` never silently pays the last of two amounts to one
@@ -20,15 +21,16 @@ pub const MAX_REPLY: usize = 64 * 1024 * 1024;
 /// Most calls in one batch.
 pub const MAX_BATCH: usize = 1000;
 
-/// The wallet methods as the wire sees them ([`methods::METHODS`]).
+/// The wallet methods as the wire sees them ([`methods::METHODS`]): each parameter's
+/// name, whether it is required and its declared type's check.
 #[derive(Debug, Clone, Copy)]
 pub struct WalletTable;
 
 impl MethodTable for WalletTable {
-    type Param = &'static str;
+    type Param = methods::WalletArg;
 
-    fn params(&self, method: &str) -> Option<&[&'static str]> {
-        methods::names_of(method)
+    fn params(&self, method: &str) -> Option<&[methods::WalletArg]> {
+        methods::args_of(method)
     }
 
     /// Core's wallet answers surplus parameters with its help text as `RPC_MISC_ERROR`.
