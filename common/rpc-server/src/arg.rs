@@ -124,6 +124,11 @@ pub struct Int(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Flag(pub bool);
 
+/// A boolean that is only `true`/`false`, as Core's plain `bool` parameters take it
+/// (the wallet's options): a number is Core's type error `-3`, unlike [`Flag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StrictBool(pub bool);
+
 /// A string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Text(pub String);
@@ -256,6 +261,15 @@ impl FromParam for Flag {
             Value::Number(n) if n.as_i64().is_some() => Ok(Flag(n.as_i64() != Some(0))),
             other => Err(ParamError::wrong_type(name, other, "bool")),
         }
+    }
+}
+
+impl FromParam for StrictBool {
+    const TYPE: &'static str = "boolean";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        v.as_bool()
+            .map(StrictBool)
+            .ok_or_else(|| ParamError::wrong_type(name, v, "bool"))
     }
 }
 
@@ -426,6 +440,7 @@ deserialize_via_from_param!(
     Count,
     Int,
     Flag,
+    StrictBool,
     Text,
     Hex,
     Dot,
@@ -481,6 +496,7 @@ deref_to_inner!(
     Count => u32,
     Int => i64,
     Flag => bool,
+    StrictBool => bool,
     Text => String,
     Hex => Vec<u8>,
     Dot => Amount,
@@ -808,6 +824,20 @@ mod word_and_list_tests {
 mod wallet_arg_tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn strict_bools_refuse_numbers() {
+        assert_eq!(
+            StrictBool::from_param(&json!(true), "b"),
+            Ok(StrictBool(true))
+        );
+        let e = StrictBool::from_param(&json!(1), "b").expect_err("number");
+        assert_eq!(e.code, RpcErrorCode::Type);
+        assert_eq!(
+            e.message,
+            "JSON value of type number is not of expected type bool for parameter 'b'"
+        );
+    }
 
     #[test]
     fn text_lists_are_arrays_of_strings() {

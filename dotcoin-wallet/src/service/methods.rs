@@ -32,8 +32,8 @@ use dotcoin_common::wallet_rpc_types::{
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
-    check, Dot, DotMap, Flag, FromParam, HashArg, Hex, Int, Json, JsonObject, ParamError, SatPerVb,
-    Text, TextList,
+    check, Dot, DotMap, FromParam, HashArg, Hex, Int, Json, JsonObject, ParamError, SatPerVb,
+    StrictBool, Text, TextList,
 };
 use dotcoin_rpc_server::{Endpoint, ParamName};
 use jsonrpsee::types::Params;
@@ -155,12 +155,12 @@ pub const METHODS: &[WalletMethod] = &[
         name: "createwallet",
         args: &[
             arg::<Text>("wallet_name", WALLET_NAME),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "disable_private_keys",
                 "false",
                 "Create a wallet without private keys (not supported: must be false)",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "blank",
                 "false",
                 "Create a blank wallet (accepted, not used)",
@@ -170,18 +170,18 @@ pub const METHODS: &[WalletMethod] = &[
                 "\"\"",
                 "Encrypt the wallet with this passphrase (none when empty)",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "avoid_reuse",
                 "false",
                 "Keep track of coin reuse (not supported: must be false)",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "descriptors",
                 "true",
                 "Create a descriptor wallet (accepted, not used)",
             ),
-            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>("load_on_startup", "null", LOAD_ON_STARTUP),
+            opt_arg::<StrictBool>(
                 "external_signer",
                 "false",
                 "Use an external signer (not supported: must be false)",
@@ -219,8 +219,8 @@ pub const METHODS: &[WalletMethod] = &[
                 "0",
                 "Only include coins with at least this many confirmations (0: trusted ones)",
             ),
-            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<StrictBool>(
                 "avoid_reuse",
                 "true",
                 "Leave out reused addresses' coins (accepted, not used)",
@@ -250,8 +250,8 @@ pub const METHODS: &[WalletMethod] = &[
         name: "gettransaction",
         args: &[
             arg::<HashArg<Txid>>("txid", "The transaction id"),
-            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<StrictBool>(
                 "verbose",
                 "false",
                 "Whether to add a field \"decoded\" with the decoded transaction",
@@ -279,7 +279,7 @@ pub const METHODS: &[WalletMethod] = &[
                 "\"\"",
                 "The label of its address (any string but \"*\")",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "rescan",
                 "true",
                 "Rescan the chain (never needed: the history is the node's address index)",
@@ -304,7 +304,7 @@ pub const METHODS: &[WalletMethod] = &[
                 "0",
                 "The number of most recent transactions to skip",
             ),
-            opt_arg::<Flag>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<StrictBool>("include_watchonly", "true", INCLUDE_WATCHONLY),
         ],
     },
     WalletMethod {
@@ -317,7 +317,7 @@ pub const METHODS: &[WalletMethod] = &[
                 "[]",
                 "Only outputs paying these addresses (each at most once)",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "include_unsafe",
                 "true",
                 "Include outputs not safe to spend (pending receipts from others)",
@@ -337,7 +337,7 @@ pub const METHODS: &[WalletMethod] = &[
         name: "loadwallet",
         args: &[
             arg::<Text>("filename", WALLET_NAME),
-            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
+            opt_arg::<StrictBool>("load_on_startup", "null", LOAD_ON_STARTUP),
         ],
     },
     WalletMethod {
@@ -359,11 +359,11 @@ pub const METHODS: &[WalletMethod] = &[
                 "[]",
                 "The recipient address the fee is taken from (at most one here)",
             ),
-            opt_arg::<Flag>("replaceable", "true", REPLACEABLE),
+            opt_arg::<StrictBool>("replaceable", "true", REPLACEABLE),
             opt_arg::<Int>("conf_target", "null", CONF_TARGET),
             opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
             opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
-            opt_arg::<Flag>("verbose", "false", VERBOSE_SEND),
+            opt_arg::<StrictBool>("verbose", "false", VERBOSE_SEND),
         ],
     },
     WalletMethod {
@@ -377,21 +377,21 @@ pub const METHODS: &[WalletMethod] = &[
                 "\"\"",
                 "The name of the recipient (not stored)",
             ),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "subtractfeefromamount",
                 "false",
                 "The fee is deducted from the amount sent",
             ),
-            opt_arg::<Flag>("replaceable", "true", REPLACEABLE),
+            opt_arg::<StrictBool>("replaceable", "true", REPLACEABLE),
             opt_arg::<Int>("conf_target", "null", CONF_TARGET),
             opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
-            opt_arg::<Flag>(
+            opt_arg::<StrictBool>(
                 "avoid_reuse",
                 "false",
                 "Avoid spending from reused addresses (not supported: must be false)",
             ),
             opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
-            opt_arg::<Flag>("verbose", "false", VERBOSE_SEND),
+            opt_arg::<StrictBool>("verbose", "false", VERBOSE_SEND),
         ],
     },
     WalletMethod {
@@ -422,7 +422,7 @@ pub const METHODS: &[WalletMethod] = &[
                 "the wallet name from the RPC endpoint",
                 "The wallet to unload",
             ),
-            opt_arg::<Flag>("load_on_startup", "null", LOAD_ON_STARTUP),
+            opt_arg::<StrictBool>("load_on_startup", "null", LOAD_ON_STARTUP),
         ],
     },
     WalletMethod {
@@ -585,20 +585,20 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     });
     register(&mut m, "loadwallet", |mut c| async move {
         let filename: Text = c.args.req()?;
-        let _load_on_startup: Option<Flag> = c.args.opt()?;
+        let _load_on_startup: Option<StrictBool> = c.args.opt()?;
         c.svc.load(&filename, false)?;
         Ok(loaded_reply(filename.0))
     });
     register(&mut m, "createwallet", |mut c| async move {
         let a = &mut c.args;
         let name: Text = a.req()?;
-        let disable_private_keys: Option<Flag> = a.opt()?;
-        let _blank: Option<Flag> = a.opt()?;
+        let disable_private_keys: Option<StrictBool> = a.opt()?;
+        let _blank: Option<StrictBool> = a.opt()?;
         let passphrase: Option<Text> = a.opt()?;
-        let avoid_reuse: Option<Flag> = a.opt()?;
-        let _descriptors: Option<Flag> = a.opt()?;
-        let _load_on_startup: Option<Flag> = a.opt()?;
-        let external_signer: Option<Flag> = a.opt()?;
+        let avoid_reuse: Option<StrictBool> = a.opt()?;
+        let _descriptors: Option<StrictBool> = a.opt()?;
+        let _load_on_startup: Option<StrictBool> = a.opt()?;
+        let external_signer: Option<StrictBool> = a.opt()?;
         createwallet(
             &c.svc,
             name.0,
@@ -611,7 +611,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     });
     register(&mut m, "unloadwallet", |mut c| async move {
         let wallet_name: Option<Text> = c.args.opt()?;
-        let _load_on_startup: Option<Flag> = c.args.opt()?;
+        let _load_on_startup: Option<StrictBool> = c.args.opt()?;
         unloadwallet(&c.svc, c.endpoint.as_deref(), wallet_name.map(|t| t.0)).await
     });
     // Calls on one wallet.
@@ -627,8 +627,8 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     register_wallet(&mut m, "getbalance", |mut c, w| async move {
         let dummy: Option<Text> = c.args.opt()?;
         let minconf: Option<Int> = c.args.opt()?;
-        let _include_watchonly: Option<Flag> = c.args.opt()?;
-        let _avoid_reuse: Option<Flag> = c.args.opt()?;
+        let _include_watchonly: Option<StrictBool> = c.args.opt()?;
+        let _avoid_reuse: Option<StrictBool> = c.args.opt()?;
         getbalance(&c.svc, &w, dummy, minconf.map_or(0, |n| n.0)).await
     });
     register_wallet(&mut m, "getbalances", |c, w| async move {
@@ -642,7 +642,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let minconf: Option<Int> = a.opt()?;
         let maxconf: Option<Int> = a.opt()?;
         let addresses: Option<TextList> = a.opt()?;
-        let include_unsafe: Option<Flag> = a.opt()?;
+        let include_unsafe: Option<StrictBool> = a.opt()?;
         let _query_options: Option<QueryOptions> = a.opt()?;
         let filter = match addresses {
             Some(list) => Some(address_set(&list, c.svc.network)?),
@@ -663,7 +663,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let label: Option<Text> = a.opt()?;
         let count: Option<Int> = a.opt()?;
         let skip: Option<Int> = a.opt()?;
-        let _include_watchonly: Option<Flag> = a.opt()?;
+        let _include_watchonly: Option<StrictBool> = a.opt()?;
         listtransactions(
             &c.svc,
             &w,
@@ -675,8 +675,8 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     });
     register_wallet(&mut m, "gettransaction", |mut c, w| async move {
         let txid: HashArg<Txid> = c.args.req()?;
-        let _include_watchonly: Option<Flag> = c.args.opt()?;
-        let verbose: Option<Flag> = c.args.opt()?;
+        let _include_watchonly: Option<StrictBool> = c.args.opt()?;
+        let verbose: Option<StrictBool> = c.args.opt()?;
         gettransaction(&c.svc, &w, txid.0, flag(verbose, false)).await
     });
     register_wallet(&mut m, "sendtoaddress", |mut c, w| async move {
@@ -685,13 +685,13 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let amount: Dot = a.req()?;
         let _comment: Option<Text> = a.opt()?;
         let _comment_to: Option<Text> = a.opt()?;
-        let subtract: Option<Flag> = a.opt()?;
-        let _replaceable: Option<Flag> = a.opt()?;
+        let subtract: Option<StrictBool> = a.opt()?;
+        let _replaceable: Option<StrictBool> = a.opt()?;
         let conf_target: Option<Int> = a.opt()?;
         let estimate_mode: Option<Text> = a.opt()?;
-        let avoid_reuse: Option<Flag> = a.opt()?;
+        let avoid_reuse: Option<StrictBool> = a.opt()?;
         let fee_rate: Option<SatPerVb> = a.opt()?;
-        let verbose: Option<Flag> = a.opt()?;
+        let verbose: Option<StrictBool> = a.opt()?;
         let to = params::address(&address, c.svc.network)?;
         let amount = amount_for_send(amount.0)?;
         let fee_rate = fee_rate.map(|r| r.0);
@@ -722,11 +722,11 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let minconf: Option<Int> = a.opt()?;
         let _comment: Option<Text> = a.opt()?;
         let subtract_from: Option<TextList> = a.opt()?;
-        let _replaceable: Option<Flag> = a.opt()?;
+        let _replaceable: Option<StrictBool> = a.opt()?;
         let conf_target: Option<Int> = a.opt()?;
         let estimate_mode: Option<Text> = a.opt()?;
         let fee_rate: Option<SatPerVb> = a.opt()?;
-        let verbose: Option<Flag> = a.opt()?;
+        let verbose: Option<StrictBool> = a.opt()?;
         let request = SendMany {
             dummy,
             amounts,
@@ -766,7 +766,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let key: Text = c.args.req()?;
         let key = Zeroizing::new(key.0);
         let label: Option<Text> = c.args.opt()?;
-        let _rescan: Option<Flag> = c.args.opt()?;
+        let _rescan: Option<StrictBool> = c.args.opt()?;
         let label = params::label(label.as_deref().map(String::as_str))?;
         importprivkey(&w, key, label).await
     });
@@ -810,8 +810,8 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     m
 }
 
-/// A flag's value, or its default when not given.
-fn flag(f: Option<Flag>, default: bool) -> bool {
+/// A boolean's value, or its default when not given.
+fn flag(f: Option<StrictBool>, default: bool) -> bool {
     f.map_or(default, |f| f.0)
 }
 
@@ -1729,6 +1729,12 @@ mod tests {
             ("sendtoaddress", json!(["a", "abc"]), -3, "Invalid amount"),
             ("sendtoaddress", json!(["a", -1]), -3, "Amount out of range"),
             ("sendtoaddress", json!([5, 1]), -3, "parameter 'address'"),
+            (
+                "sendtoaddress",
+                json!(["a", 1, "", "", 1]),
+                -3,
+                "expected type bool",
+            ),
             ("sendmany", json!(["", ["a"]]), -3, "expected type object"),
             ("sendmany", json!(["", {"a": "lots"}]), -3, "Invalid amount"),
             ("listunspent", json!([1, 9, "a"]), -3, "expected type array"),
