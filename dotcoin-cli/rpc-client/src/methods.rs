@@ -1,17 +1,25 @@
-//! Typed methods on [`RpcClient`]: every RPC of the node ([`NODE_METHODS`]), each sending
-//! Bitcoin Core's positional parameters and decoding the result into its type from
-//! [`dotcoin_common::rpc_types`]. A server that answers in another shape gives
+//! Typed methods on [`RpcClient`]: every RPC of the node ([`NODE_METHODS`]) and of the
+//! wallet service ([`WALLET_SERVICE_METHODS`]), each sending Bitcoin Core's positional
+//! parameters and decoding the result into its type from [`dotcoin_common::rpc_types`]
+//! (or [`dotcoin_common::wallet_rpc_types`]). A server that answers in another shape gives
 //! [`RpcError::Decode`] naming the method, never a half-read value.
 //!
 //! Each method is one line of a `typed_methods!` table, which also lists the RPC names the
 //! client covers; the contract tests hold those lists equal to what the servers register.
 
 use dotcoin_common::rpc_types::{
-    AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockStats, BlockTemplate,
-    BlockchainInfo, ChainTipInfo, DecodedTx, GetBlockVerbose, GetBlockVerboseTx, MempoolEntry,
-    MempoolInfo, MiningInfo, NetTotals, NetworkInfo, NodeInfo, PeerInfo, RawMempoolVerbose,
-    TestMempoolAcceptResult, TxOutInfo, TxOutSetInfo, TxVerbose, ValidateAddressResult,
+    AddedNodeInfo, AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockStats,
+    BlockTemplate, BlockchainInfo, ChainTipInfo, ChainTxStats, DecodedTx, DeploymentInfo,
+    FeeEstimate, GenerateBlockResult, GetBlockVerbose, GetBlockVerboseTx, IndexInfo,
+    LoggingCategories, MemoryInfo, MempoolEntry, MempoolInfo, MiningInfo, NetTotals, NetworkInfo,
+    NodeAddress, NodeInfo, PeerInfo, PluginResult, RawMempoolVerbose, RpcInfo, ScanTxOutSetResult,
+    TestMempoolAcceptResult, TxOutInfo, TxOutSetInfo, TxVerbose, ValidateAddressResult, WaitTip,
     ZmqNotification,
+};
+use dotcoin_common::wallet_rpc_types::{
+    AddressGroupingEntry, GetAddressInfoResult, GetBalancesResult, GetTransactionResult,
+    GetWalletInfoResult, ListUnspentEntry, SendResult, SignRawTransactionResult,
+    UnloadWalletResult, WalletLoadResult, WalletTxEntry,
 };
 use dotcoin_common::{encode, Amount, BlockHash, Transaction, Txid};
 use serde_json::json;
@@ -229,6 +237,138 @@ typed_methods! {
 
     /// `getzmqnotifications`: the active ZMQ notifiers (none: ZMQ is not built in).
     "getzmqnotifications" => fn getzmqnotifications(&self) -> Vec<ZmqNotification> = [];
+
+    /// `getchaintxstats <nblocks>`: transaction counts and rate over the last blocks.
+    "getchaintxstats" => fn getchaintxstats(&self, nblocks: Option<u32>) -> ChainTxStats = [nblocks];
+
+    /// `getdeploymentinfo`: the rules in force at the tip.
+    "getdeploymentinfo" => fn getdeploymentinfo(&self) -> DeploymentInfo = [];
+
+    /// `getindexinfo`: the node's indexes and how far they are synced.
+    "getindexinfo" => fn getindexinfo(&self) -> IndexInfo = [];
+
+    /// `scantxoutset start [addr(…) …]`: unspent outputs paying the given descriptors.
+    "scantxoutset" => fn scantxoutset(&self, scanobjects: &[String]) -> Option<ScanTxOutSetResult> = ["start", scanobjects];
+
+    /// `estimatesmartfee <conf_target>`: a fee rate likely to confirm within the target.
+    "estimatesmartfee" => fn estimatesmartfee(&self, conf_target: u32) -> FeeEstimate = [conf_target];
+
+    /// `waitfornewblock <timeout ms>`: the tip once it changes, or at the timeout.
+    "waitfornewblock" => fn waitfornewblock(&self, timeout_ms: u32) -> WaitTip = [timeout_ms];
+
+    /// `waitforblock <hash> <timeout ms>`: the tip once it is `hash`, or at the timeout.
+    "waitforblock" => fn waitforblock(&self, hash: &BlockHash, timeout_ms: u32) -> WaitTip = [hash, timeout_ms];
+
+    /// `waitforblockheight <height> <timeout ms>`: the tip once it reaches `height`, or at
+    /// the timeout.
+    "waitforblockheight" => fn waitforblockheight(&self, height: u32, timeout_ms: u32) -> WaitTip = [height, timeout_ms];
+
+    /// `getrpcinfo`: the calls being answered now.
+    "getrpcinfo" => fn getrpcinfo(&self) -> RpcInfo = [];
+
+    /// `getmemoryinfo`: the node's memory use.
+    "getmemoryinfo" => fn getmemoryinfo(&self) -> MemoryInfo = [];
+
+    /// `logging <include> <exclude>`: switches debug categories; returns every category's
+    /// state.
+    "logging" => fn logging(&self, include: &[&str], exclude: &[&str]) -> LoggingCategories = [include, exclude];
+
+    /// `generateblock <address> [txids or raw transactions]`: mines one block of exactly
+    /// these transactions.
+    "generateblock" => fn generateblock(&self, output: &str, transactions: &[String]) -> GenerateBlockResult = [output, transactions];
+
+    /// `getaddednodeinfo`: the peers added with `addnode`.
+    "getaddednodeinfo" => fn getaddednodeinfo(&self) -> Vec<AddedNodeInfo> = [];
+
+    /// `getnodeaddresses <count>`: addresses from the node's address book.
+    "getnodeaddresses" => fn getnodeaddresses(&self, count: u32) -> Vec<NodeAddress> = [count];
+
+    /// `plugin list|start PATH|stop NAME`.
+    "plugin" => fn plugin(&self, subcommand: &str, arg: Option<&str>) -> PluginResult = [subcommand, arg];
+}
+
+typed_methods! {
+    /// The wallet service's RPCs the typed client calls (`dotcoin-wallet serve`; connect
+    /// with [`ConnectOptions::for_wallet_service`](crate::ConnectOptions::for_wallet_service)).
+    WALLET_SERVICE_METHODS;
+
+    /// `help <command>` of the wallet service.
+    "help" => fn wallet_help(&self, command: Option<&str>) -> String = [command];
+
+    /// `stop`: asks the wallet service to shut down.
+    "stop" => fn wallet_stop(&self) -> String = [];
+
+    /// `listwallets`: the loaded wallets.
+    "listwallets" => fn listwallets(&self) -> Vec<String> = [];
+
+    /// `createwallet <name>`: a new wallet, loaded.
+    "createwallet" => fn createwallet(&self, name: &str, passphrase: Option<&str>) -> WalletLoadResult = [name, null, null, passphrase];
+
+    /// `loadwallet <name>`.
+    "loadwallet" => fn loadwallet(&self, name: &str) -> WalletLoadResult = [name];
+
+    /// `unloadwallet <name>`.
+    "unloadwallet" => fn unloadwallet(&self, name: Option<&str>) -> UnloadWalletResult = [name];
+
+    /// `getnewaddress <label>`: a fresh receiving address.
+    "getnewaddress" => fn getnewaddress(&self, label: Option<&str>) -> String = [label];
+
+    /// `getrawchangeaddress`: a fresh change address.
+    "getrawchangeaddress" => fn getrawchangeaddress(&self) -> String = [];
+
+    /// `getbalance`: the trusted balance.
+    "getbalance" => fn getbalance(&self) -> Amount = [];
+
+    /// `getbalances`: trusted, pending and immature balances.
+    "getbalances" => fn getbalances(&self) -> GetBalancesResult = [];
+
+    /// `getwalletinfo`.
+    "getwalletinfo" => fn getwalletinfo(&self) -> GetWalletInfoResult = [];
+
+    /// `listunspent`: the wallet's unspent outputs.
+    "listunspent" => fn listunspent(&self) -> Vec<ListUnspentEntry> = [];
+
+    /// `listtransactions "*" <count> <skip>`: the wallet's history, newest last.
+    "listtransactions" => fn listtransactions(&self, count: u32, skip: u32) -> Vec<WalletTxEntry> = ["*", count, skip];
+
+    /// `gettransaction <txid>`: one wallet transaction, decoded.
+    "gettransaction" => fn gettransaction(&self, txid: &Txid) -> GetTransactionResult = [txid, null, true];
+
+    /// `sendtoaddress <address> <amount>`: pays one address.
+    "sendtoaddress" => fn sendtoaddress(&self, address: &str, amount: Amount) -> SendResult = [address, amount];
+
+    /// `sendmany "" {address: amount, …}`: pays several addresses in one transaction.
+    "sendmany" => fn sendmany(&self, amounts: &std::collections::BTreeMap<String, Amount>) -> SendResult = ["", amounts];
+
+    /// `encryptwallet <passphrase>`.
+    "encryptwallet" => fn encryptwallet(&self, passphrase: &str) -> String = [passphrase];
+
+    /// `walletpassphrase <passphrase> <seconds>`: unlocks for a while.
+    "walletpassphrase" => fn walletpassphrase(&self, passphrase: &str, seconds: u32) -> () = [passphrase, seconds];
+
+    /// `walletlock`.
+    "walletlock" => fn walletlock(&self) -> () = [];
+
+    /// `walletpassphrasechange <old> <new>`.
+    "walletpassphrasechange" => fn walletpassphrasechange(&self, old: &str, new: &str) -> () = [old, new];
+
+    /// `dumpprivkey <address>`: the key of one of the wallet's addresses.
+    "dumpprivkey" => fn dumpprivkey(&self, address: &str) -> String = [address];
+
+    /// `importprivkey <key> <label>`.
+    "importprivkey" => fn importprivkey(&self, key: &str, label: Option<&str>) -> () = [key, label];
+
+    /// `backupwallet <destination>`: copies the wallet file.
+    "backupwallet" => fn backupwallet(&self, destination: &str) -> () = [destination];
+
+    /// `getaddressinfo <address>`.
+    "getaddressinfo" => fn getaddressinfo(&self, address: &str) -> GetAddressInfoResult = [address];
+
+    /// `listaddressgroupings`: addresses grouped by common ownership.
+    "listaddressgroupings" => fn listaddressgroupings(&self) -> Vec<Vec<AddressGroupingEntry>> = [];
+
+    /// `signrawtransactionwithwallet <hex>`: signs what the wallet can.
+    "signrawtransactionwithwallet" => fn signrawtransactionwithwallet(&self, hex: &str) -> SignRawTransactionResult = [hex];
 }
 
 impl RpcClient {

@@ -62,6 +62,8 @@ pub struct WalletArg {
     pub name: &'static str,
     /// Core's word for its type in help.
     pub ty: &'static str,
+    /// Whether `dotcoin-cli` passes it as a string (else it parses the argument as JSON).
+    pub cli_string: bool,
     /// The check of a given value: the handler's parameter type's.
     check: CheckFn,
     /// `None` when required, else the default as help prints it.
@@ -90,6 +92,7 @@ const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> WalletArg 
     WalletArg {
         name,
         ty: T::TYPE,
+        cli_string: T::CLI_STRING,
         check: check::<T>,
         default: None,
         desc,
@@ -105,6 +108,7 @@ const fn opt_arg<T: FromParam>(
     WalletArg {
         name,
         ty: T::TYPE,
+        cli_string: T::CLI_STRING,
         check: check::<T>,
         default: Some(default),
         desc,
@@ -1811,16 +1815,65 @@ mod tests {
     }
 
     #[test]
-    fn every_method_is_registered() {
-        // A method in the table but not registered would answer "Method not found".
-        let source: String = include_str!("methods.rs")
-            .chars()
-            .filter(|c| !c.is_whitespace())
+    fn server_help_cli_table_and_typed_client_list_the_same_methods() {
+        use std::collections::BTreeSet;
+
+        use dotcoin_rpc_client::api::{Conv, Service as Answerer, CLI_METHODS};
+
+        // The four lists of the wallet service's methods, each read from where it is
+        // used: what the server registers, what `help` prints, `dotcoin-cli`'s conversion
+        // table and the typed client.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut node = dotcoin_rpc_client::ConnectOptions::new(dotcoin_common::Network::Regtest);
+        node.rpcport = Some(1);
+        node.rpcuser = Some("u".to_owned());
+        node.rpcpassword = Some("p".to_owned());
+        let service = Service::new(
+            dotcoin_common::Network::Regtest,
+            dir.path().to_path_buf(),
+            node,
+            Amount::from_sat(1),
+        )
+        .expect("a service (no node is contacted)");
+        let module = module(service);
+        let registered: BTreeSet<&str> = module.method_names().collect();
+        let overview = help(None).expect("help");
+        let helped: BTreeSet<&str> = overview
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("=="))
+            .filter_map(|l| l.split_whitespace().next())
             .collect();
-        for m in METHODS {
-            assert!(
-                source.contains(&format!("(&mutm,\"{}\",", m.name)),
-                "{} is not registered",
+        assert_eq!(registered, helped, "registered vs help");
+        let cli: BTreeSet<&str> = CLI_METHODS
+            .iter()
+            .filter(|m| m.service == Answerer::Wallet)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(registered, cli, "registered vs the CLI's conversion table");
+        let typed: BTreeSet<&str> = dotcoin_rpc_client::methods::WALLET_SERVICE_METHODS
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(registered, typed, "registered vs the typed client");
+
+        // The conversion table passes each argument as the declared type reads it.
+        for m in CLI_METHODS.iter().filter(|m| m.service == Answerer::Wallet) {
+            let declared: Vec<(&str, bool)> = METHODS
+                .iter()
+                .find(|d| d.name == m.name)
+                .expect("a registered method")
+                .args
+                .iter()
+                .map(|a| (a.name, a.cli_string))
+                .collect();
+            let table: Vec<(&str, bool)> = m
+                .params
+                .iter()
+                .map(|(n, c)| (*n, *c == Conv::Str))
+                .collect();
+            assert_eq!(
+                declared, table,
+                "{}: parameters and their conversion",
                 m.name
             );
         }

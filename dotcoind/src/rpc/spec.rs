@@ -19,43 +19,6 @@ use super::network::{AddNodeCommand, AddrNetwork, BanCommand};
 use super::plugin::PluginCommand;
 use super::rawtx::{RawTxInput, RawTxOutputs};
 
-/// The JSON type a parameter or result field has, printed in Core's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    /// A JSON number.
-    Num,
-    /// A JSON string.
-    Str,
-    /// `true`/`false`.
-    Bool,
-    /// A DOT amount: a number, or a string holding one.
-    Amount,
-    /// A hex string.
-    Hex,
-    /// A JSON array.
-    Arr,
-    /// A JSON object.
-    Obj,
-    /// Any JSON value.
-    Any,
-}
-
-impl Ty {
-    /// Core's word for the type in help texts.
-    pub const fn word(self) -> &'static str {
-        match self {
-            Ty::Num => "numeric",
-            Ty::Str => "string",
-            Ty::Bool => "boolean",
-            Ty::Amount => "numeric or string",
-            Ty::Hex => "string",
-            Ty::Arr => "json array",
-            Ty::Obj => "json object",
-            Ty::Any => "any",
-        }
-    }
-}
-
 /// How a table checks one given value: the declared type's [`FromParam`] check.
 pub type CheckFn = fn(&serde_json::Value, &str) -> Result<(), ParamError>;
 
@@ -68,9 +31,8 @@ pub struct Arg {
     pub ty: &'static str,
     /// Whether `dotcoin-cli` passes it as a string (else it parses the argument as JSON).
     pub cli_string: bool,
-    /// The check of a given value, from the handler's parameter type; `None` while the
-    /// handler still reads the raw value itself.
-    pub check: Option<CheckFn>,
+    /// The check of a given value, from the handler's parameter type.
+    pub check: CheckFn,
     /// `None` when required, else the default as help prints it.
     pub default: Option<&'static str>,
     /// What it is.
@@ -90,14 +52,11 @@ impl dotcoin_rpc_server::ParamName for Arg {
     }
 
     fn required(&self) -> bool {
-        self.default.is_none() && self.check.is_some()
+        self.default.is_none()
     }
 
     fn check(&self, value: &serde_json::Value) -> Result<(), ParamError> {
-        match self.check {
-            Some(check) => check(value, self.main_name()),
-            None => Ok(()),
-        }
+        (self.check)(value, self.main_name())
     }
 }
 
@@ -108,7 +67,7 @@ pub const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> Arg {
         name,
         ty: T::TYPE,
         cli_string: T::CLI_STRING,
-        check: Some(check::<T>),
+        check: check::<T>,
         default: None,
         desc,
     }
@@ -124,31 +83,7 @@ pub const fn opt_arg<T: FromParam>(
         name,
         ty: T::TYPE,
         cli_string: T::CLI_STRING,
-        check: Some(check::<T>),
-        default: Some(default),
-        desc,
-    }
-}
-
-/// A required parameter whose handler still reads the raw value.
-pub const fn req(name: &'static str, ty: Ty, desc: &'static str) -> Arg {
-    Arg {
-        name,
-        ty: ty.word(),
-        cli_string: matches!(ty, Ty::Str | Ty::Hex),
-        check: None,
-        default: None,
-        desc,
-    }
-}
-
-/// An optional parameter whose handler still reads the raw value.
-pub const fn opt(name: &'static str, ty: Ty, default: &'static str, desc: &'static str) -> Arg {
-    Arg {
-        name,
-        ty: ty.word(),
-        cli_string: matches!(ty, Ty::Str | Ty::Hex),
-        check: None,
+        check: check::<T>,
         default: Some(default),
         desc,
     }
