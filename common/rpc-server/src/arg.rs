@@ -158,14 +158,17 @@ impl<T: FromStr + Copy> HashArgType for T {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HashArg<T>(pub T);
 
-/// A structured parameter (an array or object) decoded by serde into `T`: a wrong JSON
-/// type is `-3`, a shape `T` does not accept is `-8` with serde's reason.
+/// A structured parameter decoded by serde into `T`, for one that may be an array or an
+/// object (`createrawtransaction`'s outputs); prefer [`JsonArray`] or [`JsonObject`].
+/// A value of the wrong JSON type is `-3`, a shape `T` does not accept `-8` with serde's
+/// reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
-/// A JSON array of strings (Core's `json array` of addresses, e.g. `listunspent`'s
-/// `addresses`, `sendmany`'s `subtractfeefrom`): anything but an array, or an item that is
-/// not a string, is Core's type error `-3`. What the strings mean is the handler's.
+/// An array of strings (`listunspent`'s `addresses`, `sendmany`'s `subtractfeefrom`,
+/// `logging`'s categories, `getblockstats`' statistic names): anything but an array, or an
+/// item that is not a string, is Core's type error `-3`. What the strings mean is the
+/// handler's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TextList(pub Vec<String>);
 
@@ -174,6 +177,12 @@ pub struct TextList(pub Vec<String>);
 /// bad amount). What the keys mean is the handler's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DotMap(pub Vec<(String, Amount)>);
+
+/// A JSON array of `T`s decoded by serde (`createrawtransaction`'s inputs): anything but
+/// an array is Core's type error `-3`, an element of the wrong JSON type too; another
+/// shape `T` does not accept is `-8` with serde's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonArray<T>(pub Vec<T>);
 
 /// A JSON object decoded by serde into `T` (an options object): anything but an object
 /// is Core's type error `-3`, a shape `T` does not accept `-8` with serde's reason.
@@ -346,9 +355,26 @@ impl FromParam for SatPerVb {
 impl<T: DeserializeOwned> FromParam for Json<T> {
     const TYPE: &'static str = "json";
     fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
-        T::deserialize(v)
-            .map(Json)
-            .map_err(|e| ParamError::invalid(format!("Invalid parameter '{name}': {e}")))
+        T::deserialize(v).map(Json).map_err(|e| {
+            // A value of the wrong JSON type anywhere inside is Core's type error, as its
+            // RPCTypeCheck gives; any other shape `T` refuses is an invalid parameter.
+            let code = if e.to_string().starts_with("invalid type") {
+                RpcErrorCode::Type
+            } else {
+                RpcErrorCode::InvalidParameter
+            };
+            ParamError::new(code, format!("Invalid parameter '{name}': {e}"))
+        })
+    }
+}
+
+impl<T: DeserializeOwned> FromParam for JsonArray<T> {
+    const TYPE: &'static str = "json array";
+    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
+        if !v.is_array() {
+            return Err(ParamError::wrong_type(name, v, "array"));
+        }
+        Json::<Vec<T>>::from_param(v, name).map(|j| JsonArray(j.0))
     }
 }
 
@@ -467,6 +493,13 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
     }
 }
 
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonArray<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        <Self as FromParam>::from_param(&v, UNNAMED).map_err(D::Error::custom)
+    }
+}
+
 impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonObject<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
@@ -507,6 +540,7 @@ deref_to_inner!(
     TextList => Vec<String>,
     DotMap => Vec<(String, Amount)>,
     JsonObject<T> => T,
+    JsonArray<T> => Vec<T>,
     AnyJson => Value,
     KeywordArg<T> => T,
     HexList => Vec<Vec<u8>>,
@@ -599,11 +633,6 @@ pub enum HashOrHeight {
     Height(u32),
 }
 
-/// An array of strings (`logging`'s categories, `getblockstats`' statistic names): another
-/// JSON type, or an item that is not a string, is `-3`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TextArray(pub Vec<String>);
-
 /// The addresses of the address-index calls, as their clients send them:
 /// `{"addresses": [...]}`, a list, or one address. An empty list is `-8`; whether each
 /// address is one of the node's network is the handler's check (`-5`).
@@ -632,20 +661,6 @@ impl FromParam for HashOrHeight {
             Value::Number(_) => Uint::from_param(v, name).map(|h| HashOrHeight::Height(h.0)),
             other => HashArg::from_param(other, name).map(|h| HashOrHeight::Hash(h.0)),
         }
-    }
-}
-
-impl FromParam for TextArray {
-    const TYPE: &'static str = "json array";
-    fn from_param(v: &Value, name: &str) -> Result<Self, ParamError> {
-        let items = v
-            .as_array()
-            .ok_or_else(|| ParamError::wrong_type(name, v, "array"))?;
-        items
-            .iter()
-            .map(|i| Text::from_param(i, name).map(|t| t.0))
-            .collect::<Result<_, _>>()
-            .map(TextArray)
     }
 }
 
@@ -690,14 +705,12 @@ impl FromParam for SubscriptionIdArg {
 deserialize_via_from_param!(
     BlockVerbosity,
     HashOrHeight,
-    TextArray,
     AddressIndexList,
     SubscriptionIdArg
 );
 
 deref_to_inner!(
     BlockVerbosity => u32,
-    TextArray => Vec<String>,
     AddressIndexList => Vec<String>,
     SubscriptionIdArg => jsonrpsee::types::SubscriptionId<'static>,
 );
@@ -739,11 +752,11 @@ mod chain_arg_tests {
     #[test]
     fn lists_refuse_other_types_as_core_does() {
         assert_eq!(
-            TextArray::from_param(&json!(["a", "b"]), "p").map(|t| t.0),
+            TextList::from_param(&json!(["a", "b"]), "p").map(|t| t.0),
             Ok(vec!["a".to_owned(), "b".to_owned()])
         );
-        assert_eq!(code::<TextArray>(json!("a")), Some(-3));
-        assert_eq!(code::<TextArray>(json!([1])), Some(-3));
+        assert_eq!(code::<TextList>(json!("a")), Some(-3));
+        assert_eq!(code::<TextList>(json!([1])), Some(-3));
         let addresses = |v: Value| AddressIndexList::from_param(&v, "addresses").map(|a| a.0);
         let one = Ok(vec!["x".to_owned()]);
         assert_eq!(addresses(json!({"addresses": ["x"]})), one);
@@ -882,8 +895,32 @@ mod wallet_arg_tests {
         assert!(JsonObject::<Options>::from_param(&json!({"n": 1}), "options").is_ok());
         let e = JsonObject::<Options>::from_param(&json!([1]), "options").expect_err("array");
         assert_eq!(e.code, RpcErrorCode::Type);
-        let e =
-            JsonObject::<Options>::from_param(&json!({"n": "x"}), "options").expect_err("shape");
+        // A value of the wrong JSON type inside is a type error too, as in Core.
+        let e = JsonObject::<Options>::from_param(&json!({"n": "x"}), "options")
+            .expect_err("a string for a number");
+        assert_eq!(e.code, RpcErrorCode::Type);
+        let e = JsonObject::<Options>::from_param(&json!({}), "options").expect_err("shape");
         assert_eq!(e.code, RpcErrorCode::InvalidParameter);
+        assert!(e.message.contains("'options'"), "{}", e.message);
+    }
+
+    #[test]
+    fn json_arrays_refuse_other_types_with_a_type_error() {
+        let list = |v| JsonArray::<u32>::from_param(&v, "inputs");
+        assert_eq!(list(json!([1, 2])), Ok(JsonArray(vec![1, 2])));
+        for bad in [json!({"a": 1}), json!("x"), json!(["x"])] {
+            assert_eq!(
+                list(bad.clone()).map_err(|e| e.code),
+                Err(RpcErrorCode::Type),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            list(json!([-1])).map_err(|e| e.code),
+            Err(RpcErrorCode::InvalidParameter)
+        );
+        // The handler's decoding agrees with the wire's check.
+        assert!(serde_json::from_value::<JsonArray<u32>>(json!([1])).is_ok());
+        assert!(serde_json::from_value::<JsonArray<u32>>(json!({})).is_err());
     }
 }

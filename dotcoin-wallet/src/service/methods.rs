@@ -32,7 +32,7 @@ use dotcoin_common::wallet_rpc_types::{
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
-    check, Dot, DotMap, FromParam, HashArg, Hex, Int, Json, JsonObject, ParamError, SatPerVb,
+    check, Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError, SatPerVb,
     StrictBool, Text, TextList,
 };
 use dotcoin_rpc_server::{Endpoint, ParamName};
@@ -131,7 +131,7 @@ type QueryOptions = JsonObject<IgnoredAny>;
 
 /// `signrawtransactionwithwallet`'s `prevtxs`: only an empty list is taken, since the
 /// wallet looks up the spent outputs on the node.
-type PrevTxs = Json<Vec<IgnoredAny>>;
+type PrevTxs = JsonArray<IgnoredAny>;
 
 const ESTIMATE_MODE: &str =
     "The fee estimate mode: \"unset\", \"economical\" or \"conservative\" (no estimation here: \

@@ -10,7 +10,7 @@ use dotcoin_common::rpc_types::{
 };
 use dotcoin_common::{serialize, Address, BlockHash, OutPoint, Txid};
 use dotcoin_rpc_server::arg::{
-    BlockVerbosity, Flag, HashArg, HashOrHeight, Int, Json, Text, TextArray, Uint,
+    BlockVerbosity, Flag, HashArg, HashOrHeight, Int, JsonArray, Text, TextList, Uint,
 };
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -119,7 +119,7 @@ pub trait BlockchainRpc {
     fn getblockstats(
         &self,
         hash_or_height: HashOrHeight,
-        stats: Option<TextArray>,
+        stats: Option<TextList>,
     ) -> RpcResult<BlockStatsSelection>;
     /// Re-checks the last blocks of the active chain against the store.
     #[method(name = "verifychain", blocking)]
@@ -129,7 +129,7 @@ pub trait BlockchainRpc {
     fn scantxoutset(
         &self,
         action: Text,
-        scanobjects: Option<Json<Vec<ScanObject>>>,
+        scanobjects: Option<JsonArray<ScanObject>>,
     ) -> RpcResult<Option<ScanTxOutSetResult>>;
     /// Transaction counts and rate over a window of the active chain.
     #[method(name = "getchaintxstats", blocking)]
@@ -762,7 +762,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
     fn getblockstats(
         &self,
         hash_or_height: HashOrHeight,
-        stats: Option<TextArray>,
+        stats: Option<TextList>,
     ) -> RpcResult<BlockStatsSelection> {
         let chain = self.ctx.chain.snapshot();
         let (entry, block) = self.block_at(&chain, hash_or_height)?;
@@ -913,7 +913,7 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
     fn scantxoutset(
         &self,
         action: Text,
-        scanobjects: Option<Json<Vec<ScanObject>>>,
+        scanobjects: Option<JsonArray<ScanObject>>,
     ) -> RpcResult<Option<ScanTxOutSetResult>> {
         match action.as_str() {
             // Scans run to completion within the call: there is never one to report or stop.

@@ -4,7 +4,7 @@
 use dotcoin_common::rpc_types::{
     ActiveCommand, LockedMemory, LoggingCategories, MemoryInfo, NodeInfo, RpcInfo,
 };
-use dotcoin_rpc_server::arg::{Text, TextArray};
+use dotcoin_rpc_server::arg::{Text, TextList};
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
 
@@ -42,8 +42,8 @@ pub trait ControlRpc {
     #[method(name = "logging")]
     fn logging(
         &self,
-        include: Option<TextArray>,
-        exclude: Option<TextArray>,
+        include: Option<TextList>,
+        exclude: Option<TextList>,
     ) -> RpcResult<LoggingCategories>;
 }
 
@@ -179,8 +179,8 @@ impl ControlRpcServer for ControlRpcImpl {
 
     fn logging(
         &self,
-        include: Option<TextArray>,
-        exclude: Option<TextArray>,
+        include: Option<TextList>,
+        exclude: Option<TextList>,
     ) -> RpcResult<LoggingCategories> {
         let include = include.map(|i| i.0).unwrap_or_default();
         let exclude = exclude.map(|e| e.0).unwrap_or_default();

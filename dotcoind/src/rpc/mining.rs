@@ -8,7 +8,7 @@ use dotcoin_common::rpc_types::{
 };
 use dotcoin_common::{deserialize, serialize, Address, Block, BlockHash, Network, PubKey, Txid};
 use dotcoin_rpc_server::arg::{
-    Count, Flag, Hex, HexList, Int, Json, Keyword, KeywordArg, Text, Uint,
+    Count, Flag, Hex, HexList, Int, JsonObject, Keyword, KeywordArg, Text, Uint,
 };
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -61,7 +61,7 @@ pub trait MiningRpc {
     #[method(name = "getblocktemplate")]
     async fn getblocktemplate(
         &self,
-        template_request: Option<Json<TemplateRequest>>,
+        template_request: Option<JsonObject<TemplateRequest>>,
     ) -> RpcResult<GetBlockTemplateResult>;
     /// Submit a block.
     #[method(name = "submitblock", blocking)]
@@ -487,7 +487,7 @@ impl MiningRpcServer for MiningRpcImpl {
 
     async fn getblocktemplate(
         &self,
-        template_request: Option<Json<TemplateRequest>>,
+        template_request: Option<JsonObject<TemplateRequest>>,
     ) -> RpcResult<GetBlockTemplateResult> {
         let request = template_request.map(|r| r.0).unwrap_or_default();
         if request.mode.is_some_and(|m| m.0 == TemplateMode::Proposal) {

@@ -9,7 +9,8 @@ use dotcoin_common::rpc_types::{
 };
 use dotcoin_common::{deserialize, serialize, Amount, BlockHash, FeeRate, Transaction, Txid};
 use dotcoin_rpc_server::arg::{
-    amount_from_value, DotPerKvb, Flag, HashArg, Hex, HexList, Json, RawTxVerbosity, Uint,
+    amount_from_value, DotPerKvb, Flag, HashArg, Hex, HexList, Json, JsonArray, RawTxVerbosity,
+    Uint,
 };
 use jsonrpsee::core::{async_trait, RpcResult};
 use jsonrpsee::proc_macros::rpc;
@@ -62,7 +63,7 @@ pub trait RawTransactionsRpc {
     #[method(name = "createrawtransaction")]
     fn createrawtransaction(
         &self,
-        inputs: Json<Vec<RawTxInput>>,
+        inputs: JsonArray<RawTxInput>,
         outputs: Json<RawTxOutputs>,
         locktime: Option<Uint>,
     ) -> RpcResult<String>;
@@ -445,7 +446,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
 
     fn createrawtransaction(
         &self,
-        inputs: Json<Vec<RawTxInput>>,
+        inputs: JsonArray<RawTxInput>,
         outputs: Json<RawTxOutputs>,
         locktime: Option<Uint>,
     ) -> RpcResult<String> {

@@ -10,8 +10,8 @@
 use dotcoin_common::{BlockHash, Txid};
 use dotcoin_rpc_server::arg::{
     check, AddressIndexList, AnyJson, BlockVerbosity, Count, DotPerKvb, Flag, FromParam, HashArg,
-    HashOrHeight, Hex, HexList, Int, Json, KeywordArg, ParamError, RawTxVerbosity,
-    SubscriptionIdArg, Text, TextArray, Uint,
+    HashOrHeight, Hex, HexList, Int, Json, JsonArray, JsonObject, KeywordArg, ParamError,
+    RawTxVerbosity, SubscriptionIdArg, Text, TextList, Uint,
 };
 
 use super::mining::TemplateRequest;
@@ -337,7 +337,7 @@ pub const SPECS: &[MethodSpec] = &[
                It won't work for blocks off the active chain (their undo data is not kept).",
         args: &[
             arg::<HashOrHeight>("hash_or_height", "The block hash or height of the target block"),
-            opt_arg::<TextArray>("stats", "all values", "Values to plot (see result below)"),
+            opt_arg::<TextList>("stats", "all values", "Values to plot (see result below)"),
         ],
         returns: obj("", &[
             ("avgfee", "numeric", "Average fee in the block"),
@@ -581,7 +581,7 @@ pub const SPECS: &[MethodSpec] = &[
                so a scan finishes within its call: status answers null and abort has nothing to stop.",
         args: &[
             arg::<Text>("action", "start, abort or status"),
-            opt_arg::<Json<Vec<crate::rpc::blockchain::ScanObject>>>("scanobjects", "required for start", "Array of scan objects: \"addr(<address>)\" or {\"desc\": \"addr(<address>)\"}"),
+            opt_arg::<JsonArray<crate::rpc::blockchain::ScanObject>>("scanobjects", "required for start", "Array of scan objects: \"addr(<address>)\" or {\"desc\": \"addr(<address>)\"}"),
         ],
         returns: obj("for start", &[
             ("success", "boolean", "Whether the scan was completed"),
@@ -674,8 +674,8 @@ pub const SPECS: &[MethodSpec] = &[
                In addition, the following are available as category names with special meanings:\n\
                \"all\" or \"1\" represent all logging categories; \"none\" or \"0\" none.",
         args: &[
-            opt_arg::<TextArray>("include", "[]", "The categories to add to debug logging"),
-            opt_arg::<TextArray>("exclude", "[]", "The categories to remove from debug logging"),
+            opt_arg::<TextList>("include", "[]", "The categories to add to debug logging"),
+            opt_arg::<TextList>("exclude", "[]", "The categories to remove from debug logging"),
         ],
         returns: obj("", &[("category", "boolean", "if being debug logged or not. false:inactive, true:active")]),
         example: &["[\"all\"]", "[\"net\"]"],
@@ -753,7 +753,7 @@ pub const SPECS: &[MethodSpec] = &[
                The coinbase is the caller's to build; coinbasevalue says what it may claim.\n\
                With {\"mode\": \"proposal\", \"data\": \"hex block\"} (BIP 23), checks a block built on the tip\n\
                without its proof of work and returns null if it is valid, else the reject reason.",
-        args: &[opt_arg::<Json<TemplateRequest>>("template_request", "{}", "{\"mode\": \"template\" or \"proposal\", \"rules\": [...], \"longpollid\": \"id\", \"data\": \"hex\"}")],
+        args: &[opt_arg::<JsonObject<TemplateRequest>>("template_request", "{}", "{\"mode\": \"template\" or \"proposal\", \"rules\": [...], \"longpollid\": \"id\", \"data\": \"hex\"}")],
         returns: obj("", &[
             ("version", "numeric", "The preferred block version"),
             ("previousblockhash", "string", "The hash of current highest block"),
@@ -1054,7 +1054,7 @@ pub const SPECS: &[MethodSpec] = &[
                Returns hex-encoded raw transaction.\n\
                Note that the transaction's inputs are not signed: dotcoin-wallet signs.",
         args: &[
-            arg::<Json<Vec<RawTxInput>>>("inputs", "The inputs: [{\"txid\": \"hex\", \"vout\": n}, ...]"),
+            arg::<JsonArray<RawTxInput>>("inputs", "The inputs: [{\"txid\": \"hex\", \"vout\": n}, ...]"),
             arg::<Json<RawTxOutputs>>("outputs", "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT"),
             opt_arg::<Uint>("locktime", "0", "Raw locktime"),
         ],

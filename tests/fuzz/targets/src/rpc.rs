@@ -11,7 +11,9 @@ use dotcoin_common::{
 };
 use dotcoin_rpc_client::api::{lookup, Service};
 use dotcoin_rpc_server::arg::{
-    Count, Dot, DotPerKvb, Flag, FromParam, HashArg, Hex, Int, SatPerVb, Text, Uint,
+    AddressIndexList, BlockVerbosity, Count, Dot, DotMap, DotPerKvb, Flag, FromParam, HashArg,
+    HashOrHeight, Hex, HexList, Int, JsonArray, JsonObject, RawTxVerbosity, SatPerVb, StrictBool,
+    Text, TextList, Uint,
 };
 use dotcoin_rpc_server::normalize_params;
 use dotcoind::rpc::spec::{NodeTable, SPECS};
@@ -62,6 +64,16 @@ pub fn rpc_params(data: &[u8]) {
         assert!(a.0.is_in_range());
     }
     agree::<SatPerVb>(&value);
+    agree::<StrictBool>(&value);
+    agree::<TextList>(&value);
+    agree::<DotMap>(&value);
+    agree::<HexList>(&value);
+    agree::<RawTxVerbosity>(&value);
+    agree::<BlockVerbosity>(&value);
+    agree::<HashOrHeight>(&value);
+    agree::<AddressIndexList>(&value);
+    agree::<JsonArray<Value>>(&value);
+    agree::<JsonObject<serde_json::Map<String, Value>>>(&value);
     fee_rate(data, &value);
     wire(&value);
     let Some(Text(s)) = agree::<Text>(&value) else {
