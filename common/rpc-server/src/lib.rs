@@ -13,6 +13,8 @@
 //! - [`params`]: named parameters put in place and surplus or unknown ones refused, by
 //!   the service's table; every given value checked against its declared type.
 //! - [`arg`]: the parameter types handlers declare, each with Core's errors.
+//! - [`declare`]: a method's parameter rows, from which the wire's checks, the CLI's
+//!   conversion and the help texts come.
 //! - [`reply`]: Core's reply shapes (legacy 1.0/1.1 and strict 2.0) and HTTP statuses.
 //! - [`codes`]: Core's error codes (`src/rpc/protocol.h`) and JSON-RPC's own.
 //! - [`auth`]: credentials, the constant-time check, cookie files.
@@ -25,6 +27,7 @@ mod active;
 pub mod arg;
 pub mod auth;
 pub mod codes;
+pub mod declare;
 mod layer;
 pub mod params;
 pub mod reply;

@@ -48,6 +48,8 @@ impl CliMethod {
     }
 }
 
+use std::collections::BTreeSet;
+
 use Conv::{Json, Str};
 
 const fn node(name: &'static str, params: &'static [(&'static str, Conv)]) -> CliMethod {
@@ -315,4 +317,114 @@ pub fn lookup(service: Service, name: &str) -> Option<&'static CliMethod> {
     CLI_METHODS
         .iter()
         .find(|m| m.service == service && m.name == name)
+}
+
+/// The method names `help`'s overview lists (every line but the `== Category ==` headings
+/// starts with one).
+pub fn names_in_help(overview: &str) -> BTreeSet<&str> {
+    overview
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("=="))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
+/// Where one service's four lists of methods disagree, for its contract test: what the
+/// server `registered` (over HTTP), what its `help` lists, what the typed client calls
+/// (`typed`) and this table; and, method by method, the parameters the server `declared`
+/// (main name, and whether it is a string) against this table's. Empty when all agree.
+pub fn contract_mismatches<'a>(
+    service: Service,
+    registered: &BTreeSet<&'a str>,
+    helped: &BTreeSet<&'a str>,
+    typed: &[&'a str],
+    declared: impl Fn(&str) -> Option<Vec<(&'a str, bool)>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut compare = |what: &str, other: &BTreeSet<&str>| {
+        let missing: Vec<&&str> = registered.difference(other).collect();
+        let extra: Vec<&&str> = other.difference(registered).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            out.push(format!(
+                "{what}: lacks {missing:?}, has unregistered {extra:?}"
+            ));
+        }
+    };
+    compare("help's list", helped);
+    let table: BTreeSet<&str> = CLI_METHODS
+        .iter()
+        .filter(|m| m.service == service)
+        .map(|m| m.name)
+        .collect();
+    compare("the CLI's conversion table", &table);
+    compare("the typed client", &typed.iter().copied().collect());
+    for m in CLI_METHODS.iter().filter(|m| m.service == service) {
+        let ours: Vec<(&str, bool)> = m.params.iter().map(|(n, c)| (*n, *c == Str)).collect();
+        match declared(m.name) {
+            Some(theirs) if theirs == ours => {}
+            Some(theirs) => out.push(format!(
+                "{}: the server declares {theirs:?}, the conversion table {ours:?}",
+                m.name
+            )),
+            None => out.push(format!("{}: the server declares no parameters", m.name)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatches_name_the_list_and_the_method() {
+        let registered: BTreeSet<&str> = ["getblock", "uptime"].into_iter().collect();
+        let helped =
+            names_in_help("== Blockchain ==\ngetblock \"blockhash\"\n\n== Control ==\nuptime");
+        assert_eq!(helped, registered);
+        let declared = |m: &str| match m {
+            "getblock" => Some(vec![("blockhash", true), ("verbosity", false)]),
+            _ => Some(vec![]),
+        };
+        // This table has every node method: all but two are "unregistered" here.
+        let found = contract_mismatches(
+            Service::Node,
+            &registered,
+            &helped,
+            &["getblock", "uptime"],
+            declared,
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with("the CLI's conversion table")),
+            "{found:?}"
+        );
+        assert!(
+            !found.iter().any(|m| m.starts_with("help's list")),
+            "{found:?}"
+        );
+        assert!(
+            !found.iter().any(|m| m.starts_with("getblock:")),
+            "{found:?}"
+        );
+        let wrong = |m: &str| (m == "getblock").then(|| vec![("blockhash", false)]);
+        let found = contract_mismatches(Service::Node, &registered, &helped, &[], wrong);
+        assert!(
+            found.iter().any(|m| m.starts_with("the typed client")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m.starts_with("getblock: the server declares")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m == "uptime: the server declares no parameters"),
+            "{found:?}"
+        );
+    }
 }

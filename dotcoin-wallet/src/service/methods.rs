@@ -32,10 +32,11 @@ use dotcoin_common::wallet_rpc_types::{
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
-    check, Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError, SatPerVb,
+    Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError, SatPerVb,
     StrictBool, Text, TextList,
 };
-use dotcoin_rpc_server::{Endpoint, ParamName};
+use dotcoin_rpc_server::declare::{self, arg, opt_arg, Arg};
+use dotcoin_rpc_server::Endpoint;
 use jsonrpsee::types::Params;
 use jsonrpsee::RpcModule;
 use serde::de::IgnoredAny;
@@ -52,76 +53,13 @@ use crate::wallet::{self, Purpose, SendRequest};
 /// wallet's default).
 pub const DEFAULT_FEE_RATE: FeeRate = FeeRate::from_sat_per_vb(2);
 
-/// How the table checks one given value: the declared type's [`FromParam`] check.
-type CheckFn = fn(&serde_json::Value, &str) -> Result<(), ParamError>;
-
-/// One parameter of a wallet method.
-#[derive(Debug, Clone, Copy)]
-pub struct WalletArg {
-    /// Core's name.
-    pub name: &'static str,
-    /// Core's word for its type in help.
-    pub ty: &'static str,
-    /// Whether `dotcoin-cli` passes it as a string (else it parses the argument as JSON).
-    pub cli_string: bool,
-    /// The check of a given value: the handler's parameter type's.
-    check: CheckFn,
-    /// `None` when required, else the default as help prints it.
-    pub default: Option<&'static str>,
-    /// What it is.
-    pub desc: &'static str,
-}
-
-impl ParamName for WalletArg {
-    fn spelling(&self) -> &str {
-        self.name
-    }
-
-    fn required(&self) -> bool {
-        self.default.is_none()
-    }
-
-    fn check(&self, value: &serde_json::Value) -> Result<(), ParamError> {
-        (self.check)(value, self.name)
-    }
-}
-
-/// A required parameter of type `T`: help's type word and the wire's check come from `T`,
-/// the type the handler decodes it as.
-const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> WalletArg {
-    WalletArg {
-        name,
-        ty: T::TYPE,
-        cli_string: T::CLI_STRING,
-        check: check::<T>,
-        default: None,
-        desc,
-    }
-}
-
-/// An optional parameter of type `T` with its default as help prints it.
-const fn opt_arg<T: FromParam>(
-    name: &'static str,
-    default: &'static str,
-    desc: &'static str,
-) -> WalletArg {
-    WalletArg {
-        name,
-        ty: T::TYPE,
-        cli_string: T::CLI_STRING,
-        check: check::<T>,
-        default: Some(default),
-        desc,
-    }
-}
-
 /// One wallet method.
 #[derive(Debug, Clone, Copy)]
 pub struct WalletMethod {
     /// The method name.
     pub name: &'static str,
     /// Its parameters, in Core's positional order.
-    pub args: &'static [WalletArg],
+    pub args: &'static [Arg],
 }
 
 /// `listunspent`'s `query_options` (Core's `minimumAmount`, `maximumAmount`,
@@ -453,7 +391,7 @@ pub const METHODS: &[WalletMethod] = &[
 ];
 
 /// `method`'s parameters, for the wire to put named parameters in place and check them.
-pub(super) fn args_of(method: &str) -> Option<&'static [WalletArg]> {
+pub(super) fn args_of(method: &str) -> Option<&'static [Arg]> {
     METHODS.iter().find(|m| m.name == method).map(|m| m.args)
 }
 
@@ -471,7 +409,7 @@ impl From<ParamError> for RpcFailure {
 /// errors, naming the parameter).
 struct Args {
     method: &'static str,
-    table: &'static [WalletArg],
+    table: &'static [Arg],
     given: Vec<serde_json::Value>,
     next: usize,
 }
@@ -824,31 +762,19 @@ fn help(command: Option<&str>) -> RpcResult<String> {
         let method = METHODS.iter().find(|m| m.name == command).ok_or_else(|| {
             RpcFailure::new(Code::Misc, format!("help: unknown command: {command}"))
         })?;
-        let names: Vec<&str> = method.args.iter().map(|a| a.name).collect();
-        let mut text = format!("{command} {}", names.join(" "));
+        let mut text = format!("{command} {}", declare::synopsis(method.args))
+            .trim_end()
+            .to_owned();
         if !method.args.is_empty() {
-            text.push_str("\n\nArguments:");
-            for (i, a) in method.args.iter().enumerate() {
-                let need = match a.default {
-                    None => "required".to_owned(),
-                    Some(d) => format!("optional, default={d}"),
-                };
-                text.push_str(&format!(
-                    "\n{}. {} ({}, {need}) {}",
-                    i + 1,
-                    a.name,
-                    a.ty,
-                    a.desc
-                ));
-            }
+            text.push_str("\n\n");
+            text.push_str(declare::arguments_help(method.args).trim_end());
         }
         return Ok(text);
     }
     let lines: Vec<String> = METHODS
         .iter()
         .map(|m| {
-            let args: Vec<String> = m.args.iter().map(|a| format!("\"{}\"", a.name)).collect();
-            format!("{} {}", m.name, args.join(" "))
+            format!("{} {}", m.name, declare::synopsis(m.args))
                 .trim_end()
                 .to_owned()
         })
@@ -1792,12 +1718,13 @@ mod tests {
             assert!(all.contains(m.name), "{}", m.name);
         }
         let one = help(Some("sendtoaddress")).expect("help sendtoaddress");
+        // Core's layout: string parameters quoted, optional ones in parentheses.
         assert!(
-            one.starts_with("sendtoaddress address amount comment"),
+            one.starts_with("sendtoaddress \"address\" amount ( \"comment\""),
             "{one}"
         );
         assert!(
-            one.contains("2. amount (numeric or string, required)"),
+            one.contains("2. amount                 (numeric or string, required)"),
             "{one}"
         );
         assert_eq!(help(Some("nope")).expect_err("unknown").code, -1);
@@ -1818,7 +1745,7 @@ mod tests {
     fn server_help_cli_table_and_typed_client_list_the_same_methods() {
         use std::collections::BTreeSet;
 
-        use dotcoin_rpc_client::api::{Conv, Service as Answerer, CLI_METHODS};
+        use dotcoin_rpc_client::api::{contract_mismatches, names_in_help, Service as Answerer};
 
         // The four lists of the wallet service's methods, each read from where it is
         // used: what the server registers, what `help` prints, `dotcoin-cli`'s conversion
@@ -1838,44 +1765,20 @@ mod tests {
         let module = module(service);
         let registered: BTreeSet<&str> = module.method_names().collect();
         let overview = help(None).expect("help");
-        let helped: BTreeSet<&str> = overview
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with("=="))
-            .filter_map(|l| l.split_whitespace().next())
-            .collect();
-        assert_eq!(registered, helped, "registered vs help");
-        let cli: BTreeSet<&str> = CLI_METHODS
-            .iter()
-            .filter(|m| m.service == Answerer::Wallet)
-            .map(|m| m.name)
-            .collect();
-        assert_eq!(registered, cli, "registered vs the CLI's conversion table");
-        let typed: BTreeSet<&str> = dotcoin_rpc_client::methods::WALLET_SERVICE_METHODS
-            .iter()
-            .copied()
-            .collect();
-        assert_eq!(registered, typed, "registered vs the typed client");
-
-        // The conversion table passes each argument as the declared type reads it.
-        for m in CLI_METHODS.iter().filter(|m| m.service == Answerer::Wallet) {
-            let declared: Vec<(&str, bool)> = METHODS
-                .iter()
-                .find(|d| d.name == m.name)
-                .expect("a registered method")
-                .args
-                .iter()
-                .map(|a| (a.name, a.cli_string))
-                .collect();
-            let table: Vec<(&str, bool)> = m
-                .params
-                .iter()
-                .map(|(n, c)| (*n, *c == Conv::Str))
-                .collect();
-            assert_eq!(
-                declared, table,
-                "{}: parameters and their conversion",
-                m.name
-            );
-        }
+        let found = contract_mismatches(
+            Answerer::Wallet,
+            &registered,
+            &names_in_help(&overview),
+            dotcoin_rpc_client::methods::WALLET_SERVICE_METHODS,
+            |m| {
+                METHODS.iter().find(|d| d.name == m).map(|d| {
+                    d.args
+                        .iter()
+                        .map(|a| (a.main_name(), a.cli_string))
+                        .collect()
+                })
+            },
+        );
+        assert!(found.is_empty(), "{}", found.join("\n"));
     }
 }

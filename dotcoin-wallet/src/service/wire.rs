@@ -27,9 +27,9 @@ pub const MAX_BATCH: usize = 1000;
 pub struct WalletTable;
 
 impl MethodTable for WalletTable {
-    type Param = methods::WalletArg;
+    type Param = dotcoin_rpc_server::declare::Arg;
 
-    fn params(&self, method: &str) -> Option<&[methods::WalletArg]> {
+    fn params(&self, method: &str) -> Option<&[dotcoin_rpc_server::declare::Arg]> {
         methods::args_of(method)
     }
 

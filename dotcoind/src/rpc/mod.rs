@@ -256,10 +256,13 @@ mod tests {
         };
         use std::collections::BTreeSet;
 
+        use dotcoin_rpc_client::api::{contract_mismatches, names_in_help, Service};
+
         // The four lists of the node's methods, each read from where it is used: what the
         // server registers, what `help` prints, `dotcoin-cli`'s conversion table and the
-        // typed client. WebSocket-only methods (subscriptions) are in the first two only:
-        // the CLI and the typed client speak HTTP.
+        // typed client; and each method's parameters against the table's. WebSocket-only
+        // methods (subscriptions) are in the first two only: the CLI and the typed client
+        // speak HTTP.
         let module = build_module(ctx);
         let websocket_only: BTreeSet<&str> = spec::SPECS
             .iter()
@@ -268,48 +271,29 @@ mod tests {
             .collect();
         let registered: BTreeSet<&str> = module.method_names().collect();
         let overview = control::help_overview(&[]);
-        let helped: BTreeSet<&str> = overview
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with("=="))
-            .filter_map(|l| l.split_whitespace().next())
-            .collect();
+        let helped = names_in_help(&overview);
         assert_eq!(registered, helped, "registered vs help");
-        let http: BTreeSet<&str> = registered.difference(&websocket_only).copied().collect();
-        let cli: BTreeSet<&str> = dotcoin_rpc_client::api::CLI_METHODS
-            .iter()
-            .filter(|m| m.service == dotcoin_rpc_client::api::Service::Node)
-            .map(|m| m.name)
-            .collect();
-        assert_eq!(http, cli, "registered (HTTP) vs the CLI's conversion table");
-        let typed: BTreeSet<&str> = dotcoin_rpc_client::methods::NODE_METHODS
-            .iter()
-            .copied()
-            .collect();
-        assert_eq!(http, typed, "registered (HTTP) vs the typed client");
-
-        // The conversion table passes each argument as the server's declared type reads
-        // it: a string parameter as typed, any other as JSON.
-        for m in dotcoin_rpc_client::api::CLI_METHODS
-            .iter()
-            .filter(|m| m.service == dotcoin_rpc_client::api::Service::Node)
-        {
-            let s = spec::find(m.name).expect("a registered method");
-            let declared: Vec<(&str, bool)> = s
-                .args
-                .iter()
-                .map(|a| (a.main_name(), a.cli_string))
-                .collect();
-            let table: Vec<(&str, bool)> = m
-                .params
-                .iter()
-                .map(|(n, c)| (*n, *c == dotcoin_rpc_client::api::Conv::Str))
-                .collect();
-            assert_eq!(
-                declared, table,
-                "{}: parameters and their conversion",
-                m.name
-            );
+        fn http<'a>(set: &BTreeSet<&'a str>, websocket_only: &BTreeSet<&str>) -> BTreeSet<&'a str> {
+            set.iter()
+                .filter(|m| !websocket_only.contains(*m))
+                .copied()
+                .collect()
         }
+        let found = contract_mismatches(
+            Service::Node,
+            &http(&registered, &websocket_only),
+            &http(&helped, &websocket_only),
+            dotcoin_rpc_client::methods::NODE_METHODS,
+            |m| {
+                spec::find(m).map(|s| {
+                    s.args
+                        .iter()
+                        .map(|a| (a.main_name(), a.cli_string))
+                        .collect()
+                })
+            },
+        );
+        assert!(found.is_empty(), "{}", found.join("\n"));
         for s in spec::SPECS {
             let text = spec::help_text(s);
             for section in ["Result:", "Examples:", "> dotcoin-cli ", "> curl "] {

@@ -9,9 +9,9 @@
 
 use dotcoin_common::{BlockHash, Txid};
 use dotcoin_rpc_server::arg::{
-    check, AddressIndexList, AnyJson, BlockVerbosity, Count, DotPerKvb, Flag, FromParam, HashArg,
-    HashOrHeight, Hex, HexList, Int, Json, JsonArray, JsonObject, KeywordArg, ParamError,
-    RawTxVerbosity, SubscriptionIdArg, Text, TextList, Uint,
+    AddressIndexList, AnyJson, BlockVerbosity, Count, DotPerKvb, Flag, HashArg, HashOrHeight, Hex,
+    HexList, Int, Json, JsonArray, JsonObject, KeywordArg, RawTxVerbosity, SubscriptionIdArg, Text,
+    TextList, Uint,
 };
 
 use super::mining::TemplateRequest;
@@ -19,75 +19,7 @@ use super::network::{AddNodeCommand, AddrNetwork, BanCommand};
 use super::plugin::PluginCommand;
 use super::rawtx::{RawTxInput, RawTxOutputs};
 
-/// How a table checks one given value: the declared type's [`FromParam`] check.
-pub type CheckFn = fn(&serde_json::Value, &str) -> Result<(), ParamError>;
-
-/// One parameter. `name` may carry aliases after `|` (Core's `verbosity|verbose`).
-#[derive(Debug, Clone, Copy)]
-pub struct Arg {
-    /// Core's name, then aliases, separated by `|`.
-    pub name: &'static str,
-    /// Core's word for its type in help.
-    pub ty: &'static str,
-    /// Whether `dotcoin-cli` passes it as a string (else it parses the argument as JSON).
-    pub cli_string: bool,
-    /// The check of a given value, from the handler's parameter type.
-    pub check: CheckFn,
-    /// `None` when required, else the default as help prints it.
-    pub default: Option<&'static str>,
-    /// What it is.
-    pub desc: &'static str,
-}
-
-impl Arg {
-    /// The main name (before any alias).
-    pub fn main_name(&self) -> &'static str {
-        self.name.split('|').next().unwrap_or(self.name)
-    }
-}
-
-impl dotcoin_rpc_server::ParamName for Arg {
-    fn spelling(&self) -> &str {
-        self.name
-    }
-
-    fn required(&self) -> bool {
-        self.default.is_none()
-    }
-
-    fn check(&self, value: &serde_json::Value) -> Result<(), ParamError> {
-        (self.check)(value, self.main_name())
-    }
-}
-
-/// A required parameter of type `T`: help's type word, the CLI's conversion and the
-/// wire's check all come from `T`.
-pub const fn arg<T: FromParam>(name: &'static str, desc: &'static str) -> Arg {
-    Arg {
-        name,
-        ty: T::TYPE,
-        cli_string: T::CLI_STRING,
-        check: check::<T>,
-        default: None,
-        desc,
-    }
-}
-
-/// An optional parameter of type `T` with its default as help prints it.
-pub const fn opt_arg<T: FromParam>(
-    name: &'static str,
-    default: &'static str,
-    desc: &'static str,
-) -> Arg {
-    Arg {
-        name,
-        ty: T::TYPE,
-        cli_string: T::CLI_STRING,
-        check: check::<T>,
-        default: Some(default),
-        desc,
-    }
-}
+pub use dotcoin_rpc_server::declare::{arg, opt_arg, Arg};
 
 /// One field of an object result: name, type in Core's words, meaning.
 pub type Field = (&'static str, &'static str, &'static str);
@@ -1282,33 +1214,7 @@ impl dotcoin_rpc_server::MethodTable for NodeTable {
 /// The one-line synopsis of a method's arguments, as `help` lists them:
 /// `"blockhash" ( verbosity )`.
 pub fn synopsis(spec: &MethodSpec) -> String {
-    let word = |a: &Arg| {
-        if a.cli_string {
-            format!("\"{}\"", a.main_name())
-        } else {
-            a.main_name().to_owned()
-        }
-    };
-    let required: Vec<String> = spec
-        .args
-        .iter()
-        .filter(|a| a.default.is_none())
-        .map(word)
-        .collect();
-    let optional: Vec<String> = spec
-        .args
-        .iter()
-        .filter(|a| a.default.is_some())
-        .map(word)
-        .collect();
-    let mut out = required.join(" ");
-    if !optional.is_empty() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&format!("( {} )", optional.join(" ")));
-    }
-    out
+    dotcoin_rpc_server::declare::synopsis(spec.args)
 }
 
 /// Core-style help for one method: synopsis, description, Arguments, Result, Examples
@@ -1321,21 +1227,8 @@ pub fn help_text(spec: &MethodSpec) -> String {
     out.push_str(spec.desc);
     out.push('\n');
     if !spec.args.is_empty() {
-        out.push_str("\nArguments:\n");
-        for (i, a) in spec.args.iter().enumerate() {
-            let default = match a.default {
-                None => "required".to_owned(),
-                Some(d) => format!("optional, default={d}"),
-            };
-            out.push_str(&format!(
-                "{}. {:<22} ({}, {}) {}\n",
-                i + 1,
-                a.main_name(),
-                a.ty,
-                default,
-                a.desc
-            ));
-        }
+        out.push('\n');
+        out.push_str(&dotcoin_rpc_server::declare::arguments_help(spec.args));
     }
     out.push_str("\nResult:\n");
     let r = &spec.returns;
