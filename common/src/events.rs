@@ -194,6 +194,17 @@ impl WireEvent {
     }
 }
 
+/// One item of a WebSocket subscription: the event, and `seq`, the subscription's own
+/// count of items from 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionItem {
+    /// The event, its fields at the top level.
+    #[serde(flatten)]
+    pub event: WireEvent,
+    /// The item's number in its subscription.
+    pub seq: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@
 
 use std::time::Duration;
 
+use dotcoin_common::events::SubscriptionItem;
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
@@ -41,15 +42,15 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub trait SubscriptionsRpc {
     /// Block connects/disconnects and mempool adds/removes, in order (Core's ZMQ `sequence`);
     /// items are schema events plus `seq`.
-    #[subscription(name = "subscribe_sequence" => "sequence", unsubscribe = "unsubscribe_sequence", item = serde_json::Value)]
+    #[subscription(name = "subscribe_sequence" => "sequence", unsubscribe = "unsubscribe_sequence", item = SubscriptionItem)]
     async fn subscribe_sequence(&self) -> SubscriptionResult;
 
     /// New active tips, with reorg details.
-    #[subscription(name = "subscribe_blocks" => "blocks", unsubscribe = "unsubscribe_blocks", item = serde_json::Value)]
+    #[subscription(name = "subscribe_blocks" => "blocks", unsubscribe = "unsubscribe_blocks", item = SubscriptionItem)]
     async fn subscribe_blocks(&self) -> SubscriptionResult;
 
     /// Mempool additions and removals.
-    #[subscription(name = "subscribe_mempool" => "mempool", unsubscribe = "unsubscribe_mempool", item = serde_json::Value)]
+    #[subscription(name = "subscribe_mempool" => "mempool", unsubscribe = "unsubscribe_mempool", item = SubscriptionItem)]
     async fn subscribe_mempool(&self) -> SubscriptionResult;
 }
 
@@ -93,10 +94,12 @@ impl SubscriptionsRpcImpl {
             if !wanted(&event) {
                 continue;
             }
-            let mut value = event.to_wire().to_json();
-            value["seq"] = seq.into();
+            let item = SubscriptionItem {
+                event: event.to_wire(),
+                seq,
+            };
             seq += 1;
-            let msg = SubscriptionMessage::from_json(&value)?;
+            let msg = SubscriptionMessage::from_json(&item)?;
             match sink.send_timeout(msg, SEND_TIMEOUT).await {
                 Ok(()) => {}
                 Err(jsonrpsee::core::server::SendTimeoutError::Closed(_)) => return Ok(()),
