@@ -48,6 +48,9 @@ use crate::persist::Store;
 
 /// Runs the program with the process's arguments; returns the exit status.
 pub fn run() -> ExitCode {
+    // Everything the wallet creates (wallet files, backups, its cookie and log) is private
+    // to its user, whatever the caller's umask, as Bitcoin Core's is.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse_from(cli::normalize_args(std::env::args_os()));
     if let cli::Command::Serve { .. } = cli.command {
         return service::run(&cli);

@@ -48,13 +48,25 @@ impl<'w> fmt::FormatFields<'w> for PlainFields {
     }
 }
 
+/// Makes everything the process creates private to its user, as Bitcoin Core does: files
+/// 0600 and directories 0700 (the chain, the cookie, `debug.log`, the dashboard token),
+/// whatever the caller's umask.
+pub fn private_file_modes() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 fn init_logging(config: &Config) -> Result<LogControl, RunError> {
-    std::fs::create_dir_all(&config.datadir)
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.datadir)
         .map_err(|e| RunError::Io(format!("cannot create {}: {e}", config.datadir.display())))?;
     let log_path = config.datadir.join("debug.log");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .map_err(|e| RunError::Io(format!("cannot open {}: {e}", log_path.display())))?;
     let filter = EnvFilter::try_new(log_filter_for(&config.debug_categories))
@@ -91,6 +103,7 @@ fn init_logging(config: &Config) -> Result<LogControl, RunError> {
 /// Runs the node until it is asked to stop.
 pub fn run(args: Args) -> Result<(), RunError> {
     let config = Config::load(args)?;
+    private_file_modes();
     let log = Arc::new(init_logging(&config)?);
     info!(network = %config.network, datadir = %config.datadir.display(), "starting dotcoind {}", env!("CARGO_PKG_VERSION"));
     let chain = ChainService::open(
@@ -195,8 +208,11 @@ async fn serve(
             let (user, password) = rpc.credentials();
             match dashboard::start(ctx, addr, user, password).await {
                 Ok(d) => {
-                    // On stderr as well as in the log: the one line a learner needs.
-                    info!("dashboard: {}", d.url());
+                    // The one line a learner needs, on the terminal only: the URL carries
+                    // the token, which must not reach debug.log (the log says where the
+                    // token file is).
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "dashboard: {}", d.url());
                     Some(d)
                 }
                 Err(e) => {

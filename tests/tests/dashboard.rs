@@ -377,3 +377,59 @@ fn events_stream_live() {
     });
     assert!(seen.contains(&"block_connected".to_owned()), "{seen:?}");
 }
+
+/// The mode bits of `path`.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn the_action_token_is_random_private_and_never_logged() {
+    let mut n = start();
+    let datadir = n.datadir();
+    let first = token(&n);
+    assert_eq!(first.len(), 32, "128 random bits: {first}");
+    // The token is in a file only the node's user can read, and nowhere in the log.
+    let file = datadir.join(".dashboard-token");
+    assert_eq!(std::fs::read_to_string(&file).expect("token file"), first);
+    assert_eq!(mode(&file), 0o600);
+    assert!(
+        !n.debug_log().contains(&first),
+        "the token reached debug.log"
+    );
+    // Everything the node writes is its user's alone, whatever the umask it was given.
+    assert_eq!(mode(&datadir), 0o700);
+    for private in ["debug.log", ".cookie"] {
+        assert_eq!(mode(&datadir.join(private)), 0o600, "{private}");
+    }
+    // It grants actions.
+    let auth = format!("Bearer {first}");
+    let (status, _) = http_request(
+        n.dashboard_port,
+        "POST",
+        "/api/action/setgenerate",
+        r#"{"mining": false}"#,
+        Some(&auth),
+    );
+    assert_eq!(status, 200, "the token from the URL is accepted");
+    // Shutdown takes the token file away with the cookie.
+    assert_eq!(n.stop(), 0);
+    assert!(!file.exists(), "the token file outlives the node");
+    // A new run draws a new token; the old one no longer acts.
+    n.restart();
+    let second = token(&n);
+    assert_ne!(second, first);
+    let (status, _) = http_request(
+        n.dashboard_port,
+        "POST",
+        "/api/action/setgenerate",
+        r#"{"mining": false}"#,
+        Some(&auth),
+    );
+    assert_eq!(status, 401, "a token from an earlier run is refused");
+}

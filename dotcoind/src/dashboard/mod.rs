@@ -10,8 +10,9 @@
 //!   index, …), and snapshots of the chain service otherwise (the block tree, the
 //!   difficulty series), so the page and `dotcoin-cli` never disagree.
 //! - Every `GET` is public data. `POST /api/action/*` needs `Authorization: Bearer
-//!   <token>` (the token in the URL dotcoind prints, derived from the RPC credentials, so it
-//!   grants the dashboard's actions and not the RPC) or the RPC's own Basic credentials.
+//!   <token>` (the token in the URL dotcoind prints on its terminal and in the datadir's
+//!   `.dashboard-token`, random for each run: it grants the dashboard's actions and says
+//!   nothing about the RPC password) or the RPC's own Basic credentials.
 //!   Credentials travel only in a header, so another site's page cannot forge an action.
 //! - No key, wallet data or cookie is ever served; there is nothing to sign.
 
@@ -28,7 +29,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
-use bitcoin_hashes::{sha256, Hash};
 use dotcoin_common::consensus::MAX_BLOCK_SIZE;
 use dotcoin_common::pow::{difficulty, is_retarget_height};
 use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
@@ -38,6 +38,7 @@ use dotcoin_rpc_server::arg::{
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
@@ -77,11 +78,15 @@ struct Dash {
 /// them (a browser tab takes one).
 pub const MAX_EVENT_STREAMS: usize = 32;
 
+/// The file in the datadir holding the dashboard token (mode 0600, removed at shutdown).
+pub const TOKEN_FILE: &str = ".dashboard-token";
+
 /// The running dashboard.
 #[derive(Debug)]
 pub struct Dashboard {
     addr: SocketAddr,
     token: String,
+    token_file: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -96,21 +101,18 @@ impl Dashboard {
         format!("http://{}/?token={}", self.addr, self.token)
     }
 
-    /// Stops serving.
+    /// Stops serving and removes the token file.
     pub fn stop(self) {
         self.task.abort();
+        let _ = std::fs::remove_file(&self.token_file);
     }
 }
 
-/// The dashboard token for RPC credentials `user:password`: a hash, so the URL that carries
-/// it does not carry the RPC password.
-pub fn token_for(user: &str, password: &str) -> String {
-    let h = sha256::Hash::hash(format!("dotcoin-dashboard\0{user}:{password}").as_bytes());
-    hex::encode(&h.as_byte_array()[..16])
-}
-
-/// Binds `addr` and serves the dashboard of `ctx`; actions need the token derived from
-/// the RPC credentials `user`/`password`.
+/// Binds `addr` and serves the dashboard of `ctx`. Actions need a token drawn at random
+/// for this run (128 bits) and written to [`TOKEN_FILE`] in the datadir, readable by the
+/// node's user only; the RPC credentials `user`/`password` are accepted too. The token is
+/// not derived from the password, so the URL that carries it says nothing about the
+/// password, and it is never logged.
 pub async fn start(
     ctx: RpcContext,
     addr: SocketAddr,
@@ -119,7 +121,9 @@ pub async fn start(
 ) -> std::io::Result<Dashboard> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let token = token_for(user, password);
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let token_file =
+        dotcoin_rpc_server::auth::write_private_file(ctx.chain.datadir(), TOKEN_FILE, &token)?;
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
@@ -138,8 +142,18 @@ pub async fn start(
             warn!(target: "rpc", error = %e, "dashboard server stopped");
         }
     });
-    let d = Dashboard { addr, token, task };
-    info!(target: "rpc", %addr, "dashboard listening; open {}", d.url());
+    info!(
+        target: "rpc",
+        %addr,
+        token_file = %token_file.display(),
+        "dashboard listening (its URL with the action token is printed on the terminal)"
+    );
+    let d = Dashboard {
+        addr,
+        token,
+        token_file,
+        task,
+    };
     Ok(d)
 }
 
