@@ -699,9 +699,6 @@ pub fn http_request(
     body: &str,
     auth: Option<&str>,
 ) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(300)))
-        .expect("timeout");
     let auth_line = auth
         .map(|a| format!("Authorization: {a}\r\n"))
         .unwrap_or_default();
@@ -709,7 +706,17 @@ pub fn http_request(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{auth_line}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).expect("send request");
+    let (status, _, body) = http_raw(port, &req);
+    (status, body)
+}
+
+/// `request`, written as is (head and body) to 127.0.0.1:`port`; returns the status, the
+/// response head and the (de-chunked) body.
+pub fn http_raw(port: u16, request: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(300)))
+        .expect("timeout");
+    s.write_all(request.as_bytes()).expect("send request");
     // Read the head, then the body by its Content-Length when given: some servers
     // (chromedriver) keep the connection open despite `Connection: close`.
     let mut r = std::io::BufReader::new(s);
@@ -744,7 +751,7 @@ pub fn http_request(
             r.read_to_end(&mut body).expect("read response body");
         }
     }
-    (status, dechunk(&String::from_utf8_lossy(&body)))
+    (status, head, dechunk(&String::from_utf8_lossy(&body)))
 }
 
 /// Decodes an HTTP/1.1 chunked body (hyper sends one when the length is not known).

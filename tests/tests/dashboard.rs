@@ -8,7 +8,7 @@ use std::time::Duration;
 use dotcoin_common::rpc_types::BlockchainInfo;
 use dotcoin_common::BlockHash;
 use dotcoin_functional_tests::{
-    http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
+    http_raw, http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -432,4 +432,61 @@ fn the_action_token_is_random_private_and_never_logged() {
         Some(&auth),
     );
     assert_eq!(status, 401, "a token from an earlier run is refused");
+}
+
+#[test]
+fn browsers_meet_the_same_origin_rules() {
+    let n = start();
+    let port = n.dashboard_port;
+    let get = |host: &str| {
+        http_raw(
+            port,
+            &format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    // An address (any, for port maps and LANs) or localhost is this machine.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "[::1]:5000".to_owned(),
+        "10.1.2.3:5000".to_owned(),
+    ] {
+        let (status, head, _) = get(&host);
+        assert_eq!(status, 200, "{host}");
+        let head = head.to_ascii_lowercase();
+        for header in [
+            "x-frame-options: deny",
+            "content-security-policy: default-src 'self'",
+            "frame-ancestors 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+        ] {
+            assert!(head.contains(header), "{header} in {head}");
+        }
+    }
+    // A DNS name may be an attacker's, re-pointed at this machine (DNS rebinding).
+    for host in ["evil.example", "evil.example:8634", "127.0.0.1.nip.io:8634"] {
+        let (status, head, body) = get(host);
+        assert_eq!(status, 421, "{host}: {body}");
+        assert!(head.to_ascii_lowercase().contains("x-frame-options: deny"));
+    }
+    // An action with the right token, but from another site's page, is refused.
+    let token = token(&n);
+    let action = |origin: &str| {
+        let body = r#"{"mining": false}"#;
+        http_raw(
+            port,
+            &format!(
+                "POST /api/action/setgenerate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+                 Origin: {origin}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .0
+    };
+    assert_eq!(action("http://evil.example"), 403);
+    assert_eq!(action(&format!("http://localhost:{port}")), 403);
+    assert_eq!(action(&format!("http://127.0.0.1:{port}")), 200);
 }

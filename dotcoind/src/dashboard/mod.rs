@@ -184,7 +184,83 @@ fn router(dash: Dash) -> Router {
         .route("/api/events", get(events))
         .route("/api/auth", get(auth))
         .route("/api/action/{name}", post(action))
+        .layer(axum::middleware::from_fn(browser_rules))
         .with_state(dash)
+}
+
+/// Headers on every answer: no framing by another site (clickjacking of the action
+/// buttons), scripts, styles and connections from this origin only, no content-type
+/// sniffing, and no `Referer` carrying the token in the URL to anywhere.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-frame-options", "DENY"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// Whether a `Host` header names this machine by address or as `localhost`. A DNS name
+/// is refused: a page of `evil.example` whose name an attacker re-points at 127.0.0.1
+/// (DNS rebinding) would otherwise be same-origin with the dashboard and read it.
+fn host_allowed(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`.
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The browser's rules, before any handler: a `Host` that is an address or `localhost`
+/// (421 otherwise), actions only from this origin (403 for another `Origin`), and the
+/// security headers on every answer.
+async fn browser_rules(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !host_allowed(host) {
+        return with_security_headers(error(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "the dashboard answers to its address or localhost, not to host '{}'",
+                host.chars().take(100).collect::<String>()
+            ),
+        ));
+    }
+    if req.method() == axum::http::Method::POST {
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok());
+        // A browser sends `Origin` with every POST; another site's differs from ours.
+        if let Some(origin) = origin {
+            let same = origin
+                .strip_prefix("http://")
+                .is_some_and(|o| o.eq_ignore_ascii_case(host));
+            if !same {
+                return with_security_headers(error(
+                    StatusCode::FORBIDDEN,
+                    "actions are taken only from the dashboard's own page",
+                ));
+            }
+        }
+    }
+    with_security_headers(next.run(req).await)
+}
+
+fn with_security_headers(mut resp: Response) -> Response {
+    for (name, value) in SECURITY_HEADERS {
+        resp.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        );
+    }
+    resp
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {
