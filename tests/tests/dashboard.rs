@@ -8,7 +8,7 @@ use std::time::Duration;
 use dotcoin_common::rpc_types::BlockchainInfo;
 use dotcoin_common::BlockHash;
 use dotcoin_functional_tests::{
-    http_raw, http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
+    files_under, http_raw, http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -390,22 +390,46 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn the_action_token_is_random_private_and_never_logged() {
+    // The umask a careless service manager or shell gives: the node must not rely on it.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
     let mut n = start();
     let datadir = n.datadir();
     let first = token(&n);
-    assert_eq!(first.len(), 32, "128 random bits: {first}");
-    // The token is in a file only the node's user can read, and nowhere in the log.
+    assert_eq!(first.len(), 64, "32 random bytes: {first}");
+    // The token is in a file only the node's user can read, and in no other file (the
+    // logs, the chain's files): neither is the RPC password. The terminal (stderr.log
+    // here) shows the URL by design.
     let file = datadir.join(".dashboard-token");
     assert_eq!(std::fs::read_to_string(&file).expect("token file"), first);
-    assert_eq!(mode(&file), 0o600);
+    let password = n.cookie_password();
+    let cookie = datadir.join(".cookie");
+    let contains =
+        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let others: Vec<_> = files_under(n.dir.path())
+        .into_iter()
+        .filter(|p| *p != file && *p != cookie && !p.ends_with("stderr.log"))
+        .collect();
     assert!(
-        !n.debug_log().contains(&first),
-        "the token reached debug.log"
+        others.iter().any(|p| p.ends_with("debug.log")),
+        "{others:?}"
     );
-    // Everything the node writes is its user's alone, whatever the umask it was given.
+    for other in &others {
+        let bytes = std::fs::read(other).expect("read");
+        assert!(
+            !contains(&bytes, &first),
+            "the token reached {}",
+            other.display()
+        );
+        assert!(
+            !contains(&bytes, &password),
+            "the password reached {}",
+            other.display()
+        );
+    }
+    // Everything the node writes is its user's alone.
     assert_eq!(mode(&datadir), 0o700);
-    for private in ["debug.log", ".cookie"] {
-        assert_eq!(mode(&datadir.join(private)), 0o600, "{private}");
+    for f in files_under(&datadir) {
+        assert_eq!(mode(&f) & 0o077, 0, "{} is readable by others", f.display());
     }
     // It grants actions.
     let auth = format!("Bearer {first}");

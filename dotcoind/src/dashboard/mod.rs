@@ -108,8 +108,8 @@ impl Dashboard {
     }
 }
 
-/// Binds `addr` and serves the dashboard of `ctx`. Actions need a token drawn at random
-/// for this run (128 bits) and written to [`TOKEN_FILE`] in the datadir, readable by the
+/// Binds `addr` and serves the dashboard of `ctx`. Actions need a token of 32 bytes from
+/// the OS, new for this run, and written to [`TOKEN_FILE`] in the datadir, readable by the
 /// node's user only; the RPC credentials `user`/`password` are accepted too. The token is
 /// not derived from the password, so the URL that carries it says nothing about the
 /// password, and it is never logged.
@@ -121,7 +121,9 @@ pub async fn start(
 ) -> std::io::Result<Dashboard> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let token = hex::encode(rand::random::<[u8; 16]>());
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let token = hex::encode(secret);
     let token_file =
         dotcoin_rpc_server::auth::write_private_file(ctx.chain.datadir(), TOKEN_FILE, &token)?;
     let basic = format!(
