@@ -60,6 +60,11 @@ pub struct Args {
     /// RPC password (with --rpcuser).
     #[arg(long, value_name = "PASSWORD")]
     pub rpcpassword: Option<String>,
+    /// A further RPC user as Bitcoin Core's `user:salt$hash`, the password kept only as
+    /// a salted HMAC-SHA256 (make one with contrib/rpcauth.py; repeatable).
+    #[arg(long, value_name = "USER:SALT$HASH")]
+    #[serde(default)]
+    pub rpcauth: Vec<String>,
 
     /// Serve the live dashboard, on ADDR:PORT if given [default: 127.0.0.1, RPC port + 2].
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
@@ -277,6 +282,8 @@ pub struct Config {
     pub rpc_addr: SocketAddr,
     /// RPC credentials instead of the cookie.
     pub rpc_auth: Option<(String, String)>,
+    /// Further RPC users, `rpcauth` entries.
+    pub rpcauth: Vec<dotcoin_rpc_server::RpcAuthEntry>,
     /// P2P listen address, or `None` with `listen = false`.
     pub p2p_listen: Option<SocketAddr>,
     /// `--connect` peers: only these.
@@ -418,6 +425,17 @@ impl Config {
                 })
             }
         };
+        let rpcauth = args
+            .rpcauth
+            .iter()
+            .chain(&file.rpcauth)
+            .map(|line| {
+                line.parse().map_err(|message| ConfigError::Invalid {
+                    key: "rpcauth",
+                    message,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let dashboard = match merge(args.dashboard, file.dashboard) {
             None => None,
             Some(a) if a.is_empty() => Some(SocketAddr::new(
@@ -471,6 +489,7 @@ impl Config {
             ),
             rpc_addr: SocketAddr::new(rpc_ip, rpc_port),
             rpc_auth,
+            rpcauth,
             p2p_listen: listen.then_some(SocketAddr::new(p2p_ip, p2p_port)),
             connect: if args.connect.is_empty() {
                 file.connect

@@ -183,7 +183,7 @@ async fn serve(
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
         None => RpcAuth::Cookie,
     };
-    let rpc = rpc::start(ctx.clone(), config.rpc_addr, auth)
+    let rpc = rpc::start(ctx.clone(), config.rpc_addr, auth, config.rpcauth.clone())
         .await
         .map_err(|e| {
             RunError::Io(format!(

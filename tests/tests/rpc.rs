@@ -632,3 +632,59 @@ fn absurd_counts_ban_times_and_thread_counts_get_cores_errors() {
     assert!(err.message.contains("cores"), "{err:?}");
     assert!(!node.rpc_typed::<bool>("getgenerate", json!([])));
 }
+
+#[test]
+fn rpcauth_users_log_in_with_a_password_the_node_never_stores() {
+    use std::process::Command;
+    let script = dotcoin_functional_tests::workspace_root().join("contrib/rpcauth.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["alice", "open sesame"])
+        .output()
+        .expect("run contrib/rpcauth.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let entry = text
+        .lines()
+        .find_map(|l| l.strip_prefix("rpcauth="))
+        .expect("an rpcauth line");
+    let node = TestNode::start(&["--rpcauth", entry]);
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"getblockcount"}"#;
+    let basic = |credentials: &str| {
+        use base64::Engine;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        )
+    };
+    let (status, reply) = node.http_post(body, Some(&basic("alice:open sesame")));
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.contains(r#""result":0"#), "{reply}");
+    for wrong in ["alice:open sesamE", "bob:open sesame", "alice:"] {
+        assert_eq!(node.http_post(body, Some(&basic(wrong))).0, 401, "{wrong}");
+    }
+    // The cookie still works beside it, and the password is nowhere in the datadir.
+    assert_eq!(node.http_post(body, Some(&node.cookie_auth())).0, 200);
+    for f in dotcoin_functional_tests::files_under(node.dir.path()) {
+        let bytes = std::fs::read(&f).expect("read");
+        assert!(
+            !bytes.windows(11).any(|w| w == b"open sesame"),
+            "{} holds the password",
+            f.display()
+        );
+    }
+    // A malformed entry stops the node at start with a clear message.
+    let out = Command::new(dotcoin_functional_tests::bin("dotcoind"))
+        .args(["--regtest", "--rpcauth", "alice:nohash"])
+        .arg("--datadir")
+        .arg(node.dir.path().join("other"))
+        .output()
+        .expect("run dotcoind");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rpcauth"), "{err}");
+}

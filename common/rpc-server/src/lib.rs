@@ -34,7 +34,7 @@ pub mod reply;
 mod request;
 
 pub use active::active_calls;
-pub use auth::Credentials;
+pub use auth::{Credentials, RpcAuthEntry};
 pub use codes::{json_type_name, RpcErrorCode};
 pub use layer::{CoreWireLayer, CoreWireService, Endpoint, WireConfig};
 pub use params::{normalize_params, MethodTable, ParamName};

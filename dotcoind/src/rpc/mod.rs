@@ -138,8 +138,13 @@ impl RpcServer {
     }
 }
 
-/// Starts the server on `addr` with `auth`.
-pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io::Result<RpcServer> {
+/// Starts the server on `addr` with `auth`, accepting the users of `rpcauth` too.
+pub async fn start(
+    ctx: RpcContext,
+    addr: SocketAddr,
+    auth: RpcAuth,
+    rpcauth: Vec<dotcoin_rpc_server::RpcAuthEntry>,
+) -> std::io::Result<RpcServer> {
     let datadir = ctx.chain.datadir().to_path_buf();
     let (user, password, cookie) = match auth {
         RpcAuth::UserPassword(u, p) => (u, p, None),
@@ -158,7 +163,7 @@ pub async fn start(ctx: RpcContext, addr: SocketAddr, auth: RpcAuth) -> std::io:
     };
     let wire = dotcoin_rpc_server::CoreWireLayer::new(
         spec::NodeTable,
-        dotcoin_rpc_server::Credentials::new(&user, &password),
+        dotcoin_rpc_server::Credentials::new(&user, &password).with_rpcauth(rpcauth),
         dotcoin_rpc_server::WireConfig {
             max_body: MAX_BODY,
             max_batch: MAX_BATCH as usize,
