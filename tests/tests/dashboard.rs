@@ -496,21 +496,51 @@ fn browsers_meet_the_same_origin_rules() {
     }
     // An action with the right token, but from another site's page, is refused.
     let token = token(&n);
-    let action = |origin: &str| {
+    let action = |origin: &str, content_type: &str| {
         let body = r#"{"mining": false}"#;
         http_raw(
             port,
             &format!(
                 "POST /api/action/setgenerate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
                  Origin: {origin}\r\nAuthorization: Bearer {token}\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n\
+                 Content-Type: {content_type}\r\nContent-Length: {}\r\n\
                  Connection: close\r\n\r\n{body}",
                 body.len()
             ),
         )
         .0
     };
-    assert_eq!(action("http://evil.example"), 403);
-    assert_eq!(action(&format!("http://localhost:{port}")), 403);
-    assert_eq!(action(&format!("http://127.0.0.1:{port}")), 200);
+    assert_eq!(action("http://evil.example", "application/json"), 403);
+    // A form post needs no preflight from another page: actions take JSON only.
+    assert_eq!(
+        action(&format!("http://127.0.0.1:{port}"), "text/plain"),
+        415
+    );
+    // Actions are POSTs; without credentials the answer says how to authenticate.
+    let (status, _, _) = http_raw(
+        port,
+        &format!("GET /api/action/generate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status, 405);
+    let (status, head, _) = http_raw(
+        port,
+        &format!(
+            "POST /api/action/generate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+             Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ),
+    );
+    assert_eq!(status, 401);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    assert_eq!(
+        action(&format!("http://localhost:{port}"), "application/json"),
+        403
+    );
+    assert_eq!(
+        action(&format!("http://127.0.0.1:{port}"), "application/json"),
+        200
+    );
 }

@@ -217,8 +217,8 @@ fn host_allowed(host: &str) -> bool {
 }
 
 /// The browser's rules, before any handler: a `Host` that is an address or `localhost`
-/// (421 otherwise), actions only from this origin (403 for another `Origin`), and the
-/// security headers on every answer.
+/// (421 otherwise), actions only as JSON (415) and from this origin (403 for another
+/// `Origin`), and the security headers on every answer.
 async fn browser_rules(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let host = req
         .headers()
@@ -235,6 +235,22 @@ async fn browser_rules(req: axum::extract::Request, next: axum::middleware::Next
         ));
     }
     if req.method() == axum::http::Method::POST {
+        // A form or a `text/plain` fetch from another page needs no preflight; JSON does.
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| {
+                c.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        if !json {
+            return with_security_headers(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "actions take Content-Type: application/json",
+            ));
+        }
         let origin = req
             .headers()
             .get(header::ORIGIN)
@@ -930,10 +946,15 @@ async fn action(
     body: Option<Json<ActionBody>>,
 ) -> Response {
     if !authorized(&d, &headers) {
-        return error(
+        let mut refused = error(
             StatusCode::UNAUTHORIZED,
             "actions need the token from the URL dotcoind printed",
         );
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"dotcoin-dashboard\""),
+        );
+        return refused;
     }
     let b = body.map(|Json(b)| b).unwrap_or_default();
     info!(target: "rpc", action = %name, "dashboard action");
