@@ -661,6 +661,13 @@ impl WalletServiceProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Kills the process with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("the service is running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+
     /// Waits for the process to exit (after a `stop` call) and returns its exit code.
     pub fn wait_exit(&mut self) -> i32 {
         let mut child = self.child.take().expect("the service is running");
@@ -713,17 +720,22 @@ pub fn http_request(
 /// `request`, written as is (head and body) to 127.0.0.1:`port`; returns the status, the
 /// response head and the (de-chunked) body.
 pub fn http_raw(port: u16, request: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(300)))
-        .expect("timeout");
-    s.write_all(request.as_bytes()).expect("send request");
+    try_http_raw(port, request).unwrap_or_else(|e| panic!("HTTP to port {port}: {e}"))
+}
+
+/// [`http_raw`] that reports a refused connection or a cut answer instead of failing:
+/// for a client racing a process that is being killed.
+pub fn try_http_raw(port: u16, request: &str) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(300)))?;
+    s.write_all(request.as_bytes())?;
     // Read the head, then the body by its Content-Length when given: some servers
     // (chromedriver) keep the connection open despite `Connection: close`.
     let mut r = std::io::BufReader::new(s);
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        let n = std::io::BufRead::read_line(&mut r, &mut line).expect("read response head");
+        let n = std::io::BufRead::read_line(&mut r, &mut line)?;
         if n == 0 || line == "\r\n" {
             break;
         }
@@ -733,7 +745,7 @@ pub fn http_raw(port: u16, request: &str) -> (u16, String, String) {
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("malformed HTTP response: {head}"));
+        .ok_or_else(|| std::io::Error::other(format!("malformed HTTP response: {head}")))?;
     let length = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.trim()
@@ -745,13 +757,13 @@ pub fn http_raw(port: u16, request: &str) -> (u16, String, String) {
     match length {
         Some(n) => {
             body.resize(n, 0);
-            r.read_exact(&mut body).expect("read response body");
+            r.read_exact(&mut body)?;
         }
         None => {
-            r.read_to_end(&mut body).expect("read response body");
+            r.read_to_end(&mut body)?;
         }
     }
-    (status, head, dechunk(&String::from_utf8_lossy(&body)))
+    Ok((status, head, dechunk(&String::from_utf8_lossy(&body))))
 }
 
 /// Decodes an HTTP/1.1 chunked body (hyper sends one when the length is not known).
