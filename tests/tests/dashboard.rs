@@ -8,7 +8,8 @@ use std::time::Duration;
 use dotcoin_common::rpc_types::BlockchainInfo;
 use dotcoin_common::BlockHash;
 use dotcoin_functional_tests::{
-    files_under, http_raw, http_request, open_sse, test_keypair, wait_until, TestNode, TIMEOUT,
+    files_under, http_raw, http_request, open_sse, test_keypair, try_http_raw, wait_until,
+    TestNode, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -543,4 +544,63 @@ fn browsers_meet_the_same_origin_rules() {
         action(&format!("http://127.0.0.1:{port}"), "application/json"),
         200
     );
+}
+
+/// Whether the server closed `s` (or reset it) before `within`: a read that ends, not one
+/// that times out.
+fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or the like before the close: keep reading to the end.
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
+        }
+    }
+}
+
+#[test]
+fn slow_idle_and_surplus_sockets_are_closed() {
+    let n = start();
+    let port = n.dashboard_port;
+    let addr = ("127.0.0.1", port);
+    // A head that never ends (slowloris), a socket that never speaks, and idle holders
+    // up to the cap.
+    let mut slow = TcpStream::connect(addr).expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .expect("part of a head");
+    let mut idle = TcpStream::connect(addr).expect("connect");
+    let holders: Vec<TcpStream> = (2..128)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Past the cap a newcomer is closed at once.
+    wait_until("a socket past the cap to be closed", TIMEOUT, || {
+        let mut extra = TcpStream::connect(addr).expect("connect");
+        closed_by_server(&mut extra, Duration::from_secs(2))
+    });
+    // The header timeout (10 s) closes the slow and the idle ones, well within the
+    // minute this waits, and the node serves the honest again.
+    assert!(
+        closed_by_server(&mut slow, TIMEOUT),
+        "the slow head stays open"
+    );
+    assert!(
+        closed_by_server(&mut idle, TIMEOUT),
+        "the idle socket stays open"
+    );
+    let honest =
+        format!("GET /api/node HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    wait_until(
+        "an honest request after the idle holders time out",
+        TIMEOUT,
+        || try_http_raw(port, &honest).is_ok_and(|(status, _, _)| status == 200),
+    );
+    drop(holders);
 }

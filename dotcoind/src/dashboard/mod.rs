@@ -139,11 +139,7 @@ pub async fn start(
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            warn!(target: "rpc", error = %e, "dashboard server stopped");
-        }
-    });
+    let task = tokio::spawn(serve_bounded(listener, app));
     info!(
         target: "rpc",
         %addr,
@@ -188,6 +184,45 @@ fn router(dash: Dash) -> Router {
         .route("/api/action/{name}", post(action))
         .layer(axum::middleware::from_fn(browser_rules))
         .with_state(dash)
+}
+
+/// Connections the dashboard holds at once; past this a new one is closed at once (the
+/// event streams have their own, smaller cap).
+pub const MAX_CONNECTIONS: usize = 128;
+/// How long a connection may take to send a request's head, and how long an idle
+/// keep-alive connection waits for the next: a slowloris or an idle socket is closed.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections and serves `app` on each, with hyper's timer bounding how long a
+/// request head may take (and an idle connection may wait), at most [`MAX_CONNECTIONS`]
+/// at once, and a pause instead of a spin when the process is out of file descriptors.
+async fn serve_bounded(listener: TcpListener, app: Router) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, _peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // EMFILE/ENFILE and the like: retrying at once would spin a worker.
+                warn!(target: "rpc", error = %e, "dashboard accept failed; pausing");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Dropping the stream closes it: the holder of the other sockets waits, not
+            // the honest clients already connected.
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
 }
 
 /// Headers on every answer: no framing by another site (clickjacking of the action
