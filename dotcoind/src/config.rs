@@ -69,6 +69,10 @@ pub struct Args {
     /// Serve the live dashboard, on ADDR:PORT if given [default: 127.0.0.1, RPC port + 2].
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
     pub dashboard: Option<String>,
+    /// Seconds a dashboard connection may take to send a request's head, and may stay
+    /// idle, before it is closed (as Core's -rpcservertimeout) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub dashboardtimeout: Option<u64>,
 
     /// P2P port [default: 8633, regtest 18633]; 0 picks a free port.
     #[arg(long, value_name = "PORT")]
@@ -292,6 +296,8 @@ pub struct Config {
     pub addnode: Vec<String>,
     /// Where the dashboard listens, if it runs.
     pub dashboard: Option<SocketAddr>,
+    /// How long a dashboard connection may take over a request head or stay idle.
+    pub dashboard_timeout: std::time::Duration,
     /// Inbound limit.
     pub max_inbound: usize,
     /// Inbound limit per IP.
@@ -436,6 +442,16 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let dashboard_timeout = match merge(args.dashboardtimeout, file.dashboardtimeout) {
+            None => crate::dashboard::HEADER_TIMEOUT,
+            Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "dashboardtimeout",
+                    message: "must be 1 to 3600 seconds".into(),
+                })
+            }
+        };
         let dashboard = match merge(args.dashboard, file.dashboard) {
             None => None,
             Some(a) if a.is_empty() => Some(SocketAddr::new(
@@ -498,6 +514,7 @@ impl Config {
             },
             addnode: args.addnode.into_iter().chain(file.addnode).collect(),
             dashboard,
+            dashboard_timeout,
             max_inbound: merge(args.maxinbound, file.maxinbound).unwrap_or(32),
             max_inbound_per_ip: merge(args.maxinboundperip, file.maxinboundperip).unwrap_or(8),
             max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),

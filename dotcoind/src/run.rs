@@ -206,7 +206,7 @@ async fn serve(
     let dashboard = match config.dashboard {
         Some(addr) => {
             let (user, password) = rpc.credentials();
-            match dashboard::start(ctx, addr, user, password).await {
+            match dashboard::start(ctx, addr, user, password, config.dashboard_timeout).await {
                 Ok(d) => {
                     // The one line a learner needs, on the terminal only: the URL carries
                     // the token, which must not reach debug.log (the log says where the

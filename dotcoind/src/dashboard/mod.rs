@@ -118,6 +118,7 @@ pub async fn start(
     addr: SocketAddr,
     user: &str,
     password: &str,
+    timeout: Duration,
 ) -> std::io::Result<Dashboard> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -139,7 +140,7 @@ pub async fn start(
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
-    let task = tokio::spawn(serve_bounded(listener, app));
+    let task = tokio::spawn(serve_bounded(listener, app, timeout));
     info!(
         target: "rpc",
         %addr,
@@ -189,14 +190,16 @@ fn router(dash: Dash) -> Router {
 /// Connections the dashboard holds at once; past this a new one is closed at once (the
 /// event streams have their own, smaller cap).
 pub const MAX_CONNECTIONS: usize = 128;
-/// How long a connection may take to send a request's head, and how long an idle
-/// keep-alive connection waits for the next: a slowloris or an idle socket is closed.
+/// By default, how long a connection may take to send a request's head, and how long an
+/// idle keep-alive connection waits for the next (`--dashboardtimeout`): a slowloris or
+/// an idle socket is closed.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections and serves `app` on each, with hyper's timer bounding how long a
-/// request head may take (and an idle connection may wait), at most [`MAX_CONNECTIONS`]
-/// at once, and a pause instead of a spin when the process is out of file descriptors.
-async fn serve_bounded(listener: TcpListener, app: Router) {
+/// request head may take (and an idle connection may wait) to `timeout`, at most
+/// [`MAX_CONNECTIONS`] at once, and a pause instead of a spin when the process is out of
+/// file descriptors.
+async fn serve_bounded(listener: TcpListener, app: Router, timeout: Duration) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let (stream, _peer) = match listener.accept().await {
@@ -217,7 +220,7 @@ async fn serve_bounded(listener: TcpListener, app: Router) {
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT);
+                .header_read_timeout(timeout);
             let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             let _ = conn.await;
             drop(permit);
