@@ -147,29 +147,11 @@ pub struct ListUnspentEntry {
     pub safe: bool,
 }
 
-/// One wallet transaction, as `listtransactions` gives it: the net effect of the
-/// transaction on the wallet, one entry per transaction, oldest first.
+/// What Core says of every wallet transaction (its `WalletTxToJSON`): where it is in the
+/// chain, its ids and times. `listtransactions` entries and `gettransaction` carry it
+/// flattened among their own fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalletTxEntry {
-    /// The transaction.
-    pub txid: Txid,
-    /// Its witness id.
-    pub wtxid: Wtxid,
-    /// `send`, `receive`, `generate` or `immature`.
-    pub category: String,
-    /// The net amount: negative for a send.
-    pub amount: SignedAmount,
-    /// The fee, negative, for a send whose inputs are all the wallet's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fee: Option<SignedAmount>,
-    /// The output the entry is about.
-    pub vout: u32,
-    /// That output's address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// The address's label, when it has a non-empty one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+pub struct WalletTxInfo {
     /// Confirmations (0 while pending).
     pub confirmations: u32,
     /// For a coinbase: `true`.
@@ -190,6 +172,10 @@ pub struct WalletTxEntry {
     /// The block's time, once confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocktime: Option<u32>,
+    /// The transaction.
+    pub txid: Txid,
+    /// Its witness id.
+    pub wtxid: Wtxid,
     /// Conflicting transactions (never any: the pool refuses conflicts).
     pub walletconflicts: Vec<String>,
     /// When the node first held it (Unix time), when known.
@@ -201,6 +187,30 @@ pub struct WalletTxEntry {
     /// Whether it signals replaceability (`no`).
     #[serde(rename = "bip125-replaceable")]
     pub bip125_replaceable: String,
+}
+
+/// One wallet transaction, as `listtransactions` gives it: the net effect of the
+/// transaction on the wallet, one entry per transaction, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletTxEntry {
+    /// `send`, `receive`, `generate` or `immature`.
+    pub category: String,
+    /// The net amount: negative for a send.
+    pub amount: SignedAmount,
+    /// The fee, negative, for a send whose inputs are all the wallet's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<SignedAmount>,
+    /// The output the entry is about.
+    pub vout: u32,
+    /// That output's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The address's label, when it has a non-empty one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Where it is, its ids and times.
+    #[serde(flatten)]
+    pub tx: WalletTxInfo,
     /// For a send: whether it was abandoned (never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abandoned: Option<bool>,
@@ -237,41 +247,9 @@ pub struct GetTransactionResult {
     /// The fee, negative, for a send whose inputs are all the wallet's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee: Option<SignedAmount>,
-    /// Confirmations (0 while pending).
-    pub confirmations: u32,
-    /// For a coinbase: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generated: Option<bool>,
-    /// For a pending transaction: whether it is the wallet's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trusted: Option<bool>,
-    /// The block, once confirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blockhash: Option<BlockHash>,
-    /// The block's height, once confirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blockheight: Option<u32>,
-    /// The transaction's position in the block, once confirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blockindex: Option<u32>,
-    /// The block's time, once confirmed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blocktime: Option<u32>,
-    /// The transaction.
-    pub txid: Txid,
-    /// Its witness id.
-    pub wtxid: Wtxid,
-    /// Conflicting transactions (never any).
-    pub walletconflicts: Vec<String>,
-    /// When the node first held it (Unix time), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
-    /// The same as `time`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timereceived: Option<i64>,
-    /// Whether it signals replaceability (`no`).
-    #[serde(rename = "bip125-replaceable")]
-    pub bip125_replaceable: String,
+    /// Where it is, its ids and times.
+    #[serde(flatten)]
+    pub tx: WalletTxInfo,
     /// One entry (the net effect).
     pub details: Vec<GetTransactionDetail>,
     /// The raw transaction, hex.

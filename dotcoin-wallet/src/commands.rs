@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use dotcoin_common::wallet_rpc_types::WalletTxEntry;
+use dotcoin_common::wallet_rpc_types::{WalletTxEntry, WalletTxInfo};
 use dotcoin_common::{Address, Amount, FeeRate, Network, PubKey, SignedAmount, Txid};
 
 use crate::cli::Command;
@@ -397,28 +397,30 @@ pub(crate) fn history(
         };
         let received = info.received.map(|r| i64::try_from(r).unwrap_or(i64::MAX));
         out.push(WalletTxEntry {
-            txid: tx.txid(),
-            wtxid: tx.wtxid(),
             category: category.to_owned(),
             amount: signed(amount),
             fee: fee.map(signed),
             vout,
             address,
             label,
-            confirmations: info.confirmations,
-            generated: tx.is_coinbase().then_some(true),
-            // Core's trust: our own spend, whose inputs are all ours.
-            trusted: (info.confirmations == 0).then_some(all_inputs_ours),
-            blockhash: info.blockhash,
-            blockheight: info.height,
-            blockindex: info.index,
-            blocktime: info.time,
-            // The pool refuses conflicting transactions, so a wallet transaction never
-            // conflicts with another and is never replaced.
-            walletconflicts: Vec::new(),
-            time: received,
-            timereceived: received,
-            bip125_replaceable: "no".to_owned(),
+            tx: WalletTxInfo {
+                confirmations: info.confirmations,
+                generated: tx.is_coinbase().then_some(true),
+                // Core's trust: our own spend, whose inputs are all ours.
+                trusted: (info.confirmations == 0).then_some(all_inputs_ours),
+                blockhash: info.blockhash,
+                blockheight: info.height,
+                blockindex: info.index,
+                blocktime: info.time,
+                txid: tx.txid(),
+                wtxid: tx.wtxid(),
+                // The pool refuses conflicting transactions, so a wallet transaction never
+                // conflicts with another and is never replaced.
+                walletconflicts: Vec::new(),
+                time: received,
+                timereceived: received,
+                bip125_replaceable: "no".to_owned(),
+            },
             abandoned: (category == "send").then_some(false),
         });
     }

@@ -203,6 +203,11 @@ fn run_seed_flows<'a>(
     assert_settled(&a, confirmed_before, 99 * REWARD);
 
     // ---- Flow 3: send 90 DOT to an address of wallet B.
+    // B's node must hold the spent rewards, mature, before the payment reaches it: one
+    // relayed while it is still syncing would be refused there and never offered again.
+    wait_until("node B to reach height 101", TIMEOUT, || {
+        height(node_b) == 101
+    });
     let b = TestWallet::new(node_b);
     b.ok(&["create"]);
     let addr_b = b.ok(&["getnewaddress"]);
