@@ -434,13 +434,7 @@ fn the_action_token_is_random_private_and_never_logged() {
     }
     // It grants actions.
     let auth = format!("Bearer {first}");
-    let (status, _) = http_request(
-        n.dashboard_port,
-        "POST",
-        "/api/action/setgenerate",
-        r#"{"mining": false}"#,
-        Some(&auth),
-    );
+    let (status, _) = post(&n, "setgenerate", json!({"mining": false}), Some(&auth));
     assert_eq!(status, 200, "the token from the URL is accepted");
     // Shutdown takes the token file away with the cookie.
     assert_eq!(n.stop(), 0);
@@ -449,13 +443,7 @@ fn the_action_token_is_random_private_and_never_logged() {
     n.restart();
     let second = token(&n);
     assert_ne!(second, first);
-    let (status, _) = http_request(
-        n.dashboard_port,
-        "POST",
-        "/api/action/setgenerate",
-        r#"{"mining": false}"#,
-        Some(&auth),
-    );
+    let (status, _) = post(&n, "setgenerate", json!({"mining": false}), Some(&auth));
     assert_eq!(status, 401, "a token from an earlier run is refused");
 }
 
