@@ -2013,7 +2013,8 @@ pub struct PluginInfo {
     pub name: String,
     /// Its executable.
     pub path: std::path::PathBuf,
-    /// `running`, `ended` (crashed, killed or exited) or `failed` (never started).
+    /// `running`, `restarting` (ended; started again after `next_restart_secs`), `ended`
+    /// (exited and not restarted) or `failed` (never started).
     pub status: String,
     /// Why it ended or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2031,6 +2032,18 @@ pub struct PluginInfo {
     pub notifications_dropped: u64,
     /// Seconds since it started.
     pub uptime: u64,
+    /// Times the node restarted it after it ended.
+    #[serde(default)]
+    pub restarts: u32,
+    /// Seconds until the next restart attempt, while `restarting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_restart_secs: Option<u64>,
+    /// Why it last ended, kept after it runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Whether its hooks fail closed (refuse) when it cannot be asked.
+    #[serde(default)]
+    pub fails_closed: bool,
 }
 
 /// What `plugin` answers, by sub-command.

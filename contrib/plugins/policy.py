@@ -5,7 +5,9 @@ Registers the mempool_accept hook. The node calls it for each transaction that p
 of the node's own checks, from RPC and from peers alike; answering "reject" keeps the
 transaction out of this node's mempool (local policy: it never changes what is valid in a
 block). Option `policy-min-feerate` is in sat/vB (1 DOT = 100 000 000 sat); 0 accepts all.
-Standard library only.
+It says "failure": "closed" (the default for this hook, spelled out): while it is down the
+node refuses transactions rather than let through what it would have refused, and restarts
+it. Standard library only.
 """
 import json
 import sys
@@ -38,6 +40,7 @@ for line in sys.stdin:
     if method == "getmanifest":
         send({"id": rid, "result": {
             "hooks": [{"name": "mempool_accept"}],
+            "failure": "closed",
             "options": [{"name": "policy-min-feerate", "type": "int", "default": 0,
                          "description": "Lowest fee rate (sat/vB) this node's mempool takes."}],
             "rpcmethods": [{"name": "getpolicyinfo", "usage": "",

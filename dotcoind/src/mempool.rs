@@ -633,6 +633,12 @@ impl Mempool {
         true
     }
 
+    /// Removes `txid` and its descendants as no longer fitting after a reorg: a plugin's
+    /// `mempool_accept` hook refused it once a reorg had put it back. Returns how many left.
+    pub fn remove_refused(&mut self, txid: &Txid) -> usize {
+        self.remove_with_descendants(txid, RemovalReason::Reorg)
+    }
+
     /// Every removal since the last call, in order, with its reason.
     pub fn take_removed(&mut self) -> Vec<(Txid, RemovalReason)> {
         std::mem::take(&mut self.removed)

@@ -154,6 +154,7 @@ async fn serve(
     );
     // Subscribed before anything can happen, so plugins and scripts miss nothing.
     tokio::spawn(Arc::clone(&plugins).run_notifications(chain.subscribe()));
+    tokio::spawn(Arc::clone(&plugins).run_reorg_rechecks());
     if !config.notify.is_empty() {
         tokio::spawn(notify::run(config.notify.clone(), chain.subscribe()));
     }

@@ -290,7 +290,7 @@ for line in sys.stdin:
 for line in sys.stdin:
     r = json.loads(line)
     if r['method'] == 'getmanifest':
-        send({{'id': r['id'], 'result': {{'hooks': [{{'name': 'mempool_accept'}}]}}}})
+        send({{'id': r['id'], 'result': {{'hooks': [{{'name': 'mempool_accept'}}], 'failure': 'open'}}}})
     elif r['method'] == 'init':
         send({{'id': r['id'], 'result': {{}}}})
 "
@@ -329,20 +329,23 @@ for line in sys.stdin:
 
     // The crash: the pending call fails with the reason, the list says so, and the log has
     // the plugin's last words.
+    let crashed_pid = entry("crash")["pid"].clone();
+    assert!(crashed_pid.is_u64(), "a running plugin's pid is listed");
     let err = node.try_rpc("crashme", json!([])).expect_err("it crashed");
     assert!(
         err.message
             .contains("plugin \"crash\" is not running: exited"),
         "{err:?}"
     );
-    wait_until("the crash to be listed", TIMEOUT, || {
-        entry("crash")["status"] == "ended"
+    // It is restarted: a new process, the old one's end kept as `last_error`.
+    wait_until("the crashed plugin to be restarted", TIMEOUT, || {
+        let e = entry("crash");
+        e["status"] == "running" && e["restarts"] == 1 && e["pid"] != crashed_pid
     });
-    let err = node.try_rpc("crashme", json!([])).expect_err("still down");
+    let e = entry("crash");
     assert!(
-        err.message
-            .contains("belongs to plugin \"crash\", which is not running"),
-        "{err:?}"
+        e["last_error"].as_str().unwrap_or("").contains("exited"),
+        "{e}"
     );
     wait_until("the plugin's stderr in debug.log", TIMEOUT, || {
         node.debug_log().contains("about to crash")
@@ -352,31 +355,27 @@ for line in sys.stdin:
     let (kp, addr) = test_keypair();
     node.generate(1, &addr);
     wait_until("the flooder to be ended", TIMEOUT, || {
-        entry("flood")["status"] == "ended"
+        entry("flood")["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("flooded stdout")
     });
-    let e = entry("flood");
-    assert!(
-        e["error"].as_str().unwrap_or("").contains("flooded stdout"),
-        "{e}"
-    );
 
-    // The hung hook: the transaction still enters the pool after the timeout (continue),
-    // and the plugin is ended saying why.
+    // The hung hook, which fails open: the transaction still enters the pool after the
+    // timeout (continue), and the plugin is killed saying why (then restarted).
     node.generate(100, &addr);
     let (tx, hex) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
     assert_eq!(
         node.rpc("sendrawtransaction", json!([hex])),
         tx.txid().to_string()
     );
-    let e = entry("hunghook");
-    assert_eq!(e["status"], "ended", "{e}");
-    assert!(
-        e["error"]
+    wait_until("the hung hook's plugin to be killed", TIMEOUT, || {
+        entry("hunghook")["last_error"]
             .as_str()
             .unwrap_or("")
-            .contains("did not answer \"mempool_accept\" within 2 s"),
-        "{e}"
-    );
+            .contains("did not answer \"mempool_accept\" within 2 s")
+    });
+    assert_eq!(entry("hunghook")["fails_closed"], false);
 
     // Start-time errors over RPC.
     let err = node
@@ -695,4 +694,335 @@ for line in sys.stdin:
         !process_alive(crashing_child)
     });
     assert_eq!(node.rpc("getblockcount", json!([])), 0, "the node runs on");
+}
+
+/// A `mempool_accept` plugin driven by files in `dir`: it appends each txid it is asked
+/// about to `calls`, refuses the txids listed in `refuse` (`*`: all), holds its answer
+/// while `hold` exists until `release` appears (writing `pending` first and `answered`
+/// after), exits in `init` while `down` exists, and exits when `NAME_crash` is called.
+/// It declares no `failure`, so it fails closed.
+const POLICY_PLUGIN: &str = r#"
+import json, os, sys, time
+def send(m):
+    sys.stdout.write(json.dumps(dict(m, jsonrpc="2.0")) + "\n"); sys.stdout.flush()
+D = @DIR@
+def path(n): return os.path.join(D, n)
+def has(n): return os.path.exists(path(n))
+for line in sys.stdin:
+    r = json.loads(line)
+    m = r.get('method')
+    if m == 'getmanifest':
+        send({'id': r['id'], 'result': {'rpcmethods': [{'name': '@NAME@_crash'}],
+                                        'hooks': [{'name': 'mempool_accept'}]}})
+    elif m == 'init':
+        if has('down'):
+            sys.exit(1)
+        send({'id': r['id'], 'result': {}})
+    elif m == '@NAME@_crash':
+        sys.exit(3)
+    elif m == 'mempool_accept':
+        txid = r['params']['tx']['txid']
+        with open(path('calls'), 'a') as f:
+            f.write(txid + '\n')
+        held = has('hold')
+        if held:
+            open(path('pending'), 'w').write(txid)
+            deadline = time.time() + 150
+            while not has('release') and time.time() < deadline:
+                time.sleep(0.05)
+        refuse = open(path('refuse')).read().split() if has('refuse') else []
+        if '*' in refuse or txid in refuse:
+            send({'id': r['id'], 'result': {'result': 'reject', 'reason': 'on the refuse list'}})
+        else:
+            send({'id': r['id'], 'result': {'result': 'continue'}})
+        if held:
+            open(path('answered'), 'w').write(txid)
+"#;
+
+/// Writes [`POLICY_PLUGIN`] as `NAME.py` working on files in `dir`.
+fn policy_plugin(dir: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let body = POLICY_PLUGIN
+        .replace("@DIR@", &format!("{:?}", dir.to_str().expect("utf-8")))
+        .replace("@NAME@", name);
+    let path = dir.join(format!("{name}.py"));
+    std::fs::write(&path, format!("#!/usr/bin/env python3\n{body}")).expect("write plugin");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// The txids the policy plugin in `dir` was asked about, in order.
+fn hook_calls(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("calls"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn mempool(node: &TestNode) -> Vec<String> {
+    serde_json::from_value(node.rpc("getrawmempool", json!([]))).expect("txids")
+}
+
+fn height(node: &TestNode) -> u64 {
+    node.rpc("getblockcount", json!([]))
+        .as_u64()
+        .expect("height")
+}
+
+/// The hook waits (here until the test releases it, longer than the whole wait below),
+/// yet the block that confirms the very transaction it is deciding on — sent by the same
+/// peer, after it — is connected meanwhile: the peer's transactions wait for hooks in a
+/// task of their own, and the chain writer never waits on a hook.
+#[test]
+fn a_slow_mempool_accept_hook_does_not_delay_blocks_from_the_peer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let plugin = policy_plugin(d, "slow");
+    let a = TestNode::start(&[
+        "--plugin",
+        plugin.to_str().expect("utf-8"),
+        "--plugin-timeout",
+        "300",
+    ]);
+    let b = TestNode::start(&["--addnode", &format!("127.0.0.1:{}", a.p2p_port)]);
+    let (kp, addr) = test_keypair();
+    b.generate(101, &addr);
+    wait_until("A to sync B's chain", TIMEOUT, || height(&a) == 101);
+
+    std::fs::write(d.join("hold"), "").expect("hold");
+    let (tx, hex) = spend_coinbase(coinbase_txid(&b, 1), &kp, 2);
+    b.rpc("sendrawtransaction", json!([hex]));
+    wait_until(
+        "A's hook to be deciding on B's transaction",
+        TIMEOUT,
+        || std::fs::read_to_string(d.join("pending")).is_ok_and(|t| t == tx.txid().to_string()),
+    );
+    let block = b.generate(1, &addr);
+    wait_until(
+        "A to connect B's block while the hook decides",
+        TIMEOUT,
+        || height(&a) == 102,
+    );
+    assert_eq!(a.rpc("getbestblockhash", json!([])), block[0].to_string());
+    assert!(
+        !d.join("answered").exists(),
+        "the block was connected while the hook was still deciding"
+    );
+
+    std::fs::write(d.join("release"), "").expect("release");
+    wait_until("the hook to answer", TIMEOUT, || {
+        d.join("answered").exists()
+    });
+    // Answered `continue`, but the transaction is in the chain by now: not in the pool.
+    wait_until("A to settle", TIMEOUT, || mempool(&a).is_empty());
+    assert_eq!(hook_calls(d), vec![tx.txid().to_string()]);
+    assert_eq!(height(&a), 102);
+}
+
+/// A plugin with a `mempool_accept` hook fails closed: while it is down (crashed, and its
+/// restarts failing) transactions are refused naming it; once it is back (a new process)
+/// it decides again.
+#[test]
+fn a_fail_closed_plugin_refuses_while_down_and_is_restarted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let plugin = policy_plugin(d, "guard");
+    let node = TestNode::start(&["--plugin", plugin.to_str().expect("utf-8")]);
+    let (kp, addr) = test_keypair();
+    node.generate(102, &addr);
+    let entry = || plugin_entry(&node, "guard").expect("listed");
+    assert_eq!(entry()["fails_closed"], true, "{}", entry());
+    let first_pid = entry()["pid"].as_u64().expect("pid");
+
+    let (tx1, hex1) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
+    assert_eq!(
+        node.rpc("sendrawtransaction", json!([hex1])),
+        tx1.txid().to_string()
+    );
+
+    // Down, and kept down: its restarts exit in init while `down` exists.
+    std::fs::write(d.join("down"), "").expect("down");
+    node.try_rpc("guard_crash", json!([]))
+        .expect_err("it exits instead of answering");
+    let (tx2, hex2) = spend_coinbase(coinbase_txid(&node, 2), &kp, 2);
+    let err = node
+        .try_rpc("sendrawtransaction", json!([hex2]))
+        .expect_err("refused while the plugin is down");
+    assert!(err.message.contains("plugin-policy"), "{err:?}");
+    assert!(err.message.contains("(plugin guard)"), "{err:?}");
+    assert!(err.message.contains("fails closed"), "{err:?}");
+    assert_eq!(mempool(&node), vec![tx1.txid().to_string()]);
+    let e = entry();
+    assert_eq!(e["status"], "restarting", "{e}");
+    assert!(
+        e["last_error"].as_str().unwrap_or("").contains("exited"),
+        "{e}"
+    );
+    wait_until("a failed restart to be recorded", TIMEOUT, || {
+        entry()["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("restart failed")
+    });
+
+    std::fs::remove_file(d.join("down")).expect("up again");
+    wait_until("the plugin to be restarted", TIMEOUT, || {
+        let e = entry();
+        e["status"] == "running" && e["pid"].as_u64().is_some_and(|p| p != first_pid)
+    });
+    assert!(entry()["restarts"].as_u64().expect("restarts") >= 1);
+    assert_eq!(
+        node.rpc("sendrawtransaction", json!([hex2])),
+        tx2.txid().to_string(),
+        "the restarted plugin decides again"
+    );
+    assert_eq!(
+        hook_calls(d),
+        vec![tx1.txid().to_string(), tx2.txid().to_string()]
+    );
+}
+
+/// 200 MiB on stdout without a newline: the node reads at most one message's worth, then
+/// kills the plugin with everything it started, and goes on; the plugin is restarted.
+#[test]
+fn a_plugin_writing_200_mib_without_a_newline_is_stopped_with_its_children() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let children = d.join("children");
+    let flood = write_plugin(
+        d,
+        "endless.py",
+        &format!(
+            "{MANIFEST_LOOP}
+import subprocess, time
+for line in sys.stdin:
+    r = json.loads(line)
+    if r['method'] == 'getmanifest':
+        send({{'id': r['id'], 'result': {{'rpcmethods': [{{'name': 'endless_line'}}]}}}})
+    elif r['method'] == 'init':
+        child = subprocess.Popen(['sleep', '300'])
+        with open({children:?}, 'a') as f:
+            f.write(str(child.pid) + '\\n')
+        send({{'id': r['id'], 'result': {{}}}})
+    elif r['method'] == 'endless_line':
+        chunk = 'x' * (1 << 20)
+        for _ in range(200):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        time.sleep(300)
+"
+        ),
+    );
+    let node = TestNode::start(&["--plugin", flood.to_str().expect("utf-8")]);
+    let pids = || -> Vec<u32> {
+        std::fs::read_to_string(&children)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    let child = pids()[0];
+    assert!(process_alive(child), "its child runs");
+    let rss_before = dotcoin_functional_tests::rawpeer::rss_kb(node.pid());
+
+    let err = node
+        .try_rpc("endless_line", json!([]))
+        .expect_err("the plugin is killed instead");
+    assert!(err.message.contains("longer than"), "{err:?}");
+    wait_until("the plugin's child to end with it", TIMEOUT, || {
+        !process_alive(child)
+    });
+    assert_eq!(height(&node), 0, "the node answers");
+    let (_, addr) = test_keypair();
+    node.generate(1, &addr);
+    assert_eq!(height(&node), 1, "and mines");
+    // One line's worth was held at most, not the 200 MiB.
+    let rss_after = dotcoin_functional_tests::rawpeer::rss_kb(node.pid());
+    assert!(
+        rss_after < rss_before + 100 * 1024,
+        "{rss_before} kB -> {rss_after} kB"
+    );
+    wait_until("the plugin to be restarted", TIMEOUT, || {
+        let e = plugin_entry(&node, "endless").expect("listed");
+        e["status"] == "running" && e["restarts"] == 1
+    });
+    let e = plugin_entry(&node, "endless").expect("listed");
+    assert!(
+        e["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("longer than"),
+        "{e}"
+    );
+}
+
+/// A peer sending a transaction a plugin refused, again and again: one hook call, then
+/// answers from the reject filter and misbehaviour points until it is banned.
+#[test]
+fn a_refused_transaction_resent_by_a_peer_costs_one_hook_call_and_a_ban() {
+    use dotcoin_functional_tests::rawpeer;
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("refuse"), "*").expect("refuse all");
+    let plugin = policy_plugin(d, "wall");
+    let node = TestNode::start(&["--plugin", plugin.to_str().expect("utf-8")]);
+    let (kp, addr) = test_keypair();
+    node.generate(101, &addr);
+    let (tx, _) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
+    let frame = rawpeer::regtest_frame("tx", &serialize(&tx));
+
+    let mut peer = rawpeer::handshake(&node);
+    peer.write_all(&frame).expect("send the transaction");
+    wait_until("the hook to be asked", TIMEOUT, || hook_calls(d).len() == 1);
+    let mut sent = 1;
+    while sent < 1000 && peer.write_all(&frame).is_ok() {
+        sent += 1;
+    }
+    rawpeer::expect_disconnect(&mut peer);
+    assert_eq!(
+        hook_calls(d),
+        vec![tx.txid().to_string()],
+        "{sent} sends, one hook call"
+    );
+    assert!(mempool(&node).is_empty());
+    let banned = node.rpc("listbanned", json!([])).to_string();
+    assert!(banned.contains("127.0.0.1"), "{banned}");
+    wait_until("the misbehaviour to be logged", TIMEOUT, || {
+        node.debug_log()
+            .contains("refused by a plugin, sent again unasked")
+    });
+}
+
+/// Transactions a reorg returns to the pool go through the hooks: the writer re-adds them
+/// and the refused ones leave again; the others stay.
+#[test]
+fn a_reorg_readd_goes_through_the_hook() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let plugin = policy_plugin(d, "readd");
+    let node = TestNode::start(&["--plugin", plugin.to_str().expect("utf-8")]);
+    let (kp, addr) = test_keypair();
+    node.generate(102, &addr);
+    let (refused, hex_r) = spend_coinbase(coinbase_txid(&node, 1), &kp, 2);
+    let (kept, hex_k) = spend_coinbase(coinbase_txid(&node, 2), &kp, 2);
+    node.rpc("sendrawtransaction", json!([hex_r]));
+    node.rpc("sendrawtransaction", json!([hex_k]));
+    let block = node.generate(1, &addr);
+    assert!(mempool(&node).is_empty(), "both confirmed");
+
+    // The policy changes; then the block is disconnected.
+    std::fs::write(d.join("refuse"), refused.txid().to_string()).expect("refuse");
+    node.rpc("invalidateblock", json!([block[0].to_string()]));
+    let (r, k) = (refused.txid().to_string(), kept.txid().to_string());
+    wait_until("both to be asked about again", TIMEOUT, || {
+        let calls = hook_calls(d);
+        calls.iter().filter(|t| **t == r).count() == 2
+            && calls.iter().filter(|t| **t == k).count() == 2
+    });
+    wait_until("the refused one to leave the pool", TIMEOUT, || {
+        mempool(&node) == vec![k.clone()]
+    });
+    assert_eq!(height(&node), 102);
 }

@@ -54,6 +54,11 @@ pub enum Misbehaviour {
     /// Transactions it announced, we asked for, and it neither sent nor answered
     /// `notfound` for within the request timeout: announcing to waste our requests.
     UnansweredTxRequests(usize),
+    /// A transaction a plugin's `mempool_accept` hook refused since the tip last
+    /// changed, sent again without being asked for: the refusal is not announced
+    /// anywhere, so an honest peer learns nothing new by resending it, and each resend
+    /// would be one more hook call.
+    RefusedTransactionResent(Txid),
 }
 
 impl Misbehaviour {
@@ -68,6 +73,7 @@ impl Misbehaviour {
             Misbehaviour::NonContinuousHeaders | Misbehaviour::UnconnectingHeaders => 20,
             Misbehaviour::BeforeHandshake(_)
             | Misbehaviour::InvalidTransaction { .. }
+            | Misbehaviour::RefusedTransactionResent(_)
             | Misbehaviour::LowWorkHeaders { .. } => 10,
             Misbehaviour::RepeatedHandshake => 1,
             Misbehaviour::UnansweredTxRequests(n) => (*n).min(BAN_THRESHOLD as usize) as u32,
@@ -96,6 +102,12 @@ impl std::fmt::Display for Misbehaviour {
             }
             Misbehaviour::UnansweredTxRequests(n) => {
                 write!(f, "{n} transaction requests left unanswered")
+            }
+            Misbehaviour::RefusedTransactionResent(txid) => {
+                write!(
+                    f,
+                    "transaction {txid}, refused by a plugin, sent again unasked"
+                )
             }
             Misbehaviour::LowWorkHeaders { last, count } => write!(
                 f,

@@ -16,7 +16,14 @@
 //! - transaction requests in flight ([`MAX_PEER_TX_IN_FLIGHT`]), expired on the tick;
 //! - blocks it was not asked for are kept only if they would move the tip;
 //! - blocks it was asked for wait in its [`super::pipeline`], at most
-//!   [`super::pipeline::PIPELINE_DEPTH`] at a time.
+//!   [`super::pipeline::PIPELINE_DEPTH`] at a time;
+//! - with a plugin's `mempool_accept` hook, its transactions go to a worker task of
+//!   their own (in order, at most [`HOOK_QUEUE`] waiting), so a slow hook never holds up
+//!   its blocks or its other messages; hook calls are rationed per peer
+//!   ([`HOOK_CALL_BURST`], [`HOOK_CALL_RATE`]), a transaction a hook refused since the
+//!   tip changed is answered without one, and sending it again unasked costs
+//!   misbehaviour points. The worker ends with the connection, and with it any wait on
+//!   a hook.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -73,6 +80,13 @@ const IN_QUEUE: usize = 4;
 const MAX_KNOWN_TXS: usize = 50_000;
 /// `headers` messages that do not connect before that counts as misbehaviour.
 const MAX_UNCONNECTING_HEADERS: u32 = 10;
+/// Transactions of one peer waiting for the `mempool_accept` hooks; more are dropped
+/// (and can be asked of another peer).
+pub const HOOK_QUEUE: usize = MAX_PEER_TX_IN_FLIGHT;
+/// `mempool_accept` hook calls one peer's transactions may cause at once…
+pub const HOOK_CALL_BURST: f64 = 100.0;
+/// …and per second after that (Core relays at most 7 transactions a second to a peer).
+pub const HOOK_CALL_RATE: f64 = 7.0;
 
 /// How a connection came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,6 +434,8 @@ pub(super) async fn run_connection(
         getdata_queued: HashSet::new(),
         tx_in_flight: HashMap::new(),
         blocks: None,
+        hooked: None,
+        hook_budget: TokenBucket::new(HOOK_CALL_BURST, HOOK_CALL_RATE),
     };
     let handshaken = task.run(frx).instrument(span).await;
     reader.abort();
@@ -501,6 +517,9 @@ struct PeerTask {
     tx_in_flight: HashMap<Txid, Instant>,
     /// Requested blocks on their way to the writer; made at the first one.
     blocks: Option<BlockPipeline>,
+    /// The `mempool_accept` worker; made at the first transaction that needs it.
+    hooked: Option<HookWorker>,
+    hook_budget: TokenBucket,
 }
 
 /// How the handler leaves the message loop.
@@ -518,7 +537,12 @@ impl PeerTask {
         if !self.handshake(&mut frames, outbound).await {
             return false;
         }
-        if !self.admitted_by_plugins().await {
+        // A peer that goes while the hook decides frees its slot at once.
+        let admitted = tokio::select! {
+            a = self.admitted_by_plugins() => a,
+            _ = self.peer.disconnect.notified() => false,
+        };
+        if !admitted {
             return false;
         }
         self.on_connected();
@@ -831,6 +855,11 @@ impl PeerTask {
         let mut want = Vec::new();
         let mut unknown_block = false;
         let now = Instant::now();
+        let hooks = self
+            .mgr
+            .plugins()
+            .filter(|h| h.has_hook("mempool_accept"))
+            .cloned();
         {
             let state = self.mgr.chain().snapshot();
             for item in &items {
@@ -840,6 +869,7 @@ impl PeerTask {
                         if self.tx_in_flight.len() < MAX_PEER_TX_IN_FLIGHT
                             && !self.tx_in_flight.contains_key(t)
                             && !state.mempool().contains(t)
+                            && !hooks.as_ref().is_some_and(|h| h.recently_refused_txid(t))
                             && self.mgr.want_tx(t, now)
                         {
                             self.tx_in_flight.insert(*t, now);
@@ -1109,37 +1139,172 @@ impl PeerTask {
     async fn on_tx(&mut self, tx: Transaction) {
         let txid = tx.txid();
         self.peer.mark_known_tx(txid);
-        self.tx_in_flight.remove(&txid);
-        let result = match self.mgr.plugins() {
-            // Through the plugins' `mempool_accept` hooks.
-            Some(host) => Ok(host
-                .accept_transaction(tx, dotcoin_common::FeeRate::ZERO)
-                .await),
-            None => {
-                let chain = Arc::clone(self.mgr.chain());
-                tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await
-            }
-        };
+        let requested = self.tx_in_flight.remove(&txid).is_some();
+        if let Some(host) = self
+            .mgr
+            .plugins()
+            .filter(|h| h.has_hook("mempool_accept"))
+            .cloned()
+        {
+            self.to_hooks(host, tx, requested);
+            return;
+        }
+        let chain = Arc::clone(self.mgr.chain());
+        let result = tokio::task::spawn_blocking(move || chain.accept_transaction(&tx)).await;
         self.mgr.tx_arrived(&txid);
-        match result {
-            Ok(Ok(_)) => debug!(target: "net", peer = self.peer.id, %txid, "accepted transaction"),
-            Ok(Err(MempoolError::Invalid(e))) if e.is_malicious() => {
-                self.mgr.misbehaving(
-                    &self.peer,
-                    Misbehaviour::InvalidTransaction {
-                        txid,
-                        error: e.to_string(),
-                    },
-                );
-            }
-            Ok(Err(MempoolError::Coinbase)) => {
+        if let Ok(result) = result {
+            tx_verdict(&self.mgr, &self.peer, txid, result);
+        }
+    }
+
+    /// A transaction for the `mempool_accept` hooks: answered from the reject filter,
+    /// dropped over the peer's hook budget, or queued for its worker.
+    fn to_hooks(
+        &mut self,
+        host: Arc<crate::plugins::PluginHost>,
+        tx: Transaction,
+        requested: bool,
+    ) {
+        let txid = tx.txid();
+        let dropped = |why: &str| {
+            debug!(target: "net", peer = self.peer.id, %txid, "transaction dropped: {why}");
+            self.mgr.tx_arrived(&txid);
+        };
+        if host.recently_refused(&tx) {
+            dropped("a plugin refused it since the tip changed");
+            if !requested {
                 self.mgr
-                    .misbehaving(&self.peer, Misbehaviour::CoinbaseAsTransaction(txid));
+                    .misbehaving(&self.peer, Misbehaviour::RefusedTransactionResent(txid));
             }
-            Ok(Err(e)) => {
-                debug!(target: "net", peer = self.peer.id, %txid, error = %e, "transaction not accepted")
+            return;
+        }
+        if self.mgr.chain().snapshot().mempool().contains(&txid) {
+            dropped("already in the mempool");
+            return;
+        }
+        let worker = self.hooked.get_or_insert_with(|| {
+            HookWorker::start(Arc::clone(&self.mgr), Arc::clone(&self.peer), host)
+        });
+        let wtxid = tx.wtxid();
+        if !lock(&worker.pending).insert(wtxid) {
+            dropped("the same transaction from this peer is waiting for the hooks");
+            return;
+        }
+        if !self.hook_budget.take() {
+            lock(&worker.pending).remove(&wtxid);
+            dropped("over this peer's budget of hook calls");
+            return;
+        }
+        if worker.queue.try_send(tx).is_err() {
+            lock(&worker.pending).remove(&wtxid);
+            dropped("too many of this peer's transactions wait for the hooks");
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a peer's transaction earns it once the node decided on it.
+fn tx_verdict(mgr: &PeerManager, peer: &Peer, txid: Txid, result: Result<Txid, MempoolError>) {
+    match result {
+        Ok(_) => debug!(target: "net", peer = peer.id, %txid, "accepted transaction"),
+        Err(MempoolError::Invalid(e)) if e.is_malicious() => {
+            mgr.misbehaving(
+                peer,
+                Misbehaviour::InvalidTransaction {
+                    txid,
+                    error: e.to_string(),
+                },
+            );
+        }
+        Err(MempoolError::Coinbase) => {
+            mgr.misbehaving(peer, Misbehaviour::CoinbaseAsTransaction(txid));
+        }
+        Err(e) => {
+            debug!(target: "net", peer = peer.id, %txid, error = %e, "transaction not accepted")
+        }
+    }
+}
+
+/// One peer's transactions on their way through the `mempool_accept` hooks, in the order
+/// the peer sent them. Dropping it (the connection ended) aborts the task and with it
+/// any wait on a hook.
+struct HookWorker {
+    queue: mpsc::Sender<Transaction>,
+    /// Queued or being decided, so a resend of one of them costs nothing.
+    pending: Arc<Mutex<HashSet<dotcoin_common::Wtxid>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HookWorker {
+    fn start(
+        mgr: Arc<PeerManager>,
+        peer: Arc<Peer>,
+        host: Arc<crate::plugins::PluginHost>,
+    ) -> HookWorker {
+        let (queue, mut rx) = mpsc::channel::<Transaction>(HOOK_QUEUE);
+        let pending = Arc::new(Mutex::new(HashSet::new()));
+        let pending2 = Arc::clone(&pending);
+        let span = tracing::Span::current();
+        let task = tokio::spawn(
+            async move {
+                while let Some(tx) = rx.recv().await {
+                    let (txid, wtxid) = (tx.txid(), tx.wtxid());
+                    let result = host
+                        .accept_transaction(tx, dotcoin_common::FeeRate::ZERO)
+                        .await;
+                    lock(&pending2).remove(&wtxid);
+                    mgr.tx_arrived(&txid);
+                    tx_verdict(&mgr, &peer, txid, result);
+                }
             }
-            Err(_) => {}
+            .instrument(span),
+        );
+        HookWorker {
+            queue,
+            pending,
+            task,
+        }
+    }
+}
+
+impl Drop for HookWorker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A token bucket: `burst` at once, `rate` a second after that.
+#[derive(Debug)]
+struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(burst: f64, rate: f64) -> TokenBucket {
+        TokenBucket {
+            tokens: burst,
+            burst,
+            rate,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 }
@@ -1149,5 +1314,28 @@ async fn next_block_done(pipeline: &mut Option<BlockPipeline>) -> Option<BlockDo
     match pipeline {
         Some(p) if p.outstanding() > 0 => p.next_done().await,
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hook_budget_allows_a_burst_then_the_rate() {
+        let mut b = TokenBucket::new(HOOK_CALL_BURST, HOOK_CALL_RATE);
+        let granted = (0..1000).filter(|_| b.take()).count();
+        // The burst, plus what refilled while the loop ran (well under one call).
+        assert!(
+            granted >= HOOK_CALL_BURST as usize && granted <= HOOK_CALL_BURST as usize + 1,
+            "{granted}"
+        );
+        assert!(!b.take());
+        b.last -= Duration::from_secs(1);
+        let refilled = (0..1000).filter(|_| b.take()).count();
+        assert!(
+            refilled >= HOOK_CALL_RATE as usize && refilled <= HOOK_CALL_RATE as usize + 1,
+            "{refilled}"
+        );
     }
 }

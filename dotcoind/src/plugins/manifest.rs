@@ -75,6 +75,18 @@ pub struct OptionDecl {
     pub description: String,
 }
 
+/// What the node decides for a plugin's hooks when it cannot ask the plugin: it is not
+/// running (crashed, restarting), did not answer in time, or answered nonsense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Failure {
+    /// As if it had answered `continue`: the policy is off while the plugin is.
+    Open,
+    /// As if it had refused (`reject`, `disconnect`), naming the plugin: nothing passes a
+    /// policy that cannot be asked.
+    Closed,
+}
+
 /// A plugin's `getmanifest` reply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -90,6 +102,9 @@ pub struct Manifest {
     /// Options it takes.
     #[serde(default)]
     pub options: Vec<OptionDecl>,
+    /// How its hooks fail; see [`Manifest::fails_closed`] for the default.
+    #[serde(default)]
+    pub failure: Option<Failure>,
 }
 
 impl Manifest {
@@ -174,6 +189,16 @@ impl Manifest {
     /// Whether the plugin registered `hook`.
     pub fn hooks(&self, hook: &str) -> bool {
         self.hooks.iter().any(|h| h.name == hook)
+    }
+
+    /// Whether its hooks fail closed. Unless the plugin says otherwise, a plugin with a
+    /// `mempool_accept` hook does: it is there to keep transactions out, and a crash or a
+    /// slow answer must not let them in. Any other plugin fails open.
+    pub fn fails_closed(&self) -> bool {
+        match self.failure {
+            Some(f) => f == Failure::Closed,
+            None => self.hooks("mempool_accept"),
+        }
     }
 
     /// The method called `name`, if declared.
@@ -305,6 +330,23 @@ mod tests {
         .expect("valid manifest");
         assert!(m.subscribes("tip_changed") && !m.subscribes("tx_accepted"));
         assert!(m.hooks("mempool_accept") && !m.hooks("peer_connected"));
+        assert!(
+            m.fails_closed(),
+            "a mempool_accept hook fails closed by default"
+        );
+        let open = Manifest::from_value(json!({
+            "hooks": [{"name": "mempool_accept"}], "failure": "open"
+        }))
+        .expect("valid");
+        assert!(!open.fails_closed());
+        let gate =
+            Manifest::from_value(json!({"hooks": [{"name": "peer_connected"}]})).expect("valid");
+        assert!(!gate.fails_closed(), "other hooks fail open by default");
+        let closed = Manifest::from_value(json!({
+            "hooks": [{"name": "peer_connected"}], "failure": "closed"
+        }))
+        .expect("valid");
+        assert!(closed.fails_closed());
         let opts = m
             .option_values(&[("count".into(), "7".into()), ("other".into(), "x".into())])
             .expect("valid values");
@@ -343,6 +385,7 @@ mod tests {
                 "bad getmanifest result",
             ),
             (json!({"rpcmethods": "hello"}), "bad getmanifest result"),
+            (json!({"failure": "maybe"}), "bad getmanifest result"),
         ] {
             let err = Manifest::from_value(bad.clone()).expect_err("refused");
             assert!(err.contains(why), "{bad}: {err}");

@@ -12,20 +12,30 @@
 //! - [`PluginHost::run_notifications`] turns the node's event stream into notifications,
 //!   each the event in the one schema every transport shares (`docs/events.md`);
 //! - the hooks ([`PluginHost::mempool_accept`], [`PluginHost::peer_connected`]) ask plugins
-//!   for local decisions with a timeout. A plugin that does not answer a hook in time is
-//!   stopped and the decision is `continue`: a hook is local policy, and a broken policy
-//!   plugin must not stop the node from working;
+//!   for local decisions with a timeout. When a plugin cannot decide — it is down, did not
+//!   answer in time (it is then killed), or answered nonsense — the answer is the one its
+//!   manifest chose (`"failure"`, [`manifest::Manifest::fails_closed`]): fail closed
+//!   refuses naming the plugin, fail open continues;
+//! - a plugin that ends without being asked to (crash, protocol error, hook timeout) is
+//!   restarted by its supervisor task with exponential backoff ([`RESTART_FIRST`] doubling
+//!   to [`RESTART_MAX`], back to the start once it stayed up [`RESTART_RESET`]);
+//! - [`rejects`] remembers what the hooks refused, so a peer relaying it again costs no
+//!   hook call; [`PluginHost::run_reorg_rechecks`] puts transactions a reorg returned to
+//!   the pool through the hooks after the fact, so the chain writer never waits on one;
 //! - [`notify`] runs `--blocknotify` / `--txnotify` commands.
 
 pub mod manifest;
 pub mod notify;
 pub mod process;
+pub mod rejects;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use bitcoin_hashes::Hash as _;
 use dotcoin_common::{Amount, FeeRate, Network, Transaction, Txid};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -36,9 +46,16 @@ use crate::mempool::MempoolError;
 use crate::state::{ChainService, Event};
 use manifest::{Manifest, MethodDecl};
 use process::{CallError, PluginProcess, ProcState};
+use rejects::RecentRejects;
 
 /// How long a plugin may take to exit after its stdin closes before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// The wait before the first restart of a plugin that ended…
+pub const RESTART_FIRST: Duration = Duration::from_secs(1);
+/// …doubling on each failure up to this…
+pub const RESTART_MAX: Duration = Duration::from_secs(60);
+/// …and back to [`RESTART_FIRST`] for a plugin that stayed up this long.
+pub const RESTART_RESET: Duration = Duration::from_secs(60);
 
 /// What the host needs to know about the node.
 #[derive(Debug, Clone)]
@@ -79,6 +96,15 @@ struct Entry {
     process: Option<Arc<PluginProcess>>,
     failed: Option<String>,
     started: Instant,
+    /// Which start this entry is: its supervisor acts only on its own.
+    generation: u64,
+    /// Whether a supervisor restarts it when it ends (false for one refused at start).
+    supervised: bool,
+    restarts: u32,
+    /// The wait before the next restart attempt.
+    backoff: Duration,
+    next_restart: Option<Instant>,
+    last_error: Option<String>,
 }
 
 impl Entry {
@@ -86,21 +112,36 @@ impl Entry {
         self.process.as_ref().filter(|p| p.is_running())
     }
 
+    /// Why it is not running (`None` while it runs).
+    fn down_reason(&self) -> Option<String> {
+        if let Some(why) = &self.failed {
+            return Some(why.clone());
+        }
+        match self.process.as_ref().map(|p| p.state()) {
+            Some(ProcState::Running) => None,
+            Some(ProcState::Ended(why)) if self.last_error.is_none() => Some(why),
+            _ => Some(
+                self.last_error
+                    .clone()
+                    .unwrap_or_else(|| "not started".into()),
+            ),
+        }
+    }
+
     fn info(&self) -> PluginInfo {
-        let (status, error) = match (&self.failed, &self.process) {
-            (Some(why), _) => ("failed", Some(why.clone())),
-            (None, Some(p)) => match p.state() {
-                ProcState::Running => ("running", None),
-                ProcState::Ended(why) => ("ended", Some(why)),
-            },
-            (None, None) => ("ended", None),
+        let down = self.down_reason();
+        let status = match (&self.failed, &down) {
+            (Some(_), _) => "failed",
+            (None, None) => "running",
+            (None, Some(_)) if self.supervised => "restarting",
+            (None, Some(_)) => "ended",
         };
         PluginInfo {
             name: self.name.clone(),
             path: self.path.clone(),
             status: status.to_owned(),
-            error,
-            pid: self.process.as_ref().and_then(|p| p.pid()),
+            error: down,
+            pid: self.running().and_then(|p| p.pid()),
             methods: self
                 .manifest
                 .rpcmethods
@@ -111,6 +152,13 @@ impl Entry {
             hooks: self.manifest.hooks.iter().map(|h| h.name.clone()).collect(),
             notifications_dropped: self.process.as_ref().map_or(0, |p| p.dropped()),
             uptime: self.started.elapsed().as_secs(),
+            restarts: self.restarts,
+            next_restart_secs: self
+                .next_restart
+                .filter(|_| self.running().is_none())
+                .map(|t| t.saturating_duration_since(Instant::now()).as_secs()),
+            last_error: self.last_error.clone(),
+            fails_closed: self.manifest.fails_closed(),
         }
     }
 }
@@ -131,6 +179,9 @@ pub struct Refusal {
     pub plugin: String,
     /// Its reason.
     pub reason: String,
+    /// Whether the plugin itself answered so; false for a plugin that fails closed and
+    /// could not be asked.
+    pub explicit: bool,
 }
 
 /// The plugins of one node. See the module docs.
@@ -143,6 +194,10 @@ pub struct PluginHost {
     entries: Mutex<Vec<Entry>>,
     // One start at a time, so two cannot both pass the name-clash checks.
     start_lock: tokio::sync::Mutex<()>,
+    next_generation: AtomicU64,
+    /// Set at shutdown: nothing is restarted after that.
+    closing: AtomicBool,
+    rejects: Mutex<RecentRejects>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -169,6 +224,9 @@ impl PluginHost {
             builtins: OnceLock::new(),
             entries: Mutex::new(Vec::new()),
             start_lock: tokio::sync::Mutex::new(()),
+            next_generation: AtomicU64::new(1),
+            closing: AtomicBool::new(false),
+            rejects: Mutex::new(RecentRejects::default()),
         })
     }
 
@@ -186,7 +244,7 @@ impl PluginHost {
 
     /// Starts the plugins given by `--plugin-dir` (each executable file, by name) and
     /// `--plugin`. A plugin that fails is logged and listed as failed; the node goes on.
-    pub async fn start_configured(&self, paths: &[PathBuf], dirs: &[PathBuf]) {
+    pub async fn start_configured(self: &Arc<Self>, paths: &[PathBuf], dirs: &[PathBuf]) {
         let mut all = Vec::new();
         for dir in dirs {
             match plugin_dir_files(dir) {
@@ -210,6 +268,12 @@ impl PluginHost {
                     process: None,
                     failed: Some(e),
                     started: Instant::now(),
+                    generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+                    supervised: false,
+                    restarts: 0,
+                    backoff: RESTART_FIRST,
+                    next_restart: None,
+                    last_error: None,
                 });
             }
         }
@@ -226,7 +290,7 @@ impl PluginHost {
 
     /// Starts the plugin at `path`: `getmanifest`, checks, `init`. On any failure the
     /// process is killed and the reason returned.
-    pub async fn start(&self, path: &Path) -> Result<PluginInfo, String> {
+    pub async fn start(self: &Arc<Self>, path: &Path) -> Result<PluginInfo, String> {
         let _one = self.start_lock.lock().await;
         let path = check_executable(path)?;
         let name = plugin_name(&path);
@@ -240,18 +304,27 @@ impl PluginHost {
             .map_err(|e| format!("cannot start {}: {e}", path.display()))?;
         match self.handshake(&name, &process).await {
             Ok(manifest) => {
+                let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
                 let entry = Entry {
                     name: name.clone(),
                     path,
                     manifest,
-                    process: Some(process),
+                    process: Some(Arc::clone(&process)),
                     failed: None,
                     started: Instant::now(),
+                    generation,
+                    supervised: true,
+                    restarts: 0,
+                    backoff: RESTART_FIRST,
+                    next_restart: None,
+                    last_error: None,
                 };
                 let info = entry.info();
                 let mut entries = lock(&self.entries);
                 entries.retain(|e| e.name != name);
                 entries.push(entry);
+                drop(entries);
+                tokio::spawn(Arc::clone(self).supervise(generation, Some(process)));
                 info!(target: "plugin", plugin = %name, methods = ?info.methods,
                     subscriptions = ?info.subscriptions, hooks = ?info.hooks, "plugin started");
                 Ok(info)
@@ -261,6 +334,100 @@ impl PluginHost {
                 Err(format!("plugin {name:?}: {e}"))
             }
         }
+    }
+
+    /// Restarts the plugin of entry `generation` whenever its process ends, with backoff,
+    /// until it is stopped, replaced by a new `plugin start`, or the node shuts down.
+    async fn supervise(self: Arc<Self>, generation: u64, mut process: Option<Arc<PluginProcess>>) {
+        loop {
+            let ended = match &process {
+                Some(p) => {
+                    p.ended().await;
+                    Some(match p.state() {
+                        ProcState::Ended(why) => why,
+                        ProcState::Running => "ended".into(),
+                    })
+                }
+                // The last restart attempt failed; its reason is recorded already.
+                None => None,
+            };
+            if self.closing.load(Ordering::SeqCst) {
+                return;
+            }
+            let (name, delay) = {
+                let mut entries = lock(&self.entries);
+                let Some(e) = entries.iter_mut().find(|e| e.generation == generation) else {
+                    return; // stopped, or replaced by a new start
+                };
+                if let Some(why) = ended {
+                    if e.started.elapsed() >= RESTART_RESET {
+                        e.backoff = RESTART_FIRST;
+                    }
+                    e.last_error = Some(why);
+                }
+                let delay = e.backoff;
+                e.backoff = (e.backoff * 2).min(RESTART_MAX);
+                e.next_restart = Some(Instant::now() + delay);
+                (e.name.clone(), delay)
+            };
+            warn!(target: "plugin", plugin = %name, "plugin is down; restarting in {} s", delay.as_secs());
+            tokio::time::sleep(delay).await;
+            if self.closing.load(Ordering::SeqCst) {
+                return;
+            }
+            process = match self.respawn(generation).await {
+                Ok(p) => Some(p),
+                Err(None) => return,
+                Err(Some(why)) => {
+                    error!(target: "plugin", plugin = %name, "restart failed: {why}");
+                    let mut entries = lock(&self.entries);
+                    if let Some(e) = entries.iter_mut().find(|e| e.generation == generation) {
+                        e.last_error = Some(format!("restart failed: {why}"));
+                    }
+                    None
+                }
+            };
+        }
+    }
+
+    /// One restart of entry `generation`, in place (its hooks keep their order).
+    /// `Err(None)`: the entry is gone.
+    async fn respawn(&self, generation: u64) -> Result<Arc<PluginProcess>, Option<String>> {
+        let _one = self.start_lock.lock().await;
+        let (name, path) = {
+            let entries = lock(&self.entries);
+            let e = entries
+                .iter()
+                .find(|e| e.generation == generation)
+                .ok_or(None)?;
+            (e.name.clone(), e.path.clone())
+        };
+        let process = PluginProcess::spawn(&name, &path, &self.settings.datadir)
+            .map_err(|e| Some(format!("cannot start {}: {e}", path.display())))?;
+        let manifest = match self.handshake(&name, &process).await {
+            Ok(m) => m,
+            Err(why) => {
+                process.kill(&why);
+                return Err(Some(why));
+            }
+        };
+        let mut entries = lock(&self.entries);
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.generation == generation)
+            .filter(|_| !self.closing.load(Ordering::SeqCst));
+        let Some(e) = entry else {
+            drop(entries);
+            process.kill("stopped while restarting");
+            return Err(None);
+        };
+        e.manifest = manifest;
+        e.process = Some(Arc::clone(&process));
+        e.started = Instant::now();
+        e.restarts += 1;
+        e.next_restart = None;
+        info!(target: "plugin", plugin = %name, pid = ?process.pid(), restarts = e.restarts, "plugin restarted");
+        Ok(process)
     }
 
     async fn handshake(&self, name: &str, process: &PluginProcess) -> Result<Manifest, String> {
@@ -391,47 +558,105 @@ impl PluginHost {
             .collect()
     }
 
-    /// Whether any running plugin registered `hook`.
+    /// Whether `hook` has a say: a running plugin registered it, or one that fails closed
+    /// and is down (it refuses until it is back).
     pub fn has_hook(&self, hook: &str) -> bool {
         lock(&self.entries)
             .iter()
-            .any(|e| e.running().is_some() && e.manifest.hooks(hook))
+            .any(|e| e.manifest.hooks(hook) && (e.running().is_some() || e.manifest.fails_closed()))
     }
 
-    fn hooked(&self, hook: &str) -> Vec<Arc<PluginProcess>> {
+    /// The plugins with `hook`, in start order: the running ones, and the down ones that
+    /// fail closed with why they are down.
+    fn hooked(&self, hook: &str) -> Vec<(String, bool, Result<Arc<PluginProcess>, String>)> {
         lock(&self.entries)
             .iter()
             .filter(|e| e.manifest.hooks(hook))
-            .filter_map(|e| e.running().cloned())
+            .filter_map(|e| {
+                let closed = e.manifest.fails_closed();
+                match e.running() {
+                    Some(p) => Some((e.name.clone(), closed, Ok(Arc::clone(p)))),
+                    None if closed => {
+                        let why = e.down_reason().unwrap_or_else(|| "ended".into());
+                        let when = match e.next_restart {
+                            Some(t) if e.supervised => format!(
+                                "; restarting in {} s",
+                                t.saturating_duration_since(Instant::now()).as_secs()
+                            ),
+                            _ => String::new(),
+                        };
+                        Some((e.name.clone(), closed, Err(format!("{why}{when}"))))
+                    }
+                    None => None,
+                }
+            })
             .collect()
     }
 
-    /// Asks each plugin with `hook`, in start order, until one refuses.
+    /// Asks each plugin with `hook`, in start order, until one refuses. A plugin that
+    /// cannot decide refuses if it fails closed and is passed over if it fails open.
     async fn run_hook(&self, hook: &str, refuse: &str, params: Value) -> Result<(), Refusal> {
-        for p in self.hooked(hook) {
-            match p.call(hook, params.clone(), self.settings.timeout).await {
-                Ok(v) => match hook_verdict(&v, refuse) {
-                    Ok(None) => {}
-                    Ok(Some(reason)) => {
-                        return Err(Refusal {
-                            plugin: p.name().to_owned(),
-                            reason,
-                        })
+        for (name, closed, process) in self.hooked(hook) {
+            let failure = match process {
+                Err(why) => format!("plugin {name:?} is not running ({why})"),
+                Ok(p) => match p.call(hook, params.clone(), self.settings.timeout).await {
+                    Ok(v) => match hook_verdict(&v, refuse) {
+                        Ok(None) => continue,
+                        Ok(Some(reason)) => {
+                            return Err(Refusal {
+                                plugin: name,
+                                reason,
+                                explicit: true,
+                            })
+                        }
+                        Err(why) => format!("plugin {name:?} gave a bad {hook} answer: {why}"),
+                    },
+                    Err(e @ CallError::Timeout { .. }) => {
+                        // A hook blocks a decision; one that hangs would hang every later
+                        // one. Its supervisor restarts it.
+                        p.kill(&format!("{e}; killed"));
+                        e.to_string()
                     }
-                    Err(why) => {
-                        warn!(target: "plugin", plugin = %p.name(), hook, "bad hook answer, continuing: {why}")
-                    }
+                    Err(e) => e.to_string(),
                 },
-                Err(e @ CallError::Timeout { .. }) => {
-                    // A hook blocks a decision; one that hangs would hang every later one.
-                    p.kill(&format!("{e}; stopped, decision was continue"));
-                }
-                Err(e) => {
-                    warn!(target: "plugin", plugin = %p.name(), hook, "hook failed, continuing: {e}")
-                }
+            };
+            if closed {
+                warn!(target: "plugin", plugin = %name, hook, "{failure}; it fails closed: refused");
+                return Err(Refusal {
+                    plugin: name,
+                    reason: format!("{failure}; it fails closed"),
+                    explicit: false,
+                });
             }
+            warn!(target: "plugin", plugin = %name, hook, "{failure}; it fails open: continuing");
         }
         Ok(())
+    }
+
+    /// The tip the reject filter follows.
+    fn tip(&self) -> dotcoin_common::BlockHash {
+        self.chain.snapshot().tip().hash
+    }
+
+    /// Whether a `mempool_accept` hook refused `tx` (by txid or wtxid) since the tip last
+    /// changed: a peer relaying it again is answered without asking.
+    pub fn recently_refused(&self, tx: &Transaction) -> bool {
+        let tip = self.tip();
+        let mut r = lock(&self.rejects);
+        r.contains(tip, tx.wtxid().as_byte_array()) || r.contains(tip, tx.txid().as_byte_array())
+    }
+
+    /// [`PluginHost::recently_refused`] by txid alone, for announcements.
+    pub fn recently_refused_txid(&self, txid: &Txid) -> bool {
+        let tip = self.tip();
+        lock(&self.rejects).contains(tip, txid.as_byte_array())
+    }
+
+    fn remember_refused(&self, tx: &Transaction) {
+        let tip = self.tip();
+        let mut r = lock(&self.rejects);
+        r.insert(tip, tx.wtxid().to_byte_array());
+        r.insert(tip, tx.txid().to_byte_array());
     }
 
     /// The `mempool_accept` hook for a transaction that passed every other check.
@@ -457,7 +682,11 @@ impl PluginHost {
                 "outputs": tx.outputs.len(),
             }
         });
-        self.run_hook("mempool_accept", "reject", params).await
+        let verdict = self.run_hook("mempool_accept", "reject", params).await;
+        if matches!(&verdict, Err(r) if r.explicit) {
+            self.remember_refused(tx);
+        }
+        verdict
     }
 
     /// The `peer_connected` hook, after a peer's handshake.
@@ -525,8 +754,43 @@ impl PluginHost {
         }
     }
 
+    /// Puts the transactions reorgs return to the pool through the `mempool_accept` hooks,
+    /// after the fact: the writer re-adds them without waiting on any plugin, then each
+    /// one a hook refuses (or a fail-closed plugin cannot decide) leaves the pool again
+    /// with its descendants. Runs until the node stops.
+    pub async fn run_reorg_rechecks(self: Arc<Self>) {
+        self.chain.follow_readded();
+        loop {
+            let txids = self.chain.next_readded().await;
+            if self.closing.load(Ordering::SeqCst) {
+                return;
+            }
+            if !self.has_hook("mempool_accept") {
+                continue;
+            }
+            for txid in txids {
+                // Gone already (mined again, evicted, or a refused parent took it along).
+                let Some((tx, fee, size)) = self
+                    .chain
+                    .snapshot()
+                    .mempool()
+                    .get(&txid)
+                    .map(|e| (e.tx.clone(), e.fee, e.size))
+                else {
+                    continue;
+                };
+                if let Err(r) = self.mempool_accept(&tx, fee, size).await {
+                    let n = self.chain.remove_refused(&txid);
+                    info!(target: "plugin", plugin = %r.plugin, %txid, removed = n,
+                        "transaction back from a reorg refused: {}", r.reason);
+                }
+            }
+        }
+    }
+
     /// Sends `shutdown` to subscribed plugins and stops every plugin.
     pub async fn shutdown(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         let entries: Vec<Entry> = lock(&self.entries).clone();
         let stops = entries.iter().filter_map(|e| {
             let p = e.running()?.clone();

@@ -3,9 +3,11 @@
 //! Three tasks per process: a writer that feeds stdin from a bounded queue, a reader that
 //! parses stdout one line per message, and a logger that copies stderr into `debug.log`
 //! under the plugin's name. The plugin is untrusted as a peer is: a line longer than
-//! [`MAX_MESSAGE`], anything on stdout that is not a JSON-RPC 2.0 message, or more unsolicited
-//! messages than the [`FLOOD_BURST`]/[`FLOOD_RATE`] budget allows is a protocol error that
-//! ends the process. A plugin that stops reading its stdin does not hold up the node:
+//! [`MAX_MESSAGE`], anything on stdout that is not a JSON-RPC 2.0 message, more unsolicited
+//! messages (blank lines included) than the [`FLOOD_BURST`]/[`FLOOD_RATE`] budget allows, or
+//! more bytes than the [`OUTPUT_BURST`]/[`OUTPUT_RATE`] budget is a protocol error that ends
+//! the process and its process group: the node reads at most [`MAX_MESSAGE`] bytes of a
+//! line that never ends, and never parses output faster than the byte budget. A plugin that stops reading its stdin does not hold up the node:
 //! notifications for it are dropped and counted, and calls fail at once.
 
 use std::collections::HashMap;
@@ -34,6 +36,10 @@ pub const STDIN_QUEUE: usize = 1024;
 pub const FLOOD_BURST: f64 = 1000.0;
 /// …and per second after that.
 pub const FLOOD_RATE: f64 = 200.0;
+/// Bytes a plugin may write on stdout at once (four largest messages)…
+pub const OUTPUT_BURST: f64 = 4.0 * MAX_MESSAGE as f64;
+/// …and per second after that.
+pub const OUTPUT_RATE: f64 = 8.0 * 1024.0 * 1024.0;
 /// Stderr lines per second copied to the log; more are counted and dropped.
 pub const LOG_LINES_PER_SEC: u32 = 100;
 
@@ -231,13 +237,16 @@ impl PluginProcess {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(id, (method.to_owned(), tx));
+        // However this call ends — answered, timed out, or its caller gone (a peer that
+        // disconnected while its transaction waited on a hook) — its entry goes.
+        let _pending = PendingGuard {
+            pending: &self.pending,
+            id,
+        };
         let mut line =
             json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
         line.push('\n');
-        if let Err(e) = self.queue(line.into_bytes()) {
-            lock(&self.pending).remove(&id);
-            return Err(e);
-        }
+        self.queue(line.into_bytes())?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,
             // The sender went with the pending table: the process ended.
@@ -248,14 +257,11 @@ impl PluginProcess {
                     ProcState::Running => "it stopped answering".into(),
                 },
             }),
-            Err(_) => {
-                lock(&self.pending).remove(&id);
-                Err(CallError::Timeout {
-                    plugin: self.name.clone(),
-                    method: method.to_owned(),
-                    secs: timeout.as_secs(),
-                })
-            }
+            Err(_) => Err(CallError::Timeout {
+                plugin: self.name.clone(),
+                method: method.to_owned(),
+                secs: timeout.as_secs(),
+            }),
         }
     }
 
@@ -369,6 +375,7 @@ impl PluginProcess {
     async fn read_stdout(self: Arc<Self>, stdout: impl AsyncRead + Unpin) {
         let mut reader = BufReader::new(stdout);
         let mut budget = FloodBudget::new();
+        let mut bytes = FloodBudget::with(OUTPUT_BURST, OUTPUT_RATE);
         let mut line = Vec::new();
         let outcome = loop {
             match read_bounded_line(&mut reader, &mut line, MAX_MESSAGE).await {
@@ -381,7 +388,20 @@ impl PluginProcess {
                 Ok(Line::Complete) => {}
                 Err(e) => break Some(format!("cannot read its stdout: {e}")),
             }
+            if !bytes.take_n(line.len() as f64 + 1.0) {
+                break Some(format!(
+                    "protocol error: flooded stdout with more than {} MiB (budget {} MiB/s)",
+                    OUTPUT_BURST as u64 >> 20,
+                    OUTPUT_RATE as u64 >> 20
+                ));
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
+                // Costs nothing to parse, but is still output nobody asked for.
+                if !budget.take() {
+                    break Some(format!(
+                        "protocol error: flooded stdout with more than {FLOOD_BURST} blank lines"
+                    ));
+                }
                 continue;
             }
             if let Err(why) = self.on_message(&line, &mut budget) {
@@ -498,27 +518,51 @@ impl PluginProcess {
     }
 }
 
-/// Token bucket for unsolicited messages.
+/// Removes a call's entry from the pending table when the call ends, however it ends.
+struct PendingGuard<'a> {
+    pending: &'a Mutex<Pending>,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(&self.id);
+    }
+}
+
+/// Token bucket: unsolicited messages, or bytes of output.
 struct FloodBudget {
     tokens: f64,
+    burst: f64,
+    rate: f64,
     last: Instant,
 }
 
 impl FloodBudget {
     fn new() -> FloodBudget {
+        FloodBudget::with(FLOOD_BURST, FLOOD_RATE)
+    }
+
+    fn with(burst: f64, rate: f64) -> FloodBudget {
         FloodBudget {
-            tokens: FLOOD_BURST,
+            tokens: burst,
+            burst,
+            rate,
             last: Instant::now(),
         }
     }
 
     fn take(&mut self) -> bool {
+        self.take_n(1.0)
+    }
+
+    fn take_n(&mut self, n: f64) -> bool {
         let now = Instant::now();
-        let refill = now.duration_since(self.last).as_secs_f64() * FLOOD_RATE;
-        self.tokens = (self.tokens + refill).min(FLOOD_BURST);
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
         self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
@@ -722,5 +766,26 @@ sleep 5"#;
         assert!(granted >= FLOOD_BURST as usize && granted < FLOOD_BURST as usize + 10);
         b.last -= Duration::from_secs(1);
         assert!(b.take());
+        let mut bytes = FloodBudget::with(100.0, 10.0);
+        assert!(
+            bytes.take_n(60.0) && !bytes.take_n(60.0),
+            "the burst is spent"
+        );
+        bytes.last -= Duration::from_secs(2);
+        assert!(bytes.take_n(60.0), "refilled at the rate");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_call_leaves_nothing_pending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = PluginProcess::spawn("mute", &script(dir.path(), "sleep 60"), dir.path())
+            .expect("spawn");
+        let call = p.call("anything", json!([]), Duration::from_secs(60));
+        // Polled once (queued and pending), then dropped as a cancelled peer's wait is.
+        assert!(tokio::time::timeout(Duration::from_millis(50), call)
+            .await
+            .is_err());
+        assert!(lock(&p.pending).is_empty(), "the entry went with the call");
+        p.kill("test over");
     }
 }

@@ -251,6 +251,21 @@ pub struct ChainService {
     sigcache: Arc<SigCache>,
     /// `--test-writer-panic-height`; 0 (genesis, never connected) is off.
     test_panic_height: std::sync::atomic::AtomicU32,
+    /// Transactions a reorg put back into the pool, for the plugins' `mempool_accept`
+    /// hooks to look at after the fact (the writer never waits on a hook); only kept once
+    /// someone follows them ([`ChainService::follow_readded`]).
+    readded: Readded,
+}
+
+/// Most re-added transactions waiting for their hook check; past that the oldest are not
+/// checked (they stay in the pool, as without plugins).
+pub const MAX_READDED_QUEUE: usize = 100_000;
+
+#[derive(Debug, Default)]
+struct Readded {
+    wanted: std::sync::atomic::AtomicBool,
+    queue: Mutex<std::collections::VecDeque<Txid>>,
+    signal: tokio::sync::Notify,
 }
 
 /// The outputs a block creates, by outpoint: where [`ChainService::preverify_block`] finds
@@ -303,6 +318,7 @@ impl ChainService {
             events,
             sigcache,
             test_panic_height: std::sync::atomic::AtomicU32::new(0),
+            readded: Readded::default(),
         }))
     }
 
@@ -603,6 +619,7 @@ impl ChainService {
                     .flat_map(|d| d.block.txdata.iter().skip(1).cloned())
                     .collect();
                 returned = w.mempool.readd_after_reorg(txs, &WriterView(&w.chain));
+                self.queue_readded(&returned);
             }
             w.mempool
                 .expire(unix_time().saturating_sub(DEFAULT_MEMPOOL_EXPIRY_SECS));
@@ -640,6 +657,74 @@ impl ChainService {
         for e in pool {
             self.events.publish(e);
         }
+    }
+
+    /// Starts keeping the transactions reorgs put back into the pool, for
+    /// [`ChainService::next_readded`].
+    pub fn follow_readded(&self) {
+        self.readded
+            .wanted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn queue_readded(&self, txids: &[Txid]) {
+        if txids.is_empty()
+            || !self
+                .readded
+                .wanted
+                .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let mut q = self.readded.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mut skipped = 0usize;
+        for t in txids {
+            if q.len() >= MAX_READDED_QUEUE {
+                q.pop_front();
+                skipped += 1;
+            }
+            q.push_back(*t);
+        }
+        drop(q);
+        if skipped > 0 {
+            warn!(target: "mempool", skipped, "too many re-added transactions waiting for their hook check; the oldest stay unchecked");
+        }
+        self.readded.signal.notify_one();
+    }
+
+    /// The transactions reorgs put back into the pool since the last call, oldest first;
+    /// waits for some.
+    pub async fn next_readded(&self) -> Vec<Txid> {
+        loop {
+            let taken: Vec<Txid> = self
+                .readded
+                .queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..)
+                .collect();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.readded.signal.notified().await;
+        }
+    }
+
+    /// Takes `txid` and its descendants out of the pool (a `mempool_accept` hook refused
+    /// it after a reorg put it back): removed for [`RemovalReason::Reorg`], as a
+    /// transaction that no longer fits after the reorg. Returns how many left.
+    ///
+    /// [`RemovalReason::Reorg`]: crate::mempool::RemovalReason::Reorg
+    pub fn remove_refused(&self, txid: &Txid) -> usize {
+        let mut w = self.write();
+        let w = &mut *w;
+        let n = w.mempool.remove_refused(txid);
+        let events = pool_events(&mut w.mempool, [], PoolOrder::RemovedFirst);
+        self.publish_snapshot(w);
+        for e in events {
+            self.events.publish(e);
+        }
+        n
     }
 
     fn publish_snapshot(&self, w: &Writer) {
