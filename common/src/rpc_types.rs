@@ -2056,7 +2056,7 @@ pub enum PluginResult {
         plugins: Vec<PluginInfo>,
     },
     /// `start`: the new plugin.
-    Started(PluginInfo),
+    Started(Box<PluginInfo>),
     /// `stop`.
     Stopped {
         /// The stopped plugin's name.

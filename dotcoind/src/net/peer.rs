@@ -1146,7 +1146,7 @@ impl PeerTask {
             .filter(|h| h.has_hook("mempool_accept"))
             .cloned()
         {
-            self.to_hooks(host, tx, requested);
+            self.through_hooks(host, tx, requested);
             return;
         }
         let chain = Arc::clone(self.mgr.chain());
@@ -1159,7 +1159,7 @@ impl PeerTask {
 
     /// A transaction for the `mempool_accept` hooks: answered from the reject filter,
     /// dropped over the peer's hook budget, or queued for its worker.
-    fn to_hooks(
+    fn through_hooks(
         &mut self,
         host: Arc<crate::plugins::PluginHost>,
         tx: Transaction,

@@ -105,7 +105,7 @@ impl PluginRpcServer for PluginRpcImpl {
             (PluginCommand::Start, Some(path)) => host
                 .start(std::path::Path::new(&path))
                 .await
-                .map(PluginResult::Started)
+                .map(|info| PluginResult::Started(Box::new(info)))
                 .map_err(|e| rpc_error(RpcErrorCode::Misc, e)),
             (PluginCommand::Start, None) => Err(need("the plugin's PATH")),
             (PluginCommand::Stop, Some(name)) => host
