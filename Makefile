@@ -6,13 +6,14 @@
 #   make test    build everything and run every test (what CI runs)
 #   make bench   run the benchmarks
 #   make fuzz    run every fuzz target for FUZZ_SECONDS seconds (needs nightly)
+#   make install build the release binaries and install them into $(PREFIX)/bin (default /usr/local)
 
 CARGO ?= cargo
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 BIN := $(CARGO_TARGET_DIR)/debug
 
-.PHONY: deps build run devnet test bench lint fuzz docker-image compose-up compose-down
+.PHONY: deps build run devnet test bench lint fuzz docker-image compose-up compose-down install
 
 # RocksDB's bindings are generated with libclang; the dashboard's browser test drives
 # Debian's Chromium through chromedriver. The deployment tests need Docker with compose,
@@ -95,3 +96,13 @@ fuzz: deps
 		echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
 		$(FUZZ) run --fuzz-dir tests/fuzz $$target -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+# A release build of the three programs (overflow checks on, see Cargo.toml), installed
+# into $(DESTDIR)$(PREFIX)/bin. Needs no root when PREFIX is yours; the first build
+# compiles RocksDB with optimisations, which takes a while.
+PREFIX ?= /usr/local
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release
+install:
+	$(CARGO) build --release --workspace --bins
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(RELEASE_BIN)/dotcoind $(RELEASE_BIN)/dotcoin-cli $(RELEASE_BIN)/dotcoin-wallet $(DESTDIR)$(PREFIX)/bin/

@@ -252,7 +252,8 @@ fn low_work_forks_are_refused_without_storing_anything() {
     let genesis = block_at(&victim, 0).header;
 
     // Nineteen forks from genesis of 2 000 headers each: cheap on regtest, and far below
-    // the active chain's work. Each run is refused whole and costs the sender 10 points.
+    // the active chain's work. None is stored: each waits in the sender's pre-sync buffer
+    // for a continuation, and starting the next one instead costs the sender 10 points.
     let mut cheap = handshake_from(&victim, attacker(2));
     let mut last_hashes = Vec::new();
     for fork in 0..19u32 {
@@ -273,8 +274,8 @@ fn low_work_forks_are_refused_without_storing_anything() {
         }
         last_hashes.push(prev.block_hash());
         send_headers(&mut cheap, &headers);
-        if fork == 9 {
-            // 10 runs × 10 points: banned; nine more come from a second address.
+        if fork == 10 {
+            // 10 abandoned runs × 10 points: banned; eight more come from a second address.
             expect_disconnect(&mut cheap);
             cheap = handshake_from(&victim, attacker(3));
         }
@@ -571,4 +572,116 @@ fn timestamps_cannot_warp_the_demo_networks_difficulty() {
 #[allow(clippy::print_stderr)]
 fn report(line: &str) {
     eprintln!("{line}");
+}
+
+// ---- low-work header chains: nothing stored below Core's anti-DoS threshold ----
+
+/// `n` headers with valid proof of work branching off `from`, told apart by `tag`.
+fn header_fork(from: &BlockHeader, n: u32, tag: u8) -> Vec<BlockHeader> {
+    let mut prev = *from;
+    (0..n)
+        .map(|i| {
+            let mut h = BlockHeader {
+                version: 1,
+                prev_blockhash: prev.block_hash(),
+                merkle_root: dotcoin_common::TxMerkleNode::from_byte_array([tag; 32]),
+                time: from.time + 1 + i,
+                bits: from.bits,
+                nonce: 0,
+            };
+            grind(&mut h, true);
+            prev = h;
+            h
+        })
+        .collect()
+}
+
+fn header_count(n: &TestNode) -> u64 {
+    n.rpc("getblockchaininfo", json!([]))["headers"]
+        .as_u64()
+        .expect("headers")
+}
+
+/// Whether the node asked for the headers after `last` among `frames` (a `getheaders`
+/// whose locator is that header).
+fn asked_after(frames: &[(String, Vec<u8>)], last: &BlockHash) -> bool {
+    frames.iter().any(|(cmd, payload)| {
+        cmd == "getheaders"
+            && payload
+                .windows(32)
+                .any(|w| w == last.to_byte_array().as_slice())
+    })
+}
+
+#[test]
+fn low_work_header_chains_are_held_in_a_bounded_buffer_and_never_stored() {
+    // 2 500 blocks: the threshold is 2 500 - 144 = 2 356 blocks of work.
+    let victim = start_node(&["--bantime", "600"]);
+    let (_, addr) = test_keypair();
+    victim.generate(2500, &addr);
+    let genesis = block_at(&victim, 0).header;
+    let forks: Vec<Vec<BlockHeader>> = (0..5u8)
+        .map(|tag| header_fork(&genesis, 2000, 0x40 + tag))
+        .collect();
+    let baseline = rss_kb(victim.pid());
+
+    // Five chains of 2 000 valid headers from genesis: 10 000 headers, each chain 2 000
+    // blocks of work, within 1 000 blocks of the tip (what the old rule let in) but below
+    // the threshold. Each is held while the node asks for more, then given up when the
+    // peer starts another (10 points each time); none enters the index.
+    let mut cheap = handshake_from(&victim, attacker(5));
+    for (i, fork) in forks.iter().enumerate() {
+        send_headers(&mut cheap, fork);
+        let frames = ping_pong(&mut cheap, i as u64);
+        let last = fork.last().expect("headers").block_hash();
+        assert!(asked_after(&frames, &last), "no getheaders after fork {i}");
+        assert!(victim.try_rpc("getblockheader", json!([last])).is_err());
+    }
+    let grew_kb = rss_kb(victim.pid()).saturating_sub(baseline);
+    assert_eq!(header_count(&victim), 2500);
+    let tips: Vec<ChainTipInfo> = victim.rpc_typed("getchaintips", json!([]));
+    assert_eq!(tips.len(), 1, "{tips:?}");
+    for fork in &forks {
+        assert!(victim
+            .try_rpc("getblockheader", json!([fork[0].block_hash()]))
+            .is_err());
+    }
+    // Storing them costs ~13 MB; the buffer holds one chain of 2 000 (160 kB).
+    assert!(grew_kb < 6 * 1024, "resident memory grew by {grew_kb} kB");
+    let peers: Vec<PeerInfo> = victim.rpc_typed("getpeerinfo", json!([]));
+    assert!(
+        peers.iter().any(|p| p.addr.starts_with("127.0.0.5")),
+        "four abandoned chains (40 points) do not ban: {peers:?}"
+    );
+
+    // Honest peers are served and followed.
+    let honest = start_node(&["--addnode", &p2p_addr(&victim)]);
+    wait_until("honest peer synced", TIMEOUT, || {
+        tip(&honest) == tip(&victim)
+    });
+    honest.generate(3, &addr);
+    wait_until("the victim follows the honest peer", TIMEOUT, || {
+        tip(&victim) == tip(&honest)
+    });
+    assert_eq!(header_count(&victim), 2503);
+
+    // A chain that does reach the threshold is stored whole once it does, even though its
+    // first 2 000 headers alone did not: a deep honest fork is followed.
+    let mut deep = handshake_from(&victim, attacker(6));
+    let long = header_fork(&genesis, 2400, 0x60);
+    send_headers(&mut deep, &long[..2000]);
+    let frames = ping_pong(&mut deep, 100);
+    assert!(asked_after(&frames, &long[1999].block_hash()));
+    assert!(victim
+        .try_rpc("getblockheader", json!([long[0].block_hash()]))
+        .is_err());
+    send_headers(&mut deep, &long[2000..]);
+    let _ = ping_pong(&mut deep, 101);
+    let stored = victim.rpc("getblockheader", json!([long[2399].block_hash()]));
+    assert_eq!(stored["height"], 2400, "{stored}");
+    let tips: Vec<ChainTipInfo> = victim.rpc_typed("getchaintips", json!([]));
+    assert_eq!(tips.len(), 2, "{tips:?}");
+    report(&format!(
+        "low-work headers: 10 000 held and dropped, rss +{grew_kb} kB, headers stay at the active chain's"
+    ));
 }

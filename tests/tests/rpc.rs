@@ -688,3 +688,254 @@ fn rpcauth_users_log_in_with_a_password_the_node_never_stores() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rpcauth"), "{err}");
 }
+
+/// A listener on `port` standing in for whatever program took a dead one's port: it
+/// records every byte clients send it and answers `401`, until dropped.
+struct PortSquatter {
+    received: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PortSquatter {
+    fn bind(port: u16) -> PortSquatter {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .expect("the dead program's port is free again");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (r, s) = (received.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                        let mut buf = [0u8; 65536];
+                        if let Ok(n) = conn.read(&mut buf) {
+                            r.lock().expect("lock").extend_from_slice(&buf[..n]);
+                        }
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+        });
+        PortSquatter {
+            received,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Everything received so far, as text.
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().expect("lock")).into_owned()
+    }
+}
+
+impl Drop for PortSquatter {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_stale_cookie_is_refused_before_any_credentials_are_sent() {
+    use std::process::{Command, Stdio};
+    let mut node = TestNode::start(&[]);
+    let datadir = node.datadir();
+    let pid = node.pid();
+    let cookie = datadir.join(".cookie");
+    let pid_file = datadir.join("dotcoind.pid");
+    // The pid sits beside the cookie, which keeps Core's format for third-party clients.
+    assert_eq!(
+        std::fs::read_to_string(&pid_file)
+            .expect("dotcoind.pid")
+            .trim(),
+        pid.to_string()
+    );
+    let content = std::fs::read_to_string(&cookie).expect("cookie");
+    assert!(content.starts_with("__cookie__:"), "{content}");
+    for f in [&cookie, &pid_file] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(f).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+    }
+
+    // SIGKILL leaves both files; another program takes the port.
+    node.kill();
+    assert!(cookie.exists() && pid_file.exists());
+    let squatter = PortSquatter::bind(node.rpc_port);
+    let stale = format!(
+        "dotcoind is not running (stale cookie file {} written by pid {pid})",
+        cookie.display()
+    );
+    let out = node.cli(&["getblockcount"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&stale), "{}", stderr(&out));
+    // The wallet's node client reads the same cookie (its datadir is the node's here).
+    let wallet = |args: &[&str]| {
+        Command::new(dotcoin_functional_tests::bin("dotcoin-wallet"))
+            .arg("--regtest")
+            .arg("--datadir")
+            .arg(node.dir.path())
+            .args(["--rpcport", &node.rpc_port.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dotcoin-wallet")
+    };
+    let created = wallet(&["create"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let out = wallet(&["getbalance"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&stale), "{}", stderr(&out));
+    let seen = squatter.received();
+    assert!(
+        !seen.to_ascii_lowercase().contains("authorization"),
+        "credentials went to the squatter: {seen}"
+    );
+    drop(squatter);
+
+    // A restarted node writes both anew and is reached as before; a clean stop removes them.
+    node.restart();
+    assert_eq!(node.cli_ok(&["getblockcount"]), "0");
+    node.stop();
+    assert!(!cookie.exists() && !pid_file.exists());
+}
+
+#[test]
+fn a_stale_wallet_service_cookie_is_refused_before_any_credentials_are_sent() {
+    let node = TestNode::start(&[]);
+    let mut service = dotcoin_functional_tests::WalletServiceProcess::start(&node, &[]);
+    let dir = service.datadir.join("regtest");
+    let ports: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("wallet-service.ports")).expect("ports file"),
+    )
+    .expect("JSON");
+    let pid = ports["pid"]
+        .as_u64()
+        .expect("the ports file names the process");
+    let port = service.port;
+    service.kill();
+    let cookie = service.cookie_file();
+    assert!(cookie.exists(), "SIGKILL leaves the cookie");
+    let squatter = PortSquatter::bind(port);
+    let out = std::process::Command::new(dotcoin_functional_tests::bin("dotcoin-cli"))
+        .arg("-regtest")
+        .arg(format!("-datadir={}", service.datadir.display()))
+        .arg(format!("-rpcport={}", node.rpc_port))
+        .arg(format!("-walletport={port}"))
+        .arg("-rpcwallet=default")
+        .arg("getbalance")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run dotcoin-cli");
+    assert!(!out.status.success());
+    let want = format!(
+        "dotcoin-wallet is not running (stale cookie file {} written by pid {pid})",
+        cookie.display()
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    let seen = squatter.received();
+    assert!(
+        !seen.to_ascii_lowercase().contains("authorization"),
+        "credentials went to the squatter: {seen}"
+    );
+}
+
+#[test]
+fn stop_ends_long_running_calls_and_the_process_promptly() {
+    let mut node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    let pid = node.pid();
+    let stopped_at = std::thread::scope(|scope| {
+        let n = &node;
+        // The largest count Core takes, and a wait for a height that never comes.
+        let generate = scope.spawn(move || n.try_rpc("generatetoaddress", json!([i32::MAX, addr])));
+        let wait = scope.spawn(move || n.try_rpc("waitforblockheight", json!([i32::MAX, 0])));
+        wait_until("blocks from the endless generatetoaddress", TIMEOUT, || {
+            n.rpc_typed::<u64>("getblockcount", json!([])) >= 5
+        });
+        let at = std::time::Instant::now();
+        assert_eq!(n.rpc("stop", json!([])), json!("dotcoind stopping"));
+        // Both calls end (with an answer or a closed connection), not hang.
+        let _ = generate.join().expect("generate thread");
+        let _ = wait.join().expect("wait thread");
+        at
+    });
+    // A correctness bound, not a benchmark: a call that ignored `stop` would hold the
+    // process for as long as it runs (hours here).
+    let bound = std::time::Duration::from_secs(10);
+    wait_until(
+        "dotcoind to exit after stop",
+        bound.saturating_sub(stopped_at.elapsed()),
+        || !node.is_running(),
+    );
+    assert_eq!(node.wait_exit(), 0, "a clean shutdown");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}/comm")).exists());
+}
+
+#[test]
+fn absurd_heights_targets_and_windows_get_cores_errors() {
+    let node = TestNode::start(&[]);
+    let (_, addr) = test_keypair();
+    node.generate(3, &addr);
+    let refused = |method: &str, params: Value| -> (i64, String) {
+        let err = node
+            .try_rpc(method, params.clone())
+            .expect_err(&format!("{method} {params} is refused"));
+        (err.code, err.message)
+    };
+    // Every height off the chain, negative or far past the tip, is the same -8.
+    for h in [
+        json!(-1),
+        json!(4),
+        json!(4_294_967_296u64),
+        json!(i64::MAX),
+    ] {
+        assert_eq!(
+            refused("getblockhash", json!([h])),
+            (-8, "Block height out of range".to_owned())
+        );
+    }
+    let (code, message) = refused("getblockstats", json!([1_000_000]));
+    assert_eq!(code, -8);
+    assert!(message.contains("after current tip"), "{message}");
+    for target in [0, 1009, 4_000_000_000u32] {
+        let (code, message) = refused("estimatesmartfee", json!([target]));
+        assert_eq!(code, -8, "{message}");
+        assert!(
+            message.starts_with("Invalid conf_target, must be between 1 and 1008"),
+            "{message}"
+        );
+    }
+    for n in [-1i64, 3, 1_000_000] {
+        let (code, message) = refused("getchaintxstats", json!([n]));
+        assert_eq!(code, -8, "{message}");
+        assert!(message.starts_with("Invalid block count"), "{message}");
+    }
+    let (code, _) = refused("getnodeaddresses", json!([-1]));
+    assert_eq!(code, -8);
+    // getnetworkhashps takes Core's whole range: -1 and 0 are "since the last difficulty
+    // change", more blocks than the chain has is the whole chain, a height past the tip
+    // is the tip.
+    for params in [
+        json!([-1]),
+        json!([0]),
+        json!([i32::MAX]),
+        json!([120, 1_000_000]),
+    ] {
+        let rate = node.rpc("getnetworkhashps", params.clone());
+        assert!(rate.as_f64().is_some_and(|r| r >= 0.0), "{params}: {rate}");
+    }
+    assert_eq!(node.rpc_typed::<u64>("getblockcount", json!([])), 3);
+}

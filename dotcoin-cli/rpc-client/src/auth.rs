@@ -55,12 +55,17 @@ pub fn basic_auth_header(user: &str, password: &str) -> String {
 ///
 /// Only the first line counts and a trailing newline is ignored, so a cookie written by hand
 /// with an editor still works. Content without a `:` is rejected as `InvalidData`.
+///
+/// A cookie left behind by a program that is no longer running (killed with SIGKILL, the
+/// machine reset) is refused before anything is sent: whoever listens on its port now
+/// would receive the credentials. See [`check_cookie_writer`].
 pub fn read_cookie(path: &Path) -> Result<(String, String), RpcError> {
     let cookie_error = |source| RpcError::Cookie {
         path: path.to_path_buf(),
         source,
     };
     let content = std::fs::read_to_string(path).map_err(cookie_error)?;
+    check_cookie_writer(path)?;
     let line = content.lines().next().unwrap_or("");
     match line.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
@@ -70,6 +75,56 @@ pub fn read_cookie(path: &Path) -> Result<(String, String), RpcError> {
             std::io::ErrorKind::InvalidData,
             format!("expected '{COOKIE_USER}:<hex>' in the cookie file"),
         ))),
+    }
+}
+
+/// The file next to `dotcoind`'s `.cookie` holding its process id (Core's `bitcoind.pid`;
+/// the cookie itself keeps Core's `__cookie__:<hex>` for third-party clients).
+pub const NODE_PID_FILE: &str = "dotcoind.pid";
+/// The wallet service's ports file, which also holds its process id (`"pid"`).
+pub const WALLET_PORTS_FILE: &str = "wallet-service.ports";
+
+/// Which program writes the cookie at `path`, and the process id it recorded alongside,
+/// for the two cookies the suite writes (`.cookie` by `dotcoind`, `.wallet-cookie` by
+/// the wallet service). `None` when there is nothing to go by: a cookie file of another
+/// name (`--rpccookiefile`), or no pid recorded (a node of an older version).
+fn cookie_writer(path: &Path) -> Option<(&'static str, u32)> {
+    let dir = path.parent()?;
+    match path.file_name()?.to_str()? {
+        dotcoin_common::params::COOKIE_FILE => {
+            let text = std::fs::read_to_string(dir.join(NODE_PID_FILE)).ok()?;
+            Some(("dotcoind", text.trim().parse().ok()?))
+        }
+        crate::client::WALLET_COOKIE_FILE => {
+            let text = std::fs::read_to_string(dir.join(WALLET_PORTS_FILE)).ok()?;
+            let ports: serde_json::Value = serde_json::from_str(&text).ok()?;
+            let pid = ports["pid"].as_u64()?;
+            Some(("dotcoin-wallet", u32::try_from(pid).ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// Refuses the cookie at `path` when the process that wrote it is gone, or its pid now
+/// belongs to another program (`/proc/<pid>/comm`): its port may have been taken by
+/// anyone since. Without `/proc` (or a recorded pid) there is nothing to check.
+pub fn check_cookie_writer(path: &Path) -> Result<(), RpcError> {
+    let Some((program, pid)) = cookie_writer(path) else {
+        return Ok(());
+    };
+    if !Path::new("/proc/self/comm").exists() {
+        return Ok(());
+    }
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim_end() == program);
+    if alive {
+        Ok(())
+    } else {
+        Err(RpcError::StaleCookie {
+            program,
+            path: path.to_path_buf(),
+            pid,
+        })
     }
 }
 
@@ -155,5 +210,53 @@ mod tests {
     fn debug_hides_the_password() {
         let creds = Credentials::UserPassword(basic_auth_header("u", "secret"));
         assert!(!format!("{creds:?}").contains(&basic_auth_header("u", "secret")));
+    }
+
+    #[test]
+    fn a_cookie_whose_writer_is_gone_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cookie = dir.path().join(".cookie");
+        std::fs::write(&cookie, "__cookie__:aa").unwrap();
+        // No pid file: nothing to go by, as with a node of an older version.
+        assert!(read_cookie(&cookie).is_ok());
+        // A pid nobody has (above the kernel's pid_max of 2^22).
+        std::fs::write(dir.path().join(NODE_PID_FILE), "4194305\n").unwrap();
+        let err = read_cookie(&cookie).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "dotcoind is not running (stale cookie file {} written by pid 4194305)",
+                cookie.display()
+            )
+        );
+        // A live process that is not dotcoind: this test.
+        std::fs::write(
+            dir.path().join(NODE_PID_FILE),
+            std::process::id().to_string(),
+        )
+        .unwrap();
+        assert!(matches!(
+            read_cookie(&cookie),
+            Err(RpcError::StaleCookie { pid, .. }) if pid == std::process::id()
+        ));
+
+        // The wallet service's pid is in its ports file.
+        let wallet = dir.path().join(crate::client::WALLET_COOKIE_FILE);
+        std::fs::write(&wallet, "__cookie__:bb").unwrap();
+        std::fs::write(
+            dir.path().join(WALLET_PORTS_FILE),
+            format!("{{\"rpc\": 1, \"pid\": {}}}", std::process::id()),
+        )
+        .unwrap();
+        let err = read_cookie(&wallet).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("dotcoin-wallet is not running (stale cookie file"),
+            "{err}"
+        );
+        // Another cookie name is not checked.
+        let other = dir.path().join("custom.cookie");
+        std::fs::write(&other, "__cookie__:cc").unwrap();
+        assert!(read_cookie(&other).is_ok());
     }
 }

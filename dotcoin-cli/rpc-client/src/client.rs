@@ -350,6 +350,17 @@ pub enum RpcError {
         /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The cookie's writer is no longer running: nothing was sent, since whoever holds
+    /// its port now is not it.
+    #[error("{program} is not running (stale cookie file {} written by pid {pid})", path.display())]
+    StaleCookie {
+        /// `dotcoind` or `dotcoin-wallet`.
+        program: &'static str,
+        /// The cookie file.
+        path: PathBuf,
+        /// The process id recorded beside it.
+        pid: u32,
+    },
     /// An HTTP error status with no JSON-RPC reply in the body.
     #[error("server returned HTTP error {0}")]
     Http(u16),
@@ -380,7 +391,8 @@ impl RpcError {
     /// up, or its cookie not written yet). Never a request that may have been executed.
     pub fn is_transient(&self) -> bool {
         match self {
-            RpcError::Connect(_) | RpcError::Cookie { .. } => true,
+            // A stale cookie too: with `-rpcwait` the program may be starting again.
+            RpcError::Connect(_) | RpcError::Cookie { .. } | RpcError::StaleCookie { .. } => true,
             RpcError::Rpc { code, .. } => *code == RPC_IN_WARMUP,
             _ => false,
         }

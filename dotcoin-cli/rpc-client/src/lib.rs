@@ -16,4 +16,5 @@ pub mod auth;
 pub mod client;
 pub mod methods;
 
+pub use auth::{check_cookie_writer, NODE_PID_FILE, WALLET_PORTS_FILE};
 pub use client::{ConnectOptions, RpcClient, RpcError, CORE_WALLET_METHODS, WALLET_METHODS};

@@ -56,8 +56,9 @@ use params::{Code, RpcFailure, RpcResult};
 
 /// The service's cookie file, in the network's datadir beside the node's `.cookie`.
 pub const COOKIE_FILE: &str = ".wallet-cookie";
-/// Where the service writes the port it bound (`{"rpc": P}`), like `dotcoind.ports`.
-pub const PORTS_FILE: &str = "wallet-service.ports";
+/// Where the service writes the port it bound and its process id (`{"rpc": P, "pid": N}`),
+/// like `dotcoind.ports`.
+pub const PORTS_FILE: &str = dotcoin_rpc_client::WALLET_PORTS_FILE;
 /// The service's default port is the node's RPC port plus this.
 pub const PORT_OFFSET: u16 = 3;
 /// Core's cap on `walletpassphrase`'s timeout (about three years), in seconds.
@@ -342,7 +343,8 @@ impl Running {
     }
 }
 
-/// Starts serving `service` on `addr`: writes the cookie, then the ports file.
+/// Starts serving `service` on `addr`: writes the ports file (with this process's id),
+/// then the cookie.
 pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, WalletError> {
     let dir = network_datadir(&service.base, service.network);
     let user = dotcoin_common::params::COOKIE_USER;
@@ -361,10 +363,14 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
     let addr = server
         .local_addr()
         .map_err(|e| WalletError::Node(format!("cannot read the bound address: {e}")))?;
+    // The ports file first: it names this process, so a client that finds the new cookie
+    // finds its writer alive (a cookie left by a killed service, with its ports file, is
+    // refused by clients: `dotcoin_rpc_client::check_cookie_writer`).
+    let ports_json = serde_json::json!({ "rpc": addr.port(), "pid": std::process::id() });
+    let ports = write_private_file(&dir, PORTS_FILE, &format!("{ports_json}\n"))
+        .map_err(|e| WalletError::io("cannot write the ports file", dir.join(PORTS_FILE), e))?;
     let cookie = write_private_file(&dir, COOKIE_FILE, &format!("{user}:{password}"))
         .map_err(|e| WalletError::io("cannot write the wallet cookie", dir.join(COOKIE_FILE), e))?;
-    let ports = write_private_file(&dir, PORTS_FILE, &format!("{{\"rpc\": {}}}\n", addr.port()))
-        .map_err(|e| WalletError::io("cannot write the ports file", dir.join(PORTS_FILE), e))?;
     let handle = server.start(methods::module(Arc::clone(&service)));
     tokio::spawn(follow::follow(Arc::clone(&service)));
     info!(target: "rpc", %addr, "wallet service listening");

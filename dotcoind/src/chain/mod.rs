@@ -64,9 +64,20 @@ enum SigCacheUse {
     Peek,
 }
 
-/// How far below the best header chain's work, in blocks at its difficulty, a run of new
-/// headers may end and still be stored.
-pub const LOW_WORK_HORIZON: u64 = 1000;
+/// How far below the active tip's work, in blocks at the tip's difficulty, a header chain
+/// may end and still be stored: Core's anti-DoS threshold (`GetAntiDoSWorkThreshold`), a
+/// day of blocks. Cheaper chains could only ever matter after a reorg that deep.
+pub const LOW_WORK_HORIZON: u64 = 144;
+
+/// The work a header chain must reach before any of it is stored in the block index:
+/// the tip's chainwork less [`LOW_WORK_HORIZON`] blocks at the tip's difficulty (never
+/// below zero, so a young chain accepts anything that builds on genesis with real work).
+/// Core also takes the larger of this and the network's `minimumchainwork`; dotcoin's
+/// networks carry no such constant, so the tip alone sets it.
+pub fn anti_dos_work_threshold(tip: &IndexEntry) -> U256 {
+    let horizon = work_from_bits(tip.header.bits).saturating_mul(U256::from(LOW_WORK_HORIZON));
+    tip.chainwork.saturating_sub(horizon)
+}
 
 /// Why a header or block was not accepted.
 #[derive(Debug, Error)]
@@ -102,7 +113,7 @@ pub enum ChainError {
     /// A run of headers whose end carries too little work to ever matter: storing it would
     /// let anyone fill the index with cheap forks.
     #[error(
-        "too-little-chainwork: headers ending at {last} carry less work than the best header chain minus {LOW_WORK_HORIZON} blocks; not stored"
+        "too-little-chainwork: headers ending at {last} carry less work than the active tip minus {LOW_WORK_HORIZON} blocks; not stored"
     )]
     LowWorkHeaders {
         /// The run's last header.
@@ -661,13 +672,12 @@ impl ChainState {
         (last, error)
     }
 
-    /// Refuses a run of new headers whose end would still be more than
-    /// [`LOW_WORK_HORIZON`] blocks' work below the best header chain. Honest forks pass:
-    /// a heavier branch sends its first 2 000 headers from the fork point, which end
-    /// above our tip unless the fork is thousands of blocks deep. A cheap fork (from
-    /// genesis on the demo network, say) never gets near, so it costs the node nothing
-    /// to refuse, however many headers it has. The claimed `bits` are checked per header
-    /// afterwards, so overstating them gains nothing.
+    /// Refuses a run of new headers whose end would still be below the anti-DoS threshold
+    /// ([`anti_dos_work_threshold`]). The P2P layer gathers a peer's headers in a bounded
+    /// pre-sync buffer until they reach it (`net::sync::HeadersPresync`) and only then
+    /// hands them here, so honest forks deeper than one `headers` message pass; this is the
+    /// backstop for every other way headers arrive. The claimed `bits` are checked per
+    /// header afterwards, so overstating them gains nothing.
     fn check_headers_work(&self, headers: &[BlockHeader]) -> Result<(), ChainError> {
         let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
             return Ok(());
@@ -681,9 +691,7 @@ impl ChainState {
         let end_work = headers.iter().fold(parent.chainwork, |w, h| {
             w.saturating_add(work_from_bits(h.bits))
         });
-        let best = self.best_header();
-        let horizon = work_from_bits(best.header.bits).saturating_mul(U256::from(LOW_WORK_HORIZON));
-        if end_work.saturating_add(horizon) < best.chainwork {
+        if end_work < anti_dos_work_threshold(self.tip()) {
             return Err(ChainError::LowWorkHeaders {
                 last: last.block_hash(),
             });

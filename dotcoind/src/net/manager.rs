@@ -23,7 +23,7 @@ use tracing::{debug, info, warn};
 use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR, MAX_INV};
 use super::misbehaviour::{Misbehaviour, BAN_THRESHOLD};
 use super::peer::{self, ConnType, Peer};
-use super::sync::BlockSync;
+use super::sync::{BlockSync, PresyncBudget};
 use super::{NetConfig, PeerId};
 use crate::state::{ChainService, Event};
 use crate::util::unix_time;
@@ -138,6 +138,8 @@ pub(super) struct PeerManager {
     next_id: AtomicU64,
     inner: Mutex<Inner>,
     sync: Mutex<BlockSync>,
+    /// Headers buffered below the anti-DoS threshold, across peers.
+    presync: PresyncBudget,
     shutdown: watch::Sender<bool>,
     /// Bytes sent and received by connections that have ended (`getnettotals`).
     closed_bytes: [AtomicU64; 2],
@@ -176,6 +178,7 @@ impl PeerManager {
                 ..Inner::default()
             }),
             sync: Mutex::new(BlockSync::default()),
+            presync: PresyncBudget::default(),
             shutdown,
             closed_bytes: [AtomicU64::new(0), AtomicU64::new(0)],
             node_nonce: rand::random(),
@@ -191,6 +194,11 @@ impl PeerManager {
     /// The download bookkeeping (take the node's state lock first if both are needed).
     pub(super) fn sync(&self) -> MutexGuard<'_, BlockSync> {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The node-wide bound on pre-sync header buffers.
+    pub(super) fn presync_budget(&self) -> &PresyncBudget {
+        &self.presync
     }
 
     /// The chain service.

@@ -46,7 +46,7 @@ use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
 use super::misbehaviour::Misbehaviour;
 use super::pipeline::{self, BlockDone, BlockPipeline, Processed};
-use super::sync::{headers_after, locator};
+use super::sync::{headers_after, locator, presync_headers, HeadersPresync, Presync};
 use super::PeerId;
 use crate::chain::ChainError;
 use crate::mempool::MempoolError;
@@ -430,6 +430,7 @@ pub(super) async fn run_connection(
         unconnecting: 0,
         answered_getaddr: false,
         asked_headers_from: None,
+        presync: None,
         getdata: VecDeque::new(),
         getdata_queued: HashSet::new(),
         tx_in_flight: HashMap::new(),
@@ -509,6 +510,8 @@ struct PeerTask {
     answered_getaddr: bool,
     /// Our best header when we last sent `getheaders`, until the answer comes.
     asked_headers_from: Option<(BlockHash, u32)>,
+    /// This peer's header chain still below the anti-DoS work threshold.
+    presync: Option<HeadersPresync>,
     /// `getdata` items not served yet, in order, and the same as a set (duplicates of a
     /// pending item are dropped).
     getdata: VecDeque<Inventory>,
@@ -834,8 +837,12 @@ impl PeerTask {
         }
     }
 
-    /// `getheaders` from our best header, to this peer.
+    /// `getheaders` from our best header, to this peer; none while a pre-sync waits for
+    /// the continuation it asked for (a second request would restart it).
     fn send_getheaders(&mut self) {
+        if self.presync.is_some() {
+            return;
+        }
         let (loc, best) = {
             let snap = self.mgr.chain().snapshot();
             let best = snap.best_header();
@@ -954,6 +961,11 @@ impl PeerTask {
 
     async fn on_headers(&mut self, headers: Vec<BlockHeader>) {
         let asked = self.asked_headers_from.take();
+        if headers.is_empty() && self.presync.take().is_some() {
+            // The continuation of a chain below the threshold is empty: it ends there.
+            debug!(target: "net", peer = self.peer.id, "header chain ended below the work threshold; not stored");
+            return;
+        }
         if headers.is_empty() {
             // Nothing after our locator: the peer's chain ends on our best header chain
             // (at its top, unless the peer is behind, in which case it answers `notfound`
@@ -974,6 +986,57 @@ impl PeerTask {
             return;
         }
         let full = headers.len() == MAX_HEADERS;
+        let (step, abandoned) = {
+            let snap = self.mgr.chain().snapshot();
+            presync_headers(
+                &mut self.presync,
+                snap.index(),
+                snap.params(),
+                self.mgr.presync_budget(),
+                headers,
+                full,
+            )
+        };
+        if let Some((last, count)) = abandoned {
+            // Honest peers answer the continuation asked for; switching to another chain
+            // mid-way only restarts the buffer, at a cost.
+            self.mgr
+                .misbehaving(&self.peer, Misbehaviour::LowWorkHeaders { last, count });
+        }
+        let headers = match step {
+            Presync::Store(headers) => headers,
+            Presync::Continue(last) => {
+                debug!(target: "net", peer = self.peer.id, %last,
+                    buffered = self.presync.as_ref().map_or(0, HeadersPresync::len),
+                    "headers below the work threshold; asking for more before storing");
+                self.peer.send(Message::GetHeaders(GetHeaders {
+                    locator: vec![last],
+                    stop: BlockHash::all_zeros(),
+                }));
+                return;
+            }
+            Presync::TooLittleWork {
+                last,
+                count,
+                over_budget,
+            } => {
+                debug!(target: "net", peer = self.peer.id, %last, count, over_budget,
+                    "header chain with too little work; not stored");
+                // A chain that ends low is an honest peer on a lost fork too (Core does
+                // not punish it); one that outgrows the buffer without the work is not.
+                if over_budget {
+                    self.mgr
+                        .misbehaving(&self.peer, Misbehaviour::LowWorkHeaders { last, count });
+                }
+                return;
+            }
+            Presync::Ignore => return,
+            Presync::Invalid(e) => {
+                self.mgr
+                    .misbehaving(&self.peer, Misbehaviour::InvalidHeader(e.to_string()));
+                return;
+            }
+        };
         let got = headers.len();
         let chain = Arc::clone(self.mgr.chain());
         let result = tokio::task::spawn_blocking(move || chain.process_headers(&headers)).await;
@@ -987,10 +1050,10 @@ impl PeerTask {
         }
         match err {
             Some(ChainError::LowWorkHeaders { last }) => {
-                self.mgr.misbehaving(
-                    &self.peer,
-                    Misbehaviour::LowWorkHeaders { last, count: got },
-                );
+                // The tip moved between the pre-sync check and the write: not the peer's
+                // doing.
+                debug!(target: "net", peer = self.peer.id, %last, count = got,
+                    "headers fell below the work threshold as the tip moved; not stored");
                 return;
             }
             Some(ChainError::Orphan { .. }) if last.is_none() => {

@@ -8,16 +8,29 @@
 //! any order: their headers are indexed, and the chain connects them in order as the
 //! gaps fill.
 //!
+//! Before any of a peer's headers enter the index, their chain must carry enough work
+//! to matter (Core's anti-DoS threshold, [`crate::chain::anti_dos_work_threshold`]).
+//! A chain that gets there within one `headers` message is stored at once; a longer one
+//! (an honest fork deeper than 2 000 blocks) waits in the peer's [`HeadersPresync`]
+//! buffer, bounded per peer and node-wide, until it does. Below the threshold nothing
+//! is stored: cheap forks cost the node a bounded buffer and a hash per header.
+//!
 //! Lock order: the node's state lock first, then this one; never the other way round.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dotcoin_common::BlockHash;
+use dotcoin_common::consensus::ValidationError;
+use dotcoin_common::pow::work_from_bits;
+use dotcoin_common::{BlockHash, BlockHeader, Params};
+use ruint::aliases::U256;
 use tracing::info;
 
+use super::message::MAX_HEADERS;
 use super::PeerId;
-use crate::chain::BlockIndex;
+use crate::chain::{anti_dos_work_threshold, BlockIndex};
 
 /// Blocks in flight per peer.
 pub const WINDOW: usize = 16;
@@ -197,6 +210,202 @@ impl BlockSync {
         self.last_log = now;
         self.last_log_height = height;
     }
+}
+
+/// Headers one peer's pre-sync buffer may hold: ten full `headers` messages (1.6 MB).
+/// A fork deeper than this below the threshold cannot be followed over P2P (Core's
+/// commitment scheme has no such limit; `submitheader` still can).
+pub const PRESYNC_MAX_HEADERS: usize = 10 * MAX_HEADERS;
+/// Headers all peers' pre-sync buffers may hold together (6.4 MB): the node-wide bound,
+/// whatever the number of inbound peers.
+pub const PRESYNC_MAX_TOTAL: usize = 4 * PRESYNC_MAX_HEADERS;
+
+/// The node-wide count of buffered pre-sync headers, shared by the peer tasks.
+#[derive(Debug, Clone)]
+pub struct PresyncBudget {
+    used: Arc<AtomicUsize>,
+    per_peer: usize,
+    total: usize,
+}
+
+impl Default for PresyncBudget {
+    fn default() -> Self {
+        PresyncBudget::new(PRESYNC_MAX_HEADERS, PRESYNC_MAX_TOTAL)
+    }
+}
+
+impl PresyncBudget {
+    /// A budget of `per_peer` headers for one peer and `total` for all.
+    pub fn new(per_peer: usize, total: usize) -> Self {
+        PresyncBudget {
+            used: Arc::new(AtomicUsize::new(0)),
+            per_peer,
+            total,
+        }
+    }
+
+    /// Headers buffered now, across peers.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::SeqCst)
+    }
+
+    fn reserve(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                u.checked_add(n).filter(|t| *t <= self.total)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, n: usize) {
+        self.used.fetch_sub(n, Ordering::SeqCst);
+    }
+}
+
+/// One peer's header chain that has not reached the anti-DoS threshold yet (a bounded
+/// form of Core's `HeadersSyncState`): the headers since the fork point in the index,
+/// with their proof of work checked, and the chainwork they end at.
+#[derive(Debug)]
+pub struct HeadersPresync {
+    headers: Vec<BlockHeader>,
+    last: BlockHash,
+    work: U256,
+    budget: PresyncBudget,
+}
+
+impl Drop for HeadersPresync {
+    fn drop(&mut self) {
+        self.budget.release(self.headers.len());
+    }
+}
+
+impl HeadersPresync {
+    /// Headers held.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Whether it holds nothing (never, once made).
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+}
+
+/// What to do with a peer's `headers` message, decided by [`presync_headers`].
+#[derive(Debug)]
+pub enum Presync {
+    /// Hand these to the chain: they reach the threshold (with the buffer before them),
+    /// end on a header already stored, or do not connect (the chain answers orphans).
+    Store(Vec<BlockHeader>),
+    /// Buffered below the threshold: ask the peer for the headers after this one.
+    Continue(BlockHash),
+    /// The chain ended below the threshold: dropped, nothing stored. `over_budget`
+    /// when it was still growing but the buffer bounds were reached.
+    TooLittleWork {
+        /// Its last header.
+        last: BlockHash,
+        /// Headers in it.
+        count: usize,
+        /// It stopped at the bounds rather than at its end.
+        over_budget: bool,
+    },
+    /// An unconnecting run while a pre-sync is under way: an announcement racing the
+    /// continuation already asked for; nothing to do.
+    Ignore,
+    /// A header's proof of work is invalid.
+    Invalid(ValidationError),
+}
+
+/// Runs one `headers` message (continuous, non-empty) through `pending`, the peer's
+/// pre-sync state. `full` says the message was as long as a message may be, so more
+/// may follow. Also returns the last header and length of a pre-sync the message abandoned (a new chain
+/// from the index instead of the continuation asked for): honest peers continue.
+pub fn presync_headers(
+    pending: &mut Option<HeadersPresync>,
+    index: &BlockIndex,
+    params: &Params,
+    budget: &PresyncBudget,
+    headers: Vec<BlockHeader>,
+    full: bool,
+) -> (Presync, Option<(BlockHash, usize)>) {
+    let Some(first) = headers.first() else {
+        return (Presync::Ignore, None);
+    };
+    let continues = pending
+        .as_ref()
+        .is_some_and(|p| first.prev_blockhash == p.last);
+    let mut abandoned = None;
+    let base = if continues {
+        None
+    } else {
+        let Some(parent) = index.get(&first.prev_blockhash) else {
+            return if pending.is_some() {
+                (Presync::Ignore, None)
+            } else {
+                (Presync::Store(headers), None)
+            };
+        };
+        // A restart of the same chain (the peer answered a locator again) is no switch.
+        if let Some(old) = pending.take() {
+            if old.headers.first() != Some(first) {
+                abandoned = Some((old.last, old.len()));
+            }
+        }
+        Some(parent.chainwork)
+    };
+    let last = headers
+        .last()
+        .map_or(first.prev_blockhash, BlockHeader::block_hash);
+    if base.is_some() && index.get(&last).is_some() {
+        return (Presync::Store(headers), abandoned);
+    }
+    for h in &headers {
+        if let Err(e) = dotcoin_common::consensus::block::check_proof_of_work(h, params) {
+            *pending = None;
+            return (Presync::Invalid(e), abandoned);
+        }
+    }
+    let start = base
+        .or_else(|| pending.as_ref().map(|p| p.work))
+        .unwrap_or_default();
+    let work = headers
+        .iter()
+        .fold(start, |w, h| w.saturating_add(work_from_bits(h.bits)));
+    if work >= anti_dos_work_threshold(index.tip()) {
+        let all = match pending.take() {
+            Some(mut p) => {
+                let mut all = std::mem::take(&mut p.headers);
+                budget.release(all.len());
+                all.extend(headers);
+                all
+            }
+            None => headers,
+        };
+        return (Presync::Store(all), abandoned);
+    }
+    let held = pending.as_ref().map_or(0, HeadersPresync::len);
+    let count = held + headers.len();
+    if !full || count > budget.per_peer || !budget.reserve(headers.len()) {
+        *pending = None;
+        return (
+            Presync::TooLittleWork {
+                last,
+                count,
+                over_budget: full,
+            },
+            abandoned,
+        );
+    }
+    let p = pending.get_or_insert_with(|| HeadersPresync {
+        headers: Vec::new(),
+        last,
+        work,
+        budget: budget.clone(),
+    });
+    p.headers.extend(headers);
+    p.last = last;
+    p.work = work;
+    (Presync::Continue(last), abandoned)
 }
 
 /// A block locator from `from` back to genesis: the last ten blocks one by one, then
@@ -450,5 +659,226 @@ mod tests {
             30
         );
         assert!(headers_after(chain.index(), &[tip], &BlockHash::all_zeros(), 2000).is_empty());
+    }
+
+    /// A chain of `n` connected blocks on genesis, and a fork builder from genesis.
+    fn connected_chain(n: u32) -> (tempfile::TempDir, ChainState) {
+        let (dir, mut chain) = chain();
+        for b in extend_headers(&mut chain, n) {
+            let mut update = ChainUpdate::new(*chain.tip());
+            chain
+                .process_block(Arc::new(b), crate::util::unix_time(), &mut update)
+                .expect("connects");
+        }
+        (dir, chain)
+    }
+
+    /// `n` headers with valid proof of work on `prev`, told apart by `tag`.
+    fn fork(prev: &BlockHeader, n: usize, tag: u8) -> Vec<BlockHeader> {
+        let mut prev = *prev;
+        (0..n)
+            .map(|i| {
+                let mut h = BlockHeader {
+                    version: 1,
+                    prev_blockhash: prev.block_hash(),
+                    merkle_root: dotcoin_common::TxMerkleNode::from_byte_array([tag; 32]),
+                    time: prev.time + 1 + i as u32,
+                    bits: prev.bits,
+                    nonce: 0,
+                };
+                dotcoin_common::pow::grind(&mut h, true);
+                prev = h;
+                h
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_wait_in_a_bounded_buffer_until_they_reach_the_work_threshold() {
+        // Tip at 200: the threshold is 200 - 144 = 56 blocks of work.
+        let (_dir, chain) = connected_chain(200);
+        let index = chain.index();
+        let params = chain.params();
+        let genesis = index.get(&params.genesis_hash()).expect("genesis").header;
+        let budget = PresyncBudget::new(60, 100);
+        let run = fork(&genesis, 60, 1);
+        let mut pending = None;
+
+        // Two full runs of 20 stay below 56 blocks' work: buffered, nothing stored.
+        let (step, abandoned) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            run[..20].to_vec(),
+            true,
+        );
+        assert!(
+            matches!(step, Presync::Continue(h) if h == run[19].block_hash()),
+            "{step:?}"
+        );
+        assert!(abandoned.is_none());
+        let (step, _) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            run[20..40].to_vec(),
+            true,
+        );
+        assert!(
+            matches!(step, Presync::Continue(h) if h == run[39].block_hash()),
+            "{step:?}"
+        );
+        assert_eq!(budget.used(), 40);
+        // The third reaches 60 blocks: the whole chain goes to the index at once.
+        let (step, _) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            run[40..].to_vec(),
+            false,
+        );
+        let Presync::Store(all) = step else {
+            panic!("not stored: {step:?}")
+        };
+        assert_eq!(all, run);
+        assert!(pending.is_none());
+        assert_eq!(budget.used(), 0, "the buffer is given back");
+
+        // A run that ends below the threshold is dropped without penalty; one that would
+        // outgrow the per-peer bound is dropped as over budget.
+        let low = fork(&genesis, 50, 2);
+        let (step, _) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            low[..30].to_vec(),
+            false,
+        );
+        assert!(
+            matches!(
+                step,
+                Presync::TooLittleWork {
+                    count: 30,
+                    over_budget: false,
+                    ..
+                }
+            ),
+            "{step:?}"
+        );
+        let tight = PresyncBudget::new(25, 100);
+        presync_headers(
+            &mut pending,
+            index,
+            params,
+            &tight,
+            low[..20].to_vec(),
+            true,
+        );
+        let (step, _) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &tight,
+            low[20..40].to_vec(),
+            true,
+        );
+        assert!(
+            matches!(
+                step,
+                Presync::TooLittleWork {
+                    count: 40,
+                    over_budget: true,
+                    ..
+                }
+            ),
+            "{step:?}"
+        );
+        assert!(pending.is_none());
+        assert_eq!(tight.used(), 0);
+
+        // Switching to another chain mid-way is reported; restarting the same one is not.
+        presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            low[..20].to_vec(),
+            true,
+        );
+        let (_, abandoned) = presync_headers(
+            &mut pending,
+            index,
+            params,
+            &budget,
+            low[..20].to_vec(),
+            true,
+        );
+        assert!(abandoned.is_none(), "a restart");
+        let other = fork(&genesis, 20, 3);
+        let (_, abandoned) =
+            presync_headers(&mut pending, index, params, &budget, other.clone(), true);
+        assert_eq!(abandoned, Some((low[19].block_hash(), 20)));
+        assert_eq!(budget.used(), 20);
+
+        // While it waits, an unconnecting announcement is ignored; with no pre-sync it goes
+        // to the chain (which answers orphans).
+        let orphan = fork(&run[59], 1, 4);
+        let (step, _) =
+            presync_headers(&mut pending, index, params, &budget, orphan.clone(), false);
+        assert!(matches!(step, Presync::Ignore), "{step:?}");
+        let (step, _) = presync_headers(&mut None, index, params, &budget, orphan, false);
+        assert!(matches!(step, Presync::Store(_)), "{step:?}");
+
+        // Headers ending on a stored one, and the active chain's next ones, go straight on.
+        let tip = *chain.tip();
+        let next = fork(&tip.header, 1, 5);
+        let (step, _) = presync_headers(&mut None, index, params, &budget, next, false);
+        assert!(matches!(step, Presync::Store(_)), "{step:?}");
+
+        // A header without its proof of work ends the pre-sync.
+        let mut bad = fork(&other[19], 1, 6);
+        dotcoin_common::pow::grind(&mut bad[0], false);
+        let (step, _) = presync_headers(&mut pending, index, params, &budget, bad, true);
+        assert!(matches!(step, Presync::Invalid(_)), "{step:?}");
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn the_buffers_of_all_peers_share_one_bound() {
+        let (_dir, chain) = connected_chain(200);
+        let index = chain.index();
+        let params = chain.params();
+        let genesis = index.get(&params.genesis_hash()).expect("genesis").header;
+        let budget = PresyncBudget::new(30, 50);
+        let mut peers: Vec<Option<HeadersPresync>> = (0..3).map(|_| None).collect();
+        let steps: Vec<Presync> = peers
+            .iter_mut()
+            .enumerate()
+            .map(|(i, p)| {
+                let run = fork(&genesis, 20, 10 + i as u8);
+                presync_headers(p, index, params, &budget, run, true).0
+            })
+            .collect();
+        assert!(matches!(steps[0], Presync::Continue(_)));
+        assert!(matches!(steps[1], Presync::Continue(_)));
+        assert!(
+            matches!(
+                steps[2],
+                Presync::TooLittleWork {
+                    over_budget: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            steps[2]
+        );
+        assert_eq!(budget.used(), 40);
+        // A peer that goes (its task drops the state) gives its share back.
+        peers[0] = None;
+        assert_eq!(budget.used(), 20);
     }
 }

@@ -39,7 +39,7 @@ pub trait BlockchainRpc {
     fn getbestblockhash(&self) -> RpcResult<BlockHash>;
     /// Active chain hash at a height.
     #[method(name = "getblockhash")]
-    fn getblockhash(&self, height: Uint) -> RpcResult<BlockHash>;
+    fn getblockhash(&self, height: Int) -> RpcResult<BlockHash>;
     /// A block.
     #[method(name = "getblock", blocking)]
     fn getblock(
@@ -418,11 +418,13 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
         Ok(self.ctx.chain.tip().hash)
     }
 
-    fn getblockhash(&self, height: Uint) -> RpcResult<BlockHash> {
+    fn getblockhash(&self, height: Int) -> RpcResult<BlockHash> {
         let state = self.ctx.chain.snapshot();
-        state
-            .index()
-            .active_hash(*height)
+        // Core reads an int64 and answers every height off the chain, negative or past
+        // the tip, with the same -8.
+        u32::try_from(*height)
+            .ok()
+            .and_then(|h| state.index().active_hash(h))
             .ok_or_rpc(RpcErrorCode::InvalidParameter, "Block height out of range")
     }
 

@@ -8,7 +8,7 @@ use dotcoin_common::rpc_types::{
 };
 use dotcoin_common::{deserialize, serialize, Address, Block, BlockHash, Network, PubKey, Txid};
 use dotcoin_rpc_server::arg::{
-    Count, Flag, Hex, HexList, Int, JsonObject, Keyword, KeywordArg, Text, Uint,
+    Count, Flag, Hex, HexList, Int, JsonObject, Keyword, KeywordArg, Text,
 };
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -45,7 +45,7 @@ pub trait MiningRpc {
     fn getmininginfo(&self) -> RpcResult<MiningInfo>;
     /// Network hash rate estimate.
     #[method(name = "getnetworkhashps")]
-    fn getnetworkhashps(&self, nblocks: Option<Uint>, height: Option<Int>) -> RpcResult<f64>;
+    fn getnetworkhashps(&self, nblocks: Option<Int>, height: Option<Int>) -> RpcResult<f64>;
     /// Continuous mining on/off.
     #[method(name = "setgenerate", blocking)]
     fn setgenerate(
@@ -417,8 +417,16 @@ impl MiningRpcServer for MiningRpcImpl {
         })
     }
 
-    fn getnetworkhashps(&self, nblocks: Option<Uint>, height: Option<Int>) -> RpcResult<f64> {
-        let n = nblocks.map_or(120, |n| n.0);
+    fn getnetworkhashps(&self, nblocks: Option<Int>, height: Option<Int>) -> RpcResult<f64> {
+        // Core: zero or negative means since the last difficulty change; more than the
+        // chain holds is the whole chain (clamped below).
+        let n = match nblocks.map_or(120, |n| n.0) {
+            n if n <= 0 => {
+                let interval = self.ctx.chain.params().retarget_interval.max(1);
+                self.ctx.chain.snapshot().height() % interval + 1
+            }
+            n => u32::try_from(n).unwrap_or(u32::MAX),
+        };
         // -1 (the default) is the tip.
         let h = match height.map(|h| h.0) {
             None | Some(-1) => None,

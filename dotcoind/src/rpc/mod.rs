@@ -113,6 +113,8 @@ pub struct RpcServer {
     handle: ServerHandle,
     addr: SocketAddr,
     cookie: Option<PathBuf>,
+    /// `dotcoind.pid`, written with the cookie: clients check the cookie's writer is alive.
+    pid_file: Option<PathBuf>,
     user: String,
     password: String,
 }
@@ -135,6 +137,9 @@ impl RpcServer {
         if let Some(c) = self.cookie {
             let _ = std::fs::remove_file(&c);
         }
+        if let Some(p) = self.pid_file {
+            let _ = std::fs::remove_file(&p);
+        }
     }
 }
 
@@ -146,9 +151,16 @@ pub async fn start(
     rpcauth: Vec<dotcoin_rpc_server::RpcAuthEntry>,
 ) -> std::io::Result<RpcServer> {
     let datadir = ctx.chain.datadir().to_path_buf();
+    let mut pid_file = None;
     let (user, password, cookie) = match auth {
         RpcAuth::UserPassword(u, p) => (u, p, None),
         RpcAuth::Cookie => {
+            // The pid first: a client that finds the new cookie finds its writer too.
+            pid_file = Some(dotcoin_rpc_server::auth::write_private_file(
+                &datadir,
+                dotcoin_rpc_client::NODE_PID_FILE,
+                &format!("{}\n", std::process::id()),
+            )?);
             let (path, pw) = dotcoin_rpc_server::auth::write_cookie(
                 &datadir,
                 dotcoin_common::params::COOKIE_FILE,
@@ -207,6 +219,7 @@ pub async fn start(
         handle,
         addr,
         cookie,
+        pid_file,
         user,
         password,
     })

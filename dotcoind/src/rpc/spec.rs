@@ -238,7 +238,7 @@ pub const SPECS: &[MethodSpec] = &[
         category: "Blockchain",
         name: "getblockhash",
         desc: "Returns hash of block in best-block-chain at height provided.",
-        args: &[arg::<Uint>("height", "The height index")],
+        args: &[arg::<Int>("height", "The height index")],
         returns: ret("string", "The block hash"),
         example: &["1000"],
     },
@@ -745,7 +745,7 @@ pub const SPECS: &[MethodSpec] = &[
         name: "getnetworkhashps",
         desc: "Returns the estimated network hashes per second based on the last n blocks.",
         args: &[
-            opt_arg::<Uint>("nblocks", "120", "The number of previous blocks to calculate estimate from"),
+            opt_arg::<Int>("nblocks", "120", "The number of previous blocks to calculate estimate from, or -1 for blocks since last difficulty change."),
             opt_arg::<Int>("height", "-1", "To estimate at the time of the given height"),
         ],
         returns: ret("numeric", "Hashes per second estimated"),
