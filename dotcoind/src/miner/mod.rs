@@ -238,6 +238,12 @@ impl MinerService {
         self.running.store(false, Ordering::SeqCst);
     }
 
+    /// Whether [`MinerService::shutdown`] was called: the node is stopping, and other
+    /// long RPC calls (`waitfor*`) end too.
+    pub fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
     /// Ends every search for good, `generate` calls included (at node shutdown).
     pub fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);

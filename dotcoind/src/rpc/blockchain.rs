@@ -278,9 +278,21 @@ async fn wait_for_tip(
             if done(&tip) {
                 return tip;
             }
-            if rx.changed().await.is_err() {
-                // The chain service is gone (shutdown): answer with what we saw last.
-                return tip;
+            // The node stopping ends the wait too: the RPC server waits for its calls
+            // before it closes, so a `waitforblockheight` with no timeout would otherwise
+            // hold `stop` forever. The miner's flag is set first thing at shutdown.
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        // The chain service is gone: answer with what we saw last.
+                        return tip;
+                    }
+                }
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                    if ctx.miner.is_shut_down() {
+                        return tip;
+                    }
+                }
             }
         }
     };
