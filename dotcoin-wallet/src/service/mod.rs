@@ -343,8 +343,8 @@ impl Running {
     }
 }
 
-/// Starts serving `service` on `addr`: writes the ports file (with this process's id),
-/// then the cookie.
+/// Starts serving `service` on `addr`: writes the cookie, then the ports file (with this
+/// process's id).
 pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, WalletError> {
     let dir = network_datadir(&service.base, service.network);
     let user = dotcoin_common::params::COOKIE_USER;
@@ -363,14 +363,16 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
     let addr = server
         .local_addr()
         .map_err(|e| WalletError::Node(format!("cannot read the bound address: {e}")))?;
-    // The ports file first: it names this process, so a client that finds the new cookie
-    // finds its writer alive (a cookie left by a killed service, with its ports file, is
-    // refused by clients: `dotcoin_rpc_client::check_cookie_writer`).
+    // The cookie, then the ports file (a client that finds the ports file finds the
+    // cookie). A ports file left by a killed service goes first, so a client that reads
+    // the new cookie never checks it against the dead pid; the new one names this process
+    // (clients refuse a cookie whose writer is gone: `dotcoin_rpc_client::check_cookie_writer`).
+    let _ = std::fs::remove_file(dir.join(PORTS_FILE));
+    let cookie = write_private_file(&dir, COOKIE_FILE, &format!("{user}:{password}"))
+        .map_err(|e| WalletError::io("cannot write the wallet cookie", dir.join(COOKIE_FILE), e))?;
     let ports_json = serde_json::json!({ "rpc": addr.port(), "pid": std::process::id() });
     let ports = write_private_file(&dir, PORTS_FILE, &format!("{ports_json}\n"))
         .map_err(|e| WalletError::io("cannot write the ports file", dir.join(PORTS_FILE), e))?;
-    let cookie = write_private_file(&dir, COOKIE_FILE, &format!("{user}:{password}"))
-        .map_err(|e| WalletError::io("cannot write the wallet cookie", dir.join(COOKIE_FILE), e))?;
     let handle = server.start(methods::module(Arc::clone(&service)));
     tokio::spawn(follow::follow(Arc::clone(&service)));
     info!(target: "rpc", %addr, "wallet service listening");
