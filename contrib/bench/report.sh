@@ -3,7 +3,8 @@
 # L1 (OpenSSL's single-core SHA-256 compressions/s, the reference hashing figures are a
 # ratio to) and V2 (libsecp256k1's BIP340 verifications/s with both cores verifying at
 # once, the reference the validation figures are a ratio to). Runs the criterion
-# benchmarks of the miner, block connection and signature verification, the busy-chain
+# benchmarks of the miner, block connection (also under a reader's held snapshot), the
+# dashboard's address page and signature verification, the busy-chain
 # sync (contrib/bench/sync.sh, chain cached after the first run) SYNC_RUNS times (default
 # 3) with V2 measured between the runs, the RPC load (contrib/bench/rpc.sh) and an idle
 # node's memory. Takes about ten minutes; the first run also generates the sync chain.
@@ -29,6 +30,12 @@ cargo bench --profile dev -p dotcoind --bench node -- \
     exit 1
 }
 L1_AFTER=$(contrib/bench/l1.sh)
+
+log "criterion: reads (blocks connected under a held snapshot, the dashboard's address page)"
+cargo bench --profile dev --workspace --bench reads >> "$OUT/criterion.txt" 2>&1 || {
+    cat "$OUT/criterion.txt" >&2
+    exit 1
+}
 
 log "criterion: secp256k1 BIP340 verification (the validation reference)"
 cargo bench --profile dev -p dotcoin-common --features signing --bench consensus -- \
@@ -154,6 +161,14 @@ if s:
                  + ", ".join(f"{v[0]/1e3:.1f} k" for v in v2_around) + "); "
                  + ", ".join(f"{r:.2f}" for _, r, _ in syncs) + " x 2 V1 (2 V1 "
                  + ", ".join(f"{v[1]/1e3:.1f} k" for v in v2_around) + ")"))
+free = median_time('reads/connect_1000_blocks')
+held = median_time('reads/connect_1000_blocks_snapshot_held')
+rows.append(("1 000 blocks of 4 signed spends connected, a reader holding a snapshot throughout",
+             f"{held:.2f} s", f"{held/free:.2f} x without one ({free:.2f} s)"))
+for state in ("on_disk", "cached"):
+    rows.append((f"dashboard address page, 5 000 coinbases, {state.replace('_', ' ')} (handler's work)",
+                 f"{median_time(f'reads/address_page_5000_coinbases_{state}')*1e3:.2f} ms",
+                 f"page 41: {median_time(f'reads/address_page_5000_coinbases_{state}_page_41')*1e3:.2f} ms"))
 for (method, clients), v in sorted(rpc.items()):
     name = "getblockcount" if method == "getblockcount" else "getblock <1 000-tx block> 2"
     rows.append((f"RPC {name}, {clients} client{'s' if clients > 1 else ''}", f"{v:.0f} req/s", ""))

@@ -600,3 +600,169 @@ fn slow_idle_and_surplus_sockets_are_closed() {
     );
     drop(holders);
 }
+
+/// Every page of `/api/address/<addr>` by the `next` cursors: the pages' outputs
+/// (`txid:vout`) and history txids, and the first page.
+fn address_pages(n: &TestNode, addr: &str) -> (Vec<String>, Vec<String>, Value, usize) {
+    let first = get_ok(n, &format!("/api/address/{addr}"));
+    let (mut utxos, mut history) = (Vec::new(), Vec::new());
+    let mut pages = 0;
+    let mut page = first.clone();
+    loop {
+        pages += 1;
+        assert!(pages < 100, "the cursors end");
+        let rows = page["utxos"].as_array().expect("utxos");
+        let txs = page["history"].as_array().expect("history");
+        // At most a page of confirmed rows, and the pool's on the first page only.
+        let confirmed = rows.iter().filter(|u| !u["height"].is_null()).count();
+        assert!(confirmed <= 50, "{confirmed} confirmed outputs in one page");
+        assert!(txs.iter().filter(|x| !x["height"].is_null()).count() <= 50);
+        utxos.extend(
+            rows.iter()
+                .map(|u| format!("{}:{}", u["txid"].as_str().expect("txid"), u["vout"])),
+        );
+        history.extend(
+            txs.iter()
+                .map(|x| x["txid"].as_str().expect("txid").to_owned()),
+        );
+        let next = &page["next"];
+        let mut query = Vec::new();
+        for cursor in ["utxos_after", "history_before"] {
+            if let Some(c) = next[cursor].as_str() {
+                query.push(format!("{cursor}={c}"));
+            }
+        }
+        if query.is_empty() {
+            break;
+        }
+        page = get_ok(n, &format!("/api/address/{addr}?{}", query.join("&")));
+        // A list whose cursor was not sent starts over: keep only the paged one's rows.
+        if next["utxos_after"].is_null() {
+            page["utxos"] = json!([]);
+        }
+        if next["history_before"].is_null() {
+            page["history"] = json!([]);
+        }
+    }
+    (utxos, history, first, pages)
+}
+
+#[test]
+fn address_pages_add_up_to_the_address_index_rpcs() {
+    let n = start();
+    let (kp, addr) = test_keypair();
+    let pk = dotcoin_common::Address::parse_for(&addr, dotcoin_common::Network::Regtest)
+        .expect("address")
+        .pubkey;
+    let other = dotcoin_common::PubKey([7; 32]);
+    n.generate(130, &addr);
+    let pay = |height: u64, keep: u64| {
+        let prev = dotcoin_functional_tests::coinbase_at(&n, height);
+        let out = |value, pubkey| dotcoin_common::TxOut {
+            value: dotcoin_common::Amount::from_sat(value),
+            pubkey,
+        };
+        dotcoin_functional_tests::signed_spend(
+            &kp,
+            prev,
+            vec![out(keep, pk), out(4_999_000_000 - keep, other)],
+        )
+    };
+    let hex = |tx: &dotcoin_common::Transaction| hex::encode(dotcoin_common::serialize(tx));
+    // A confirmed spend (history with both sides) and one waiting in the pool.
+    let confirmed = pay(1, 2_000_000_000);
+    n.rpc("sendrawtransaction", json!([hex(&confirmed)]));
+    n.generate(1, &addr);
+    let pending = pay(2, 1_000_000_000);
+    n.rpc("sendrawtransaction", json!([hex(&pending)]));
+
+    let (utxos, history, first, pages) = address_pages(&n, &addr);
+    assert!(
+        pages >= 3,
+        "131 outputs take three pages of 50, not {pages}"
+    );
+    let set = |v: &[String]| v.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(set(&utxos).len(), utxos.len(), "no output on two pages");
+    assert_eq!(
+        set(&history).len(),
+        history.len(),
+        "no transaction on two pages"
+    );
+
+    let q = json!([{ "addresses": [addr] }]);
+    let rpc_utxos: Vec<String> = n
+        .rpc("getaddressutxos", q.clone())
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|u| format!("{}:{}", u["txid"].as_str().expect("txid"), u["outputIndex"]))
+        .collect();
+    let rpc_txids: Vec<String> =
+        serde_json::from_value(n.rpc("getaddresstxids", q.clone())).expect("txids");
+    assert_eq!(set(&utxos), set(&rpc_utxos));
+    assert_eq!(set(&history), set(&rpc_txids));
+    assert_eq!(first["utxo_count"], json!(rpc_utxos.len()));
+    assert_eq!(first["tx_count"], json!(rpc_txids.len()));
+    let balance = n.rpc("getaddressbalance", q);
+    let dot = |v: &Value| v.as_f64().expect("number") / 1e8;
+    assert_eq!(first["balance"].as_f64(), Some(dot(&balance["balance"])));
+    assert_eq!(first["immature"].as_f64(), Some(dot(&balance["immature"])));
+    assert_eq!(
+        first["unconfirmed"].as_f64(),
+        Some(dot(&balance["unconfirmed"]))
+    );
+    assert_eq!(first["received"].as_f64(), Some(dot(&balance["received"])));
+    assert_eq!(
+        first["unconfirmed"],
+        10.0 - 50.0,
+        "the pool's payment less its spend"
+    );
+
+    // The history rows carry what each transaction did to the address.
+    let spend_row = history_row(&n, &addr, &confirmed.txid().to_string());
+    assert_eq!(
+        (spend_row["received"].as_f64(), spend_row["sent"].as_f64()),
+        (Some(20.0), Some(50.0))
+    );
+    assert_eq!(spend_row["height"], 131);
+
+    // The transaction page resolves what its input spent from the block's undo data.
+    let tx = get_ok(&n, &format!("/api/tx/{}", confirmed.txid()));
+    assert_eq!(tx["inputs"][0]["value"], 50.0);
+    assert_eq!(tx["inputs"][0]["address"], json!(addr));
+    assert_eq!(tx["value_in"], 50.0);
+    assert_eq!(tx["fee"], 0.01);
+    assert_eq!(
+        (tx["more_inputs"].clone(), tx["input_count"].clone()),
+        (json!(false), json!(1))
+    );
+
+    // Cursors are checked, not trusted.
+    for bad in ["utxos_after=zz", "history_before=1", "utxos_after=00:x"] {
+        assert_eq!(
+            get(&n, &format!("/api/address/{addr}?{bad}")).0,
+            400,
+            "{bad}"
+        );
+    }
+}
+
+/// The history row of `txid` on `addr`'s pages.
+fn history_row(n: &TestNode, addr: &str, txid: &str) -> Value {
+    let mut path = format!("/api/address/{addr}");
+    loop {
+        let page = get_ok(n, &path);
+        if let Some(row) = page["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .find(|x| x["txid"] == txid)
+        {
+            return row.clone();
+        }
+        let Some(c) = page["next"]["history_before"].as_str() else {
+            panic!("{txid} not in the history of {addr}");
+        };
+        path = format!("/api/address/{addr}?history_before={c}");
+    }
+}

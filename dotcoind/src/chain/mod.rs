@@ -27,7 +27,7 @@ mod query;
 pub mod sigcache;
 
 pub use index::{BlockIndex, BlockStatus, ChainTip, ChainTipStatus, IndexEntry};
-pub use query::{txids_of, utxo_stats, utxos_of, UtxoStats};
+pub use query::{history_page, txids_of, utxo_page, utxo_stats, utxos_of, UtxoStats};
 pub use sigcache::{SigCache, SigKey};
 
 use std::cell::RefCell;
@@ -50,9 +50,9 @@ use thiserror::Error;
 use tracing::{debug, info, warn};
 
 use crate::storage::{
-    status, Batch, BlockByHash, BlockIndexByHash, BlockUndo, Empty, HashByHeight, Meta, MetaKey,
-    SpentCoin, Store, StoreError, Table, TxLocation, TxLocationByTxid, TxidByPubkey, UndoByHash,
-    UtxoByOutpoint,
+    status, AddressTx, Batch, BlockByHash, BlockIndexByHash, BlockUndo, HashByHeight, Meta,
+    MetaKey, SpentCoin, Store, StoreError, Table, TxLocation, TxLocationByTxid, TxidByPubkey,
+    UndoByHash, UtxoByOutpoint,
 };
 
 /// What a block's signature check does with the signature cache's entries it uses.
@@ -288,8 +288,7 @@ impl UtxoView for StoreView<'_> {
 
 /// Writes `tx`'s changes to the UTXO set at `height` into `batch`: the coins its inputs
 /// spend (`spent`, in input order; empty for a coinbase) deleted with their address-index
-/// entries, its outputs created. `new`: the outputs are known not to be stored yet. Returns
-/// the keys it paid or spent from, once each.
+/// entries, its outputs created. `new`: the outputs are known not to be stored yet.
 fn write_utxo_changes(
     batch: &mut Batch,
     tx: &Transaction,
@@ -297,11 +296,9 @@ fn write_utxo_changes(
     spent: &[Coin],
     height: u32,
     new: bool,
-) -> Vec<PubKey> {
-    let mut touched: Vec<PubKey> = Vec::with_capacity(spent.len() + tx.outputs.len());
+) {
     for (input, coin) in tx.inputs.iter().zip(spent) {
         batch.spend_coin(input.prevout, coin.output.pubkey);
-        touched.push(coin.output.pubkey);
     }
     for (vout, out) in tx.outputs.iter().enumerate() {
         let op = OutPoint {
@@ -314,11 +311,7 @@ fn write_utxo_changes(
             is_coinbase: spent.is_empty(),
         };
         batch.create_coin(op, coin, new);
-        touched.push(out.pubkey);
     }
-    touched.sort_unstable();
-    touched.dedup();
-    touched
 }
 
 /// Orders blocks best first: most work, then the earliest tie-break (arrival order, or
@@ -1178,8 +1171,9 @@ impl ChainState {
                 }));
             // New outputs: a txid is unique on a chain (coinbases commit to their height,
             // every other transaction spends coins only once).
-            for key in write_utxo_changes(&mut batch, tx, txid, spent, height, true) {
-                batch.put::<TxidByPubkey>(&(key, height, txid), &Empty);
+            write_utxo_changes(&mut batch, tx, txid, spent, height, true);
+            for (key, did) in AddressTx::of_transaction(tx, spent) {
+                batch.put::<TxidByPubkey>(&(key, height, txid), &did);
             }
             batch.put::<TxLocationByTxid>(
                 &txid,

@@ -3,12 +3,11 @@
 //! they run on any thread without the chain writer and answer as of that snapshot's tip.
 
 use bitcoin_hashes::{sha256, Hash, HashEngine};
-use dotcoin_common::consensus::Coin;
 use dotcoin_common::{Amount, BlockHash, Encodable, OutPoint, PubKey, Txid};
 
 use crate::storage::{
-    BlockIndexByHash, Meta, MetaKey, StoreError, StoreView, Table, TxidByPubkey, UtxoByOutpoint,
-    UtxoByPubkey,
+    AddressCoin, AddressTx, BlockIndexByHash, Meta, MetaKey, StoreError, StoreView, Table,
+    TxidByPubkey, UtxoByOutpoint, UtxoByPubkey,
 };
 
 /// `gettxoutsetinfo`'s figures, for the tip they were counted at.
@@ -78,16 +77,14 @@ pub fn utxo_stats(snap: &StoreView) -> Result<UtxoStats, StoreError> {
     })
 }
 
-/// Confirmed unspent outputs locked to `key`.
-pub fn utxos_of(snap: &StoreView, key: &PubKey) -> Result<Vec<(OutPoint, Coin)>, StoreError> {
-    let mut ops = Vec::new();
-    snap.for_each::<UtxoByPubkey>(&key.0, |(_, op), _| ops.push(op))?;
-    let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
-        if let Some(coin) = snap.get::<UtxoByOutpoint>(&op)? {
-            out.push((op, coin));
-        }
-    }
+/// Confirmed unspent outputs locked to `key`, from the address index alone (its values
+/// hold the amounts: no coin is read).
+pub fn utxos_of(
+    snap: &StoreView,
+    key: &PubKey,
+) -> Result<Vec<(OutPoint, AddressCoin)>, StoreError> {
+    let mut out = Vec::new();
+    snap.for_each::<UtxoByPubkey>(&key.0, |(_, op), coin| out.push((op, coin)))?;
     Ok(out)
 }
 
@@ -96,4 +93,52 @@ pub fn txids_of(snap: &StoreView, key: &PubKey) -> Result<Vec<(u32, Txid)>, Stor
     let mut out = Vec::new();
     snap.for_each::<TxidByPubkey>(&key.0, |(_, h, txid), _| out.push((h, txid)))?;
     Ok(out)
+}
+
+/// At most `limit` of `key`'s confirmed unspent outputs in outpoint order, starting past
+/// `after`; with the last one's outpoint when more may follow (the next page's cursor).
+pub fn utxo_page(
+    snap: &StoreView,
+    key: &PubKey,
+    after: Option<OutPoint>,
+    limit: usize,
+) -> Result<(Vec<(OutPoint, AddressCoin)>, Option<OutPoint>), StoreError> {
+    let mut out = Vec::with_capacity(limit.min(1024));
+    let mut more = false;
+    let cursor = after.map(|op| (*key, op));
+    snap.walk::<UtxoByPubkey>(&key.0, cursor.as_ref(), false, |(_, op), coin| {
+        if out.len() == limit {
+            more = true;
+            return false;
+        }
+        out.push((op, coin));
+        true
+    })?;
+    let next = more.then(|| out.last().map(|(op, _)| *op)).flatten();
+    Ok((out, next))
+}
+
+/// At most `limit` of `key`'s confirmed transactions, newest first (by height, then txid
+/// descending), starting past `before`; with the last one's (height, txid) when more may
+/// follow.
+#[allow(clippy::type_complexity)]
+pub fn history_page(
+    snap: &StoreView,
+    key: &PubKey,
+    before: Option<(u32, Txid)>,
+    limit: usize,
+) -> Result<(Vec<(u32, Txid, AddressTx)>, Option<(u32, Txid)>), StoreError> {
+    let mut out = Vec::with_capacity(limit.min(1024));
+    let mut more = false;
+    let cursor = before.map(|(h, t)| (*key, h, t));
+    snap.walk::<TxidByPubkey>(&key.0, cursor.as_ref(), true, |(_, h, txid), did| {
+        if out.len() == limit {
+            more = true;
+            return false;
+        }
+        out.push((h, txid, did));
+        true
+    })?;
+    let next = more.then(|| out.last().map(|(h, t, _)| (*h, *t))).flatten();
+    Ok((out, next))
 }

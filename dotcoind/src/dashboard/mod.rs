@@ -31,10 +31,8 @@ use axum::{Json, Router};
 use base64::Engine;
 use dotcoin_common::consensus::MAX_BLOCK_SIZE;
 use dotcoin_common::pow::{difficulty, is_retarget_height};
-use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, Txid};
-use dotcoin_rpc_server::arg::{
-    AddressIndexList, Count, Flag, FromParam, HashArg, Int, KeywordArg, ParamError, Text,
-};
+use dotcoin_common::{Address, Amount, BlockHash, OutPoint, Transaction, TxOut, Txid};
+use dotcoin_rpc_server::arg::{Count, Flag, FromParam, HashArg, Int, KeywordArg, ParamError, Text};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -43,13 +41,15 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
+use crate::chain::{history_page, utxo_page};
 use crate::chain::{BlockStatus, IndexEntry};
-use crate::rpc::address::{AddressIndexRpcImpl, AddressIndexRpcServer};
+use crate::rpc::address::{address_totals, confirmed_utxo, pool_utxo};
 use crate::rpc::blockchain::{BlockchainRpcImpl, BlockchainRpcServer};
 use crate::rpc::mining::{MiningRpcImpl, MiningRpcServer};
 use crate::rpc::network::{AddNodeCommand, NetworkRpcImpl, NetworkRpcServer};
 use crate::rpc::RpcContext;
 use crate::state::{Event, Snapshot};
+use crate::storage::StoreError;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -57,8 +57,10 @@ const STYLE_CSS: &str = include_str!("assets/style.css");
 
 /// Reorganisations remembered for the block tree.
 const MAX_REORGS: usize = 50;
-/// Most heights the tree, block list and difficulty chart cover in one answer.
+/// Most heights the tree and difficulty chart cover in one answer (index reads only).
 const MAX_WINDOW: u32 = 2000;
+/// Most blocks the block list covers in one answer: each is a full block read.
+const MAX_BLOCK_LIST: u32 = 50;
 
 /// What the dashboard's handlers share.
 #[derive(Clone)]
@@ -71,6 +73,10 @@ struct Dash {
     reorgs: Arc<Mutex<VecDeque<Value>>>,
     /// One permit per open event stream (see [`MAX_EVENT_STREAMS`]).
     streams: Arc<tokio::sync::Semaphore>,
+    /// Where the `GET` handlers' reads run.
+    reads: ReadPool,
+    /// The last `/api/mempool` answer and the pool it describes.
+    mempool_reply: Arc<Mutex<Option<(MempoolKey, Value)>>>,
 }
 
 /// Event streams open at once. Each is a broadcast receiver and a connection held open
@@ -137,6 +143,8 @@ pub async fn start(
         basic: Arc::new(basic),
         reorgs: Arc::new(Mutex::new(VecDeque::new())),
         streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
+        reads: ReadPool::new()?,
+        mempool_reply: Arc::new(Mutex::new(None)),
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
@@ -429,8 +437,69 @@ macro_rules! run_blocking {
     };
 }
 
+/// Threads of the dashboard's read pool.
+pub const READ_THREADS: usize = 2;
+/// Reads admitted at once, running or waiting for a thread; past this a `GET` is answered
+/// 503 at once.
+pub const MAX_READS: usize = 16;
+
+/// The dashboard's own threads for its `GET` handlers' reads (store scans, block reads,
+/// JSON building): never tokio's blocking pool, which block processing and the RPC
+/// use, so however many page loads arrive they take at most [`READ_THREADS`] cores and
+/// [`MAX_READS`] requests' memory, and the node's own work never waits behind them.
+#[derive(Clone)]
+struct ReadPool {
+    pool: Arc<rayon::ThreadPool>,
+    admitted: Arc<tokio::sync::Semaphore>,
+}
+
+impl ReadPool {
+    fn new() -> std::io::Result<ReadPool> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(READ_THREADS)
+            .thread_name(|i| format!("dashboard-read-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(ReadPool {
+            pool: Arc::new(pool),
+            admitted: Arc::new(tokio::sync::Semaphore::new(MAX_READS)),
+        })
+    }
+
+    /// Runs `f` on the pool; an error reply when the pool is full or `f` panicked. The
+    /// permit goes with the job, not the request: a client that hangs up does not free
+    /// a place its read still takes.
+    async fn run(&self, f: impl FnOnce() -> Response + Send + 'static) -> Response {
+        let Ok(permit) = Arc::clone(&self.admitted).try_acquire_owned() else {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the dashboard is answering {MAX_READS} reads already; retry shortly"),
+            );
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            // A panic in a rayon job would abort the process.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            drop(permit);
+            let _ = tx.send(r);
+        });
+        match rx.await {
+            Ok(Ok(r)) => r,
+            _ => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        }
+    }
+}
+
+/// Runs a read handler's body on the dashboard's [`ReadPool`].
+macro_rules! run_read {
+    ($d:expr, $body:expr) => {{
+        let reads = $d.reads.clone();
+        reads.run(move || $body).await
+    }};
+}
+
 async fn node(State(d): State<Dash>) -> Response {
-    run_blocking!({
+    run_read!(d, {
         let chain = BlockchainRpcImpl::new(d.ctx.clone());
         let mining = MiningRpcImpl::new(d.ctx.clone());
         let (info, mi) = match (chain.getblockchaininfo(), mining.getmininginfo()) {
@@ -471,52 +540,54 @@ struct Window {
 }
 
 async fn tree(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
-    let depth = w.depth.unwrap_or(60).clamp(1, MAX_WINDOW);
-    let snap = d.ctx.chain.snapshot();
-    let index = snap.index();
-    let best = snap.best_header();
-    let low = best.height.saturating_sub(depth);
-    let mut seen = std::collections::HashSet::new();
-    let mut picked: Vec<IndexEntry> = Vec::new();
-    for h in low..=index.height() {
-        if let Some(e) = index.active_hash(h).and_then(|h| index.get(&h)) {
-            seen.insert(e.hash);
-            picked.push(*e);
-        }
-    }
-    // Every branch that reaches into the window, walked down to the active chain.
-    for leaf in index.leaves() {
-        let mut cur = Some(leaf);
-        while let Some(e) = cur {
-            if e.height < low || index.is_active(e) || !seen.insert(e.hash) {
-                break;
+    run_read!(d, {
+        let depth = w.depth.unwrap_or(60).clamp(1, MAX_WINDOW);
+        let snap = d.ctx.chain.snapshot();
+        let index = snap.index();
+        let best = snap.best_header();
+        let low = best.height.saturating_sub(depth);
+        let mut seen = std::collections::HashSet::new();
+        let mut picked: Vec<IndexEntry> = Vec::new();
+        for h in low..=index.height() {
+            if let Some(e) = index.active_hash(h).and_then(|h| index.get(&h)) {
+                seen.insert(e.hash);
+                picked.push(*e);
             }
-            picked.push(*e);
-            cur = index.get(&e.header.prev_blockhash);
         }
-    }
-    let out: Vec<Value> = picked
-        .iter()
-        .map(|e| {
-            json!({
-                "hash": e.hash,
-                "prev": e.header.prev_blockhash,
-                "height": e.height,
-                "status": entry_status(&snap, e),
-                "chainwork": format!("{:x}", e.chainwork),
-                "time": e.header.time,
-                "sequence": e.sequence,
+        // Every branch that reaches into the window, walked down to the active chain.
+        for leaf in index.leaves() {
+            let mut cur = Some(leaf);
+            while let Some(e) = cur {
+                if e.height < low || index.is_active(e) || !seen.insert(e.hash) {
+                    break;
+                }
+                picked.push(*e);
+                cur = index.get(&e.header.prev_blockhash);
+            }
+        }
+        let out: Vec<Value> = picked
+            .iter()
+            .map(|e| {
+                json!({
+                    "hash": e.hash,
+                    "prev": e.header.prev_blockhash,
+                    "height": e.height,
+                    "status": entry_status(&snap, e),
+                    "chainwork": format!("{:x}", e.chainwork),
+                    "time": e.header.time,
+                    "sequence": e.sequence,
+                })
             })
-        })
-        .collect();
-    let reorgs: Vec<Value> = d
-        .reorgs
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .cloned()
-        .collect();
-    Json(json!({ "tip": snap.tip().hash, "blocks": out, "reorgs": reorgs })).into_response()
+            .collect();
+        let reorgs: Vec<Value> = d
+            .reorgs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        Json(json!({ "tip": snap.tip().hash, "blocks": out, "reorgs": reorgs })).into_response()
+    })
 }
 
 /// The coinbase's first output's address, and the fees (coinbase value minus subsidy).
@@ -536,14 +607,14 @@ fn miner_and_fees(snap: &Snapshot, height: u32, coinbase: &Transaction) -> (Valu
 }
 
 async fn blocks(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
-    run_blocking!({
+    run_read!(d, {
         let snap = d.ctx.chain.snapshot();
         let index = snap.index();
         let top = w
             .before
             .map_or(index.height(), |b| b.saturating_sub(1))
             .min(index.height());
-        let count = w.count.unwrap_or(20).clamp(1, 200);
+        let count = w.count.unwrap_or(20).clamp(1, MAX_BLOCK_LIST);
         let mut out = Vec::new();
         for h in (top.saturating_sub(count - 1)..=top).rev() {
             let Some(e) = index.active_hash(h).and_then(|h| index.get(&h)) else {
@@ -583,7 +654,7 @@ fn find_block(snap: &Snapshot, id: &str) -> Option<IndexEntry> {
 }
 
 async fn block(State(d): State<Dash>, Path(id): Path<String>) -> Response {
-    run_blocking!({
+    run_read!(d, {
         let snap = d.ctx.chain.snapshot();
         let Some(e) = find_block(&snap, &id) else {
             return error(StatusCode::NOT_FOUND, format!("no block {id:?}"));
@@ -642,17 +713,38 @@ async fn block(State(d): State<Dash>, Path(id): Path<String>) -> Response {
     })
 }
 
-/// A confirmed transaction and the block holding it, by the transaction index.
-fn confirmed_tx(snap: &Snapshot, txid: &Txid) -> Option<(Transaction, IndexEntry)> {
-    let loc = snap.tx_location(txid).ok().flatten()?;
-    let block = snap.block(&loc.block).ok().flatten()?;
-    let tx = block.txdata.get(loc.index as usize)?.clone();
-    let entry = *snap.index().get(&loc.block)?;
-    Some((tx, entry))
+/// Inputs and outputs `/api/tx` lists: a transaction as large as a block has thousands.
+pub const MAX_TX_ROWS: usize = 100;
+
+/// A confirmed transaction, the block holding it, and the coins its inputs spent (from
+/// the block's undo data: one read for all of them, not one block per input).
+#[allow(clippy::type_complexity)]
+fn confirmed_tx(
+    snap: &Snapshot,
+    txid: &Txid,
+) -> Result<Option<(Transaction, IndexEntry, Option<Vec<TxOut>>)>, StoreError> {
+    let Some(loc) = snap.tx_location(txid)? else {
+        return Ok(None);
+    };
+    let Some(mut block) = snap.block(&loc.block)? else {
+        return Ok(None);
+    };
+    let Some(entry) = snap.index().get(&loc.block).copied() else {
+        return Ok(None);
+    };
+    let i = loc.index as usize;
+    if i >= block.txdata.len() {
+        return Ok(None);
+    }
+    let spent = crate::rpc::json::spent_by_block(snap, &block)?
+        .and_then(|mut per_tx| per_tx.get_mut(i).map(std::mem::take))
+        .map(|coins| coins.iter().map(|c| c.output).collect::<Vec<_>>());
+    let tx = block.txdata.swap_remove(i);
+    Ok(Some((tx, entry, spent)))
 }
 
 async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
-    run_blocking!({
+    run_read!(d, {
         let Ok(txid) = txid.parse::<Txid>() else {
             return error(StatusCode::BAD_REQUEST, "not a txid");
         };
@@ -665,32 +757,25 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
                 Some(e.spent.iter().map(|c| c.output).collect::<Vec<_>>()),
                 None,
             )
-        } else if let Some((tx, entry)) = confirmed_tx(&snap, &txid) {
-            // What each input spent, from the transaction that created it.
-            let spent = (!tx.is_coinbase()).then(|| {
-                tx.inputs
-                    .iter()
-                    .filter_map(|i| {
-                        let (prev, _) = confirmed_tx(&snap, &i.prevout.txid)?;
-                        prev.outputs.get(i.prevout.vout as usize).copied()
-                    })
-                    .collect::<Vec<_>>()
-            });
-            (tx, spent, Some(entry))
         } else {
-            return error(StatusCode::NOT_FOUND, format!("no transaction {txid}"));
+            match confirmed_tx(&snap, &txid) {
+                Ok(Some((tx, entry, spent))) => (tx, spent, Some(entry)),
+                Ok(None) => return error(StatusCode::NOT_FOUND, format!("no transaction {txid}")),
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            }
         };
         let coinbase = tx.is_coinbase();
-        let spent = spent.filter(|s| s.len() == tx.inputs.len());
-        let fee = spent.as_ref().and_then(|s| {
-            let inp = Amount::checked_sum(s.iter().map(|o| o.value))?;
-            let out = Amount::checked_sum(tx.outputs.iter().map(|o| o.value))?;
-            inp.checked_sub(out)
-        });
+        let spent = spent.filter(|s| s.len() == tx.inputs.len() && !coinbase);
+        let value_in = spent
+            .as_ref()
+            .and_then(|s| Amount::checked_sum(s.iter().map(|o| o.value)));
+        let value_out = Amount::checked_sum(tx.outputs.iter().map(|o| o.value));
+        let fee = value_in.zip(value_out).and_then(|(i, o)| i.checked_sub(o));
         let size = tx.size();
         let inputs: Vec<Value> = tx
             .inputs
             .iter()
+            .take(MAX_TX_ROWS)
             .enumerate()
             .map(|(i, input)| {
                 let prev = spent.as_ref().and_then(|s| s.get(i));
@@ -705,6 +790,7 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
         let outputs: Vec<Value> = tx
             .outputs
             .iter()
+            .take(MAX_TX_ROWS)
             .enumerate()
             .map(|(n, o)| {
                 let op = OutPoint {
@@ -726,10 +812,16 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
             "coinbase": coinbase,
             "fee": fee.map(dot),
             "fee_rate": fee.map(|f| f.to_dot_f64() * 1000.0 / size.max(1) as f64),
+            "value_in": value_in.map(dot),
+            "value_out": value_out.map(dot),
             "confirmations": confirmations,
             "in_mempool": block.is_none(),
             "block_hash": block.map(|b| json!(b.hash)).unwrap_or(Value::Null),
             "block_height": block.map(|b| json!(b.height)).unwrap_or(Value::Null),
+            "input_count": tx.inputs.len(),
+            "output_count": tx.outputs.len(),
+            "more_inputs": tx.inputs.len() > MAX_TX_ROWS,
+            "more_outputs": tx.outputs.len() > MAX_TX_ROWS,
             "inputs": inputs,
             "outputs": outputs,
         }))
@@ -737,152 +829,257 @@ async fn tx(State(d): State<Dash>, Path(txid): Path<String>) -> Response {
     })
 }
 
-async fn address(State(d): State<Dash>, Path(addr): Path<String>) -> Response {
-    run_blocking!({
-        let rpc = AddressIndexRpcImpl::new(d.ctx.clone());
-        let q = AddressIndexList(vec![addr.clone()]);
-        let balance = match rpc.getaddressbalance(q.clone()) {
-            Ok(b) => b,
-            Err(e) => return rpc_error(e),
+/// Rows of an address's outputs, and of its history, in one `/api/address` answer (and
+/// at most as many again from the mempool, on the first page).
+pub const ADDRESS_PAGE: usize = 50;
+
+/// Where a page of `/api/address` starts: the `next` cursors of the previous answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct AddressQuery {
+    /// Confirmed outputs past this `txid:vout`, in outpoint order.
+    pub utxos_after: Option<String>,
+    /// Confirmed history before this `height:txid`, newest first.
+    pub history_before: Option<String>,
+}
+
+fn parse_outpoint(s: &str) -> Option<OutPoint> {
+    let (txid, vout) = s.split_once(':')?;
+    Some(OutPoint {
+        txid: txid.parse().ok()?,
+        vout: vout.parse().ok()?,
+    })
+}
+
+fn parse_history_cursor(s: &str) -> Option<(u32, Txid)> {
+    let (height, txid) = s.split_once(':')?;
+    Some((height.parse().ok()?, txid.parse().ok()?))
+}
+
+fn sat_dot(sat: u64) -> Value {
+    dot(Amount::from_sat(sat))
+}
+
+/// One page of `/api/address/<addr>` as of `snap`: the totals (from one walk of each
+/// address index, whose values hold the amounts: no coin, block or transaction-location
+/// read), at most [`ADDRESS_PAGE`] confirmed outputs and history rows from the cursors
+/// of `q`, and the cursors of the next page. The mempool's outputs and transactions of
+/// the address (at most [`ADDRESS_PAGE`] each) come first on the first page.
+pub fn address_page(snap: &Snapshot, addr: &str, q: &AddressQuery) -> Result<Value, Response> {
+    let bad = |what: &str| error(StatusCode::BAD_REQUEST, what.to_owned());
+    let address = Address::parse_for(addr, snap.params().network).map_err(|e| {
+        rpc_error(ErrorObjectOwned::owned(
+            dotcoin_rpc_server::RpcErrorCode::InvalidAddressOrKey as i32,
+            format!("Invalid address '{addr}' for parameter 'addresses': {e}"),
+            None::<()>,
+        ))
+    })?;
+    let key = address.pubkey;
+    let utxos_after = match q.utxos_after.as_deref() {
+        None => None,
+        Some(c) => Some(parse_outpoint(c).ok_or_else(|| bad("utxos_after is txid:vout"))?),
+    };
+    let history_before = match q.history_before.as_deref() {
+        None => None,
+        Some(c) => {
+            Some(parse_history_cursor(c).ok_or_else(|| bad("history_before is height:txid"))?)
+        }
+    };
+    let totals = address_totals(snap, &address).map_err(rpc_error)?;
+    let db = |e: StoreError| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let pool = snap.mempool();
+    let mut utxos: Vec<Value> = Vec::new();
+    if utxos_after.is_none() {
+        for (op, out) in pool.outputs_to(&key).into_iter().take(ADDRESS_PAGE) {
+            let u = pool_utxo(snap, &address, op, &out);
+            utxos.push(json!({
+                "txid": u.txid, "vout": u.output_index, "value": sat_dot(u.satoshis),
+                "height": Value::Null, "confirmations": 0, "coinbase": false,
+                "spent_in_mempool": u.spent_in_mempool,
+            }));
+        }
+    }
+    let (page, utxos_next) = utxo_page(snap.view(), &key, utxos_after, ADDRESS_PAGE).map_err(db)?;
+    for (op, coin) in page {
+        let u = confirmed_utxo(snap, &address, op, &coin).map_err(rpc_error)?;
+        utxos.push(json!({
+            "txid": u.txid, "vout": u.output_index, "value": sat_dot(u.satoshis),
+            "height": u.height, "confirmations": u.confirmations, "coinbase": u.coinbase,
+            "immature": u.immature, "spent_in_mempool": u.spent_in_mempool,
+        }));
+    }
+    let pool_txids = pool.txids_touching(&key);
+    let mut history: Vec<Value> = Vec::new();
+    if history_before.is_none() {
+        // Newest first, as the confirmed rows below.
+        for txid in pool_txids.iter().rev().take(ADDRESS_PAGE) {
+            history.push(json!({ "txid": txid, "height": Value::Null }));
+        }
+    }
+    let (page, history_next) =
+        history_page(snap.view(), &key, history_before, ADDRESS_PAGE).map_err(db)?;
+    for (height, txid, did) in page {
+        history.push(json!({
+            "txid": txid, "height": height,
+            "received": dot(did.received), "sent": dot(did.sent),
+        }));
+    }
+    let b = &totals.balance;
+    Ok(json!({
+        "address": addr,
+        "balance": sat_dot(b.balance),
+        "immature": sat_dot(b.immature),
+        "unconfirmed": b.unconfirmed as f64 / 1e8,
+        "received": sat_dot(b.received),
+        "utxo_count": totals.confirmed_utxos + totals.pool_utxos,
+        "tx_count": totals.confirmed_txs + pool_txids.len() as u64,
+        "page_size": ADDRESS_PAGE,
+        "utxos": utxos,
+        "history": history,
+        "next": {
+            "utxos_after": utxos_next.map(|op| format!("{}:{}", op.txid, op.vout)),
+            "history_before": history_next.map(|(h, t)| format!("{h}:{t}")),
+        },
+    }))
+}
+
+async fn address(
+    State(d): State<Dash>,
+    Path(addr): Path<String>,
+    Query(q): Query<AddressQuery>,
+) -> Response {
+    run_read!(d, {
+        let snap = d.ctx.chain.snapshot();
+        match address_page(&snap, &addr, &q) {
+            Ok(v) => Json(v).into_response(),
+            Err(resp) => resp,
+        }
+    })
+}
+
+/// Transactions `/api/mempool` lists, best fee rate first, and txids of the projected
+/// next block it lists.
+pub const MEMPOOL_LIST: usize = 100;
+
+/// What a `/api/mempool` answer describes: the tip and the pool's change count.
+type MempoolKey = (BlockHash, u64, usize);
+
+async fn mempool(State(d): State<Dash>) -> Response {
+    run_read!(d, {
+        let snap = d.ctx.chain.snapshot();
+        let pool = snap.mempool();
+        let key = (snap.tip().hash, pool.mempool_sequence(), pool.len());
+        // The projected block is a template build over the whole pool: made once per
+        // change of the pool, however many page loads ask in between.
+        if let Some((k, v)) = &*d.mempool_reply.lock().unwrap_or_else(|p| p.into_inner()) {
+            if *k == key {
+                return Json(v.clone()).into_response();
+            }
+        }
+        let mut entries = pool.entries();
+        let by_rate = |a: &&crate::mempool::MempoolEntry, b: &&crate::mempool::MempoolEntry| {
+            b.fee_rate().cmp(&a.fee_rate())
         };
-        let utxos = match rpc.getaddressutxos(q.clone()) {
-            Ok(u) => u,
-            Err(e) => return rpc_error(e),
-        };
-        let history = match rpc.getaddresstxids(q) {
-            Ok(h) => h,
-            Err(e) => return rpc_error(e),
-        };
-        let height = d.ctx.chain.snapshot().height();
-        let locate = |t: &Txid| {
-            d.ctx
-                .chain
-                .snapshot()
-                .tx_location(t)
-                .ok()
-                .flatten()
-                .and_then(|l| {
-                    d.ctx
-                        .chain
-                        .snapshot()
-                        .index()
-                        .get(&l.block)
-                        .map(|e| e.height)
+        if entries.len() > MEMPOOL_LIST {
+            entries.select_nth_unstable_by(MEMPOOL_LIST, by_rate);
+            entries.truncate(MEMPOOL_LIST);
+        }
+        entries.sort_by(by_rate);
+        let next = pool.select_for_block(MAX_BLOCK_SIZE - 1000);
+        let next_fees = Amount::checked_sum(next.iter().map(|(_, f)| *f)).unwrap_or(Amount::ZERO);
+        let in_next: std::collections::HashSet<Txid> = next.iter().map(|(t, _)| t.txid()).collect();
+        let v = json!({
+            "count": pool.len(),
+            "bytes": pool.total_size(),
+            "txs": entries.iter().map(|e| json!({
+                "txid": e.txid,
+                "size": e.size,
+                "fee": dot(e.fee),
+                "fee_rate": e.fee_rate().to_sat_per_kvb() as f64 / 1e8,
+                "time": e.time,
+                "in_next": in_next.contains(&e.txid),
+            })).collect::<Vec<_>>(),
+            "next_block": {
+                "count": next.len(),
+                "txids": next.iter().take(MEMPOOL_LIST).map(|(t, _)| t.txid()).collect::<Vec<_>>(),
+                "fees": dot(next_fees),
+                "size": next.iter().map(|(t, _)| t.size()).sum::<usize>(),
+            },
+        });
+        *d.mempool_reply.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, v.clone()));
+        Json(v).into_response()
+    })
+}
+
+async fn difficulty_series(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
+    run_read!(d, {
+        let snap = d.ctx.chain.snapshot();
+        let params = snap.params();
+        let index = snap.index();
+        let count = w.count.unwrap_or(200).clamp(1, MAX_WINDOW);
+        let top = index.height();
+        let points: Vec<Value> = (top.saturating_sub(count - 1)..=top)
+            .filter_map(|h| index.active_hash(h).and_then(|x| index.get(&x)))
+            .map(|e| {
+                let prev = (e.height > 0)
+                    .then(|| index.get(&e.header.prev_blockhash))
+                    .flatten();
+                json!({
+                    "height": e.height,
+                    "time": e.header.time,
+                    "interval": prev.map(|p| i64::from(e.header.time) - i64::from(p.header.time)),
+                    "difficulty": difficulty(e.header.bits),
+                    "retarget": is_retarget_height(params, e.height),
                 })
-        };
+            })
+            .collect();
         Json(json!({
-            "address": addr,
-            "balance": balance.balance as f64 / 1e8,
-            "immature": balance.immature as f64 / 1e8,
-            "unconfirmed": balance.unconfirmed as f64 / 1e8,
-            "utxos": utxos.iter().map(|u| json!({
-                "txid": u.txid,
-                "vout": u.output_index,
-                "value": u.satoshis as f64 / 1e8,
-                "height": if u.confirmations == 0 { Value::Null } else { json!(u.height) },
-                "confirmations": u.confirmations,
-            })).collect::<Vec<_>>(),
-            "history": history.iter().rev().map(|t| json!({
-                "txid": t,
-                "height": locate(t).filter(|h| *h <= height),
-            })).collect::<Vec<_>>(),
+            "target_spacing": params.target_spacing,
+            "retarget_interval": params.retarget_interval,
+            "points": points,
         }))
         .into_response()
     })
 }
 
-async fn mempool(State(d): State<Dash>) -> Response {
-    let snap = d.ctx.chain.snapshot();
-    let pool = snap.mempool();
-    let mut entries = pool.entries();
-    entries.sort_by_key(|e| std::cmp::Reverse(e.fee_rate()));
-    let next = pool.select_for_block(MAX_BLOCK_SIZE - 1000);
-    let next_fees = Amount::checked_sum(next.iter().map(|(_, f)| *f)).unwrap_or(Amount::ZERO);
-    Json(json!({
-        "count": pool.len(),
-        "bytes": pool.total_size(),
-        "txs": entries.iter().take(500).map(|e| json!({
-            "txid": e.txid,
-            "size": e.size,
-            "fee": dot(e.fee),
-            "fee_rate": e.fee_rate().to_sat_per_kvb() as f64 / 1e8,
-            "time": e.time,
-        })).collect::<Vec<_>>(),
-        "next_block": {
-            "txids": next.iter().map(|(t, _)| t.txid()).collect::<Vec<_>>(),
-            "fees": dot(next_fees),
-            "size": next.iter().map(|(t, _)| t.size()).sum::<usize>(),
-        },
-    }))
-    .into_response()
-}
-
-async fn difficulty_series(State(d): State<Dash>, Query(w): Query<Window>) -> Response {
-    let snap = d.ctx.chain.snapshot();
-    let params = snap.params();
-    let index = snap.index();
-    let count = w.count.unwrap_or(200).clamp(1, MAX_WINDOW);
-    let top = index.height();
-    let points: Vec<Value> = (top.saturating_sub(count - 1)..=top)
-        .filter_map(|h| index.active_hash(h).and_then(|x| index.get(&x)))
-        .map(|e| {
-            let prev = (e.height > 0)
-                .then(|| index.get(&e.header.prev_blockhash))
-                .flatten();
-            json!({
-                "height": e.height,
-                "time": e.header.time,
-                "interval": prev.map(|p| i64::from(e.header.time) - i64::from(p.header.time)),
-                "difficulty": difficulty(e.header.bits),
-                "retarget": is_retarget_height(params, e.height),
-            })
-        })
-        .collect();
-    Json(json!({
-        "target_spacing": params.target_spacing,
-        "retarget_interval": params.retarget_interval,
-        "points": points,
-    }))
-    .into_response()
-}
-
 async fn peers(State(d): State<Dash>) -> Response {
-    let rpc = NetworkRpcImpl::new(d.ctx.clone());
-    let list = match rpc.getpeerinfo() {
-        Ok(l) => l,
-        Err(e) => return rpc_error(e),
-    };
-    let out: Vec<Value> = list
-        .iter()
-        .map(|p| {
-            // dotcoind's default ports put the dashboard one above the P2P port (18633 /
-            // 18634 on regtest, and so in the devnet): a guess, shown as a link only when
-            // the peer told us its listening port.
-            let listen_port = d
-                .ctx
-                .net
-                .peers()
-                .iter()
-                .find(|x| x.id == p.id)
-                .and_then(|x| x.stats().remote)
-                .map(|r| r.listen_port)
-                .filter(|p| *p != 0 && *p != u16::MAX);
-            let ip = p.addr.rsplit_once(':').map(|(ip, _)| ip.to_owned());
-            json!({
-                "id": p.id,
-                "addr": p.addr,
-                "inbound": p.inbound,
-                "height": p.synced_blocks.max(p.startingheight),
-                "ping_ms": p.pingtime.map(|s| s * 1000.0),
-                "banscore": p.banscore,
-                "dashboard_url": match (listen_port, ip) {
-                    (Some(port), Some(ip)) => json!(format!("http://{ip}:{}/", port + 1)),
-                    _ => Value::Null,
-                },
+    run_read!(d, {
+        let rpc = NetworkRpcImpl::new(d.ctx.clone());
+        let list = match rpc.getpeerinfo() {
+            Ok(l) => l,
+            Err(e) => return rpc_error(e),
+        };
+        let out: Vec<Value> = list
+            .iter()
+            .map(|p| {
+                // dotcoind's default ports put the dashboard one above the P2P port (18633 /
+                // 18634 on regtest, and so in the devnet): a guess, shown as a link only when
+                // the peer told us its listening port.
+                let listen_port = d
+                    .ctx
+                    .net
+                    .peers()
+                    .iter()
+                    .find(|x| x.id == p.id)
+                    .and_then(|x| x.stats().remote)
+                    .map(|r| r.listen_port)
+                    .filter(|p| *p != 0 && *p != u16::MAX);
+                let ip = p.addr.rsplit_once(':').map(|(ip, _)| ip.to_owned());
+                json!({
+                    "id": p.id,
+                    "addr": p.addr,
+                    "inbound": p.inbound,
+                    "height": p.synced_blocks.max(p.startingheight),
+                    "ping_ms": p.pingtime.map(|s| s * 1000.0),
+                    "banscore": p.banscore,
+                    "dashboard_url": match (listen_port, ip) {
+                        (Some(port), Some(ip)) => json!(format!("http://{ip}:{}/", port + 1)),
+                        _ => Value::Null,
+                    },
+                })
             })
-        })
-        .collect();
-    Json(out).into_response()
+            .collect();
+        Json(out).into_response()
+    })
 }
 
 #[derive(Deserialize)]
@@ -892,7 +1089,7 @@ struct SearchQuery {
 
 async fn search(State(d): State<Dash>, Query(s): Query<SearchQuery>) -> Response {
     let q = s.q.trim().to_owned();
-    run_blocking!({
+    run_read!(d, {
         let snap = d.ctx.chain.snapshot();
         if let Some(e) = find_block(&snap, &q) {
             return Json(json!({ "kind": "block", "id": e.hash })).into_response();

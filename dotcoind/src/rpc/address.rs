@@ -1,9 +1,11 @@
 //! Address index calls: public data about what addresses hold and did, mempool-aware.
-//! These are what the wallet asks; no key ever passes here. They scan the store, so they
-//! run on blocking threads against a snapshot, never on the async workers.
+//! These are what the wallet asks; no key ever passes here. They scan the address index,
+//! whose values hold the amounts (no coin or block is read), on blocking threads against
+//! a snapshot, never on the async workers. The dashboard's address page shares
+//! [`address_totals`] and the row builders.
 
 use dotcoin_common::rpc_types::{AddressBalance, AddressUtxo};
-use dotcoin_common::{Address, Network, Txid};
+use dotcoin_common::{Address, Network, OutPoint, TxOut, Txid};
 use dotcoin_rpc_server::arg::AddressIndexList;
 use jsonrpsee::core::RpcResult;
 use jsonrpsee::proc_macros::rpc;
@@ -12,6 +14,7 @@ use super::error::{rpc_error, MapRpcError, OkOrRpcError, RpcErrorCode};
 use super::RpcContext;
 use crate::chain::{txids_of, utxos_of};
 use crate::state::Snapshot;
+use crate::storage::{AddressCoin, TxidByPubkey, UtxoByPubkey};
 
 /// Address index calls.
 #[rpc(server)]
@@ -69,42 +72,133 @@ impl AddressIndexRpcImpl {
     }
 
     fn utxos(&self, state: &Snapshot, addresses: &[Address]) -> RpcResult<Vec<AddressUtxo>> {
-        let tip = state.height();
-        let maturity = self.ctx.chain.params().coinbase_maturity;
         let mut out = Vec::new();
         for addr in addresses {
             for (op, coin) in
                 utxos_of(state.view(), &addr.pubkey).map_rpc(RpcErrorCode::Database)?
             {
-                out.push(AddressUtxo {
-                    address: addr.to_string(),
-                    txid: op.txid,
-                    output_index: op.vout,
-                    satoshis: coin.output.value.to_sat(),
-                    height: coin.height,
-                    confirmations: confirmations(state, coin.height)?,
-                    coinbase: coin.is_coinbase,
-                    // Spendable in the next block when confirmations reach maturity then.
-                    immature: coin.is_coinbase && (tip + 1).saturating_sub(coin.height) < maturity,
-                    spent_in_mempool: state.mempool().spender_of(&op).is_some(),
-                });
+                out.push(confirmed_utxo(state, addr, op, &coin)?);
             }
             for (op, txout) in state.mempool().outputs_to(&addr.pubkey) {
-                out.push(AddressUtxo {
-                    address: addr.to_string(),
-                    txid: op.txid,
-                    output_index: op.vout,
-                    satoshis: txout.value.to_sat(),
-                    height: 0,
-                    confirmations: 0,
-                    coinbase: false,
-                    immature: false,
-                    spent_in_mempool: state.mempool().spender_of(&op).is_some(),
-                });
+                out.push(pool_utxo(state, addr, op, &txout));
             }
         }
         Ok(out)
     }
+}
+
+/// One confirmed address-index row as `getaddressutxos` shows it.
+pub(crate) fn confirmed_utxo(
+    state: &Snapshot,
+    addr: &Address,
+    op: OutPoint,
+    coin: &AddressCoin,
+) -> RpcResult<AddressUtxo> {
+    let maturity = state.params().coinbase_maturity;
+    Ok(AddressUtxo {
+        address: addr.to_string(),
+        txid: op.txid,
+        output_index: op.vout,
+        satoshis: coin.value.to_sat(),
+        height: coin.height,
+        confirmations: confirmations(state, coin.height)?,
+        coinbase: coin.is_coinbase,
+        // Spendable in the next block when confirmations reach maturity then.
+        immature: coin.is_coinbase
+            && state.height().saturating_add(1).saturating_sub(coin.height) < maturity,
+        spent_in_mempool: state.mempool().spender_of(&op).is_some(),
+    })
+}
+
+/// One pool output to `addr` as `getaddressutxos` shows it.
+pub(crate) fn pool_utxo(
+    state: &Snapshot,
+    addr: &Address,
+    op: OutPoint,
+    out: &TxOut,
+) -> AddressUtxo {
+    AddressUtxo {
+        address: addr.to_string(),
+        txid: op.txid,
+        output_index: op.vout,
+        satoshis: out.value.to_sat(),
+        height: 0,
+        confirmations: 0,
+        coinbase: false,
+        immature: false,
+        spent_in_mempool: state.mempool().spender_of(&op).is_some(),
+    }
+}
+
+/// What an address holds and did, as of one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressTotals {
+    /// `getaddressbalance`'s figures.
+    pub balance: AddressBalance,
+    /// Confirmed unspent outputs.
+    pub confirmed_utxos: u64,
+    /// Pool outputs paying it.
+    pub pool_utxos: u64,
+    /// Confirmed transactions touching it.
+    pub confirmed_txs: u64,
+}
+
+/// The totals of `addr`: one walk of each address index (whose values hold the amounts,
+/// so no coin or block is read) and one pass over the pool.
+pub fn address_totals(state: &Snapshot, addr: &Address) -> RpcResult<AddressTotals> {
+    let mut bal = AddressBalance {
+        balance: 0,
+        immature: 0,
+        unconfirmed: 0,
+        received: 0,
+    };
+    let (mut confirmed_utxos, mut confirmed_txs) = (0u64, 0u64);
+    let mut failed = None;
+    state
+        .view()
+        .for_each::<UtxoByPubkey>(&addr.pubkey.0, |(_, op), coin| {
+            if failed.is_some() {
+                return;
+            }
+            let u = match confirmed_utxo(state, addr, op, &coin) {
+                Ok(u) => u,
+                Err(e) => {
+                    failed = Some(e);
+                    return;
+                }
+            };
+            confirmed_utxos += 1;
+            if u.spent_in_mempool {
+                bal.unconfirmed = bal.unconfirmed.saturating_sub(u.satoshis as i64);
+            } else if u.immature {
+                bal.immature = bal.immature.saturating_add(u.satoshis);
+            } else {
+                bal.balance = bal.balance.saturating_add(u.satoshis);
+            }
+        })
+        .map_rpc(RpcErrorCode::Database)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // What every confirmed transaction paid the key, spent or not: the history index
+    // holds it.
+    state
+        .view()
+        .for_each::<TxidByPubkey>(&addr.pubkey.0, |_, did| {
+            confirmed_txs += 1;
+            bal.received = bal.received.saturating_add(did.received.to_sat());
+        })
+        .map_rpc(RpcErrorCode::Database)?;
+    let pool = state.mempool().outputs_to(&addr.pubkey);
+    for (_, out) in &pool {
+        bal.unconfirmed = bal.unconfirmed.saturating_add(out.value.to_sat() as i64);
+    }
+    Ok(AddressTotals {
+        balance: bal,
+        confirmed_utxos,
+        pool_utxos: pool.len() as u64,
+        confirmed_txs,
+    })
 }
 
 impl AddressIndexRpcServer for AddressIndexRpcImpl {
@@ -119,43 +213,18 @@ impl AddressIndexRpcServer for AddressIndexRpcImpl {
         let network = self.ctx.chain.params().network;
         let addresses = parse_addresses(&addresses, network)?;
         let state = self.ctx.chain.snapshot();
-        let utxos = self.utxos(&state, &addresses)?;
         let mut bal = AddressBalance {
             balance: 0,
             immature: 0,
             unconfirmed: 0,
             received: 0,
         };
-        for u in &utxos {
-            if u.confirmations == 0 {
-                bal.unconfirmed += u.satoshis as i64;
-            } else if u.spent_in_mempool {
-                bal.unconfirmed -= u.satoshis as i64;
-            } else if u.immature {
-                bal.immature += u.satoshis;
-            } else {
-                bal.balance += u.satoshis;
-            }
-        }
-        // Confirmed outputs spent by the pool still count as received, and spent confirmed
-        // history is in the tx index: sum what every confirmed transaction paid these keys.
         for addr in &addresses {
-            for (_, txid) in txids_of(state.view(), &addr.pubkey).map_rpc(RpcErrorCode::Database)? {
-                let Some(loc) = state.tx_location(&txid).map_rpc(RpcErrorCode::Database)? else {
-                    continue;
-                };
-                let Some(block) = state.block(&loc.block).map_rpc(RpcErrorCode::Database)? else {
-                    continue;
-                };
-                if let Some(tx) = block.txdata.get(loc.index as usize) {
-                    bal.received += tx
-                        .outputs
-                        .iter()
-                        .filter(|o| o.pubkey == addr.pubkey)
-                        .map(|o| o.value.to_sat())
-                        .sum::<u64>();
-                }
-            }
+            let b = address_totals(&state, addr)?.balance;
+            bal.balance = bal.balance.saturating_add(b.balance);
+            bal.immature = bal.immature.saturating_add(b.immature);
+            bal.unconfirmed = bal.unconfirmed.saturating_add(b.unconfirmed);
+            bal.received = bal.received.saturating_add(b.received);
         }
         Ok(bal)
     }

@@ -991,9 +991,9 @@ impl BlockchainRpcServer for BlockchainRpcImpl {
                 unspents.push(ScanUnspent {
                     txid: op.txid,
                     vout: op.vout,
-                    script_pub_key: ScriptPubKey::for_key(&coin.output.pubkey, network).hex,
+                    script_pub_key: ScriptPubKey::for_key(&addr.pubkey, network).hex,
                     desc: desc.clone(),
-                    amount: coin.output.value,
+                    amount: coin.value,
                     coinbase: coin.is_coinbase,
                     height: coin.height,
                     blockhash,

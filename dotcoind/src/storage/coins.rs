@@ -25,7 +25,7 @@ use dotcoin_common::encode::serialize;
 use dotcoin_common::{OutPoint, PubKey};
 use imbl::{HashMap, OrdSet};
 
-use super::{DbKey, Empty, Table, UtxoByOutpoint, UtxoByPubkey};
+use super::{AddressCoin, DbKey, Table, UtxoByOutpoint, UtxoByPubkey};
 
 /// One write to a RocksDB table: (table, encoded key, encoded value or `None` to delete).
 pub(super) type Row = (&'static str, Vec<u8>, Option<Vec<u8>>);
@@ -56,7 +56,7 @@ impl CoinWrite {
                 (
                     UtxoByPubkey::NAME,
                     (coin.output.pubkey, *op).to_key(),
-                    Some(serialize(&Empty)),
+                    Some(serialize(&AddressCoin::of(coin))),
                 ),
             ],
             CoinWrite::Spend { pubkey } => [
@@ -150,7 +150,7 @@ impl Overlay {
         let (pubkey, op) = <(PubKey, OutPoint)>::from_key(key).ok()?;
         Some(match self.coins.get(&op)? {
             Slot::Unspent { coin, .. } if coin.output.pubkey == pubkey => {
-                Cached::Value(serialize(&Empty))
+                Cached::Value(serialize(&AddressCoin::of(coin)))
             }
             // An outpoint's coin is fixed by its txid: one paying another key is no
             // entry of this key.
@@ -320,7 +320,7 @@ mod tests {
         let other = (PubKey([9; 32]), op(1)).to_key();
         assert!(matches!(
             o.get(UtxoByPubkey::NAME, &own),
-            Some(Cached::Value(_))
+            Some(Cached::Value(v)) if v == serialize(&AddressCoin::of(&coin(1)))
         ));
         assert!(matches!(
             o.get(UtxoByPubkey::NAME, &other),

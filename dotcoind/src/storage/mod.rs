@@ -4,7 +4,11 @@
 //! Column families are named `value_by_key` and listed once in [`TABLES`]. Values use the
 //! consensus encoding from `dotcoin-common`. A schema version and the network magic are
 //! written when a datadir is created and checked at every open, so a datadir of another
-//! network or an older format is refused with a clear error instead of misread.
+//! network or an unknown format is refused with a clear error instead of misread. A
+//! datadir of the previous format (1, whose address index held no amounts) is upgraded in
+//! place at open: the two address-index tables are rewritten from the UTXO set and the
+//! stored blocks and undo data, and the version is bumped only once all of it is written,
+//! so an upgrade cut short is simply done again.
 
 mod coins;
 mod tables;
@@ -24,8 +28,12 @@ use dotcoin_common::Network;
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, DB};
 use thiserror::Error;
 
-/// Bumped with every change of the on-disk format.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped with every change of the on-disk format. 2: the address index's values hold
+/// amounts ([`AddressCoin`], [`AddressTx`]); 1 held nothing there.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The format [`Store::open`] upgrades from by reindexing the address index.
+const SCHEMA_WITHOUT_AMOUNTS: u32 = 1;
 
 /// Why the store failed.
 #[derive(Debug, Error)]
@@ -265,7 +273,7 @@ impl Store {
                         table: Meta::NAME,
                         source: DecodeError::InvalidValue("schema version is not 4 bytes"),
                     })?;
-                if found != SCHEMA_VERSION {
+                if found != SCHEMA_VERSION && found != SCHEMA_WITHOUT_AMOUNTS {
                     return Err(StoreError::SchemaVersion {
                         found,
                         expected: SCHEMA_VERSION,
@@ -279,9 +287,111 @@ impl Store {
                         expected: network,
                     });
                 }
+                if found == SCHEMA_WITHOUT_AMOUNTS {
+                    self.reindex_address_index()?;
+                }
                 Ok(())
             }
         }
+    }
+
+    /// Upgrades a datadir of format 1: rewrites both address-index tables with their
+    /// amounts, then records [`SCHEMA_VERSION`]. Runs at open, before anything reads or
+    /// writes (the coins cache is empty); each step overwrites rows with the values they
+    /// have at the stored tip, so a run cut short by a crash is repeated whole at the next
+    /// open.
+    fn reindex_address_index(&self) -> Result<(), StoreError> {
+        let started = Instant::now();
+        tracing::info!(target: "chain", "upgrading the database to schema version {SCHEMA_VERSION}: reindexing the address index with amounts (once)");
+        let mut wb = WriteBatch::default();
+        let write_full = |wb: &mut WriteBatch| -> Result<(), StoreError> {
+            if wb.len() >= FLUSH_SLICE {
+                self.db.write(std::mem::take(wb))?;
+            }
+            Ok(())
+        };
+        // Unspent outputs: the UTXO set on disk (at the coins tip) gives every row's value.
+        let mut utxos = 0u64;
+        let by_key = self.cf(UtxoByPubkey::NAME);
+        for item in self
+            .db
+            .iterator_cf(self.cf(UtxoByOutpoint::NAME), IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let (op, coin) = decode_row::<UtxoByOutpoint>(&k, &v)?;
+            wb.put_cf(
+                by_key,
+                (coin.output.pubkey, op).to_key(),
+                serialize(&AddressCoin::of(&coin)),
+            );
+            utxos += 1;
+            write_full(&mut wb)?;
+        }
+        self.db.write(std::mem::take(&mut wb))?;
+        // History: every block of the active chain with the coins it spent.
+        let corrupt = |table, what| StoreError::Corrupt {
+            table,
+            source: DecodeError::InvalidValue(what),
+        };
+        let (mut blocks, mut history) = (0u64, 0u64);
+        let history_cf = self.cf(TxidByPubkey::NAME);
+        for item in self
+            .db
+            .iterator_cf(self.cf(HashByHeight::NAME), IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let (height, hash) = decode_row::<HashByHeight>(&k, &v)?;
+            let block = self.get::<BlockByHash>(&hash)?.ok_or(corrupt(
+                BlockByHash::NAME,
+                "an active block's data is missing",
+            ))?;
+            // The genesis block spends nothing and may have no undo record.
+            let undo = self.get::<UndoByHash>(&hash)?.unwrap_or_default();
+            let mut spent = undo.spent.iter().map(|s| s.coin);
+            for tx in &block.txdata {
+                let coins: Vec<Coin> = match tx.is_coinbase() {
+                    true => Vec::new(),
+                    false => spent.by_ref().take(tx.inputs.len()).collect(),
+                };
+                if coins.len() != tx.inputs.len() && !tx.is_coinbase() {
+                    return Err(corrupt(
+                        UndoByHash::NAME,
+                        "undo data shorter than its block",
+                    ));
+                }
+                let txid = tx.txid();
+                for (key, did) in AddressTx::of_transaction(tx, &coins) {
+                    wb.put_cf(history_cf, (key, height, txid).to_key(), serialize(&did));
+                    history += 1;
+                }
+                write_full(&mut wb)?;
+            }
+            blocks += 1;
+        }
+        self.db.write(std::mem::take(&mut wb))?;
+        // Rows still holding the old empty value belong to nothing the tip holds (a flush
+        // cut short can leave one); they would not decode.
+        let mut dropped = 0u64;
+        for table in [UtxoByPubkey::NAME, TxidByPubkey::NAME] {
+            let cf = self.cf(table);
+            for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+                let (k, v) = item?;
+                if v.is_empty() {
+                    wb.delete_cf(cf, k);
+                    dropped += 1;
+                    write_full(&mut wb)?;
+                }
+            }
+        }
+        wb.put_cf(
+            self.cf(Meta::NAME),
+            MetaKey::SchemaVersion.to_key(),
+            serialize(&SCHEMA_VERSION.to_le_bytes().to_vec()),
+        );
+        self.db.write(wb)?;
+        tracing::info!(target: "chain", utxos, blocks, history, dropped,
+            ms = started.elapsed().as_millis() as u64, "address index reindexed");
+        Ok(())
     }
 
     fn cf(&self, name: &'static str) -> &rocksdb::ColumnFamily {
@@ -637,6 +747,20 @@ impl StoreView {
         Ok(out)
     }
 
+    /// Calls `f` with the entries of `T` whose key starts with `prefix`, in key order or
+    /// (`reverse`) the opposite, starting past the key `after` (exclusive) when given,
+    /// until `f` returns `false`: what a page of an index reads.
+    pub fn walk<T: Table>(
+        &self,
+        prefix: &[u8],
+        after: Option<&T::Key>,
+        reverse: bool,
+        f: impl FnMut(T::Key, T::Value) -> bool,
+    ) -> Result<(), StoreError> {
+        let after = after.map(DbKey::to_key);
+        self.at().walk::<T>(prefix, after.as_deref(), reverse, f)
+    }
+
     /// Bytes the database takes on disk now (not a figure of the view's moment).
     pub fn size_on_disk(&self) -> u64 {
         self.snap.borrow_owner().size_on_disk()
@@ -675,44 +799,107 @@ impl At<'_> {
         prefix: &[u8],
         mut f: impl FnMut(T::Key, T::Value),
     ) -> Result<(), StoreError> {
-        let rows = match is_cached(T::NAME) {
+        self.walk::<T>(prefix, None, false, |k, v| {
+            f(k, v);
+            true
+        })
+    }
+
+    /// Calls `f` with the entries of `T` whose key starts with `prefix`, in key order
+    /// (`reverse`: from the greatest), from the first one past the encoded key `after` in
+    /// that direction, until `f` returns `false`: a page costs what it reads, not the
+    /// whole prefix (besides the coins cache's entries of the prefix, which it merges in).
+    fn walk<T: Table>(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(T::Key, T::Value) -> bool,
+    ) -> Result<(), StoreError> {
+        // Past the cursor in the walk's direction.
+        let past = |k: &[u8]| match after {
+            None => true,
+            Some(a) if reverse => k < a,
+            Some(a) => k > a,
+        };
+        let mut rows = match is_cached(T::NAME) {
             true => self.coins.rows(T::NAME, prefix),
             false => Vec::new(),
         };
+        rows.retain(|(k, _)| past(k));
+        if reverse {
+            rows.reverse();
+        }
         let mut cached = rows.into_iter().peekable();
-        let mut emit = |key: &[u8], value: &[u8]| -> Result<(), StoreError> {
+        // Whether cached key `a` comes no later than stored key `b` in the walk.
+        let not_after = |a: &[u8], b: &[u8]| if reverse { a >= b } else { a <= b };
+        let mut emit = |key: &[u8], value: &[u8]| -> Result<bool, StoreError> {
             let (key, value) = decode_row::<T>(key, value)?;
-            f(key, value);
-            Ok(())
+            Ok(f(key, value))
         };
-        let iter = self.snap.iterator_cf(
-            self.store.cf(T::NAME),
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        for item in iter {
+        let successor = prefix_successor(prefix);
+        // A cursor outside the prefix's range only narrows it to nothing or to all of it.
+        let mode = match (reverse, after) {
+            (false, Some(a)) if a > prefix => IteratorMode::From(a, Direction::Forward),
+            (false, _) => IteratorMode::From(prefix, Direction::Forward),
+            (true, Some(a)) if successor.as_deref().is_none_or(|s| a < s) => {
+                IteratorMode::From(a, Direction::Reverse)
+            }
+            (true, _) => match &successor {
+                Some(s) => IteratorMode::From(s, Direction::Reverse),
+                None => IteratorMode::End,
+            },
+        };
+        for item in self.snap.iterator_cf(self.store.cf(T::NAME), mode) {
             let (k, v) = item?;
             if !k.starts_with(prefix) {
+                // A reverse seek lands on the key it was given when present: the
+                // prefix's successor, above the range. Anything else is past the end.
+                if reverse && successor.as_deref() == Some(&*k) {
+                    continue;
+                }
                 break;
+            }
+            if !past(&k) {
+                // The cursor itself, where the seek landed.
+                continue;
             }
             // Cached keys up to this one first; for this one, the cache's write wins.
             let mut shadowed = false;
-            while let Some((ck, value)) = cached.next_if(|(ck, _)| ck.as_slice() <= &*k) {
+            while let Some((ck, value)) = cached.next_if(|(ck, _)| not_after(ck, &k)) {
                 shadowed |= ck.as_slice() == &*k;
                 if let Some(value) = value {
-                    emit(&ck, &value)?;
+                    if !emit(&ck, &value)? {
+                        return Ok(());
+                    }
                 }
             }
-            if !shadowed {
-                emit(&k, &v)?;
+            if !shadowed && !emit(&k, &v)? {
+                return Ok(());
             }
         }
         for (ck, value) in cached {
             if let Some(value) = value {
-                emit(&ck, &value)?;
+                if !emit(&ck, &value)? {
+                    return Ok(());
+                }
             }
         }
         Ok(())
     }
+}
+
+/// The least key greater than every key starting with `prefix`; `None` when there is none
+/// (an empty prefix, or all `0xff`).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last != 0xff {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -915,6 +1102,256 @@ mod tests {
             2,
             "both blocks' coins on disk"
         );
+    }
+
+    /// A datadir of format 1 (address-index rows with empty values) opens as format 2
+    /// with every row's amounts, rebuilt from the UTXO set and the blocks' undo data.
+    #[test]
+    fn a_format_1_datadir_is_reindexed_with_amounts_at_open() {
+        use dotcoin_common::{Amount, Block, Transaction, TxIn, TxOut, Txid};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (PubKey([0xa; 32]), PubKey([0xb; 32]));
+        let out = |key, dot| TxOut {
+            value: Amount::from_dot(dot),
+            pubkey: key,
+        };
+        let coinbase = |height: u32, key| Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: OutPoint {
+                    txid: Txid::all_zeros(),
+                    vout: height,
+                },
+                witness: Vec::new(),
+            }],
+            outputs: vec![out(key, 50)],
+            lock_time: 0,
+        };
+        let genesis = Block {
+            header: Network::Regtest.params().genesis_block().header,
+            txdata: vec![coinbase(0, a)],
+        };
+        let paid_a = OutPoint {
+            txid: genesis.txdata[0].txid(),
+            vout: 0,
+        };
+        let spend = Transaction {
+            version: 1,
+            inputs: vec![TxIn {
+                prevout: paid_a,
+                witness: Vec::new(),
+            }],
+            outputs: vec![out(b, 30), out(a, 19)],
+            lock_time: 0,
+        };
+        let mut header = genesis.header;
+        header.prev_blockhash = genesis.block_hash();
+        let one = Block {
+            header,
+            txdata: vec![coinbase(1, b), spend.clone()],
+        };
+        let coin = |o: TxOut, height, is_coinbase| Coin {
+            output: o,
+            height,
+            is_coinbase,
+        };
+        let op = |tx: &Transaction, vout| OutPoint {
+            txid: tx.txid(),
+            vout,
+        };
+        let utxos = [
+            (op(&one.txdata[0], 0), coin(out(b, 50), 1, true)),
+            (op(&spend, 0), coin(out(b, 30), 1, false)),
+            (op(&spend, 1), coin(out(a, 19), 1, false)),
+        ];
+        let stale = OutPoint {
+            txid: Txid::from_byte_array([9; 32]),
+            vout: 0,
+        };
+        {
+            let store = Store::open(dir.path(), Network::Regtest).expect("create");
+            // Written as today's code wrote them, with empty index values.
+            let mut w = Batch::default();
+            let mut raw = |table, key: Vec<u8>, value: Vec<u8>| {
+                w.pending.push((table, key, Some(value)));
+            };
+            for (height, block) in [(0u32, &genesis), (1, &one)] {
+                raw(
+                    HashByHeight::NAME,
+                    height.to_key(),
+                    serialize(&block.block_hash()),
+                );
+                raw(
+                    BlockByHash::NAME,
+                    block.block_hash().to_key(),
+                    serialize(block),
+                );
+                for (i, tx) in block.txdata.iter().enumerate() {
+                    let mut keys: Vec<PubKey> = tx.outputs.iter().map(|o| o.pubkey).collect();
+                    if i > 0 {
+                        keys.push(a);
+                    }
+                    for key in keys {
+                        raw(
+                            TxidByPubkey::NAME,
+                            (key, height, tx.txid()).to_key(),
+                            Vec::new(),
+                        );
+                    }
+                }
+            }
+            let undo = BlockUndo {
+                spent: vec![SpentCoin {
+                    outpoint: paid_a,
+                    coin: coin(out(a, 50), 0, true),
+                }],
+            };
+            raw(
+                UndoByHash::NAME,
+                one.block_hash().to_key(),
+                serialize(&undo),
+            );
+            for (o, c) in &utxos {
+                raw(UtxoByOutpoint::NAME, o.to_key(), serialize(c));
+                raw(
+                    UtxoByPubkey::NAME,
+                    (c.output.pubkey, *o).to_key(),
+                    Vec::new(),
+                );
+            }
+            raw(UtxoByPubkey::NAME, (a, stale).to_key(), Vec::new());
+            raw(
+                Meta::NAME,
+                MetaKey::SchemaVersion.to_key(),
+                serialize(&1u32.to_le_bytes().to_vec()),
+            );
+            store.commit(w).expect("write format 1");
+        }
+
+        let store = Arc::new(Store::open(dir.path(), Network::Regtest).expect("upgrade"));
+        assert_eq!(
+            store.get::<Meta>(&MetaKey::SchemaVersion).expect("read"),
+            Some(SCHEMA_VERSION.to_le_bytes().to_vec())
+        );
+        let view = store.view();
+        let of = |key: PubKey| view.scan_prefix::<UtxoByPubkey>(&key.0).expect("scan");
+        assert_eq!(
+            of(a),
+            vec![((a, op(&spend, 1)), AddressCoin::of(&utxos[2].1))],
+            "amounts filled in, the stale row dropped"
+        );
+        let mut expected_b: Rows<UtxoByPubkey> = utxos[..2]
+            .iter()
+            .map(|(o, c)| ((b, *o), AddressCoin::of(c)))
+            .collect();
+        expected_b.sort_by_key(|(k, _)| k.to_key());
+        assert_eq!(of(b), expected_b);
+        let did = |received, sent| AddressTx {
+            received: Amount::from_dot(received),
+            sent: Amount::from_dot(sent),
+        };
+        let history = |key: PubKey| view.scan_prefix::<TxidByPubkey>(&key.0).expect("scan");
+        assert_eq!(
+            history(a),
+            vec![
+                ((a, 0, genesis.txdata[0].txid()), did(50, 0)),
+                ((a, 1, spend.txid()), did(19, 50)),
+            ]
+        );
+        let mut expected_b = vec![
+            ((b, 1, one.txdata[0].txid()), did(50, 0)),
+            ((b, 1, spend.txid()), did(30, 0)),
+        ];
+        expected_b.sort_by_key(|(k, _)| k.to_key());
+        assert_eq!(history(b), expected_b);
+        // Pages walk the same rows, either way, from any cursor.
+        let mut newest_first = Vec::new();
+        view.walk::<TxidByPubkey>(&b.0, None, true, |k, _| {
+            newest_first.push(k);
+            true
+        })
+        .expect("walk");
+        assert_eq!(newest_first, vec![expected_b[1].0, expected_b[0].0]);
+        let mut after_first = Vec::new();
+        view.walk::<TxidByPubkey>(&b.0, Some(&expected_b[0].0), false, |k, _| {
+            after_first.push(k);
+            true
+        })
+        .expect("walk");
+        assert_eq!(after_first, vec![expected_b[1].0]);
+        drop(view);
+        drop(store);
+        // Opening again does nothing more.
+        drop(Store::open(dir.path(), Network::Regtest).expect("reopen"));
+    }
+
+    /// A page walks the coins cache and the disk merged, forwards and backwards, from a
+    /// cursor, and stops where it is told.
+    #[test]
+    fn walks_merge_the_coins_cache_in_either_direction() {
+        use dotcoin_common::{Amount, TxOut, Txid};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path(), Network::Regtest).expect("create"));
+        let key = PubKey([7; 32]);
+        let op = |n: u8| OutPoint {
+            txid: Txid::from_byte_array([n; 32]),
+            vout: 0,
+        };
+        let coin = |k: PubKey| Coin {
+            output: TxOut {
+                value: Amount::from_sat(1),
+                pubkey: k,
+            },
+            height: 1,
+            is_coinbase: false,
+        };
+        // Disk: 2, 4, 6 and another key's 5 and 0xff. Cache: 3 and 7 created, 4 spent.
+        let mut b = Batch::default();
+        for n in [2, 4, 6] {
+            b.create_coin(op(n), coin(key), false);
+        }
+        b.create_coin(op(5), coin(PubKey([6; 32])), false);
+        b.create_coin(op(0xff), coin(PubKey([8; 32])), false);
+        store.commit(b).expect("write");
+        let mut b = Batch::default();
+        b.create_coin(op(3), coin(key), true);
+        b.create_coin(op(7), coin(key), true);
+        b.spend_coin(op(4), key);
+        store
+            .commit_cached(b, &BlockHash::from_byte_array([1; 32]))
+            .expect("cached");
+        let view = store.view();
+        let walk = |after: Option<u8>, reverse: bool, limit: usize| {
+            let mut got = Vec::new();
+            let cursor = after.map(|n| (key, op(n)));
+            view.walk::<UtxoByPubkey>(&key.0, cursor.as_ref(), reverse, |(_, o), _| {
+                got.push(o.txid.to_byte_array()[0]);
+                got.len() < limit
+            })
+            .expect("walk");
+            got
+        };
+        assert_eq!(walk(None, false, 99), vec![2, 3, 6, 7]);
+        assert_eq!(walk(None, true, 99), vec![7, 6, 3, 2]);
+        assert_eq!(walk(Some(3), false, 99), vec![6, 7]);
+        assert_eq!(walk(Some(6), true, 99), vec![3, 2]);
+        assert_eq!(
+            walk(Some(4), true, 99),
+            vec![3, 2],
+            "a cursor gone from the index"
+        );
+        assert_eq!(walk(None, false, 2), vec![2, 3]);
+        assert_eq!(walk(Some(7), false, 99), Vec::<u8>::new());
+        assert_eq!(walk(Some(2), true, 99), Vec::<u8>::new());
+        // A cursor of another key narrows to nothing or to everything, never elsewhere.
+        let other = (PubKey([0; 32]), op(9));
+        let mut got = 0;
+        view.walk::<UtxoByPubkey>(&key.0, Some(&other), false, |_, _| {
+            got += 1;
+            true
+        })
+        .expect("walk");
+        assert_eq!(got, 4);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use bitcoin_hashes::Hash;
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::encode::{Decodable, DecodeError, Encodable, Reader};
 use dotcoin_common::primitives::BlockHeader;
-use dotcoin_common::{impl_consensus_encoding, Block, BlockHash, OutPoint, PubKey, Txid};
+use dotcoin_common::{impl_consensus_encoding, Amount, Block, BlockHash, OutPoint, PubKey, Txid};
 
 /// A column family with typed keys and values.
 pub trait Table {
@@ -53,12 +53,14 @@ table!(
     /// The UTXO set.
     UtxoByOutpoint, "utxo_by_outpoint", OutPoint => Coin);
 table!(
-    /// Address index of unspent outputs: key ‖ outpoint.
-    UtxoByPubkey, "utxo_by_pubkey", (PubKey, OutPoint) => Empty);
+    /// Address index of unspent outputs: key ‖ outpoint, with what the coin holds (so a
+    /// balance or a page of outputs reads no coin).
+    UtxoByPubkey, "utxo_by_pubkey", (PubKey, OutPoint) => AddressCoin);
 table!(
     /// Address index of history: key ‖ height ‖ txid, for every transaction paying or
-    /// spending from the key.
-    TxidByPubkey, "txid_by_pubkey", (PubKey, u32, Txid) => Empty);
+    /// spending from the key, with what it paid to and spent from the key (so a page of
+    /// history reads no transaction).
+    TxidByPubkey, "txid_by_pubkey", (PubKey, u32, Txid) => AddressTx);
 table!(
     /// Transaction index: where each confirmed transaction is.
     TxLocationByTxid, "tx_location_by_txid", Txid => TxLocation);
@@ -79,16 +81,78 @@ pub const TABLES: [&str; 9] = [
     Meta::NAME,
 ];
 
-/// A value with nothing in it, for index tables where the key is the data.
+/// An address-index entry: the coin at the outpoint, less the key it pays (which is in the
+/// row's key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Empty;
-impl Encodable for Empty {
-    fn consensus_encode(&self, _out: &mut Vec<u8>) {}
+pub struct AddressCoin {
+    /// Its value.
+    pub value: Amount,
+    /// Height of the block that created it.
+    pub height: u32,
+    /// Whether a coinbase created it.
+    pub is_coinbase: bool,
 }
-impl Decodable for Empty {
-    const MIN_SIZE: usize = 0;
-    fn consensus_decode(_r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Empty)
+impl_consensus_encoding!(AddressCoin, value: Amount, height: u32, is_coinbase: bool);
+
+impl AddressCoin {
+    /// The entry of `coin`.
+    pub fn of(coin: &Coin) -> AddressCoin {
+        AddressCoin {
+            value: coin.output.value,
+            height: coin.height,
+            is_coinbase: coin.is_coinbase,
+        }
+    }
+}
+
+/// An address-history entry: what one confirmed transaction did to one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressTx {
+    /// Sum of its outputs paying the key.
+    pub received: Amount,
+    /// Sum of the coins of the key its inputs spent.
+    pub sent: Amount,
+}
+impl_consensus_encoding!(AddressTx, received: Amount, sent: Amount);
+
+impl AddressTx {
+    /// What `tx`, spending `spent` (in input order; empty for a coinbase), did to each key
+    /// it paid or spent from, once per key, in key order. Sums saturate: a valid block's
+    /// stay below `MAX_MONEY`.
+    pub fn of_transaction(
+        tx: &dotcoin_common::Transaction,
+        spent: &[Coin],
+    ) -> Vec<(PubKey, AddressTx)> {
+        let mut out: Vec<(PubKey, AddressTx)> = Vec::with_capacity(spent.len() + tx.outputs.len());
+        let add = |a: Amount, b: Amount| Amount::from_sat(a.to_sat().saturating_add(b.to_sat()));
+        for coin in spent {
+            out.push((
+                coin.output.pubkey,
+                AddressTx {
+                    received: Amount::ZERO,
+                    sent: coin.output.value,
+                },
+            ));
+        }
+        for o in &tx.outputs {
+            out.push((
+                o.pubkey,
+                AddressTx {
+                    received: o.value,
+                    sent: Amount::ZERO,
+                },
+            ));
+        }
+        out.sort_unstable_by_key(|(k, _)| *k);
+        out.dedup_by(|later, kept| {
+            if later.0 != kept.0 {
+                return false;
+            }
+            kept.1.received = add(kept.1.received, later.1.received);
+            kept.1.sent = add(kept.1.sent, later.1.sent);
+            true
+        });
+        out
     }
 }
 

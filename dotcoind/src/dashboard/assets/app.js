@@ -500,17 +500,17 @@ async function loadBlocks() {
 async function loadMempool() {
   const m = await api('mempool');
   const next = m.next_block || { txids: [], fees: 0, size: 0 };
-  const inNext = new Set(next.txids);
+  const nextCount = next.count == null ? next.txids.length : next.count;
   setText('#mempool-summary', `${fmtInt(m.count)} transaction${m.count === 1 ? '' : 's'} · ${fmtBytes(m.bytes)}`);
 
   const SHOW = 12;
   fill($('#next-block'),
     h('h3', {}, 'Projected next block'),
-    h('p', { class: 'muted' }, `${next.txids.length} tx · ${fmtBytes(next.size)} · fees `, h('strong', {}, fmtDot(next.fees))),
+    h('p', { class: 'muted' }, `${fmtInt(nextCount)} tx · ${fmtBytes(next.size)} · fees `, h('strong', {}, fmtDot(next.fees))),
     h('p', { class: 'hint' }, 'What a miner here would include now (plus the coinbase): the highest fee rates first.'),
     next.txids.length
       ? h('ol', { class: 'txlist' }, next.txids.slice(0, SHOW).map((t) => h('li', {}, txLink(t))),
-        next.txids.length > SHOW ? h('li', { class: 'muted more' }, `… and ${next.txids.length - SHOW} more`) : null)
+        nextCount > SHOW ? h('li', { class: 'muted more' }, `… and ${fmtInt(nextCount - SHOW)} more`) : null)
       : h('p', { class: 'empty' }, 'Empty: only the coinbase.'));
 
   const rows = (m.txs || []).slice(0, 100).map((t) => h('tr', {},
@@ -519,8 +519,9 @@ async function loadMempool() {
     h('td', { class: 'num' }, fmtAmount(t.fee)),
     h('td', { class: 'num' }, fmtBytes(t.size)),
     h('td', { title: fmtFullTime(t.time) }, fmtTime(t.time)),
-    h('td', {}, inNext.has(t.txid) ? h('span', { class: 'tag next' }, 'next block') : '')));
-  if ((m.txs || []).length > 100) rows.push(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, `… ${m.txs.length - 100} more`)));
+    h('td', {}, t.in_next ? h('span', { class: 'tag next' }, 'next block') : '')));
+  // The node lists the best-paying 100; the count is the whole pool's.
+  if (m.count > rows.length && rows.length) rows.push(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, `… ${fmtInt(m.count - rows.length)} more at lower fee rates`)));
   fill($('#mempool tbody'), rows.length ? rows : h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'The mempool is empty.')));
 }
 
@@ -787,12 +788,19 @@ function renderBlock(el, b) {
 
 function renderTx(el, t) {
   const sum = (list) => list.reduce((a, x) => (a == null || x.value == null ? null : a + x.value), 0);
+  const inCount = t.input_count == null ? t.inputs.length : t.input_count;
+  const outCount = t.output_count == null ? t.outputs.length : t.output_count;
+  // A large transaction is listed in part: the node resolves at most 100 rows of each.
+  const moreRow = (shown, total, cols) => (total > shown
+    ? [h('tr', {}, h('td', { colspan: cols, class: 'muted more-rows' }, `… and ${fmtInt(total - shown)} more`))] : []);
   const inputs = t.coinbase
     ? [h('tr', {}, num(0), td([h('span', { class: 'tag' }, 'coinbase'), ' new coins: subsidy + the block’s fees'], 'wrap'), td(''), td(''))]
     : t.inputs.map((i, n) => h('tr', {},
-      num(n), td(txLink(i.prev_txid, `${shortHash(i.prev_txid)}:${i.prev_vout}`)), td(addrLink(i.address)), num(fmtAmount(i.value))));
+      num(n), td(txLink(i.prev_txid, `${shortHash(i.prev_txid)}:${i.prev_vout}`)), td(addrLink(i.address)), num(fmtAmount(i.value))))
+      .concat(moreRow(t.inputs.length, inCount, 4));
   const outputs = t.outputs.map((o) => h('tr', {},
-    num(o.n), td(addrLink(o.address)), num(fmtAmount(o.value)), td(o.spent_by ? txLink(o.spent_by) : '—')));
+    num(o.n), td(addrLink(o.address)), num(fmtAmount(o.value)), td(o.spent_by ? txLink(o.spent_by) : '—')))
+    .concat(moreRow(t.outputs.length, outCount, 4));
   const plural = t.confirmations === 1 ? '' : 's';
 
   fill(el,
@@ -807,22 +815,57 @@ function renderTx(el, t) {
       ['Size', fmtBytes(t.size)],
       ['Fee', t.coinbase ? 'none (coinbase)' : fmtDot(t.fee)],
       ['Fee rate', t.fee_rate == null ? '—' : `${fmtAmount(t.fee_rate)} DOT/kvB`],
-      !t.coinbase && ['Total in', fmtDot(sum(t.inputs))],
-      ['Total out', fmtDot(sum(t.outputs))],
+      !t.coinbase && ['Total in', fmtDot(t.value_in === undefined ? sum(t.inputs) : t.value_in)],
+      ['Total out', fmtDot(t.value_out === undefined ? sum(t.outputs) : t.value_out)],
     ])),
     h('div', { class: 'two-col' },
-      panel(`Inputs (${t.inputs.length})`, h('p', { class: 'hint' }, 'Each input spends an earlier output.'),
+      panel(`Inputs (${fmtInt(inCount)})`, h('p', { class: 'hint' }, 'Each input spends an earlier output.'),
         table({ '#': 'num', Spends: '', Address: '', Value: 'num' }, inputs)),
-      panel(`Outputs (${t.outputs.length})`, h('p', { class: 'hint' }, '“Spent by”: a mempool transaction spending it.'),
+      panel(`Outputs (${fmtInt(outCount)})`, h('p', { class: 'hint' }, '“Spent by”: a mempool transaction spending it.'),
         table({ '#': 'num', Address: '', Value: 'num', 'Spent by': '' }, outputs))));
 }
 
+const utxoRow = (u) => h('tr', {},
+  td(txLink(u.txid, `${shortHash(u.txid)}:${u.vout}`)), num(fmtAmount(u.value)),
+  num(u.height == null ? 'mempool' : fmtInt(u.height)), num(fmtInt(u.confirmations)));
+const historyRow = (x) => h('tr', {},
+  td(txLink(x.txid)), num(x.height == null ? h('span', { class: 'badge mempool' }, 'mempool') : blockLink(x.height, fmtInt(x.height))),
+  num(x.received == null ? '' : fmtAmount(x.received)), num(x.sent == null ? '' : fmtAmount(x.sent)));
+
+/**
+ * The node answers an address a page at a time (50 outputs and 50 history rows, with a
+ * cursor for each list): "More" asks for the next page of that list and appends it.
+ */
+function pagedTable(head, rows, empty, id, cursor, param, key, rowOf) {
+  const wrap = h('div', { id });
+  const body = h('tbody', {}, rows);
+  const more = h('button', { type: 'button', class: 'small more-rows', hidden: !cursor }, 'More');
+  let next = cursor;
+  more.addEventListener('click', async () => {
+    const seq = state.pageSeq;
+    more.disabled = true;
+    try {
+      const page = await api(`address/${encodeURIComponent(state.route.id)}?${param}=${encodeURIComponent(next)}`);
+      if (seq !== state.pageSeq) return;
+      append(body, page[key].map(rowOf));
+      next = page.next[param];
+      more.hidden = !next;
+    } catch (e) {
+      more.after(h('span', { class: 'error' }, ` ${e.message}`));
+    } finally {
+      more.disabled = false;
+    }
+  });
+  if (!rows.length) return append(wrap, [h('p', { class: 'empty' }, empty)]);
+  return append(wrap, [h('div', { class: 'table-wrap' }, h('table', { class: 'data' },
+    h('thead', {}, h('tr', {}, Object.entries(head).map(([t, c]) => h('th', { class: c || null }, t)))),
+    body)), more]);
+}
+
 function renderAddress(el, a) {
-  const utxos = a.utxos.map((u) => h('tr', {},
-    td(txLink(u.txid, `${shortHash(u.txid)}:${u.vout}`)), num(fmtAmount(u.value)),
-    num(u.height == null ? 'mempool' : fmtInt(u.height)), num(fmtInt(u.confirmations))));
-  const history = a.history.map((x) => h('tr', {},
-    td(txLink(x.txid)), num(x.height == null ? h('span', { class: 'badge mempool' }, 'mempool') : blockLink(x.height, fmtInt(x.height)))));
+  const next = a.next || {};
+  const utxoCount = a.utxo_count == null ? a.utxos.length : a.utxo_count;
+  const txCount = a.tx_count == null ? a.history.length : a.tx_count;
 
   fill(el,
     h('div', { class: 'page-head' }, h('h1', {}, 'Address')),
@@ -831,12 +874,15 @@ function renderAddress(el, a) {
       ['Balance', h('strong', { id: 'address-balance' }, fmtDot(a.balance))],
       a.immature != null && ['Immature', [fmtDot(a.immature), h('span', { class: 'muted' }, ' (coinbase rewards not yet spendable)')]],
       ['Unconfirmed', fmtDot(a.unconfirmed)],
-      ['Unspent outputs', fmtInt(a.utxos.length)],
-      ['Transactions', fmtInt(a.history.length)],
+      a.received != null && ['Received', fmtDot(a.received)],
+      ['Unspent outputs', h('span', { id: 'address-utxo-count' }, fmtInt(utxoCount))],
+      ['Transactions', h('span', { id: 'address-tx-count' }, fmtInt(txCount))],
     ])),
     h('div', { class: 'two-col' },
-      panel('Unspent outputs', table({ Output: '', Value: 'num', Height: 'num', Confirmations: 'num' }, utxos, 'No unspent outputs.')),
-      panel('History', table({ Txid: '', Height: 'num' }, history, 'No transactions.'))));
+      panel('Unspent outputs', pagedTable({ Output: '', Value: 'num', Height: 'num', Confirmations: 'num' },
+        a.utxos.map(utxoRow), 'No unspent outputs.', 'address-utxos', next.utxos_after, 'utxos_after', 'utxos', utxoRow)),
+      panel('History', pagedTable({ Txid: '', Height: 'num', Received: 'num', Sent: 'num' },
+        a.history.map(historyRow), 'No transactions.', 'address-history', next.history_before, 'history_before', 'history', historyRow))));
 }
 
 /* ---------------------------------------------------------------- routing and search */
