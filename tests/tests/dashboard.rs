@@ -625,7 +625,7 @@ fn address_pages(n: &TestNode, addr: &str) -> (Vec<String>, Vec<String>, Value, 
             txs.iter()
                 .map(|x| x["txid"].as_str().expect("txid").to_owned()),
         );
-        let next = &page["next"];
+        let next = page["next"].clone();
         let mut query = Vec::new();
         for cursor in ["utxos_after", "history_before"] {
             if let Some(c) = next[cursor].as_str() {

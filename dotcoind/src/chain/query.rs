@@ -95,6 +95,11 @@ pub fn txids_of(snap: &StoreView, key: &PubKey) -> Result<Vec<(u32, Txid)>, Stor
     Ok(out)
 }
 
+/// A page of an address's unspent outputs, and the cursor of the next.
+pub type UtxoPage = (Vec<(OutPoint, AddressCoin)>, Option<OutPoint>);
+/// A page of an address's history (height, txid, what it did), and the cursor of the next.
+pub type HistoryPage = (Vec<(u32, Txid, AddressTx)>, Option<(u32, Txid)>);
+
 /// At most `limit` of `key`'s confirmed unspent outputs in outpoint order, starting past
 /// `after`; with the last one's outpoint when more may follow (the next page's cursor).
 pub fn utxo_page(
@@ -102,7 +107,7 @@ pub fn utxo_page(
     key: &PubKey,
     after: Option<OutPoint>,
     limit: usize,
-) -> Result<(Vec<(OutPoint, AddressCoin)>, Option<OutPoint>), StoreError> {
+) -> Result<UtxoPage, StoreError> {
     let mut out = Vec::with_capacity(limit.min(1024));
     let mut more = false;
     let cursor = after.map(|op| (*key, op));
@@ -121,13 +126,12 @@ pub fn utxo_page(
 /// At most `limit` of `key`'s confirmed transactions, newest first (by height, then txid
 /// descending), starting past `before`; with the last one's (height, txid) when more may
 /// follow.
-#[allow(clippy::type_complexity)]
 pub fn history_page(
     snap: &StoreView,
     key: &PubKey,
     before: Option<(u32, Txid)>,
     limit: usize,
-) -> Result<(Vec<(u32, Txid, AddressTx)>, Option<(u32, Txid)>), StoreError> {
+) -> Result<HistoryPage, StoreError> {
     let mut out = Vec::with_capacity(limit.min(1024));
     let mut more = false;
     let cursor = before.map(|(h, t)| (*key, h, t));

@@ -842,6 +842,10 @@ pub struct AddressQuery {
     pub history_before: Option<String>,
 }
 
+/// Why `/api/address` did not answer a page: the status and the JSON error body.
+#[derive(Debug)]
+pub struct PageError(pub StatusCode, pub Value);
+
 fn parse_outpoint(s: &str) -> Option<OutPoint> {
     let (txid, vout) = s.split_once(':')?;
     Some(OutPoint {
@@ -864,8 +868,15 @@ fn sat_dot(sat: u64) -> Value {
 /// read), at most [`ADDRESS_PAGE`] confirmed outputs and history rows from the cursors
 /// of `q`, and the cursors of the next page. The mempool's outputs and transactions of
 /// the address (at most [`ADDRESS_PAGE`] each) come first on the first page.
-pub fn address_page(snap: &Snapshot, addr: &str, q: &AddressQuery) -> Result<Value, Response> {
-    let bad = |what: &str| error(StatusCode::BAD_REQUEST, what.to_owned());
+pub fn address_page(snap: &Snapshot, addr: &str, q: &AddressQuery) -> Result<Value, PageError> {
+    let bad = |what: &str| PageError(StatusCode::BAD_REQUEST, json!({ "error": what }));
+    let rpc_error = |e: ErrorObjectOwned| {
+        let status = match e.code() {
+            -1 | -20 => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        PageError(status, json!({ "error": e.message(), "code": e.code() }))
+    };
     let address = Address::parse_for(addr, snap.params().network).map_err(|e| {
         rpc_error(ErrorObjectOwned::owned(
             dotcoin_rpc_server::RpcErrorCode::InvalidAddressOrKey as i32,
@@ -885,7 +896,12 @@ pub fn address_page(snap: &Snapshot, addr: &str, q: &AddressQuery) -> Result<Val
         }
     };
     let totals = address_totals(snap, &address).map_err(rpc_error)?;
-    let db = |e: StoreError| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let db = |e: StoreError| {
+        PageError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "error": e.to_string() }),
+        )
+    };
     let pool = snap.mempool();
     let mut utxos: Vec<Value> = Vec::new();
     if utxos_after.is_none() {
@@ -951,7 +967,7 @@ async fn address(
         let snap = d.ctx.chain.snapshot();
         match address_page(&snap, &addr, &q) {
             Ok(v) => Json(v).into_response(),
-            Err(resp) => resp,
+            Err(PageError(status, body)) => (status, Json(body)).into_response(),
         }
     })
 }

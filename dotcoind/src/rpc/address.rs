@@ -94,7 +94,6 @@ pub(crate) fn confirmed_utxo(
     op: OutPoint,
     coin: &AddressCoin,
 ) -> RpcResult<AddressUtxo> {
-    let maturity = state.params().coinbase_maturity;
     Ok(AddressUtxo {
         address: addr.to_string(),
         txid: op.txid,
@@ -103,11 +102,17 @@ pub(crate) fn confirmed_utxo(
         height: coin.height,
         confirmations: confirmations(state, coin.height)?,
         coinbase: coin.is_coinbase,
-        // Spendable in the next block when confirmations reach maturity then.
-        immature: coin.is_coinbase
-            && state.height().saturating_add(1).saturating_sub(coin.height) < maturity,
+        immature: is_immature(state, coin),
         spent_in_mempool: state.mempool().spender_of(&op).is_some(),
     })
+}
+
+/// Whether `coin` is a coinbase output not yet spendable in the block after `state`'s tip
+/// (spendable there when its confirmations reach maturity then).
+fn is_immature(state: &Snapshot, coin: &AddressCoin) -> bool {
+    coin.is_coinbase
+        && state.height().saturating_add(1).saturating_sub(coin.height)
+            < state.params().coinbase_maturity
 }
 
 /// One pool output to `addr` as `getaddressutxos` shows it.
@@ -160,20 +165,20 @@ pub fn address_totals(state: &Snapshot, addr: &Address) -> RpcResult<AddressTota
             if failed.is_some() {
                 return;
             }
-            let u = match confirmed_utxo(state, addr, op, &coin) {
-                Ok(u) => u,
-                Err(e) => {
-                    failed = Some(e);
-                    return;
-                }
-            };
+            // The checks of `confirmed_utxo` without building its row (an address
+            // string per output).
+            if let Err(e) = confirmations(state, coin.height) {
+                failed = Some(e);
+                return;
+            }
             confirmed_utxos += 1;
-            if u.spent_in_mempool {
-                bal.unconfirmed = bal.unconfirmed.saturating_sub(u.satoshis as i64);
-            } else if u.immature {
-                bal.immature = bal.immature.saturating_add(u.satoshis);
+            let sat = coin.value.to_sat();
+            if state.mempool().spender_of(&op).is_some() {
+                bal.unconfirmed = bal.unconfirmed.saturating_sub(sat as i64);
+            } else if is_immature(state, &coin) {
+                bal.immature = bal.immature.saturating_add(sat);
             } else {
-                bal.balance = bal.balance.saturating_add(u.satoshis);
+                bal.balance = bal.balance.saturating_add(sat);
             }
         })
         .map_rpc(RpcErrorCode::Database)?;

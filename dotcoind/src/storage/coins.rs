@@ -50,19 +50,24 @@ pub(super) enum CoinWrite {
 impl CoinWrite {
     /// The writes to both tables this change makes: (table, key, value or deletion).
     pub(super) fn rows(&self, op: &OutPoint) -> [Row; 2] {
-        match self {
-            CoinWrite::Create { coin, .. } => [
-                (UtxoByOutpoint::NAME, op.to_key(), Some(serialize(coin))),
-                (
-                    UtxoByPubkey::NAME,
-                    (coin.output.pubkey, *op).to_key(),
-                    Some(serialize(&AddressCoin::of(coin))),
-                ),
-            ],
-            CoinWrite::Spend { pubkey } => [
-                (UtxoByOutpoint::NAME, op.to_key(), None),
-                (UtxoByPubkey::NAME, (*pubkey, *op).to_key(), None),
-            ],
+        [self.row(op, false), self.row(op, true)]
+    }
+
+    /// The write this change makes to the UTXO set, or (`by_key`) to its address index.
+    fn row(&self, op: &OutPoint, by_key: bool) -> Row {
+        match (self, by_key) {
+            (CoinWrite::Create { coin, .. }, false) => {
+                (UtxoByOutpoint::NAME, op.to_key(), Some(serialize(coin)))
+            }
+            (CoinWrite::Create { coin, .. }, true) => (
+                UtxoByPubkey::NAME,
+                (coin.output.pubkey, *op).to_key(),
+                Some(serialize(&AddressCoin::of(coin))),
+            ),
+            (CoinWrite::Spend { .. }, false) => (UtxoByOutpoint::NAME, op.to_key(), None),
+            (CoinWrite::Spend { pubkey }, true) => {
+                (UtxoByPubkey::NAME, (*pubkey, *op).to_key(), None)
+            }
         }
     }
 }
@@ -186,8 +191,7 @@ impl Overlay {
                     Slot::Unspent { coin, .. } => CoinWrite::Create { coin, fresh: false },
                     Slot::Spent { pubkey } => CoinWrite::Spend { pubkey },
                 };
-                let [a, b] = write.rows(op);
-                let (_, key, value) = if index == 0 { a } else { b };
+                let (_, key, value) = write.row(op, index == 1);
                 (key, value)
             })
             .filter(|(key, _)| key.starts_with(prefix))
