@@ -65,6 +65,10 @@ pub struct Args {
     #[arg(long, value_name = "USER:SALT$HASH")]
     #[serde(default)]
     pub rpcauth: Vec<String>,
+    /// Seconds an RPC connection may take to send a request's head or body, may stay
+    /// idle, and a write to it may stall, before it is closed [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub rpcservertimeout: Option<u64>,
 
     /// Serve the live dashboard, on ADDR:PORT if given [default: 127.0.0.1, RPC port + 2].
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
@@ -73,6 +77,11 @@ pub struct Args {
     /// idle, before it is closed (as Core's -rpcservertimeout) [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub dashboardtimeout: Option<u64>,
+    /// A further name the dashboard answers to in the `Host` header, besides its address,
+    /// `localhost` and `127.0.0.1` (repeatable).
+    #[arg(long, value_name = "NAME")]
+    #[serde(default)]
+    pub dashboardallowhost: Vec<String>,
 
     /// P2P port [default: 8633, regtest 18633]; 0 picks a free port.
     #[arg(long, value_name = "PORT")]
@@ -298,6 +307,10 @@ pub struct Config {
     pub dashboard: Option<SocketAddr>,
     /// How long a dashboard connection may take over a request head or stay idle.
     pub dashboard_timeout: std::time::Duration,
+    /// Further `Host` names the dashboard answers to (lowercase).
+    pub dashboard_allow_hosts: Vec<String>,
+    /// How long an RPC connection may take over a request or stay idle.
+    pub rpc_server_timeout: std::time::Duration,
     /// Inbound limit.
     pub max_inbound: usize,
     /// Inbound limit per IP.
@@ -452,6 +465,37 @@ impl Config {
                 })
             }
         };
+        let rpc_server_timeout = match merge(args.rpcservertimeout, file.rpcservertimeout) {
+            None => crate::rpc::SERVER_TIMEOUT,
+            Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    key: "rpcservertimeout",
+                    message: "must be 1 to 3600 seconds".into(),
+                })
+            }
+        };
+        let dashboard_allow_hosts = args
+            .dashboardallowhost
+            .iter()
+            .chain(&file.dashboardallowhost)
+            .map(|name| {
+                // A bare name: the port, if any, is not part of what is compared.
+                let ok = !name.is_empty()
+                    && name.len() <= 253
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+                if ok {
+                    Ok(name.to_ascii_lowercase())
+                } else {
+                    Err(ConfigError::Invalid {
+                        key: "dashboardallowhost",
+                        message: format!("{name:?} is not a host name (letters, digits, '.', '-')"),
+                    })
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let dashboard = match merge(args.dashboard, file.dashboard) {
             None => None,
             Some(a) if a.is_empty() => Some(SocketAddr::new(
@@ -515,6 +559,8 @@ impl Config {
             addnode: args.addnode.into_iter().chain(file.addnode).collect(),
             dashboard,
             dashboard_timeout,
+            dashboard_allow_hosts,
+            rpc_server_timeout,
             max_inbound: merge(args.maxinbound, file.maxinbound).unwrap_or(32),
             max_inbound_per_ip: merge(args.maxinboundperip, file.maxinboundperip).unwrap_or(8),
             max_outbound: merge(args.maxoutbound, file.maxoutbound).unwrap_or(8),

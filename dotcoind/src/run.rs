@@ -106,6 +106,9 @@ pub fn run(args: Args) -> Result<(), RunError> {
     private_file_modes();
     let log = Arc::new(init_logging(&config)?);
     info!(network = %config.network, datadir = %config.datadir.display(), "starting dotcoind {}", env!("CARGO_PKG_VERSION"));
+    // The servers' socket caps, not the descriptor limit, decide what a flood gets.
+    let nofile = dotcoin_rpc_server::serve::raise_fd_limit();
+    tracing::debug!(target: "rpc", ?nofile, "open file limit");
     let chain = ChainService::open(
         ChainOptions {
             datadir: config.datadir.clone(),
@@ -184,14 +187,20 @@ async fn serve(
         Some((u, p)) => RpcAuth::UserPassword(u.clone(), p.clone()),
         None => RpcAuth::Cookie,
     };
-    let rpc = rpc::start(ctx.clone(), config.rpc_addr, auth, config.rpcauth.clone())
-        .await
-        .map_err(|e| {
-            RunError::Io(format!(
-                "cannot start RPC server on {}: {e}",
-                config.rpc_addr
-            ))
-        })?;
+    let rpc = rpc::start(
+        ctx.clone(),
+        config.rpc_addr,
+        auth,
+        config.rpcauth.clone(),
+        config.rpc_server_timeout,
+    )
+    .await
+    .map_err(|e| {
+        RunError::Io(format!(
+            "cannot start RPC server on {}: {e}",
+            config.rpc_addr
+        ))
+    })?;
     let p2p = match net::start(&peers).await {
         Ok(p) => p,
         Err(e) => {
@@ -207,7 +216,11 @@ async fn serve(
     let dashboard = match config.dashboard {
         Some(addr) => {
             let (user, password) = rpc.credentials();
-            match dashboard::start(ctx, addr, user, password, config.dashboard_timeout).await {
+            let options = dashboard::Options {
+                timeout: config.dashboard_timeout,
+                allow_hosts: config.dashboard_allow_hosts.clone(),
+            };
+            match dashboard::start(ctx, addr, user, password, options).await {
                 Ok(d) => {
                     // The one line a learner needs, on the terminal only: the URL carries
                     // the token, which must not reach debug.log (the log says where the

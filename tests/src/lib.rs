@@ -1143,3 +1143,89 @@ impl Needles {
         })
     }
 }
+
+/// Raises this process's open-file limit to its hard limit (tests that hold a thousand
+/// sockets); returns the limit in force.
+pub fn raise_nofile_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`): a process's memory now and
+/// at its peak.
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
+}
+
+impl WalletServiceProcess {
+    /// The service's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("service is running").id()
+    }
+}
+
+/// Whether the server closed `s` (end of stream or reset) within `within`; whatever it
+/// sent before closing (a 408, say) is read and passed over. Returns what was read.
+pub fn read_until_closed(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        s.set_read_timeout(Some(left.min(Duration::from_millis(500))))
+            .expect("timeout");
+        match s.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(got),
+        }
+    }
+}
+
+/// Whether the server ended the event stream `r` (see [`open_sse`]) within `within`: the
+/// chunked body's last chunk, or the connection closed.
+pub fn sse_ended(r: &mut std::io::BufReader<TcpStream>, within: Duration) -> bool {
+    use std::io::BufRead;
+    let deadline = Instant::now() + within;
+    let mut line = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        r.get_ref().set_read_timeout(Some(left)).expect("timeout");
+        line.clear();
+        match r.read_line(&mut line) {
+            Ok(0) => return true,
+            Ok(_) if line == "0\r\n" => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}

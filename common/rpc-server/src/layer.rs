@@ -230,9 +230,24 @@ where
         } else {
             Endpoint(None)
         };
+        let limit = shared.config.max_body;
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            // Refused before a byte of it is read: hyper closes the connection rather
+            // than drain the rest.
+            return Box::pin(async move {
+                Ok(plain(
+                    http::StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("request body over {limit} bytes"),
+                ))
+            });
+        }
         Box::pin(async move {
             let (mut head, body) = req.into_parts();
-            let limit = shared.config.max_body;
             let bytes = match http_body_util::Limited::new(body, limit).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -240,6 +255,9 @@ where
                         http::StatusCode::PAYLOAD_TOO_LARGE,
                         &format!("request body over {limit} bytes"),
                     ))
+                }
+                Err(e) if e.is::<crate::serve::BodyTimeout>() => {
+                    return Ok(plain(http::StatusCode::REQUEST_TIMEOUT, &e.to_string()))
                 }
                 Err(e) => {
                     return Ok(plain(

@@ -19,6 +19,8 @@
 //! - [`codes`]: Core's error codes (`src/rpc/protocol.h`) and JSON-RPC's own.
 //! - [`auth`]: credentials, the constant-time check, cookie files.
 //! - [`active_calls`]: the calls being answered now, for `getrpcinfo`.
+//! - [`serve`]: the accept loop of every local HTTP server (node RPC, wallet service,
+//!   dashboard): socket caps with eviction of idle connections, WebSocket caps, timeouts.
 //!
 //! Clients do not depend on this crate: it pulls in a server. The typed client
 //! (`dotcoin-rpc-client`) keeps its own reply parsing and the list of wallet methods.
@@ -32,6 +34,7 @@ mod layer;
 pub mod params;
 pub mod reply;
 mod request;
+pub mod serve;
 
 pub use active::active_calls;
 pub use auth::{Credentials, RpcAuthEntry};

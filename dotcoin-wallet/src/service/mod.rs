@@ -41,6 +41,7 @@ use std::time::Duration;
 use dotcoin_common::params::{default_base_datadir, network_datadir};
 use dotcoin_common::{Amount, BlockHash, Network};
 use dotcoin_rpc_server::auth::write_private_file;
+use dotcoin_rpc_server::serve::{Limits, ServeHandle};
 use jsonrpsee::server::{Server, ServerHandle};
 use serde_json::Value;
 use tokio::sync::{watch, Notify};
@@ -322,6 +323,7 @@ pub fn now() -> u64 {
 pub struct Running {
     /// The bound address.
     pub addr: SocketAddr,
+    serving: ServeHandle,
     handle: ServerHandle,
     cookie: PathBuf,
     ports: PathBuf,
@@ -332,7 +334,7 @@ impl Running {
     /// Stops serving, locks every wallet and removes the cookie and ports files.
     pub async fn stop(self) {
         let _ = self.handle.stop();
-        self.handle.stopped().await;
+        self.serving.stopped().await;
         for name in self.service.loaded_names() {
             if let Ok(h) = self.service.wallet_for(Some(&name)) {
                 h.lock().await.relock();
@@ -343,6 +345,15 @@ impl Running {
     }
 }
 
+/// Most HTTP connections the service holds at once; at the cap a newcomer closes the
+/// longest-idle one.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Most HTTP connections at once from one client address.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 48;
+/// How long a request head or body may take, an idle connection is kept and a write may
+/// stall (Core's `-rpcservertimeout` default).
+pub const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Starts serving `service` on `addr`: writes the cookie, then the ports file (with this
 /// process's id).
 pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, WalletError> {
@@ -352,17 +363,20 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
     // bound, so a client never reads a cookie for a port nobody serves.
     let password = hex::encode(rand::random::<[u8; 32]>());
     let middleware = tower::ServiceBuilder::new().layer(wire::layer(user, &password));
-    let server = Server::builder()
-        .max_connections(64)
-        .max_request_body_size(wire::MAX_BODY as u32)
-        .max_response_body_size(wire::MAX_REPLY as u32)
-        .set_http_middleware(middleware)
-        .build(addr)
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| WalletError::Node(format!("cannot listen on {addr}: {e}")))?;
-    let addr = server
+    let addr = listener
         .local_addr()
         .map_err(|e| WalletError::Node(format!("cannot read the bound address: {e}")))?;
+    let builder = Server::builder()
+        // The accept loop's caps decide (per socket, with eviction of idle ones).
+        .max_connections((MAX_CONNECTIONS * 2) as u32)
+        .max_request_body_size(wire::MAX_BODY as u32)
+        .max_response_body_size(wire::MAX_REPLY as u32)
+        .http_only()
+        .set_http_middleware(middleware)
+        .to_service_builder();
     // The cookie, then the ports file (a client that finds the ports file finds the
     // cookie). A ports file left by a killed service goes first, so a client that reads
     // the new cookie never checks it against the dead pid; the new one names this process
@@ -373,11 +387,25 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
     let ports_json = serde_json::json!({ "rpc": addr.port(), "pid": std::process::id() });
     let ports = write_private_file(&dir, PORTS_FILE, &format!("{ports_json}\n"))
         .map_err(|e| WalletError::io("cannot write the ports file", dir.join(PORTS_FILE), e))?;
-    let handle = server.start(methods::module(Arc::clone(&service)));
+    let limits = Limits {
+        max_connections: MAX_CONNECTIONS,
+        max_per_client: MAX_CONNECTIONS_PER_CLIENT,
+        max_websockets: 0,
+        max_websockets_per_client: 0,
+        timeout: SERVER_TIMEOUT,
+    };
+    let (serving, handle) = dotcoin_rpc_server::serve::serve_jsonrpsee(
+        listener,
+        "wallet",
+        limits,
+        builder,
+        methods::module(Arc::clone(&service)).into(),
+    );
     tokio::spawn(follow::follow(Arc::clone(&service)));
     info!(target: "rpc", %addr, "wallet service listening");
     Ok(Running {
         addr,
+        serving,
         handle,
         cookie,
         ports,
@@ -416,6 +444,9 @@ pub fn run(cli: &Cli) -> ExitCode {
         return ExitCode::FAILURE;
     };
     init_logging();
+    // The service's socket caps, not the descriptor limit, decide what a flood gets.
+    let nofile = dotcoin_rpc_server::serve::raise_fd_limit();
+    tracing::debug!(target: "rpc", ?nofile, "open file limit");
     let result = (|| -> Result<(), WalletError> {
         let network = if cli.regtest {
             Network::Regtest

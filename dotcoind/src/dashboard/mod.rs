@@ -39,7 +39,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::chain::{history_page, utxo_page};
 use crate::chain::{BlockStatus, IndexEntry};
@@ -71,8 +71,10 @@ struct Dash {
     /// `Basic` header of the RPC credentials, also accepted.
     basic: Arc<String>,
     reorgs: Arc<Mutex<VecDeque<Value>>>,
-    /// One permit per open event stream (see [`MAX_EVENT_STREAMS`]).
-    streams: Arc<tokio::sync::Semaphore>,
+    /// The open event streams (see [`MAX_EVENT_STREAMS`]).
+    streams: Arc<StreamSlots>,
+    /// Further `Host` names answered, besides addresses and `localhost`.
+    allow_hosts: Arc<Vec<String>>,
     /// Where the `GET` handlers' reads run.
     reads: ReadPool,
     /// The last `/api/mempool` answer and the pool it describes.
@@ -80,9 +82,66 @@ struct Dash {
 }
 
 /// Event streams open at once. Each is a broadcast receiver and a connection held open
-/// indefinitely; past this a newcomer gets 503 instead of the node holding any number of
-/// them (a browser tab takes one).
+/// indefinitely; past this a newcomer ends the oldest stream instead of the node holding
+/// any number of them (a browser tab takes one).
 pub const MAX_EVENT_STREAMS: usize = 32;
+/// Event streams open at once from one client address; past this the client's own
+/// oldest stream ends, so one client cannot take every place.
+pub const MAX_EVENT_STREAMS_PER_CLIENT: usize = 8;
+
+/// The open event streams, oldest first. Removing a row ends its stream: the stream
+/// waits on the other end of the row's channel.
+#[derive(Default)]
+struct StreamSlots {
+    rows: Mutex<(
+        u64,
+        VecDeque<(u64, std::net::IpAddr, tokio::sync::oneshot::Sender<()>)>,
+    )>,
+}
+
+/// A stream's place, given back when the stream is dropped.
+struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    id: u64,
+}
+
+impl StreamSlots {
+    /// A place for a stream of `peer`, ending its oldest stream, or the server's, when
+    /// the caps are reached; the receiver fires when this stream is ended in turn.
+    fn admit(
+        self: &Arc<Self>,
+        peer: std::net::IpAddr,
+    ) -> (StreamSlot, tokio::sync::oneshot::Receiver<()>) {
+        let mut guard = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        let (next, rows) = &mut *guard;
+        if rows.iter().filter(|r| r.1 == peer).count() >= MAX_EVENT_STREAMS_PER_CLIENT {
+            if let Some(i) = rows.iter().position(|r| r.1 == peer) {
+                rows.remove(i);
+            }
+        }
+        while rows.len() >= MAX_EVENT_STREAMS {
+            rows.pop_front();
+        }
+        let id = *next;
+        *next += 1;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        rows.push_back((id, peer, tx));
+        (
+            StreamSlot {
+                slots: Arc::clone(self),
+                id,
+            },
+            rx,
+        )
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut guard = self.slots.rows.lock().unwrap_or_else(|p| p.into_inner());
+        guard.1.retain(|r| r.0 != self.id);
+    }
+}
 
 /// The file in the datadir holding the dashboard token (mode 0600, removed at shutdown).
 pub const TOKEN_FILE: &str = ".dashboard-token";
@@ -93,7 +152,7 @@ pub struct Dashboard {
     addr: SocketAddr,
     token: String,
     token_file: PathBuf,
-    task: tokio::task::JoinHandle<()>,
+    serving: dotcoin_rpc_server::serve::ServeHandle,
 }
 
 impl Dashboard {
@@ -109,7 +168,7 @@ impl Dashboard {
 
     /// Stops serving and removes the token file.
     pub fn stop(self) {
-        self.task.abort();
+        self.serving.stop();
         let _ = std::fs::remove_file(&self.token_file);
     }
 }
@@ -124,7 +183,7 @@ pub async fn start(
     addr: SocketAddr,
     user: &str,
     password: &str,
-    timeout: Duration,
+    options: Options,
 ) -> std::io::Result<Dashboard> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -142,13 +201,23 @@ pub async fn start(
         token: Arc::new(token.clone()),
         basic: Arc::new(basic),
         reorgs: Arc::new(Mutex::new(VecDeque::new())),
-        streams: Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS)),
+        streams: Arc::new(StreamSlots::default()),
+        allow_hosts: Arc::new(options.allow_hosts),
         reads: ReadPool::new()?,
         mempool_reply: Arc::new(Mutex::new(None)),
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
-    let task = tokio::spawn(serve_bounded(listener, app, timeout));
+    let limits = dotcoin_rpc_server::serve::Limits {
+        max_connections: MAX_CONNECTIONS,
+        max_per_client: MAX_CONNECTIONS_PER_CLIENT,
+        // The dashboard upgrades no connection.
+        max_websockets: 0,
+        max_websockets_per_client: 0,
+        timeout: options.timeout,
+    };
+    let serving =
+        dotcoin_rpc_server::serve::serve(listener, "dashboard", limits, move |_| app.clone());
     info!(
         target: "rpc",
         %addr,
@@ -159,7 +228,7 @@ pub async fn start(
         addr,
         token,
         token_file,
-        task,
+        serving,
     };
     Ok(d)
 }
@@ -191,50 +260,32 @@ fn router(dash: Dash) -> Router {
         .route("/api/events", get(events))
         .route("/api/auth", get(auth))
         .route("/api/action/{name}", post(action))
-        .layer(axum::middleware::from_fn(browser_rules))
+        .layer(axum::middleware::from_fn_with_state(
+            dash.clone(),
+            browser_rules,
+        ))
         .with_state(dash)
 }
 
-/// Connections the dashboard holds at once; past this a new one is closed at once (the
-/// event streams have their own, smaller cap).
+/// What the dashboard is started with besides its address and credentials.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a request head or body may take, an idle connection is kept and a write
+    /// may stall (`--dashboardtimeout`).
+    pub timeout: Duration,
+    /// Further names answered in the `Host` header (`--dashboardallowhost`), lowercase.
+    pub allow_hosts: Vec<String>,
+}
+
+/// HTTP connections the dashboard holds at once; at the cap a newcomer closes the
+/// longest-idle one (the shared accept loop, `dotcoin_rpc_server::serve`).
 pub const MAX_CONNECTIONS: usize = 128;
+/// HTTP connections at once from one client address.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 96;
 /// By default, how long a connection may take to send a request's head, and how long an
 /// idle keep-alive connection waits for the next (`--dashboardtimeout`): a slowloris or
 /// an idle socket is closed.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts connections and serves `app` on each, with hyper's timer bounding how long a
-/// request head may take (and an idle connection may wait) to `timeout`, at most
-/// [`MAX_CONNECTIONS`] at once, and a pause instead of a spin when the process is out of
-/// file descriptors.
-async fn serve_bounded(listener: TcpListener, app: Router, timeout: Duration) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let (stream, _peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // EMFILE/ENFILE and the like: retrying at once would spin a worker.
-                warn!(target: "rpc", error = %e, "dashboard accept failed; pausing");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            // Dropping the stream closes it: the holder of the other sockets waits, not
-            // the honest clients already connected.
-            continue;
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(timeout);
-            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            let _ = conn.await;
-            drop(permit);
-        });
-    }
-}
 
 /// Headers on every answer: no framing by another site (clickjacking of the action
 /// buttons), scripts, styles and connections from this origin only, no content-type
@@ -250,32 +301,39 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("referrer-policy", "no-referrer"),
 ];
 
-/// Whether a `Host` header names this machine by address or as `localhost`. A DNS name
-/// is refused: a page of `evil.example` whose name an attacker re-points at 127.0.0.1
-/// (DNS rebinding) would otherwise be same-origin with the dashboard and read it.
-fn host_allowed(host: &str) -> bool {
+/// Whether a `Host` header names this machine by address, as `localhost`, or by one of
+/// the configured names (`allow`, lowercase). Any other DNS name is refused: a page of
+/// `evil.example` whose name an attacker re-points at 127.0.0.1 (DNS rebinding) would
+/// otherwise be same-origin with the dashboard and read it.
+fn host_allowed(host: &str, allow: &[String]) -> bool {
     let name = match host.strip_prefix('[') {
         // `[v6]` or `[v6]:port`.
         Some(rest) => rest.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok()
+        || allow.iter().any(|a| a.eq_ignore_ascii_case(name))
 }
 
-/// The browser's rules, before any handler: a `Host` that is an address or `localhost`
-/// (421 otherwise), actions only as JSON (415) and from this origin (403 for another
-/// `Origin`), and the security headers on every answer.
-async fn browser_rules(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// The browser's rules, before any handler: a `Host` that is an address, `localhost` or
+/// a configured name (421 otherwise), actions only as JSON (415) and from this origin
+/// (403 for another `Origin`), and the security headers on every answer.
+async fn browser_rules(
+    State(d): State<Dash>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !host_allowed(host) {
+    if !host_allowed(host, &d.allow_hosts) {
         return with_security_headers(error(
             StatusCode::MISDIRECTED_REQUEST,
             format!(
-                "the dashboard answers to its address or localhost, not to host '{}'",
+                "the dashboard answers to its address, localhost or a --dashboardallowhost name, not to host '{}'",
                 host.chars().take(100).collect::<String>()
             ),
         ));
@@ -1123,33 +1181,40 @@ async fn search(State(d): State<Dash>, Query(s): Query<SearchQuery>) -> Response
 }
 
 /// The event stream as server-sent events: each event's `type` is the SSE event name and
-/// the event itself, in the schema every transport shares (`docs/events.md`), the data. A client that falls behind gets a `lagged` event and
-/// refreshes; the stream never waits for it. At most [`MAX_EVENT_STREAMS`] at once.
-async fn events(State(d): State<Dash>) -> Response {
-    let Ok(permit) = Arc::clone(&d.streams).try_acquire_owned() else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{MAX_EVENT_STREAMS} event streams are open already; close one"),
-        );
-    };
+/// the event itself, in the schema every transport shares (`docs/events.md`), the data.
+/// A client that falls behind gets a `lagged` event and refreshes; the stream never
+/// waits for it (the broadcast channel is bounded, and a client that stops reading is
+/// closed once a write to it stalls for the timeout). At most [`MAX_EVENT_STREAMS`] at
+/// once and [`MAX_EVENT_STREAMS_PER_CLIENT`] per client address: a newcomer past them
+/// ends the client's, or else the server's, oldest stream.
+async fn events(
+    State(d): State<Dash>,
+    axum::Extension(peer): axum::Extension<dotcoin_rpc_server::serve::PeerAddr>,
+) -> Response {
+    let (slot, ended) = d.streams.admit(peer.0.ip());
     let rx = d.ctx.chain.subscribe();
-    // The permit lives in the stream's state: it is released when the client goes and
-    // axum drops the stream.
-    let stream = futures_util::stream::unfold((rx, permit), |(mut rx, permit)| async move {
-        let ev = match rx.recv().await {
-            Ok(e) => {
-                let e = e.to_wire();
-                SseEvent::default()
-                    .event(e.type_name())
-                    .data(e.to_json().to_string())
-            }
-            Err(broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
-                .event("lagged")
-                .data(json!({ "missed": n }).to_string()),
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok::<_, Infallible>(ev), (rx, permit)))
-    });
+    // The slot lives in the stream's state: it is given back when the client goes and
+    // axum drops the stream; `ended` fires when a newcomer takes the place.
+    let stream =
+        futures_util::stream::unfold((rx, slot, ended), |(mut rx, slot, mut ended)| async move {
+            let received = tokio::select! {
+                _ = &mut ended => return None,
+                r = rx.recv() => r,
+            };
+            let ev = match received {
+                Ok(e) => {
+                    let e = e.to_wire();
+                    SseEvent::default()
+                        .event(e.type_name())
+                        .data(e.to_json().to_string())
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => SseEvent::default()
+                    .event("lagged")
+                    .data(json!({ "missed": n }).to_string()),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((Ok::<_, Infallible>(ev), (rx, slot, ended)))
+        });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

@@ -26,7 +26,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jsonrpsee::server::{Server, ServerHandle};
+use dotcoin_rpc_server::serve::{Limits, ServeHandle};
+use jsonrpsee::server::{PingConfig, Server, ServerHandle};
 use jsonrpsee::RpcModule;
 use tokio::sync::Notify;
 use tracing::info;
@@ -63,8 +64,18 @@ pub const MAX_REPLY: usize = 64 * 1024 * 1024;
 
 /// Most WebSocket subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 32;
-/// Most RPC connections (HTTP and WebSocket) at once.
-pub const MAX_CONNECTIONS: u32 = 128;
+/// Most HTTP connections at once; at the cap a newcomer closes the longest-idle one.
+pub const MAX_CONNECTIONS: usize = 128;
+/// Most HTTP connections at once from one client address.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 96;
+/// Most WebSocket sessions at once (apart from the HTTP connections); at the cap a
+/// newcomer closes the oldest.
+pub const MAX_WEBSOCKETS: usize = 64;
+/// Most WebSocket sessions at once from one client address.
+pub const MAX_WEBSOCKETS_PER_CLIENT: usize = 32;
+/// By default, how long a request head or body may take, an idle connection is kept and
+/// a write may stall (`--rpcservertimeout`, as Core's `-rpcservertimeout`).
+pub const SERVER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// All plugins merged into one module.
 pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
@@ -110,6 +121,7 @@ pub enum RpcAuth {
 /// The running server: its address and what to clean up when it stops.
 #[derive(Debug)]
 pub struct RpcServer {
+    serving: ServeHandle,
     handle: ServerHandle,
     addr: SocketAddr,
     cookie: Option<PathBuf>,
@@ -132,8 +144,9 @@ impl RpcServer {
 
     /// Stops the server and removes the cookie.
     pub async fn stop(self) {
+        // WebSocket sessions get their close frame; then the connections wind down.
         let _ = self.handle.stop();
-        self.handle.stopped().await;
+        self.serving.stopped().await;
         if let Some(c) = self.cookie {
             let _ = std::fs::remove_file(&c);
         }
@@ -143,12 +156,14 @@ impl RpcServer {
     }
 }
 
-/// Starts the server on `addr` with `auth`, accepting the users of `rpcauth` too.
+/// Starts the server on `addr` with `auth`, accepting the users of `rpcauth` too;
+/// `timeout` bounds request heads and bodies, idle connections and stalled writes.
 pub async fn start(
     ctx: RpcContext,
     addr: SocketAddr,
     auth: RpcAuth,
     rpcauth: Vec<dotcoin_rpc_server::RpcAuthEntry>,
+    timeout: std::time::Duration,
 ) -> std::io::Result<RpcServer> {
     let datadir = ctx.chain.datadir().to_path_buf();
     let mut pid_file = None;
@@ -191,18 +206,27 @@ pub async fn start(
     let host = Arc::clone(&ctx.plugins);
     let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
         .layer_fn(move |service| plugin::PluginRouter::new(service, Arc::clone(&host)));
-    let server = Server::builder()
-        .max_connections(MAX_CONNECTIONS)
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let builder = Server::builder()
+        // The accept loop's caps decide (per socket, with eviction); jsonrpsee's own
+        // count is of calls and sessions together, so it is set out of their way.
+        .max_connections(((MAX_CONNECTIONS + MAX_WEBSOCKETS) * 2) as u32)
         .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
         // An unbounded batch lets one request queue unbounded work and reply memory.
         .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_BATCH))
         .max_request_body_size(MAX_BODY as u32)
         .max_response_body_size(MAX_REPLY as u32)
+        // A WebSocket client that stops answering pings is closed.
+        .enable_ws_ping(
+            PingConfig::new()
+                .ping_interval(timeout / 2)
+                .inactive_limit(timeout)
+                .max_failures(2),
+        )
         .set_http_middleware(middleware)
         .set_rpc_middleware(rpc_middleware)
-        .build(addr)
-        .await?;
-    let addr = server.local_addr()?;
+        .to_service_builder();
     let module = build_module(ctx.clone());
     ctx.plugins.set_rpc(
         crate::plugins::RpcEndpoint {
@@ -213,9 +237,18 @@ pub async fn start(
         },
         module.method_names().map(str::to_owned).collect(),
     );
-    let handle = server.start(module);
+    let limits = Limits {
+        max_connections: MAX_CONNECTIONS,
+        max_per_client: MAX_CONNECTIONS_PER_CLIENT,
+        max_websockets: MAX_WEBSOCKETS,
+        max_websockets_per_client: MAX_WEBSOCKETS_PER_CLIENT,
+        timeout,
+    };
+    let (serving, handle) =
+        dotcoin_rpc_server::serve::serve_jsonrpsee(listener, "rpc", limits, builder, module.into());
     info!(target: "rpc", %addr, "RPC server listening");
     Ok(RpcServer {
+        serving,
         handle,
         addr,
         cookie,
