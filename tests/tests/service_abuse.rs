@@ -239,7 +239,7 @@ fn slowloris_heads_and_bodies_are_timed_out() {
     };
     let node_auth = net.node.cookie_auth();
     let wallet_auth = net.wallet.cookie_auth();
-    let mut heads = vec![slow_head(rpc), slow_head(dash), slow_head(wallet)];
+    let mut heads = [slow_head(rpc), slow_head(dash), slow_head(wallet)];
     let mut rpc_body = slow_body(rpc, "/", &node_auth);
     let mut dash_body = slow_body(dash, "/api/action/generate", &node_auth);
     let mut wallet_body = slow_body(wallet, "/", &wallet_auth);

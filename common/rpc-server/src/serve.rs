@@ -698,9 +698,177 @@ pub fn raise_fd_limit() -> Option<u64> {
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current != limit.maximum {
         limit.current = limit.maximum;
-        if setrlimit(Resource::Nofile, limit.clone()).is_err() {
+        if setrlimit(Resource::Nofile, limit).is_err() {
             return getrlimit(Resource::Nofile).current;
         }
     }
     limit.current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A service that answers `/slow` only once `release` is notified, anything else at once.
+    #[derive(Clone)]
+    struct Slow {
+        release: Arc<tokio::sync::Notify>,
+    }
+
+    impl Service<http::Request<TimedBody>> for Slow {
+        type Response = http::Response<http_body_util::Full<hyper::body::Bytes>>;
+        type Error = std::convert::Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, req: http::Request<TimedBody>) -> Self::Future {
+            let release = Arc::clone(&self.release);
+            Box::pin(async move {
+                if req.uri().path() == "/slow" {
+                    release.notified().await;
+                }
+                Ok(http::Response::new(http_body_util::Full::from("ok")))
+            })
+        }
+    }
+
+    /// A service that reads the whole body and says how that went.
+    #[derive(Clone)]
+    struct ReadBody;
+
+    impl Service<http::Request<TimedBody>> for ReadBody {
+        type Response = http::Response<http_body_util::Empty<hyper::body::Bytes>>;
+        type Error = std::convert::Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, req: http::Request<TimedBody>) -> Self::Future {
+            Box::pin(async move {
+                let status = match http_body_util::BodyExt::collect(req.into_body()).await {
+                    Ok(_) => http::StatusCode::OK,
+                    Err(e) if e.is::<BodyTimeout>() => http::StatusCode::REQUEST_TIMEOUT,
+                    Err(_) => http::StatusCode::BAD_REQUEST,
+                };
+                let mut resp = http::Response::new(http_body_util::Empty::new());
+                *resp.status_mut() = status;
+                Ok(resp)
+            })
+        }
+    }
+
+    async fn closed(s: &mut TcpStream) -> bool {
+        let mut buf = [0u8; 256];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    async fn still_open(s: &mut TcpStream) -> bool {
+        let mut buf = [0u8; 1];
+        tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf))
+            .await
+            .is_err()
+    }
+
+    #[tokio::test]
+    async fn a_newcomer_at_the_cap_closes_the_longest_idle_never_a_busy_one() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let release = Arc::new(tokio::sync::Notify::new());
+        let limits = Limits {
+            max_connections: 2,
+            max_per_client: 2,
+            max_websockets: 0,
+            max_websockets_per_client: 0,
+            timeout: Duration::from_secs(60),
+        };
+        let slow = Slow {
+            release: Arc::clone(&release),
+        };
+        let handle = serve(listener, "test", limits, move |_| slow.clone());
+        // The first connection has a request in flight, the second is idle.
+        let mut busy = TcpStream::connect(addr).await.expect("connect");
+        busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut idle = TcpStream::connect(addr).await.expect("connect");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // A newcomer at the cap is served; the idle one makes room, the busy one stays,
+        // although it is the older.
+        let mut newcomer = TcpStream::connect(addr).await.expect("connect");
+        newcomer
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("request");
+        let mut answer = String::new();
+        newcomer.read_to_string(&mut answer).await.expect("answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(closed(&mut idle).await, "the idle connection stays open");
+        assert!(
+            still_open(&mut busy).await,
+            "the busy connection was closed"
+        );
+        // Every place busy: a further newcomer is the one that waits (closed).
+        let mut second = TcpStream::connect(addr).await.expect("connect");
+        second
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut refused = TcpStream::connect(addr).await.expect("connect");
+        assert!(closed(&mut refused).await, "a newcomer past busy places");
+        assert!(
+            still_open(&mut busy).await,
+            "the busy connection was closed"
+        );
+        // Its request done, the busy connection is answered.
+        release.notify_waiters();
+        let mut buf = [0u8; 64];
+        let n = busy.read(&mut buf).await.expect("answer");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        handle.stopped().await;
+    }
+
+    #[tokio::test]
+    async fn a_body_sent_a_byte_at_a_time_runs_out_of_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let limits = Limits {
+            max_connections: 4,
+            max_per_client: 4,
+            max_websockets: 0,
+            max_websockets_per_client: 0,
+            timeout: Duration::from_millis(500),
+        };
+        let read_body = ReadBody;
+        let handle = serve(listener, "test", limits, move |_| read_body.clone());
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+            .await
+            .expect("head");
+        // A byte every 200 ms: each arrives well within the timeout, the whole does not.
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if s.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        handle.stopped().await;
+    }
 }

@@ -93,11 +93,15 @@ pub const MAX_EVENT_STREAMS_PER_CLIENT: usize = 8;
 /// waits on the other end of the row's channel.
 #[derive(Default)]
 struct StreamSlots {
-    rows: Mutex<(
-        u64,
-        VecDeque<(u64, std::net::IpAddr, tokio::sync::oneshot::Sender<()>)>,
-    )>,
+    rows: Mutex<StreamRows>,
 }
+
+/// The next stream's id, and a row per open stream: its id, its client, and the sender
+/// whose drop ends it.
+type StreamRows = (
+    u64,
+    VecDeque<(u64, std::net::IpAddr, tokio::sync::oneshot::Sender<()>)>,
+);
 
 /// A stream's place, given back when the stream is dropped.
 struct StreamSlot {
