@@ -100,6 +100,11 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT")]
     #[serde(default)]
     pub addnode: Vec<String>,
+    /// Learn peers from this name: every address it resolves to (all A records), again
+    /// every 10 s, as members come and go [port default: the network's] (repeatable).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    #[serde(default)]
+    pub seednode: Vec<String>,
     /// Most inbound peers [default: 32].
     #[arg(long, value_name = "N")]
     pub maxinbound: Option<usize>,
@@ -303,6 +308,8 @@ pub struct Config {
     pub connect: Vec<String>,
     /// `--addnode` peers.
     pub addnode: Vec<String>,
+    /// `--seednode` names, each `HOST:PORT`.
+    pub seednode: Vec<String>,
     /// Where the dashboard listens, if it runs.
     pub dashboard: Option<SocketAddr>,
     /// How long a dashboard connection may take over a request head or stay idle.
@@ -515,6 +522,13 @@ impl Config {
         let p2p_ip = merge(args.bind, file.bind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let p2p_port = merge(args.port, file.port).unwrap_or(params.p2p_port);
 
+        let seednode = args
+            .seednode
+            .iter()
+            .chain(&file.seednode)
+            .map(|s| seed_target(s, params.p2p_port))
+            .collect::<Result<Vec<_>, _>>()?;
+
         let mut debug = args.debug;
         if debug.is_empty() {
             debug = file.debug;
@@ -557,6 +571,7 @@ impl Config {
                 args.connect
             },
             addnode: args.addnode.into_iter().chain(file.addnode).collect(),
+            seednode,
             dashboard,
             dashboard_timeout,
             dashboard_allow_hosts,
@@ -588,6 +603,54 @@ impl Config {
             test_writer_panic_height: args.test_writer_panic_height,
         })
     }
+}
+
+/// A `--seednode` value as `HOST:PORT`, the port defaulting to the network's. Only the
+/// shape is checked here: the name is resolved while the node runs, as it may not exist
+/// yet (a service's first task).
+fn seed_target(seed: &str, default_port: u16) -> Result<String, ConfigError> {
+    let invalid = |why: &str| ConfigError::Invalid {
+        key: "seednode",
+        message: format!("{:?} {why}", seed.chars().take(300).collect::<String>()),
+    };
+    let seed = seed.trim();
+    if seed.is_empty() || seed.len() > 255 {
+        return Err(invalid("is not HOST or HOST:PORT"));
+    }
+    // `[v6]:port`, `v6` alone, `host:port`, `host`.
+    let (host, port) = if let Some(rest) = seed.strip_prefix('[') {
+        let (h, p) = rest
+            .split_once(']')
+            .ok_or_else(|| invalid("lacks its closing ]"))?;
+        (h, p.strip_prefix(':'))
+    } else if seed.matches(':').count() > 1 {
+        (seed, None)
+    } else {
+        match seed.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (seed, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if !host_ok {
+        return Err(invalid("is not a host name or address"));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| invalid("has no valid port"))?,
+    };
+    Ok(if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
 }
 
 /// Log categories `--debug` accepts.
@@ -706,6 +769,25 @@ mod tests {
         let parsed = Args::parse_core_style(["dotcoind", "-regtest", "-daemon=0", "-mine=0"]);
         assert!(parsed.regtest && !parsed.daemon && !parsed.mine);
         assert!(Args::try_parse_from(core_style_args(["dotcoind", "-bogus=1"])).is_err());
+    }
+
+    #[test]
+    fn seednode_names_get_the_network_port() {
+        let resolve = |a: &[&str]| {
+            Config::resolve(parse(a), Args::default(), Path::new("/x")).map(|c| c.seednode)
+        };
+        assert_eq!(
+            resolve(&["--regtest", "--seednode", "tasks.node", "--seednode=seed:9"]).expect("ok"),
+            ["tasks.node:18633", "seed:9"]
+        );
+        assert_eq!(
+            resolve(&["--seednode", "[::1]:7", "--seednode", "::1"]).expect("ok"),
+            ["[::1]:7", "[::1]:8633"]
+        );
+        for bad in ["", "seed:0", "seed:x", "a b", "[::1", "seed:70000"] {
+            let err = resolve(&["--seednode", bad]).expect_err(bad);
+            assert!(err.to_string().contains("seednode"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`net`]: the P2P layer: framing, peers, bans, headers-first sync, relay.
 //! - [`rpc`]: the JSON-RPC server and its plugins.
 //! - [`dashboard`]: the live web dashboard (HTTP, server-sent events, embedded page).
+//! - [`metrics`]: the Prometheus registry behind the dashboard's `/metrics`.
 //! - [`config`]: flags and `dotcoin.toml`.
 //! - [`run`]: wires everything up for the `dotcoind` binary.
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod dashboard;
 pub mod logging;
 pub mod mempool;
+pub mod metrics;
 pub mod miner;
 pub mod net;
 pub mod plugins;

@@ -158,6 +158,7 @@ async fn serve(
     // Subscribed before anything can happen, so plugins and scripts miss nothing.
     tokio::spawn(Arc::clone(&plugins).run_notifications(chain.subscribe()));
     tokio::spawn(Arc::clone(&plugins).run_reorg_rechecks());
+    tokio::spawn(crate::metrics::count_events(chain.subscribe()));
     if !config.notify.is_empty() {
         tokio::spawn(notify::run(config.notify.clone(), chain.subscribe()));
     }
@@ -167,6 +168,7 @@ async fn serve(
             listen: config.p2p_listen,
             connect: config.connect.clone(),
             addnode: config.addnode.clone(),
+            seednode: config.seednode.clone(),
             max_inbound: config.max_inbound,
             max_inbound_per_ip: config.max_inbound_per_ip,
             max_outbound: config.max_outbound,

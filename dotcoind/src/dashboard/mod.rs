@@ -264,6 +264,10 @@ fn router(dash: Dash) -> Router {
         .route("/api/events", get(events))
         .route("/api/auth", get(auth))
         .route("/api/action/{name}", post(action))
+        .route(
+            "/metrics",
+            get(|State(d): State<Dash>| async move { crate::metrics::response(&d.ctx) }),
+        )
         .layer(axum::middleware::from_fn_with_state(
             dash.clone(),
             browser_rules,

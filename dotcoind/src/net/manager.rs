@@ -8,6 +8,14 @@
 //! them; when all are taken, a newcomer from another IP evicts the youngest connection of
 //! the IP holding the most, sparing peers that recently brought us blocks. The learnt
 //! address table caps each source's share, so one peer's `addr` spam cannot flush it.
+//!
+//! Seed names (`--seednode`) are resolved again and again, every A record of each going
+//! into the table, so a node behind a name whose members come and go (Docker Swarm's
+//! `tasks.<service>`, a Kubernetes headless Service) keeps finding the current ones. An
+//! address that fails [`MAX_FAILURES`] attempts in a row is dropped and not relearnt from
+//! gossip for [`FORGET_FOR`] (Core's "terrible" addresses): tasks that died leave the
+//! table. With every outbound slot taken, a TCP "feeler" still tests one idle address
+//! every [`FEELER_INTERVAL`], so dead ones are noticed on a full node too.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -43,6 +51,22 @@ const MAX_ANNOUNCE: u32 = 16;
 const MAX_ADDRS_PER_SOURCE: usize = MAX_KNOWN_ADDRS / 4;
 /// Inbound peers that recently gave us a block, kept when evicting.
 const PROTECTED_BLOCK_RELAYERS: usize = 4;
+/// How often the seed names are resolved again.
+pub const SEED_RESOLVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Most addresses taken from one resolution of one seed name.
+const MAX_SEED_ADDRS: usize = MAX_ADDRS_PER_SOURCE;
+/// Failed attempts in a row after which an address is dropped.
+pub const MAX_FAILURES: u32 = 3;
+/// First retry delay of an address that failed; doubles with each further failure.
+const FAILED_RETRY: Duration = Duration::from_secs(2);
+/// How long a dropped address is not relearnt from other peers' `addr` messages.
+const FORGET_FOR: Duration = Duration::from_secs(600);
+/// Most dropped addresses remembered (the oldest goes first).
+const MAX_FORGOTTEN: usize = 1000;
+/// Most of our own addresses remembered (found by dialling ourselves).
+const MAX_OWN_ADDRS: usize = 16;
+/// With all outbound slots taken, one idle address is tested this often.
+const FEELER_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A learnt address.
 #[derive(Debug, Clone, Copy)]
@@ -51,8 +75,22 @@ struct KnownAddr {
     time: u64,
     /// When we last tried it.
     tried: Option<Instant>,
-    /// Who told us (`None`: the peer itself, from its `version`).
+    /// Who told us (`None`: the peer itself, from its `version`, or a seed name).
     source: Option<IpAddr>,
+    /// Failed attempts since the last success.
+    failures: u32,
+}
+
+impl KnownAddr {
+    /// Whether it may be tried at `now`: untried, or its retry delay (longer after a
+    /// success than after a failure, so a dead address is confirmed quickly) has passed.
+    fn due(&self, now: Instant) -> bool {
+        let wait = match self.failures {
+            0 => ADDR_RETRY,
+            n => FAILED_RETRY.saturating_mul(1 << (n - 1).min(8)),
+        };
+        self.tried.is_none_or(|t| now.duration_since(t) > wait)
+    }
 }
 
 /// A ban on one IP.
@@ -80,6 +118,11 @@ struct Inner {
     bans: HashMap<IpAddr, Ban>,
     added: Vec<AddedNode>,
     known_addrs: HashMap<SocketAddr, KnownAddr>,
+    /// Addresses dropped after repeated failures, with when: not relearnt from gossip
+    /// for [`FORGET_FOR`].
+    forgotten: HashMap<SocketAddr, Instant>,
+    /// Addresses that turned out to be this node.
+    own_addrs: HashSet<SocketAddr>,
     tx_requested: HashMap<Txid, Instant>,
     /// Reserved inbound slots, in all and per IP.
     inbound_total: usize,
@@ -286,6 +329,14 @@ impl PeerManager {
             ));
         }
         if v.nonce == self.node_nonce {
+            if !peer.inbound() {
+                // Our own address, from a seed name listing every member: never again.
+                let mut inner = self.inner();
+                if inner.own_addrs.len() < MAX_OWN_ADDRS {
+                    inner.own_addrs.insert(peer.addr);
+                }
+                inner.known_addrs.remove(&peer.addr);
+            }
             return Err("connected to ourselves (own version nonce)".into());
         }
         let dialler = |p: &Peer, remote: u64| if p.inbound() { remote } else { self.node_nonce };
@@ -357,7 +408,12 @@ impl PeerManager {
         }
         if remote.listen_port != 0 {
             let addr = SocketAddr::new(peer.addr.ip(), remote.listen_port);
+            // It is up: whatever we concluded about it before no longer holds.
+            inner.forgotten.remove(&addr);
             learn(&mut inner.known_addrs, addr, unix_time(), None);
+            if let Some(k) = inner.known_addrs.get_mut(&addr) {
+                k.failures = 0;
+            }
         }
         drop(inner);
         self.update_peer_count();
@@ -593,14 +649,44 @@ impl PeerManager {
     /// Remembers addresses from an `addr` message sent by `source`.
     pub(super) fn learn_addrs(&self, addrs: &[NetAddress], source: IpAddr) {
         let own = self.listen_addr();
+        let now = Instant::now();
         let mut inner = self.inner();
         for a in addrs {
             let sa = a.socket_addr();
             if sa.port() == 0 || sa.ip().is_unspecified() || Some(sa) == own {
                 continue;
             }
+            if inner.own_addrs.contains(&sa) || is_forgotten(&inner.forgotten, &sa, now) {
+                continue;
+            }
             learn(&mut inner.known_addrs, sa, a.time, Some(source));
         }
+    }
+
+    /// Takes in the addresses a seed name resolved to. The name speaks for its current
+    /// members, so an address dropped before comes back (Swarm may give a new task the
+    /// address of a dead one); only our own stay out.
+    pub(super) fn learn_seed_addrs(&self, addrs: &[SocketAddr]) {
+        let own = self.listen_addr();
+        let time = unix_time();
+        let mut inner = self.inner();
+        for sa in addrs.iter().take(MAX_SEED_ADDRS) {
+            if sa.port() == 0 || sa.ip().is_unspecified() || Some(*sa) == own {
+                continue;
+            }
+            if inner.own_addrs.contains(sa) {
+                continue;
+            }
+            inner.forgotten.remove(sa);
+            learn(&mut inner.known_addrs, *sa, time, None);
+        }
+    }
+
+    /// Records the outcome of an attempt to reach `addr`: a success clears its failures,
+    /// the [`MAX_FAILURES`]th failure in a row drops it.
+    pub(super) fn note_attempt(&self, addr: SocketAddr, ok: bool) {
+        let mut inner = self.inner();
+        note_attempt(&mut inner, addr, ok, Instant::now());
     }
 
     /// Learnt addresses with when each was last said to be up (`getnodeaddresses`),
@@ -619,9 +705,12 @@ impl PeerManager {
     /// Addresses to answer `getaddr` with.
     pub(super) fn addrs_to_share(&self) -> Vec<NetAddress> {
         let inner = self.inner();
+        // Not the ones failing: they may be gone, and spreading them spreads the work
+        // of finding out.
         inner
             .known_addrs
             .iter()
+            .filter(|(_, k)| k.failures == 0)
             .take(MAX_ADDR)
             .map(|(a, k)| NetAddress::new(*a, k.time))
             .collect()
@@ -795,8 +884,49 @@ fn learn(
             time,
             tried: None,
             source,
+            failures: 0,
         },
     );
+}
+
+/// Whether `addr` was dropped less than [`FORGET_FOR`] ago.
+fn is_forgotten(forgotten: &HashMap<SocketAddr, Instant>, addr: &SocketAddr, now: Instant) -> bool {
+    forgotten
+        .get(addr)
+        .is_some_and(|t| now.duration_since(*t) < FORGET_FOR)
+}
+
+/// See [`PeerManager::note_attempt`].
+fn note_attempt(inner: &mut Inner, addr: SocketAddr, ok: bool, now: Instant) {
+    let Some(k) = inner.known_addrs.get_mut(&addr) else {
+        return;
+    };
+    if ok {
+        k.failures = 0;
+        return;
+    }
+    k.failures += 1;
+    if k.failures < MAX_FAILURES {
+        return;
+    }
+    inner.known_addrs.remove(&addr);
+    debug!(target: "net", %addr, failures = MAX_FAILURES, "dropping an address that keeps failing");
+    if inner.forgotten.len() >= MAX_FORGOTTEN {
+        inner
+            .forgotten
+            .retain(|_, t| now.duration_since(*t) < FORGET_FOR);
+        if inner.forgotten.len() >= MAX_FORGOTTEN {
+            if let Some(oldest) = inner
+                .forgotten
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(a, _)| *a)
+            {
+                inner.forgotten.remove(&oldest);
+            }
+        }
+    }
+    inner.forgotten.insert(addr, now);
 }
 
 /// Opens an outbound connection to `target` and runs it until it ends. Returns whether
@@ -886,6 +1016,9 @@ pub(super) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
 pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
     let mut shutdown = mgr.shutdown_signal();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut next_seed_lookup = Instant::now();
+    let mut next_feeler = Instant::now();
+    let seed_lookup_busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -898,6 +1031,19 @@ pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
             continue;
         }
         let now = Instant::now();
+        if !mgr.config.seednode.is_empty()
+            && mgr.config.connect.is_empty()
+            && now >= next_seed_lookup
+            && !seed_lookup_busy.swap(true, Ordering::SeqCst)
+        {
+            next_seed_lookup = now + SEED_RESOLVE_INTERVAL;
+            let m = Arc::clone(&mgr);
+            let busy = Arc::clone(&seed_lookup_busy);
+            tokio::spawn(async move {
+                resolve_seeds(&m).await;
+                busy.store(false, Ordering::SeqCst);
+            });
+        }
         let due: Vec<String> = {
             let mut inner = mgr.inner();
             inner
@@ -928,27 +1074,51 @@ pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
             });
         }
         mgr.prune_tx_requests(now);
-        if mgr.config.connect.is_empty() {
-            fill_outbound(&mgr, now);
+        if mgr.config.connect.is_empty() && !fill_outbound(&mgr, now) && now >= next_feeler {
+            next_feeler = now + FEELER_INTERVAL;
+            feeler(&mgr, now);
         }
     }
 }
 
-fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
+/// Resolves every seed name and takes in every address each resolves to.
+async fn resolve_seeds(mgr: &Arc<PeerManager>) {
+    for seed in &mgr.config.seednode {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host(seed.as_str())).await {
+            Ok(Ok(addrs)) => {
+                let addrs: Vec<SocketAddr> = addrs.take(MAX_SEED_ADDRS).collect();
+                debug!(target: "net", %seed, found = addrs.len(), "seed name resolved");
+                mgr.learn_seed_addrs(&addrs);
+            }
+            // A name with no members yet (the first task of a service) is normal.
+            Ok(Err(e)) => debug!(target: "net", %seed, error = %e, "seed name did not resolve"),
+            Err(_) => debug!(target: "net", %seed, "seed name lookup timed out"),
+        }
+    }
+}
+
+/// Addresses of connected peers (inbound ones by where they listen, so a node that
+/// dialled us is not dialled back).
+fn connected_addrs(peers: &[Arc<Peer>]) -> HashSet<SocketAddr> {
+    peers
+        .iter()
+        .flat_map(|p| [Some(p.addr), p.listen_addr()])
+        .flatten()
+        .collect()
+}
+
+/// Dials a learnt address if an outbound slot is free; returns whether one was (false:
+/// every slot is taken).
+fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) -> bool {
     let peers = mgr.peers();
     let outbound = peers
         .iter()
         .filter(|p| p.conn_type == ConnType::Outbound)
         .count();
     if outbound >= mgr.config.max_outbound {
-        return;
+        return false;
     }
-    // Inbound peers count by where they listen, so a node that dialled us is not dialled back.
-    let connected: HashSet<SocketAddr> = peers
-        .iter()
-        .flat_map(|p| [Some(p.addr), p.listen_addr()])
-        .flatten()
-        .collect();
+    let connected = connected_addrs(&peers);
     let candidate = {
         let mut inner = mgr.inner();
         let pick = inner
@@ -956,7 +1126,7 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
             .iter()
             .filter(|(a, _)| !connected.contains(a))
             .filter(|(a, _)| !inner.bans.contains_key(&a.ip()))
-            .filter(|(_, k)| !matches!(k.tried, Some(t) if now.duration_since(t) <= ADDR_RETRY))
+            .filter(|(_, k)| k.due(now))
             .map(|(a, _)| *a)
             .next();
         if let Some(a) = pick {
@@ -969,7 +1139,43 @@ fn fill_outbound(mgr: &Arc<PeerManager>, now: Instant) {
     if let Some(addr) = candidate {
         let m = Arc::clone(mgr);
         tokio::spawn(async move {
-            connect_to(&m, &addr.to_string(), ConnType::Outbound, None).await;
+            let ok = connect_to(&m, &addr.to_string(), ConnType::Outbound, None).await;
+            m.note_attempt(addr, ok);
+        });
+    }
+    true
+}
+
+/// Tests one idle learnt address with a bare TCP connect (closed at once): failing ones
+/// first, then untried, then the longest untried. Only whether it answers counts.
+fn feeler(mgr: &Arc<PeerManager>, now: Instant) {
+    let connected = connected_addrs(&mgr.peers());
+    let candidate = {
+        let mut inner = mgr.inner();
+        let pick = inner
+            .known_addrs
+            .iter()
+            .filter(|(a, _)| !connected.contains(a))
+            .filter(|(a, _)| !inner.bans.contains_key(&a.ip()))
+            .filter(|(_, k)| k.due(now))
+            .min_by_key(|(_, k)| (k.failures == 0, k.tried.is_some(), k.tried))
+            .map(|(a, _)| *a);
+        if let Some(a) = pick {
+            if let Some(e) = inner.known_addrs.get_mut(&a) {
+                e.tried = Some(now);
+            }
+        }
+        pick
+    };
+    if let Some(addr) = candidate {
+        let m = Arc::clone(mgr);
+        tokio::spawn(async move {
+            let ok = matches!(
+                tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await,
+                Ok(Ok(_))
+            );
+            debug!(target: "net", %addr, ok, "feeler");
+            m.note_attempt(addr, ok);
         });
     }
 }
@@ -1066,6 +1272,47 @@ mod tests {
 
     fn addr(i: u32) -> SocketAddr {
         SocketAddr::new(IpAddr::from(i.to_be_bytes()), 8633)
+    }
+
+    #[test]
+    fn failing_addresses_are_dropped_and_not_relearnt_from_gossip() {
+        let mut inner = Inner::default();
+        let now = Instant::now();
+        let (dead, alive) = (addr(1), addr(2));
+        for a in [dead, alive] {
+            learn(&mut inner.known_addrs, a, 100, None);
+        }
+        // A success between failures starts the count again.
+        for _ in 0..MAX_FAILURES - 1 {
+            note_attempt(&mut inner, alive, false, now);
+        }
+        note_attempt(&mut inner, alive, true, now);
+        note_attempt(&mut inner, alive, false, now);
+        assert_eq!(inner.known_addrs[&alive].failures, 1);
+        // A failing address is retried sooner than a good one, and sooner after fewer
+        // failures.
+        inner.known_addrs.get_mut(&alive).expect("known").tried = Some(now);
+        assert!(inner.known_addrs[&alive].due(now + FAILED_RETRY + Duration::from_millis(1)));
+        assert!(!inner.known_addrs[&alive].due(now + FAILED_RETRY / 2));
+        for i in 1..MAX_FAILURES {
+            note_attempt(&mut inner, dead, false, now);
+            assert_eq!(inner.known_addrs[&dead].failures, i);
+        }
+        note_attempt(&mut inner, dead, false, now);
+        assert!(!inner.known_addrs.contains_key(&dead));
+        assert!(inner.known_addrs.contains_key(&alive));
+        assert!(is_forgotten(&inner.forgotten, &dead, now));
+        assert!(!is_forgotten(&inner.forgotten, &dead, now + FORGET_FOR));
+        // The forgotten list stays bounded however many addresses die.
+        for i in 0..2 * MAX_FORGOTTEN as u32 {
+            let a = addr(1000 + i);
+            learn(&mut inner.known_addrs, a, 100, None);
+            for _ in 0..MAX_FAILURES {
+                note_attempt(&mut inner, a, false, now);
+            }
+        }
+        assert_eq!(inner.forgotten.len(), MAX_FORGOTTEN);
+        assert_eq!(inner.known_addrs.len(), 1);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct NetConfig {
     pub connect: Vec<String>,
     /// `--addnode`: connect to these too, and keep reconnecting.
     pub addnode: Vec<String>,
+    /// `--seednode`: `HOST:PORT` names resolved again and again, every address each
+    /// resolves to going into the address table (Swarm's `tasks.<service>`).
+    pub seednode: Vec<String>,
     /// Inbound limit.
     pub max_inbound: usize,
     /// Inbound connections one IP may hold.

@@ -284,6 +284,7 @@ mod tests {
                     listen: None,
                     connect: vec![],
                     addnode: vec![],
+                    seednode: vec![],
                     max_inbound: 0,
                     max_inbound_per_ip: 0,
                     max_outbound: 0,
