@@ -3,6 +3,7 @@
 #   make run     start a node on the main (demo) network, mining to a fresh wallet address
 #   make devnet  start a local network of three mining nodes and follow it (contrib/devnet.sh)
 #   make compose-up / compose-down   the same three nodes in Docker containers (contrib/docker/)
+#   make swarm-up / swarm-down       a scalable network on Docker Swarm (contrib/swarm/)
 #   make test    build everything and run every test (what CI runs)
 #   make bench   run the benchmarks
 #   make fuzz    run every fuzz target for FUZZ_SECONDS seconds (needs nightly)
@@ -12,8 +13,9 @@ CARGO ?= cargo
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 BIN := $(CARGO_TARGET_DIR)/debug
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 
-.PHONY: deps build run devnet test bench lint fuzz docker-image compose-up compose-down install
+.PHONY: deps build run devnet test bench lint fuzz docker-image compose-up compose-down install release-bins swarm-up swarm-down
 
 # RocksDB's bindings are generated with libclang; the dashboard's browser test drives
 # Debian's Chromium through chromedriver. The deployment tests need Docker with compose,
@@ -21,7 +23,7 @@ BIN := $(CARGO_TARGET_DIR)/debug
 # for the unit file and jq for contrib/devnet.sh. The third-party client tests
 # (tests/clients.rs) install python-bitcoinlib with pip and the npm `bitcoin-core` client
 # with npm. A fresh Debian machine lacks them all.
-DEB_PACKAGES := libclang-dev chromium chromium-driver docker.io docker-compose debootstrap systemd jq
+DEB_PACKAGES := libclang-dev chromium chromium-driver docker.io docker-compose debootstrap systemd jq curl
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -49,8 +51,13 @@ devnet: build
 	BIN=$(BIN) contrib/devnet.sh status --follow
 
 COMPOSE := docker-compose -f contrib/docker/docker-compose.yml -p dotcoin
-docker-image: build
-	BIN=$(BIN) contrib/docker/build-image.sh
+# What ships (the image, and so compose and swarm) is a release build; the tests build
+# their image from the dev profile's binaries instead (contrib/docker/build-image.sh).
+release-bins: deps
+	$(CARGO) build --workspace --release --bins
+
+docker-image: release-bins
+	PROFILE=release BIN=$(RELEASE_BIN) contrib/docker/build-image.sh
 
 compose-up: docker-image
 	$(COMPOSE) up -d
@@ -64,6 +71,14 @@ compose-up: docker-image
 
 compose-down:
 	$(COMPOSE) down
+
+# SWARM_NODES / SWARM_MINERS: replicas of the node and miner services.
+swarm-up: docker-image
+	contrib/swarm/swarm.sh up $(SWARM_NODES) $(SWARM_MINERS)
+	contrib/swarm/swarm.sh status
+
+swarm-down:
+	contrib/swarm/swarm.sh down
 
 # One feature resolution for everything: `--all-targets` builds the binaries the functional
 # tests start with the same dependency set `cargo test` uses, so nothing compiles twice.
@@ -101,8 +116,6 @@ fuzz: deps
 # into $(DESTDIR)$(PREFIX)/bin. Needs no root when PREFIX is yours; the first build
 # compiles RocksDB with optimisations, which takes a while.
 PREFIX ?= /usr/local
-RELEASE_BIN := $(CARGO_TARGET_DIR)/release
-install:
-	$(CARGO) build --release --workspace --bins
+install: release-bins
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE_BIN)/dotcoind $(RELEASE_BIN)/dotcoin-cli $(RELEASE_BIN)/dotcoin-wallet $(DESTDIR)$(PREFIX)/bin/

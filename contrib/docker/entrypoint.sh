@@ -4,7 +4,10 @@
 #   file:        /etc/dotcoin/dotcoin.toml if mounted (else <datadir>/dotcoin.toml, as always)
 #   environment: DOTCOIN_<FLAG>=value for any dotcoind flag, e.g. DOTCOIN_REGTEST=1,
 #                DOTCOIN_ADDNODE="node1:8633 node2:8633" (lists: space or comma separated),
-#                DOTCOIN_DASHBOARD=0.0.0.0:8634, DOTCOIN_MINE=1, DOTCOIN_MINERTHREADS=1
+#                DOTCOIN_DASHBOARD=0.0.0.0:8634, DOTCOIN_MINE=1, DOTCOIN_MINERTHREADS=1,
+#                DOTCOIN_SEEDNODE="tasks.seed tasks.node" (every address of each name)
+#   secrets:     DOTCOIN_RPCAUTH_FILE=/run/secrets/rpcauth: one `user:salt$hash` line per
+#                RPC user (contrib/rpcauth.py), as a Docker or Kubernetes secret mounts it
 #   arguments:   anything after the image name is passed on to dotcoind as well
 #
 # DOTCOIN_MINE=1 without DOTCOIN_MINERADDRESS mines to the container's own wallet
@@ -27,10 +30,16 @@ for var in $(env | sed -n 's/^\(DOTCOIN_[A-Z_]*\)=.*/\1/p' | sort); do
                 set -- "--$key" "$@"
                 [ "$key" = regtest ] && WALLET_NET=--regtest
             fi ;;
-        addnode|connect|debug)
+        addnode|connect|debug|seednode|rpcauth)
             for v in $(echo "$value" | tr ',' ' '); do set -- "--$key=$v" "$@"; done ;;
         rpcbind|rpcport|rpcuser|rpcpassword|dashboard|port|bind|listen|mineraddress|minerthreads|minerinterval|maxinbound|maxinboundperip|maxoutbound|bantime|maxmempool|dbcache|minrelaytxfee)
             set -- "--$key=$value" "$@" ;;
+        rpcauth_file)
+            [ -r "$value" ] || { echo "dotcoin-entrypoint: cannot read $var=$value" >&2; exit 1; }
+            while IFS= read -r line || [ -n "$line" ]; do
+                line=${line#rpcauth=}
+                case $line in ''|'#'*) ;; *) set -- "--rpcauth=$line" "$@" ;; esac
+            done <"$value" ;;
         *) echo "dotcoin-entrypoint: unknown setting $var" >&2; exit 1 ;;
     esac
 done

@@ -1229,3 +1229,26 @@ pub fn sse_ended(r: &mut std::io::BufReader<TcpStream>, within: Duration) -> boo
         }
     }
 }
+
+/// Serialises the tests that drive the machine's one Docker daemon (the compose devnet,
+/// the Swarm stack), across test binaries and worktrees: held until dropped.
+pub fn docker_lock() -> std::fs::File {
+    let path = std::env::temp_dir().join("dotcoin-docker-tests.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    file
+}
+
+/// A TCP port free on 127.0.0.1 right now (for a program that cannot be told to pick one).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}

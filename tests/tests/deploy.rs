@@ -612,9 +612,11 @@ impl Drop for Compose {
 
 #[test]
 fn docker_compose_devnet() {
+    let _docker = dotcoin_functional_tests::docker_lock();
     let out = Command::new("contrib/docker/build-image.sh")
         .current_dir(repo_root())
         .env("BIN", bin_dir())
+        .env("PROFILE", "debug")
         .env("IMAGE", "dotcoin-test:latest")
         .stdin(Stdio::null())
         .output()
