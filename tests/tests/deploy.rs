@@ -195,6 +195,8 @@ const README_ENTRY_POINTS: &[&str] = &[
     "make docker-image",
     "make compose-up",
     "make compose-down",
+    "make swarm-up",
+    "make swarm-down",
 ];
 
 /// The targets the Makefile defines (`name:` at the start of a line, not `name :=`).

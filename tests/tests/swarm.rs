@@ -218,16 +218,50 @@ fn every_task_reaches_a_new_tip(stack: &Stack, what: &str) -> u64 {
     let (height, hash) = tip;
     let tasks = stack.tasks();
     assert_eq!(tasks.len(), 14, "{tasks:?}");
-    wait_until(
-        &format!("{what}: all 14 tasks to have block {height} {hash}"),
-        TIP,
-        || {
-            on_all(&tasks, |t| cli(t, &["getblockhash", &height.to_string()]))
+    let deadline = std::time::Instant::now() + TIP;
+    loop {
+        let have = on_all(&tasks, |t| cli(t, &["getblockhash", &height.to_string()]));
+        let behind: Vec<Task> = tasks
+            .iter()
+            .zip(&have)
+            .filter(|(_, h)| h.as_deref() != Some(hash.as_str()))
+            .map(|(t, _)| t.clone())
+            .collect();
+        if behind.is_empty() {
+            return height;
+        }
+        if std::time::Instant::now() > deadline {
+            let state = on_all(&behind, |t| {
+                format!(
+                    "{}.{}: height {:?}, peers {:?}",
+                    t.service,
+                    t.slot,
+                    cli(t, &["getblockcount"]),
+                    cli(t, &["getconnectioncount"])
+                )
+            });
+            panic!(
+                "{what}: {} of 14 tasks lack block {height} {hash} after {TIP:?}: {state:#?}",
+                behind.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Waits until every task answers RPC and has a peer: started, not just created.
+fn every_task_has_peers(stack: &Stack, what: &str) {
+    wait_until(&format!("{what}: every task to have a peer"), START, || {
+        let tasks = stack.tasks();
+        tasks.len() == 14
+            && on_all(&tasks, |t| cli(t, &["getconnectioncount"]))
                 .iter()
-                .all(|h| h.as_deref() == Some(hash.as_str()))
-        },
-    );
-    height
+                .all(|n| {
+                    n.as_ref()
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .is_some_and(|n| n >= 1)
+                })
+    });
 }
 
 #[test]
@@ -274,6 +308,7 @@ fn swarm_stack_scales_heals_and_is_watched() {
 
     stack.script_ok(&["scale", "node=12"]);
     wait_until("12 node tasks to run", START, || stack.count("node") == 12);
+    every_task_has_peers(&stack, "after scaling to 12");
     every_task_reaches_a_new_tip(&stack, "after scaling to 12");
 
     // Prometheus found every task through DNS and scrapes each.
