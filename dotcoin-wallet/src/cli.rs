@@ -119,6 +119,12 @@ pub enum Command {
         /// Highest total fee of one transaction, in DOT (Bitcoin Core's -maxtxfee).
         #[arg(long, value_name = "DOT", default_value = "0.10")]
         maxtxfee: String,
+        /// Seconds a connection may take to send a request's head or body, may stay idle,
+        /// and a write to it may stall, before it is closed (Core's -rpcservertimeout; 1 to
+        /// 3600).
+        #[arg(long, value_name = "SECONDS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        rpcservertimeout: u64,
     },
     /// Write a copy of the wallet file to DESTINATION (a file or a directory).
     Backupwallet {
@@ -179,6 +185,30 @@ mod tests {
         let cli = parse(&["dotcoin-wallet", "getnewaddress", "lbl", "--wallet", "bob"]);
         assert_eq!(cli.wallet, "bob");
         assert!(matches!(cli.command, Command::Getnewaddress { label: Some(ref l) } if l == "lbl"));
+    }
+
+    #[test]
+    fn the_service_timeout_is_bounded() {
+        let cli = parse(&["dotcoin-wallet", "serve", "--rpcservertimeout", "5"]);
+        assert!(matches!(
+            cli.command,
+            Command::Serve {
+                rpcservertimeout: 5,
+                ..
+            }
+        ));
+        let cli = parse(&["dotcoin-wallet", "serve"]);
+        assert!(matches!(
+            cli.command,
+            Command::Serve {
+                rpcservertimeout: 30,
+                ..
+            }
+        ));
+        for bad in ["0", "3601", "-1", "18446744073709551616"] {
+            let args = ["dotcoin-wallet", "serve", "--rpcservertimeout", bad];
+            assert!(Cli::try_parse_from(args).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

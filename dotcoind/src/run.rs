@@ -254,7 +254,8 @@ async fn serve(
     if let Some(d) = &dashboard {
         ports["dashboard"] = d.local_addr().port().into();
     }
-    std::fs::write(&ports_path, ports.to_string())
+    // Atomically and 0600, like the cookie: a script never reads half a file.
+    dotcoin_rpc_server::auth::write_private_file(&config.datadir, PORTS_FILE, &ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
     miner.set_interval(config.miner_interval);
     if let Some((pubkey, threads)) = config.mine {

@@ -18,10 +18,9 @@ use dotcoin_functional_tests::{
 };
 use serde_json::{json, Value};
 
-/// The servers' timeout in these tests (`--rpcservertimeout`, `--dashboardtimeout`).
+/// The servers' timeout in these tests (`--rpcservertimeout` of the node and the wallet
+/// service, `--dashboardtimeout`).
 const SERVER_TIMEOUT_S: u64 = 4;
-/// The wallet service's timeout (not configurable: Core's default).
-const WALLET_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an honest call may take while the servers are under attack: a bound on
 /// eviction's correctness (it must not wait for any timeout), not a speed figure.
 const HONEST: Duration = Duration::from_secs(5);
@@ -65,7 +64,7 @@ impl Net {
             "--addnode",
             &format!("127.0.0.1:{}", node.p2p_port),
         ]);
-        let wallet = WalletServiceProcess::start(&node, &[]);
+        let wallet = WalletServiceProcess::start(&node, &["--rpcservertimeout", &timeout]);
         let (_, peer_addr) = test_keypair();
         let net = Net {
             node,
@@ -245,7 +244,7 @@ fn slowloris_heads_and_bodies_are_timed_out() {
     let mut wallet_body = slow_body(wallet, "/", &wallet_auth);
     // Meanwhile honest callers are served.
     honest_calls_answered(&net);
-    let bound = WALLET_TIMEOUT + TIMEOUT;
+    let bound = Duration::from_secs(SERVER_TIMEOUT_S) + TIMEOUT;
     for (i, s) in heads.iter_mut().enumerate() {
         assert!(
             read_until_closed(s, bound).is_some(),

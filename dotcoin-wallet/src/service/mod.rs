@@ -350,13 +350,13 @@ impl Running {
 pub const MAX_CONNECTIONS: usize = 64;
 /// Most HTTP connections at once from one client address.
 pub const MAX_CONNECTIONS_PER_CLIENT: usize = 48;
-/// How long a request head or body may take, an idle connection is kept and a write may
-/// stall (Core's `-rpcservertimeout` default).
-pub const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Starts serving `service` on `addr`: writes the cookie, then the ports file (with this
 /// process's id).
-pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, WalletError> {
+pub async fn start(
+    service: Arc<Service>,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<Running, WalletError> {
     let dir = network_datadir(&service.base, service.network);
     let user = dotcoin_common::params::COOKIE_USER;
     // The cookie's password before the server exists; the file itself only once it is
@@ -392,7 +392,7 @@ pub async fn start(service: Arc<Service>, addr: SocketAddr) -> Result<Running, W
         max_per_client: MAX_CONNECTIONS_PER_CLIENT,
         max_websockets: 0,
         max_websockets_per_client: 0,
-        timeout: SERVER_TIMEOUT,
+        timeout,
     };
     let (serving, handle) = dotcoin_rpc_server::serve::serve_jsonrpsee(
         listener,
@@ -439,6 +439,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         port,
         load,
         maxtxfee,
+        rpcservertimeout,
     } = &cli.command
     else {
         return ExitCode::FAILURE;
@@ -493,6 +494,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             let running = start(
                 Arc::clone(&service),
                 SocketAddr::from(([127, 0, 0, 1], port)),
+                Duration::from_secs(*rpcservertimeout),
             )
             .await?;
             let mut term =
