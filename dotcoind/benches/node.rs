@@ -13,26 +13,11 @@ use dotcoin_common::pow::grind;
 use dotcoin_common::primitives::CompactTarget;
 use dotcoin_common::sighash::signing::{generate_keypair, pubkey_of, sign_transaction};
 use dotcoin_common::{Amount, Block, Network, OutPoint, Transaction, TxIn, TxOut};
-use dotcoind::miner::{
-    build_template, search, search_with_kernel, Kernel, MinerService, SearchResult,
-};
-use dotcoind::state::{ChainOptions, ChainService, EventBus};
+use dotcoind::miner::{build_template, search, search_with_kernel, Kernel, SearchResult};
+use dotcoind::state::ChainService;
 
-fn open(dir: &std::path::Path) -> (Arc<ChainService>, Arc<MinerService>) {
-    let chain = ChainService::open(
-        ChainOptions {
-            datadir: dir.to_path_buf(),
-            params: Network::Regtest.params(),
-            max_mempool_bytes: 50_000_000,
-            min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
-            db_cache_bytes: dotcoind::storage::DEFAULT_DB_CACHE_BYTES,
-        },
-        EventBus::new(),
-    )
-    .expect("open");
-    let miner = MinerService::new(Arc::clone(&chain));
-    (chain, miner)
-}
+mod support;
+use support::{copy_dir, open};
 
 const HASHES_PER_ITER: u64 = 1 << 22;
 
@@ -175,19 +160,6 @@ fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
     node.flush();
     drop((node, miner));
     (dir, block)
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let dest = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).expect("copy");
-        }
-    }
 }
 
 fn connect_block(c: &mut Criterion) {

@@ -666,9 +666,18 @@ fn added_calls_answer_as_core_defines_them() {
             scope.spawn(|| node.rpc("getblocktemplate", json!([{"longpollid": longpollid}])));
         let tip_waiter = scope.spawn(|| node.rpc("waitfornewblock", json!([0])));
         let height_waiter = scope.spawn(|| node.rpc("waitforblockheight", json!([102])));
-        // Both waits are in the node once its RPC has seen the calls; a new block ends them.
+        // The waits must be running in the node before the block, or a wait that reads
+        // the tip after it would wait for the next one: getrpcinfo lists a call while its
+        // handler runs. A new block then ends them.
         wait_until("the waits to reach the node", TIMEOUT, || {
-            node.rpc("echo", json!([1])) == json!([1])
+            let info = node.rpc("getrpcinfo", json!([]));
+            let active: Vec<&str> = info["active_commands"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["method"].as_str()).collect())
+                .unwrap_or_default();
+            ["getblocktemplate", "waitfornewblock", "waitforblockheight"]
+                .iter()
+                .all(|m| active.contains(m))
         });
         let mined = node.generate(1, &addr)[0].to_string();
         let next = waiting.join().expect("long poll thread");

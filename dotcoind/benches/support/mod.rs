@@ -1,0 +1,40 @@
+//! What the node's benchmarks share: a regtest chain and miner in a datadir, and copies of
+//! a prepared datadir so each measured run starts from the same store.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use dotcoin_common::Network;
+use dotcoind::miner::MinerService;
+use dotcoind::state::{ChainOptions, ChainService, EventBus};
+
+/// A regtest chain service over `dir`, with a miner on it.
+pub fn open(dir: &Path) -> (Arc<ChainService>, Arc<MinerService>) {
+    let chain = ChainService::open(
+        ChainOptions {
+            datadir: dir.to_path_buf(),
+            params: Network::Regtest.params(),
+            max_mempool_bytes: 50_000_000,
+            min_relay_fee: dotcoin_common::FeeRate::from_sat_per_kvb(1000),
+            db_cache_bytes: dotcoind::storage::DEFAULT_DB_CACHE_BYTES,
+        },
+        EventBus::new(),
+    )
+    .expect("open");
+    let miner = MinerService::new(Arc::clone(&chain));
+    (chain, miner)
+}
+
+/// Copies the directory tree `from` to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).expect("copy");
+        }
+    }
+}
