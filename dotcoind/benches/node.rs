@@ -17,7 +17,7 @@ use dotcoind::miner::{build_template, search, search_with_kernel, Kernel, Search
 use dotcoind::state::ChainService;
 
 mod support;
-use support::{copy_dir, open};
+use support::{copy_dir, open, spend_output};
 
 const HASHES_PER_ITER: u64 = 1 << 22;
 
@@ -131,27 +131,8 @@ fn prepare_block_of_1000() -> (tempfile::TempDir, Block) {
     node.accept_transaction(&fan).expect("fan-out accepted");
     miner.generate(1, pk, 2, u64::MAX).expect("mine fan-out");
     for vout in 0..1000u32 {
-        let mut tx = Transaction {
-            version: 1,
-            inputs: vec![TxIn {
-                prevout: OutPoint {
-                    txid: fan.txid(),
-                    vout,
-                },
-                witness: vec![],
-            }],
-            outputs: vec![TxOut {
-                value: Amount::from_sat(4_980_000),
-                pubkey: pk,
-            }],
-            lock_time: 0,
-        };
-        sign_transaction(
-            &mut tx,
-            &[fan.outputs[vout as usize]],
-            std::slice::from_ref(&kp),
-        )
-        .expect("sign");
+        // 4 990 000 in, 4 980 000 out.
+        let tx = spend_output(&kp, &fan, vout, 10_000, pk);
         node.accept_transaction(&tx).expect("spend accepted");
     }
     let mut block = build_template(&node.snapshot(), pk, 7, dotcoind::util::unix_time()).block;

@@ -15,7 +15,7 @@ use dotcoind::dashboard::{address_page, AddressQuery, ADDRESS_PAGE};
 use dotcoind::miner::build_template;
 
 mod support;
-use support::{copy_dir, open};
+use support::{copy_dir, open, spend_output};
 
 /// Blocks connected per measured run.
 const BLOCKS: usize = 1000;
@@ -73,23 +73,7 @@ fn prepare_chain() -> (tempfile::TempDir, Vec<Block>) {
         for s in 0..SPENDS_PER_BLOCK {
             let n = b * SPENDS_PER_BLOCK + s;
             let (fan, vout) = (&fans[n / 1000], (n % 1000) as u32);
-            let spent = fan.outputs[vout as usize];
-            let mut tx = Transaction {
-                version: 1,
-                inputs: vec![TxIn {
-                    prevout: OutPoint {
-                        txid: fan.txid(),
-                        vout,
-                    },
-                    witness: vec![],
-                }],
-                outputs: vec![TxOut {
-                    value: Amount::from_sat(spent.value.to_sat() - 10_000),
-                    pubkey: pk,
-                }],
-                lock_time: 0,
-            };
-            sign_transaction(&mut tx, &[spent], std::slice::from_ref(&kp)).expect("sign");
+            let tx = spend_output(&kp, fan, vout, 10_000, pk);
             node.accept_transaction(&tx).expect("spend accepted");
         }
         let mut block =

@@ -38,3 +38,37 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `prev`'s output `vout`, paid whole to `to` less `fee` units, signed with `key`.
+pub fn spend_output(
+    key: &secp256k1::Keypair,
+    prev: &dotcoin_common::Transaction,
+    vout: u32,
+    fee: u64,
+    to: dotcoin_common::PubKey,
+) -> dotcoin_common::Transaction {
+    use dotcoin_common::{Amount, OutPoint, Transaction, TxIn, TxOut};
+    let spent = prev.outputs[vout as usize];
+    let mut tx = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint {
+                txid: prev.txid(),
+                vout,
+            },
+            witness: vec![],
+        }],
+        outputs: vec![TxOut {
+            value: Amount::from_sat(spent.value.to_sat() - fee),
+            pubkey: to,
+        }],
+        lock_time: 0,
+    };
+    dotcoin_common::sighash::signing::sign_transaction(
+        &mut tx,
+        &[spent],
+        std::slice::from_ref(key),
+    )
+    .expect("sign");
+    tx
+}
