@@ -125,6 +125,29 @@ pub fn retarget(
     CompactTarget::from_target(scaled.min(pow_limit))
 }
 
+/// `n` headers with valid proof of work chained onto `from`, a second apart, their merkle
+/// roots filled with `tag` so two forks off one header differ: a header chain for tests
+/// of header sync and its limits (regtest's difficulty: a hash or two each).
+pub fn grind_header_chain(from: &BlockHeader, n: u32, tag: u8) -> Vec<BlockHeader> {
+    use bitcoin_hashes::Hash as _;
+    let mut prev = *from;
+    (0..n)
+        .map(|i| {
+            let mut h = BlockHeader {
+                version: 1,
+                prev_blockhash: prev.block_hash(),
+                merkle_root: crate::TxMerkleNode::from_byte_array([tag; 32]),
+                time: from.time + 1 + i,
+                bits: from.bits,
+                nonce: 0,
+            };
+            grind(&mut h, true);
+            prev = h;
+            h
+        })
+        .collect()
+}
+
 /// Raises `header`'s nonce until its hash meets the target its own `bits` encode, or, with
 /// `valid` false, until it does not.
 ///

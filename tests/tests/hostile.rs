@@ -11,6 +11,7 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bitcoin_hashes::Hash;
+use dotcoin_common::pow::grind_header_chain;
 use dotcoin_common::rpc_types::{
     BannedEntry, ChainTipInfo, ChainTipStatus, PeerInfo, TestMempoolAcceptResult,
 };
@@ -576,26 +577,6 @@ fn report(line: &str) {
 
 // ---- low-work header chains: nothing stored below Core's anti-DoS threshold ----
 
-/// `n` headers with valid proof of work branching off `from`, told apart by `tag`.
-fn header_fork(from: &BlockHeader, n: u32, tag: u8) -> Vec<BlockHeader> {
-    let mut prev = *from;
-    (0..n)
-        .map(|i| {
-            let mut h = BlockHeader {
-                version: 1,
-                prev_blockhash: prev.block_hash(),
-                merkle_root: dotcoin_common::TxMerkleNode::from_byte_array([tag; 32]),
-                time: from.time + 1 + i,
-                bits: from.bits,
-                nonce: 0,
-            };
-            grind(&mut h, true);
-            prev = h;
-            h
-        })
-        .collect()
-}
-
 fn header_count(n: &TestNode) -> u64 {
     n.rpc("getblockchaininfo", json!([]))["headers"]
         .as_u64()
@@ -621,7 +602,7 @@ fn low_work_header_chains_are_held_in_a_bounded_buffer_and_never_stored() {
     victim.generate(2500, &addr);
     let genesis = block_at(&victim, 0).header;
     let forks: Vec<Vec<BlockHeader>> = (0..5u8)
-        .map(|tag| header_fork(&genesis, 2000, 0x40 + tag))
+        .map(|tag| grind_header_chain(&genesis, 2000, 0x40 + tag))
         .collect();
     let baseline = rss_kb(victim.pid());
 
@@ -668,7 +649,7 @@ fn low_work_header_chains_are_held_in_a_bounded_buffer_and_never_stored() {
     // A chain that does reach the threshold is stored whole once it does, even though its
     // first 2 000 headers alone did not: a deep honest fork is followed.
     let mut deep = handshake_from(&victim, attacker(6));
-    let long = header_fork(&genesis, 2400, 0x60);
+    let long = grind_header_chain(&genesis, 2400, 0x60);
     send_headers(&mut deep, &long[..2000]);
     let frames = ping_pong(&mut deep, 100);
     assert!(asked_after(&frames, &long[1999].block_hash()));

@@ -674,23 +674,8 @@ mod tests {
     }
 
     /// `n` headers with valid proof of work on `prev`, told apart by `tag`.
-    fn fork(prev: &BlockHeader, n: usize, tag: u8) -> Vec<BlockHeader> {
-        let mut prev = *prev;
-        (0..n)
-            .map(|i| {
-                let mut h = BlockHeader {
-                    version: 1,
-                    prev_blockhash: prev.block_hash(),
-                    merkle_root: dotcoin_common::TxMerkleNode::from_byte_array([tag; 32]),
-                    time: prev.time + 1 + i as u32,
-                    bits: prev.bits,
-                    nonce: 0,
-                };
-                dotcoin_common::pow::grind(&mut h, true);
-                prev = h;
-                h
-            })
-            .collect()
+    fn fork(prev: &BlockHeader, n: u32, tag: u8) -> Vec<BlockHeader> {
+        dotcoin_common::pow::grind_header_chain(prev, n, tag)
     }
 
     #[test]
