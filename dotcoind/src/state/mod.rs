@@ -619,13 +619,18 @@ impl ChainService {
                     .flat_map(|d| d.block.txdata.iter().skip(1).cloned())
                     .collect();
                 returned = w.mempool.readd_after_reorg(txs, &WriterView(&w.chain));
-                self.queue_readded(&returned);
             }
             w.mempool
                 .expire(unix_time().saturating_sub(DEFAULT_MEMPOOL_EXPIRY_SECS));
         }
+        let readded = returned.clone();
         let pool = pool_events(&mut w.mempool, returned, PoolOrder::RemovedFirst);
         self.publish_snapshot(w);
+        // After the snapshot that holds them: the re-check reads them from it, and one
+        // woken earlier would find them missing and skip them as gone.
+        if !readded.is_empty() {
+            self.queue_readded(&readded);
+        }
         if let Some(e) = stored {
             self.events.publish(e);
         }
