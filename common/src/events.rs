@@ -54,6 +54,9 @@ pub enum RemovalReason {
     Expired,
     /// After a reorganisation it no longer fits the new chain.
     Reorg,
+    /// A conflicting transaction replaced it (or an ancestor) under the replacement rules
+    /// (Bitcoin Core's `REPLACED`); the event's `by` names the replacement.
+    Replaced,
 }
 
 impl RemovalReason {
@@ -65,6 +68,7 @@ impl RemovalReason {
             RemovalReason::Evicted => "evicted",
             RemovalReason::Expired => "expired",
             RemovalReason::Reorg => "reorg",
+            RemovalReason::Replaced => "replaced",
         }
     }
 }
@@ -138,6 +142,10 @@ pub enum WireEvent {
         reason: RemovalReason,
         /// Its number in the pool's sequence; confirmations take one too, as in Core.
         mempool_sequence: u64,
+        /// The replacement, when `reason` is `replaced`; absent otherwise, so consumers of
+        /// the earlier schema read every other removal unchanged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Txid>,
     },
     /// A peer finished the handshake.
     PeerConnected {
@@ -248,6 +256,7 @@ mod tests {
                 txid,
                 reason: RemovalReason::Confirmed,
                 mempool_sequence: 2,
+                by: None,
             },
             WireEvent::PeerConnected {
                 id: 4,
@@ -315,8 +324,34 @@ mod tests {
             RemovalReason::Evicted,
             RemovalReason::Expired,
             RemovalReason::Reorg,
+            RemovalReason::Replaced,
         ] {
             assert_eq!(serde_json::to_value(r).expect("serializes"), r.as_str());
         }
+    }
+
+    #[test]
+    fn a_replacement_names_its_replacer_and_other_removals_stay_as_before() {
+        let txid = Txid::from_byte_array([9; 32]);
+        let by = Txid::from_byte_array([3; 32]);
+        let replaced = WireEvent::TxRemoved {
+            txid,
+            reason: RemovalReason::Replaced,
+            mempool_sequence: 5,
+            by: Some(by),
+        };
+        let json = replaced.to_json();
+        assert_eq!(json["reason"], "replaced", "{json}");
+        assert_eq!(json["by"], by.to_string(), "{json}");
+        let back: WireEvent = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back, replaced);
+        // A removal of any other kind carries no `by`, and one written before the field
+        // existed still decodes.
+        let old = serde_json::json!({
+            "type": "tx_removed", "txid": txid.to_string(), "reason": "expired",
+            "mempool_sequence": 2
+        });
+        let decoded: WireEvent = serde_json::from_value(old.clone()).expect("old form decodes");
+        assert_eq!(decoded.to_json(), old);
     }
 }

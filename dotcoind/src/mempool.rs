@@ -6,8 +6,9 @@
 //! persistent collections: the writer publishes a copy to readers in O(1) after every
 //! change. Every removal is recorded with its [`RemovalReason`] for the event stream.
 //!
-//! A transaction enters only if every rule passes, it pays at least the minimum relay fee
-//! rate, and it spends nothing another pool transaction spends (the conflict is named).
+//! A transaction enters only if every rule passes and it pays at least the minimum relay
+//! fee rate. One spending what pool transactions already spend replaces them, with their
+//! descendants, if it passes the replacement rules of [`replace`] (full RBF, as Core v28).
 //! The pool is bounded in bytes; when full, the lowest fee rate leaves first, with its
 //! descendants. Block templates take transactions by fee rate, parents before children.
 
@@ -24,6 +25,10 @@ use thiserror::Error;
 use tracing::{debug, info};
 
 use crate::storage::StoreError;
+
+pub mod replace;
+
+pub use replace::{ReplacementError, MAX_REPLACEMENT_CANDIDATES};
 
 /// What the pool needs to know of the active chain.
 pub trait ChainView {
@@ -70,16 +75,9 @@ pub enum MempoolError {
     /// Already confirmed.
     #[error("txn-already-known: {0} is already in the block chain")]
     AlreadyInChain(Txid),
-    /// Spends an output another pool transaction spends.
-    #[error(
-        "txn-mempool-conflict: {outpoint} is already spent by mempool transaction {conflicting}"
-    )]
-    Conflict {
-        /// The contested outpoint.
-        outpoint: OutPoint,
-        /// The pool transaction spending it.
-        conflicting: Txid,
-    },
+    /// Spends outputs pool transactions spend, and may not replace them.
+    #[error("{0}")]
+    Replacement(#[from] ReplacementError),
     /// Pays less than the minimum relay fee rate.
     #[error("min relay fee not met: fee {fee} for {size} bytes is below {min_rate}")]
     FeeTooLow {
@@ -147,7 +145,7 @@ impl MempoolError {
             MempoolError::Coinbase => "coinbase",
             MempoolError::AlreadyInMempool(_) => "txn-already-in-mempool",
             MempoolError::AlreadyInChain(_) => "txn-already-known",
-            MempoolError::Conflict { .. } => "txn-mempool-conflict",
+            MempoolError::Replacement(e) => e.reject_reason(),
             MempoolError::FeeTooLow { .. } => "min relay fee not met",
             MempoolError::TooLarge { .. } => "tx-size",
             MempoolError::Dust { .. } => "dust",
@@ -200,6 +198,9 @@ pub struct MempoolEntry {
     pub height: u32,
     /// The coins it spends, in input order.
     pub spent: Vec<Coin>,
+    /// The pool transactions it replaces, with their descendants, direct conflicts first
+    /// (empty for a transaction that conflicts with nothing).
+    pub replaces: Vec<Txid>,
     sequence: u64,
 }
 
@@ -238,8 +239,9 @@ pub struct Mempool {
     /// takes ([`Mempool::take_sequence`]). A snapshot's pool reflects exactly the changes
     /// numbered below its value.
     mempool_sequence: u64,
-    /// Removals not yet collected by [`Mempool::take_removed`].
-    removed: Vec<(Txid, RemovalReason)>,
+    /// Removals not yet collected by [`Mempool::take_removed`], each with its
+    /// replacement for [`RemovalReason::Replaced`].
+    removed: Vec<(Txid, RemovalReason, Option<Txid>)>,
 }
 
 /// The UTXO set as the pool sees it: confirmed outputs plus outputs of pool transactions.
@@ -460,12 +462,12 @@ impl Mempool {
         if chain.is_confirmed(&txid)? {
             return Err(MempoolError::AlreadyInChain(txid));
         }
+        let mut conflicts: Vec<Txid> = Vec::new();
         for input in &tx.inputs {
             if let Some(conflicting) = self.spends.get(&input.prevout) {
-                return Err(MempoolError::Conflict {
-                    outpoint: input.prevout,
-                    conflicting: *conflicting,
-                });
+                if !conflicts.contains(conflicting) {
+                    conflicts.push(*conflicting);
+                }
             }
         }
         let view = PoolView {
@@ -487,6 +489,21 @@ impl Mempool {
         }
         self.check_package(tx, size)
             .map_err(MempoolError::TooLongChain)?;
+        let replaces = if conflicts.is_empty() {
+            Vec::new()
+        } else {
+            // Core's incremental relay fee is this node's relay fee (`getnetworkinfo`'s
+            // `incrementalfee` says so).
+            replace::check_replacement(
+                self,
+                tx,
+                txid,
+                spent.fee,
+                size,
+                &conflicts,
+                self.min_fee_rate,
+            )?
+        };
         Ok(MempoolEntry {
             tx: tx.clone(),
             txid,
@@ -495,6 +512,7 @@ impl Mempool {
             time: crate::util::unix_time(),
             height: chain.height(),
             spent: spent.coins,
+            replaces,
             sequence: 0,
         })
     }
@@ -585,11 +603,26 @@ impl Mempool {
     fn add(&mut self, entry: MempoolEntry) -> Result<Txid, MempoolError> {
         let txid = entry.txid;
         let size = entry.size;
+        // A replacement that a full pool then evicts must not have evicted the originals:
+        // the maps are persistent, so keeping the pool as it was costs O(1).
+        let before = (!entry.replaces.is_empty()).then(|| self.clone());
+        let mut replaced = 0;
+        for t in &entry.replaces {
+            if self.remove_one(t, RemovalReason::Replaced, Some(txid)) {
+                replaced += 1;
+            }
+        }
+        if replaced > 0 {
+            info!(target: "mempool", %txid, replaced, "replaced conflicting transactions");
+        }
         self.insert(entry);
         self.evict_to_fit();
         if !self.entries.contains_key(&txid) {
-            // It never was in the pool as far as anyone outside knows.
-            self.removed.retain(|(t, _)| *t != txid);
+            match before {
+                Some(b) => *self = b,
+                // It never was in the pool as far as anyone outside knows.
+                None => self.removed.retain(|(t, _, _)| *t != txid),
+            }
             return Err(MempoolError::Full);
         }
         debug!(target: "mempool", %txid, size, pool = self.entries.len(), "accepted transaction");
@@ -612,14 +645,14 @@ impl Mempool {
         let mut removed = 0;
         while let Some(t) = stack.pop() {
             stack.extend(self.children_of(&t));
-            if self.remove_one(&t, reason) {
+            if self.remove_one(&t, reason, None) {
                 removed += 1;
             }
         }
         removed
     }
 
-    fn remove_one(&mut self, txid: &Txid, reason: RemovalReason) -> bool {
+    fn remove_one(&mut self, txid: &Txid, reason: RemovalReason, by: Option<Txid>) -> bool {
         let Some(e) = self.entries.remove(txid) else {
             return false;
         };
@@ -629,7 +662,7 @@ impl Mempool {
             }
         }
         self.total_size -= e.size;
-        self.removed.push((*txid, reason));
+        self.removed.push((*txid, reason, by));
         true
     }
 
@@ -641,6 +674,15 @@ impl Mempool {
 
     /// Every removal since the last call, in order, with its reason.
     pub fn take_removed(&mut self) -> Vec<(Txid, RemovalReason)> {
+        self.take_removals()
+            .into_iter()
+            .map(|(t, r, _)| (t, r))
+            .collect()
+    }
+
+    /// [`Mempool::take_removed`] with, for each [`RemovalReason::Replaced`], the
+    /// transaction that replaced it.
+    pub fn take_removals(&mut self) -> Vec<(Txid, RemovalReason, Option<Txid>)> {
         std::mem::take(&mut self.removed)
     }
 
@@ -683,7 +725,7 @@ impl Mempool {
     pub fn remove_for_block(&mut self, block: &Block) {
         for tx in &block.txdata {
             let txid = tx.txid();
-            self.remove_one(&txid, RemovalReason::Confirmed);
+            self.remove_one(&txid, RemovalReason::Confirmed, None);
             if tx.is_coinbase() {
                 continue;
             }
@@ -745,15 +787,15 @@ impl Mempool {
         // anyone outside knows, and a pool transaction evicted after it re-entered is not
         // also dropped for the reorg.
         let mut reported: HashSet<Txid> = HashSet::new();
-        let during: Vec<(Txid, RemovalReason)> = self
+        let during: Vec<(Txid, RemovalReason, Option<Txid>)> = self
             .removed
             .drain(mark..)
-            .filter(|(t, _)| old_ids.contains(t) && reported.insert(*t))
+            .filter(|(t, _, _)| old_ids.contains(t) && reported.insert(*t))
             .collect();
         self.removed.extend(during);
         for txid in old_ids {
             if !self.entries.contains_key(&txid) && !reported.contains(&txid) {
-                self.removed.push((txid, RemovalReason::Reorg));
+                self.removed.push((txid, RemovalReason::Reorg, None));
             }
         }
         back.retain(|t| self.entries.contains_key(t));

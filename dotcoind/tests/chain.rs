@@ -12,7 +12,7 @@ use dotcoin_common::{Amount, Block, Network, OutPoint, PubKey, Transaction, TxIn
 use dotcoin_common::{BlockHash, Txid};
 use dotcoind::chain::SigKey;
 use dotcoind::chain::{utxo_stats, ChainError, ChainTipStatus, ProcessOutcome, UtxoStats};
-use dotcoind::mempool::{Mempool, MempoolError, RemovalReason};
+use dotcoind::mempool::{Mempool, MempoolError, RemovalReason, ReplacementError};
 use dotcoind::miner::MinerService;
 use dotcoind::state::events::EVENT_BUFFER;
 use dotcoind::state::{
@@ -351,17 +351,15 @@ fn block_wins_a_double_spend_against_the_mempool() {
     a.generate(101, pk, 2, u64::MAX).unwrap();
     copy_blocks(&a, &b, 1..=101);
     let in_pool = spend_coinbase(&a, 1, other, 49, &kp);
-    let in_block = spend_coinbase(&a, 1, pk, 40, &kp);
+    // The same fee at the same size: no replacement (its fee rate is not higher).
+    let in_block = spend_coinbase(&a, 1, pk, 49, &kp);
     a.accept_transaction(&in_pool).unwrap();
     let err = a.accept_transaction(&in_block).expect_err("conflict");
     assert!(
-        matches!(err, MempoolError::Conflict { conflicting, .. } if conflicting == in_pool.txid()),
+        matches!(&err, MempoolError::Replacement(ReplacementError::FeeRateNotHigher { conflicting, .. }) if *conflicting == in_pool.txid()),
         "{err}"
     );
-    assert!(
-        err.to_string().contains(&in_pool.txid().to_string()),
-        "names the conflict: {err}"
-    );
+    assert_eq!(err.reject_reason(), "insufficient fee");
     b.accept_transaction(&in_block).unwrap();
     b.generate(1, pk, 1, u64::MAX).unwrap();
     a.process_block(&block_at(&b, 102)).unwrap();
@@ -659,6 +657,7 @@ fn invalidateblock_reorg_is_reported_in_order_and_reconsiderblock_restores() {
                 txid,
                 reason,
                 mempool_sequence,
+                ..
             } => Some((*txid, *reason, *mempool_sequence)),
             _ => None,
         })

@@ -173,15 +173,25 @@ fn every_method_through_the_cli() {
     let verbose: TxVerbose = node.cli_typed(&["getrawtransaction", &txid, "true"]);
     assert_eq!(verbose.tx.txid, tx.txid());
     assert_eq!(node.cli_ok(&["getrawtransaction", &txid]), tx_hex);
-    // A second spend of the same output while the first is pooled: -26, naming the rule
-    // and the transaction it conflicts with.
-    let conflict = node.cli(&["sendrawtransaction", &hex::encode(serialize(&make_tx(47)))]);
+    // A second spend of the same output while the first is pooled, paying the same fee
+    // for the same size to another key: not a better deal, so no replacement (full RBF,
+    // Core's rule of a higher fee rate): -26, in Core's words.
+    let mut same_fee = tx.clone();
+    same_fee.outputs[0].pubkey = spent_out.pubkey;
+    sign_transaction(&mut same_fee, &[spent_out], std::slice::from_ref(&kp)).unwrap();
+    let conflict = node.cli(&[
+        "sendrawtransaction",
+        &hex::encode(serialize(&same_fee)),
+        "0",
+    ]);
     assert!(!conflict.status.success());
     let err = stderr(&conflict);
     assert!(
         err.contains("error code: -26")
-            && err.contains("txn-mempool-conflict")
-            && err.contains(&txid),
+            && err.contains(&format!(
+                "insufficient fee, rejecting replacement {}; new feerate",
+                same_fee.txid()
+            )),
         "{err}"
     );
     // Spent in the mempool: gettxout says null (prints nothing).

@@ -103,6 +103,8 @@ pub enum Event {
         reason: RemovalReason,
         /// Its number in the pool's sequence; confirmations take one too, as in Core.
         mempool_sequence: u64,
+        /// The transaction that replaced it, for [`RemovalReason::Replaced`].
+        replaced_by: Option<Txid>,
     },
     /// A peer finished the handshake.
     PeerConnected {
@@ -171,10 +173,12 @@ impl Event {
                 txid,
                 reason,
                 mempool_sequence,
+                replaced_by,
             } => WireEvent::TxRemoved {
                 txid,
                 reason,
                 mempool_sequence,
+                by: replaced_by,
             },
             Event::PeerConnected { id, addr, inbound } => {
                 WireEvent::PeerConnected { id, addr, inbound }

@@ -766,7 +766,7 @@ fn pool_events(
     order: PoolOrder,
 ) -> Vec<Event> {
     let added: Vec<Txid> = added.into_iter().collect();
-    let removed = mempool.take_removed();
+    let removed = mempool.take_removals();
     let mut events = Vec::with_capacity(added.len() + removed.len());
     let add = |mempool: &mut Mempool, events: &mut Vec<Event>| {
         for txid in &added {
@@ -786,11 +786,12 @@ fn pool_events(
     if order == PoolOrder::AddedFirst {
         add(mempool, &mut events);
     }
-    for (txid, reason) in removed {
+    for (txid, reason, replaced_by) in removed {
         events.push(Event::TxRemoved {
             txid,
             reason,
             mempool_sequence: mempool.take_sequence(),
+            replaced_by,
         });
     }
     if order == PoolOrder::RemovedFirst {

@@ -963,7 +963,9 @@ function describe(type, d) {
       return ['Accepted ', txLink(d.txid),
         ` · pays ${fmtSat(d.value_out_sat)} · fee ${fmtSat(d.fee_sat)} · ${fmtBytes(d.size)}`];
     case 'tx_removed':
-      return ['Removed ', txLink(d.txid), ` · ${d.reason}`];
+      return d.reason === 'replaced' && d.by
+        ? ['Removed ', txLink(d.txid), ' · replaced by ', txLink(d.by)]
+        : ['Removed ', txLink(d.txid), ` · ${d.reason}`];
     case 'peer_connected':
       return [`Peer #${d.id} `, h('span', { class: 'mono' }, d.addr), ` connected (${d.inbound ? 'inbound' : 'outbound'})`];
     case 'peer_disconnected':
