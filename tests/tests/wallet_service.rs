@@ -777,3 +777,88 @@ fn python_bitcoinlib_rawproxy_drives_the_wallet_service() {
         .expect("run python3");
     dotcoin_functional_tests::assert_ran("RawProxy script", &out);
 }
+
+#[test]
+fn listunspent_applies_cores_query_options() {
+    let node = TestNode::start(&[]);
+    let service = WalletService::start(&node, &[]);
+    let address = service.rpc("getnewaddress", json!([]));
+    // Three mature coinbases of 50 DOT, and immature ones behind them.
+    node.generate(3, address.as_str().expect("address"));
+    let (_, other) = test_keypair();
+    node.generate(100, &other);
+    wait_until("the service to follow the tip", TIMEOUT, || {
+        service.rpc("getwalletinfo", json!([]))["lastprocessedblock"]["height"] == 103
+    });
+    // A 10 DOT output to itself beside 40 DOT of change, confirmed.
+    let own = service.rpc("getnewaddress", json!([]));
+    service.rpc("sendtoaddress", json!([own, 10]));
+    node.generate(1, &other);
+    let count = |params: Value| -> usize {
+        service
+            .rpc("listunspent", params)
+            .as_array()
+            .expect("array")
+            .len()
+    };
+    assert_eq!(
+        count(json!([])),
+        4,
+        "two coinbases, the payment and the change"
+    );
+    let window = service.rpc(
+        "listunspent",
+        json!([1, 9_999_999, [], true, {"minimumAmount": 5, "maximumAmount": 45}]),
+    );
+    let values: Vec<u64> = window
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|u| sat(&u["amount"]))
+        .collect();
+    assert_eq!(values.len(), 2, "{window}");
+    assert!(
+        values.iter().all(|v| (5 * COIN..=45 * COIN).contains(v)),
+        "{window}"
+    );
+    assert_eq!(
+        count(json!([1, 9_999_999, [], true, {"maximumCount": 3}])),
+        3
+    );
+    assert_eq!(
+        count(json!([1, 9_999_999, [], true, {"maximumCount": 0}])),
+        4
+    );
+    // Named, as python-bitcoinlib and Core scripts send it; the output that reaches the
+    // sum is the last listed.
+    let sum = service.rpc(
+        "listunspent",
+        json!({"query_options": {"minimumSumAmount": 55}}),
+    );
+    let listed: Vec<u64> = sum
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|u| sat(&u["amount"]))
+        .collect();
+    let total: u64 = listed.iter().sum();
+    assert!(total >= 55 * COIN, "{sum}");
+    assert!(
+        total - listed.last().expect("one at least") < 55 * COIN,
+        "stops at the output reaching the sum: {sum}"
+    );
+    // A fresh coinbase: listed only on request.
+    node.generate(1, address.as_str().expect("address"));
+    let immature = json!([0, 9_999_999, [], true, {"include_immature_by_default": true}]);
+    assert_eq!(count(json!([0])), 4);
+    assert_eq!(count(immature), 5);
+    // An unknown key is refused, not ignored.
+    assert_eq!(
+        service.code(
+            None,
+            "listunspent",
+            json!([1, 9_999_999, [], true, {"minimumamount": 1}])
+        ),
+        -8
+    );
+}

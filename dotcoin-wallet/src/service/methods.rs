@@ -62,10 +62,9 @@ pub struct WalletMethod {
     pub args: &'static [Arg],
 }
 
-/// `listunspent`'s `query_options` (Core's `minimumAmount`, `maximumAmount`,
-/// `maximumCount`, `minimumSumAmount`, `include_immature_by_default`): an object is
-/// accepted and its options are not applied.
-type QueryOptions = JsonObject<IgnoredAny>;
+/// `listunspent`'s `query_options`, Core's keys ([`super::unspent::QueryOptions`]); an
+/// unknown key is refused.
+type QueryOptions = JsonObject<super::unspent::QueryOptions>;
 
 /// `signrawtransactionwithwallet`'s `prevtxs`: only an empty list is taken, since the
 /// wallet looks up the spent outputs on the node.
@@ -267,7 +266,7 @@ pub const METHODS: &[WalletMethod] = &[
             opt_arg::<QueryOptions>(
                 "query_options",
                 "null",
-                "Core's query options object (accepted, not applied)",
+                "JSON with query options: minimumAmount, maximumAmount, maximumCount (0: no limit), minimumSumAmount, include_immature_by_default",
             ),
         ],
     },
@@ -585,10 +584,11 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let maxconf: Option<Int> = a.opt()?;
         let addresses: Option<TextList> = a.opt()?;
         let include_unsafe: Option<StrictBool> = a.opt()?;
-        let _query_options: Option<QueryOptions> = a.opt()?;
+        let query = a.opt::<QueryOptions>()?.map(|q| q.0).unwrap_or_default();
+        // As in Core, an empty list filters nothing.
         let filter = match addresses {
-            Some(list) => Some(address_set(&list, c.svc.network)?),
-            None => None,
+            Some(list) if !list.is_empty() => Some(address_set(&list, c.svc.network)?),
+            _ => None,
         };
         listunspent(
             &c.svc,
@@ -597,6 +597,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
             maxconf.map_or(9_999_999, |n| n.0),
             filter,
             flag(include_unsafe, true),
+            query,
         )
         .await
     });
@@ -1038,19 +1039,24 @@ async fn listunspent(
     maxconf: i64,
     filter: Option<HashSet<String>>,
     include_unsafe: bool,
+    query: super::unspent::QueryOptions,
 ) -> RpcResult<Vec<ListUnspentEntry>> {
     let loaded = handle.lock().await;
     let w = &loaded.wallet;
+    let mut bound = query.bound();
     let list = utxos(svc, w)
         .await?
         .into_iter()
-        .filter(|u| !u.spent_in_mempool && !u.immature)
+        .filter(|u| !u.spent_in_mempool && (!u.immature || query.include_immature_by_default))
         .filter(|u| {
             let c = i64::from(u.confirmations);
             c >= minconf && c <= maxconf
         })
         .filter(|u| filter.as_ref().is_none_or(|f| f.contains(&u.address)))
         .filter(|u| include_unsafe || is_trusted(w, u))
+        .filter(|u| query.admits(Amount::from_sat(u.satoshis)))
+        // Last, as in Core: the count and the running sum stop the list.
+        .take_while(|u| bound.take(Amount::from_sat(u.satoshis)))
         .map(|u| {
             let label = w
                 .record(&u.address)

@@ -29,6 +29,7 @@ pub mod client;
 pub mod follow;
 pub mod methods;
 pub mod params;
+pub mod unspent;
 pub mod wire;
 
 use std::collections::BTreeMap;
