@@ -27,6 +27,10 @@ check(info["walletname"] == "default" and info["txcount"] == 101, "getwalletinfo
 unspent = wallet.listunspent()
 check(len(unspent) == 2 and all(u["amount"] == D("50") for u in unspent), "listunspent: %r" % unspent)
 check(wallet.getaddressinfo(address)["ismine"] is True, "getaddressinfo")
+# listunspent's query_options, Core's keys, positional as python-bitcoinlib sends them.
+check(len(wallet.listunspent(1, 9999999, [], True, {"maximumCount": 1})) == 1, "maximumCount")
+check(wallet.listunspent(1, 9999999, [], True, {"minimumAmount": 51}) == [], "minimumAmount")
+expect_error(lambda: wallet.listunspent(1, 9999999, [], True, {"bogus": 1}), -8, "unknown option")
 
 other = wallet.getnewaddress()
 txid = wallet.sendtoaddress(other, 1.5)
@@ -54,4 +58,23 @@ first.sendtoaddress(paid, 2)
 check(second.getbalances()["mine"]["untrusted_pending"] == D("2"), "py2 pending")
 second.unloadwallet()
 check(wallet.listwallets() == ["default"], "unloaded")
+
+# Full RBF on the node: a wallet-signed spend, replaced by one paying more, and a third
+# paying less than the replacement refused with Core's reject reason.
+coin = [u for u in wallet.listunspent() if u["amount"] == D("50")][0]
+inputs = [{"txid": coin["txid"], "vout": coin["vout"]}]
+
+
+def signed(amount):
+    raw = node.createrawtransaction(inputs, {address: amount})
+    done = wallet.signrawtransactionwithwallet(raw)
+    check(done["complete"] is True, "signrawtransactionwithwallet: %r" % done)
+    return done["hex"]
+
+
+first_spend = node.sendrawtransaction(signed(49.999))
+replacement = node.sendrawtransaction(signed(49.998))
+pool = node.getrawmempool()
+check(replacement in pool and first_spend not in pool, "replaced: %r" % pool)
+expect_error(lambda: node.sendrawtransaction(signed(49.9985)), -26, "a cheaper replacement")
 print("ok")
