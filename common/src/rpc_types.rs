@@ -1108,6 +1108,13 @@ pub struct MiningInfo {
     pub generate: bool,
     /// Mining threads in use.
     pub genproclimit: u64,
+    /// The miner's hashing kernel (dotcoin's addition): `portable` or `sha-ni-N`, N
+    /// nonces per call.
+    #[serde(default)]
+    pub kernel: String,
+    /// Why that kernel runs: the start-up probe's rates, or `--minerkernel`.
+    #[serde(default)]
+    pub kernel_reason: String,
     /// Transactions in the mempool.
     pub pooledtx: u64,
     /// `main` or `regtest`.

@@ -25,7 +25,7 @@ L1=$(contrib/bench/l1.sh)
 
 log "criterion: miner and block connection"
 cargo bench --profile dev -p dotcoind --bench node -- \
-    'miner/(portable_)?hashes_|miner/stop_latency|chain/connect_block' > "$OUT/criterion.txt" 2>&1 || {
+    'miner/.*hashes_|miner/stop_latency|chain/connect_block' > "$OUT/criterion.txt" 2>&1 || {
     cat "$OUT/criterion.txt" >&2
     exit 1
 }
@@ -133,8 +133,16 @@ rows = []
 for t in (1, 2):
     h = rate(f"miner/hashes_{t}_threads")
     rows.append((f"hashes/s, {t} thread{'s' if t > 1 else ''}", f"{h/1e6:.1f} M", f"{h/l1:.2f} x L1"))
-p = rate("miner/portable_hashes_1_threads")
-rows.append(("hashes/s, 1 thread, portable kernel", f"{p/1e6:.1f} M", f"{p/l1:.2f} x L1"))
+chosen = re.search(r"kernel chosen: (\S+) \((.*)\)", crit)
+if chosen:
+    rows.append(("miner kernel chosen at start-up", chosen.group(1), chosen.group(2)))
+for kernel in ("portable", "sha_ni_1", "sha_ni_2", "sha_ni_4", "sha_ni_8"):
+    name = "portable_hashes" if kernel == "portable" else f"{kernel}_hashes"
+    if f"miner/{name}_1_threads" not in crit:
+        continue
+    one, two = rate(f"miner/{name}_1_threads"), rate(f"miner/{name}_2_threads")
+    rows.append((f"hashes/s, kernel {kernel.replace('_', '-')}, 1 / 2 threads",
+                 f"{one/1e6:.1f} M / {two/1e6:.1f} M", f"{one/l1:.2f} / {two/l1:.2f} x L1"))
 rows.append(("cancel latency after a new tip", f"{median_time('miner/stop_latency_after_new_tip')*1e6:.0f} µs", ""))
 # V2: BIP340 verifications/s of both cores verifying at once, the ceiling of any validation
 # figure. Two cores together verify less than twice what one does alone (they share the

@@ -47,6 +47,10 @@ pub struct Args {
     /// Pause of the continuous miner after each block it finds, in ms [default: 0].
     #[arg(long, value_name = "MS")]
     pub minerinterval: Option<u64>,
+    /// Hashing kernel of the miner: auto (the fastest in a start-up probe), portable,
+    /// sha-ni-1, sha-ni-2, sha-ni-4 or sha-ni-8 [default: auto].
+    #[arg(long, value_name = "KERNEL")]
+    pub minerkernel: Option<String>,
 
     /// Address the RPC server listens on [default: 127.0.0.1].
     #[arg(long, value_name = "IP")]
@@ -296,6 +300,8 @@ pub struct Config {
     pub mine: Option<(PubKey, usize)>,
     /// Pause of the continuous miner after each found block.
     pub miner_interval: std::time::Duration,
+    /// The miner's hashing kernel (`Best`: the probe's choice).
+    pub miner_kernel: crate::miner::Kernel,
     /// RPC listen address.
     pub rpc_addr: SocketAddr,
     /// RPC credentials instead of the cookie.
@@ -436,6 +442,24 @@ impl Config {
             None
         };
 
+        let miner_kernel = match merge(args.minerkernel, file.minerkernel) {
+            None => crate::miner::Kernel::Best,
+            Some(name) => {
+                let k: crate::miner::Kernel =
+                    name.parse().map_err(|message| ConfigError::Invalid {
+                        key: "minerkernel",
+                        message,
+                    })?;
+                if !k.is_available() {
+                    return Err(ConfigError::Invalid {
+                        key: "minerkernel",
+                        message: format!("this CPU lacks the SHA extensions {k} needs"),
+                    });
+                }
+                k
+            }
+        };
+
         let rpc_ip = merge(args.rpcbind, file.rpcbind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let rpc_port = merge(args.rpcport, file.rpcport).unwrap_or(params.rpc_port);
         let rpc_auth = match (
@@ -558,6 +582,7 @@ impl Config {
             network,
             datadir,
             mine,
+            miner_kernel,
             miner_interval: std::time::Duration::from_millis(
                 merge(args.minerinterval, file.minerinterval).unwrap_or(0),
             ),
@@ -720,6 +745,23 @@ mod tests {
         std::fs::write(dir.path().join("dotcoin.toml"), "rpcprot = 1\n").expect("write");
         let err = Config::load(parse(&["--datadir", d])).expect_err("unknown key");
         assert!(err.to_string().contains("rpcprot"), "{err}");
+    }
+
+    #[test]
+    fn miner_kernel_is_named_or_refused() {
+        let resolve =
+            |args: &[&str]| Config::resolve(parse(args), Args::default(), Path::new("/x"));
+        let c = resolve(&["--regtest"]).expect("default");
+        assert_eq!(c.miner_kernel, crate::miner::Kernel::Best);
+        let c = resolve(&["--regtest", "--minerkernel", "portable"]).expect("portable");
+        assert_eq!(c.miner_kernel, crate::miner::Kernel::Portable);
+        let err = resolve(&["--regtest", "--minerkernel", "sha-ni-3"]).expect_err("no such kernel");
+        assert!(
+            err.to_string().contains("minerkernel") && err.to_string().contains("sha-ni-3"),
+            "{err}"
+        );
+        let two = resolve(&["--regtest", "--minerkernel", "sha-ni-2"]);
+        assert_eq!(two.is_ok(), crate::miner::Kernel::ShaNi2.is_available());
     }
 
     #[test]

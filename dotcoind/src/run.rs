@@ -258,6 +258,7 @@ async fn serve(
     dotcoin_rpc_server::auth::write_private_file(&config.datadir, PORTS_FILE, &ports.to_string())
         .map_err(|e| RunError::Io(format!("cannot write {}: {e}", ports_path.display())))?;
     miner.set_interval(config.miner_interval);
+    miner.set_kernel(config.miner_kernel);
     if let Some((pubkey, threads)) = config.mine {
         miner.start(pubkey, threads);
     }

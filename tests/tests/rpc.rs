@@ -48,6 +48,19 @@ fn every_method_through_the_cli() {
     let mi: MiningInfo = node.cli_typed(&["getmininginfo"]);
     assert_eq!(mi.blocks, 101);
     assert!(mi.networkhashps.is_finite() && mi.hashespersec.is_finite());
+    // The probe measured every kernel this CPU has and names the one it chose.
+    assert!(
+        ["portable", "sha-ni-1", "sha-ni-2", "sha-ni-4", "sha-ni-8"].contains(&mi.kernel.as_str()),
+        "{}",
+        mi.kernel
+    );
+    assert!(
+        mi.kernel_reason.starts_with("fastest in a start-up probe")
+            && mi.kernel_reason.contains(&format!("{} ", mi.kernel))
+            && mi.kernel_reason.contains("portable "),
+        "{}",
+        mi.kernel_reason
+    );
     assert!(!node.cli_typed::<bool>(&["getgenerate"]));
     assert!(node.cli_typed::<f64>(&["getnetworkhashps"]) >= 0.0);
     let tmpl: BlockTemplate = node.cli_typed(&["getblocktemplate"]);
@@ -948,4 +961,17 @@ fn absurd_heights_targets_and_windows_get_cores_errors() {
         assert!(rate.as_f64().is_some_and(|r| r >= 0.0), "{params}: {rate}");
     }
     assert_eq!(node.rpc_typed::<u64>("getblockcount", json!([])), 3);
+}
+
+#[test]
+fn a_chosen_miner_kernel_mines_and_is_reported() {
+    let node = TestNode::start(&["--minerkernel", "portable"]);
+    let (_, addr) = test_keypair();
+    let hashes: Vec<BlockHash> = node.cli_typed(&["generatetoaddress", "3", &addr]);
+    assert_eq!(hashes.len(), 3);
+    let mi: MiningInfo = node.cli_typed(&["getmininginfo"]);
+    assert_eq!(
+        (mi.kernel.as_str(), mi.kernel_reason.as_str()),
+        ("portable", "set by --minerkernel")
+    );
 }

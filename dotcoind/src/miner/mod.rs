@@ -13,8 +13,8 @@ mod sha_x86;
 mod template;
 
 pub use search::{
-    hash_meets, search, search_with_kernel, HeaderMidstate, Kernel, SearchResult,
-    CANCEL_CHECK_INTERVAL, LANES,
+    best_kernel, hash_meets, impossible_header, probe_kernels, search, search_with_kernel,
+    HeaderMidstate, Kernel, KernelChoice, SearchResult, CANCEL_CHECK_INTERVAL, LANES,
 };
 pub use template::{build_template, Template};
 
@@ -71,6 +71,8 @@ pub struct MinerService {
     interval_ms: AtomicU64,
     handle: Mutex<Option<JoinHandle<()>>>,
     rate: Mutex<RateWindow>,
+    /// The kernel `--minerkernel` asked for (`Best`: the start-up probe's choice).
+    kernel: Mutex<Kernel>,
 }
 
 impl MinerService {
@@ -108,6 +110,7 @@ impl MinerService {
             interval_ms: AtomicU64::new(0),
             handle: Mutex::new(None),
             rate: Mutex::new(RateWindow::default()),
+            kernel: Mutex::new(Kernel::Best),
         })
     }
 
@@ -138,7 +141,7 @@ impl MinerService {
                     || self.hashes.load(Ordering::Relaxed) - start >= max_tries
             };
             let mut block = template.block;
-            match search(&block.header, &pool, &cancel, &self.hashes) {
+            match search_with_kernel(&block.header, self.kernel(), &pool, &cancel, &self.hashes) {
                 SearchResult::Found(nonce) => {
                     block.header.nonce = nonce;
                     if self.is_known(&block) {
@@ -179,7 +182,7 @@ impl MinerService {
             );
             let cancel = || self.shutdown.load(Ordering::Relaxed);
             let mut block = template.block;
-            match search(&block.header, &pool, &cancel, &self.hashes) {
+            match search_with_kernel(&block.header, self.kernel(), &pool, &cancel, &self.hashes) {
                 SearchResult::Found(nonce) => {
                     block.header.nonce = nonce;
                     if self.is_known(&block) {
@@ -297,6 +300,30 @@ impl MinerService {
             .store(interval.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Sets the hashing kernel (`Best`: the start-up probe's choice).
+    pub fn set_kernel(&self, kernel: Kernel) {
+        *self.kernel.lock().expect("kernel lock") = kernel;
+    }
+
+    /// The kernel the searches use: the one set, or the probe's choice.
+    pub fn kernel(&self) -> Kernel {
+        match *self.kernel.lock().expect("kernel lock") {
+            Kernel::Best => best_kernel().kernel,
+            k => k,
+        }
+    }
+
+    /// The kernel the searches use and why it was chosen.
+    pub fn kernel_info(&self) -> (Kernel, String) {
+        match *self.kernel.lock().expect("kernel lock") {
+            Kernel::Best => {
+                let choice = best_kernel();
+                (choice.kernel, choice.reason())
+            }
+            k => (k, "set by --minerkernel".into()),
+        }
+    }
+
     /// A template on the current tip with a fresh extra-nonce, or `None` (after a short
     /// pause) while the clock has to catch up with the chain's block times.
     fn next_template(&self, pubkey: PubKey) -> Option<Template> {
@@ -361,7 +388,8 @@ impl MinerService {
                         && built.elapsed() >= FEE_REBUILD_INTERVAL)
             };
             let mut block = template.block;
-            if let SearchResult::Found(nonce) = search(&block.header, &pool, &cancel, &self.hashes)
+            if let SearchResult::Found(nonce) =
+                search_with_kernel(&block.header, self.kernel(), &pool, &cancel, &self.hashes)
             {
                 block.header.nonce = nonce;
                 if self.is_known(&block) {

@@ -1,5 +1,5 @@
-//! The multi-lane SHA-256d kernel on the x86 SHA extensions (SHA-NI): the header's second
-//! and third compressions for [`LANES`] nonces per call.
+//! The multi-lane SHA-256d kernels on the x86 SHA extensions (SHA-NI): the header's second
+//! and third compressions for `N` nonces per call (the miner builds N = 1, 2, 4 and 8).
 //!
 //! `sha256rnds2` takes several cycles to give its result but the CPU can start one every
 //! cycle, so hashing one nonce at a time leaves the unit idle most of the time (a
@@ -18,10 +18,12 @@ use std::arch::x86_64::{
     _mm_shuffle_epi32,
 };
 
-/// Nonces hashed per call. Four keep `sha256rnds2` busy on current cores (its latency is
-/// about four times its issue interval); more spill the 16 XMM registers the legacy
-/// encoding of the SHA instructions can name.
-pub const LANES: usize = 4;
+// Which lane count pays depends on the core: where `sha256rnds2`'s latency is about four
+// times its issue interval (AMD Zen) four lanes nearly triple one lane's rate; where the
+// unit is throughput-bound at about 1.3 × one chain (Intel's server cores here) two lanes
+// are all that pays and more only spill the 16 XMM registers the legacy encoding of the SHA
+// instructions can name. The miner measures them at start-up (`search::best_kernel`)
+// rather than guessing from the CPU's name.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -42,15 +44,15 @@ const IV: [u32; 8] = [
 /// bytes 64..76 (end of the merkle root, time, bits). Only [`ShaNi::new`] makes one, after
 /// checking that the CPU has the instructions.
 #[derive(Debug, Clone, Copy)]
-pub struct ShaNi {
+pub struct ShaNi<const N: usize> {
     midstate: [u32; 8],
     tail: [u32; 3],
 }
 
-impl ShaNi {
+impl<const N: usize> ShaNi<N> {
     /// The kernel for a header with this SHA-256 `midstate` (state words after its first 64
     /// bytes) and `tail` (header bytes 64..76), or `None` on a CPU without SHA-NI.
-    pub fn new(midstate: [u32; 8], tail: [u32; 3]) -> Option<ShaNi> {
+    pub fn new(midstate: [u32; 8], tail: [u32; 3]) -> Option<ShaNi<N>> {
         if std::is_x86_feature_detected!("sha")
             && std::is_x86_feature_detected!("sse2")
             && std::is_x86_feature_detected!("ssse3")
@@ -65,7 +67,7 @@ impl ShaNi {
     /// SHA-256d of the header with the nonces `first`, `first + 1`, … (wrapping), one per
     /// lane, as the eight big-endian state words of each final digest.
     #[inline]
-    pub fn hash_lanes(&self, first: u32) -> [[u32; 8]; LANES] {
+    pub fn hash_lanes(&self, first: u32) -> [[u32; 8]; N] {
         // SAFETY: `hash_lanes_sha` only needs the CPU features named in its
         // `target_feature` attribute, and `self` exists only if `new` detected all of them
         // on this CPU. The function touches no memory but its arguments and locals.
@@ -76,7 +78,7 @@ impl ShaNi {
     /// `first + 1`, … (wrapping), one per lane: the most significant 32 bits of the hash
     /// read as a number, byte-swapped. Cheaper than [`ShaNi::hash_lanes`].
     #[inline]
-    pub fn top_words(&self, first: u32) -> [u32; LANES] {
+    pub fn top_words(&self, first: u32) -> [u32; N] {
         // SAFETY: as in `hash_lanes`: `new` detected every feature `top_words_sha` is
         // compiled for, and it touches nothing but its arguments and locals.
         unsafe { top_words_sha(&self.midstate, &self.tail, first) }
@@ -113,12 +115,12 @@ fn state_of(h: &[u32; 8]) -> State {
 /// then already holds what the last two rounds would shift into H (see `top_words_sha`).
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
-fn compress<const FULL: bool>(state: &mut [State; LANES], msg: [[__m128i; 4]; LANES]) {
+fn compress<const FULL: bool, const N: usize>(state: &mut [State; N], msg: [[__m128i; 4]; N]) {
     let start = *state;
     let mut x = msg;
     for i in 0..16 {
         let k = words4(K[4 * i], K[4 * i + 1], K[4 * i + 2], K[4 * i + 3]);
-        for l in 0..LANES {
+        for l in 0..N {
             if i >= 4 {
                 // W[t] for the next four rounds from W[t-16..t]: msg1 adds σ0(W[t-15]),
                 // the alignr term is W[t-7], msg2 adds σ1(W[t-2]).
@@ -130,19 +132,19 @@ fn compress<const FULL: bool>(state: &mut [State; LANES], msg: [[__m128i; 4]; LA
         }
         // Two rounds on every lane, then the next two: each `sha256rnds2` is followed by
         // the other lanes' before the one that waits for its result.
-        let wk: [__m128i; LANES] = std::array::from_fn(|l| _mm_add_epi32(x[l][i % 4], k));
-        for l in 0..LANES {
+        let wk: [__m128i; N] = std::array::from_fn(|l| _mm_add_epi32(x[l][i % 4], k));
+        for l in 0..N {
             state[l].cdgh = _mm_sha256rnds2_epu32(state[l].cdgh, state[l].abef, wk[l]);
         }
         if !FULL && i == 15 {
             return;
         }
-        for l in 0..LANES {
+        for l in 0..N {
             let hi = _mm_shuffle_epi32::<0x0E>(wk[l]);
             state[l].abef = _mm_sha256rnds2_epu32(state[l].abef, state[l].cdgh, hi);
         }
     }
-    for l in 0..LANES {
+    for l in 0..N {
         state[l].abef = _mm_add_epi32(state[l].abef, start[l].abef);
         state[l].cdgh = _mm_add_epi32(state[l].cdgh, start[l].cdgh);
     }
@@ -163,11 +165,15 @@ fn digest_words(s: State) -> (__m128i, __m128i) {
 /// The message of the third compression for each lane: the first digest, padded.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 #[inline]
-fn first_digests(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [[__m128i; 4]; LANES] {
+fn first_digests<const N: usize>(
+    midstate: &[u32; 8],
+    tail: &[u32; 3],
+    first: u32,
+) -> [[__m128i; 4]; N] {
     // Second compression: the header's last 16 bytes, then the padding of an 80-byte
     // message (0x80, zeros, the length in bits). The nonce is a little-endian field read
     // as a big-endian word.
-    let mut state = [state_of(midstate); LANES];
+    let mut state = [state_of(midstate); N];
     let pad = words4(0x8000_0000, 0, 0, 0);
     let zero = _mm_setzero_si128();
     let msg = std::array::from_fn(|l| {
@@ -179,7 +185,7 @@ fn first_digests(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [[__m128i;
             words4(0, 0, 0, 80 * 8),
         ]
     });
-    compress::<true>(&mut state, msg);
+    compress::<true, N>(&mut state, msg);
     // The 32-byte first digest, padded, is the message of the third.
     std::array::from_fn(|l| {
         let (lo, hi) = digest_words(state[l]);
@@ -188,10 +194,14 @@ fn first_digests(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [[__m128i;
 }
 
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn hash_lanes_sha(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [[u32; 8]; LANES] {
+fn hash_lanes_sha<const N: usize>(
+    midstate: &[u32; 8],
+    tail: &[u32; 3],
+    first: u32,
+) -> [[u32; 8]; N] {
     let msg = first_digests(midstate, tail, first);
-    let mut state = [state_of(&IV); LANES];
-    compress::<true>(&mut state, msg);
+    let mut state = [state_of(&IV); N];
+    compress::<true, N>(&mut state, msg);
     std::array::from_fn(|l| {
         let (lo, hi) = digest_words(state[l]);
         [
@@ -211,10 +221,10 @@ fn hash_lanes_sha(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [[u32; 8]
 /// nonce out: 62 rounds of the third compression shift F into H over the last two, so
 /// those two and the other words' additions are skipped.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-fn top_words_sha(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [u32; LANES] {
+fn top_words_sha<const N: usize>(midstate: &[u32; 8], tail: &[u32; 3], first: u32) -> [u32; N] {
     let msg = first_digests(midstate, tail, first);
-    let mut state = [state_of(&IV); LANES];
-    compress::<false>(&mut state, msg);
+    let mut state = [state_of(&IV); N];
+    compress::<false, N>(&mut state, msg);
     // Stopped half-way through the last group, the A, B, E, F words sit in the `cdgh`
     // register (the roles swap with every `sha256rnds2`); F is its lowest lane.
     std::array::from_fn(|l| (_mm_extract_epi32::<0>(state[l].cdgh) as u32).wrapping_add(IV[7]))

@@ -390,6 +390,7 @@ impl MiningRpcServer for MiningRpcImpl {
     fn getmininginfo(&self) -> RpcResult<MiningInfo> {
         let miner = &self.ctx.miner;
         let nethash = self.network_hashps(120, None);
+        let (kernel, kernel_reason) = miner.kernel_info();
         let state = self.ctx.chain.snapshot();
         let tip = state.tip();
         let next_bits = state
@@ -405,6 +406,8 @@ impl MiningRpcServer for MiningRpcImpl {
             hashespersec: miner.hashes_per_sec(),
             generate: miner.is_mining(),
             genproclimit: miner.threads(),
+            kernel: kernel.name().into(),
+            kernel_reason,
             pooledtx: state.mempool().len() as u64,
             chain: state.params().network.name().into(),
             next: NextBlockInfo {

@@ -733,6 +733,8 @@ pub const SPECS: &[MethodSpec] = &[
             ("hashespersec", "numeric", "This node's hashes per second while mining"),
             ("generate", "boolean", "Whether continuous mining is on"),
             ("genproclimit", "numeric", "Mining threads"),
+            ("kernel", "string", "The miner's hashing kernel: portable, or sha-ni-N (N nonces per call)"),
+            ("kernel_reason", "string", "Why that kernel: the start-up probe's rates, or --minerkernel"),
             ("pooledtx", "numeric", "The size of the mempool"),
             ("chain", "string", "current network name"),
             ("next", "json object", "The next block: height, bits, difficulty, target"),
