@@ -41,3 +41,4 @@ pub use auth::{Credentials, RpcAuthEntry};
 pub use codes::{json_type_name, RpcErrorCode};
 pub use layer::{CoreWireLayer, CoreWireService, Endpoint, WireConfig};
 pub use params::{normalize_params, MethodTable, ParamName};
+pub mod observe;

@@ -1041,12 +1041,16 @@ impl ChainState {
                     .as_ref()
                     .filter(|(h, _)| *h == hash)
                     .map(|(_, b)| Arc::clone(b));
+                let started = std::time::Instant::now();
                 match self.connect_block(&hash, given) {
-                    Ok((block, fees)) => update.connected.push(ChainBlock {
-                        entry: *self.tip(),
-                        block,
-                        fees,
-                    }),
+                    Ok((block, fees)) => {
+                        crate::metrics::block_validated(started.elapsed());
+                        update.connected.push(ChainBlock {
+                            entry: *self.tip(),
+                            block,
+                            fees,
+                        })
+                    }
                     Err(ConnectError::Invalid(e)) => {
                         warn!(target: "chain", %hash, error = %e, "block failed to connect; marking invalid");
                         self.mark_invalid(&hash)?;

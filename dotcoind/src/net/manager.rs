@@ -484,6 +484,7 @@ impl PeerManager {
     /// of them, on one test machine) keep being served.
     pub(super) fn misbehaving(&self, peer: &Peer, offence: Misbehaviour) {
         let points = offence.score();
+        crate::metrics::misbehaviour(points);
         let reason = offence.to_string();
         let reason = reason.as_str();
         let score = peer.add_banscore(points);

@@ -240,6 +240,7 @@ impl Peer {
     pub fn send(&self, msg: Message) -> bool {
         let frame = encode_frame(self.magic, msg.command(), &msg.payload());
         let len = frame.len();
+        crate::metrics::p2p_message(crate::metrics::Direction::Sent, msg.command(), len);
         let queued = self.queued_bytes.fetch_add(len, Ordering::SeqCst) + len;
         if queued == len {
             // The stall clock starts now, not at the last write long ago.
@@ -696,6 +697,11 @@ impl PeerTask {
     }
 
     fn count_recv(&self, frame: &RawFrame) {
+        crate::metrics::p2p_message(
+            crate::metrics::Direction::Received,
+            &frame.command,
+            frame.wire_len(),
+        );
         self.peer
             .bytes_recv
             .fetch_add(frame.wire_len() as u64, Ordering::Relaxed);

@@ -599,7 +599,10 @@ impl PluginHost {
         for (name, closed, process) in self.hooked(hook) {
             let failure = match process {
                 Err(why) => format!("plugin {name:?} is not running ({why})"),
-                Ok(p) => match p.call(hook, params.clone(), self.settings.timeout).await {
+                Ok(p) => match crate::metrics::hook_answer(
+                    hook,
+                    p.call(hook, params.clone(), self.settings.timeout).await,
+                ) {
                     Ok(v) => match hook_verdict(&v, refuse) {
                         Ok(None) => continue,
                         Ok(Some(reason)) => {

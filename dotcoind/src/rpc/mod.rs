@@ -205,6 +205,10 @@ pub async fn start(
     let middleware = tower::ServiceBuilder::new().layer(wire);
     let host = Arc::clone(&ctx.plugins);
     let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+        // Outermost, so plugin methods are timed too (as "other").
+        .layer(dotcoin_rpc_server::observe::ObserveLayer::new(
+            crate::metrics::rpc_call,
+        ))
         .layer_fn(move |service| plugin::PluginRouter::new(service, Arc::clone(&host)));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
