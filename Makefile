@@ -22,8 +22,9 @@ RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 # debootstrap (to make the base image where no registry is reachable), systemd-analyze
 # for the unit file and jq for contrib/devnet.sh. The third-party client tests
 # (tests/clients.rs) install python-bitcoinlib with pip and the npm `bitcoin-core` client
-# with npm. A fresh Debian machine lacks them all.
-DEB_PACKAGES := libclang-dev chromium chromium-driver docker.io docker-compose debootstrap systemd jq curl
+# with npm. tests/prometheus.rs runs Debian's prometheus (and its promtool) against a devnet.
+# A fresh Debian machine lacks them all.
+DEB_PACKAGES := libclang-dev chromium chromium-driver docker.io docker-compose debootstrap systemd jq curl prometheus
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

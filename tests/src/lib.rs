@@ -763,7 +763,14 @@ pub fn try_http_raw(port: u16, request: &str) -> std::io::Result<(u16, String, S
             r.read_to_end(&mut body)?;
         }
     }
-    Ok((status, head, dechunk(&String::from_utf8_lossy(&body))))
+    // A body with a length is the body; only one without may be chunked (a plain-text
+    // body such as a Prometheus page must not go through the chunk decoder).
+    let text = String::from_utf8_lossy(&body);
+    let body = match length {
+        Some(_) => text.into_owned(),
+        None => dechunk(&text),
+    };
+    Ok((status, head, body))
 }
 
 /// Decodes an HTTP/1.1 chunked body (hyper sends one when the length is not known).
