@@ -16,6 +16,9 @@
 #   devnet.sh cli NODE ARGS...          dotcoin-cli against NODE
 #   devnet.sh wallet NODE ARGS...       dotcoin-wallet with NODE's wallet
 #   devnet.sh info                      print each node's ports, dashboard and commands again
+#   devnet.sh faucet ADDR [AMOUNT]      pay ADDR (default 1 DOT) from the faucet (regtest only):
+#                                       a wallet service on node 1 with wallet "faucet", started
+#                                       and funded (101 blocks) on first use, stopped by `down`
 #
 # Data lives in $DEVNET_DIR (default ~/.dotcoin-devnet): node1/, node2/, … and devnet.state
 # (size, network, ports, partition). `up` again after `down` resumes the same chains and
@@ -268,6 +271,7 @@ cmd_down() {
     [ -f "$STATE" ] || { echo "no devnet in $ROOT"; return 0; }
     load_state
     local i pid pids=()
+    stop_faucet
     for i in $(seq 1 "$N"); do
         if pid=$(pid_of "$i"); then
             kill -TERM "$pid" 2>/dev/null || true
@@ -395,6 +399,63 @@ cmd_send() {
 }
 in_mempool() { cli "$1" getrawmempool | jq -e --arg t "$2" 'index($t) != null'; }
 
+# ---- faucet: `dotcoin-wallet serve --faucetwallet faucet` on node 1 (regtest only)
+FAUCET_WALLET=faucet
+faucet_ports() { echo "$(net_dir 1)/wallet-service.ports"; }
+faucet_pid() { # the faucet service's pid, if it runs
+    local f pid
+    f=$(faucet_ports)
+    [ -f "$f" ] || return 1
+    pid=$(jq -r '.pid // empty' "$f" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--faucetwallet" \
+        && echo "$pid"
+}
+faucet_port() { faucet_pid >/dev/null && jq -r '.rpc // empty' "$(faucet_ports)"; }
+stop_faucet() {
+    local pid deadline=$((SECONDS + 30))
+    pid=$(faucet_pid) || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; }
+        sleep 0.1
+    done
+    echo "faucet stopped"
+}
+faucet_rpc() { # method params-json → result (the service's cookie, given on stdin, not argv)
+    local port
+    port=$(faucet_port) || die "the faucet service is not running"
+    printf 'user = "%s"\n' "$(cat "$(net_dir 1)/.wallet-cookie")" \
+        | curl -sf -K - -H 'Content-Type: application/json' \
+            -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" \
+            "http://127.0.0.1:$port/wallet/$FAUCET_WALLET" | jq -r '.result'
+}
+cmd_faucet() {
+    load_state; need jq; need curl
+    [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: faucet ADDR [AMOUNT]"
+    [ "$NETWORK" = regtest ] || die "the faucet is served on regtest only, not on the main network this devnet runs (start one with: $0 up --regtest)"
+    if ! faucet_pid >/dev/null; then
+        setsid "$BIN/dotcoin-wallet" --regtest --datadir "$(node_dir 1)" --rpcport "$(port_of 1 rpc)" \
+            --wallet "$FAUCET_WALLET" serve --port 0 --faucetwallet "$FAUCET_WALLET" \
+            </dev/null >>"$(net_dir 1)/faucet.log" 2>&1 3>&- &
+        wait_for "the faucet service to start (see $(net_dir 1)/faucet.log)" faucet_port
+    fi
+    local trusted
+    trusted=$(faucet_rpc getbalance '[]')
+    if awk -v b="$trusted" -v a="${2:-1}" 'BEGIN { exit !(b < a + 1) }'; then
+        echo "funding the faucet: node 1 mines 101 blocks to it"
+        cli 1 generatetoaddress 101 "$(faucet_rpc getnewaddress '[]')" >/dev/null
+        wait_for "the nodes to agree on tips" synced
+    fi
+    local body answer code
+    body=$(jq -cn --arg a "$1" --arg m "${2:-}" '{address: $a} + (if $m == "" then {} else {amount: $m} end)')
+    answer=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' -d "$body" \
+        "http://127.0.0.1:$(faucet_port)/faucet")
+    code=${answer##*$'\n'}; answer=${answer%$'\n'*}
+    [ "$code" = 200 ] || die "faucet: HTTP $code: $(jq -r '.error // .' <<<"$answer" 2>/dev/null || echo "$answer")"
+    jq -r '"paid \(.amount) DOT to \(.address) in \(.txid)"' <<<"$answer"
+}
+
 case ${1:-} in
     up) shift; cmd_up "$@" ;;
     down) cmd_down ;;
@@ -407,5 +468,6 @@ case ${1:-} in
     cli) shift; load_state; [ $# -ge 1 ] || die "usage: cli NODE ARGS..."; check_node "$1"; cli "$@" ;;
     wallet) shift; load_state; [ $# -ge 1 ] || die "usage: wallet NODE ARGS..."; check_node "$1"; wallet "$@" ;;
     info) load_state; print_info ;;
+    faucet) shift; cmd_faucet "$@" ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -125,6 +125,9 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 30,
               value_parser = clap::value_parser!(u64).range(1..=3600))]
         rpcservertimeout: u64,
+        /// The faucet (`POST /faucet`, regtest only).
+        #[command(flatten)]
+        faucet: crate::service::faucet::FaucetArgs,
     },
     /// Write a copy of the wallet file to DESTINATION (a file or a directory).
     Backupwallet {

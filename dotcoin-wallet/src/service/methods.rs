@@ -1611,6 +1611,45 @@ async fn signrawtransactionwithwallet(
     })
 }
 
+/// A wallet's balances by state and its transaction count (what `getwalletinfo` says),
+/// for the service's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// Spendable, confirmed or own change.
+    pub trusted: Amount,
+    /// Unconfirmed from others.
+    pub untrusted_pending: Amount,
+    /// Immature coinbase.
+    pub immature: Amount,
+    /// Transactions touching the wallet.
+    pub txcount: u64,
+}
+
+/// The figures of the wallet `handle`.
+pub async fn figures(svc: &Service, handle: &WalletHandle) -> RpcResult<Figures> {
+    let info = getwalletinfo(svc, handle).await?;
+    Ok(Figures {
+        trusted: info.balance,
+        untrusted_pending: info.unconfirmed_balance,
+        immature: info.immature_balance,
+        txcount: info.txcount,
+    })
+}
+
+/// Pays `amount` to `address` from the wallet `handle` at the default fee rate, through
+/// the same path as `sendtoaddress`: the faucet's payment.
+pub async fn pay(
+    svc: &Service,
+    handle: &WalletHandle,
+    address: Address,
+    amount: Amount,
+) -> RpcResult<Txid> {
+    match send(svc, handle, vec![(address, amount)], None, false, false).await? {
+        SendResult::Txid(txid) => Ok(txid),
+        SendResult::Verbose(v) => Ok(v.txid),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@
 //!   reorgs. The wallet's history and coins are the node's address index (the same source
 //!   the command-line wallet uses), so every answer reflects the node's current best
 //!   chain and mempool: a new block or a reorg shows up without any rescan.
+//! - [`http`]: `GET /metrics` ([`metrics`]) and `POST /faucet` ([`faucet`], regtest
+//!   only) on the same port, answered before the wire layer.
 //! - This module: the loaded wallets (each holding its file's OS lock), the cookie and
 //!   ports files, start and shutdown.
 //!
@@ -26,8 +28,11 @@
 //! which wipes it. Nothing is logged but method names.
 
 pub mod client;
+pub mod faucet;
 pub mod follow;
+pub mod http;
 pub mod methods;
+pub mod metrics;
 pub mod params;
 pub mod unspent;
 pub mod wire;
@@ -148,6 +153,8 @@ pub struct Service {
     /// Notified by `stop`.
     pub shutdown: Notify,
     wallets: std::sync::Mutex<BTreeMap<String, WalletHandle>>,
+    /// The faucet, when `--faucetwallet` set one up (regtest only).
+    pub faucet: Option<faucet::Faucet>,
 }
 
 impl Service {
@@ -169,7 +176,23 @@ impl Service {
             tip: watch::Sender::new(None),
             shutdown: Notify::new(),
             wallets: std::sync::Mutex::new(BTreeMap::new()),
+            faucet: None,
         }))
+    }
+
+    /// [`Service::new`] with a faucet.
+    pub fn with_faucet(
+        network: Network,
+        base: PathBuf,
+        node: dotcoin_rpc_client::ConnectOptions,
+        maxtxfee: Amount,
+        faucet: Option<faucet::Faucet>,
+    ) -> Result<Arc<Service>, WalletError> {
+        let mut service = Service::new(network, base, node, maxtxfee)?;
+        Arc::get_mut(&mut service)
+            .expect("a service just made has no other handle")
+            .faucet = faucet;
+        Ok(service)
     }
 
     fn wallets(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, WalletHandle>> {
@@ -363,7 +386,14 @@ pub async fn start(
     // The cookie's password before the server exists; the file itself only once it is
     // bound, so a client never reads a cookie for a port nobody serves.
     let password = hex::encode(rand::random::<[u8; 32]>());
-    let middleware = tower::ServiceBuilder::new().layer(wire::layer(user, &password));
+    let middleware = tower::ServiceBuilder::new()
+        .layer(http::RoutesLayer::new(Arc::clone(&service)))
+        .layer(wire::layer(user, &password));
+    let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer(
+        dotcoin_rpc_server::observe::ObserveLayer::new(|method, elapsed, ok| {
+            metrics::global().rpc_call(method, elapsed, ok)
+        }),
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| WalletError::Node(format!("cannot listen on {addr}: {e}")))?;
@@ -377,6 +407,7 @@ pub async fn start(
         .max_response_body_size(wire::MAX_REPLY as u32)
         .http_only()
         .set_http_middleware(middleware)
+        .set_rpc_middleware(rpc_middleware)
         .to_service_builder();
     // The cookie, then the ports file (a client that finds the ports file finds the
     // cookie). A ports file left by a killed service goes first, so a client that reads
@@ -441,6 +472,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         load,
         maxtxfee,
         rpcservertimeout,
+        faucet,
     } = &cli.command
     else {
         return ExitCode::FAILURE;
@@ -480,7 +512,9 @@ pub fn run(cli: &Cli) -> ExitCode {
             .build()
             .map_err(|e| WalletError::Node(format!("cannot start the async runtime: {e}")))?;
         runtime.block_on(async {
-            let service = Service::new(network, base, options, maxtxfee)?;
+            let faucet = faucet.faucet(network).map_err(WalletError::BadAmount)?;
+            let faucet_wallet = faucet.as_ref().map(|f| f.wallet.clone());
+            let service = Service::with_faucet(network, base, options, maxtxfee, faucet)?;
             let default = &cli.wallet;
             match service.load(default, false) {
                 Ok(_) => {}
@@ -491,6 +525,16 @@ pub fn run(cli: &Cli) -> ExitCode {
             }
             for name in load.iter().filter(|n| *n != default) {
                 service.load(name, false).map_err(failure_to_error)?;
+            }
+            // The faucet's wallet is loaded (created on first use, as the default one).
+            if let Some(name) = faucet_wallet.filter(|n| service.wallet_for(Some(n)).is_err()) {
+                match service.load(&name, false) {
+                    Ok(_) => {}
+                    Err(f) if f.code == Code::WalletNotFound as i32 => {
+                        service.load(&name, true).map_err(failure_to_error)?;
+                    }
+                    Err(f) => return Err(failure_to_error(f)),
+                }
             }
             let running = start(
                 Arc::clone(&service),
