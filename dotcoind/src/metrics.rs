@@ -631,7 +631,7 @@ mod tests {
     fn at_least_25_series_from_the_first_scrape() {
         let m = Metrics::new().expect("metrics");
         let families = m.registry().gather();
-        let names: Vec<&str> = families.iter().map(|f| f.get_name()).collect();
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
         assert!(names.len() >= 25, "{} series: {names:?}", names.len());
         for wanted in [
             "dotcoin_chain_height",
