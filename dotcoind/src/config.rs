@@ -176,6 +176,12 @@ pub struct Args {
     #[arg(long = "test-writer-panic-height", hide = true, value_name = "HEIGHT")]
     #[serde(skip)]
     pub test_writer_panic_height: Option<u32>,
+
+    /// Test only (hidden): milliseconds between the connection keeper's rounds (default
+    /// 250), so a test can make them rare and see `addnode … add` connect without one.
+    #[arg(long = "test-connection-tick", hide = true, value_name = "MS")]
+    #[serde(skip)]
+    pub test_connection_tick: Option<u64>,
 }
 
 impl Args {
@@ -352,6 +358,8 @@ pub struct Config {
     pub notify: crate::plugins::notify::NotifyCommands,
     /// `--test-writer-panic-height`, for tests only.
     pub test_writer_panic_height: Option<u32>,
+    /// `--test-connection-tick`, for tests only.
+    pub test_connection_tick: Option<std::time::Duration>,
 }
 
 /// `--dbcache` in MiB to bytes, within the bounds a node can work with.
@@ -626,6 +634,9 @@ impl Config {
                 tx: merge(args.txnotify, file.txnotify),
             },
             test_writer_panic_height: args.test_writer_panic_height,
+            test_connection_tick: args
+                .test_connection_tick
+                .map(|ms| std::time::Duration::from_millis(ms.clamp(10, 3_600_000))),
         })
     }
 }

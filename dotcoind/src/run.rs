@@ -174,6 +174,9 @@ async fn serve(
             max_outbound: config.max_outbound,
             bantime: config.bantime,
             plugins: Some(Arc::clone(&plugins)),
+            connection_tick: config
+                .test_connection_tick
+                .unwrap_or(crate::net::DEFAULT_CONNECTION_TICK),
         },
     );
     let ctx = RpcContext {

@@ -151,6 +151,11 @@ impl PeerHandle {
         self.manager.listen_port()
     }
 
+    /// When each header, block and transaction was first seen, and from whom.
+    pub fn first_seen(&self) -> &Arc<super::firstseen::FirstSeen> {
+        self.manager.first_seen()
+    }
+
     /// This node's user agent (`/dotcoind:0.1.0/`).
     pub fn user_agent() -> String {
         PeerManager::user_agent()

@@ -192,6 +192,8 @@ pub(super) struct PeerManager {
     node_nonce: u64,
     /// `setnetworkactive`: while false, no connection is made or accepted.
     network_active: std::sync::atomic::AtomicBool,
+    /// When each header, block and transaction was first seen (`getblockpropagation`).
+    first_seen: Arc<super::firstseen::FirstSeen>,
 }
 
 impl PeerManager {
@@ -226,6 +228,7 @@ impl PeerManager {
             closed_bytes: [AtomicU64::new(0), AtomicU64::new(0)],
             node_nonce: rand::random(),
             network_active: std::sync::atomic::AtomicBool::new(true),
+            first_seen: Arc::default(),
         })
     }
 
@@ -560,19 +563,32 @@ impl PeerManager {
         self.config.bantime
     }
 
-    /// `addnode <target> add`.
-    pub(super) fn add_node(&self, target: &str) -> Result<(), PeerCommandError> {
-        let mut inner = self.inner();
-        if inner.added.iter().any(|a| a.target == target) {
-            return Err(PeerCommandError::AlreadyAdded);
+    /// `addnode <target> add`: kept from now on, and dialled at once rather than at the
+    /// connection keeper's next tick, so a link made by hand is up as soon as the target
+    /// answers (as `onetry` is).
+    pub(super) fn add_node(self: &Arc<Self>, target: &str) -> Result<(), PeerCommandError> {
+        let active = self.network_active() && !self.stopping();
+        {
+            let mut inner = self.inner();
+            if inner.added.iter().any(|a| a.target == target) {
+                return Err(PeerCommandError::AlreadyAdded);
+            }
+            inner.added.push(AddedNode {
+                target: target.to_owned(),
+                backoff: MIN_BACKOFF,
+                next_try: Instant::now(),
+                busy: active,
+            });
         }
-        inner.added.push(AddedNode {
-            target: target.to_owned(),
-            backoff: MIN_BACKOFF,
-            next_try: Instant::now(),
-            busy: false,
-        });
+        if active {
+            dial_added(self, target.to_owned());
+        }
         Ok(())
+    }
+
+    /// The first-seen records of headers, blocks and transactions.
+    pub(super) fn first_seen(&self) -> &Arc<super::firstseen::FirstSeen> {
+        &self.first_seen
     }
 
     /// `addnode <target> remove`: forgotten, not disconnected (as in Bitcoin Core).
@@ -1016,7 +1032,7 @@ pub(super) async fn listen(mgr: Arc<PeerManager>, listener: TcpListener) {
 /// `--connect` restricts the node, fills outbound slots from learnt addresses.
 pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
     let mut shutdown = mgr.shutdown_signal();
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(mgr.config.connection_tick);
     let mut next_seed_lookup = Instant::now();
     let mut next_feeler = Instant::now();
     let seed_lookup_busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1058,21 +1074,7 @@ pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
                 .collect()
         };
         for target in due {
-            let m = Arc::clone(&mgr);
-            tokio::spawn(async move {
-                let ok = connect_to(&m, &target, ConnType::Manual, Some(target.clone())).await;
-                let mut inner = m.inner();
-                if let Some(a) = inner.added.iter_mut().find(|a| a.target == target) {
-                    a.busy = false;
-                    if ok {
-                        a.backoff = MIN_BACKOFF;
-                    }
-                    a.next_try = Instant::now() + a.backoff;
-                    if !ok {
-                        a.backoff = (a.backoff * 2).min(MAX_BACKOFF);
-                    }
-                }
-            });
+            dial_added(&mgr, target);
         }
         mgr.prune_tx_requests(now);
         if mgr.config.connect.is_empty() && !fill_outbound(&mgr, now) && now >= next_feeler {
@@ -1080,6 +1082,26 @@ pub(super) async fn keep_connections(mgr: Arc<PeerManager>) {
             feeler(&mgr, now);
         }
     }
+}
+
+/// Connects to the added node `target` (already marked busy) and, when the connection
+/// fails or ends, schedules its next attempt with backoff.
+fn dial_added(mgr: &Arc<PeerManager>, target: String) {
+    let m = Arc::clone(mgr);
+    tokio::spawn(async move {
+        let ok = connect_to(&m, &target, ConnType::Manual, Some(target.clone())).await;
+        let mut inner = m.inner();
+        if let Some(a) = inner.added.iter_mut().find(|a| a.target == target) {
+            a.busy = false;
+            if ok {
+                a.backoff = MIN_BACKOFF;
+            }
+            a.next_try = Instant::now() + a.backoff;
+            if !ok {
+                a.backoff = (a.backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    });
 }
 
 /// Resolves every seed name and takes in every address each resolves to.

@@ -18,6 +18,7 @@
 //! never across an `.await`.
 
 pub mod codec;
+pub mod firstseen;
 pub mod handle;
 pub mod manager;
 pub mod message;
@@ -64,7 +65,13 @@ pub struct NetConfig {
     pub bantime: u64,
     /// Plugins, for the `peer_connected` and `mempool_accept` hooks.
     pub plugins: Option<Arc<crate::plugins::PluginHost>>,
+    /// How often the connection keeper looks at added nodes and outbound slots
+    /// ([`DEFAULT_CONNECTION_TICK`]; longer only in tests).
+    pub connection_tick: Duration,
 }
+
+/// How often the connection keeper runs by default.
+pub const DEFAULT_CONNECTION_TICK: Duration = Duration::from_millis(250);
 
 /// The P2P layer's running tasks (listener, connection keeper, relay).
 #[derive(Debug)]
@@ -106,5 +113,10 @@ pub async fn start(net: &PeerHandle) -> std::io::Result<NetTasks> {
         &manager,
     ))));
     tasks.push(tokio::spawn(manager::relay(Arc::clone(&manager))));
+    tasks.push(tokio::spawn(firstseen::track(
+        Arc::clone(manager.first_seen()),
+        manager.chain().subscribe(),
+        manager.shutdown_signal(),
+    )));
     Ok(NetTasks { manager, tasks })
 }

@@ -991,6 +991,10 @@ impl PeerTask {
                 .misbehaving(&self.peer, Misbehaviour::NonContinuousHeaders);
             return;
         }
+        self.mgr.first_seen().headers(
+            headers.iter().map(BlockHeader::block_hash),
+            &super::firstseen::from_peer(&self.peer),
+        );
         let full = headers.len() == MAX_HEADERS;
         let (step, abandoned) = {
             let snap = self.mgr.chain().snapshot();
@@ -1115,6 +1119,9 @@ impl PeerTask {
 
     async fn on_block(&mut self, block: Block) {
         let hash = block.block_hash();
+        self.mgr
+            .first_seen()
+            .block(hash, &super::firstseen::from_peer(&self.peer));
         let requested = self.mgr.sync().is_in_flight_from(&hash, self.peer.id);
         if requested {
             let chain = self.mgr.chain();
@@ -1207,6 +1214,9 @@ impl PeerTask {
 
     async fn on_tx(&mut self, tx: Transaction) {
         let txid = tx.txid();
+        self.mgr
+            .first_seen()
+            .tx(txid, &super::firstseen::from_peer(&self.peer));
         self.peer.mark_known_tx(txid);
         let requested = self.tx_in_flight.remove(&txid).is_some();
         if let Some(host) = self

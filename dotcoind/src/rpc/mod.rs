@@ -16,6 +16,7 @@ pub mod json;
 pub mod mining;
 pub mod network;
 pub mod plugin;
+pub mod propagation;
 pub mod rawtx;
 pub mod spec;
 pub mod subscriptions;
@@ -90,6 +91,8 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
     use util::UtilRpcServer;
     use zmq::ZmqRpcServer;
 
+    use propagation::PropagationRpcServer;
+    let ctx_propagation = ctx.clone();
     let mut module = RpcModule::new(());
     let merges = [
         module.merge(control::ControlRpcImpl::new(ctx.clone()).into_rpc()),
@@ -102,6 +105,7 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(network::NetworkRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(util::UtilRpcImpl::new(ctx).into_rpc()),
         module.merge(zmq::ZmqRpcImpl.into_rpc()),
+        module.merge(propagation::PropagationRpcImpl::new(ctx_propagation).into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");
@@ -294,6 +298,7 @@ mod tests {
                     max_outbound: 0,
                     bantime: 60,
                     plugins: None,
+                    connection_tick: crate::net::DEFAULT_CONNECTION_TICK,
                 },
             ),
             plugins: crate::plugins::PluginHost::new(

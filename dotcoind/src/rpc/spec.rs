@@ -1197,6 +1197,47 @@ pub const SPECS: &[MethodSpec] = &[
         returns: ret("boolean", "Whether it was ended"),
         example: &["\"1\""],
     },
+    MethodSpec {
+        category: "Propagation",
+        name: "getblockpropagation",
+        desc: "When this node first saw a block, from which peer, and when it finished validating it\n\
+               (Unix milliseconds; kept for the last 20000 blocks).",
+        args: &[HASH],
+        returns: obj("The first-seen record", &[
+            ("hash", "string", "The block hash"),
+            ("source", "string", "peer (a peer brought it) or local (mined here or submitted)"),
+            ("header_ms", "numeric or null", "When its header first arrived"),
+            ("header_from", "json object or null", "That peer: {peer, addr, listen}"),
+            ("block_ms", "numeric or null", "When the block first arrived from a peer"),
+            ("block_from", "json object or null", "That peer: {peer, addr, listen}"),
+            ("stored_ms", "numeric or null", "When it passed its checks and was stored"),
+            ("connected_ms", "numeric or null", "When it joined the active chain"),
+        ]),
+        example: &[EX_HASH],
+    },
+    MethodSpec {
+        category: "Propagation",
+        name: "gettxpropagation",
+        desc: "When this node first saw a transaction, from which peer, and when it entered the mempool\n\
+               (Unix milliseconds; kept for the last 50000 transactions).",
+        args: &[arg::<HashArg<Txid>>("txid", "The transaction id")],
+        returns: obj("The first-seen record", &[
+            ("txid", "string", "The transaction id"),
+            ("source", "string", "peer or local"),
+            ("seen_ms", "numeric or null", "When it first arrived from a peer"),
+            ("from", "json object or null", "That peer: {peer, addr, listen}"),
+            ("accepted_ms", "numeric or null", "When it entered the mempool"),
+        ]),
+        example: &[EX_TXID],
+    },
+    MethodSpec {
+        category: "Propagation",
+        name: "listblockpropagation",
+        desc: "Every block first-seen record kept, oldest first (see getblockpropagation).",
+        args: &[],
+        returns: arr("One getblockpropagation object per block", &[]),
+        example: &[],
+    },
 ];
 
 /// The built-in definition of `method`, if it has one.
