@@ -19,6 +19,10 @@
 #   devnet.sh faucet ADDR [AMOUNT]      pay ADDR (default 1 DOT) from the faucet (regtest only):
 #                                       a wallet service on node 1 with wallet "faucet", started
 #                                       and funded (101 blocks) on first use, stopped by `down`
+#   devnet.sh up --topology FILE        start the network lab of a topology file instead
+#                                       (dotcoin-lab, in $DEVNET_DIR/lab; docs/lab.md):
+#                                       links with latency and bandwidth, Poisson miners;
+#                                       `down` stops it too
 #
 # Data lives in $DEVNET_DIR (default ~/.dotcoin-devnet): node1/, node2/, … and devnet.state
 # (size, network, ports, partition). `up` again after `down` resumes the same chains and
@@ -457,8 +461,18 @@ cmd_faucet() {
 }
 
 case ${1:-} in
-    up) shift; cmd_up "$@" ;;
-    down) cmd_down ;;
+    up) shift
+        if [ "${1:-}" = --topology ]; then
+            [ $# = 2 ] || die "usage: up --topology FILE"
+            [ -x "$BIN/dotcoin-lab" ] || die "$BIN/dotcoin-lab not found: build first (make build) or set BIN"
+            exec "$BIN/dotcoin-lab" --dir "$ROOT/lab" up "$2" --bin "$BIN"
+        fi
+        cmd_up "$@" ;;
+    down)
+        if [ -f "$ROOT/lab/lab.json" ] && [ -x "$BIN/dotcoin-lab" ]; then
+            "$BIN/dotcoin-lab" --dir "$ROOT/lab" down
+        fi
+        cmd_down ;;
     status) shift; cmd_status "$@" ;;
     partition) shift; cmd_partition "$@" ;;
     heal) cmd_heal ;;

@@ -122,6 +122,11 @@ fn sources_of(name: &str) -> &'static [&'static str] {
             "dotcoin-wallet/src",
             "dotcoin-cli/rpc-client/src",
         ],
+        "dotcoin-lab" => &[
+            "common/src",
+            "contrib/lab/src",
+            "dotcoin-cli/rpc-client/src",
+        ],
         _ => &[],
     }
 }

@@ -1,0 +1,563 @@
+//! `report`: gathers every node's first-seen records (`listblockpropagation`), the lab's
+//! record of who mined what and of link changes, and each node's chain tips, and writes
+//! `report.json` and `report.html` (plots as inline SVG written here: no plotting crate,
+//! no fonts, the browser draws the text).
+//!
+//! Per block (SimBlock's per-block view): its miner, whether it went stale, and for each
+//! node the delay from its finding (the miner's `connected_ms`) to the node receiving
+//! its header, its block, and validating it. Per link: the delay of headers that crossed
+//! it first (header arrival at one end minus the moment the other end connected the
+//! block), beside the latency the link had then. Summary: p50/p90/max propagation,
+//! stale rate, reorg depths, each miner's share against its hash share, and the
+//! theoretical stale rate 1 − e^(−τ/T) from the measured τ (hash-share-weighted mean
+//! delay to validation at the other miners) beside the measured one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::daemon::{self, LinkChange, Mined, NodeInfo};
+use crate::topology::{LinkParams, Topology};
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * (sorted.len() - 1) as f64).round() as usize;
+    sorted.get(rank.min(sorted.len() - 1)).copied()
+}
+
+fn ms(v: &Value, k: &str) -> Option<f64> {
+    v.get(k).and_then(Value::as_f64)
+}
+
+/// Everything the report is computed from.
+#[derive(Debug)]
+pub struct Inputs {
+    /// The topology.
+    pub topo: Topology,
+    /// The nodes.
+    pub nodes: Vec<NodeInfo>,
+    /// Per link: proxy listen address and upstream local addresses.
+    pub proxies: Vec<(String, Vec<String>)>,
+    /// What was mined.
+    pub mined: Vec<Mined>,
+    /// Link changes (the initial settings first).
+    pub changes: Vec<LinkChange>,
+    /// Per node: hash → record.
+    pub records: Vec<HashMap<String, Value>>,
+    /// Per node: its chain tips.
+    pub tips: Vec<Vec<Value>>,
+    /// Mined hash → (height, whether it is in node 1's active chain).
+    pub status: HashMap<String, (i64, bool)>,
+}
+
+/// Gathers the inputs from the running lab in `dir` and writes the report to `out`.
+pub async fn make(dir: &Path, out: &Path) -> Result<Value, String> {
+    let t = daemon::request(dir, json!({"cmd": "topology"})).await?;
+    let topo: Topology =
+        serde_json::from_value(t["topology"].clone()).map_err(|e| e.to_string())?;
+    let nodes: Vec<NodeInfo> =
+        serde_json::from_value(t["nodes"].clone()).map_err(|e| e.to_string())?;
+    if nodes.len() != topo.nodes.len() {
+        return Err("the lab is paused: no report now".into());
+    }
+    let proxies = t["proxies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["listen"].as_str().unwrap_or_default().to_owned(),
+                p["upstream"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mined: Vec<Mined> =
+        serde_json::from_value(daemon::request(dir, json!({"cmd": "mined"})).await?)
+            .map_err(|e| e.to_string())?;
+    let changes: Vec<LinkChange> =
+        serde_json::from_value(daemon::request(dir, json!({"cmd": "changes"})).await?)
+            .map_err(|e| e.to_string())?;
+    let mut records = Vec::new();
+    let mut tips = Vec::new();
+    for n in &nodes {
+        let rpc = daemon::node_client(n)?;
+        let recs = daemon::records(&rpc).await?;
+        records.push(
+            recs.into_iter()
+                .filter_map(|r| Some((r["hash"].as_str()?.to_owned(), r)))
+                .collect(),
+        );
+        let t = rpc
+            .call("getchaintips", json!([]))
+            .await
+            .map_err(|e| e.to_string())?;
+        tips.push(t.as_array().cloned().unwrap_or_default());
+    }
+    let rpc = daemon::node_client(&nodes[0])?;
+    let mut status = HashMap::new();
+    for m in &mined {
+        let (height, active) = match rpc.call("getblockheader", json!([m.hash, true])).await {
+            Ok(h) => (
+                h["height"].as_i64().unwrap_or(-1),
+                h["confirmations"].as_i64().unwrap_or(-1) >= 0,
+            ),
+            Err(_) => (-1, false),
+        };
+        status.insert(m.hash.clone(), (height, active));
+    }
+    let inputs = Inputs {
+        topo,
+        nodes,
+        proxies,
+        mined,
+        changes,
+        records,
+        tips,
+        status,
+    };
+    let report = compute(&inputs);
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(out.join("report.html"), html(&report)).map_err(|e| e.to_string())?;
+    Ok(json!({
+        "json": out.join("report.json"),
+        "html": out.join("report.html"),
+        "summary": report["summary"],
+    }))
+}
+
+/// The link settings in force at `at` (Unix ms).
+fn params_at(changes: &[LinkChange], link: usize, at: u64, initial: LinkParams) -> LinkParams {
+    changes
+        .iter()
+        .filter(|c| c.link == link && c.ms <= at)
+        .max_by_key(|c| c.ms)
+        .map_or(initial, |c| c.params)
+}
+
+/// The report from its inputs.
+pub fn compute(inp: &Inputs) -> Value {
+    let n = inp.nodes.len();
+    let names: Vec<&str> = inp.nodes.iter().map(|x| x.name.as_str()).collect();
+    // Peer address as a node records it → (link, sending node).
+    let mut via: HashMap<(usize, String), (usize, usize)> = HashMap::new();
+    for (l, link) in inp.topo.links.iter().enumerate() {
+        if let Some((listen, ups)) = inp.proxies.get(l) {
+            via.insert((link.a, listen.clone()), (l, link.b));
+            for u in ups {
+                via.insert((link.b, u.clone()), (l, link.a));
+            }
+        }
+    }
+    let interval = inp
+        .topo
+        .block_interval
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let mut blocks = Vec::new();
+    let mut pooled = Vec::new();
+    let mut taus = Vec::new();
+    let mut link_samples: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
+    let mut won: Vec<u64> = vec![0; n];
+    let mut seen = HashSet::new();
+    let mut stale = 0u64;
+    let mut found_times = Vec::new();
+    for m in &inp.mined {
+        if m.node >= n || !seen.insert(m.hash.clone()) {
+            continue;
+        }
+        let own = inp.records[m.node].get(&m.hash);
+        let found = own
+            .and_then(|r| ms(r, "connected_ms").or_else(|| ms(r, "stored_ms")))
+            .unwrap_or(m.ms as f64);
+        found_times.push(found);
+        let (height, active) = inp.status.get(&m.hash).copied().unwrap_or((-1, false));
+        if active {
+            won[m.node] += 1;
+        } else {
+            stale += 1;
+        }
+        let mut delays = serde_json::Map::new();
+        let mut weighted = 0.0;
+        let mut weight = 0.0;
+        for j in 0..n {
+            if j == m.node {
+                continue;
+            }
+            let Some(r) = inp.records[j].get(&m.hash) else {
+                delays.insert(names[j].to_owned(), Value::Null);
+                continue;
+            };
+            let d = |k: &str| ms(r, k).map(|t| t - found);
+            let validated = d("connected_ms").or_else(|| d("stored_ms"));
+            delays.insert(
+                names[j].to_owned(),
+                json!({"header": d("header_ms"), "block": d("block_ms"), "validated": validated,
+                       "from": r["header_from"]["addr"].as_str().or(r["block_from"]["addr"].as_str())}),
+            );
+            if active {
+                if let Some(v) = validated {
+                    pooled.push(v);
+                    weighted += inp.nodes[j].hashshare * v;
+                    weight += inp.nodes[j].hashshare;
+                }
+            }
+            // The link the header came over, and when its sender had the block.
+            if let (Some(h), Some(addr)) = (ms(r, "header_ms"), r["header_from"]["addr"].as_str()) {
+                if let Some(&(l, sender)) = via.get(&(j, addr.to_owned())) {
+                    if let Some(sent) = inp.records[sender]
+                        .get(&m.hash)
+                        .and_then(|s| ms(s, "connected_ms"))
+                    {
+                        let p = params_at(&inp.changes, l, found as u64, inp.topo.links[l].params);
+                        link_samples.entry(l).or_default().push(json!({
+                            "block": m.hash, "from": names[sender], "to": names[j],
+                            "at_ms": found as u64, "delay_ms": h - sent,
+                            "configured_ms": p.latency.as_secs_f64() * 1e3,
+                        }));
+                    }
+                }
+            }
+        }
+        if active && weight > 0.0 {
+            taus.push(weighted / weight);
+        }
+        blocks.push(json!({
+            "hash": m.hash, "height": height, "miner": names[m.node], "found_ms": found as u64,
+            "stale": !active, "delays_ms": delays,
+        }));
+    }
+    pooled.sort_by(f64::total_cmp);
+    let mined = seen.len() as f64;
+    let stale_rate = if mined > 0.0 {
+        stale as f64 / mined
+    } else {
+        0.0
+    };
+    let tau = if taus.is_empty() {
+        None
+    } else {
+        Some(taus.iter().sum::<f64>() / taus.len() as f64)
+    };
+    found_times.sort_by(f64::total_cmp);
+    let measured_interval = match (found_times.first(), found_times.last()) {
+        (Some(a), Some(b)) if found_times.len() > 1 => {
+            Some((b - a) / (found_times.len() - 1) as f64)
+        }
+        _ => None,
+    };
+    let theory = |t: f64| tau.map(|tau| 1.0 - (-tau / t).exp());
+    let total_won: u64 = won.iter().sum();
+    let miners: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({
+                "node": names[i], "hashshare": inp.nodes[i].hashshare, "blocks": won[i],
+                "share": if total_won > 0 { won[i] as f64 / total_won as f64 } else { 0.0 },
+            })
+        })
+        .collect();
+    let mut reorgs: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut seen_tips = HashSet::new();
+    for t in inp.tips.iter().flatten() {
+        if t["status"].as_str() == Some("active") {
+            continue;
+        }
+        if let (Some(h), Some(len)) = (t["hash"].as_str(), t["branchlen"].as_u64()) {
+            if seen_tips.insert(h.to_owned()) {
+                *reorgs.entry(len).or_default() += 1;
+            }
+        }
+    }
+    let links: Vec<Value> = inp
+        .topo
+        .links
+        .iter()
+        .enumerate()
+        .map(|(l, link)| {
+            let samples = link_samples.remove(&l).unwrap_or_default();
+            // Median per configured latency, so a change shows as two rows.
+            let mut by_conf: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+            for s in &samples {
+                by_conf
+                    .entry(s["configured_ms"].as_f64().unwrap_or(0.0).round() as u64)
+                    .or_default()
+                    .push(s["delay_ms"].as_f64().unwrap_or(0.0));
+            }
+            let periods: Vec<Value> = by_conf
+                .into_iter()
+                .map(|(c, mut v)| {
+                    v.sort_by(f64::total_cmp);
+                    json!({"configured_ms": c, "samples": v.len(), "median_ms": percentile(&v, 0.5)})
+                })
+                .collect();
+            json!({"a": names[link.a], "b": names[link.b], "periods": periods, "samples": samples})
+        })
+        .collect();
+    let t_ms = if interval > 0.0 {
+        interval
+    } else {
+        measured_interval.unwrap_or(0.0)
+    };
+    json!({
+        "summary": {
+            "nodes": n,
+            "links": inp.topo.links.len(),
+            "blocks_mined": mined as u64,
+            "stale_blocks": stale,
+            "stale_rate": stale_rate,
+            "block_interval_ms": interval,
+            "measured_interval_ms": measured_interval,
+            "tau_ms": tau,
+            "theoretical_stale_rate": if t_ms > 0.0 { theory(t_ms) } else { None },
+            "theoretical_stale_rate_measured_interval": measured_interval.and_then(theory),
+            "propagation_ms": {
+                "p50": percentile(&pooled, 0.5),
+                "p90": percentile(&pooled, 0.9),
+                "max": pooled.last(),
+                "samples": pooled.len(),
+            },
+            "reorg_depths": reorgs.iter().map(|(d, c)| json!({"depth": d, "count": c})).collect::<Vec<_>>(),
+        },
+        "miners": miners,
+        "links": links,
+        "blocks": blocks,
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A bar chart: groups of (label, [(series, value)]), as SVG.
+fn bars(title: &str, groups: &[(String, Vec<f64>)], series: &[&str], unit: &str) -> String {
+    let colours = ["#4e79a7", "#f28e2b", "#59a14f"];
+    let max = groups
+        .iter()
+        .flat_map(|g| g.1.iter().copied())
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    let bw = 14.0;
+    let gw = bw * series.len() as f64 + 10.0;
+    let w = 60.0 + gw * groups.len() as f64;
+    let h = 220.0;
+    let mut s = format!(
+        "<h3>{}</h3><svg width=\"{w}\" height=\"{}\" font-size=\"10\" xmlns=\"http://www.w3.org/2000/svg\">",
+        esc(title),
+        h + 60.0
+    );
+    let _ = write!(
+        s,
+        "<text x=\"0\" y=\"12\">{} {}</text>",
+        fmt(max),
+        esc(unit)
+    );
+    for (gi, (label, vals)) in groups.iter().enumerate() {
+        let x0 = 50.0 + gi as f64 * gw;
+        for (si, v) in vals.iter().enumerate() {
+            let bh = v / max * h;
+            let _ = write!(
+                s,
+                "<rect x=\"{}\" y=\"{}\" width=\"{bw}\" height=\"{bh}\" fill=\"{}\"><title>{}: {}</title></rect>",
+                x0 + si as f64 * bw,
+                20.0 + h - bh,
+                colours[si % colours.len()],
+                esc(series[si]),
+                fmt(*v)
+            );
+        }
+        let _ = write!(
+            s,
+            "<text transform=\"translate({},{}) rotate(60)\">{}</text>",
+            x0,
+            h + 26.0,
+            esc(label)
+        );
+    }
+    s.push_str("</svg><p>");
+    for (i, name) in series.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<span style=\"color:{}\">■ {}</span> ",
+            colours[i % colours.len()],
+            esc(name)
+        );
+    }
+    s.push_str("</p>");
+    s
+}
+
+fn fmt(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A scatter of (x, y) points as SVG.
+fn scatter(title: &str, points: &[(f64, f64)], xlabel: &str, ylabel: &str) -> String {
+    let (w, h) = (720.0, 260.0);
+    let xmax = points.iter().map(|p| p.0).fold(1.0_f64, f64::max);
+    let ymax = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
+    let mut s = format!(
+        "<h3>{}</h3><svg width=\"{}\" height=\"{}\" font-size=\"10\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <text x=\"0\" y=\"12\">{} {}</text><text x=\"{}\" y=\"{}\">{} (max {})</text>\
+         <line x1=\"50\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\"/><line x1=\"50\" y1=\"20\" x2=\"50\" y2=\"{}\" stroke=\"#888\"/>",
+        esc(title), w + 60.0, h + 50.0, fmt(ymax), esc(ylabel), w - 200.0, h + 45.0, esc(xlabel), fmt(xmax),
+        h + 20.0, w + 50.0, h + 20.0, h + 20.0
+    );
+    for (x, y) in points {
+        let _ = write!(
+            s,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"#4e79a7\" fill-opacity=\"0.6\"/>",
+            50.0 + x / xmax * w,
+            20.0 + h - y / ymax * h
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The HTML page of a report.
+pub fn html(r: &Value) -> String {
+    let sum = &r["summary"];
+    let mut s = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>dotcoin lab report</title>\
+         <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+         td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>\
+         <h1>dotcoin network lab: propagation report</h1><table>",
+    );
+    let row = |s: &mut String, k: &str, v: &Value| {
+        let _ = write!(
+            s,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(&v.to_string())
+        );
+    };
+    for k in [
+        "nodes",
+        "links",
+        "blocks_mined",
+        "stale_blocks",
+        "stale_rate",
+        "theoretical_stale_rate",
+        "theoretical_stale_rate_measured_interval",
+        "tau_ms",
+        "block_interval_ms",
+        "measured_interval_ms",
+        "propagation_ms",
+        "reorg_depths",
+    ] {
+        row(&mut s, k, &sum[k]);
+    }
+    s.push_str("</table><p>Theoretical stale rate: 1 − e<sup>−τ/T</sup>, τ the measured hash-share-weighted mean delay from a block's finding to its validation at the other nodes, T the block interval.</p>");
+    let mut points = Vec::new();
+    for (i, b) in r["blocks"].as_array().into_iter().flatten().enumerate() {
+        for d in b["delays_ms"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.values())
+        {
+            if let Some(v) = d["validated"].as_f64() {
+                points.push((i as f64, v));
+            }
+        }
+    }
+    s.push_str(&scatter(
+        "Delay from finding to validation, per block and node",
+        &points,
+        "block",
+        "ms",
+    ));
+    let miners: Vec<(String, Vec<f64>)> = r["miners"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["node"].as_str().unwrap_or_default().to_owned(),
+                vec![
+                    m["hashshare"].as_f64().unwrap_or(0.0),
+                    m["share"].as_f64().unwrap_or(0.0),
+                ],
+            )
+        })
+        .collect();
+    s.push_str(&bars(
+        "Share of main-chain blocks against hash share",
+        &miners,
+        &["hash share", "blocks"],
+        "share",
+    ));
+    let mut links = Vec::new();
+    for l in r["links"].as_array().into_iter().flatten() {
+        for p in l["periods"].as_array().into_iter().flatten() {
+            links.push((
+                format!(
+                    "{}–{} @{}",
+                    l["a"].as_str().unwrap_or_default(),
+                    l["b"].as_str().unwrap_or_default(),
+                    p["configured_ms"]
+                ),
+                vec![
+                    p["configured_ms"].as_f64().unwrap_or(0.0),
+                    p["median_ms"].as_f64().unwrap_or(0.0),
+                ],
+            ));
+        }
+    }
+    s.push_str(&bars(
+        "Per link: configured latency and measured header delay (median)",
+        &links,
+        &["configured", "measured"],
+        "ms",
+    ));
+    s.push_str("<h3>Blocks</h3><table><tr><th>height</th><th>hash</th><th>miner</th><th>stale</th><th>delay to validation at each node (ms)</th></tr>");
+    for b in r["blocks"].as_array().into_iter().flatten() {
+        let delays: Vec<String> = b["delays_ms"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                format!(
+                    "{k}: {}",
+                    v["validated"]
+                        .as_f64()
+                        .map_or("—".into(), |x| format!("{x:.0}"))
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            b["height"],
+            esc(&b["hash"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(16)
+                .collect::<String>()),
+            esc(b["miner"].as_str().unwrap_or_default()),
+            b["stale"],
+            esc(&delays.join(", "))
+        );
+    }
+    s.push_str("</table></body></html>\n");
+    s
+}
