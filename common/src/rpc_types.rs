@@ -1342,6 +1342,13 @@ pub struct PeerInfo {
     /// `getaddednodeinfo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addednode: Option<String>,
+    /// dotcoin: blocks (or their headers) this node saw from the peer before any other
+    /// (its first-seen records, `getblockpropagation`).
+    #[serde(default)]
+    pub firstseen_blocks: u64,
+    /// dotcoin: transactions this node saw from the peer before any other.
+    #[serde(default)]
+    pub firstseen_txs: u64,
 }
 
 /// An address the node listens on, in `getnetworkinfo`.
@@ -1903,6 +1910,7 @@ mod tests {
             "addr_rate_limited": 0, "permissions": [], "minfeefilter": 0.0,
             "bytessent_per_msg": {}, "bytesrecv_per_msg": {},
             "transport_protocol_type": "v1", "session_id": "",
+            "firstseen_blocks": 0, "firstseen_txs": 0,
         });
         let fields = peer.as_object_mut().expect("object");
         for (k, v) in defaults.as_object().expect("object") {

@@ -182,6 +182,11 @@ pub struct Args {
     #[arg(long = "test-connection-tick", hide = true, value_name = "MS")]
     #[serde(skip)]
     pub test_connection_tick: Option<u64>,
+
+    /// A network lab report (dotcoin-lab, docs/lab.md) the dashboard links to: an
+    /// http(s) URL.
+    #[arg(long, value_name = "URL")]
+    pub labreport: Option<String>,
 }
 
 impl Args {
@@ -360,6 +365,26 @@ pub struct Config {
     pub test_writer_panic_height: Option<u32>,
     /// `--test-connection-tick`, for tests only.
     pub test_connection_tick: Option<std::time::Duration>,
+    /// `--labreport`: the lab report the dashboard links to.
+    pub lab_report: Option<String>,
+}
+
+/// `--labreport`: an http(s) URL of at most 2000 characters without spaces, quotes or
+/// angle brackets (the dashboard puts it in a link).
+fn lab_report_url(url: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = url else { return Ok(None) };
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2000
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>'));
+    if !ok {
+        return Err(ConfigError::Invalid {
+            key: "labreport",
+            message: "must be an http:// or https:// URL (at most 2000 characters)".into(),
+        });
+    }
+    Ok(Some(url))
 }
 
 /// `--dbcache` in MiB to bytes, within the bounds a node can work with.
@@ -634,6 +659,7 @@ impl Config {
                 tx: merge(args.txnotify, file.txnotify),
             },
             test_writer_panic_height: args.test_writer_panic_height,
+            lab_report: lab_report_url(merge(args.labreport, file.labreport))?,
             test_connection_tick: args
                 .test_connection_tick
                 .map(|ms| std::time::Duration::from_millis(ms.clamp(10, 3_600_000))),

@@ -224,6 +224,7 @@ async fn serve(
             let options = dashboard::Options {
                 timeout: config.dashboard_timeout,
                 allow_hosts: config.dashboard_allow_hosts.clone(),
+                lab_report: config.lab_report.clone(),
             };
             match dashboard::start(ctx, addr, user, password, options).await {
                 Ok(d) => {

@@ -193,6 +193,9 @@ pub const CLI_METHODS: &[CliMethod] = &[
     node("validateaddress", &[("address", Str)]),
     node("getzmqnotifications", &[]),
     node("plugin", &[("subcommand", Str), ("arg", Str)]),
+    node("getblockpropagation", &[("blockhash", Str)]),
+    node("gettxpropagation", &[("txid", Str)]),
+    node("listblockpropagation", &[]),
     wallet("backupwallet", &[("destination", Str)]),
     wallet(
         "createwallet",

@@ -285,6 +285,16 @@ typed_methods! {
 
     /// `plugin list|start PATH|stop NAME`.
     "plugin" => fn plugin(&self, subcommand: &str, arg: Option<&str>) -> PluginResult = [subcommand, arg];
+
+    /// `getblockpropagation <hash>`: when the node first saw the block, from whom, and
+    /// when it stored and connected it (docs/lab.md).
+    "getblockpropagation" => fn getblockpropagation(&self, hash: &BlockHash) -> serde_json::Value = [hash];
+
+    /// `gettxpropagation <txid>`: when the node first saw the transaction, from whom.
+    "gettxpropagation" => fn gettxpropagation(&self, txid: &Txid) -> serde_json::Value = [txid];
+
+    /// `listblockpropagation`: every block first-seen record kept, oldest first.
+    "listblockpropagation" => fn listblockpropagation(&self) -> Vec<serde_json::Value> = [];
 }
 
 typed_methods! {

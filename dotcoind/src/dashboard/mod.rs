@@ -79,6 +79,8 @@ struct Dash {
     reads: ReadPool,
     /// The last `/api/mempool` answer and the pool it describes.
     mempool_reply: Arc<Mutex<Option<(MempoolKey, Value)>>>,
+    /// The lab report linked from the page (`--labreport`).
+    lab_report: Arc<Option<String>>,
 }
 
 /// Event streams open at once. Each is a broadcast receiver and a connection held open
@@ -209,6 +211,7 @@ pub async fn start(
         allow_hosts: Arc::new(options.allow_hosts),
         reads: ReadPool::new()?,
         mempool_reply: Arc::new(Mutex::new(None)),
+        lab_report: Arc::new(options.lab_report.clone()),
     };
     tokio::spawn(record_reorgs(dash.clone()));
     let app = router(dash);
@@ -283,6 +286,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Further names answered in the `Host` header (`--dashboardallowhost`), lowercase.
     pub allow_hosts: Vec<String>,
+    /// A network lab report to link to (`--labreport`).
+    pub lab_report: Option<String>,
 }
 
 /// HTTP connections the dashboard holds at once; at the cap a newcomer closes the
@@ -593,6 +598,7 @@ async fn node(State(d): State<Dash>) -> Response {
             "target_spacing": params.target_spacing,
             "retarget_interval": params.retarget_interval,
             "retarget": params.retarget,
+            "lab_report": *d.lab_report,
         }))
         .into_response()
     })

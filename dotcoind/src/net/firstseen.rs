@@ -311,6 +311,8 @@ pub(super) async fn track(
 
 #[cfg(test)]
 mod tests {
+    use bitcoin_hashes::Hash as _;
+
     use super::*;
 
     fn hash(i: u8) -> BlockHash {

@@ -241,6 +241,7 @@ impl NetworkRpcServer for NetworkRpcImpl {
             .map(|p| {
                 let s = p.stats();
                 let handshaken = s.remote.is_some();
+                let firsts = self.net().first_seen().counts(p.id);
                 PeerInfo {
                     id: p.id,
                     addr: p.addr.to_string(),
@@ -302,6 +303,8 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     network: network_name(&p.addr.ip()).into(),
                     addnode: p.conn_type == ConnType::Manual,
                     addednode: p.target.clone(),
+                    firstseen_blocks: firsts.blocks,
+                    firstseen_txs: firsts.txs,
                 }
             })
             .collect())

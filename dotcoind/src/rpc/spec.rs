@@ -930,6 +930,8 @@ pub const SPECS: &[MethodSpec] = &[
             ("network", "string", "Network (ipv4, ipv6, not_publicly_routable)"),
             ("addnode", "boolean", "Whether the connection is manual (addnode, --addnode, --connect)"),
             ("addednode", "string", "The addnode target the connection serves, if any"),
+            ("firstseen_blocks", "numeric", "Blocks (or headers) this node saw from the peer before any other"),
+            ("firstseen_txs", "numeric", "Transactions this node saw from the peer before any other"),
         ]),
         example: &[],
     },

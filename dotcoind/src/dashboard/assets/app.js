@@ -264,6 +264,20 @@ async function loadNode() {
   setText('#peer-count', fmtInt(n.peers));
   renderUptime();
   document.title = `${n.height} · dotcoin ${n.network}`;
+  setLabReport(n.lab_report);
+}
+
+// The network lab's report (`--labreport`), when the node was given one: a link in the
+// top bar. The node accepts only http(s) URLs; checked again here before it is a link.
+function setLabReport(url) {
+  let a = document.querySelector('#lab-report');
+  if (!url || !/^https?:\/\//.test(url)) { if (a) a.remove(); return; }
+  if (!a) {
+    a = h('a', { id: 'lab-report', class: 'version', target: '_blank', rel: 'noopener' });
+    a.textContent = 'lab report';
+    document.querySelector('.topbar').insertBefore(a, document.querySelector('#search-form'));
+  }
+  a.href = url;
 }
 
 function setHeight(height, headers) {
