@@ -572,6 +572,43 @@ pub fn response(ctx: &RpcContext) -> Response {
     }
 }
 
+/// Seconds from a block's first sighting (its header or the block, from a peer) to its
+/// joining the active chain here: fed by the first-seen records (`net::firstseen`), one
+/// observation per block brought by a peer. A node sees only its own end of a block's
+/// journey; the network lab (`contrib/lab`) puts the ends of all nodes together.
+pub fn block_first_seen_histogram() -> Option<&'static prometheus::Histogram> {
+    static HISTOGRAM: OnceLock<Option<prometheus::Histogram>> = OnceLock::new();
+    HISTOGRAM
+        .get_or_init(|| {
+            let opts = prometheus::HistogramOpts::new(
+                "dotcoin_block_first_seen_to_connected_seconds",
+                "Seconds from first seeing a block (header or block, from a peer) to connecting it",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]);
+            let h = prometheus::Histogram::with_opts(opts).ok()?;
+            global().registry().register(Box::new(h.clone())).ok()?;
+            Some(h)
+        })
+        .as_ref()
+}
+
+/// Notes one block's first-seen record on `/metrics` (see [`block_first_seen_histogram`]).
+pub fn observe_block_propagation(record: &crate::net::firstseen::BlockRecord) {
+    let first = match (record.header_ms, record.block_ms) {
+        (Some(h), Some(b)) => h.min(b),
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => return,
+    };
+    let Some(connected) = record.connected_ms else {
+        return;
+    };
+    if let Some(h) = block_first_seen_histogram() {
+        h.observe(connected.saturating_sub(first) as f64 / 1000.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bitcoin_hashes::Hash;
@@ -755,42 +792,5 @@ mod tests {
             text.contains("dotcoin_mempool_accepted_total 1\n"),
             "{text}"
         );
-    }
-}
-
-/// Seconds from a block's first sighting (its header or the block, from a peer) to its
-/// joining the active chain here: fed by the first-seen records (`net::firstseen`), one
-/// observation per block brought by a peer. A node sees only its own end of a block's
-/// journey; the network lab (`contrib/lab`) puts the ends of all nodes together.
-pub fn block_first_seen_histogram() -> Option<&'static prometheus::Histogram> {
-    static HISTOGRAM: OnceLock<Option<prometheus::Histogram>> = OnceLock::new();
-    HISTOGRAM
-        .get_or_init(|| {
-            let opts = prometheus::HistogramOpts::new(
-                "dotcoin_block_first_seen_to_connected_seconds",
-                "Seconds from first seeing a block (header or block, from a peer) to connecting it",
-            )
-            .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-            ]);
-            let h = prometheus::Histogram::with_opts(opts).ok()?;
-            global().registry().register(Box::new(h.clone())).ok()?;
-            Some(h)
-        })
-        .as_ref()
-}
-
-/// Notes one block's first-seen record on `/metrics` (see [`block_first_seen_histogram`]).
-pub fn observe_block_propagation(record: &crate::net::firstseen::BlockRecord) {
-    let first = match (record.header_ms, record.block_ms) {
-        (Some(h), Some(b)) => h.min(b),
-        (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => return,
-    };
-    let Some(connected) = record.connected_ms else {
-        return;
-    };
-    if let Some(h) = block_first_seen_histogram() {
-        h.observe(connected.saturating_sub(first) as f64 / 1000.0);
     }
 }

@@ -341,18 +341,24 @@ async fn export(dir: &Path, file: &Path) -> Result<Value, String> {
         "--exclude=./lab.log".to_owned(),
         "--exclude=./report".to_owned(),
     ];
-    // An archive written inside the lab is not part of it.
+    // An archive written inside the lab is not part of it; and it is written outside
+    // first, since a file growing in the directory tar reads makes tar fail.
     let abs_dir = std::path::absolute(dir).map_err(|e| e.to_string())?;
     if let Ok(inside) = file.strip_prefix(&abs_dir) {
         excludes.push(format!("--exclude=./{}", inside.display()));
     }
+    let staging = std::env::temp_dir().join(format!(
+        "dotcoin-lab-export-{}-{}.tar.gz",
+        std::process::id(),
+        daemon::unix_ms()
+    ));
     daemon::request(dir, json!({"cmd": "pause"})).await?;
     let result = std::process::Command::new("tar")
         .arg("-C")
         .arg(dir)
         .args(&excludes)
         .arg("-czf")
-        .arg(&file)
+        .arg(&staging)
         .arg(".")
         .output();
     // Started again whatever tar did.
@@ -360,14 +366,21 @@ async fn export(dir: &Path, file: &Path) -> Result<Value, String> {
     match result {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
+            let _ = std::fs::remove_file(&staging);
             return Err(format!(
                 "tar failed: {}",
                 String::from_utf8_lossy(&o.stderr)
-            ))
+            ));
         }
         Err(e) => return Err(format!("cannot run tar: {e}")),
     }
     resumed?;
+    if std::fs::rename(&staging, &file).is_err() {
+        // Another file system: copy, then remove the staging copy.
+        let copied = std::fs::copy(&staging, &file);
+        let _ = std::fs::remove_file(&staging);
+        copied.map_err(|e| format!("{}: {e}", file.display()))?;
+    }
     Ok(json!({"exported": file}))
 }
 

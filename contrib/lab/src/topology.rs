@@ -426,7 +426,7 @@ fn generate(g: &Generate) -> Result<Vec<(usize, usize)>, TopologyError> {
             // Watts–Strogatz: a ring lattice of `neighbours` neighbours each, each link
             // rewired with probability `rewire`.
             let k = g.neighbours;
-            if k < 2 || k % 2 != 0 || k >= n {
+            if k < 2 || !k.is_multiple_of(2) || k >= n {
                 return err("small-world: neighbours must be even, ≥ 2 and below the node count");
             }
             if !(0.0..=1.0).contains(&g.rewire) {
@@ -564,7 +564,7 @@ mod tests {
             "kind = \"measured\"\ndegrees = [[2, 0.5], [4, 0.4], [8, 0.1]]",
         ] {
             let t = parse(&format!("[generate]\nnodes = 12\nseed = 3\n{kind}\n")).unwrap();
-            let mut reached = vec![false; 12];
+            let mut reached = [false; 12];
             let mut stack = vec![0];
             while let Some(i) = stack.pop() {
                 if std::mem::replace(&mut reached[i], true) {
