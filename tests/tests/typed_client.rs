@@ -170,6 +170,27 @@ fn every_typed_method_decodes_what_the_servers_answer() {
         .await;
         ok(&mut c, "getrawtransaction", n.getrawtransaction(&txid)).await;
         ok(&mut c, "getrawtransaction", n.getrawtransaction_hex(&txid)).await;
+        // First-seen records: the block mined here and the transaction sent here are
+        // "local"; the records follow the event stream, so the transaction's may take a
+        // moment.
+        let seen = ok(&mut c, "getblockpropagation", n.getblockpropagation(&tip)).await;
+        assert_eq!(seen["source"], "local", "{seen}");
+        assert!(
+            !ok(&mut c, "listblockpropagation", n.listblockpropagation())
+                .await
+                .is_empty()
+        );
+        let mut tx_seen = None;
+        for _ in 0..300 {
+            if let Ok(v) = n.gettxpropagation(&txid).await {
+                tx_seen = Some(v);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        c.insert("gettxpropagation");
+        let tx_seen = tx_seen.expect("the sent transaction's record within 30 s");
+        assert!(tx_seen["accepted_ms"].as_u64().is_some(), "{tx_seen}");
         assert!(ok(&mut c, "gettxout", n.gettxout(&txid, 0, true))
             .await
             .is_some());
