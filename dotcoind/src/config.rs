@@ -187,6 +187,16 @@ pub struct Args {
     /// http(s) URL.
     #[arg(long, value_name = "URL")]
     pub labreport: Option<String>,
+
+    /// Serve Esplora's HTTP API and the explorer WebSocket, on ADDR:PORT if given
+    /// [default: 127.0.0.1, RPC port + 3].
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
+    pub esplora: Option<String>,
+    /// Serve Bitcoin Core's REST interface under /rest/ on the Esplora port (which it
+    /// opens, at its default address, without --esplora).
+    #[arg(long)]
+    #[serde(default)]
+    pub rest: bool,
 }
 
 impl Args {
@@ -219,7 +229,7 @@ where
     };
     let known = |name: &str| command.get_arguments().any(|a| a.get_long() == Some(name));
     // `--datadir -x`: the word after an option that takes a value is that value.
-    let takes_value = |name: &str| known(name) && !switch(name) && name != "dashboard";
+    let takes_value = |name: &str| known(name) && !switch(name) && name != "dashboard" && name != "esplora";
     let mut out = Vec::new();
     let mut rest_verbatim = false;
     let mut value_next = false;
@@ -367,6 +377,11 @@ pub struct Config {
     pub test_connection_tick: Option<std::time::Duration>,
     /// `--labreport`: the lab report the dashboard links to.
     pub lab_report: Option<String>,
+    /// Where the HTTP API listens, if it runs, and whether it serves Esplora (else only
+    /// `/rest/`).
+    pub esplora: Option<(SocketAddr, bool)>,
+    /// Whether Core's REST interface is served on the HTTP API's port.
+    pub rest: bool,
 }
 
 /// `--labreport`: an http(s) URL of at most 2000 characters without spaces, quotes or
@@ -575,6 +590,24 @@ impl Config {
                 message: format!("{a:?} is not ADDR:PORT: {e}"),
             })?),
         };
+        let rest = args.rest || file.rest;
+        let esplora_on = args.esplora.is_some() || file.esplora.is_some();
+        let esplora = match merge(args.esplora.clone(), file.esplora.clone()) {
+            None if !rest => None,
+            Some(a) if !a.is_empty() => Some(a.parse().map_err(|e| ConfigError::Invalid {
+                key: "esplora",
+                message: format!("{a:?} is not ADDR:PORT: {e}"),
+            })?),
+            _ => Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                if rpc_port == 0 {
+                    0
+                } else {
+                    rpc_port.saturating_add(3)
+                },
+            )),
+        }
+        .map(|addr| (addr, esplora_on));
         let listen = merge(args.listen, file.listen).unwrap_or(true);
         let p2p_ip = merge(args.bind, file.bind).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let p2p_port = merge(args.port, file.port).unwrap_or(params.p2p_port);
@@ -663,6 +696,9 @@ impl Config {
             test_connection_tick: args
                 .test_connection_tick
                 .map(|ms| std::time::Duration::from_millis(ms.clamp(10, 3_600_000))),
+
+            esplora,
+            rest,
         })
     }
 }

@@ -16,12 +16,14 @@
 pub mod chain;
 pub mod config;
 pub mod dashboard;
+pub mod esplora;
 pub mod logging;
 pub mod mempool;
 pub mod metrics;
 pub mod miner;
 pub mod net;
 pub mod plugins;
+pub mod rest;
 pub mod rpc;
 mod run;
 pub mod state;

@@ -218,6 +218,7 @@ async fn serve(
             )));
         }
     };
+    let esplora_ctx = ctx.clone();
     let dashboard = match config.dashboard {
         Some(addr) => {
             let (user, password) = rpc.credentials();
@@ -246,6 +247,29 @@ async fn serve(
         }
         None => None,
     };
+    let esplora = match config.esplora {
+        Some((addr, esplora_on)) => {
+            let options = crate::esplora::Options {
+                esplora: esplora_on,
+                rest: config.rest,
+                timeout: crate::esplora::TIMEOUT,
+            };
+            match crate::esplora::start(esplora_ctx, addr, options).await {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    if let Some(d) = dashboard {
+                        d.stop();
+                    }
+                    p2p.stop().await;
+                    rpc.stop().await;
+                    return Err(RunError::Io(format!(
+                        "cannot start the HTTP API (--esplora/--rest) on {addr}: {e}"
+                    )));
+                }
+            }
+        }
+        None => None,
+    };
     // Before the ports file: a script that waits for it finds the plugins' methods.
     plugins
         .start_configured(&config.plugins, &config.plugin_dirs)
@@ -257,6 +281,9 @@ async fn serve(
     }
     if let Some(d) = &dashboard {
         ports["dashboard"] = d.local_addr().port().into();
+    }
+    if let Some(e) = &esplora {
+        ports["esplora"] = e.local_addr().port().into();
     }
     // Atomically and 0600, like the cookie: a script never reads half a file.
     dotcoin_rpc_server::auth::write_private_file(&config.datadir, PORTS_FILE, &ports.to_string())
@@ -276,6 +303,9 @@ async fn serve(
     let _ = tokio::task::spawn_blocking(move || m.shutdown()).await;
     if let Some(d) = dashboard {
         d.stop();
+    }
+    if let Some(e) = esplora {
+        e.stop();
     }
     plugins.shutdown().await;
     p2p.stop().await;
