@@ -1264,3 +1264,55 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
         .port()
 }
+
+/// The port of `node`'s HTTP API (`--esplora`/`--rest`), from its `dotcoind.ports`.
+pub fn esplora_port(node: &TestNode) -> u16 {
+    let text = std::fs::read_to_string(node.datadir().join("dotcoind.ports")).expect("ports file");
+    let v: Value = serde_json::from_str(&text).expect("ports JSON");
+    v["esplora"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("the node serves --esplora or --rest")
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` whose answer carries a `Content-Length` (the
+/// HTTP API's do): the status, the head and the body's bytes as sent (no de-chunking,
+/// no UTF-8 decoding, so plain-text and binary answers arrive intact).
+pub fn http_exchange(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("request head");
+    s.write_all(body).expect("request body");
+    let mut r = std::io::BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut r, &mut line).expect("response head");
+        if n == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("malformed HTTP response: {head}"));
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .unwrap_or_else(|| panic!("no Content-Length in {head}"));
+    let mut out = vec![0u8; length];
+    r.read_exact(&mut out).expect("response body");
+    (status, head, out)
+}
