@@ -194,6 +194,7 @@ print_info() {
         wallet_cmd="$BIN/dotcoin-wallet${flag:+ $flag} --datadir $(node_dir "$i") --rpcport $rpc"
         echo "node$i: rpc $rpc, p2p $p2p, pid $(pid_of "$i"), data $(net_dir "$i")"
         echo "  dashboard: ${url:-http://127.0.0.1:$dash/}"
+        echo "  esplora:   http://127.0.0.1:$(port_of "$i" esplora)/blocks/tip/height (REST: /rest/chaininfo.json)"
         echo "  cli:       $cli_cmd getblockchaininfo"
         echo "  wallet:    $wallet_cmd getbalance"
     done
@@ -256,6 +257,7 @@ cmd_up() {
         setsid "$BIN/dotcoind" $(net_flag) --datadir "$dir" \
             --rpcport "$(wanted_port "$i" 0)" --port "$(wanted_port "$i" 1)" \
             --dashboard "127.0.0.1:$(wanted_port "$i" 2)" --maxoutbound 0 "${mining[@]}" \
+            --esplora "127.0.0.1:$(wanted_port "$i" 4)" --rest \
             </dev/null >>"$dir/stderr.log" 2>&1 3>&- &
         echo $! >"$dir/dotcoind.pid"
     done

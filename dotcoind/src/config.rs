@@ -189,7 +189,7 @@ pub struct Args {
     pub labreport: Option<String>,
 
     /// Serve Esplora's HTTP API and the explorer WebSocket, on ADDR:PORT if given
-    /// [default: 127.0.0.1, RPC port + 3].
+    /// [default: 127.0.0.1, RPC port + 4].
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "")]
     pub esplora: Option<String>,
     /// Serve Bitcoin Core's REST interface under /rest/ on the Esplora port (which it
@@ -229,7 +229,8 @@ where
     };
     let known = |name: &str| command.get_arguments().any(|a| a.get_long() == Some(name));
     // `--datadir -x`: the word after an option that takes a value is that value.
-    let takes_value = |name: &str| known(name) && !switch(name) && name != "dashboard" && name != "esplora";
+    let takes_value =
+        |name: &str| known(name) && !switch(name) && name != "dashboard" && name != "esplora";
     let mut out = Vec::new();
     let mut rest_verbatim = false;
     let mut value_next = false;
@@ -603,7 +604,7 @@ impl Config {
                 if rpc_port == 0 {
                     0
                 } else {
-                    rpc_port.saturating_add(3)
+                    rpc_port.saturating_add(4)
                 },
             )),
         }

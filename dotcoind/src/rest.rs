@@ -79,8 +79,12 @@ fn json_body<T: serde::Serialize>(v: &T) -> Response {
 }
 
 fn parse_hash<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
-    s.parse()
-        .map_err(|_| rest_error(StatusCode::BAD_REQUEST, format!("Invalid hash: {}", sanitize(s))))
+    s.parse().map_err(|_| {
+        rest_error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid hash: {}", sanitize(s)),
+        )
+    })
 }
 
 /// Core's `SanitizeString`: what of a client's text is echoed back.
@@ -109,9 +113,10 @@ macro_rules! read {
         let api: Api = $api;
         let ctx = api.ctx.clone();
         api.reads
-            .read(&ctx, move |$snap: &Snapshot| -> Result<Response, ApiError> {
-                $body
-            })
+            .read(
+                &ctx,
+                move |$snap: &Snapshot| -> Result<Response, ApiError> { $body },
+            )
             .await
     }};
 }
@@ -148,7 +153,11 @@ async fn tx(State(api): State<Api>, Path(param): Path<String>) -> Response {
     })
 }
 
-fn block_common(api: Api, param: String, verbosity: u32) -> impl std::future::Future<Output = Response> {
+fn block_common(
+    api: Api,
+    param: String,
+    verbosity: u32,
+) -> impl std::future::Future<Output = Response> {
     let rpc = BlockchainRpcImpl::new(api.ctx.clone());
     async move {
         read!(api, |snap| {

@@ -93,6 +93,8 @@ pub(crate) struct Api {
     pub(crate) keys: Arc<KeyBook>,
     /// Fee rates paid per recent block, for `/fee-estimates`.
     pub(crate) fee_rates: Arc<Mutex<HashMap<BlockHash, Vec<u64>>>>,
+    /// The last `/utxo` answers.
+    pub(crate) utxo_cache: Arc<Mutex<routes::UtxoCache>>,
 }
 
 /// Binds `addr` and serves the API of `ctx`.
@@ -108,6 +110,7 @@ pub async fn start(
         reads: ReadPool::new("esplora-read", READ_THREADS, MAX_READS)?,
         keys: Arc::new(KeyBook::default()),
         fee_rates: Arc::new(Mutex::new(HashMap::new())),
+        utxo_cache: Arc::new(Mutex::new(routes::UtxoCache::default())),
     };
     if options.esplora {
         tokio::spawn(KeyBook::follow(api.clone()));
@@ -138,7 +141,8 @@ pub async fn start(
         },
         timeout: options.timeout,
     };
-    let serving = dotcoin_rpc_server::serve::serve(listener, "esplora", limits, move |_| app.clone());
+    let serving =
+        dotcoin_rpc_server::serve::serve(listener, "esplora", limits, move |_| app.clone());
     info!(target: "rpc", %addr, esplora = options.esplora, rest = options.rest, "HTTP API listening");
     Ok(EsploraServer { addr, serving })
 }
@@ -233,7 +237,10 @@ impl ReadPool {
         let Ok(permit) = Arc::clone(&self.admitted).try_acquire_owned() else {
             return Err(ApiError(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the API is answering {} reads already; retry shortly", self.max),
+                format!(
+                    "the API is answering {} reads already; retry shortly",
+                    self.max
+                ),
             ));
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -311,14 +318,14 @@ impl KeyBook {
                 let snap = chain.snapshot();
                 let mut last: Option<PubKey> = None;
                 let mut batch = Vec::new();
-                let _ = snap
-                    .view()
-                    .for_each::<crate::storage::TxidByPubkey>(&[], |(k, _, _), _| {
-                        if last != Some(k) {
-                            last = Some(k);
-                            batch.push(k);
-                        }
-                    });
+                let _ =
+                    snap.view()
+                        .for_each::<crate::storage::TxidByPubkey>(&[], |(k, _, _), _| {
+                            if last != Some(k) {
+                                last = Some(k);
+                                batch.push(k);
+                            }
+                        });
                 book.add(batch);
             })
             .await;
@@ -331,7 +338,11 @@ impl KeyBook {
                         .reads
                         .run(move || {
                             if let Ok(Some(b)) = chain.snapshot().block(&facts.hash) {
-                                book.add(b.txdata.iter().flat_map(|t| t.outputs.iter().map(|o| o.pubkey)));
+                                book.add(
+                                    b.txdata
+                                        .iter()
+                                        .flat_map(|t| t.outputs.iter().map(|o| o.pubkey)),
+                                );
                             }
                         })
                         .await;
@@ -341,19 +352,19 @@ impl KeyBook {
                     // Missed blocks: walk the index again (a resync from a snapshot).
                     let chain = Arc::clone(&api.ctx.chain);
                     let book = Arc::clone(&api.keys);
-                    let _ = api
-                        .reads
-                        .run(move || {
-                            let snap = chain.snapshot();
-                            let mut keys = Vec::new();
-                            let _ = snap.view().for_each::<crate::storage::TxidByPubkey>(
-                                &[],
-                                |(k, _, _), _| keys.push(k),
-                            );
-                            keys.dedup();
-                            book.add(keys);
-                        })
-                        .await;
+                    let _ =
+                        api.reads
+                            .run(move || {
+                                let snap = chain.snapshot();
+                                let mut keys = Vec::new();
+                                let _ = snap.view().for_each::<crate::storage::TxidByPubkey>(
+                                    &[],
+                                    |(k, _, _), _| keys.push(k),
+                                );
+                                keys.dedup();
+                                book.add(keys);
+                            })
+                            .await;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use bitcoin_hashes::Hash;
@@ -48,8 +48,8 @@ pub const MAX_MEMPOOL_TXIDS: usize = 100_000;
 const VSIZE_BIN_WIDTH: u64 = 50_000;
 /// The confirmation targets `/fee-estimates` answers for (electrs' list).
 pub const FEE_TARGETS: [u32; 28] = [
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-    144, 504, 1008,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 144,
+    504, 1008,
 ];
 
 pub(super) fn router() -> Router<Api> {
@@ -72,7 +72,10 @@ pub(super) fn router() -> Router<Api> {
         .route("/scripthash/{h}", get(scripthash))
         .route("/scripthash/{h}/txs", get(scripthash_txs))
         .route("/scripthash/{h}/txs/chain", get(scripthash_chain))
-        .route("/scripthash/{h}/txs/chain/{last}", get(scripthash_chain_after))
+        .route(
+            "/scripthash/{h}/txs/chain/{last}",
+            get(scripthash_chain_after),
+        )
         .route("/scripthash/{h}/txs/mempool", get(scripthash_mempool))
         .route("/scripthash/{h}/utxo", get(scripthash_utxo))
         .route("/address-prefix/{prefix}", get(address_prefix))
@@ -102,9 +105,10 @@ macro_rules! read {
         let api: Api = $api;
         let ctx = api.ctx.clone();
         api.reads
-            .read(&ctx, move |$snap: &Snapshot| -> Result<Response, ApiError> {
-                $body
-            })
+            .read(
+                &ctx,
+                move |$snap: &Snapshot| -> Result<Response, ApiError> { $body },
+            )
             .await
     }};
 }
@@ -400,7 +404,10 @@ fn leaves(block: &Block) -> Vec<dotcoin_common::TxMerkleNode> {
         .collect()
 }
 
-fn parent(l: &dotcoin_common::TxMerkleNode, r: &dotcoin_common::TxMerkleNode) -> dotcoin_common::TxMerkleNode {
+fn parent(
+    l: &dotcoin_common::TxMerkleNode,
+    r: &dotcoin_common::TxMerkleNode,
+) -> dotcoin_common::TxMerkleNode {
     let mut engine = bitcoin_hashes::sha256d::Hash::engine();
     bitcoin_hashes::HashEngine::input(&mut engine, l.as_byte_array());
     bitcoin_hashes::HashEngine::input(&mut engine, r.as_byte_array());
@@ -662,10 +669,10 @@ async fn broadcast(State(api): State<Api>, body: Bytes) -> Response {
     };
     let hex_text = match std::str::from_utf8(&body) {
         Ok(t) => t.trim(),
-        Err(_) => return rpc_error(-22, "TX decode failed").into_response_(),
+        Err(_) => return rpc_error(-22, "TX decode failed").into_response(),
     };
     let Ok(bytes) = hex::decode(hex_text) else {
-        return rpc_error(-22, "TX decode failed").into_response_();
+        return rpc_error(-22, "TX decode failed").into_response();
     };
     let rpc = RawTransactionsRpcImpl::new(api.ctx.clone());
     match rpc
@@ -673,17 +680,7 @@ async fn broadcast(State(api): State<Api>, body: Bytes) -> Response {
         .await
     {
         Ok(txid) => text(txid.to_string()),
-        Err(e) => rpc_error(e.code(), e.message()).into_response_(),
-    }
-}
-
-/// `IntoResponse` under a name that does not clash with the routes' imports.
-trait IntoResponse_ {
-    fn into_response_(self) -> Response;
-}
-impl IntoResponse_ for ApiError {
-    fn into_response_(self) -> Response {
-        axum::response::IntoResponse::into_response(self)
+        Err(e) => rpc_error(e.code(), e.message()).into_response(),
     }
 }
 
@@ -781,7 +778,10 @@ fn address_stats(snap: &Snapshot, t: &Target) -> Result<Response, ApiError> {
     }
     let mut v = serde_json::Map::new();
     v.insert(t.field.into(), serde_json::Value::String(t.name.clone()));
-    v.insert("chain_stats".into(), serde_json::to_value(chain).map_err(ApiError::internal)?);
+    v.insert(
+        "chain_stats".into(),
+        serde_json::to_value(chain).map_err(ApiError::internal)?,
+    );
     v.insert(
         "mempool_stats".into(),
         serde_json::to_value(pool_stats).map_err(ApiError::internal)?,
@@ -829,7 +829,13 @@ fn chain_txs(
     let mut out = Vec::with_capacity(rows.len());
     for (_, txid, _) in rows {
         if let Some(f) = find_tx(snap, &txid, &mut cache)? {
-            out.push(esplora_tx(network, &f.tx, txid, f.spent.as_deref(), f.status()));
+            out.push(esplora_tx(
+                network,
+                &f.tx,
+                txid,
+                f.spent.as_deref(),
+                f.status(),
+            ));
         }
     }
     Ok(out)
@@ -869,58 +875,106 @@ fn mempool_page(snap: &Snapshot, t: &Target) -> Result<Response, ApiError> {
     }
 }
 
-/// One unspent output (`/utxo`).
-#[derive(Debug, Serialize)]
-struct Utxo {
-    txid: Txid,
-    vout: u32,
-    status: TxStatus,
-    value: u64,
-}
-
 /// The key's unspent outputs as of the pool: confirmed ones not spent by a pool
-/// transaction, then the pool's outputs to it not spent in the pool either.
-fn utxo_list(snap: &Snapshot, t: &Target) -> Result<Response, ApiError> {
-    let Some(key) = t.key else {
-        return Ok(json(&Vec::<Utxo>::new()));
-    };
+/// transaction, then the pool's outputs to it not spent in the pool either. Built as
+/// text directly (one status string per height, not per row): a popular address has
+/// tens of thousands.
+fn utxo_json(snap: &Snapshot, key: &PubKey) -> Result<Vec<u8>, ApiError> {
+    use std::fmt::Write;
     let pool = snap.mempool();
-    let mut out = Vec::new();
+    let mut out = String::with_capacity(4096);
+    out.push('[');
+    let mut rows = 0usize;
     let mut too_many = false;
-    let mut status_at: HashMap<u32, TxStatus> = HashMap::new();
+    let mut status_at: HashMap<u32, String> = HashMap::new();
+    let row = |out: &mut String, op: &OutPoint, status: &str, value: u64| {
+        // Past the opening bracket, a row follows another.
+        if out.len() > 1 {
+            out.push(',');
+        }
+        let mut id = op.txid.to_byte_array();
+        id.reverse();
+        let _ = write!(
+            out,
+            r#"{{"txid":"{}","vout":{},"status":{status},"value":{value}}}"#,
+            hex::encode(id),
+            op.vout
+        );
+    };
     snap.view()
         .walk::<crate::storage::UtxoByPubkey>(&key.0, None, false, |(_, op), coin| {
-            if out.len() == MAX_UTXOS {
+            if rows == MAX_UTXOS {
                 too_many = true;
                 return false;
             }
             if pool.spender_of(&op).is_none() {
-                let status = *status_at
-                    .entry(coin.height)
-                    .or_insert_with(|| TxStatus::at_height(snap, coin.height));
-                out.push(Utxo {
-                    txid: op.txid,
-                    vout: op.vout,
-                    status,
-                    value: coin.value.to_sat(),
+                let status = status_at.entry(coin.height).or_insert_with(|| {
+                    serde_json::to_string(&TxStatus::at_height(snap, coin.height))
+                        .unwrap_or_default()
                 });
+                row(&mut out, &op, status, coin.value.to_sat());
+                rows += 1;
             }
             true
         })?;
     if too_many {
         return Err(ApiError::bad("Too many history entries"));
     }
-    for (op, o) in pool.outputs_to(&key) {
+    for (op, o) in pool.outputs_to(key) {
         if pool.spender_of(&op).is_none() {
-            out.push(Utxo {
-                txid: op.txid,
-                vout: op.vout,
-                status: TxStatus::UNCONFIRMED,
-                value: o.value.to_sat(),
-            });
+            row(&mut out, &op, r#"{"confirmed":false}"#, o.value.to_sat());
         }
     }
-    Ok(json(&out))
+    out.push(']');
+    Ok(out.into_bytes())
+}
+
+/// Answers kept by [`utxo_list`]: at most this many addresses' lists…
+const UTXO_CACHE_ENTRIES: usize = 16;
+/// …and at most this many bytes of them.
+const UTXO_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The last `/utxo` answers, each for the tip and pool it was read at: a popular
+/// address asked for again before the next block or pool change is answered from here
+/// (the dashboard keeps its `/api/mempool` answer the same way).
+#[derive(Default)]
+pub(crate) struct UtxoCache {
+    rows: std::collections::VecDeque<(PubKey, BlockHash, u64, Bytes)>,
+}
+
+fn utxo_list(api: &Api, snap: &Snapshot, t: &Target) -> Result<Response, ApiError> {
+    let Some(key) = t.key else {
+        return Ok(json(&Vec::<u8>::new()));
+    };
+    let (tip, seq) = (snap.tip().hash, snap.mempool().mempool_sequence());
+    let hit = api
+        .utxo_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .rows
+        .iter()
+        .find(|r| r.0 == key && r.1 == tip && r.2 == seq)
+        .map(|r| r.3.clone());
+    let body = match hit {
+        Some(b) => b,
+        None => {
+            let body = Bytes::from(utxo_json(snap, &key)?);
+            let mut cache = api.utxo_cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.rows.retain(|r| r.0 != key && r.1 == tip);
+            cache.rows.push_back((key, tip, seq, body.clone()));
+            while cache.rows.len() > UTXO_CACHE_ENTRIES
+                || cache.rows.iter().map(|r| r.3.len()).sum::<usize>() > UTXO_CACHE_BYTES
+            {
+                cache.rows.pop_front();
+            }
+            body
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 async fn address(State(api): State<Api>, Path(a): Path<String>) -> Response {
@@ -932,18 +986,30 @@ async fn address_txs(
     Path(a): Path<String>,
     Query(q): Query<AfterTxid>,
 ) -> Response {
-    read!(api, |snap| txs_page(snap, &address_target(snap, &a)?, q.after_txid))
+    read!(api, |snap| txs_page(
+        snap,
+        &address_target(snap, &a)?,
+        q.after_txid
+    ))
 }
 
 async fn address_chain(State(api): State<Api>, Path(a): Path<String>) -> Response {
-    read!(api, |snap| chain_page(snap, &address_target(snap, &a)?, None))
+    read!(api, |snap| chain_page(
+        snap,
+        &address_target(snap, &a)?,
+        None
+    ))
 }
 
 async fn address_chain_after(
     State(api): State<Api>,
     Path((a, last)): Path<(String, String)>,
 ) -> Response {
-    read!(api, |snap| chain_page(snap, &address_target(snap, &a)?, Some(last)))
+    read!(api, |snap| chain_page(
+        snap,
+        &address_target(snap, &a)?,
+        Some(last)
+    ))
 }
 
 async fn address_mempool(State(api): State<Api>, Path(a): Path<String>) -> Response {
@@ -951,12 +1017,16 @@ async fn address_mempool(State(api): State<Api>, Path(a): Path<String>) -> Respo
 }
 
 async fn address_utxo(State(api): State<Api>, Path(a): Path<String>) -> Response {
-    read!(api, |snap| utxo_list(snap, &address_target(snap, &a)?))
+    let c = api.clone();
+    read!(api, |snap| utxo_list(&c, snap, &address_target(snap, &a)?))
 }
 
 async fn scripthash(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| address_stats(snap, &scripthash_target(&a, snap, &h)?))
+    read!(api, |snap| address_stats(
+        snap,
+        &scripthash_target(&a, snap, &h)?
+    ))
 }
 
 async fn scripthash_txs(
@@ -965,12 +1035,20 @@ async fn scripthash_txs(
     Query(q): Query<AfterTxid>,
 ) -> Response {
     let a = api.clone();
-    read!(api, |snap| txs_page(snap, &scripthash_target(&a, snap, &h)?, q.after_txid))
+    read!(api, |snap| txs_page(
+        snap,
+        &scripthash_target(&a, snap, &h)?,
+        q.after_txid
+    ))
 }
 
 async fn scripthash_chain(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| chain_page(snap, &scripthash_target(&a, snap, &h)?, None))
+    read!(api, |snap| chain_page(
+        snap,
+        &scripthash_target(&a, snap, &h)?,
+        None
+    ))
 }
 
 async fn scripthash_chain_after(
@@ -987,12 +1065,19 @@ async fn scripthash_chain_after(
 
 async fn scripthash_mempool(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| mempool_page(snap, &scripthash_target(&a, snap, &h)?))
+    read!(api, |snap| mempool_page(
+        snap,
+        &scripthash_target(&a, snap, &h)?
+    ))
 }
 
 async fn scripthash_utxo(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| utxo_list(snap, &scripthash_target(&a, snap, &h)?))
+    read!(api, |snap| utxo_list(
+        &a,
+        snap,
+        &scripthash_target(&a, snap, &h)?
+    ))
 }
 
 const BECH32_CHARSET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -1204,7 +1289,10 @@ async fn block_txs_first(State(api): State<Api>, Path(hash): Path<String>) -> Re
     read!(api, |snap| block_txs_page(snap, &hash, "0"))
 }
 
-async fn block_txs(State(api): State<Api>, Path((hash, start)): Path<(String, String)>) -> Response {
+async fn block_txs(
+    State(api): State<Api>,
+    Path((hash, start)): Path<(String, String)>,
+) -> Response {
     read!(api, |snap| block_txs_page(snap, &hash, &start))
 }
 
@@ -1387,7 +1475,9 @@ fn block_rates(api: &Api, snap: &Snapshot, hash: BlockHash) -> Result<Vec<u64>, 
             for (t, s) in b.txdata.iter().zip(&spent).skip(1) {
                 let input = dotcoin_common::Amount::checked_sum(s.iter().map(|c| c.output.value));
                 if let Some(fee) = input.zip(t.total_out()).and_then(|(i, o)| i.checked_sub(o)) {
-                    rates.push(fee.to_sat().saturating_mul(1000) / vsize(tx_weight(t)).max(1) as u64);
+                    rates.push(
+                        fee.to_sat().saturating_mul(1000) / vsize(tx_weight(t)).max(1) as u64,
+                    );
                 }
             }
         }

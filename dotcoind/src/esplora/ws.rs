@@ -81,7 +81,10 @@ fn command(api: &Api, t: &mut Tracked, msg: &str) -> Option<Value> {
                 answer.insert("track-address".into(), json!(addr.to_string()));
             }
             _ => {
-                answer.insert("track-address-error".into(), json!("Invalid Bitcoin address"));
+                answer.insert(
+                    "track-address-error".into(),
+                    json!("Invalid Bitcoin address"),
+                );
             }
         }
     }
@@ -103,7 +106,10 @@ fn command(api: &Api, t: &mut Tracked, msg: &str) -> Option<Value> {
                 );
             }
             None => {
-                answer.insert("track-addresses-error".into(), json!("Invalid Bitcoin address"));
+                answer.insert(
+                    "track-addresses-error".into(),
+                    json!("Invalid Bitcoin address"),
+                );
             }
         }
     }
@@ -143,7 +149,10 @@ async fn pushes(api: &Api, t: &Tracked, event: &Event) -> Vec<Value> {
                     let tx = esplora_tx(network, &e.tx, *txid, Some(&spent), TxStatus::of(None));
                     return vec![json!({ "address-transactions": [tx] })];
                 }
-                if tokio::time::timeout_at(deadline, snaps.changed()).await.is_err() {
+                if tokio::time::timeout_at(deadline, snaps.changed())
+                    .await
+                    .is_err()
+                {
                     return Vec::new();
                 }
             }
@@ -176,7 +185,10 @@ async fn pushes(api: &Api, t: &Tracked, event: &Event) -> Vec<Value> {
                         .flatten()
                         .unwrap_or_default();
                     let status = TxStatus::of(Some(&entry));
-                    let tracked = Tracked { keys, tx: tracked_tx };
+                    let tracked = Tracked {
+                        keys,
+                        tx: tracked_tx,
+                    };
                     let mut txs = Vec::new();
                     for (i, tx) in b.txdata.iter().enumerate() {
                         let s: Vec<TxOut> = spent
