@@ -337,7 +337,7 @@ fn esplora_and_rest_conformance() {
         let mut s = hex::decode(sib.as_str().unwrap()).unwrap();
         s.reverse();
         let mut buf = Vec::with_capacity(64);
-        if p % 2 == 0 {
+        if p.is_multiple_of(2) {
             buf.extend_from_slice(&node_hash);
             buf.extend_from_slice(&s);
         } else {

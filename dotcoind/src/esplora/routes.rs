@@ -282,10 +282,15 @@ impl Found {
     }
 }
 
+/// A block, and the coins each of its transactions' inputs spent (from its undo data).
+type BlockWithSpent = (Block, Option<Vec<Vec<Coin>>>);
+/// A transaction and the outputs its inputs spent, when known.
+type TxWithSpent = (Transaction, Option<Vec<TxOut>>);
+
 /// Blocks and their undo data read once per request.
 #[derive(Default)]
 pub(crate) struct BlockCache {
-    blocks: HashMap<BlockHash, (Block, Option<Vec<Vec<Coin>>>)>,
+    blocks: HashMap<BlockHash, BlockWithSpent>,
 }
 
 impl BlockCache {
@@ -295,15 +300,17 @@ impl BlockCache {
         snap: &Snapshot,
         hash: BlockHash,
         i: usize,
-    ) -> Result<Option<(Transaction, Option<Vec<TxOut>>)>, ApiError> {
-        if !self.blocks.contains_key(&hash) {
-            let Some(block) = snap.block(&hash)? else {
-                return Ok(None);
-            };
-            let spent = crate::rpc::json::spent_by_block(snap, &block)?;
-            self.blocks.insert(hash, (block, spent));
-        }
-        let (block, spent) = &self.blocks[&hash];
+    ) -> Result<Option<TxWithSpent>, ApiError> {
+        let (block, spent) = match self.blocks.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Some(block) = snap.block(&hash)? else {
+                    return Ok(None);
+                };
+                let spent = crate::rpc::json::spent_by_block(snap, &block)?;
+                e.insert((block, spent))
+            }
+        };
         let Some(tx) = block.txdata.get(i) else {
             return Ok(None);
         };
@@ -421,7 +428,7 @@ pub fn merkle_branch(
 ) -> Vec<dotcoin_common::TxMerkleNode> {
     let mut branch = Vec::new();
     while level.len() > 1 {
-        let sibling = if pos % 2 == 0 {
+        let sibling = if pos.is_multiple_of(2) {
             *level.get(pos + 1).unwrap_or(&level[pos])
         } else {
             level[pos - 1]
@@ -1256,7 +1263,7 @@ fn block_txs_page(snap: &Snapshot, hash: &str, start: &str) -> Result<Response, 
     if start >= b.txdata.len() {
         return Err(ApiError::not_found("start index out of range"));
     }
-    if start % CHAIN_TXS_PER_PAGE != 0 {
+    if !start.is_multiple_of(CHAIN_TXS_PER_PAGE) {
         return Err(ApiError::bad(format!(
             "start index must be a multipication of {CHAIN_TXS_PER_PAGE}"
         )));
