@@ -197,6 +197,15 @@ pub struct Args {
     #[arg(long)]
     #[serde(default)]
     pub rest: bool,
+
+    /// Relay blocks as BIP152 compact blocks (0 sends and asks for full blocks only)
+    /// [default: 1].
+    #[arg(long, value_name = "0|1", value_parser = clap::builder::BoolishValueParser::new())]
+    pub compactblocks: Option<bool>,
+    /// Ask up to 3 peers to announce new blocks as compact blocks at once (BIP152's
+    /// high-bandwidth mode); 0 keeps every peer in low-bandwidth mode [default: 1].
+    #[arg(long, value_name = "0|1", value_parser = clap::builder::BoolishValueParser::new())]
+    pub cmpcthb: Option<bool>,
 }
 
 impl Args {
@@ -383,6 +392,8 @@ pub struct Config {
     pub esplora: Option<(SocketAddr, bool)>,
     /// Whether Core's REST interface is served on the HTTP API's port.
     pub rest: bool,
+    /// Compact block relay (`--compactblocks`, `--cmpcthb`).
+    pub compact: crate::net::compact::CompactMode,
 }
 
 /// `--labreport`: an http(s) URL of at most 2000 characters without spaces, quotes or
@@ -697,9 +708,13 @@ impl Config {
             test_connection_tick: args
                 .test_connection_tick
                 .map(|ms| std::time::Duration::from_millis(ms.clamp(10, 3_600_000))),
-
             esplora,
             rest,
+
+            compact: crate::net::compact::CompactMode {
+                enabled: merge(args.compactblocks, file.compactblocks).unwrap_or(true),
+                high_bandwidth: merge(args.cmpcthb, file.cmpcthb).unwrap_or(true),
+            },
         })
     }
 }

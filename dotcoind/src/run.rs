@@ -177,6 +177,8 @@ async fn serve(
             connection_tick: config
                 .test_connection_tick
                 .unwrap_or(crate::net::DEFAULT_CONNECTION_TICK),
+
+            compact: config.compact,
         },
     );
     let ctx = RpcContext {

@@ -215,3 +215,85 @@ pub fn dir_size(dir: &std::path::Path) -> u64 {
         })
         .sum()
 }
+
+/// BIP152 short id of `wtxid` in a compact block of `header` with `nonce`, computed here
+/// from the BIP's text (SHA-256 of the header bytes and the little-endian nonce keys
+/// SipHash-2-4; the low 6 bytes), independently of the node's code.
+pub fn short_id(header: &BlockHeader, nonce: u64, wtxid: &dotcoin_common::Wtxid) -> u64 {
+    use bitcoin_hashes::sha256;
+    use std::hash::Hasher;
+    let mut data = serialize(header);
+    data.extend_from_slice(&nonce.to_le_bytes());
+    let key = sha256::Hash::hash(&data).to_byte_array();
+    let k0 = u64::from_le_bytes(key[0..8].try_into().expect("8 bytes"));
+    let k1 = u64::from_le_bytes(key[8..16].try_into().expect("8 bytes"));
+    let mut h = siphasher::sip::SipHasher24::new_with_keys(k0, k1);
+    h.write(wtxid.as_byte_array());
+    h.finish() & 0xffff_ffff_ffff
+}
+
+/// A `cmpctblock` payload: `header`, `nonce`, the 6-byte `short_ids` and the `prefilled`
+/// transactions at their absolute indexes (written differentially, as BIP152 does).
+pub fn cmpctblock_payload(
+    header: &BlockHeader,
+    nonce: u64,
+    short_ids: &[u64],
+    prefilled: &[(u16, &dotcoin_common::Transaction)],
+) -> Vec<u8> {
+    let mut p = serialize(header);
+    p.extend_from_slice(&nonce.to_le_bytes());
+    write_compact_size(&mut p, short_ids.len() as u64);
+    for id in short_ids {
+        p.extend_from_slice(&id.to_le_bytes()[..6]);
+    }
+    write_compact_size(&mut p, prefilled.len() as u64);
+    let mut next = 0u64;
+    for (index, tx) in prefilled {
+        write_compact_size(&mut p, u64::from(*index) - next);
+        tx.consensus_encode(&mut p);
+        next = u64::from(*index) + 1;
+    }
+    p
+}
+
+/// The `cmpctblock` payload of `block` as BIP152 senders make it: the coinbase
+/// prefilled, short ids for the rest.
+pub fn cmpctblock_of(block: &Block, nonce: u64) -> Vec<u8> {
+    let ids: Vec<u64> = block.txdata[1..]
+        .iter()
+        .map(|tx| short_id(&block.header, nonce, &tx.wtxid()))
+        .collect();
+    cmpctblock_payload(&block.header, nonce, &ids, &[(0, &block.txdata[0])])
+}
+
+/// A `getblocktxn` payload for `block` with the indexes already differentially encoded
+/// (`diffs`), so a test can write overflowing ones.
+pub fn getblocktxn_payload(block: &BlockHash, diffs: &[u64]) -> Vec<u8> {
+    let mut p = serialize(block);
+    write_compact_size(&mut p, diffs.len() as u64);
+    for d in diffs {
+        write_compact_size(&mut p, *d);
+    }
+    p
+}
+
+/// A `blocktxn` payload: `txs` for `block`.
+pub fn blocktxn_payload(block: &BlockHash, txs: &[&dotcoin_common::Transaction]) -> Vec<u8> {
+    let mut p = serialize(block);
+    write_compact_size(&mut p, txs.len() as u64);
+    for tx in txs {
+        tx.consensus_encode(&mut p);
+    }
+    p
+}
+
+/// Reads frames until one with `command` (the others are dropped); `None` if the node
+/// closed the connection or stayed silent past the read timeout.
+pub fn read_until(s: &mut TcpStream, command: &str) -> Option<Vec<u8>> {
+    loop {
+        let (cmd, payload) = read_frame(s)?;
+        if cmd == command {
+            return Some(payload);
+        }
+    }
+}

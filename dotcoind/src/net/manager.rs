@@ -23,11 +23,12 @@ use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use dotcoin_common::{BlockHash, BlockHeader, Params, Txid};
+use dotcoin_common::{Block, BlockHash, BlockHeader, Params, Txid};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
+use super::compact::{self, CompactMode};
 use super::message::{Inventory, Message, NetAddress, VersionMessage, MAX_ADDR, MAX_INV};
 use super::misbehaviour::{Misbehaviour, BAN_THRESHOLD};
 use super::peer::{self, ConnType, Peer};
@@ -194,6 +195,10 @@ pub(super) struct PeerManager {
     network_active: std::sync::atomic::AtomicBool,
     /// When each header, block and transaction was first seen (`getblockpropagation`).
     first_seen: Arc<super::firstseen::FirstSeen>,
+
+    /// Peers we asked for high-bandwidth compact blocks, oldest first (at most
+    /// [`super::compact::MAX_HB_PEERS`]).
+    cmpct_hb: Mutex<std::collections::VecDeque<PeerId>>,
 }
 
 impl PeerManager {
@@ -229,6 +234,8 @@ impl PeerManager {
             node_nonce: rand::random(),
             network_active: std::sync::atomic::AtomicBool::new(true),
             first_seen: Arc::default(),
+
+            cmpct_hb: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -436,6 +443,10 @@ impl PeerManager {
             self.closed_bytes[1].fetch_add(stats.bytes_recv, Ordering::Relaxed);
         }
         self.sync().peer_gone(id);
+        self.cmpct_hb
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|p| *p != id);
         self.update_peer_count();
         if let Some(p) = gone.filter(|p| p.is_handshaken()) {
             self.chain
@@ -824,6 +835,80 @@ impl PeerManager {
             for chunk in fresh.chunks(MAX_INV) {
                 p.send(Message::Inv(chunk.to_vec()));
             }
+        }
+    }
+
+    /// How this node uses compact blocks.
+    pub(super) fn compact_mode(&self) -> CompactMode {
+        self.config.compact
+    }
+
+    /// `peer` just gave us a new tip: make it one of the (at most
+    /// [`compact::MAX_HB_PEERS`]) peers announcing blocks to us by `cmpctblock` at once,
+    /// telling the oldest of them to stop when a fourth comes (Core's
+    /// `MaybeSetPeerAsAnnouncingHeaderAndIDs`).
+    pub(super) fn select_hb_peer(&self, peer: &Peer) {
+        let mode = self.config.compact;
+        if !mode.enabled || !mode.high_bandwidth || !peer.cmpct().supported.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        let dropped = {
+            let mut hb = self.cmpct_hb.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = hb.iter().position(|p| *p == peer.id) {
+                // Already one: now the most recent.
+                hb.remove(at);
+                hb.push_back(peer.id);
+                return;
+            }
+            hb.push_back(peer.id);
+            if hb.len() > compact::MAX_HB_PEERS {
+                hb.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some(old) = dropped.and_then(|id| self.inner().peers.get(&id).cloned()) {
+            old.cmpct().hb_to.store(false, Ordering::Relaxed);
+            old.send(Message::SendCmpct(compact::SendCmpct {
+                announce: false,
+                version: compact::CMPCT_VERSION,
+            }));
+        }
+        peer.cmpct().hb_to.store(true, Ordering::Relaxed);
+        peer.send(Message::SendCmpct(compact::SendCmpct {
+            announce: true,
+            version: compact::CMPCT_VERSION,
+        }));
+        debug!(target: "net", peer = peer.id, "asked for high-bandwidth compact blocks");
+    }
+
+    /// Sends `block` as `cmpctblock` to every peer that asked for high-bandwidth
+    /// announcements and is not known to have it, except `from`. Called once the block's
+    /// header (proof of work included) is accepted and its transactions match the
+    /// merkle root, before the block is connected (BIP152's high-bandwidth relay).
+    pub(super) fn announce_compact(&self, block: &Block, from: Option<PeerId>) {
+        if !self.config.compact.enabled {
+            return;
+        }
+        let hash = block.block_hash();
+        let mut cmpct = None;
+        for p in self.ready_peers() {
+            if Some(p.id) == from
+                || !p.wants_cmpct_hb()
+                || p.best_known() == Some(hash)
+                || p.header_sent() == Some(hash)
+            {
+                continue;
+            }
+            let c = cmpct.get_or_insert_with(|| {
+                Box::new(compact::HeaderAndShortIds::from_block(
+                    block,
+                    rand::random(),
+                ))
+            });
+            p.send(Message::CmpctBlock(c.clone()));
+            p.set_header_sent(hash);
         }
     }
 }
@@ -1235,8 +1320,15 @@ pub(super) async fn relay(mgr: Arc<PeerManager>) {
                 // for the headers itself, as in Bitcoin Core. An unconnecting `headers`
                 // message would count against us at the peer.
                 let peers = mgr.ready_peers();
+                // A one-block step goes to high-bandwidth peers as `cmpctblock` (those
+                // that had it before validation are skipped below).
+                if matches!(&headers, Some(h) if h.len() == 1) {
+                    if let Ok(Some(block)) = mgr.chain.snapshot().block(&tip) {
+                        mgr.announce_compact(&block, None);
+                    }
+                }
                 for p in &peers {
-                    if p.best_known() == Some(tip) {
+                    if p.best_known() == Some(tip) || p.header_sent() == Some(tip) {
                         continue;
                     }
                     match &headers {

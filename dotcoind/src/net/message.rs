@@ -6,6 +6,8 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use dotcoin_common::encode::{read_compact_size, write_compact_size, Reader};
+
+use super::compact::{BlockTxn, BlockTxnRequest, HeaderAndShortIds, SendCmpct};
 use dotcoin_common::{
     Block, BlockHash, BlockHeader, Decodable, DecodeError, Encodable, Transaction, Txid,
 };
@@ -146,10 +148,13 @@ pub enum Inventory {
     Tx(Txid),
     /// A block.
     Block(BlockHash),
+    /// A block as `cmpctblock` (BIP152's `MSG_CMPCT_BLOCK`; only in `getdata`).
+    CompactBlock(BlockHash),
 }
 
 const INV_TX: u32 = 1;
 const INV_BLOCK: u32 = 2;
+const INV_CMPCT_BLOCK: u32 = super::compact::MSG_CMPCT_BLOCK;
 
 impl Encodable for Inventory {
     fn consensus_encode(&self, out: &mut Vec<u8>) {
@@ -162,6 +167,10 @@ impl Encodable for Inventory {
                 INV_BLOCK.consensus_encode(out);
                 b.consensus_encode(out);
             }
+            Inventory::CompactBlock(b) => {
+                INV_CMPCT_BLOCK.consensus_encode(out);
+                b.consensus_encode(out);
+            }
         }
     }
 }
@@ -172,6 +181,7 @@ impl Decodable for Inventory {
         match u32::consensus_decode(r)? {
             INV_TX => Ok(Inventory::Tx(Txid::consensus_decode(r)?)),
             INV_BLOCK => Ok(Inventory::Block(BlockHash::consensus_decode(r)?)),
+            INV_CMPCT_BLOCK => Ok(Inventory::CompactBlock(BlockHash::consensus_decode(r)?)),
             _ => Err(DecodeError::InvalidValue("unknown inventory type")),
         }
     }
@@ -215,6 +225,14 @@ pub enum Message {
     Block(Box<Block>),
     /// A transaction.
     Tx(Box<Transaction>),
+    /// BIP152: how the sender wants compact blocks announced.
+    SendCmpct(SendCmpct),
+    /// BIP152: a block as header, short ids and prefilled transactions.
+    CmpctBlock(Box<HeaderAndShortIds>),
+    /// BIP152: asks for the transactions of a block by index.
+    GetBlockTxn(BlockTxnRequest),
+    /// BIP152: the transactions a `getblocktxn` asked for.
+    BlockTxn(BlockTxn),
 }
 
 impl Message {
@@ -234,6 +252,10 @@ impl Message {
             Message::Headers(_) => "headers",
             Message::Block(_) => "block",
             Message::Tx(_) => "tx",
+            Message::SendCmpct(_) => "sendcmpct",
+            Message::CmpctBlock(_) => "cmpctblock",
+            Message::GetBlockTxn(_) => "getblocktxn",
+            Message::BlockTxn(_) => "blocktxn",
         }
     }
 
@@ -255,8 +277,36 @@ impl Message {
             Message::Headers(h) => encode_list(h, &mut out),
             Message::Block(b) => b.consensus_encode(&mut out),
             Message::Tx(t) => t.consensus_encode(&mut out),
+            Message::SendCmpct(c) => c.consensus_encode(&mut out),
+            Message::CmpctBlock(c) => c.consensus_encode(&mut out),
+            Message::GetBlockTxn(g) => g.consensus_encode(&mut out),
+            Message::BlockTxn(b) => b.consensus_encode(&mut out),
         }
         out
+    }
+
+    /// Whether `command` is one this node decodes.
+    pub fn is_known_command(command: &str) -> bool {
+        matches!(
+            command,
+            "version"
+                | "verack"
+                | "ping"
+                | "pong"
+                | "getaddr"
+                | "addr"
+                | "inv"
+                | "getdata"
+                | "notfound"
+                | "getheaders"
+                | "headers"
+                | "block"
+                | "tx"
+                | "sendcmpct"
+                | "cmpctblock"
+                | "getblocktxn"
+                | "blocktxn"
+        )
     }
 
     /// Decodes the payload of `command`. `Ok(None)` for a command this node does not know
@@ -281,6 +331,12 @@ impl Message {
             "headers" => Message::Headers(decode_list(&mut r, MAX_HEADERS)?),
             "block" => Message::Block(Box::new(Block::consensus_decode(&mut r)?)),
             "tx" => Message::Tx(Box::new(Transaction::consensus_decode(&mut r)?)),
+            "sendcmpct" => Message::SendCmpct(SendCmpct::consensus_decode(&mut r)?),
+            "cmpctblock" => {
+                Message::CmpctBlock(Box::new(HeaderAndShortIds::consensus_decode(&mut r)?))
+            }
+            "getblocktxn" => Message::GetBlockTxn(BlockTxnRequest::consensus_decode(&mut r)?),
+            "blocktxn" => Message::BlockTxn(BlockTxn::consensus_decode(&mut r)?),
             _ => return Ok(None),
         };
         if r.remaining() != 0 {
@@ -339,6 +395,22 @@ mod tests {
         round_trip(Message::Tx(Box::new(
             params.genesis_block().txdata[0].clone(),
         )));
+        round_trip(Message::SendCmpct(SendCmpct {
+            announce: true,
+            version: 2,
+        }));
+        round_trip(Message::CmpctBlock(Box::new(
+            HeaderAndShortIds::from_block(params.genesis_block(), 9),
+        )));
+        round_trip(Message::GetBlockTxn(BlockTxnRequest {
+            block_hash: h,
+            indexes: vec![1, 3, 900],
+        }));
+        round_trip(Message::BlockTxn(BlockTxn {
+            block_hash: h,
+            txs: params.genesis_block().txdata.clone(),
+        }));
+        round_trip(Message::GetData(vec![Inventory::CompactBlock(h)]));
     }
 
     #[test]
@@ -349,7 +421,8 @@ mod tests {
         let mut payload = Vec::new();
         write_compact_size(&mut payload, u32::MAX as u64);
         assert!(Message::decode("inv", &payload).is_err());
-        assert_eq!(Message::decode("sendcmpct", &[1, 2]), Ok(None));
+        assert_eq!(Message::decode("wtxidrelay", &[]), Ok(None));
+        assert!(Message::decode("sendcmpct", &[1, 2]).is_err());
         assert!(Message::decode("verack", &[0]).is_err());
         let addr = NetAddress::new("[::1]:1".parse().expect("addr"), 0);
         assert_eq!(addr.socket_addr(), "[::1]:1".parse().expect("addr"));

@@ -59,6 +59,11 @@ pub enum Misbehaviour {
     /// anywhere, so an honest peer learns nothing new by resending it, and each resend
     /// would be one more hook call.
     RefusedTransactionResent(Txid),
+    /// A `blocktxn` that does not answer our `getblocktxn` (another number of
+    /// transactions than asked for).
+    NonMatchingBlockTxn(BlockHash),
+    /// A `getblocktxn` asking for indexes past the block's transactions.
+    OutOfBoundsBlockTxnIndexes(BlockHash),
 }
 
 impl Misbehaviour {
@@ -69,7 +74,9 @@ impl Misbehaviour {
             | Misbehaviour::Malformed { .. }
             | Misbehaviour::InvalidHeader(_)
             | Misbehaviour::InvalidBlock { .. }
-            | Misbehaviour::CoinbaseAsTransaction(_) => BAN_THRESHOLD,
+            | Misbehaviour::CoinbaseAsTransaction(_)
+            | Misbehaviour::NonMatchingBlockTxn(_)
+            | Misbehaviour::OutOfBoundsBlockTxnIndexes(_) => BAN_THRESHOLD,
             Misbehaviour::NonContinuousHeaders | Misbehaviour::UnconnectingHeaders => 20,
             Misbehaviour::BeforeHandshake(_)
             | Misbehaviour::InvalidTransaction { .. }
@@ -108,6 +115,13 @@ impl std::fmt::Display for Misbehaviour {
                     f,
                     "transaction {txid}, refused by a plugin, sent again unasked"
                 )
+            }
+            Misbehaviour::NonMatchingBlockTxn(hash) => write!(
+                f,
+                "invalid compact block/non-matching block transactions for {hash}"
+            ),
+            Misbehaviour::OutOfBoundsBlockTxnIndexes(hash) => {
+                write!(f, "getblocktxn with out-of-bounds tx indices for {hash}")
             }
             Misbehaviour::LowWorkHeaders { last, count } => write!(
                 f,

@@ -18,6 +18,7 @@
 //! never across an `.await`.
 
 pub mod codec;
+pub mod compact;
 pub mod firstseen;
 pub mod handle;
 pub mod manager;
@@ -68,6 +69,9 @@ pub struct NetConfig {
     /// How often the connection keeper looks at added nodes and outbound slots
     /// ([`DEFAULT_CONNECTION_TICK`]; longer only in tests).
     pub connection_tick: Duration,
+
+    /// Compact block relay (BIP152): on or off, with or without high-bandwidth peers.
+    pub compact: compact::CompactMode,
 }
 
 /// How often the connection keeper runs by default.

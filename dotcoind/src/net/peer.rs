@@ -42,6 +42,10 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use super::codec::{
     encode_frame, read_frame, CodecError, RawFrame, MAX_HANDSHAKE_PAYLOAD, MAX_PAYLOAD,
 };
+use super::compact::{
+    block_txn, BlockTxn, BlockTxnRequest, HeaderAndShortIds, PartialBlock, ReconstructError,
+    SendCmpct, CMPCT_VERSION, MAX_BLOCKTXN_DEPTH, MAX_CMPCTBLOCK_DEPTH,
+};
 use super::manager::PeerManager;
 use super::message::{GetHeaders, Inventory, Message, VersionMessage, MAX_HEADERS};
 use super::misbehaviour::Misbehaviour;
@@ -157,6 +161,30 @@ pub struct Peer {
     last_recv: AtomicU64,
     banscore: AtomicU32,
     synced_blocks: AtomicI64,
+    /// BIP152 state: whether the peer speaks compact blocks (sent `sendcmpct` version 2),
+    /// asked us for high-bandwidth announcements, and whether we asked it for them.
+    cmpct: CmpctState,
+    /// Bytes sent and received per command (`getpeerinfo`'s `bytessent_per_msg`,
+    /// `bytesrecv_per_msg`).
+    per_msg: Mutex<PerMsgBytes>,
+}
+
+/// A peer's compact-block negotiation.
+#[derive(Debug, Default)]
+pub(super) struct CmpctState {
+    /// The peer sent `sendcmpct` with our version.
+    pub(super) supported: AtomicBool,
+    /// The peer wants new blocks as `cmpctblock` at once (it chose us high-bandwidth).
+    pub(super) hb_from: AtomicBool,
+    /// We asked the peer for high-bandwidth announcements.
+    pub(super) hb_to: AtomicBool,
+}
+
+/// Bytes per command, sent and received.
+#[derive(Debug, Default)]
+struct PerMsgBytes {
+    sent: std::collections::BTreeMap<String, u64>,
+    recv: std::collections::BTreeMap<String, u64>,
 }
 
 /// What `getpeerinfo` shows of a peer.
@@ -182,6 +210,14 @@ pub struct PeerStats {
     pub bytes_recv: u64,
     /// Misbehaviour score.
     pub banscore: u32,
+    /// We asked the peer for high-bandwidth compact blocks (`bip152_hb_to`).
+    pub bip152_hb_to: bool,
+    /// The peer asked us for high-bandwidth compact blocks (`bip152_hb_from`).
+    pub bip152_hb_from: bool,
+    /// Bytes sent per command.
+    pub bytes_sent_per_msg: std::collections::BTreeMap<String, u64>,
+    /// Bytes received per command.
+    pub bytes_recv_per_msg: std::collections::BTreeMap<String, u64>,
 }
 
 impl Peer {
@@ -222,6 +258,8 @@ impl Peer {
             last_recv: AtomicU64::new(0),
             banscore: AtomicU32::new(0),
             synced_blocks: AtomicI64::new(-1),
+            cmpct: CmpctState::default(),
+            per_msg: Mutex::new(PerMsgBytes::default()),
         }
     }
 
@@ -397,6 +435,43 @@ impl Peer {
             bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
             bytes_recv: self.bytes_recv.load(Ordering::Relaxed),
             banscore: self.banscore.load(Ordering::Relaxed),
+            bip152_hb_to: self.cmpct.hb_to.load(Ordering::Relaxed),
+            bip152_hb_from: self.cmpct.hb_from.load(Ordering::Relaxed),
+            bytes_sent_per_msg: lock(&self.per_msg).sent.clone(),
+            bytes_recv_per_msg: lock(&self.per_msg).recv.clone(),
+        }
+    }
+
+    /// Whether the peer speaks compact blocks with us.
+    pub(super) fn cmpct(&self) -> &CmpctState {
+        &self.cmpct
+    }
+
+    /// Whether the peer wants new blocks as `cmpctblock` at once.
+    pub(super) fn wants_cmpct_hb(&self) -> bool {
+        self.cmpct.supported.load(Ordering::Relaxed) && self.cmpct.hb_from.load(Ordering::Relaxed)
+    }
+
+    /// The last tip announced to this peer (by `headers` or `cmpctblock`).
+    pub(super) fn header_sent(&self) -> Option<BlockHash> {
+        *self.header_sent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count_msg(&self, sent: bool, command: &str, bytes: usize) {
+        let mut m = lock(&self.per_msg);
+        let map = if sent { &mut m.sent } else { &mut m.recv };
+        // Only known commands get their own entry (as in Core, unknown ones share one),
+        // so a peer cannot grow the map with invented names.
+        let key = if Message::is_known_command(command) {
+            command
+        } else {
+            "*other*"
+        };
+        match map.get_mut(key) {
+            Some(n) => *n += bytes as u64,
+            None => {
+                map.insert(key.to_owned(), bytes as u64);
+            }
         }
     }
 }
@@ -438,6 +513,7 @@ pub(super) async fn run_connection(
         blocks: None,
         hooked: None,
         hook_budget: TokenBucket::new(HOOK_CALL_BURST, HOOK_CALL_RATE),
+        partial: None,
     };
     let handshaken = task.run(frx).instrument(span).await;
     reader.abort();
@@ -489,6 +565,10 @@ async fn write_loop(
         if let Some(p) = peer.upgrade() {
             p.bytes_sent
                 .fetch_add(frame.len() as u64, Ordering::Relaxed);
+            if let Some(cmd) = frame.get(4..16) {
+                let cmd = String::from_utf8_lossy(cmd);
+                p.count_msg(true, cmd.trim_end_matches('\0'), frame.len());
+            }
             p.last_send.store(unix_time(), Ordering::Relaxed);
             p.last_progress_ms.store(unix_millis(), Ordering::Relaxed);
             let left = p.queued_bytes.fetch_sub(frame.len(), Ordering::SeqCst) - frame.len();
@@ -524,6 +604,8 @@ struct PeerTask {
     /// The `mempool_accept` worker; made at the first transaction that needs it.
     hooked: Option<HookWorker>,
     hook_budget: TokenBucket,
+    /// The compact block this peer sent whose missing transactions we asked for.
+    partial: Option<PartialBlock>,
 }
 
 /// How the handler leaves the message loop.
@@ -690,6 +772,13 @@ impl PeerTask {
         info!(target: "net", peer = self.peer.id, addr = %self.peer.addr, kind = self.peer.conn_type.name(),
             agent = %remote.user_agent, height = remote.best_height, "peer connected");
         self.send_getheaders();
+        if self.mgr.compact_mode().enabled {
+            // Low-bandwidth until the peer proves itself by delivering a new tip.
+            self.peer.send(Message::SendCmpct(SendCmpct {
+                announce: false,
+                version: CMPCT_VERSION,
+            }));
+        }
         if !self.peer.inbound() {
             self.peer.send(Message::GetAddr);
         }
@@ -705,6 +794,7 @@ impl PeerTask {
         self.peer
             .bytes_recv
             .fetch_add(frame.wire_len() as u64, Ordering::Relaxed);
+        self.peer.count_msg(false, &frame.command, frame.wire_len());
         self.peer.last_recv.store(unix_time(), Ordering::Relaxed);
     }
 
@@ -827,7 +917,9 @@ impl PeerTask {
             Message::NotFound(items) => {
                 for item in items {
                     match item {
-                        Inventory::Block(h) => self.mgr.sync().not_found(self.peer.id, &h),
+                        Inventory::Block(h) | Inventory::CompactBlock(h) => {
+                            self.mgr.sync().not_found(self.peer.id, &h)
+                        }
                         Inventory::Tx(t) => {
                             if self.tx_in_flight.remove(&t).is_some() {
                                 self.mgr.tx_arrived(&t);
@@ -840,6 +932,17 @@ impl PeerTask {
             Message::Headers(h) => self.on_headers(h).await,
             Message::Block(b) => self.on_block(*b).await,
             Message::Tx(t) => self.on_tx(*t).await,
+            Message::SendCmpct(c) => {
+                // Other versions are ignored, as BIP152 says.
+                if c.version == CMPCT_VERSION {
+                    let state = self.peer.cmpct();
+                    state.supported.store(true, Ordering::Relaxed);
+                    state.hb_from.store(c.announce, Ordering::Relaxed);
+                }
+            }
+            Message::CmpctBlock(c) => self.on_cmpctblock(*c).await,
+            Message::GetBlockTxn(req) => self.on_getblocktxn(req),
+            Message::BlockTxn(b) => self.on_blocktxn(b).await,
         }
     }
 
@@ -894,6 +997,8 @@ impl PeerTask {
                             unknown_block = true;
                         }
                     }
+                    // Only asked for with `getdata`, never announced.
+                    Inventory::CompactBlock(_) => {}
                 }
             }
         }
@@ -934,6 +1039,7 @@ impl PeerTask {
                     .filter(|e| state.index().is_active(e) || (e.is_valid() && !e.is_failed()))
                     .and_then(|_| state.block(&h).ok().flatten())
                     .map(|b| Message::Block(Box::new(b))),
+                Inventory::CompactBlock(h) => serve_compact(&state, &h),
                 Inventory::Tx(t) => state
                     .mempool()
                     .get(&t)
@@ -1111,8 +1217,16 @@ impl PeerTask {
         };
         if !wanted.is_empty() {
             debug!(target: "net", peer = self.peer.id, blocks = wanted.len(), "requesting blocks");
+            let compact = self.wants_compact(&wanted);
             self.peer.send(Message::GetData(
-                wanted.into_iter().map(Inventory::Block).collect(),
+                wanted
+                    .into_iter()
+                    .map(if compact {
+                        Inventory::CompactBlock
+                    } else {
+                        Inventory::Block
+                    })
+                    .collect(),
             ));
         }
     }
@@ -1163,6 +1277,13 @@ impl PeerTask {
     /// The writer's verdict on a block from this peer: bookkeeping, misbehaviour, and the
     /// next requests.
     fn on_block_done(&mut self, done: BlockDone) {
+        self.on_block_result(done, false);
+    }
+
+    /// [`PeerTask::on_block_done`]; `via_compact` for a block rebuilt from a
+    /// `cmpctblock`, which, as in Core, costs the peer nothing when it breaks a
+    /// consensus rule: high-bandwidth peers relay blocks before validating them.
+    fn on_block_result(&mut self, done: BlockDone, via_compact: bool) {
         let BlockDone { hash, processed } = done;
         self.mgr.sync().received(&hash);
         let Some(Processed {
@@ -1185,6 +1306,7 @@ impl PeerTask {
                     self.peer
                         .last_block_time
                         .store(unix_time(), Ordering::Relaxed);
+                    self.mgr.select_hb_peer(&self.peer);
                     self.mgr.sync().log_progress(tip, headers);
                 }
             }
@@ -1194,6 +1316,10 @@ impl PeerTask {
             }
             Err(ChainError::UnrequestedLowWork(_)) => {
                 debug!(target: "net", peer = self.peer.id, %hash, "unrequested block with no more work than the tip; not stored");
+            }
+            Err(e) if e.is_misbehaviour() && via_compact => {
+                info!(target: "net", peer = self.peer.id, %hash, error = %e,
+                    "compact block rebuilt from the mempool is invalid (not the relayer's fault under BIP152)");
             }
             Err(e) if e.is_misbehaviour() => {
                 self.mgr.misbehaving(
@@ -1394,6 +1520,199 @@ async fn next_block_done(pipeline: &mut Option<BlockPipeline>) -> Option<BlockDo
         Some(p) if p.outstanding() > 0 => p.next_done().await,
         _ => None,
     }
+}
+
+/// Compact blocks (BIP152): see [`super::compact`].
+impl PeerTask {
+    /// Whether to ask for `wanted` as a compact block: one block on top of our tip from a
+    /// peer that speaks BIP152 (during a download of many, full blocks are cheaper).
+    fn wants_compact(&self, wanted: &[BlockHash]) -> bool {
+        if !self.mgr.compact_mode().enabled
+            || !self.peer.cmpct().supported.load(Ordering::Relaxed)
+            || wanted.len() != 1
+        {
+            return false;
+        }
+        let snap = self.mgr.chain().snapshot();
+        snap.index()
+            .get(&wanted[0])
+            .is_some_and(|e| e.header.prev_blockhash == snap.tip().hash)
+    }
+
+    /// Asks this peer for the full block after a compact one could not be used.
+    fn fall_back_to_block(&mut self, hash: BlockHash, why: &dyn std::fmt::Display) {
+        debug!(target: "net", peer = self.peer.id, %hash, "compact block not usable ({why}); asking for the full block");
+        self.mgr.sync().claim(&hash, self.peer.id, Instant::now());
+        self.peer
+            .send(Message::GetData(vec![Inventory::Block(hash)]));
+    }
+
+    /// A `cmpctblock`: its header first (an invalid one costs the peer as any invalid
+    /// header), then, for a block on top of our tip, the block rebuilt from the mempool,
+    /// or one `getblocktxn` for what is missing.
+    async fn on_cmpctblock(&mut self, cmpct: HeaderAndShortIds) {
+        if !self.mgr.compact_mode().enabled {
+            debug!(target: "net", peer = self.peer.id, "compact blocks are off; ignoring cmpctblock");
+            return;
+        }
+        let hash = cmpct.header.block_hash();
+        let known = {
+            let snap = self.mgr.chain().snapshot();
+            snap.index()
+                .get(&hash)
+                .map(|e| e.have_data() || e.is_failed())
+        };
+        if known == Some(true) {
+            return;
+        }
+        let chain = Arc::clone(self.mgr.chain());
+        let header = cmpct.header;
+        let Ok((last, err)) =
+            tokio::task::spawn_blocking(move || chain.process_headers(&[header])).await
+        else {
+            return;
+        };
+        match err {
+            Some(ChainError::Orphan { .. }) => {
+                self.send_getheaders();
+                return;
+            }
+            Some(e) if e.is_misbehaviour() => {
+                self.mgr
+                    .misbehaving(&self.peer, Misbehaviour::InvalidHeader(e.to_string()));
+                return;
+            }
+            Some(e) => {
+                debug!(target: "net", peer = self.peer.id, %hash, error = %e, "compact block header not accepted");
+                return;
+            }
+            None => {}
+        }
+        if let Some(e) = last {
+            self.peer.set_best_known(e.hash, e.height);
+        }
+        let snap = self.mgr.chain().snapshot();
+        if header.prev_blockhash != snap.tip().hash {
+            // Not the next block: fetched as blocks are, after the ones before it.
+            self.request_blocks();
+            return;
+        }
+        if !self.mgr.sync().claim(&hash, self.peer.id, Instant::now()) {
+            // Another peer was asked for it already.
+            return;
+        }
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            let pool = snap.mempool().entries();
+            PartialBlock::new(&cmpct, pool.into_iter().map(|e| (e.tx.wtxid(), &e.tx)))
+        })
+        .await;
+        let partial = match rebuilt {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return self.fall_back_to_block(hash, &e),
+            Err(_) => return,
+        };
+        let missing = partial.missing();
+        if missing.is_empty() {
+            return self.finish_compact(partial, Vec::new()).await;
+        }
+        debug!(target: "net", peer = self.peer.id, %hash, missing = missing.len(), "asking for the transactions the mempool lacks");
+        self.partial = Some(partial);
+        self.peer.send(Message::GetBlockTxn(BlockTxnRequest {
+            block_hash: hash,
+            indexes: missing,
+        }));
+    }
+
+    /// A `blocktxn`: the missing transactions of the compact block we are rebuilding. One
+    /// for another block (or none) is ignored.
+    async fn on_blocktxn(&mut self, answer: BlockTxn) {
+        if self
+            .partial
+            .as_ref()
+            .is_none_or(|p| p.block_hash() != answer.block_hash)
+        {
+            debug!(target: "net", peer = self.peer.id, block = %answer.block_hash, "blocktxn for a block we did not ask about; ignored");
+            return;
+        }
+        let partial = self.partial.take().expect("checked just above");
+        self.finish_compact(partial, answer.txs).await;
+    }
+
+    /// Completes a compact block with `txs` and hands it to the chain, announcing it to
+    /// high-bandwidth peers first; falls back to the full block if it does not match.
+    async fn finish_compact(&mut self, partial: PartialBlock, txs: Vec<Transaction>) {
+        let hash = partial.block_hash();
+        let block = match tokio::task::spawn_blocking(move || partial.fill(txs)).await {
+            Ok(Ok(block)) => block,
+            Ok(Err(ReconstructError::Invalid(_))) => {
+                self.mgr
+                    .misbehaving(&self.peer, Misbehaviour::NonMatchingBlockTxn(hash));
+                return;
+            }
+            Ok(Err(e @ ReconstructError::Failed(_))) => return self.fall_back_to_block(hash, &e),
+            Err(_) => return,
+        };
+        self.mgr.announce_compact(&block, Some(self.peer.id));
+        self.drain_blocks().await;
+        let chain = Arc::clone(self.mgr.chain());
+        let processed = tokio::task::spawn_blocking(move || {
+            pipeline::process(&chain, Arc::new(block), &hash, true)
+        })
+        .await
+        .ok();
+        self.on_block_result(BlockDone { hash, processed }, true);
+    }
+
+    /// A `getblocktxn`: the transactions of a recent block by index; a deeper block whole
+    /// (as a `getdata` would get it); indexes past the block cost the peer.
+    fn on_getblocktxn(&mut self, req: BlockTxnRequest) {
+        let block = {
+            let snap = self.mgr.chain().snapshot();
+            let Some(entry) = snap.index().get(&req.block_hash) else {
+                debug!(target: "net", peer = self.peer.id, block = %req.block_hash, "getblocktxn for an unknown block; ignored");
+                return;
+            };
+            if !snap.index().is_active(entry)
+                || snap.height().saturating_sub(entry.height) > MAX_BLOCKTXN_DEPTH
+            {
+                None
+            } else {
+                snap.block(&req.block_hash).ok().flatten()
+            }
+        };
+        let Some(block) = block else {
+            return self.on_getdata(vec![Inventory::Block(req.block_hash)]);
+        };
+        match block_txn(&block, &req) {
+            Some(answer) => {
+                self.peer.send(Message::BlockTxn(answer));
+            }
+            None => self.mgr.misbehaving(
+                &self.peer,
+                Misbehaviour::OutOfBoundsBlockTxnIndexes(req.block_hash),
+            ),
+        }
+    }
+}
+
+/// `getdata(cmpct)`: a recent active block as `cmpctblock`, a deeper one whole (Core's
+/// `MAX_CMPCTBLOCK_DEPTH`); `None` if it cannot be served.
+fn serve_compact(state: &crate::state::Snapshot, hash: &BlockHash) -> Option<Message> {
+    let entry = state.index().get(hash)?;
+    if !(state.index().is_active(entry) || (entry.is_valid() && !entry.is_failed())) {
+        return None;
+    }
+    let block = state.block(hash).ok().flatten()?;
+    let recent = state.index().is_active(entry)
+        && state.height().saturating_sub(entry.height) <= MAX_CMPCTBLOCK_DEPTH;
+    Some(if recent {
+        Message::CmpctBlock(Box::new(HeaderAndShortIds::from_block(
+            &block,
+            rand::random(),
+        )))
+    } else {
+        Message::Block(Box::new(block))
+    })
 }
 
 #[cfg(test)]

@@ -186,6 +186,19 @@ impl BlockSync {
         self.per_peer.get(&peer).copied().unwrap_or(0)
     }
 
+    /// Marks `hash` in flight from `peer` (a block it announced by `cmpctblock`, being
+    /// rebuilt), unless another peer was asked for it; returns whether `peer` now has it.
+    pub fn claim(&mut self, hash: &BlockHash, peer: PeerId, now: Instant) -> bool {
+        match self.in_flight.get(hash) {
+            Some(f) => f.peer == peer,
+            None => {
+                self.in_flight.insert(*hash, InFlight { peer, since: now });
+                *self.per_peer.entry(peer).or_default() += 1;
+                true
+            }
+        }
+    }
+
     /// Logs download progress now and then, and when the best header is reached.
     pub fn log_progress(&mut self, height: u32, headers: u32) {
         let now = Instant::now();

@@ -299,6 +299,8 @@ mod tests {
                     bantime: 60,
                     plugins: None,
                     connection_tick: crate::net::DEFAULT_CONNECTION_TICK,
+
+                    compact: Default::default(),
                 },
             ),
             plugins: crate::plugins::PluginHost::new(

@@ -276,8 +276,8 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     } else {
                         Vec::new()
                     },
-                    bip152_hb_to: false,
-                    bip152_hb_from: false,
+                    bip152_hb_to: s.bip152_hb_to,
+                    bip152_hb_from: s.bip152_hb_from,
                     presynced_headers: -1,
                     inflight: Vec::new(),
                     addr_relay_enabled: true,
@@ -285,8 +285,8 @@ impl NetworkRpcServer for NetworkRpcImpl {
                     addr_rate_limited: 0,
                     permissions: Vec::new(),
                     minfeefilter: Amount::ZERO,
-                    bytessent_per_msg: Default::default(),
-                    bytesrecv_per_msg: Default::default(),
+                    bytessent_per_msg: s.bytes_sent_per_msg.clone(),
+                    bytesrecv_per_msg: s.bytes_recv_per_msg.clone(),
                     transport_protocol_type: "v1".into(),
                     session_id: String::new(),
                     pingtime: s.ping.map(|d| d.as_secs_f64()),
