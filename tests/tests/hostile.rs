@@ -666,3 +666,98 @@ fn low_work_header_chains_are_held_in_a_bounded_buffer_and_never_stored() {
         "low-work headers: 10 000 held and dropped, rss +{grew_kb} kB, headers stay at the active chain's"
     ));
 }
+
+// ---- compact blocks (BIP152): every bad input bounded, the bad ones banned ----
+
+#[test]
+fn hostile_compact_block_messages_are_bounded_and_banned() {
+    use dotcoin_common::encode::write_compact_size;
+    use dotcoin_functional_tests::rawpeer::{
+        blocktxn_payload, cmpctblock_of, getblocktxn_payload, read_until,
+    };
+    let victim = start_node(&["--bantime", "600"]);
+    let (_, addr) = test_keypair();
+    victim.generate(1, &addr);
+    let tip_block = block_at(&victim, 1);
+    let tip_hash = tip_block.block_hash();
+
+    let expect_ban = |n: u8, command: &str, payload: &[u8]| {
+        let mut s = handshake_from(&victim, attacker(n));
+        s.write_all(&regtest_frame(command, payload)).expect("send");
+        expect_disconnect(&mut s);
+        wait_until(&format!("the {command} sender banned"), TIMEOUT, || {
+            banned(&victim, attacker(n))
+        });
+    };
+
+    // More short ids than a block can hold: refused before anything is allocated.
+    let mut p = serialize(&tip_block.header);
+    p.extend_from_slice(&0u64.to_le_bytes());
+    write_compact_size(&mut p, 100_001);
+    expect_ban(10, "cmpctblock", &p);
+    // getblocktxn indexes whose differential encoding overflows 16 bits.
+    expect_ban(
+        11,
+        "getblocktxn",
+        &getblocktxn_payload(&tip_hash, &[65_535, 0]),
+    );
+    // getblocktxn for an index past the block's transactions.
+    expect_ban(12, "getblocktxn", &getblocktxn_payload(&tip_hash, &[1]));
+    // A cmpctblock whose header fails its proof of work.
+    let mut bad_pow = block_on(&tip_block.header, 2, 1, 12);
+    grind(&mut bad_pow.header, false);
+    expect_ban(13, "cmpctblock", &cmpctblock_of(&bad_pow, 1));
+
+    // A blocktxn that does not answer the getblocktxn: the node asks for the one
+    // transaction its pool lacks, and is sent none.
+    let base = block_on(&tip_block.header, 2, 1, 14);
+    let stranger = Transaction {
+        version: 1,
+        inputs: vec![TxIn {
+            prevout: OutPoint {
+                txid: Txid::all_zeros(),
+                vout: 7,
+            },
+            witness: vec![1],
+        }],
+        outputs: vec![TxOut {
+            value: Amount::from_sat(1),
+            pubkey: PubKey([1; 32]),
+        }],
+        lock_time: 0,
+    };
+    let block = mine_block(
+        tip_hash,
+        tip_block.header.time + 1,
+        tip_block.header.bits,
+        vec![base.txdata[0].clone(), stranger],
+        true,
+    );
+    let mut s = handshake_from(&victim, attacker(15));
+    s.write_all(&regtest_frame("cmpctblock", &cmpctblock_of(&block, 3)))
+        .expect("send cmpctblock");
+    let req = read_until(&mut s, "getblocktxn").expect("asked for the missing transaction");
+    assert_eq!(req, getblocktxn_payload(&block.block_hash(), &[1]));
+    s.write_all(&regtest_frame(
+        "blocktxn",
+        &blocktxn_payload(&block.block_hash(), &[]),
+    ))
+    .expect("send blocktxn");
+    expect_disconnect(&mut s);
+    wait_until("the non-matching blocktxn sender banned", TIMEOUT, || {
+        banned(&victim, attacker(15))
+    });
+
+    // A blocktxn for a block nobody asked about is ignored, not punished.
+    let mut s = handshake_from(&victim, attacker(16));
+    s.write_all(&regtest_frame(
+        "blocktxn",
+        &blocktxn_payload(&BlockHash::all_zeros(), &[]),
+    ))
+    .expect("send blocktxn");
+    ping_pong(&mut s, 9);
+    assert!(!banned(&victim, attacker(16)));
+    let peers: Vec<PeerInfo> = victim.rpc_typed("getpeerinfo", json!([]));
+    assert!(peers.iter().all(|p| p.banscore == 0), "{peers:?}");
+    assert_eq!(tip(&victim), tip_hash, "nothing hostile moved the tip");
+}

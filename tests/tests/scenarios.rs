@@ -30,7 +30,10 @@ fn scenario_files() -> Vec<PathBuf> {
 #[test]
 fn every_scenario_passes_on_five_nodes() {
     let files = scenario_files();
-    assert!(files.len() >= 8, "the eight scenarios of the brief: {files:?}");
+    assert!(
+        files.len() >= 8,
+        "the eight scenarios of the brief: {files:?}"
+    );
     let runner = bin("dotcoin-scenario");
     let dotcoind = bin("dotcoind");
     let reports = tempfile::tempdir().expect("tempdir");

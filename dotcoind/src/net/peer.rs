@@ -417,6 +417,12 @@ impl Peer {
     /// A snapshot for `getpeerinfo`.
     pub fn stats(&self) -> PeerStats {
         let ping = self.ping_micros.load(Ordering::Relaxed);
+        // One lock, taken and released before the struct is built (a second `lock` in
+        // the same expression would wait on the first forever).
+        let (bytes_sent_per_msg, bytes_recv_per_msg) = {
+            let m = lock(&self.per_msg);
+            (m.sent.clone(), m.recv.clone())
+        };
         PeerStats {
             remote: self.remote_version(),
             synced_headers: self
@@ -437,8 +443,8 @@ impl Peer {
             banscore: self.banscore.load(Ordering::Relaxed),
             bip152_hb_to: self.cmpct.hb_to.load(Ordering::Relaxed),
             bip152_hb_from: self.cmpct.hb_from.load(Ordering::Relaxed),
-            bytes_sent_per_msg: lock(&self.per_msg).sent.clone(),
-            bytes_recv_per_msg: lock(&self.per_msg).recv.clone(),
+            bytes_sent_per_msg,
+            bytes_recv_per_msg,
         }
     }
 
