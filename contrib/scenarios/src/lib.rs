@@ -923,6 +923,7 @@ impl Net {
         let mut next_send = started;
         let mut next_poll = started;
         let mut rejected = 0usize;
+        let mut first_rejection: Option<String> = None;
         let within = Duration::from_millis(within_ms);
         loop {
             let now = Instant::now();
@@ -937,13 +938,19 @@ impl Net {
                     .coins
                     .iter()
                     .position(|c| c.coinbase_height.is_none() && c.output.value.to_sat() > 2_000)
-                    .map(|at| self.wallet(from).coins.swap_remove(at))
+                    // Oldest first (FIFO): the newest coins are unconfirmed outputs of this
+                    // run, and always spending them would build chains past the pool's
+                    // ancestor limit.
+                    .map(|at| self.wallet(from).coins.remove(at))
                     .ok_or_else(|| format!("wallet {from} ran out of coins"))?;
                 let amount = coin.output.value.to_sat() - 1_000;
                 let tx = self.pay(from, coin, &[(to.as_str(), amount)], 1_000)?;
                 match self.submit(node, &tx) {
                     Ok(txid) => sent.push((txid, Instant::now())),
-                    Err(_) => rejected += 1,
+                    Err(e) => {
+                        rejected += 1;
+                        first_rejection.get_or_insert(e);
+                    }
                 }
                 next_send += interval;
             }
@@ -1015,6 +1022,7 @@ impl Net {
             "delay_ms_p50": pct(0.5),
             "delay_ms_p90": pct(0.9),
             "delay_ms_p99": pct(0.99),
+            "first_rejection": first_rejection,
             "note": "delays are measured by polling every 100 ms, so each is up to 100 ms late",
         });
         if rejected > 0 || fraction < min_fraction {
