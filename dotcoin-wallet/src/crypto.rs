@@ -83,7 +83,7 @@ pub struct Sealed {
 
 /// Encrypts `plaintext` under `key`, binding it to `aad`.
 pub fn seal(key: &MasterKey, aad: &[u8], plaintext: &[u8]) -> Result<Sealed, WalletError> {
-    let cipher = XChaCha20Poly1305::new(key.0.as_ref().into());
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key.0.as_slice()));
     let nonce: [u8; NONCE_LEN] = rand::random();
     let ciphertext = cipher
         .encrypt(
@@ -107,7 +107,7 @@ pub fn open(key: &MasterKey, aad: &[u8], sealed: &Sealed) -> Option<Zeroizing<Ve
         .ok()
         .filter(|n| n.len() == NONCE_LEN)?;
     let ciphertext = hex::decode(&sealed.ciphertext).ok()?;
-    let cipher = XChaCha20Poly1305::new(key.0.as_ref().into());
+    let cipher = XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key.0.as_slice()));
     cipher
         .decrypt(
             XNonce::from_slice(&nonce),
@@ -148,6 +148,6 @@ mod tests {
     fn derivation_depends_on_salt() {
         let a = derive_key(b"pw", &[1u8; SALT_LEN], KdfParams::INSECURE_FAST).expect("derive");
         let b = derive_key(b"pw", &[2u8; SALT_LEN], KdfParams::INSECURE_FAST).expect("derive");
-        assert_ne!(a.0.as_ref(), b.0.as_ref());
+        assert_ne!(a.0.as_slice(), b.0.as_slice());
     }
 }

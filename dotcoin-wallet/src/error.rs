@@ -187,6 +187,15 @@ pub enum WalletError {
     /// A transaction could not be built or signed (a bug or a corrupt wallet).
     #[error("cannot build transaction: {0}")]
     Build(String),
+    /// BIP39 words that do not make a seed.
+    #[error("invalid seed words: {0}")]
+    BadSeed(String),
+    /// A descriptor that does not parse or does not fit the call.
+    #[error("{0}")]
+    BadDescriptor(String),
+    /// The wallet was made without private keys (watch-only).
+    #[error("this wallet has private keys disabled (watch-only): it cannot {0}")]
+    PrivateKeysDisabled(&'static str),
 }
 
 impl WalletError {

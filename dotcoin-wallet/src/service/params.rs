@@ -95,6 +95,8 @@ impl From<WalletError> for RpcFailure {
                 }
             }
             W::Node(m) => (Code::Misc, format!("node: {m}")),
+            W::BadDescriptor(m) => (Code::InvalidAddressOrKey, m.clone()),
+            W::BadSeed(_) => (Code::InvalidParameter, e.to_string()),
             W::NotFound(_) | W::BadWalletName(_) => (Code::WalletNotFound, e.to_string()),
             W::AlreadyExists(_) => (Code::WalletAlreadyExists, e.to_string()),
             _ => (Code::Wallet, e.to_string()),
