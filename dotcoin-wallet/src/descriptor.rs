@@ -668,9 +668,7 @@ mod tests {
             assert_eq!(script(&watch, i), script(&ranged, i));
         }
         assert_eq!(
-            watch
-                .key_origin(2)
-                .map(|(fp, p)| format!("{fp}{}", p.to_string().trim_start_matches('m'))),
+            watch.key_origin(2).map(|(fp, p)| format!("{fp}/{p}")),
             Some("73c5da0a/86'/0'/0'/0/2".to_owned())
         );
         // Signing keys are the tweaked keys of the outputs.

@@ -169,9 +169,8 @@ impl Account {
             self.xpub().to_string()
         };
         let path = self.path.to_string();
-        let path = path.trim_start_matches('m');
         format!(
-            "tr([{}{}]{}/{}/*)",
+            "tr([{}/{}]{}/{}/*)",
             self.fingerprint,
             path.replace('\'', "h"),
             key,
@@ -335,6 +334,28 @@ mod tests {
             first
         );
         assert!(signer.key_for(Fingerprint::default(), &path).is_none());
+        let account = Account::bip86(&master, Network::Main);
+        let text = account.descriptor(false, false);
+        assert!(text.starts_with("tr([73c5da0a/86h/7353h/0h]xpub"), "{text}");
+        let desc = crate::descriptor::Descriptor::parse(&text, Network::Main).expect("parses");
+        let direct = master
+            .derive_priv(
+                &secp,
+                &DerivationPath::from_str("m/86'/7353'/0'/0/5").expect("path"),
+            )
+            .expect("derive")
+            .to_keypair(&secp);
+        assert_eq!(
+            desc.derive(5).expect("derive").internal,
+            direct.x_only_public_key().0
+        );
+        let private =
+            crate::descriptor::Descriptor::parse(&account.descriptor(true, true), Network::Main)
+                .expect("parses");
+        assert_eq!(
+            private.key_origin(3).map(|(fp, p)| format!("{fp}/{p}")),
+            Some("73c5da0a/86'/7353'/0'/1/3".to_owned())
+        );
     }
 
     #[test]
