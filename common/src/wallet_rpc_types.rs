@@ -391,6 +391,21 @@ pub struct SignRawTransactionError {
     pub error: String,
 }
 
+/// `getdescriptorinfo`'s answer (Core's fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetDescriptorInfoResult {
+    /// The descriptor in public form, with its checksum.
+    pub descriptor: String,
+    /// The checksum of the descriptor as given.
+    pub checksum: String,
+    /// Whether it ends in `/*`.
+    pub isrange: bool,
+    /// Whether the wallet could sign for it given the keys (always true for tr/rawtr).
+    pub issolvable: bool,
+    /// Whether it holds a private key.
+    pub hasprivatekeys: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

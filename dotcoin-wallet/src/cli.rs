@@ -87,14 +87,14 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 2)]
         fee_rate: u64,
     },
-    /// Print the secret key of an address, hex.
+    /// Print the secret key of an address as WIF (dotcoin's version bytes).
     Dumpprivkey {
         /// One of the wallet's addresses.
         address: String,
     },
-    /// Add a secret key (64 hex characters); its history comes from the node's address index.
+    /// Add a secret key (WIF, or 64 hex characters); its history comes from the node's address index.
     Importprivkey {
-        /// The secret key, hex.
+        /// The secret key: WIF, or 64 hex characters.
         privkey: String,
         /// A label.
         label: Option<String>,

@@ -256,7 +256,9 @@ fn dumpprivkey(ctx: &Context, address: &str) -> Result<Outcome, WalletError> {
     let secret = wallet.dump_secret(address)?;
     // Unlocking may have refilled the keypool; keep those keys.
     ctx.store.persist(&mut wallet)?;
-    Ok(Outcome::new(Json::Str(hex::encode(*secret))))
+    Ok(Outcome::new(Json::Str(
+        crate::hd::to_wif(&secret, wallet.network()).to_string(),
+    )))
 }
 
 async fn importprivkey<N: NodeApi>(

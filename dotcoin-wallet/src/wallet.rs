@@ -608,19 +608,15 @@ impl Wallet {
         self.secret_of_record(record)
     }
 
-    /// `importprivkey`: adds a key given as 64 hex characters. Importing a key already in
-    /// the wallet only updates its label (and takes it out of the keypool).
-    pub fn import_secret(&mut self, secret_hex: &str, label: &str) -> Result<Address, WalletError> {
-        let bytes = Zeroizing::new(hex::decode(secret_hex.trim()).map_err(|_| {
-            WalletError::BadPrivateKey("expected 64 hex characters (a 32-byte secret)".into())
-        })?);
-        let secret: Zeroizing<[u8; 32]> =
-            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
-                WalletError::BadPrivateKey(format!(
-                    "expected 64 hex characters (a 32-byte secret), got {}",
-                    secret_hex.trim().len()
-                ))
-            })?);
+    /// `importprivkey`: adds a key given as WIF (dotcoin's version bytes, see
+    /// [`crate::hd`]) or as 64 hex characters. Importing a key already in the wallet only
+    /// updates its label (and takes it out of the keypool).
+    pub fn import_secret(
+        &mut self,
+        secret_text: &str,
+        label: &str,
+    ) -> Result<Address, WalletError> {
+        let secret = crate::hd::parse_secret(secret_text, self.file.network)?;
         let keypair = keypair_from_secret(&secret)
             .map_err(|_| WalletError::BadPrivateKey("not a valid secp256k1 secret key".into()))?;
         let address = Address::new(self.file.network, pubkey_of(&keypair)).to_string();
@@ -1112,12 +1108,17 @@ pub(crate) mod tests {
         );
         assert_eq!(
             w.import_secret("zz", "").expect_err("hex").to_string(),
-            "invalid private key: expected 64 hex characters (a 32-byte secret)"
+            "invalid private key: expected a WIF key or 64 hex characters (a 32-byte secret)"
         );
         assert_eq!(
             w.import_secret("abcd", "").expect_err("short").to_string(),
-            "invalid private key: expected 64 hex characters (a 32-byte secret), got 4"
+            "invalid private key: expected a WIF key or 64 hex characters (a 32-byte secret)"
         );
+        // The WIF form of a key is the same key.
+        let kp2 = generate_keypair();
+        let wif = crate::hd::to_wif(&kp2.secret_bytes(), Network::Regtest);
+        let by_wif = w.import_secret(&wif, "").expect("imports WIF");
+        assert_eq!(by_wif.pubkey, pubkey_of(&kp2));
         assert_eq!(
             w.import_secret(&"00".repeat(32), "")
                 .expect_err("zero")

@@ -572,6 +572,13 @@ fn hostile_parameters_get_core_error_codes() {
         ("createwallet", json!(["x", true]), -4),
         ("unloadwallet", json!(["ghost"]), -18),
         ("getwalletinfo", json!([1]), -1),
+        ("getdescriptorinfo", json!(["wpkh(00)"]), -5),
+        (
+            "getdescriptorinfo",
+            json!([format!("{RAWTR}#aaaaaaaa")]),
+            -5,
+        ),
+        ("deriveaddresses", json!([RAWTR, 3]), -8),
         ("nosuchmethod", json!([]), -32601),
     ];
     let mut failures = Vec::new();
@@ -702,7 +709,7 @@ fn keys_never_reach_the_node_or_the_service_log() {
             .expect("32 bytes");
         if key["purpose"] != "pool" {
             let dumped = service.rpc("dumpprivkey", json!([key["address"]]));
-            assert_eq!(dumped, hex::encode(bytes));
+            assert_eq!(dumped, regtest_wif(&bytes));
         }
         secrets.push(bytes);
     }
@@ -862,3 +869,14 @@ fn listunspent_applies_cores_query_options() {
         -8
     );
 }
+
+/// A secret's WIF on regtest (version byte 0xef, compressed flag), as `dumpprivkey` writes it.
+fn regtest_wif(secret: &[u8; 32]) -> String {
+    let mut payload = vec![0xef];
+    payload.extend_from_slice(secret);
+    payload.push(0x01);
+    bitcoincore_rpc::bitcoin::base58::encode_check(&payload)
+}
+
+/// An un-ranged descriptor: BIP386's x-only key as is.
+const RAWTR: &str = "rawtr(a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd)";

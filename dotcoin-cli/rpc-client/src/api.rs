@@ -313,6 +313,8 @@ pub const CLI_METHODS: &[CliMethod] = &[
         "walletpassphrasechange",
         &[("oldpassphrase", Str), ("newpassphrase", Str)],
     ),
+    wallet("getdescriptorinfo", &[("descriptor", Str)]),
+    wallet("deriveaddresses", &[("descriptor", Str), ("range", Json)]),
 ];
 
 /// The entry of `service`'s method `name`.

@@ -189,11 +189,13 @@ pub const WALLET_COOKIE_FILE: &str = ".wallet-cookie";
 pub const WALLET_METHODS: &[&str] = &[
     "backupwallet",
     "createwallet",
+    "deriveaddresses",
     "dumpprivkey",
     "encryptwallet",
     "getaddressinfo",
     "getbalance",
     "getbalances",
+    "getdescriptorinfo",
     "getnewaddress",
     "getrawchangeaddress",
     "gettransaction",

@@ -379,6 +379,12 @@ typed_methods! {
 
     /// `signrawtransactionwithwallet <hex>`: signs what the wallet can.
     "signrawtransactionwithwallet" => fn signrawtransactionwithwallet(&self, hex: &str) -> SignRawTransactionResult = [hex];
+
+    /// `getdescriptorinfo <descriptor>`: the checksum and public form of a descriptor.
+    "getdescriptorinfo" => fn getdescriptorinfo(&self, descriptor: &str) -> dotcoin_common::wallet_rpc_types::GetDescriptorInfoResult = [descriptor];
+
+    /// `deriveaddresses <descriptor> [begin,end]`: the addresses a descriptor gives.
+    "deriveaddresses" => fn deriveaddresses(&self, descriptor: &str, range: Option<[u32; 2]>) -> Vec<String> = [descriptor, range];
 }
 
 impl RpcClient {

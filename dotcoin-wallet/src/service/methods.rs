@@ -32,8 +32,8 @@ use dotcoin_common::wallet_rpc_types::{
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
-    Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError, SatPerVb,
-    StrictBool, Text, TextList,
+    AnyJson, Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError,
+    SatPerVb, StrictBool, Text, TextList,
 };
 use dotcoin_rpc_server::declare::{self, arg, opt_arg, Arg};
 use dotcoin_rpc_server::Endpoint;
@@ -385,6 +385,21 @@ pub const METHODS: &[WalletMethod] = &[
         args: &[
             arg::<Text>("oldpassphrase", "The current passphrase"),
             arg::<Text>("newpassphrase", "The new passphrase"),
+        ],
+    },
+    WalletMethod {
+        name: "getdescriptorinfo",
+        args: &[arg::<Text>("descriptor", "The descriptor")],
+    },
+    WalletMethod {
+        name: "deriveaddresses",
+        args: &[
+            arg::<Text>("descriptor", "The descriptor"),
+            opt_arg::<AnyJson>(
+                "range",
+                "null",
+                "For a ranged descriptor: the end (or [begin,end]) of the range to derive",
+            ),
         ],
     },
 ];
@@ -750,6 +765,15 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
             signrawtransactionwithwallet(&c.svc, &w, &hexstring).await
         },
     );
+    register(&mut m, "getdescriptorinfo", |mut c| async move {
+        let descriptor: Text = c.args.req()?;
+        super::descriptors::getdescriptorinfo(c.svc.network, &descriptor)
+    });
+    register(&mut m, "deriveaddresses", |mut c| async move {
+        let descriptor: Text = c.args.req()?;
+        let range: Option<AnyJson> = c.args.opt()?;
+        super::descriptors::deriveaddresses(c.svc.network, &descriptor, range.map(|r| r.0))
+    });
     m
 }
 
@@ -1461,7 +1485,7 @@ async fn dumpprivkey(svc: &Service, handle: &WalletHandle, text: &str) -> RpcRes
         return Err(RpcFailure::new(Code::UnlockNeeded, params::UNLOCK_NEEDED));
     }
     let secret = loaded.wallet.dump_secret(&address)?;
-    Ok(hex::encode(*secret))
+    Ok(crate::hd::to_wif(&secret, loaded.wallet.network()).to_string())
 }
 
 async fn importprivkey(

@@ -28,6 +28,7 @@
 //! which wipes it. Nothing is logged but method names.
 
 pub mod client;
+pub mod descriptors;
 pub mod faucet;
 pub mod follow;
 pub mod http;
