@@ -152,8 +152,9 @@ pub struct ListUnspentEntry {
 /// flattened among their own fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletTxInfo {
-    /// Confirmations (0 while pending).
-    pub confirmations: u32,
+    /// Confirmations: 0 while pending, minus the conflicting transaction's confirmations
+    /// when a conflict confirmed (Core's negative depth).
+    pub confirmations: i64,
     /// For a coinbase: `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<bool>,
@@ -176,8 +177,14 @@ pub struct WalletTxInfo {
     pub txid: Txid,
     /// Its witness id.
     pub wtxid: Wtxid,
-    /// Conflicting transactions (never any: the pool refuses conflicts).
+    /// The wallet's other transactions spending one of its inputs.
     pub walletconflicts: Vec<String>,
+    /// The wallet transaction that replaced this one (Core's `replaced_by_txid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by_txid: Option<Txid>,
+    /// The wallet transaction this one replaced (Core's `replaces_txid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_txid: Option<Txid>,
     /// When the node first held it (Unix time), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
@@ -448,4 +455,26 @@ mod tests {
         let back: SendResult = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, verbose);
     }
+}
+
+/// `listsinceblock`'s answer (Core's field names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSinceBlockResult {
+    /// Entries of the transactions with fewer confirmations than the given block's depth.
+    pub transactions: Vec<WalletTxEntry>,
+    /// Entries of the wallet's transactions of blocks that left the active chain since the
+    /// given block (only when that block is no longer on it and `include_removed`).
+    #[serde(default)]
+    pub removed: Vec<WalletTxEntry>,
+    /// The block `target_confirmations - 1` below the tip: the next call's `blockhash`.
+    pub lastblock: BlockHash,
+}
+
+/// One output `lockunspent` takes and `listlockunspent` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LockedOutput {
+    /// The transaction.
+    pub txid: Txid,
+    /// The output's index.
+    pub vout: u32,
 }

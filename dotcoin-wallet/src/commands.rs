@@ -406,7 +406,7 @@ pub(crate) fn history(
             address,
             label,
             tx: WalletTxInfo {
-                confirmations: info.confirmations,
+                confirmations: i64::from(info.confirmations),
                 generated: tx.is_coinbase().then_some(true),
                 // Core's trust: our own spend, whose inputs are all ours.
                 trusted: (info.confirmations == 0).then_some(all_inputs_ours),
@@ -419,6 +419,8 @@ pub(crate) fn history(
                 // The pool refuses conflicting transactions, so a wallet transaction never
                 // conflicts with another and is never replaced.
                 walletconflicts: Vec::new(),
+                replaced_by_txid: None,
+                replaces_txid: None,
                 time: received,
                 timereceived: received,
                 bip125_replaceable: "no".to_owned(),

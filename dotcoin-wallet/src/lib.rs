@@ -25,6 +25,7 @@ pub mod crypto;
 pub mod descriptor;
 pub mod error;
 pub mod hd;
+pub mod history;
 pub mod node;
 pub mod output;
 pub mod passphrase;

@@ -41,7 +41,7 @@ pub trait NodeApi {
     async fn call(&self, method: &str, params: Value) -> Result<Value, NodeError>;
 }
 
-async fn call_typed<T: DeserializeOwned, N: NodeApi>(
+pub(crate) async fn call_typed<T: DeserializeOwned, N: NodeApi>(
     node: &N,
     method: &str,
     params: Value,

@@ -77,4 +77,34 @@ replacement = node.sendrawtransaction(signed(49.998))
 pool = node.getrawmempool()
 check(replacement in pool and first_spend not in pool, "replaced: %r" % pool)
 expect_error(lambda: node.sendrawtransaction(signed(49.9985)), -26, "a cheaper replacement")
+
+# The wallet's own history sees the replacement as Core shows it, and abandons the
+# dropped original by Core's rules.
+gone = wallet.gettransaction(first_spend)
+check(gone["replaced_by_txid"] == replacement, "replaced_by_txid: %r" % gone)
+check(gone["walletconflicts"] == [replacement], "walletconflicts: %r" % gone)
+check(wallet.gettransaction(replacement)["replaces_txid"] == first_spend, "replaces_txid")
+check(wallet.abandontransaction(first_spend) is None, "abandontransaction")
+check(any(d.get("abandoned") is True for d in wallet.gettransaction(first_spend)["details"]),
+      "abandoned in details")
+expect_error(lambda: wallet.abandontransaction(replacement), -5, "abandon a pooled tx")
+
+# lockunspent / listlockunspent with Core's object shape.
+other_coin = [u for u in wallet.listunspent() if u["txid"] != coin["txid"]][0]
+locked = {"txid": other_coin["txid"], "vout": other_coin["vout"]}
+check(wallet.lockunspent(False, [locked]) is True, "lockunspent")
+check(wallet.listlockunspent() == [locked], "listlockunspent: %r" % wallet.listlockunspent())
+check(all(u["txid"] != locked["txid"] or u["vout"] != locked["vout"]
+          for u in wallet.listunspent()), "a locked coin is not listed as unspent")
+expect_error(lambda: wallet.lockunspent(False, [locked]), -8, "locked twice")
+check(wallet.lockunspent(True) is True and wallet.listlockunspent() == [], "unlock all")
+
+# listsinceblock: the replacement, once mined, is newer than the block before it.
+before = node.getbestblockhash()
+mined = node.generatetoaddress(1, address)[0]
+since = wallet.listsinceblock(before, 1, True, True, False)
+check(replacement in [t["txid"] for t in since["transactions"]], "listsinceblock: %r" % since)
+check(since["lastblock"] == mined and since["removed"] == [], "lastblock/removed: %r" % since)
+check(wallet.listsinceblock(mined)["transactions"] == [], "nothing since the tip")
+check(wallet.gettransaction(first_spend)["confirmations"] == -1, "conflicted: -1")
 print("ok")

@@ -80,3 +80,41 @@ fn npm_bitcoin_core_client() {
         .expect("run node");
     assert_ran("npm bitcoin-core", &out);
 }
+
+#[test]
+fn npm_bitcoin_core_client_drives_the_wallet_service() {
+    let dir = thirdparty_dir("node");
+    install_once(
+        &dir.join("node_modules")
+            .join("bitcoin-core")
+            .join("package.json"),
+        NPM_PACKAGE,
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .arg(NPM_PACKAGE),
+    );
+    let node = node_with_password();
+    let service = dotcoin_functional_tests::WalletServiceProcess::start(&node, &[]);
+    let cookie =
+        std::fs::read_to_string(service.datadir.join("regtest/.wallet-cookie")).expect("cookie");
+    let (user, password) = cookie.trim().split_once(':').expect("user:password");
+    let out = Command::new("node")
+        .arg(script("wallet-bitcoin-core.js"))
+        .env("NODE_PATH", dir.join("node_modules"))
+        .env("WALLET_HOST", format!("http://127.0.0.1:{}", service.port))
+        .env("WALLET_USER", user)
+        .env("WALLET_PASSWORD", password)
+        .env("NODE_HOST", format!("http://127.0.0.1:{}", node.rpc_port))
+        .env("NODE_USER", USER)
+        .env("NODE_PASSWORD", PASSWORD)
+        .output()
+        .expect("run node");
+    assert_ran("npm bitcoin-core against the wallet service", &out);
+}

@@ -315,6 +315,26 @@ pub const CLI_METHODS: &[CliMethod] = &[
     ),
     wallet("getdescriptorinfo", &[("descriptor", Str)]),
     wallet("deriveaddresses", &[("descriptor", Str), ("range", Json)]),
+    wallet(
+        "listsinceblock",
+        &[
+            ("blockhash", Str),
+            ("target_confirmations", Json),
+            ("include_watchonly", Json),
+            ("include_removed", Json),
+            ("include_change", Json),
+        ],
+    ),
+    wallet(
+        "lockunspent",
+        &[
+            ("unlock", Json),
+            ("transactions", Json),
+            ("persistent", Json),
+        ],
+    ),
+    wallet("listlockunspent", &[]),
+    wallet("abandontransaction", &[("txid", Str)]),
 ];
 
 /// The entry of `service`'s method `name`.

@@ -187,6 +187,7 @@ pub const WALLET_COOKIE_FILE: &str = ".wallet-cookie";
 /// the node answers them with a pointer to the wallet service, and the wallet service's
 /// tests hold it equal to the table it serves.
 pub const WALLET_METHODS: &[&str] = &[
+    "abandontransaction",
     "backupwallet",
     "createwallet",
     "deriveaddresses",
@@ -202,10 +203,13 @@ pub const WALLET_METHODS: &[&str] = &[
     "getwalletinfo",
     "importprivkey",
     "listaddressgroupings",
+    "listlockunspent",
+    "listsinceblock",
     "listtransactions",
     "listunspent",
     "listwallets",
     "loadwallet",
+    "lockunspent",
     "sendmany",
     "sendtoaddress",
     "signrawtransactionwithwallet",

@@ -21,6 +21,7 @@ use dotcoin_common::wallet_rpc_types::{
     GetWalletInfoResult, ListUnspentEntry, SendResult, SignRawTransactionResult,
     UnloadWalletResult, WalletLoadResult, WalletTxEntry,
 };
+use dotcoin_common::wallet_rpc_types::{ListSinceBlockResult, LockedOutput};
 use dotcoin_common::{encode, Amount, BlockHash, Transaction, Txid};
 use serde_json::json;
 
@@ -385,6 +386,19 @@ typed_methods! {
 
     /// `deriveaddresses <descriptor> [begin,end]`: the addresses a descriptor gives.
     "deriveaddresses" => fn deriveaddresses(&self, descriptor: &str, range: Option<[u32; 2]>) -> Vec<String> = [descriptor, range];
+
+    /// `listsinceblock <blockhash> <target_confirmations>`: the wallet's transactions
+    /// since a block, and those of blocks that left the best chain since.
+    "listsinceblock" => fn listsinceblock(&self, blockhash: Option<&BlockHash>, target_confirmations: u32) -> ListSinceBlockResult = [blockhash, target_confirmations];
+
+    /// `lockunspent <unlock> [{txid, vout}, …] <persistent>`.
+    "lockunspent" => fn lockunspent(&self, unlock: bool, outputs: &[LockedOutput], persistent: bool) -> bool = [unlock, outputs, persistent];
+
+    /// `listlockunspent`: the locked coins.
+    "listlockunspent" => fn listlockunspent(&self) -> Vec<LockedOutput> = [];
+
+    /// `abandontransaction <txid>`.
+    "abandontransaction" => fn abandontransaction(&self, txid: &Txid) -> () = [txid];
 }
 
 impl RpcClient {

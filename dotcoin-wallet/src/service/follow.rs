@@ -3,10 +3,10 @@
 //! [`Service::tip`]. A tip that does not extend the last one seen — the old tip is no
 //! longer on the best chain — is a reorg, logged with its depth.
 //!
-//! The wallet's coins and history are read from the node's address index at each call,
-//! and the node moves the transactions of disconnected blocks back to its mempool, so a
-//! reorg needs no rescan here: after it, `listtransactions` shows a transaction of a
-//! disconnected block with 0 confirmations until it is mined again.
+//! The wallet's coins are read from the node's address index at each call. Its history is
+//! its own record ([`crate::history`]), brought up to each new tip here
+//! ([`super::history::sync_all`]): a transaction of a disconnected block goes back to 0
+//! confirmations (the node moved it to its mempool) until it is mined again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +62,8 @@ pub async fn follow(service: Arc<Service>) {
             Ok(tip) => {
                 backoff = Duration::from_millis(100);
                 observe(&service, tip).await;
+                // Each wallet's own history catches up with the new tip (reorgs included).
+                super::history::sync_all(&service).await;
             }
             Err(e) => {
                 debug!(target: "follow", "cannot follow the node: {e}");

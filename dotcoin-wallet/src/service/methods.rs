@@ -23,14 +23,13 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use dotcoin_common::rpc_types::{AddressUtxo, DecodedTx, ScriptPubKey, FINAL_SEQUENCE};
+use dotcoin_common::rpc_types::{AddressUtxo, ScriptPubKey, FINAL_SEQUENCE};
 use dotcoin_common::wallet_rpc_types::{
     AddressGroupingEntry, BalancesMine, GetAddressInfoResult, GetBalancesResult,
-    GetTransactionDetail, GetTransactionResult, GetWalletInfoResult, LastProcessedBlock,
-    ListUnspentEntry, SendResult, SendVerboseResult, SignRawTransactionError,
-    SignRawTransactionResult, UnloadWalletResult, WalletLoadResult, WalletTxEntry,
+    GetWalletInfoResult, LastProcessedBlock, ListUnspentEntry, SendResult, SendVerboseResult,
+    SignRawTransactionError, SignRawTransactionResult, UnloadWalletResult, WalletLoadResult,
 };
-use dotcoin_common::{encode, Address, Amount, FeeRate, PubKey, Transaction, TxOut, Txid};
+use dotcoin_common::{encode, Address, Amount, FeeRate, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
     AnyJson, Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError,
     SatPerVb, StrictBool, Text, TextList,
@@ -45,8 +44,7 @@ use zeroize::Zeroizing;
 
 use super::params::{self, Code, RpcFailure, RpcResult};
 use super::{now, Service, WalletHandle, MAX_UNLOCK_SECONDS};
-use crate::commands;
-use crate::node::{self, TxInfo};
+use crate::node;
 use crate::wallet::{self, Purpose, SendRequest};
 
 /// The default fee rate when a call gives none, in base units per byte (the command-line
@@ -402,6 +400,59 @@ pub const METHODS: &[WalletMethod] = &[
             ),
         ],
     },
+    WalletMethod {
+        name: "listsinceblock",
+        args: &[
+            opt_arg::<Text>(
+                "blockhash",
+                "\"\"",
+                "List transactions since this block (all when not given)",
+            ),
+            opt_arg::<Int>(
+                "target_confirmations",
+                "1",
+                "Return as lastblock the block this many confirmations deep (at least 1)",
+            ),
+            opt_arg::<StrictBool>("include_watchonly", "true", INCLUDE_WATCHONLY),
+            opt_arg::<StrictBool>(
+                "include_removed",
+                "true",
+                "Show in \"removed\" the transactions of blocks that left the best chain",
+            ),
+            opt_arg::<StrictBool>(
+                "include_change",
+                "false",
+                "Also add entries for change outputs",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "lockunspent",
+        args: &[
+            arg::<StrictBool>(
+                "unlock",
+                "Whether to unlock (true) or lock (false) the outputs",
+            ),
+            opt_arg::<JsonArray<super::locks::OutputArg>>(
+                "transactions",
+                "[]",
+                "The outputs, [{\"txid\":\"hex\",\"vout\":n},...] (none with unlock: all)",
+            ),
+            opt_arg::<StrictBool>(
+                "persistent",
+                "false",
+                "Keep the lock in the wallet's files across restarts (ignored for unlocking)",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "listlockunspent",
+        args: &[],
+    },
+    WalletMethod {
+        name: "abandontransaction",
+        args: &[arg::<HashArg<Txid>>("txid", "The transaction id")],
+    },
 ];
 
 /// `method`'s parameters, for the wire to put named parameters in place and check them.
@@ -622,7 +673,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let count: Option<Int> = a.opt()?;
         let skip: Option<Int> = a.opt()?;
         let _include_watchonly: Option<StrictBool> = a.opt()?;
-        listtransactions(
+        super::history::listtransactions(
             &c.svc,
             &w,
             label.map(|l| l.0).filter(|l| l != "*"),
@@ -635,7 +686,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let txid: HashArg<Txid> = c.args.req()?;
         let _include_watchonly: Option<StrictBool> = c.args.opt()?;
         let verbose: Option<StrictBool> = c.args.opt()?;
-        gettransaction(&c.svc, &w, txid.0, flag(verbose, false)).await
+        super::history::gettransaction(&c.svc, &w, txid.0, flag(verbose, false)).await
     });
     register_wallet(&mut m, "sendtoaddress", |mut c, w| async move {
         let a = &mut c.args;
@@ -773,6 +824,54 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let descriptor: Text = c.args.req()?;
         let range: Option<AnyJson> = c.args.opt()?;
         super::descriptors::deriveaddresses(c.svc.network, &descriptor, range.map(|r| r.0))
+    });
+    register_wallet(&mut m, "listsinceblock", |mut c, w| async move {
+        let a = &mut c.args;
+        let blockhash: Option<Text> = a.opt()?;
+        let target: Option<Int> = a.opt()?;
+        let _include_watchonly: Option<StrictBool> = a.opt()?;
+        let include_removed: Option<StrictBool> = a.opt()?;
+        let include_change: Option<StrictBool> = a.opt()?;
+        // Core takes "" as no block.
+        let blockhash = match blockhash.as_deref().map(String::as_str) {
+            None | Some("") => None,
+            Some(text) => Some(
+                HashArg::<dotcoin_common::BlockHash>::from_param(
+                    &serde_json::Value::String(text.to_owned()),
+                    "blockhash",
+                )?
+                .0,
+            ),
+        };
+        super::history::listsinceblock(
+            &c.svc,
+            &w,
+            blockhash,
+            target.map_or(1, |n| n.0),
+            flag(include_removed, true),
+            flag(include_change, false),
+        )
+        .await
+    });
+    register_wallet(&mut m, "lockunspent", |mut c, w| async move {
+        let unlock: StrictBool = c.args.req()?;
+        let transactions: Option<JsonArray<super::locks::OutputArg>> = c.args.opt()?;
+        let persistent: Option<StrictBool> = c.args.opt()?;
+        super::locks::lockunspent(
+            &c.svc,
+            &w,
+            unlock.0,
+            transactions.map(|t| t.0),
+            flag(persistent, false),
+        )
+        .await
+    });
+    register_wallet(&mut m, "listlockunspent", |_c, w| async move {
+        super::locks::listlockunspent(&w).await
+    });
+    register_wallet(&mut m, "abandontransaction", |mut c, w| async move {
+        let txid: HashArg<Txid> = c.args.req()?;
+        super::history::abandontransaction(&c.svc, &w, txid.0).await
     });
     m
 }
@@ -1068,8 +1167,8 @@ async fn listunspent(
     let loaded = handle.lock().await;
     let w = &loaded.wallet;
     let mut bound = query.bound();
-    let list = utxos(svc, w)
-        .await?
+    // Locked coins are not listed, as in Core.
+    let list = super::locks::unlocked(&loaded.history, utxos(svc, w).await?)
         .into_iter()
         .filter(|u| !u.spent_in_mempool && (!u.immature || query.include_immature_by_default))
         .filter(|u| {
@@ -1124,93 +1223,6 @@ fn script_of(address: &str, network: dotcoin_common::Network) -> ScriptPubKey {
     }
 }
 
-/// The wallet's transactions, oldest first, as the node's address index has them now, and
-/// the net effect of each (the command-line wallet's `listtransactions` entries).
-async fn history(
-    svc: &Service,
-    w: &wallet::Wallet,
-) -> RpcResult<(Vec<TxInfo>, Vec<WalletTxEntry>)> {
-    let maturity = node::blockchain_info(&svc.node).await?.coinbase_maturity;
-    let txids = node::address_txids(&svc.node, &w.watched_addresses()).await?;
-    let mut infos = Vec::with_capacity(txids.len());
-    for txid in &txids {
-        infos.push(node::raw_transaction(&svc.node, txid).await?);
-    }
-    let ours: HashSet<PubKey> = w
-        .watched_addresses()
-        .iter()
-        .filter_map(|a| a.parse::<Address>().ok().map(|a| a.pubkey))
-        .collect();
-    let entries = commands::history(w, &infos, &ours, maturity);
-    Ok((infos, entries))
-}
-
-async fn listtransactions(
-    svc: &Service,
-    handle: &WalletHandle,
-    label: Option<String>,
-    count: i64,
-    skip: i64,
-) -> RpcResult<Vec<WalletTxEntry>> {
-    if count < 0 {
-        return Err(RpcFailure::new(Code::InvalidParameter, "Negative count"));
-    }
-    if skip < 0 {
-        return Err(RpcFailure::new(Code::InvalidParameter, "Negative from"));
-    }
-    let loaded = handle.lock().await;
-    let (_, entries) = history(svc, &loaded.wallet).await?;
-    let mut entries: Vec<WalletTxEntry> = entries
-        .into_iter()
-        .filter(|e| label.is_none() || e.label == label)
-        .collect();
-    // The most recent `count` after skipping the `skip` most recent, oldest first.
-    let end = entries
-        .len()
-        .saturating_sub(usize::try_from(skip).unwrap_or(usize::MAX));
-    let start = end.saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
-    entries.truncate(end);
-    Ok(entries.split_off(start))
-}
-
-async fn gettransaction(
-    svc: &Service,
-    handle: &WalletHandle,
-    txid: Txid,
-    verbose: bool,
-) -> RpcResult<GetTransactionResult> {
-    let loaded = handle.lock().await;
-    let (infos, entries) = history(svc, &loaded.wallet).await?;
-    let index = infos
-        .iter()
-        .position(|i| i.tx.txid() == txid)
-        .ok_or_else(|| {
-            RpcFailure::new(
-                Code::InvalidAddressOrKey,
-                "Invalid or non-wallet transaction id",
-            )
-        })?;
-    let (info, e) = (&infos[index], &entries[index]);
-    // Core's fields, from the history entry (one net entry per transaction here).
-    let detail = GetTransactionDetail {
-        address: e.address.clone(),
-        category: e.category.clone(),
-        amount: e.amount,
-        label: e.label.clone(),
-        vout: e.vout,
-        fee: e.fee,
-        abandoned: e.abandoned,
-    };
-    Ok(GetTransactionResult {
-        amount: e.amount,
-        fee: e.fee,
-        tx: e.tx.clone(),
-        details: vec![detail],
-        hex: hex::encode(encode::serialize(&info.tx)),
-        decoded: verbose.then(|| DecodedTx::from_tx(&info.tx, svc.network)),
-    })
-}
-
 /// Core's checks of `conf_target` and `estimate_mode` (there is no fee estimation here:
 /// they are accepted, and refused beside an explicit `fee_rate` as Core does).
 fn check_estimate_mode(conf: Option<Int>, mode: Option<&str>, has_rate: bool) -> RpcResult<()> {
@@ -1263,7 +1275,7 @@ async fn send(
     if !loaded.wallet.is_unlocked() {
         return Err(RpcFailure::new(Code::UnlockNeeded, params::UNLOCK_NEEDED));
     }
-    let utxos = utxos(svc, &loaded.wallet).await?;
+    let utxos = super::locks::unlocked(&loaded.history, utxos(svc, &loaded.wallet).await?);
     let explicit = fee_rate.is_some();
     let request = SendRequest {
         payments,
@@ -1279,6 +1291,7 @@ async fn send(
     }
     loaded.persist()?;
     let txid = node::send_raw_transaction(&svc.node, &prepared.tx).await?;
+    super::history::record_sent(&mut loaded.history, &prepared.tx)?;
     tracing::info!(target: "wallet", wallet = %loaded.name, %txid, fee = %prepared.fee, "sent");
     if verbose {
         let reason = if explicit {

@@ -14,8 +14,11 @@
 //!   the wallet-specific readers (an address of the network, a label).
 //! - [`client`]: `dotcoin-wallet <command>` on a wallet the service holds is sent to
 //!   the service as the matching RPC.
+//! - [`history`]: each wallet's own transaction record (`crate::history`) kept up to
+//!   date with the node, and the history calls answered from it; [`locks`]: coins kept
+//!   from coin selection (`lockunspent`).
 //! - [`follow`]: follows the node's tip with `waitfornewblock` long polls, noticing
-//!   reorgs. The wallet's history and coins are the node's address index (the same source
+//!   reorgs. The wallet's coins are the node's address index (the same source
 //!   the command-line wallet uses), so every answer reflects the node's current best
 //!   chain and mempool: a new block or a reorg shows up without any rescan.
 //! - [`http`]: `GET /metrics` ([`metrics`]) and `POST /faucet` ([`faucet`], regtest
@@ -31,7 +34,9 @@ pub mod client;
 pub mod descriptors;
 pub mod faucet;
 pub mod follow;
+pub mod history;
 pub mod http;
+pub mod locks;
 pub mod methods;
 pub mod metrics;
 pub mod params;
@@ -116,6 +121,8 @@ pub struct Loaded {
     pub unlocked_until: Option<u64>,
     /// Bumped by every unlock and lock, so an old relock timer knows it is stale.
     pub unlock_generation: u64,
+    /// The wallet's own record of its transactions and its persistent coin locks.
+    pub history: crate::history::History,
     _lock: WalletLock,
 }
 
@@ -284,12 +291,24 @@ impl Service {
                 }
             }
         };
+        let history_path = crate::history::history_path(&path);
+        if create {
+            // A history left by an earlier wallet of the same name is not this one's.
+            let _ = std::fs::remove_file(&history_path);
+        }
+        let history = crate::history::History::open(history_path).map_err(|e| {
+            RpcFailure::new(
+                Code::Wallet,
+                format!("Wallet file verification failed. {e}"),
+            )
+        })?;
         let handle = Arc::new(tokio::sync::Mutex::new(Loaded {
             name: name.to_owned(),
             store,
             wallet,
             unlocked_until: None,
             unlock_generation: 0,
+            history,
             _lock: lock,
         }));
         let mut wallets = self.wallets();
