@@ -73,6 +73,7 @@ def signed(amount):
 
 
 first_spend = node.sendrawtransaction(signed(49.999))
+check(wallet.gettransaction(first_spend)["confirmations"] == 0, "the wallet sees its spend")
 replacement = node.sendrawtransaction(signed(49.998))
 pool = node.getrawmempool()
 check(replacement in pool and first_spend not in pool, "replaced: %r" % pool)

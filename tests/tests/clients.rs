@@ -100,8 +100,11 @@ fn npm_bitcoin_core_client_drives_the_wallet_service() {
             .arg(&dir)
             .arg(NPM_PACKAGE),
     );
-    let node = node_with_password();
+    // The service reaches the node with its cookie; the script uses both cookies.
+    let node = TestNode::start(&[]);
     let service = dotcoin_functional_tests::WalletServiceProcess::start(&node, &[]);
+    let node_cookie = std::fs::read_to_string(node.datadir().join(".cookie")).expect("cookie");
+    let (node_user, node_password) = node_cookie.trim().split_once(':').expect("user:password");
     let cookie =
         std::fs::read_to_string(service.datadir.join("regtest/.wallet-cookie")).expect("cookie");
     let (user, password) = cookie.trim().split_once(':').expect("user:password");
@@ -112,8 +115,8 @@ fn npm_bitcoin_core_client_drives_the_wallet_service() {
         .env("WALLET_USER", user)
         .env("WALLET_PASSWORD", password)
         .env("NODE_HOST", format!("http://127.0.0.1:{}", node.rpc_port))
-        .env("NODE_USER", USER)
-        .env("NODE_PASSWORD", PASSWORD)
+        .env("NODE_USER", node_user)
+        .env("NODE_PASSWORD", node_password)
         .output()
         .expect("run node");
     assert_ran("npm bitcoin-core against the wallet service", &out);

@@ -77,13 +77,17 @@ const UNTYPED: &[(&str, &str)] = &[
          version is below 190000, and dotcoin's own version number is smaller; the crate's \
          GetBlockchainInfoResult decodes it directly",
     ),
+    (
+        "listsinceblock",
+        "transactions[].address is a dotcoin address",
+    ),
 ];
 
 /// `RpcApi` methods of the crate this test does not call, and why.
 const NOT_CALLED: &[(&str, &str)] = &[
     (
         "getblockfilter, gettxoutproof, getdescriptorinfo, deriveaddresses, verifymessage, \
-      listsinceblock, listreceivedbyaddress, getreceivedbyaddress, lockunspent, \
+      listreceivedbyaddress, getreceivedbyaddress, \
       keypoolrefill, importmulti, importdescriptors, importaddress, importpubkey, \
       walletcreatefundedpsbt, walletprocesspsbt, createpsbt, finalizepsbt, combinepsbt, \
       joinpsbts, combinerawtransaction, signrawtransactionwithkey, rescanblockchain, \
@@ -579,6 +583,35 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
     assert_eq!((tx.info.txid, tx.info.blockhash), (paid, Some(tip)));
     assert_eq!(tx.amount, bitcoin::SignedAmount::from_sat(-1_000_000_000));
     assert!(tx.fee.is_some_and(|f| f < bitcoin::SignedAmount::ZERO));
+    // listsinceblock decodes as the crate's result; the payment is newer than genesis.
+    let since: Value = wallet
+        .call("listsinceblock", &[json!(block.previousblockhash)])
+        .expect("listsinceblock");
+    let since: core::ListSinceBlockResult = decodes_but_for_addresses("listsinceblock", &since);
+    assert!(since.transactions.iter().any(|e| e.info.txid == paid));
+    assert!(since.transactions.iter().all(|e| e.info.confirmations <= 1));
+    assert_eq!((since.lastblock, since.removed.len()), (tip, 0));
+    // lockunspent / listlockunspent / abandontransaction through the crate's calls.
+    let unspent: Value = wallet.call("listunspent", &[]).expect("listunspent");
+    let unspent: Vec<core::ListUnspentResultEntry> =
+        decodes_but_for_addresses("listunspent", &unspent);
+    let out = bitcoin::OutPoint::new(unspent[0].txid, unspent[0].vout);
+    assert!(wallet.lock_unspent(&[out]).expect("lockunspent"));
+    let listed: Vec<Value> = wallet
+        .call("listlockunspent", &[])
+        .expect("listlockunspent");
+    assert_eq!(
+        listed,
+        vec![json!({"txid": out.txid.to_string(), "vout": out.vout})]
+    );
+    assert!(wallet.unlock_unspent(&[out]).expect("lockunspent true"));
+    assert!(wallet.unlock_unspent_all().expect("lockunspent true []"));
+    let listed: Vec<Value> = wallet
+        .call("listlockunspent", &[])
+        .expect("listlockunspent");
+    assert!(listed.is_empty());
+    let abandon = wallet.call::<Value>("abandontransaction", &[json!(paid)]);
+    assert!(abandon.is_err(), "a mined transaction is not abandoned");
     let address_info: Value = wallet
         .call("getaddressinfo", &[json!(rewards)])
         .expect("getaddressinfo");

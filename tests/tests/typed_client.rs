@@ -309,6 +309,26 @@ fn every_typed_method_decodes_what_the_servers_answer() {
         .await;
         let spendable = ok(&mut wc, "listunspent", w.listunspent()).await;
         let coin = spendable.first().expect("a coin");
+        let since = ok(&mut wc, "listsinceblock", w.listsinceblock(None, 1)).await;
+        // `paid` went to a change address: Core lists no entry for it; the rewards do.
+        assert!(!since.transactions.is_empty() && since.removed.is_empty());
+        let out = dotcoin_common::wallet_rpc_types::LockedOutput {
+            txid: coin.txid,
+            vout: coin.vout,
+        };
+        assert!(ok(&mut wc, "lockunspent", w.lockunspent(false, &[out], false)).await);
+        assert_eq!(
+            ok(&mut wc, "listlockunspent", w.listlockunspent()).await,
+            vec![out]
+        );
+        assert!(ok(&mut wc, "lockunspent", w.lockunspent(true, &[out], false)).await);
+        refused(
+            &mut wc,
+            "abandontransaction",
+            -5,
+            w.abandontransaction(&paid),
+        )
+        .await;
         let to_sign = ok(
             &mut c,
             "createrawtransaction",
