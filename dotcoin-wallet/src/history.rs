@@ -411,7 +411,7 @@ pub fn entries(
             out.push(WalletTxEntry {
                 category: "send".into(),
                 amount: signed(-i128::from(o.value.to_sat())),
-                fee: fee.map(|f| signed(f)),
+                fee: fee.map(signed),
                 vout: n,
                 label: if mine { label_of(&address) } else { None },
                 address: Some(address),
