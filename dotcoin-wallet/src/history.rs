@@ -113,6 +113,10 @@ pub struct History {
     path: PathBuf,
     file: HistoryFile,
     index: HashMap<Txid, usize>,
+    /// Each record's transaction, decoded once (same order as `file.txs`).
+    decoded: Vec<Transaction>,
+    /// Which records spend each outpoint: conflicts without a scan of the whole record.
+    spenders: HashMap<(Txid, u32), Vec<usize>>,
     /// Coins locked without `persistent`: gone when the wallet unloads.
     pub memory_locks: BTreeSet<LockedOutput>,
 }
@@ -134,7 +138,7 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> WalletError {
 impl History {
     /// Opens the record at `path`, or an empty one (never synced) if there is no file.
     pub fn open(path: PathBuf) -> Result<History, WalletError> {
-        let file = match std::fs::metadata(&path) {
+        let mut file = match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => HistoryFile {
                 version: HISTORY_VERSION,
                 ..HistoryFile::default()
@@ -155,18 +159,20 @@ impl History {
                 Self::decode(&path, &bytes)?
             }
         };
-        let index = file
-            .txs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.txid, i))
-            .collect();
-        Ok(History {
+        let txs = std::mem::take(&mut file.txs);
+        let mut history = History {
             path,
             file,
-            index,
+            index: HashMap::new(),
+            decoded: Vec::new(),
+            spenders: HashMap::new(),
             memory_locks: BTreeSet::new(),
-        })
+        };
+        for t in txs {
+            // Decoded (and unique) already: `decode` checked every record.
+            history.insert(t);
+        }
+        Ok(history)
     }
 
     fn decode(path: &Path, bytes: &[u8]) -> Result<HistoryFile, WalletError> {
@@ -235,9 +241,27 @@ impl History {
         if self.index.contains_key(&tx.txid) || self.file.txs.len() >= MAX_HISTORY_TXS {
             return false;
         }
-        self.index.insert(tx.txid, self.file.txs.len());
+        let Ok(decoded) = tx.tx() else {
+            return false;
+        };
+        let at = self.file.txs.len();
+        if !decoded.is_coinbase() {
+            for input in &decoded.inputs {
+                self.spenders
+                    .entry((input.prevout.txid, input.prevout.vout))
+                    .or_default()
+                    .push(at);
+            }
+        }
+        self.index.insert(tx.txid, at);
         self.file.txs.push(tx);
+        self.decoded.push(decoded);
         true
+    }
+
+    /// A held transaction, decoded.
+    pub fn decoded(&self, txid: &Txid) -> Option<&Transaction> {
+        self.index.get(txid).map(|&i| &self.decoded[i])
     }
 
     /// The coins locked with `persistent`.
@@ -257,29 +281,20 @@ impl History {
 
     /// The other wallet transactions that spend an input of `txid`.
     pub fn conflicts_of(&self, txid: &Txid) -> Vec<Txid> {
-        let Some(tx) = self.get(txid).and_then(|t| t.tx().ok()) else {
+        let Some(tx) = self.decoded(txid) else {
             return Vec::new();
         };
-        let spent: HashSet<_> = tx
-            .inputs
-            .iter()
-            .filter(|_| !tx.is_coinbase())
-            .map(|i| (i.prevout.txid, i.prevout.vout))
-            .collect();
-        let mut out = Vec::new();
-        for other in &self.file.txs {
-            if other.txid == *txid {
-                continue;
-            }
-            let Ok(o) = other.tx() else { continue };
-            if o.is_coinbase() {
-                continue;
-            }
-            if o.inputs
-                .iter()
-                .any(|i| spent.contains(&(i.prevout.txid, i.prevout.vout)))
-            {
-                out.push(other.txid);
+        if tx.is_coinbase() {
+            return Vec::new();
+        }
+        let mut out: Vec<Txid> = Vec::new();
+        for input in &tx.inputs {
+            let key = (input.prevout.txid, input.prevout.vout);
+            for &i in self.spenders.get(&key).into_iter().flatten() {
+                let other = self.file.txs[i].txid;
+                if other != *txid && !out.contains(&other) {
+                    out.push(other);
+                }
             }
         }
         out
@@ -304,6 +319,15 @@ impl History {
     }
 }
 
+/// The keys of the wallet's addresses, computed once per call rather than per entry.
+pub fn our_keys(wallet: &Wallet) -> HashSet<PubKey> {
+    wallet
+        .watched_addresses()
+        .iter()
+        .filter_map(|a| a.parse::<Address>().ok().map(|a| a.pubkey))
+        .collect()
+}
+
 /// What entries to make.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryOptions {
@@ -323,19 +347,15 @@ pub struct EntryOptions {
 /// (credit − debit − fee) and fee.
 pub fn entries(
     wallet: &Wallet,
+    ours: &HashSet<PubKey>,
     history: &History,
     t: &WalletTx,
     opts: EntryOptions,
 ) -> (Vec<WalletTxEntry>, SignedAmount, Option<SignedAmount>) {
-    let Ok(tx) = t.tx() else {
+    let Some(tx) = history.decoded(&t.txid) else {
         return (Vec::new(), signed(0), None);
     };
     let network = wallet.network();
-    let ours: HashSet<PubKey> = wallet
-        .watched_addresses()
-        .iter()
-        .filter_map(|a| a.parse::<Address>().ok().map(|a| a.pubkey))
-        .collect();
     let is_change = |pk: &PubKey| {
         wallet
             .record(&Address::new(network, *pk).to_string())
@@ -346,9 +366,8 @@ pub fn entries(
     if !tx.is_coinbase() {
         for input in &tx.inputs {
             let spent = history
-                .get(&input.prevout.txid)
-                .and_then(|p| p.tx().ok())
-                .and_then(|p| p.outputs.get(input.prevout.vout as usize).cloned())
+                .decoded(&input.prevout.txid)
+                .and_then(|p| p.outputs.get(input.prevout.vout as usize))
                 .filter(|o| ours.contains(&o.pubkey));
             match spent {
                 Some(o) => debit += i128::from(o.value.to_sat()),

@@ -241,9 +241,10 @@ fn in_order(h: &History) -> Vec<&WalletTx> {
 /// Every entry of the record, oldest first.
 fn all_entries(loaded: &Loaded, opts: EntryOptions) -> Vec<WalletTxEntry> {
     let h = &loaded.history;
+    let ours = history::our_keys(&loaded.wallet);
     in_order(h)
         .into_iter()
-        .flat_map(|t| history::entries(&loaded.wallet, h, t, opts).0)
+        .flat_map(|t| history::entries(&loaded.wallet, &ours, h, t, opts).0)
         .collect()
 }
 
@@ -290,12 +291,14 @@ pub async fn gettransaction(
     let tx = t
         .tx()
         .map_err(|e| RpcFailure::new(Code::Wallet, format!("history record: {e}")))?;
-    let (entries, amount, fee) = history::entries(&loaded.wallet, h, t, options(view, false));
+    let ours = history::our_keys(&loaded.wallet);
+    let (entries, amount, fee) =
+        history::entries(&loaded.wallet, &ours, h, t, options(view, false));
     let info = match entries.first() {
         Some(e) => e.tx.clone(),
         None => {
             // A spend of the wallet's coins paying only its change still has its info.
-            let (e, _, _) = history::entries(&loaded.wallet, h, t, options(view, true));
+            let (e, _, _) = history::entries(&loaded.wallet, &ours, h, t, options(view, true));
             e.first().map(|e| e.tx.clone()).ok_or_else(not_wallet_tx)?
         }
     };
@@ -377,17 +380,18 @@ pub async fn listsinceblock(
     }
     let opts = options(view, include_change);
     let h = &loaded.history;
+    let ours = history::our_keys(&loaded.wallet);
     let mut transactions = Vec::new();
     for t in in_order(h) {
         let d = h.depth(t, view.tip_height);
         if depth.is_none_or(|depth| d.abs() < depth) {
-            transactions.extend(history::entries(&loaded.wallet, h, t, opts).0);
+            transactions.extend(history::entries(&loaded.wallet, &ours, h, t, opts).0);
         }
     }
     let mut removed = Vec::new();
     for txid in &removed_txids {
         if let Some(t) = h.get(txid) {
-            removed.extend(history::entries(&loaded.wallet, h, t, opts).0);
+            removed.extend(history::entries(&loaded.wallet, &ours, h, t, opts).0);
         }
     }
     let last_height = i64::from(view.tip_height) + 1 - target_confirmations;
