@@ -383,3 +383,23 @@ fn lockunspent_keeps_coins_from_send_and_a_persistent_lock_survives_a_restart() 
     assert_eq!(rpc(&s, "lockunspent", json!([true])), true);
     assert_eq!(rpc(&s, "listlockunspent", json!([])), json!([]));
 }
+
+#[test]
+fn a_corrupt_history_file_is_refused_naming_it_and_a_new_wallet_starts_empty() {
+    let node = &TestNode::start(&[]);
+    let s = WalletServiceProcess::start(node, &[]);
+    rpc(&s, "createwallet", json!(["bob"]));
+    rpc(&s, "unloadwallet", json!(["bob"]));
+    let path = s.datadir.join("regtest/wallets/bob.json.history");
+    std::fs::write(&path, b"{\"version\":1,\"txs\":[{\"txid\":\"zz").expect("write");
+    let (code, message) = refused(&s, "loadwallet", json!(["bob"]));
+    assert_eq!(code, -4, "{message}");
+    assert!(
+        message.contains("bob.json.history") && message.contains("corrupt"),
+        "{message}"
+    );
+    // Nothing was loaded: the default wallet still answers alone at `/`.
+    assert_eq!(rpc(&s, "listwallets", json!([])), json!(["default"]));
+    std::fs::remove_file(&path).expect("remove");
+    rpc(&s, "loadwallet", json!(["bob"]));
+}
