@@ -399,7 +399,7 @@ pub fn entries(
     let info = WalletTxInfo {
         confirmations: depth,
         generated: tx.is_coinbase().then_some(true),
-        trusted: (depth == 0).then_some(all_inputs_ours && t.in_mempool && !t.abandoned),
+        trusted: (depth <= 0).then_some(all_inputs_ours && t.in_mempool && !t.abandoned),
         blockhash: t.mined.map(|m| m.blockhash),
         blockheight: t.mined.map(|m| m.height),
         blockindex: t.mined.map(|m| m.index),
