@@ -1879,7 +1879,8 @@ mod tests {
         let info: MiningInfo = round_trip(json!({
             "blocks": 101, "difficulty": 4.6e-10, "bits": "207fffff",
             "target": format!("{:064x}", 1), "networkhashps": 1.5, "hashespersec": 0.0,
-            "generate": false, "genproclimit": 0, "pooledtx": 0, "chain": "regtest",
+            "generate": false, "genproclimit": 0, "kernel": "sha-ni-2",
+            "kernel_reason": "set by --minerkernel", "pooledtx": 0, "chain": "regtest",
             "next": { "height": 102, "bits": "207fffff", "difficulty": 4.6e-10,
                       "target": format!("{:064x}", 1) },
             "warnings": "",
