@@ -222,6 +222,10 @@ pub const WALLET_METHODS: &[&str] = &[
 /// Bitcoin Core's wallet calls (its `src/wallet/rpc/` tables, v27), those the wallet
 /// service offers ([`WALLET_METHODS`]) among them. The node answers the others with
 /// "Method not found" saying they are wallet calls the wallet service does not offer.
+///
+/// Two of Core's utility calls are here too: `deriveaddresses` and `getdescriptorinfo`
+/// need the descriptor code, which lives with the keys in `dotcoin-wallet`, so dotcoin
+/// serves them on the wallet service and the node points there.
 pub const CORE_WALLET_METHODS: &[&str] = &[
     "abandontransaction",
     "abortrescan",
@@ -230,10 +234,12 @@ pub const CORE_WALLET_METHODS: &[&str] = &[
     "bumpfee",
     "createwallet",
     "createwalletdescriptor",
+    "deriveaddresses",
     "dumpprivkey",
     "dumpwallet",
     "encryptwallet",
     "getaddressesbylabel",
+    "getdescriptorinfo",
     "getaddressinfo",
     "getbalance",
     "getbalances",
