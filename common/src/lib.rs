@@ -12,6 +12,7 @@
 //! - [`sighash`]: what a signature commits to, and BIP340 verify (and, with the
 //!   `signing` feature, sign) helpers.
 //! - [`consensus`]: one function and one typed error per consensus rule.
+//! - [`psbt`]: BIP174/BIP371 partially signed transactions for dotcoin's transactions.
 //!
 //! This crate is a leaf: it has no async runtime, database or network code.
 
@@ -24,6 +25,8 @@ pub mod merkle;
 pub mod params;
 pub mod pow;
 pub mod primitives;
+pub mod psbt;
+pub mod psbt_rpc_types;
 pub mod rpc_types;
 pub mod sighash;
 pub mod wallet_rpc_types;

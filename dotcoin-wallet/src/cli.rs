@@ -134,6 +134,12 @@ pub enum Command {
         /// Where to write the copy.
         destination: PathBuf,
     },
+    /// Sign the PSBT in FILE (base64) with the wallet's keys, offline: no node and no
+    /// network are used. The signed PSBT replaces FILE's content and is printed.
+    Signpsbt {
+        /// The PSBT file, rewritten in place.
+        file: PathBuf,
+    },
 }
 
 /// Options spelt the Bitcoin Core way (`-regtest`, `-rpcport=18632`) are rewritten to

@@ -75,7 +75,46 @@ pub async fn execute<N: NodeApi>(
             let dest = ctx.store.backup(&mut wallet, destination)?;
             Ok(Outcome::new(Json::Str(dest.display().to_string())))
         }
+        Command::Signpsbt { file } => signpsbt(ctx, file),
     }
+}
+
+/// `signpsbt FILE`: the offline signer. Reads the wallet file and FILE, never the node.
+fn signpsbt(ctx: &Context, file: &std::path::Path) -> Result<Outcome, WalletError> {
+    use std::io::Read;
+
+    use dotcoin_common::psbt::{Psbt, MAX_PSBT_SIZE};
+    // Base64 of the largest PSBT, and some room for whitespace: read no more than that.
+    let limit = (MAX_PSBT_SIZE / 3 * 4 + 4096) as u64;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .map_err(|e| WalletError::io("cannot open", file, e))?
+        .take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| WalletError::io("cannot read", file, e))?;
+    if text.len() as u64 > limit {
+        return Err(WalletError::BadPsbt(format!(
+            "{} is larger than any PSBT ({limit} bytes of base64)",
+            file.display()
+        )));
+    }
+    let mut psbt =
+        Psbt::from_base64(text.trim()).map_err(|e| WalletError::BadPsbt(e.to_string()))?;
+    let mut wallet = ctx.store.load(ctx.network)?;
+    unlock(ctx, &mut wallet, "signpsbt")?;
+    let signed = crate::psbt::sign(&wallet, &mut psbt)?;
+    let b64 = psbt.to_base64();
+    crate::persist::write_atomic(
+        file,
+        format!("{b64}\n").as_bytes(),
+        crate::persist::Mode::Replace,
+    )
+    .map_err(|e| WalletError::io("cannot write", file, e))?;
+    Ok(Outcome::new(Json::obj([
+        ("psbt", Json::Str(b64)),
+        ("complete", Json::Bool(signed.all_signed)),
+        ("signed_inputs", Json::Int(signed.signed as i64)),
+    ])))
 }
 
 /// Unlocks an encrypted wallet with the passphrase from `ctx`; a no-op otherwise.

@@ -15,6 +15,7 @@
 //! - [`passphrase`]: `--passphrase-file` or a no-echo terminal prompt.
 //! - [`commands`]: one function per command, tying the above together.
 //! - [`cli`] and [`output`]: the command line in, JSON and messages out.
+//! - [`psbt`]: the PSBT updater and signer (`walletprocesspsbt`, `signpsbt`).
 //! - [`service`]: `dotcoin-wallet serve`, the same wallets behind Bitcoin Core's wallet
 //!   RPCs on a port of their own, following the node's chain.
 
@@ -30,6 +31,7 @@ pub mod node;
 pub mod output;
 pub mod passphrase;
 pub mod persist;
+pub mod psbt;
 pub mod service;
 pub mod txbuild;
 pub mod wallet;

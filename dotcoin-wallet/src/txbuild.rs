@@ -52,6 +52,66 @@ pub fn build_and_sign(
     subtract_fee: bool,
     keys: &[Keypair],
 ) -> Result<Built, WalletError> {
+    build_with(
+        coins,
+        payments,
+        change_pubkey,
+        fee_rate,
+        subtract_fee,
+        &mut |tx, spent| {
+            let signed =
+                sign_transaction(tx, spent, keys).map_err(|e| WalletError::Build(e.to_string()))?;
+            if signed != tx.inputs.len() {
+                return Err(WalletError::Build(format!(
+                    "signed {signed} of {} inputs: a key is missing",
+                    tx.inputs.len()
+                )));
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Builds an unsigned transaction as [`build_and_sign`] would sign it: the fee is for
+/// the signed size (each input's 64-byte signature counted), every witness left empty,
+/// for a PSBT's signer to fill.
+pub fn build_unsigned(
+    coins: &[Coin],
+    payments: &[Payment],
+    change_pubkey: PubKey,
+    fee_rate: FeeRate,
+    subtract_fee: bool,
+) -> Result<Built, WalletError> {
+    let mut built = build_with(
+        coins,
+        payments,
+        change_pubkey,
+        fee_rate,
+        subtract_fee,
+        // A signature's placeholder: the size, not the bytes, sets the fee.
+        &mut |tx, _| {
+            for input in &mut tx.inputs {
+                input.witness = vec![0; 64];
+            }
+            Ok(())
+        },
+    )?;
+    for input in &mut built.tx.inputs {
+        input.witness.clear();
+    }
+    Ok(built)
+}
+
+/// The one build loop: `sign` fills the witnesses of a candidate transaction (given the
+/// spent outputs), whose signed size then sets the fee.
+fn build_with(
+    coins: &[Coin],
+    payments: &[Payment],
+    change_pubkey: PubKey,
+    fee_rate: FeeRate,
+    subtract_fee: bool,
+    sign: &mut dyn FnMut(&mut Transaction, &[TxOut]) -> Result<(), WalletError>,
+) -> Result<Built, WalletError> {
     if payments.is_empty() || coins.is_empty() {
         return Err(WalletError::Build("no payments or no coins".into()));
     }
@@ -125,14 +185,7 @@ pub fn build_and_sign(
             outputs,
             lock_time: 0,
         };
-        let signed = sign_transaction(&mut tx, &spent, keys)
-            .map_err(|e| WalletError::Build(e.to_string()))?;
-        if signed != tx.inputs.len() {
-            return Err(WalletError::Build(format!(
-                "signed {signed} of {} inputs: a key is missing",
-                tx.inputs.len()
-            )));
-        }
+        sign(&mut tx, &spent)?;
         let required = fee_of(tx.size() as u64);
         let out_total: i128 = tx.outputs.iter().map(|o| sat(o.value)).sum();
         let actual = total_in - out_total;

@@ -796,6 +796,36 @@ impl Wallet {
         utxos: &[AddressUtxo],
         request: &SendRequest,
     ) -> Result<PreparedSend, WalletError> {
+        let chosen = self.choose_coins(utxos, request)?;
+        let keys = self.keypairs(&chosen.iter().map(|c| c.output.pubkey).collect::<Vec<_>>())?;
+        let change_pubkey = self.next_pool_pubkey()?;
+        let payments = payments_of(request);
+        let built = txbuild::build_and_sign(
+            &chosen,
+            &payments,
+            change_pubkey,
+            request.fee_rate,
+            request.subtract_fee,
+            &keys,
+        )?;
+        let change = match built.change {
+            Some(_) => Some(self.issue(change_pubkey, Purpose::Change, "")?),
+            None => None,
+        };
+        Ok(PreparedSend {
+            tx: built.tx,
+            fee: built.fee,
+            change,
+        })
+    }
+
+    /// The coins a payment spends: checks the request, then selects among the wallet's
+    /// spendable outputs of `utxos`, confirmed ones first.
+    fn choose_coins(
+        &self,
+        utxos: &[AddressUtxo],
+        request: &SendRequest,
+    ) -> Result<Vec<Coin>, WalletError> {
         if request.fee_rate < MIN_FEE_RATE {
             return Err(WalletError::FeeRateTooLow(request.fee_rate));
         }
@@ -863,35 +893,102 @@ impl Wallet {
                 fee: e.needed.checked_sub(target).unwrap_or(Amount::ZERO),
                 balance,
             })?;
+        Ok(chosen)
+    }
 
-        let keys = self.keypairs(&chosen.iter().map(|c| c.output.pubkey).collect::<Vec<_>>())?;
-        let change_pubkey = self.next_pool_pubkey()?;
-        let payments: Vec<Payment> = request
-            .payments
-            .iter()
-            .map(|(a, amount)| Payment {
-                pubkey: a.pubkey,
-                amount: *amount,
-            })
-            .collect();
-        let built = txbuild::build_and_sign(
+    /// Like [`Wallet::prepare_send`] but unsigned, for a PSBT: needs no private key (a
+    /// locked wallet can fund). With `preset`, exactly those outpoints are spent (each
+    /// must be the wallet's and unspent); otherwise coins are selected. Change goes to
+    /// `change_to`, or to a key drawn from the keypool.
+    pub fn prepare_unsigned(
+        &mut self,
+        utxos: &[AddressUtxo],
+        request: &SendRequest,
+        preset: Option<&[dotcoin_common::OutPoint]>,
+        change_to: Option<PubKey>,
+    ) -> Result<PreparedUnsigned, WalletError> {
+        let chosen = match preset {
+            None => self.choose_coins(utxos, request)?,
+            Some(outpoints) => {
+                let mut coins = Vec::with_capacity(outpoints.len());
+                for op in outpoints {
+                    let u = utxos
+                        .iter()
+                        .find(|u| u.txid == op.txid && u.output_index == op.vout)
+                        .filter(|u| !u.spent_in_mempool)
+                        .ok_or_else(|| {
+                            WalletError::Build(format!(
+                                "Insufficient funds: input {}:{} is not an unspent output of this wallet",
+                                op.txid, op.vout
+                            ))
+                        })?;
+                    let pubkey = self
+                        .record(&u.address)
+                        .and_then(|r| parse_pubkey(&r.pubkey))
+                        .ok_or_else(|| {
+                            WalletError::Build(format!(
+                                "input {}:{} is not the wallet's",
+                                op.txid, op.vout
+                            ))
+                        })?;
+                    coins.push(Coin {
+                        outpoint: *op,
+                        output: TxOut {
+                            value: Amount::from_sat(u.satoshis),
+                            pubkey,
+                        },
+                    });
+                }
+                coins
+            }
+        };
+        let change_pubkey = match change_to {
+            Some(key) => key,
+            None => self.next_pool_pubkey()?,
+        };
+        let built = txbuild::build_unsigned(
             &chosen,
-            &payments,
+            &payments_of(request),
             change_pubkey,
             request.fee_rate,
             request.subtract_fee,
-            &keys,
         )?;
-        let change = match built.change {
-            Some(_) => Some(self.issue(change_pubkey, Purpose::Change, "")?),
-            None => None,
+        let change = match (built.change, change_to) {
+            (None, _) => None,
+            (Some(_), Some(key)) => Some(Address::new(self.file.network, key)),
+            (Some(_), None) => Some(self.issue(change_pubkey, Purpose::Change, "")?),
         };
-        Ok(PreparedSend {
+        Ok(PreparedUnsigned {
             tx: built.tx,
             fee: built.fee,
             change,
+            spent: chosen.iter().map(|c| c.output).collect(),
         })
     }
+}
+
+/// An unsigned, funded transaction: what a PSBT is made of.
+#[derive(Debug, Clone)]
+pub struct PreparedUnsigned {
+    /// The transaction, witnesses empty; payments in order, then change if any.
+    pub tx: Transaction,
+    /// Its fee once signed.
+    pub fee: Amount,
+    /// The change address, if there is change (the last output).
+    pub change: Option<Address>,
+    /// The outputs it spends, in input order.
+    pub spent: Vec<TxOut>,
+}
+
+fn payments_of(request: &SendRequest) -> Vec<Payment> {
+    request
+        .payments
+        .iter()
+        .map(|(a, amount)| Payment {
+            pubkey: a.pubkey,
+            amount: *amount,
+        })
+        .collect()
 }
 
 fn keypair_from_hex(secret: &str) -> Option<Keypair> {

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use dotcoin_functional_tests::{
     assert_ran, install_once, python_bitcoinlib, test_keypair, thirdparty_dir, TestNode,
+    WalletServiceProcess,
 };
 
 const NPM_PACKAGE: &str = "bitcoin-core@5.0.0";
@@ -120,4 +121,82 @@ fn npm_bitcoin_core_client_drives_the_wallet_service() {
         .output()
         .expect("run node");
     assert_ran("npm bitcoin-core against the wallet service", &out);
+}
+
+/// A node and a wallet service for the PSBT scripts, with each one's `user:password`.
+fn node_and_wallet_service() -> (TestNode, WalletServiceProcess, String, String) {
+    let node = TestNode::start(&[]);
+    let service = WalletServiceProcess::start(&node, &[]);
+    let wallet_cookie = std::fs::read_to_string(service.cookie_file()).expect("wallet cookie");
+    let node_cookie = std::fs::read_to_string(node.datadir().join(".cookie")).expect("cookie");
+    (
+        node,
+        service,
+        node_cookie.trim().to_owned(),
+        wallet_cookie.trim().to_owned(),
+    )
+}
+
+#[test]
+fn python_bitcoinlib_rawproxy_psbt_calls() {
+    let dir = python_bitcoinlib();
+    let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
+    let (_, payee) = test_keypair();
+    let out = Command::new("python3")
+        .arg(script("psbt_rawproxy.py"))
+        .env("PYTHONPATH", &dir)
+        .env(
+            "WALLET_URL",
+            format!("http://{wallet_auth}@127.0.0.1:{}", service.port),
+        )
+        .env(
+            "NODE_URL",
+            format!("http://{node_auth}@127.0.0.1:{}", node.rpc_port),
+        )
+        .env("DOTCOIN_ADDRESS", &payee)
+        .output()
+        .expect("run python3");
+    assert_ran("python-bitcoinlib's RawProxy (PSBT)", &out);
+}
+
+#[test]
+fn npm_bitcoin_core_client_psbt_calls() {
+    let dir = thirdparty_dir("node");
+    install_once(
+        &dir.join("node_modules")
+            .join("bitcoin-core")
+            .join("package.json"),
+        NPM_PACKAGE,
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .arg(NPM_PACKAGE),
+    );
+    let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
+    let split = |auth: &str| {
+        let (u, p) = auth.split_once(':').expect("user:password");
+        (u.to_owned(), p.to_owned())
+    };
+    let (node_user, node_password) = split(&node_auth);
+    let (wallet_user, wallet_password) = split(&wallet_auth);
+    let (_, payee) = test_keypair();
+    let out = Command::new("node")
+        .arg(script("psbt-bitcoin-core.js"))
+        .env("NODE_PATH", dir.join("node_modules"))
+        .env("NODE_HOST", format!("http://127.0.0.1:{}", node.rpc_port))
+        .env("NODE_USER", node_user)
+        .env("NODE_PASSWORD", node_password)
+        .env("WALLET_HOST", format!("http://127.0.0.1:{}", service.port))
+        .env("WALLET_USER", wallet_user)
+        .env("WALLET_PASSWORD", wallet_password)
+        .env("DOTCOIN_ADDRESS", &payee)
+        .output()
+        .expect("run node");
+    assert_ran("npm bitcoin-core (PSBT)", &out);
 }

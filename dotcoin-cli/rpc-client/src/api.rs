@@ -196,6 +196,19 @@ pub const CLI_METHODS: &[CliMethod] = &[
     node("getblockpropagation", &[("blockhash", Str)]),
     node("gettxpropagation", &[("txid", Str)]),
     node("listblockpropagation", &[]),
+    node("analyzepsbt", &[("psbt", Str)]),
+    node("combinepsbt", &[("txs", Json)]),
+    node(
+        "converttopsbt",
+        &[
+            ("hexstring", Str),
+            ("permitsigdata", Json),
+            ("iswitness", Json),
+        ],
+    ),
+    node("decodepsbt", &[("psbt", Str)]),
+    node("finalizepsbt", &[("psbt", Str), ("extract", Json)]),
+    node("utxoupdatepsbt", &[("psbt", Str), ("descriptors", Json)]),
     wallet("backupwallet", &[("destination", Str)]),
     wallet(
         "createwallet",
@@ -335,6 +348,26 @@ pub const CLI_METHODS: &[CliMethod] = &[
     ),
     wallet("listlockunspent", &[]),
     wallet("abandontransaction", &[("txid", Str)]),
+    wallet(
+        "walletcreatefundedpsbt",
+        &[
+            ("inputs", Json),
+            ("outputs", Json),
+            ("locktime", Json),
+            ("options", Json),
+            ("bip32derivs", Json),
+        ],
+    ),
+    wallet(
+        "walletprocesspsbt",
+        &[
+            ("psbt", Str),
+            ("sign", Json),
+            ("sighashtype", Str),
+            ("bip32derivs", Json),
+            ("finalize", Json),
+        ],
+    ),
 ];
 
 /// The entry of `service`'s method `name`.

@@ -214,9 +214,11 @@ pub const WALLET_METHODS: &[&str] = &[
     "sendtoaddress",
     "signrawtransactionwithwallet",
     "unloadwallet",
+    "walletcreatefundedpsbt",
     "walletlock",
     "walletpassphrase",
     "walletpassphrasechange",
+    "walletprocesspsbt",
 ];
 
 /// Bitcoin Core's wallet calls (its `src/wallet/rpc/` tables, v27), those the wallet

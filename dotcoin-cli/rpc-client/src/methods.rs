@@ -7,6 +7,10 @@
 //! Each method is one line of a `typed_methods!` table, which also lists the RPC names the
 //! client covers; the contract tests hold those lists equal to what the servers register.
 
+use dotcoin_common::psbt_rpc_types::{
+    AnalyzePsbtResult, DecodePsbtResult, FinalizePsbtResult, WalletCreateFundedPsbtResult,
+    WalletProcessPsbtResult,
+};
 use dotcoin_common::rpc_types::{
     AddedNodeInfo, AddressBalance, AddressUtxo, BannedEntry, BlockHeaderVerbose, BlockStats,
     BlockTemplate, BlockchainInfo, ChainTipInfo, ChainTxStats, DecodedTx, DeploymentInfo,
@@ -296,6 +300,19 @@ typed_methods! {
 
     /// `listblockpropagation`: every block first-seen record kept, oldest first.
     "listblockpropagation" => fn listblockpropagation(&self) -> Vec<serde_json::Value> = [];
+
+    /// `decodepsbt <psbt>`.
+    "decodepsbt" => fn decodepsbt(&self, psbt: &str) -> DecodePsbtResult = [psbt];
+    /// `combinepsbt <txs>`: merges PSBTs of one transaction.
+    "combinepsbt" => fn combinepsbt(&self, txs: &[String]) -> String = [txs];
+    /// `finalizepsbt <psbt>`: finalizes, and extracts when complete.
+    "finalizepsbt" => fn finalizepsbt(&self, psbt: &str) -> FinalizePsbtResult = [psbt];
+    /// `analyzepsbt <psbt>`: what the PSBT needs next.
+    "analyzepsbt" => fn analyzepsbt(&self, psbt: &str) -> AnalyzePsbtResult = [psbt];
+    /// `utxoupdatepsbt <psbt>`: fills in spent outputs from the UTXO set and mempool.
+    "utxoupdatepsbt" => fn utxoupdatepsbt(&self, psbt: &str) -> String = [psbt];
+    /// `converttopsbt <hex>`: a PSBT of an unsigned raw transaction.
+    "converttopsbt" => fn converttopsbt(&self, hexstring: &str) -> String = [hexstring];
 }
 
 typed_methods! {
@@ -399,6 +416,11 @@ typed_methods! {
 
     /// `abandontransaction <txid>`.
     "abandontransaction" => fn abandontransaction(&self, txid: &Txid) -> () = [txid];
+
+    /// `walletcreatefundedpsbt [] <outputs> 0 <options>`: funds a payment, unsigned.
+    "walletcreatefundedpsbt" => fn walletcreatefundedpsbt(&self, outputs: &serde_json::Value, options: &serde_json::Value) -> WalletCreateFundedPsbtResult = [[], outputs, 0, options];
+    /// `walletprocesspsbt <psbt>`: fills in, signs and finalizes what the wallet can.
+    "walletprocesspsbt" => fn walletprocesspsbt(&self, psbt: &str) -> WalletProcessPsbtResult = [psbt];
 }
 
 impl RpcClient {

@@ -65,7 +65,9 @@ pub fn rpc_for(command: &Command) -> Result<Option<(&'static str, Value)>, Walle
         Command::Create { .. }
         | Command::Listaddresses
         | Command::Encrypt
-        | Command::Serve { .. } => return Ok(None),
+        | Command::Serve { .. }
+        // Signing offline never goes through a service.
+        | Command::Signpsbt { .. } => return Ok(None),
     }))
 }
 

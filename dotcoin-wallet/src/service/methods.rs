@@ -31,7 +31,7 @@ use dotcoin_common::wallet_rpc_types::{
 };
 use dotcoin_common::{encode, Address, Amount, FeeRate, Transaction, TxOut, Txid};
 use dotcoin_rpc_server::arg::{
-    AnyJson, Dot, DotMap, FromParam, HashArg, Hex, Int, JsonArray, JsonObject, ParamError,
+    AnyJson, Dot, DotMap, FromParam, HashArg, Hex, Int, Json, JsonArray, JsonObject, ParamError,
     SatPerVb, StrictBool, Text, TextList,
 };
 use dotcoin_rpc_server::declare::{self, arg, opt_arg, Arg};
@@ -386,6 +386,59 @@ pub const METHODS: &[WalletMethod] = &[
         ],
     },
     WalletMethod {
+        name: "walletcreatefundedpsbt",
+        args: &[
+            opt_arg::<JsonArray<super::spend::PsbtInputArg>>(
+                "inputs",
+                "[]",
+                "Leave empty to add inputs automatically: [{\"txid\":\"hex\",\"vout\":n},...]",
+            ),
+            arg::<Json<serde_json::Value>>(
+                "outputs",
+                "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT",
+            ),
+            opt_arg::<Int>("locktime", "0", "Raw locktime"),
+            opt_arg::<JsonObject<serde_json::Map<String, serde_json::Value>>>(
+                "options",
+                "{}",
+                "add_inputs, include_unsafe, changeAddress, changePosition, change_type, \
+                 includeWatching, lockUnspents, fee_rate (sat/vB), feeRate (DOT/kvB), \
+                 subtractFeeFromOutputs, replaceable, conf_target, estimate_mode",
+            ),
+            opt_arg::<StrictBool>(
+                "bip32derivs",
+                "true",
+                "Include BIP 32 derivation paths for public keys if we know them",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "walletprocesspsbt",
+        args: &[
+            arg::<Text>("psbt", "The transaction base64 string"),
+            opt_arg::<StrictBool>(
+                "sign",
+                "true",
+                "Also sign the transaction when updating (requires wallet to be unlocked)",
+            ),
+            opt_arg::<Text>(
+                "sighashtype",
+                "\"DEFAULT\"",
+                "The signature hash type: \"DEFAULT\" or \"ALL\"",
+            ),
+            opt_arg::<StrictBool>(
+                "bip32derivs",
+                "true",
+                "Include BIP 32 derivation paths for public keys if we know them",
+            ),
+            opt_arg::<StrictBool>(
+                "finalize",
+                "true",
+                "Also finalize inputs if possible",
+            ),
+        ],
+    },
+    WalletMethod {
         name: "getdescriptorinfo",
         args: &[arg::<Text>("descriptor", "The descriptor")],
     },
@@ -472,7 +525,7 @@ impl From<ParamError> for RpcFailure {
 /// A call's positional parameters, decoded in order as the types the table declares,
 /// through the same checks the wire ran (so a call that bypassed the wire gets the same
 /// errors, naming the parameter).
-struct Args {
+pub(super) struct Args {
     method: &'static str,
     table: &'static [Arg],
     given: Vec<serde_json::Value>,
@@ -494,7 +547,7 @@ impl Args {
     }
 
     /// The next parameter; `None` when not given or `null`.
-    fn opt<T: FromParam>(&mut self) -> RpcResult<Option<T>> {
+    pub(super) fn opt<T: FromParam>(&mut self) -> RpcResult<Option<T>> {
         let i = self.next;
         self.next += 1;
         let arg = self.table.get(i).unwrap_or_else(|| {
@@ -517,7 +570,7 @@ impl Args {
     }
 
     /// The next parameter, required.
-    fn req<T: FromParam>(&mut self) -> RpcResult<T> {
+    pub(super) fn req<T: FromParam>(&mut self) -> RpcResult<T> {
         let name = self.table.get(self.next).map_or("", |a| a.name);
         self.opt()?.ok_or_else(|| {
             RpcFailure::new(Code::Misc, format!("missing required parameter '{name}'"))
@@ -527,10 +580,10 @@ impl Args {
 
 /// What a handler is given: the service, the wallet named by the request's endpoint (if
 /// any) and the call's parameters.
-struct Call {
-    svc: Arc<Service>,
+pub(super) struct Call {
+    pub(super) svc: Arc<Service>,
     endpoint: Option<String>,
-    args: Args,
+    pub(super) args: Args,
 }
 
 /// Registers `name`, answered by `handler` with a typed result.
@@ -559,8 +612,11 @@ where
 
 /// Registers `name`, a call on one wallet: the wallet the request's endpoint names (or
 /// the only one loaded) is found first, as Core does before reading the parameters.
-fn register_wallet<R, F, Fut>(module: &mut RpcModule<Service>, name: &'static str, handler: F)
-where
+pub(super) fn register_wallet<R, F, Fut>(
+    module: &mut RpcModule<Service>,
+    name: &'static str,
+    handler: F,
+) where
     R: Serialize + Clone + Send + 'static,
     F: Fn(Call, WalletHandle) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = RpcResult<R>> + Send + 'static,
@@ -873,11 +929,12 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let txid: HashArg<Txid> = c.args.req()?;
         super::history::abandontransaction(&c.svc, &w, txid.0).await
     });
+    super::spend::register(&mut m);
     m
 }
 
 /// A boolean's value, or its default when not given.
-fn flag(f: Option<StrictBool>, default: bool) -> bool {
+pub(super) fn flag(f: Option<StrictBool>, default: bool) -> bool {
     f.map_or(default, |f| f.0)
 }
 
@@ -1007,7 +1064,7 @@ async fn getrawchangeaddress(
 }
 
 /// The wallet's outputs as the node sees them now.
-async fn utxos(svc: &Service, wallet: &wallet::Wallet) -> RpcResult<Vec<AddressUtxo>> {
+pub(super) async fn utxos(svc: &Service, wallet: &wallet::Wallet) -> RpcResult<Vec<AddressUtxo>> {
     Ok(node::address_utxos(&svc.node, &wallet.watched_addresses()).await?)
 }
 
@@ -1225,7 +1282,11 @@ fn script_of(address: &str, network: dotcoin_common::Network) -> ScriptPubKey {
 
 /// Core's checks of `conf_target` and `estimate_mode` (there is no fee estimation here:
 /// they are accepted, and refused beside an explicit `fee_rate` as Core does).
-fn check_estimate_mode(conf: Option<Int>, mode: Option<&str>, has_rate: bool) -> RpcResult<()> {
+pub(super) fn check_estimate_mode(
+    conf: Option<Int>,
+    mode: Option<&str>,
+    has_rate: bool,
+) -> RpcResult<()> {
     let conf = conf.map_or(0, |c| c.0);
     if conf < 0 {
         return Err(RpcFailure::new(

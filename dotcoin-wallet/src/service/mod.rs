@@ -40,6 +40,7 @@ pub mod locks;
 pub mod methods;
 pub mod metrics;
 pub mod params;
+pub mod spend;
 pub mod unspent;
 pub mod wire;
 

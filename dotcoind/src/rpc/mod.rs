@@ -17,6 +17,7 @@ pub mod mining;
 pub mod network;
 pub mod plugin;
 pub mod propagation;
+pub mod psbt;
 pub mod rawtx;
 pub mod spec;
 pub mod subscriptions;
@@ -80,6 +81,7 @@ pub const SERVER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3
 
 /// All plugins merged into one module.
 pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
+    use self::psbt::PsbtRpcServer;
     use address::AddressIndexRpcServer;
     use blockchain::BlockchainRpcServer;
     use control::ControlRpcServer;
@@ -103,9 +105,10 @@ pub fn build_module(ctx: RpcContext) -> RpcModule<()> {
         module.merge(plugin::PluginRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(subscriptions::SubscriptionsRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(network::NetworkRpcImpl::new(ctx.clone()).into_rpc()),
-        module.merge(util::UtilRpcImpl::new(ctx).into_rpc()),
+        module.merge(util::UtilRpcImpl::new(ctx.clone()).into_rpc()),
         module.merge(zmq::ZmqRpcImpl.into_rpc()),
         module.merge(propagation::PropagationRpcImpl::new(ctx_propagation).into_rpc()),
+        module.merge(psbt::PsbtRpcImpl::new(ctx.clone()).into_rpc()),
     ];
     for m in merges {
         m.expect("method names are unique across plugins");

@@ -1240,6 +1240,88 @@ pub const SPECS: &[MethodSpec] = &[
         returns: arr("One getblockpropagation object per block", &[]),
         example: &[],
     },
+    // == Rawtransactions: PSBT ==
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "analyzepsbt",
+        desc: "Analyzes and provides information about the current status of a PSBT and its inputs",
+        args: &[arg::<Text>("psbt", "A base64 string of a PSBT")],
+        returns: obj("", &[
+            ("inputs", "json array", "has_utxo, is_final, missing {signatures}, next: per input"),
+            ("estimated_vsize", "numeric", "Estimated size of the final signed transaction"),
+            ("estimated_feerate", "numeric", "Estimated feerate of the final signed transaction in DOT/kvB"),
+            ("fee", "numeric", "The transaction fee paid, once every spent output is known"),
+            ("next", "string", "Role of the next person that this psbt needs to go to"),
+            ("error", "string", "Error message (if there is one)"),
+        ]),
+        example: &["\"psbt\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "combinepsbt",
+        desc: "Combine multiple partially signed transactions into one transaction.\n\
+               Implements the Combiner role.",
+        args: &[arg::<TextList>("txs", "The base64 strings of partially signed transactions")],
+        returns: ret("string", "The base64-encoded partially signed transaction"),
+        example: &["[\"mybase64_1\", \"mybase64_2\"]"],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "converttopsbt",
+        desc: "Converts a network serialized transaction to a PSBT.",
+        args: &[
+            arg::<Hex>("hexstring", "The hex string of a raw transaction"),
+            opt_arg::<Flag>("permitsigdata", "false", "If true, any signatures in the input will be discarded and conversion will continue"),
+            opt_arg::<Flag>("iswitness", "depends on heuristic tests", "Accepted; dotcoin transactions have one encoding"),
+        ],
+        returns: ret("string", "The resulting raw transaction (base64-encoded string)"),
+        example: &["\"rawtransaction\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "decodepsbt",
+        desc: "Return a JSON object representing the serialized, base64-encoded partially signed transaction.",
+        args: &[arg::<Text>("psbt", "The PSBT base64 string")],
+        returns: obj("", &[
+            ("tx", "json object", "The decoded network-serialized unsigned transaction"),
+            ("global_xpubs", "json array", "Always empty: global xpubs are kept as unknown pairs"),
+            ("psbt_version", "numeric", "The PSBT version number"),
+            ("proprietary", "json array", "The global proprietary map"),
+            ("unknown", "json object", "The unknown global fields"),
+            ("inputs", "json array", "witness_utxo, final_scriptwitness, taproot_key_path_sig, taproot_bip32_derivs, taproot_internal_key, unknown, proprietary"),
+            ("outputs", "json array", "taproot_internal_key, taproot_bip32_derivs, unknown, proprietary"),
+            ("fee", "numeric", "The transaction fee paid if all UTXOs slots in the PSBT have been filled"),
+        ]),
+        example: &["\"psbt\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "finalizepsbt",
+        desc: "Finalize the inputs of a PSBT. If the transaction is fully signed, it will produce a\n\
+               network serialized transaction which can be broadcast with sendrawtransaction. Otherwise a PSBT will be\n\
+               created which has the final_scriptwitness fields filled for inputs that are complete.",
+        args: &[
+            arg::<Text>("psbt", "A base64 string of a PSBT"),
+            opt_arg::<Flag>("extract", "true", "If true and the transaction is complete, extract and return the complete transaction in normal network serialization instead of the PSBT."),
+        ],
+        returns: obj("", &[
+            ("psbt", "string", "The base64-encoded partially signed transaction if not extracted"),
+            ("hex", "string", "The hex-encoded network transaction if extracted"),
+            ("complete", "boolean", "If the transaction has a complete set of signatures"),
+        ]),
+        example: &["\"psbt\""],
+    },
+    MethodSpec {
+        category: "Rawtransactions",
+        name: "utxoupdatepsbt",
+        desc: "Updates all inputs of a PSBT with the outputs they spend, from the UTXO set or the mempool.",
+        args: &[
+            arg::<Text>("psbt", "A base64 string of a PSBT"),
+            opt_arg::<JsonArray<AnyJson>>("descriptors", "[]", "Not supported: must be empty"),
+        ],
+        returns: ret("string", "The base64-encoded partially signed transaction with inputs updated"),
+        example: &["\"psbt\""],
+    },
 ];
 
 /// The built-in definition of `method`, if it has one.
