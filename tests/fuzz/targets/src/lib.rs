@@ -19,15 +19,18 @@
 //! - [`rpc`]: the node's RPC parameter parsers ([`rpc_params`]) and `dotcoin-cli`'s
 //!   argument parsing ([`cli_args`]).
 //! - [`wallet`]: the wallet file loader ([`wallet_file`]).
+//! - [`psbt`]: the PSBT parser and its key-less roles ([`psbt()`]).
 //! - [`seeds`]: valid inputs for each target, written to the corpus by an ignored test.
 
 pub mod chain;
+pub mod psbt;
 pub mod rpc;
 pub mod seeds;
 pub mod wallet;
 pub mod wire;
 
 pub use chain::{block, getheaders, headers, transaction};
+pub use psbt::psbt;
 pub use rpc::{cli_args, rpc_params};
 pub use wallet::wallet_file;
 pub use wire::{frame, message};
@@ -47,4 +50,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rpc_params", rpc_params),
     ("cli_args", cli_args),
     ("wallet_file", wallet_file),
+    ("psbt", psbt),
 ];

@@ -95,7 +95,50 @@ pub fn all() -> Vec<Seed> {
     for (name, json) in wallet_files() {
         add("wallet_file", &name, json);
     }
+    for (name, bytes) in psbts(&samples) {
+        add("psbt", &name, bytes);
+    }
     seeds
+}
+
+/// PSBTs of a sample transaction: unsigned, and with every known field and an unknown
+/// and a proprietary pair.
+fn psbts(samples: &Samples) -> Vec<(String, Vec<u8>)> {
+    use dotcoin_common::psbt::{KeySource, Psbt, TapDerivation};
+    let (_, tx) = samples
+        .txs
+        .iter()
+        .find(|(_, t)| !t.is_coinbase())
+        .expect("a spend among the samples");
+    let bare = Psbt::from_unsigned_tx(tx.clone());
+    let mut full = bare.clone();
+    for (i, input) in full.inputs.iter_mut().enumerate() {
+        input.witness_utxo = Some(pay(1, 1000));
+        input.tap_internal_key = Some(pay(1, 1000).pubkey);
+        input.tap_key_sig = Some([7; 64]);
+        input.tap_bip32_derivation.insert(
+            pay(1, 1000).pubkey,
+            TapDerivation {
+                leaf_hashes: vec![[3; 32]],
+                source: KeySource {
+                    fingerprint: [1, 2, 3, 4],
+                    path: vec![0x8000_0056, 0x8000_0001, 0x8000_0000, 0, i as u32],
+                },
+            },
+        );
+        input
+            .unknown
+            .insert(vec![0xFC, 2, b'd', b'c', 0, 9], vec![1]);
+    }
+    if let Some(output) = full.outputs.first_mut() {
+        output.tap_internal_key = Some(pay(2, 1).pubkey);
+        output.unknown.insert(vec![0x42], vec![0; 3]);
+    }
+    full.version = Some(0);
+    vec![
+        ("unsigned".to_owned(), bare.serialize()),
+        ("every-field".to_owned(), full.serialize()),
+    ]
 }
 
 /// Transactions and blocks the seeds are made of.

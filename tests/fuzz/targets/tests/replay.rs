@@ -113,6 +113,7 @@ fn decodes(seed: &Seed) -> bool {
         "wallet_file" => Network::ALL
             .into_iter()
             .any(|n| dotcoin_wallet::persist::decode(b, n).is_ok()),
+        "psbt" => dotcoin_common::psbt::Psbt::deserialize(b).is_ok(),
         other => panic!("seed for unknown target {other}"),
     }
 }
