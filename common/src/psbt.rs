@@ -949,11 +949,20 @@ mod tests {
             ),
             (
                 {
-                    let mut b = raw(&[(&[0], &t)], &[&[], &[]]);
+                    let mut b = raw(&[(&[0], &t)], &[&[], &[(&[0x42], &[1])]]);
                     b.pop();
                     b
                 },
                 "Separator is missing at the end of an output map",
+            ),
+            (
+                // No bytes at all for the last map: Core counts the maps, as here.
+                {
+                    let mut b = raw(&[(&[0], &t)], &[&[], &[]]);
+                    b.pop();
+                    b
+                },
+                "Outputs provided does not match the number of outputs in transaction.",
             ),
             (b"psbt\xff\x01\x00".to_vec(), "unexpected end of input"),
             (
