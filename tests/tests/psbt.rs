@@ -266,7 +266,7 @@ fn the_nodes_psbt_calls_and_their_errors() {
             "decodepsbt",
             json!(["cHNidP8A"]),
             -22,
-            "TX decode failed Separator is missing",
+            "TX decode failed No unsigned transaction was provided",
         ),
         (
             "combinepsbt",
