@@ -201,6 +201,7 @@ fn every_typed_method_decodes_what_the_servers_answer() {
         )
         .await;
         assert!(!unsigned.is_empty());
+        ok(&mut c, "converttopsbt", n.converttopsbt(&unsigned)).await;
         ok(
             &mut c,
             "getaddressutxos",
@@ -292,6 +293,47 @@ fn every_typed_method_decodes_what_the_servers_answer() {
         .await;
         let many = BTreeMap::from([(change.clone(), Amount::from_sat(50_000_000))]);
         ok(&mut wc, "sendmany", w.sendmany(&many)).await;
+        // The PSBT round: funded by the wallet, read and checked by the node, signed by the
+        // wallet, finalized by the node.
+        let funded = ok(
+            &mut wc,
+            "walletcreatefundedpsbt",
+            w.walletcreatefundedpsbt(
+                &serde_json::json!([{ change.clone(): 0.25 }]),
+                &serde_json::json!({}),
+            ),
+        )
+        .await;
+        ok(&mut c, "decodepsbt", n.decodepsbt(&funded.psbt)).await;
+        ok(&mut c, "analyzepsbt", n.analyzepsbt(&funded.psbt)).await;
+        let updated = ok(&mut c, "utxoupdatepsbt", n.utxoupdatepsbt(&funded.psbt)).await;
+        let combined = ok(
+            &mut c,
+            "combinepsbt",
+            n.combinepsbt(&[funded.psbt.clone(), updated]),
+        )
+        .await;
+        // Descriptors: BIP386's x-only key as Core's rawtr(), with its checksum.
+        let info = ok(
+            &mut wc,
+            "getdescriptorinfo",
+            w.getdescriptorinfo(
+                "rawtr(a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd)",
+            ),
+        )
+        .await;
+        assert!(!info.isrange && info.descriptor.ends_with(&info.checksum));
+        let derived = ok(
+            &mut wc,
+            "deriveaddresses",
+            w.deriveaddresses(&info.descriptor, None),
+        )
+        .await;
+        assert_eq!(derived.len(), 1);
+        let signed = ok(&mut wc, "walletprocesspsbt", w.walletprocesspsbt(&combined)).await;
+        assert!(signed.complete, "{signed:?}");
+        let done = ok(&mut c, "finalizepsbt", n.finalizepsbt(&signed.psbt)).await;
+        assert!(done.complete && done.hex.is_some(), "{done:?}");
         let dotcoin_common::wallet_rpc_types::SendResult::Txid(paid) = paid else {
             panic!("sendtoaddress without verbose answers a txid: {paid:?}");
         };
