@@ -274,7 +274,7 @@ fn decode_derivation(value: &[u8], what: &'static str) -> Result<TapDerivation, 
         leaf_hashes.push(r.read_array::<32>().map_err(|_| bad())?);
     }
     // Key origin: a 4-byte fingerprint, then whole 4-byte path steps.
-    if r.remaining() < 4 || (r.remaining() - 4) % 4 != 0 {
+    if r.remaining() < 4 || !(r.remaining() - 4).is_multiple_of(4) {
         return Err(PsbtError::Value(format!(
             "Invalid length for HD key path in {what}"
         )));

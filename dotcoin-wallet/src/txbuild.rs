@@ -102,6 +102,9 @@ pub fn build_unsigned(
     Ok(built)
 }
 
+/// What fills a candidate transaction's witnesses, given the outputs it spends.
+type Signer<'a> = dyn FnMut(&mut Transaction, &[TxOut]) -> Result<(), WalletError> + 'a;
+
 /// The one build loop: `sign` fills the witnesses of a candidate transaction (given the
 /// spent outputs), whose signed size then sets the fee.
 fn build_with(
@@ -110,7 +113,7 @@ fn build_with(
     change_pubkey: PubKey,
     fee_rate: FeeRate,
     subtract_fee: bool,
-    sign: &mut dyn FnMut(&mut Transaction, &[TxOut]) -> Result<(), WalletError>,
+    sign: &mut Signer<'_>,
 ) -> Result<Built, WalletError> {
     if payments.is_empty() || coins.is_empty() {
         return Err(WalletError::Build("no payments or no coins".into()));
