@@ -19,7 +19,7 @@ use dotcoin_common::{BlockHash, Encodable, OutPoint, Txid};
 use dotcoin_rpc_server::arg::{BlockVerbosity, Flag, HashArg, RawTxVerbosity};
 use serde_json::json;
 
-use crate::esplora::{binary, Api, ApiError};
+use crate::esplora::{api_read, binary, Api, ApiError};
 use crate::rpc::blockchain::{BlockchainRpcImpl, BlockchainRpcServer};
 use crate::rpc::rawtx::{RawTransactionsRpcImpl, RawTransactionsRpcServer};
 use crate::state::Snapshot;
@@ -108,22 +108,9 @@ pub(crate) fn router() -> Router<Api> {
         .route("/mempool/{param}", get(mempool))
 }
 
-macro_rules! read {
-    ($api:expr, |$snap:ident| $body:expr) => {{
-        let api: Api = $api;
-        let ctx = api.ctx.clone();
-        api.reads
-            .read(
-                &ctx,
-                move |$snap: &Snapshot| -> Result<Response, ApiError> { $body },
-            )
-            .await
-    }};
-}
-
 async fn tx(State(api): State<Api>, Path(param): Path<String>) -> Response {
     let rpc = RawTransactionsRpcImpl::new(api.ctx.clone());
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (name, format) = parse_format(&param);
         let format = format.ok_or_else(no_format)?;
         let txid: Txid = parse_hash(name)?;
@@ -160,7 +147,7 @@ fn block_common(
 ) -> impl std::future::Future<Output = Response> {
     let rpc = BlockchainRpcImpl::new(api.ctx.clone());
     async move {
-        read!(api, |snap| {
+        api_read!(api, |snap| {
             let (name, format) = parse_format(&param);
             let format = format.ok_or_else(no_format)?;
             let hash: BlockHash = parse_hash(name)?;
@@ -199,7 +186,7 @@ async fn headers(
     Query(q): Query<CountQuery>,
 ) -> Response {
     let rpc = BlockchainRpcImpl::new(api.ctx.clone());
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         // `<hash>.<ext>?count=<n>`, or the older `<n>/<hash>.<ext>`.
         let parts: Vec<&str> = param.split('/').collect();
         let (count, last) = match parts.as_slice() {
@@ -271,7 +258,7 @@ async fn headers(
 }
 
 async fn blockhashbyheight(State(api): State<Api>, Path(param): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (name, format) = parse_format(&param);
         let format = format.ok_or_else(no_format)?;
         let height: u32 = name.parse().map_err(|_| {
@@ -304,7 +291,7 @@ async fn other_file(Path(file): Path<String>) -> Response {
 
 async fn chaininfo(State(api): State<Api>) -> Response {
     let rpc = BlockchainRpcImpl::new(api.ctx.clone());
-    read!(api, |_snap| {
+    api_read!(api, |_snap| {
         let v = rpc
             .getblockchaininfo()
             .map_err(|e| ApiError::internal(e.message()))?;
@@ -314,7 +301,7 @@ async fn chaininfo(State(api): State<Api>) -> Response {
 
 /// `getutxos`' answer: which outpoints are unspent (Core's bitmap) and their coins.
 async fn getutxos(State(api): State<Api>, Path(param): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (path, format) = parse_format(&param);
         let format = format.ok_or_else(no_format)?;
         let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
@@ -437,7 +424,7 @@ async fn mempool(
     Query(q): Query<MempoolQuery>,
 ) -> Response {
     let rpc = RawTransactionsRpcImpl::new(api.ctx.clone());
-    read!(api, |_snap| {
+    api_read!(api, |_snap| {
         let (name, format) = parse_format(&param);
         if name != "info" && name != "contents" {
             return Err(rest_error(StatusCode::NOT_FOUND, "Not Found"));

@@ -46,8 +46,8 @@ fn python_bitcoinlib_rawproxy() {
     assert_ran("python-bitcoinlib's RawProxy", &out);
 }
 
-#[test]
-fn npm_bitcoin_core_client() {
+/// The directory holding the npm `bitcoin-core` client, installed on first use.
+fn npm_bitcoin_core() -> std::path::PathBuf {
     let dir = thirdparty_dir("node");
     install_once(
         &dir.join("node_modules")
@@ -65,6 +65,12 @@ fn npm_bitcoin_core_client() {
             .arg(&dir)
             .arg(NPM_PACKAGE),
     );
+    dir
+}
+
+#[test]
+fn npm_bitcoin_core_client() {
+    let dir = npm_bitcoin_core();
     let node = node_with_password();
     let (_, address) = test_keypair();
     let out = Command::new("node")
@@ -84,23 +90,7 @@ fn npm_bitcoin_core_client() {
 
 #[test]
 fn npm_bitcoin_core_client_drives_the_wallet_service() {
-    let dir = thirdparty_dir("node");
-    install_once(
-        &dir.join("node_modules")
-            .join("bitcoin-core")
-            .join("package.json"),
-        NPM_PACKAGE,
-        Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir)
-            .arg(NPM_PACKAGE),
-    );
+    let dir = npm_bitcoin_core();
     // The service reaches the node with its cookie; the script uses both cookies.
     let node = TestNode::start(&[]);
     let service = dotcoin_functional_tests::WalletServiceProcess::start(&node, &[]);
@@ -161,23 +151,7 @@ fn python_bitcoinlib_rawproxy_psbt_calls() {
 
 #[test]
 fn npm_bitcoin_core_client_psbt_calls() {
-    let dir = thirdparty_dir("node");
-    install_once(
-        &dir.join("node_modules")
-            .join("bitcoin-core")
-            .join("package.json"),
-        NPM_PACKAGE,
-        Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir)
-            .arg(NPM_PACKAGE),
-    );
+    let dir = npm_bitcoin_core();
     let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
     let split = |auth: &str| {
         let (u, p) = auth.split_once(':').expect("user:password");

@@ -15,6 +15,22 @@
 //!   store view), so a page never mixes two tips.
 //! - Everything is public chain data; there is nothing to authenticate.
 
+/// Runs a read of the current snapshot on the API's pool (the Esplora routes and Core's
+/// REST share it); the caller has `Api`, `ApiError`, `Response` and `Snapshot` in scope.
+macro_rules! api_read {
+    ($api:expr, |$snap:ident| $body:expr) => {{
+        let api: Api = $api;
+        let ctx = api.ctx.clone();
+        api.reads
+            .read(
+                &ctx,
+                move |$snap: &Snapshot| -> Result<Response, ApiError> { $body },
+            )
+            .await
+    }};
+}
+pub(crate) use api_read;
+
 mod routes;
 pub mod ws;
 

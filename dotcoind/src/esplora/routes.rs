@@ -99,20 +99,6 @@ pub(super) fn router() -> Router<Api> {
         .route("/v1/fees/recommended", get(fees_recommended))
 }
 
-/// Runs a read of the current snapshot on the API's pool.
-macro_rules! read {
-    ($api:expr, |$snap:ident| $body:expr) => {{
-        let api: Api = $api;
-        let ctx = api.ctx.clone();
-        api.reads
-            .read(
-                &ctx,
-                move |$snap: &Snapshot| -> Result<Response, ApiError> { $body },
-            )
-            .await
-    }};
-}
-
 // ---- shapes ----
 
 /// Where a transaction stands (`status`).
@@ -372,7 +358,7 @@ fn found_json(snap: &Snapshot, txid: Txid, f: &Found) -> EsploraTx {
 // ---- transactions ----
 
 async fn tx(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         let f = found_or_404(snap, &txid)?;
         Ok(json(&found_json(snap, txid, &f)))
@@ -380,14 +366,14 @@ async fn tx(State(api): State<Api>, Path(txid): Path<String>) -> Response {
 }
 
 async fn tx_status(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         Ok(json(&found_or_404(snap, &txid)?.status()))
     })
 }
 
 async fn tx_hex(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         let f = found_or_404(snap, &txid)?;
         Ok(text(hex::encode(dotcoin_common::serialize(&f.tx))))
@@ -395,7 +381,7 @@ async fn tx_hex(State(api): State<Api>, Path(txid): Path<String>) -> Response {
 }
 
 async fn tx_raw(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         let f = found_or_404(snap, &txid)?;
         Ok(binary(dotcoin_common::serialize(&f.tx)))
@@ -464,7 +450,7 @@ struct MerkleProof {
 }
 
 async fn merkle_proof(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (entry, block, pos) = confirmed_block(snap, &txid)?;
         Ok(json(&MerkleProof {
             block_height: entry.height,
@@ -530,7 +516,7 @@ fn partial_tree(
 }
 
 async fn merkleblock_proof(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (_, block, pos) = confirmed_block(snap, &txid)?;
         let leaves = leaves(&block);
         let (hashes, bits) = partial_tree(&leaves, pos);
@@ -640,7 +626,7 @@ fn outspend_of(
 }
 
 async fn outspend(State(api): State<Api>, Path((txid, vout)): Path<(String, String)>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         let vout: u32 = vout.parse().map_err(|_| ApiError::bad("Invalid vout"))?;
         let mut cache = BlockCache::default();
@@ -654,7 +640,7 @@ async fn outspend(State(api): State<Api>, Path((txid, vout)): Path<(String, Stri
 }
 
 async fn outspends(State(api): State<Api>, Path(txid): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let txid = parse_txid(&txid)?;
         let mut cache = BlockCache::default();
         let f = find_tx(snap, &txid, &mut cache)?
@@ -985,7 +971,7 @@ fn utxo_list(api: &Api, snap: &Snapshot, t: &Target) -> Result<Response, ApiErro
 }
 
 async fn address(State(api): State<Api>, Path(a): Path<String>) -> Response {
-    read!(api, |snap| address_stats(snap, &address_target(snap, &a)?))
+    api_read!(api, |snap| address_stats(snap, &address_target(snap, &a)?))
 }
 
 async fn address_txs(
@@ -993,7 +979,7 @@ async fn address_txs(
     Path(a): Path<String>,
     Query(q): Query<AfterTxid>,
 ) -> Response {
-    read!(api, |snap| txs_page(
+    api_read!(api, |snap| txs_page(
         snap,
         &address_target(snap, &a)?,
         q.after_txid
@@ -1001,7 +987,7 @@ async fn address_txs(
 }
 
 async fn address_chain(State(api): State<Api>, Path(a): Path<String>) -> Response {
-    read!(api, |snap| chain_page(
+    api_read!(api, |snap| chain_page(
         snap,
         &address_target(snap, &a)?,
         None
@@ -1012,7 +998,7 @@ async fn address_chain_after(
     State(api): State<Api>,
     Path((a, last)): Path<(String, String)>,
 ) -> Response {
-    read!(api, |snap| chain_page(
+    api_read!(api, |snap| chain_page(
         snap,
         &address_target(snap, &a)?,
         Some(last)
@@ -1020,17 +1006,17 @@ async fn address_chain_after(
 }
 
 async fn address_mempool(State(api): State<Api>, Path(a): Path<String>) -> Response {
-    read!(api, |snap| mempool_page(snap, &address_target(snap, &a)?))
+    api_read!(api, |snap| mempool_page(snap, &address_target(snap, &a)?))
 }
 
 async fn address_utxo(State(api): State<Api>, Path(a): Path<String>) -> Response {
     let c = api.clone();
-    read!(api, |snap| utxo_list(&c, snap, &address_target(snap, &a)?))
+    api_read!(api, |snap| utxo_list(&c, snap, &address_target(snap, &a)?))
 }
 
 async fn scripthash(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| address_stats(
+    api_read!(api, |snap| address_stats(
         snap,
         &scripthash_target(&a, snap, &h)?
     ))
@@ -1042,7 +1028,7 @@ async fn scripthash_txs(
     Query(q): Query<AfterTxid>,
 ) -> Response {
     let a = api.clone();
-    read!(api, |snap| txs_page(
+    api_read!(api, |snap| txs_page(
         snap,
         &scripthash_target(&a, snap, &h)?,
         q.after_txid
@@ -1051,7 +1037,7 @@ async fn scripthash_txs(
 
 async fn scripthash_chain(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| chain_page(
+    api_read!(api, |snap| chain_page(
         snap,
         &scripthash_target(&a, snap, &h)?,
         None
@@ -1063,7 +1049,7 @@ async fn scripthash_chain_after(
     Path((h, last)): Path<(String, String)>,
 ) -> Response {
     let a = api.clone();
-    read!(api, |snap| chain_page(
+    api_read!(api, |snap| chain_page(
         snap,
         &scripthash_target(&a, snap, &h)?,
         Some(last)
@@ -1072,7 +1058,7 @@ async fn scripthash_chain_after(
 
 async fn scripthash_mempool(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| mempool_page(
+    api_read!(api, |snap| mempool_page(
         snap,
         &scripthash_target(&a, snap, &h)?
     ))
@@ -1080,7 +1066,7 @@ async fn scripthash_mempool(State(api): State<Api>, Path(h): Path<String>) -> Re
 
 async fn scripthash_utxo(State(api): State<Api>, Path(h): Path<String>) -> Response {
     let a = api.clone();
-    read!(api, |snap| utxo_list(
+    api_read!(api, |snap| utxo_list(
         &a,
         snap,
         &scripthash_target(&a, snap, &h)?
@@ -1134,7 +1120,7 @@ fn search_prefix(snap: &Snapshot, prefix: &str) -> Result<Vec<String>, ApiError>
 }
 
 async fn address_prefix(State(api): State<Api>, Path(prefix): Path<String>) -> Response {
-    read!(api, |snap| Ok(json(&search_prefix(snap, &prefix)?)))
+    api_read!(api, |snap| Ok(json(&search_prefix(snap, &prefix)?)))
 }
 
 // ---- blocks ----
@@ -1207,14 +1193,14 @@ fn find_block(snap: &Snapshot, hash: &str) -> Result<(IndexEntry, Block), ApiErr
 }
 
 async fn block(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (e, b) = find_block(snap, &hash)?;
         Ok(json(&esplora_block(snap, &e, &b)))
     })
 }
 
 async fn block_header(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let hash = parse_block_hash(&hash)?;
         let e = snap
             .index()
@@ -1235,7 +1221,7 @@ struct BlockStatusJson {
 }
 
 async fn block_status(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let hash = parse_block_hash(&hash)?;
         let index = snap.index();
         let e = index
@@ -1293,18 +1279,18 @@ fn block_txs_page(snap: &Snapshot, hash: &str, start: &str) -> Result<Response, 
 }
 
 async fn block_txs_first(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| block_txs_page(snap, &hash, "0"))
+    api_read!(api, |snap| block_txs_page(snap, &hash, "0"))
 }
 
 async fn block_txs(
     State(api): State<Api>,
     Path((hash, start)): Path<(String, String)>,
 ) -> Response {
-    read!(api, |snap| block_txs_page(snap, &hash, &start))
+    api_read!(api, |snap| block_txs_page(snap, &hash, &start))
 }
 
 async fn block_txids(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (_, b) = find_block(snap, &hash)?;
         Ok(json(&b.txdata.iter().map(|t| t.txid()).collect::<Vec<_>>()))
     })
@@ -1314,7 +1300,7 @@ async fn block_txid(
     State(api): State<Api>,
     Path((hash, index)): Path<(String, String)>,
 ) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let index: usize = index.parse().map_err(|_| ApiError::bad("Invalid index"))?;
         let (_, b) = find_block(snap, &hash)?;
         let t = b
@@ -1326,14 +1312,14 @@ async fn block_txid(
 }
 
 async fn block_raw(State(api): State<Api>, Path(hash): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let (_, b) = find_block(snap, &hash)?;
         Ok(binary(dotcoin_common::serialize(&b)))
     })
 }
 
 async fn block_height(State(api): State<Api>, Path(height): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let height: u32 = height
             .parse()
             .map_err(|_| ApiError::bad("Invalid height"))?;
@@ -1361,11 +1347,11 @@ fn blocks_from(snap: &Snapshot, start: u32) -> Result<Response, ApiError> {
 }
 
 async fn blocks_tip(State(api): State<Api>) -> Response {
-    read!(api, |snap| blocks_from(snap, snap.height()))
+    api_read!(api, |snap| blocks_from(snap, snap.height()))
 }
 
 async fn blocks(State(api): State<Api>, Path(start): Path<String>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let start: u32 = start.parse().map_err(|_| ApiError::bad("Invalid height"))?;
         blocks_from(snap, start)
     })
@@ -1390,7 +1376,7 @@ struct MempoolJson {
 }
 
 async fn mempool(State(api): State<Api>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let mut rows: Vec<(f64, u64, u64)> = snap
             .mempool()
             .entries()
@@ -1427,7 +1413,7 @@ async fn mempool(State(api): State<Api>) -> Response {
 }
 
 async fn mempool_txids(State(api): State<Api>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let ids: Vec<Txid> = snap
             .mempool()
             .entries()
@@ -1448,7 +1434,7 @@ struct RecentTx {
 }
 
 async fn mempool_recent(State(api): State<Api>) -> Response {
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let entries = snap.mempool().entries();
         let out: Vec<RecentTx> = entries
             .iter()
@@ -1538,7 +1524,7 @@ fn estimates(api: &Api, snap: &Snapshot) -> Result<Vec<(u32, f64)>, ApiError> {
 
 async fn fee_estimates(State(api): State<Api>) -> Response {
     let a = api.clone();
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let map: serde_json::Map<String, serde_json::Value> = estimates(&a, snap)?
             .into_iter()
             .map(|(t, r)| (t.to_string(), serde_json::json!(r)))
@@ -1551,7 +1537,7 @@ async fn fee_estimates(State(api): State<Api>) -> Response {
 /// same estimates; sat/vB.
 async fn fees_recommended(State(api): State<Api>) -> Response {
     let a = api.clone();
-    read!(api, |snap| {
+    api_read!(api, |snap| {
         let est = estimates(&a, snap)?;
         let floor = snap.mempool().min_fee_rate().to_sat_per_vb_ceil() as f64;
         let at = |t: u32| {
