@@ -537,36 +537,59 @@ impl RpcClient {
         decode_result(method, result)
     }
 
-    /// One HTTP exchange, no retries.
+    /// One call: one HTTP exchange, sent again once when the pooled connection it went out
+    /// on turned out to be closed by the server before it read the request.
+    ///
+    /// A server that caps its sockets closes the longest-idle one, which can be this
+    /// client's kept-alive connection at the moment a request is written to it; the reset
+    /// then comes before any answer. The server evicts only idle connections, so the request
+    /// was not acted on and sending it again on a fresh connection is safe, for a
+    /// `sendrawtransaction` as for a read.
     async fn call_once(&self, body: Bytes) -> Result<Box<RawValue>, RpcError> {
+        match self.exchange(body.clone()).await {
+            Err(Exchange::Stale(_)) => self.exchange(body).await.map_err(Exchange::into_error),
+            other => other.map_err(Exchange::into_error),
+        }
+    }
+
+    /// One HTTP exchange, no retries.
+    async fn exchange(&self, body: Bytes) -> Result<Box<RawValue>, Exchange> {
         let request = Request::post(self.uri.clone())
-            .header(AUTHORIZATION, self.credentials.header()?)
+            .header(
+                AUTHORIZATION,
+                self.credentials.header().map_err(Exchange::Failed)?,
+            )
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(body))
             .expect("the URI was validated in new() and base64 is a valid header value");
 
         let exchange = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| self.transport_error(e.is_connect(), &e))?;
+            let response = self.http.request(request).await.map_err(|e| {
+                let error = self.transport_error(e.is_connect(), &e);
+                if !e.is_connect() && reset_before_answer(&e) {
+                    Exchange::Stale(error)
+                } else {
+                    Exchange::Failed(error)
+                }
+            })?;
             let status = response.status().as_u16();
             let body = response
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| self.transport_error(false, &e))?
+                .map_err(|e| Exchange::Failed(self.transport_error(false, &e)))?
                 .to_bytes();
-            Ok::<_, RpcError>((status, body))
+            Ok::<_, Exchange>((status, body))
         };
         let (status, body) = tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| RpcError::Timeout {
-                addr: self.addr.clone(),
-                after: self.timeout,
+            .map_err(|_| {
+                Exchange::Failed(RpcError::Timeout {
+                    addr: self.addr.clone(),
+                    after: self.timeout,
+                })
             })??;
-        parse_reply_raw(status, &body)
+        parse_reply_raw(status, &body).map_err(Exchange::Failed)
     }
 
     fn transport_error(&self, connect: bool, error: &dyn std::error::Error) -> RpcError {
@@ -589,6 +612,47 @@ impl RpcClient {
             ))
         }
     }
+}
+
+/// How one HTTP exchange failed.
+enum Exchange {
+    /// The connection was reset or closed before any answer came: a pooled connection the
+    /// server had just closed.
+    Stale(RpcError),
+    /// Anything else.
+    Failed(RpcError),
+}
+
+impl Exchange {
+    fn into_error(self) -> RpcError {
+        match self {
+            Exchange::Stale(e) | Exchange::Failed(e) => e,
+        }
+    }
+}
+
+/// Whether `error` is a connection the server reset or closed before answering.
+fn reset_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Deserializes the result of `method` into `T`, or [`RpcError::Decode`].
