@@ -206,9 +206,13 @@ fn since_len(v: &Value) -> usize {
 
 /// The keypair of a wallet address, from `dumpprivkey`.
 fn key_of(s: &WalletServiceProcess, address: &str) -> secp256k1::Keypair {
-    let secret = rpc(s, "dumpprivkey", json!([address]));
+    // Regtest WIF: version byte 0xef, the secret, the compressed flag.
+    let wif = rpc(s, "dumpprivkey", json!([address]));
+    let payload = bitcoincore_rpc::bitcoin::base58::decode_check(wif.as_str().expect("WIF"))
+        .expect("base58check");
+    assert_eq!((payload.len(), payload[0]), (34, 0xef), "{wif}");
     let secp = secp256k1::Secp256k1::new();
-    secp256k1::Keypair::from_seckey_str(&secp, secret.as_str().expect("hex")).expect("a key")
+    secp256k1::Keypair::from_seckey_slice(&secp, &payload[1..33]).expect("a key")
 }
 
 #[test]

@@ -72,7 +72,7 @@ pub fn all() -> Vec<Seed> {
             _ => {}
         }
     }
-    add("message", "unknown-command", b"\x0dhello".to_vec());
+    add("message", "unknown-command", b"\x0ehello".to_vec());
     let handshake = [
         samples.version(),
         Message::Verack,

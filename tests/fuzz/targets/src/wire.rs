@@ -30,6 +30,9 @@ pub const COMMANDS: &[&str] = &[
     "block",
     "tx",
     "sendcmpct",
+    // A command the node does not know (sendcmpct was one until compact blocks came):
+    // it must decode as nothing, not as an error.
+    "sendaddrv2",
 ];
 
 /// The magic the [`frame`] target reads with (the stream's first four bytes must match
