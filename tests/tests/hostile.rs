@@ -369,18 +369,6 @@ fn one_address_cannot_take_the_inbound_slots_or_the_pool() {
             .contains("inbound connections from 127.0.0.2 already")
     });
 
-    // A burst from three more addresses fills the other six slots and then evicts:
-    // never more than ten connections at once.
-    for n in 3..=5u8 {
-        for _ in 0..4 {
-            held.push(connect_raw_from(&victim, attacker(n)));
-        }
-    }
-    wait_until("evictions logged", TIMEOUT, || {
-        victim
-            .debug_log()
-            .contains("evicting the youngest connection")
-    });
     let inbound = || -> usize {
         victim
             .rpc_typed::<Vec<PeerInfo>>("getpeerinfo", json!([]))
@@ -388,6 +376,23 @@ fn one_address_cannot_take_the_inbound_slots_or_the_pool() {
             .filter(|p| p.inbound)
             .count()
     };
+    // A burst from three more addresses fills the other six slots and then evicts:
+    // never more than ten connections at once. Eviction picks among registered peers, so
+    // the first eight are waited for: otherwise whether a newcomer finds a busier group to
+    // take from depends on which accept tasks ran first.
+    for n in 3..=5u8 {
+        for _ in 0..4 {
+            held.push(connect_raw_from(&victim, attacker(n)));
+        }
+        if n == 3 {
+            wait_until("eight inbound peers registered", TIMEOUT, || inbound() >= 8);
+        }
+    }
+    wait_until("evictions logged", TIMEOUT, || {
+        victim
+            .debug_log()
+            .contains("evicting the youngest connection")
+    });
     // Evicted connections close within moments; what stays is within the limit.
     wait_until("at most ten inbound", TIMEOUT, || inbound() <= 10);
 
