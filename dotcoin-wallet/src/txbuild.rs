@@ -88,7 +88,7 @@ pub fn build_unsigned(
         change_pubkey,
         fee_rate,
         subtract_fee,
-        // A signature's placeholder: the size, not the bytes, sets the fee.
+        // 64 zero bytes where each signature will go: the size, not the bytes, sets the fee.
         &mut |tx, _| {
             for input in &mut tx.inputs {
                 input.witness = vec![0; 64];
