@@ -13,6 +13,10 @@
 //!   at once; tokio's workers never wait on RocksDB.
 //! - Reads answer as of one published [`Snapshot`] of the chain service (tip, mempool,
 //!   store view), so a page never mixes two tips.
+//! - The server runs on its own tokio runtime and read threads, all at a lower CPU
+//!   priority ([`EXPLORER_NICE`]): a flood of explorer reads takes only the CPU that the
+//!   node's own work (validation, P2P, mining, its RPC) leaves, so an operator's
+//!   `getblockcount` answers at once however hard the public API is hammered.
 //! - Everything is public chain data; there is nothing to authenticate.
 
 /// Runs a read of the current snapshot on the API's pool (the Esplora routes and Core's
@@ -52,6 +56,11 @@ use crate::state::Snapshot;
 
 /// Threads of the API's read pool.
 pub const READ_THREADS: usize = 2;
+/// Worker threads of the API's own tokio runtime (accepting, parsing, sending answers).
+pub const RUNTIME_THREADS: usize = 2;
+/// The nice value of the API's threads: Linux schedules a thread at nice 10 at about a
+/// tenth of the weight of one at 0 when both want a core.
+pub const EXPLORER_NICE: i32 = 10;
 /// Reads admitted at once, running or waiting for a thread; past this a request is
 /// answered 503 at once instead of queueing without bound.
 pub const MAX_READS: usize = 32;
@@ -86,6 +95,19 @@ pub struct Options {
 pub struct EsploraServer {
     addr: SocketAddr,
     serving: dotcoin_rpc_server::serve::ServeHandle,
+    /// Taken only by `drop`.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for EsploraServer {
+    /// The runtime's threads wind down in the background: the owner is async, where a
+    /// runtime must not block on being dropped.
+    fn drop(&mut self) {
+        self.serving.stop();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl EsploraServer {
@@ -94,9 +116,9 @@ impl EsploraServer {
         self.addr
     }
 
-    /// Stops serving.
+    /// Stops serving (as dropping it does).
     pub fn stop(self) {
-        self.serving.stop();
+        drop(self);
     }
 }
 
@@ -119,8 +141,18 @@ pub async fn start(
     addr: SocketAddr,
     options: Options,
 ) -> std::io::Result<EsploraServer> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(RUNTIME_THREADS)
+        .enable_all()
+        .thread_name("esplora-rt")
+        .on_thread_start(lower_priority)
+        .build()?;
+    // Everything the server spawns (connections, the key book, WebSockets) runs on it.
+    let _on_own_runtime = runtime.enter();
+    let listener = TcpListener::from_std(listener)?;
     let api = Api {
         ctx,
         reads: ReadPool::new("esplora-read", READ_THREADS, MAX_READS)?,
@@ -160,7 +192,27 @@ pub async fn start(
     let serving =
         dotcoin_rpc_server::serve::serve(listener, "esplora", limits, move |_| app.clone());
     info!(target: "rpc", %addr, esplora = options.esplora, rest = options.rest, "HTTP API listening");
-    Ok(EsploraServer { addr, serving })
+    Ok(EsploraServer {
+        addr,
+        serving,
+        runtime: Some(runtime),
+    })
+}
+
+/// Puts the calling thread at [`EXPLORER_NICE`]. Linux keeps a nice value per thread, and
+/// any thread may lower its own priority; should it fail the server still works, at the
+/// normal priority, so the failure is only logged.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take and return plain integers and touch no memory
+    // of ours.
+    let done = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, EXPLORER_NICE)
+    };
+    if done != 0 {
+        tracing::debug!(target: "rpc", error = %std::io::Error::last_os_error(), "cannot lower the HTTP API thread's priority");
+    }
 }
 
 /// An answer of the API that is not a success: its status and plain-text body, as
@@ -234,6 +286,7 @@ impl ReadPool {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(move |i| format!("{name}-{i}"))
+            .start_handler(|_| lower_priority())
             .build()
             .map_err(std::io::Error::other)?;
         Ok(ReadPool {

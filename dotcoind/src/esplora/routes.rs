@@ -873,43 +873,50 @@ fn mempool_page(snap: &Snapshot, t: &Target) -> Result<Response, ApiError> {
 /// text directly (one status string per height, not per row): a popular address has
 /// tens of thousands.
 fn utxo_json(snap: &Snapshot, key: &PubKey) -> Result<Vec<u8>, ApiError> {
-    use std::fmt::Write;
     let pool = snap.mempool();
     let mut out = String::with_capacity(4096);
     out.push('[');
     let mut rows = 0usize;
     let mut too_many = false;
     let mut status_at: HashMap<u32, String> = HashMap::new();
+    // Rows come in outpoint order, so runs of one height are common but not the rule.
+    let mut last_status: Option<(u32, String)> = None;
     let row = |out: &mut String, op: &OutPoint, status: &str, value: u64| {
         // Past the opening bracket, a row follows another.
         if out.len() > 1 {
             out.push(',');
         }
-        let mut id = op.txid.to_byte_array();
-        id.reverse();
-        let _ = write!(
-            out,
-            r#"{{"txid":"{}","vout":{},"status":{status},"value":{value}}}"#,
-            hex::encode(id),
-            op.vout
-        );
+        let mut digits = itoa::Buffer::new();
+        out.push_str(r#"{"txid":""#);
+        push_txid_hex(out, op);
+        out.push_str(r#"","vout":"#);
+        out.push_str(digits.format(op.vout));
+        out.push_str(r#","status":"#);
+        out.push_str(status);
+        out.push_str(r#","value":"#);
+        out.push_str(digits.format(value));
+        out.push('}');
     };
-    snap.view()
-        .walk::<crate::storage::UtxoByPubkey>(&key.0, None, false, |(_, op), coin| {
-            if rows == MAX_UTXOS {
-                too_many = true;
-                return false;
-            }
-            if pool.spender_of(&op).is_none() {
+    snap.view().address_coins(key, |op, coin| {
+        if rows == MAX_UTXOS {
+            too_many = true;
+            return false;
+        }
+        if pool.spender_of(&op).is_none() {
+            if last_status.as_ref().is_none_or(|(h, _)| *h != coin.height) {
                 let status = status_at.entry(coin.height).or_insert_with(|| {
                     serde_json::to_string(&TxStatus::at_height(snap, coin.height))
                         .unwrap_or_default()
                 });
-                row(&mut out, &op, status, coin.value.to_sat());
-                rows += 1;
+                last_status = Some((coin.height, status.clone()));
             }
-            true
-        })?;
+            if let Some((_, status)) = &last_status {
+                row(&mut out, &op, status, coin.value.to_sat());
+            }
+            rows += 1;
+        }
+        true
+    })?;
     if too_many {
         return Err(ApiError::bad("Too many history entries"));
     }
@@ -920,6 +927,19 @@ fn utxo_json(snap: &Snapshot, key: &PubKey) -> Result<Vec<u8>, ApiError> {
     }
     out.push(']');
     Ok(out.into_bytes())
+}
+
+/// Appends `op`'s txid as Esplora shows it (byte-reversed hex), without the allocation a
+/// `hex::encode` per row of a 10 000-row answer would cost.
+fn push_txid_hex(out: &mut String, op: &OutPoint) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 64];
+    for (i, b) in op.txid.as_byte_array().iter().rev().enumerate() {
+        text[2 * i] = DIGITS[usize::from(b >> 4)];
+        text[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    // Hex digits are ASCII.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Answers kept by [`utxo_list`]: at most this many addresses' lists…

@@ -126,6 +126,14 @@ fn outpoint_bound(byte: u8) -> OutPoint {
     }
 }
 
+/// An outpoint's place among one key's address-index rows: its encoding (the txid's bytes,
+/// then the output index little-endian), which orders RocksDB's keys, not `OutPoint`'s
+/// `Ord` (the index as a number).
+pub(super) fn stored_order(op: &OutPoint) -> ([u8; 32], [u8; 4]) {
+    use bitcoin_hashes::Hash;
+    (op.txid.to_byte_array(), op.vout.to_le_bytes())
+}
+
 /// Whether the cache holds writes of `table`.
 pub(super) fn is_cached(table: &str) -> bool {
     table == UtxoByOutpoint::NAME || table == UtxoByPubkey::NAME
@@ -198,6 +206,28 @@ impl Overlay {
             .collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         rows
+    }
+
+    /// `key`'s cached address-index entries in the stored key order ([`stored_order`]):
+    /// each outpoint with its entry, or `None` where the cache deletes it. What
+    /// [`Overlay::rows`] gives for one whole key, without encoding a row only for the
+    /// reader to decode it again (a popular address has tens of thousands).
+    pub(super) fn key_entries(&self, key: &PubKey) -> Vec<(OutPoint, Option<AddressCoin>)> {
+        let mut entries: Vec<(OutPoint, Option<AddressCoin>)> = self
+            .by_key
+            .range((*key, outpoint_bound(0))..=(*key, outpoint_bound(0xff)))
+            .filter_map(|(_, op)| {
+                let entry = match self.coins.get(op)? {
+                    Slot::Unspent { coin, .. } if coin.output.pubkey == *key => {
+                        Some(AddressCoin::of(coin))
+                    }
+                    Slot::Unspent { .. } | Slot::Spent { .. } => None,
+                };
+                Some((*op, entry))
+            })
+            .collect();
+        entries.sort_unstable_by_key(|(op, _)| stored_order(op));
+        entries
     }
 
     /// Every cached change, as writes to both tables.
