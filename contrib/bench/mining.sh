@@ -57,5 +57,6 @@ med = statistics.median(rates)
 cpu = (int(t1) - int(t0)) / int(hz) / (float(w1) - float(w0)) * 100
 print(f"live mining, {threads} threads, {len(rates)} windows of 2 s: median {med/1e6:.2f} M hashes/s "
       f"({med/float(l1):.2f} x L1), min {min(rates)/1e6:.2f} M, max {max(rates)/1e6:.2f} M; "
-      f"CPU {cpu:.0f} %; blocks {infos[0]['blocks']} -> {infos[-1]['blocks']}; L1 {float(l1)/1e6:.1f} M")
+      f"CPU {cpu:.0f} %; blocks {infos[0]['blocks']} -> {infos[-1]['blocks']}; L1 {float(l1)/1e6:.1f} M; "
+      f"kernel {infos[-1].get('kernel')} ({infos[-1].get('kernel_reason')})")
 PY

@@ -4,7 +4,8 @@
 #   file:        /etc/dotcoin/dotcoin.toml if mounted (else <datadir>/dotcoin.toml, as always)
 #   environment: DOTCOIN_<FLAG>=value for any dotcoind flag, e.g. DOTCOIN_REGTEST=1,
 #                DOTCOIN_ADDNODE="node1:8633 node2:8633" (lists: space or comma separated),
-#                DOTCOIN_DASHBOARD=0.0.0.0:8634, DOTCOIN_MINE=1, DOTCOIN_MINERTHREADS=1,
+#                DOTCOIN_DASHBOARD=0.0.0.0:8634, DOTCOIN_ESPLORA=0.0.0.0:8636, DOTCOIN_REST=1,
+#                DOTCOIN_MINE=1, DOTCOIN_MINERTHREADS=1,
 #                DOTCOIN_SEEDNODE="tasks.seed tasks.node" (every address of each name)
 #   secrets:     DOTCOIN_RPCAUTH_FILE=/run/secrets/rpcauth: one `user:salt$hash` line per
 #                RPC user (contrib/rpcauth.py), as a Docker or Kubernetes secret mounts it
@@ -25,14 +26,14 @@ for var in $(env | sed -n 's/^\(DOTCOIN_[A-Z_]*\)=.*/\1/p' | sort); do
     eval "value=\${$var}"
     case $key in
         datadir) ;;
-        regtest|mine)
+        regtest|mine|rest)
             if is_true "$value"; then
                 set -- "--$key" "$@"
                 [ "$key" = regtest ] && WALLET_NET=--regtest
             fi ;;
         addnode|connect|debug|seednode|rpcauth)
             for v in $(echo "$value" | tr ',' ' '); do set -- "--$key=$v" "$@"; done ;;
-        rpcbind|rpcport|rpcuser|rpcpassword|dashboard|port|bind|listen|mineraddress|minerthreads|minerinterval|maxinbound|maxinboundperip|maxoutbound|bantime|maxmempool|dbcache|minrelaytxfee)
+        rpcbind|rpcport|rpcuser|rpcpassword|dashboard|esplora|port|bind|listen|mineraddress|minerthreads|minerinterval|maxinbound|maxinboundperip|maxoutbound|bantime|maxmempool|dbcache|minrelaytxfee)
             set -- "--$key=$value" "$@" ;;
         rpcauth_file)
             [ -r "$value" ] || { echo "dotcoin-entrypoint: cannot read $var=$value" >&2; exit 1; }

@@ -665,4 +665,14 @@ fn docker_compose_devnet() {
     assert_eq!(status, 200, "{body}");
     let node: Value = serde_json::from_str(&body).expect("dashboard JSON");
     assert!(node.to_string().contains("main"), "{node}");
+    // So are Esplora's API and Core's REST, on by default in the compose devnet.
+    let (status, height) = http_request(5100, "GET", "/blocks/tip/height", "", None);
+    assert_eq!(status, 200, "{height}");
+    assert!(
+        height.trim().parse::<u32>().is_ok_and(|h| h >= 2),
+        "{height}"
+    );
+    let (status, info) = http_request(5101, "GET", "/rest/chaininfo.json", "", None);
+    assert_eq!(status, 200, "{info}");
+    assert!(info.contains("\"chain\":\"main\""), "{info}");
 }

@@ -223,10 +223,26 @@ fn swarm_stack_and_kubernetes_manifests_run_the_node_alike() {
         assert_eq!(s(&sd["port"]), dashboard_port);
         // Swarm: no virtual IP (IPVS), host-mode ports; Kubernetes: a headless Service.
         assert_eq!(swarm["deploy"]["endpoint_mode"].as_str(), Some("dnsrr"));
+        // The published ports: the dashboard and the Esplora/REST API, in both.
+        let esplora_port = swarm_env["DOTCOIN_ESPLORA"]
+            .rsplit(':')
+            .next()
+            .expect("port")
+            .to_owned();
+        let mut published: Vec<String> = Vec::new();
         for port in swarm["ports"].as_sequence().expect("ports") {
             assert_eq!(port["mode"].as_str(), Some("host"), "{service}");
-            assert_eq!(s(&port["target"]), dashboard_port);
+            published.push(s(&port["target"]));
         }
+        assert_eq!(published, [dashboard_port.clone(), esplora_port.clone()]);
+        let container_ports: Vec<String> = c["ports"]
+            .as_sequence()
+            .expect("container ports")
+            .iter()
+            .map(|p| s(&p["containerPort"]))
+            .filter(|p| published.contains(p))
+            .collect();
+        assert_eq!(container_ports, published, "{service}");
         let svc = named("Service", service);
         assert_eq!(svc["spec"]["clusterIP"].as_str(), Some("None"));
         assert_eq!(
