@@ -478,3 +478,49 @@ pub struct LockedOutput {
     /// The output's index.
     pub vout: u32,
 }
+
+/// `send` and `sendall` (Core's fields): `txid` once complete; `hex` when complete but not
+/// broadcast (`add_to_wallet` false, or `psbt` asked for); `psbt` when more signatures are
+/// needed, `add_to_wallet` is false, or `psbt` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletSendResult {
+    /// Whether the transaction has a complete set of signatures.
+    pub complete: bool,
+    /// The transaction id, when complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<Txid>,
+    /// The signed transaction, when complete and not broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    /// The (partially) signed transaction, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psbt: Option<String>,
+}
+
+/// `fundrawtransaction` (Core's fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundRawTransactionResult {
+    /// The funded transaction, unsigned, hex.
+    pub hex: String,
+    /// The fee it pays once signed.
+    pub fee: Amount,
+    /// The change output's position, -1 when there is none.
+    pub changepos: i64,
+}
+
+/// `bumpfee` (with `txid`) and `psbtbumpfee` (with `psbt`), Core's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BumpFeeResult {
+    /// The replacement's id (`bumpfee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<Txid>,
+    /// The replacement as an unsigned PSBT, base64 (`psbtbumpfee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psbt: Option<String>,
+    /// The replaced transaction's fee.
+    pub origfee: Amount,
+    /// The replacement's fee.
+    pub fee: Amount,
+    /// Errors met (Core lists none on success either).
+    pub errors: Vec<String>,
+}

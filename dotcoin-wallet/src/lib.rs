@@ -25,6 +25,7 @@ pub mod commands;
 pub mod crypto;
 pub mod descriptor;
 pub mod error;
+pub mod fund;
 pub mod hd;
 pub mod history;
 pub mod node;

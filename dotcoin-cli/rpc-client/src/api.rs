@@ -368,6 +368,32 @@ pub const CLI_METHODS: &[CliMethod] = &[
             ("finalize", Json),
         ],
     ),
+    wallet(
+        "send",
+        &[
+            ("outputs", Json),
+            ("conf_target", Json),
+            ("estimate_mode", Str),
+            ("fee_rate", Json),
+            ("options", Json),
+        ],
+    ),
+    wallet(
+        "sendall",
+        &[
+            ("recipients", Json),
+            ("conf_target", Json),
+            ("estimate_mode", Str),
+            ("fee_rate", Json),
+            ("options", Json),
+        ],
+    ),
+    wallet(
+        "fundrawtransaction",
+        &[("hexstring", Str), ("options", Json), ("iswitness", Json)],
+    ),
+    wallet("bumpfee", &[("txid", Str), ("options", Json)]),
+    wallet("psbtbumpfee", &[("txid", Str), ("options", Json)]),
 ];
 
 /// The entry of `service`'s method `name`.

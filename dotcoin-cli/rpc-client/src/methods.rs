@@ -25,6 +25,7 @@ use dotcoin_common::wallet_rpc_types::{
     GetWalletInfoResult, ListUnspentEntry, SendResult, SignRawTransactionResult,
     UnloadWalletResult, WalletLoadResult, WalletTxEntry,
 };
+use dotcoin_common::wallet_rpc_types::{BumpFeeResult, FundRawTransactionResult, WalletSendResult};
 use dotcoin_common::wallet_rpc_types::{ListSinceBlockResult, LockedOutput};
 use dotcoin_common::{encode, Amount, BlockHash, Transaction, Txid};
 use serde_json::json;
@@ -421,6 +422,21 @@ typed_methods! {
     "walletcreatefundedpsbt" => fn walletcreatefundedpsbt(&self, outputs: &serde_json::Value, options: &serde_json::Value) -> WalletCreateFundedPsbtResult = [[], outputs, 0, options];
     /// `walletprocesspsbt <psbt>`: fills in, signs and finalizes what the wallet can.
     "walletprocesspsbt" => fn walletprocesspsbt(&self, psbt: &str) -> WalletProcessPsbtResult = [psbt];
+
+    /// `send <outputs> null "unset" null <options>`: pays the outputs; Core's result.
+    "send" => fn send(&self, outputs: &serde_json::Value, options: &serde_json::Value) -> WalletSendResult = [outputs, null, null, null, options];
+
+    /// `sendall <recipients> null "unset" null <options>`: spends every coin.
+    "sendall" => fn sendall(&self, recipients: &serde_json::Value, options: &serde_json::Value) -> WalletSendResult = [recipients, null, null, null, options];
+
+    /// `fundrawtransaction <hex> <options>`: adds inputs and change, unsigned.
+    "fundrawtransaction" => fn fundrawtransaction(&self, hex: &str, options: &serde_json::Value) -> FundRawTransactionResult = [hex, options];
+
+    /// `bumpfee <txid> <options>`: replaces a pending payment by one paying more fee.
+    "bumpfee" => fn bumpfee(&self, txid: &Txid, options: &serde_json::Value) -> BumpFeeResult = [txid, options];
+
+    /// `psbtbumpfee <txid> <options>`: the same replacement as an unsigned PSBT.
+    "psbtbumpfee" => fn psbtbumpfee(&self, txid: &Txid, options: &serde_json::Value) -> BumpFeeResult = [txid, options];
 }
 
 impl RpcClient {

@@ -506,7 +506,91 @@ pub const METHODS: &[WalletMethod] = &[
         name: "abandontransaction",
         args: &[arg::<HashArg<Txid>>("txid", "The transaction id")],
     },
+    WalletMethod {
+        name: "send",
+        args: &[
+            arg::<Json<serde_json::Value>>(
+                "outputs",
+                "The outputs: {\"address\": amount, ...} or [{\"address\": amount}, ...], amounts in DOT",
+            ),
+            opt_arg::<Int>("conf_target", "null", CONF_TARGET),
+            opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
+            opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
+            opt_arg::<FundOptionsArg>(
+                "options",
+                "{}",
+                "add_inputs, include_unsafe, add_to_wallet, change_address, change_position, \
+                 change_type, fee_rate, include_watching, inputs, locktime, lock_unspents, psbt, \
+                 subtract_fee_from_outputs, replaceable (accepted: the node replaces any \
+                 transaction that pays enough more), conf_target, estimate_mode",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "sendall",
+        args: &[
+            arg::<JsonArray<serde_json::Value>>(
+                "recipients",
+                "Addresses (they share what is left) and {\"address\": amount} objects",
+            ),
+            opt_arg::<Int>("conf_target", "null", CONF_TARGET),
+            opt_arg::<Text>("estimate_mode", "\"unset\"", ESTIMATE_MODE),
+            opt_arg::<SatPerVb>("fee_rate", "2", FEE_RATE),
+            opt_arg::<FundOptionsArg>(
+                "options",
+                "{}",
+                "add_to_wallet, fee_rate, include_watching, inputs, locktime, lock_unspents, \
+                 psbt, send_max, minconf, maxconf, replaceable, conf_target, estimate_mode",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "fundrawtransaction",
+        args: &[
+            arg::<Hex>("hexstring", "The hex string of the raw transaction"),
+            opt_arg::<FundOptionsArg>(
+                "options",
+                "{}",
+                "add_inputs, include_unsafe, changeAddress, changePosition, change_type, \
+                 includeWatching, lockUnspents, fee_rate (sat/vB), feeRate (DOT/kvB), \
+                 subtractFeeFromOutputs, replaceable, conf_target, estimate_mode",
+            ),
+            opt_arg::<StrictBool>(
+                "iswitness",
+                "depends on heuristic tests",
+                "Whether the transaction hex is a serialized witness transaction (accepted: \
+                 dotcoin has one encoding)",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "bumpfee",
+        args: &[
+            arg::<HashArg<Txid>>("txid", "The txid to be bumped"),
+            opt_arg::<FundOptionsArg>(
+                "options",
+                "{}",
+                "conf_target, fee_rate (sat/vB), replaceable, estimate_mode, outputs, \
+                 original_change_index",
+            ),
+        ],
+    },
+    WalletMethod {
+        name: "psbtbumpfee",
+        args: &[
+            arg::<HashArg<Txid>>("txid", "The txid to be bumped"),
+            opt_arg::<FundOptionsArg>(
+                "options",
+                "{}",
+                "conf_target, fee_rate (sat/vB), replaceable, estimate_mode, outputs, \
+                 original_change_index",
+            ),
+        ],
+    },
 ];
+
+/// The options object of the spending calls: keys checked by each call.
+type FundOptionsArg = JsonObject<serde_json::Map<String, serde_json::Value>>;
 
 /// `method`'s parameters, for the wire to put named parameters in place and check them.
 pub(super) fn args_of(method: &str) -> Option<&'static [Arg]> {
@@ -930,6 +1014,8 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         super::history::abandontransaction(&c.svc, &w, txid.0).await
     });
     super::spend::register(&mut m);
+    super::send::register(&mut m);
+    super::bump::register(&mut m);
     m
 }
 
@@ -1076,7 +1162,7 @@ struct Buckets {
     immature: Amount,
 }
 
-fn is_trusted(wallet: &wallet::Wallet, u: &AddressUtxo) -> bool {
+pub(super) fn is_trusted(wallet: &wallet::Wallet, u: &AddressUtxo) -> bool {
     u.confirmations > 0
         || wallet
             .record(&u.address)

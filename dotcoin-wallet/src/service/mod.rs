@@ -30,6 +30,7 @@
 //! the timeout only; a timer (or `walletlock`, `unloadwallet`, shutdown) drops the key,
 //! which wipes it. Nothing is logged but method names.
 
+pub mod bump;
 pub mod client;
 pub mod descriptors;
 pub mod faucet;
@@ -40,6 +41,7 @@ pub mod locks;
 pub mod methods;
 pub mod metrics;
 pub mod params;
+pub mod send;
 pub mod spend;
 pub mod unspent;
 pub mod wire;

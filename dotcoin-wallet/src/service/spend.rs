@@ -14,10 +14,11 @@ use jsonrpsee::RpcModule;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::methods::{check_estimate_mode, flag, register_wallet, utxos, DEFAULT_FEE_RATE};
+use super::methods::{check_estimate_mode, flag, register_wallet, utxos};
 use super::params::{self, Code, RpcFailure, RpcResult};
+use super::send::FundRequest;
 use super::{Service, WalletHandle};
-use crate::wallet::SendRequest;
+use crate::txbuild::Payment;
 
 /// One preset input (Core's `inputs` entries).
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -50,7 +51,11 @@ pub(super) fn register(m: &mut RpcModule<Service>) {
                 ))
             }
         };
-        let options = FundOptions::parse(options.map(|o| o.0).unwrap_or_default(), &c.svc)?;
+        let options = FundOptions::parse(
+            options.map(|o| o.0).unwrap_or_default(),
+            &c.svc,
+            OptionsOf::Fund,
+        )?;
         let preset: Vec<OutPoint> = inputs
             .map(|i| i.0)
             .unwrap_or_default()
@@ -92,7 +97,10 @@ pub(crate) fn decode_psbt(text: &str) -> RpcResult<Psbt> {
 }
 
 /// Core's outputs: an object `{"address": amount}` or an array of one-key objects.
-fn parse_outputs(v: &Value, network: dotcoin_common::Network) -> RpcResult<Vec<(Address, Amount)>> {
+pub(super) fn parse_outputs(
+    v: &Value,
+    network: dotcoin_common::Network,
+) -> RpcResult<Vec<(Address, Amount)>> {
     let pairs: Vec<(&String, &Value)> = match v {
         Value::Object(map) => map.iter().collect(),
         Value::Array(list) => {
@@ -147,18 +155,46 @@ fn parse_outputs(v: &Value, network: dotcoin_common::Network) -> RpcResult<Vec<(
     Ok(out)
 }
 
-/// The options of `walletcreatefundedpsbt` (and Core's `fundrawtransaction`).
+/// The options of `walletcreatefundedpsbt`, `fundrawtransaction` and `send` (Core's
+/// names, camelCase and snake_case alike).
 #[derive(Debug, Clone, Default)]
-struct FundOptions {
-    add_inputs: Option<bool>,
-    change_address: Option<Address>,
-    change_position: Option<usize>,
-    fee_rate: Option<FeeRate>,
-    subtract_from: Vec<usize>,
+pub(super) struct FundOptions {
+    pub(super) add_inputs: Option<bool>,
+    pub(super) change_address: Option<Address>,
+    pub(super) change_position: Option<usize>,
+    pub(super) fee_rate: Option<FeeRate>,
+    pub(super) subtract_from: Vec<usize>,
+    pub(super) include_unsafe: bool,
+    pub(super) lock_unspents: bool,
+    /// `send` only: the inputs to spend.
+    pub(super) inputs: Option<Vec<OutPoint>>,
+    /// `send` only: broadcast and record it (default true).
+    pub(super) add_to_wallet: Option<bool>,
+    /// `send` only: always return a PSBT.
+    pub(super) psbt: Option<bool>,
+    /// `send` only: the lock time.
+    pub(super) locktime: Option<u32>,
+    pub(super) conf_target: Option<Int>,
+    pub(super) estimate_mode: Option<String>,
+}
+
+/// Which call's options [`FundOptions::parse`] reads: `send` takes a few more keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OptionsOf {
+    /// `walletcreatefundedpsbt` and `fundrawtransaction`.
+    Fund,
+    /// `send`.
+    Send,
 }
 
 impl FundOptions {
-    fn parse(options: Map<String, Value>, svc: &Service) -> RpcResult<FundOptions> {
+    /// Reads `options`; the fee estimation keys are checked by the caller (`send` merges
+    /// its positional ones first) through [`FundOptions::check_fee_keys`].
+    pub(super) fn parse(
+        options: Map<String, Value>,
+        svc: &Service,
+        of: OptionsOf,
+    ) -> RpcResult<FundOptions> {
         let mut out = FundOptions::default();
         let mut conf_target = None;
         let mut estimate_mode = None;
@@ -171,9 +207,35 @@ impl FundOptions {
         for (k, v) in &options {
             match k.as_str() {
                 "add_inputs" => out.add_inputs = Some(want_bool(k, v)?),
-                "include_unsafe" | "includeWatching" | "include_watching" | "lockUnspents"
-                | "lock_unspents" | "replaceable" => {
+                "include_unsafe" => out.include_unsafe = want_bool(k, v)?,
+                "lockUnspents" | "lock_unspents" => out.lock_unspents = want_bool(k, v)?,
+                "includeWatching" | "include_watching" | "replaceable" => {
                     want_bool(k, v)?;
+                }
+                "add_to_wallet" if of == OptionsOf::Send => {
+                    out.add_to_wallet = Some(want_bool(k, v)?)
+                }
+                "psbt" if of == OptionsOf::Send => out.psbt = Some(want_bool(k, v)?),
+                "inputs" if of == OptionsOf::Send => {
+                    let list: JsonArray<PsbtInputArg> = JsonArray::from_param(v, "inputs")?;
+                    out.inputs = Some(
+                        list.0
+                            .iter()
+                            .map(|i| OutPoint {
+                                txid: i.txid.0,
+                                vout: i.vout,
+                            })
+                            .collect(),
+                    );
+                }
+                "locktime" if of == OptionsOf::Send => {
+                    let n = Int::from_param(v, "locktime")?.0;
+                    out.locktime = Some(u32::try_from(n).map_err(|_| {
+                        RpcFailure::new(
+                            Code::InvalidParameter,
+                            "Invalid parameter, locktime out of range",
+                        )
+                    })?);
                 }
                 "changeAddress" | "change_address" => {
                     let text = v.as_str().ok_or_else(|| {
@@ -236,12 +298,21 @@ impl FundOptions {
             ));
         }
         out.fee_rate = fee_rate.or(fee_rate_kvb);
-        check_estimate_mode(
-            conf_target,
-            estimate_mode.as_deref(),
-            out.fee_rate.is_some(),
-        )?;
+        out.conf_target = conf_target;
+        out.estimate_mode = estimate_mode;
+        if of == OptionsOf::Fund {
+            out.check_fee_keys()?;
+        }
         Ok(out)
+    }
+
+    /// Core's checks of `conf_target` and `estimate_mode` beside `fee_rate`.
+    pub(super) fn check_fee_keys(&self) -> RpcResult<()> {
+        check_estimate_mode(
+            self.conf_target,
+            self.estimate_mode.as_deref(),
+            self.fee_rate.is_some(),
+        )
     }
 }
 
@@ -253,83 +324,24 @@ async fn walletcreatefundedpsbt(
     locktime: u32,
     options: FundOptions,
 ) -> RpcResult<WalletCreateFundedPsbtResult> {
-    let n = outputs.len();
-    if options.subtract_from.len() > 1 {
-        return Err(RpcFailure::new(
-            Code::InvalidParameter,
-            "subtractFeeFromOutputs: this wallet takes the fee from one output at most",
-        ));
-    }
-    if let Some(&i) = options.subtract_from.first() {
-        if i >= n {
-            return Err(RpcFailure::new(
-                Code::InvalidParameter,
-                format!("Invalid parameter, value {i} is out of bounds"),
-            ));
-        }
-    }
-    if options.change_position.is_some_and(|p| p > n) {
-        return Err(RpcFailure::new(
-            Code::InvalidParameter,
-            "changePosition out of bounds",
-        ));
-    }
-    if !preset.is_empty() && options.add_inputs == Some(true) {
-        return Err(RpcFailure::new(
-            Code::InvalidParameter,
-            "add_inputs with preset inputs is not supported: give every input, or none",
-        ));
-    }
-    // The builder takes the fee from the first payment: put the chosen one first, and
-    // back in its place afterwards.
-    let mut payments = outputs;
-    let subtract = options.subtract_from.first().copied();
-    if let Some(i) = subtract {
-        payments.swap(0, i);
-    }
+    let payments = outputs
+        .iter()
+        .map(|(a, amount)| Payment {
+            pubkey: a.pubkey,
+            amount: *amount,
+        })
+        .collect();
+    let mut request = FundRequest::from_options(payments, preset, &options)?;
+    request.locktime = locktime;
+    // Funding needs no private key: a locked wallet funds, and the signer may be offline.
     let mut loaded = handle.lock().await;
-    let utxos = utxos(svc, &loaded.wallet).await?;
-    let request = SendRequest {
-        payments,
-        fee_rate: options.fee_rate.unwrap_or(DEFAULT_FEE_RATE),
-        subtract_fee: subtract.is_some(),
-    };
-    let prepared = loaded.wallet.prepare_unsigned(
-        &utxos,
-        &request,
-        (!preset.is_empty()).then_some(preset.as_slice()),
-        options.change_address.map(|a| a.pubkey),
-    )?;
-    if prepared.fee > svc.maxtxfee {
-        return Err(RpcFailure::new(
-            Code::InsufficientFunds,
-            "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
-        ));
-    }
-    loaded.persist()?;
-    let mut tx = prepared.tx;
-    tx.lock_time = locktime;
-    if let Some(i) = subtract {
-        tx.outputs.swap(0, i);
-    }
-    let has_change = tx.outputs.len() > n;
-    let mut changepos = -1;
-    if has_change {
-        let change = tx.outputs.pop().expect("change is last");
-        let at = options.change_position.unwrap_or(n);
-        tx.outputs.insert(at, change);
-        changepos = at as i64;
-    }
-    let mut psbt = Psbt::from_unsigned_tx(tx);
-    for (input, spent) in psbt.inputs.iter_mut().zip(&prepared.spent) {
-        input.witness_utxo = Some(*spent);
-    }
-    crate::psbt::update(&loaded.wallet, &mut psbt);
-    tracing::info!(target: "wallet", wallet = %loaded.name, fee = %prepared.fee, "funded a PSBT");
+    let funded = super::send::fund(svc, &mut loaded, request).await?;
+    let psbt = super::send::psbt_of(&loaded, &funded.tx, &funded.spent);
+    tracing::info!(target: "wallet", wallet = %loaded.name, fee = %funded.fee, "funded a PSBT");
     Ok(WalletCreateFundedPsbtResult {
         psbt: psbt.to_base64(),
-        fee: prepared.fee,
-        changepos,
+        fee: funded.fee,
+        changepos: funded.changepos,
     })
 }
 
