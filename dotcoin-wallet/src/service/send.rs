@@ -553,20 +553,21 @@ type Recipient = (Address, Option<Amount>);
 fn parse_recipients(list: &[Value], network: dotcoin_common::Network) -> RpcResult<Vec<Recipient>> {
     let mut out: Vec<Recipient> = Vec::with_capacity(list.len());
     for item in list {
-        let (text, amount) =
-            match item {
-                Value::String(s) => (s.as_str(), None),
-                Value::Object(map) if map.len() == 1 => {
-                    let (k, v) = map.iter().next().expect("one key");
-                    (k.as_str(), Some(amount_from_value(v)?))
-                }
-                other => return Err(RpcFailure::new(
+        let (text, amount) = match item {
+            Value::String(s) => (s.as_str(), None),
+            Value::Object(map) if map.len() == 1 => {
+                let (k, v) = map.iter().next().expect("one key");
+                (k.as_str(), Some(amount_from_value(v)?))
+            }
+            other => {
+                return Err(RpcFailure::new(
                     Code::InvalidParameter,
                     format!(
                         "Invalid parameter, key-value pair must contain exactly one key: {other}"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let address = params::address(text, network)?;
         if out.iter().any(|(a, _)| a.pubkey == address.pubkey) {
             return Err(RpcFailure::new(
