@@ -174,3 +174,51 @@ fn npm_bitcoin_core_client_psbt_calls() {
         .expect("run node");
     assert_ran("npm bitcoin-core (PSBT)", &out);
 }
+
+#[test]
+fn python_bitcoinlib_rawproxy_spending_calls() {
+    let dir = python_bitcoinlib();
+    let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
+    let (_, payee) = test_keypair();
+    let out = Command::new("python3")
+        .arg(script("spend_rawproxy.py"))
+        .env("PYTHONPATH", &dir)
+        .env(
+            "WALLET_URL",
+            format!("http://{wallet_auth}@127.0.0.1:{}", service.port),
+        )
+        .env(
+            "NODE_URL",
+            format!("http://{node_auth}@127.0.0.1:{}", node.rpc_port),
+        )
+        .env("DOTCOIN_ADDRESS", &payee)
+        .output()
+        .expect("run python3");
+    assert_ran("python-bitcoinlib's RawProxy (spending calls)", &out);
+}
+
+#[test]
+fn npm_bitcoin_core_client_spending_calls() {
+    let dir = npm_bitcoin_core();
+    let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
+    let split = |auth: &str| {
+        let (u, p) = auth.split_once(':').expect("user:password");
+        (u.to_owned(), p.to_owned())
+    };
+    let (node_user, node_password) = split(&node_auth);
+    let (wallet_user, wallet_password) = split(&wallet_auth);
+    let (_, payee) = test_keypair();
+    let out = Command::new("node")
+        .arg(script("spend-bitcoin-core.js"))
+        .env("NODE_PATH", dir.join("node_modules"))
+        .env("NODE_HOST", format!("http://127.0.0.1:{}", node.rpc_port))
+        .env("NODE_USER", node_user)
+        .env("NODE_PASSWORD", node_password)
+        .env("WALLET_HOST", format!("http://127.0.0.1:{}", service.port))
+        .env("WALLET_USER", wallet_user)
+        .env("WALLET_PASSWORD", wallet_password)
+        .env("DOTCOIN_ADDRESS", &payee)
+        .output()
+        .expect("run node");
+    assert_ran("npm bitcoin-core (spending calls)", &out);
+}

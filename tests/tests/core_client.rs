@@ -90,7 +90,7 @@ const NOT_CALLED: &[(&str, &str)] = &[
       listreceivedbyaddress, getreceivedbyaddress, \
       keypoolrefill, importmulti, importdescriptors, importaddress, importpubkey, \
       createpsbt, joinpsbts, combinerawtransaction, signrawtransactionwithkey, rescanblockchain, \
-      listwalletdir, addmultisigaddress, generate, fundrawtransaction",
+      listwalletdir, addmultisigaddress, generate",
         "dotcoin does not serve them",
     ),
     (
@@ -651,6 +651,20 @@ fn bitcoincore_rpc_decodes_the_node_and_the_wallet_service() {
         .finalize_psbt(&signed.psbt, None)
         .expect("finalizepsbt");
     assert!(done.complete && done.hex.is_some());
+    // fundrawtransaction through the crate's call, on what the node's createrawtransaction made.
+    let raw: String = node
+        .call(
+            "createrawtransaction",
+            &[json!([]), json!({rewards.clone(): 0.25})],
+        )
+        .expect("createrawtransaction");
+    let funded = wallet
+        .fund_raw_transaction(raw.as_str(), None, None)
+        .expect("fundrawtransaction");
+    assert!(
+        funded.fee > Amount::ZERO && funded.change_position == 1,
+        "{funded:?}"
+    );
 
     let second = wallet
         .create_wallet("second", None, None, None, None)

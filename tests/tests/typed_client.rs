@@ -387,6 +387,59 @@ fn every_typed_method_decodes_what_the_servers_answer() {
         )
         .await;
         assert!(signed.complete, "{signed:?}");
+        // The spending calls: fund what the node made, send, bump it both ways, and a
+        // sendall kept out of the mempool.
+        let unfunded = ok(
+            &mut c,
+            "createrawtransaction",
+            n.createrawtransaction(&[], &[(addr.clone(), Amount::from_sat(1_000_000))]),
+        )
+        .await;
+        let funded = ok(
+            &mut wc,
+            "fundrawtransaction",
+            w.fundrawtransaction(&unfunded, &serde_json::json!({})),
+        )
+        .await;
+        assert!(
+            funded.fee > Amount::ZERO && funded.changepos == 1,
+            "{funded:?}"
+        );
+        let sent = ok(
+            &mut wc,
+            "send",
+            w.send(
+                &serde_json::json!([{ addr.clone(): 0.1 }]),
+                &serde_json::json!({"fee_rate": 1}),
+            ),
+        )
+        .await;
+        let sent = sent.txid.expect("send answers the txid");
+        let as_psbt = ok(
+            &mut wc,
+            "psbtbumpfee",
+            w.psbtbumpfee(&sent, &serde_json::json!({})),
+        )
+        .await;
+        assert!(as_psbt.psbt.is_some() && as_psbt.fee > as_psbt.origfee);
+        let bumped = ok(&mut wc, "bumpfee", w.bumpfee(&sent, &serde_json::json!({}))).await;
+        assert!(
+            bumped.txid.is_some() && bumped.errors.is_empty(),
+            "{bumped:?}"
+        );
+        let all = ok(
+            &mut wc,
+            "sendall",
+            w.sendall(
+                &serde_json::json!([addr.clone()]),
+                &serde_json::json!({"add_to_wallet": false}),
+            ),
+        )
+        .await;
+        assert!(
+            all.complete && all.hex.is_some() && all.psbt.is_some(),
+            "{all:?}"
+        );
         let key = ok(&mut wc, "dumpprivkey", w.dumpprivkey(&mine)).await;
         ok(
             &mut wc,

@@ -14,6 +14,8 @@
 //!   the wallet-specific readers (an address of the network, a label).
 //! - [`client`]: `dotcoin-wallet <command>` on a wallet the service holds is sent to
 //!   the service as the matching RPC.
+//! - [`send`]: `send`, `sendall`, `fundrawtransaction` and the funding path they share
+//!   with `walletcreatefundedpsbt` ([`spend`]); [`bump`]: `bumpfee` and `psbtbumpfee`.
 //! - [`history`]: each wallet's own transaction record (`crate::history`) kept up to
 //!   date with the node, and the history calls answered from it; [`locks`]: coins kept
 //!   from coin selection (`lockunspent`).
