@@ -5,8 +5,8 @@
 # once, the reference the validation figures are a ratio to). Runs the criterion
 # benchmarks of the miner, block connection (also under a reader's held snapshot), the
 # dashboard's address page and signature verification, the busy-chain
-# sync (contrib/bench/sync.sh, chain cached after the first run) SYNC_RUNS times (default
-# 3) with V2 measured between the runs, the RPC load (contrib/bench/rpc.sh) and an idle
+# sync (contrib/bench/sync.sh, chain cached after the first run) from one peer and from
+# three SYNC_RUNS times each (default 3) with V2 measured between the runs, the RPC load (contrib/bench/rpc.sh) and an idle
 # node's memory. Takes about ten minutes; the first run also generates the sync chain.
 #
 #   contrib/bench/report.sh        (run by `make bench` after `make build`)
@@ -20,6 +20,8 @@ trap 'if [ $? -eq 0 ]; then rm -rf "$OUT"; else echo "== raw outputs kept in $OU
 log() { echo "== $*" >&2; }
 
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+# Other work on the machine lowers every figure; the ratios to L1 and V2 less so.
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 log "L1"
 L1=$(contrib/bench/l1.sh)
 
@@ -62,13 +64,20 @@ def rate(name):
     return float(m.group(1)) * (1e3 if m.group(2) else 1)
 print(rate("schnorr_verify/bip340_two_threads"), 2 * rate("schnorr_verify/bip340"))'
 }
+# Each run syncs from one peer, then from three (PEERS=3), with V2 measured before, between
+# and after: v2_0, then v2_<2 run - 1> after the one-peer sync and v2_<2 run> after the
+# three-peer one.
 log "V2 before the first sync"
 v2_now > "$OUT/v2_0"
 for run in $(seq "$SYNC_RUNS"); do
-    log "busy-chain sync $run of $SYNC_RUNS"
+    log "busy-chain sync $run of $SYNC_RUNS, one peer"
     contrib/bench/sync.sh > "$OUT/sync_$run.txt"
-    log "V2 after sync $run"
-    v2_now > "$OUT/v2_$run"
+    log "V2 after it"
+    v2_now > "$OUT/v2_$((2 * run - 1))"
+    log "busy-chain sync $run of $SYNC_RUNS, three peers"
+    PEERS=3 contrib/bench/sync.sh > "$OUT/sync3_$run.txt"
+    log "V2 after it"
+    v2_now > "$OUT/v2_$((2 * run))"
 done
 
 log "RPC"
@@ -86,9 +95,9 @@ kill "$IDLE_PID"
 wait "$IDLE_PID" 2>/dev/null || true
 rm -rf "$IDLE_DIR"
 
-python3 - "$CPU" "$L1" "$L1_AFTER" "$OUT" "$IDLE_RSS" "$SYNC_RUNS" <<'PY'
+python3 - "$CPU" "$L1" "$L1_AFTER" "$OUT" "$IDLE_RSS" "$SYNC_RUNS" "$LOAD_BEFORE" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import re, sys, datetime
-cpu, l1a, l1b, out, idle, sync_runs = sys.argv[1:]
+cpu, l1a, l1b, out, idle, sync_runs, load_before, load_after = sys.argv[1:]
 l1 = (float(l1a) + float(l1b)) / 2
 crit = open(f"{out}/criterion.txt").read()
 UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
@@ -113,15 +122,24 @@ def median_time(name):
 SYNC = re.compile(r"sync of (\d+) blocks, (\d+) signed inputs.*?([\d.]+) s, (\d+) inputs/s, (\d+) blocks/s; "
                   r"fresh node RSS ([\d.]+) MiB before, ([\d.]+) MiB after; CPU fresh node (\d+) %")
 # Each line: V2 (both cores at once) and 2 x V1.
-v2_around = [tuple(map(float, open(f"{out}/v2_{i}").read().split())) for i in range(int(sync_runs) + 1)]
-syncs = []
-for i in range(1, int(sync_runs) + 1):
-    m = SYNC.search(open(f"{out}/sync_{i}.txt").read())
-    if m:
-        # Against the mean of the references just before and just after this run.
-        around = [(a + b) / 2 for a, b in zip(v2_around[i - 1], v2_around[i])]
-        syncs.append((int(m.group(4)) / around[0], int(m.group(4)) / around[1], m))
-syncs.sort(key=lambda r: r[0])
+v2_around = [tuple(map(float, open(f"{out}/v2_{i}").read().split())) for i in range(2 * int(sync_runs) + 1)]
+
+def sync_runs_of(name, first_v2):
+    """The runs `name`_<run>.txt, each with its ratios to V2 and 2 x V1 around it (the
+    references numbered first_v2(run) and the next), sorted by the ratio to V2."""
+    runs = []
+    for i in range(1, int(sync_runs) + 1):
+        m = SYNC.search(open(f"{out}/{name}_{i}.txt").read())
+        if m:
+            # Against the mean of the references just before and just after this run.
+            j = first_v2(i)
+            around = [(a + b) / 2 for a, b in zip(v2_around[j], v2_around[j + 1])]
+            runs.append((int(m.group(4)) / around[0], int(m.group(4)) / around[1], m, j))
+    runs.sort(key=lambda r: r[0])
+    return runs
+
+syncs = sync_runs_of("sync", lambda i: 2 * i - 2)
+syncs3 = sync_runs_of("sync3", lambda i: 2 * i - 1)
 s = syncs[len(syncs) // 2][2] if syncs else None
 rpc = {}
 for line in open(f"{out}/rpc.txt"):
@@ -156,19 +174,22 @@ rows.append(("block connect, 1 000 signed inputs", f"{connect:.0f} inputs/s", f"
 pooled = rate('chain/connect_block_1000_pool_transactions')
 rows.append(("block connect, the same block's transactions in the pool first", f"{pooled:.0f} inputs/s",
              f"{pooled/connect:.2f} x the row above (signatures cached at acceptance)"))
-if s:
-    ratio, ratio_v1 = syncs[len(syncs) // 2][:2]
-    rows.append((f"sync, {int(s.group(1))} blocks / {int(s.group(2))} inputs from one peer, "
-                 f"median of {len(syncs)} runs",
-                 f"{int(s.group(4))} inputs/s",
-                 f"{ratio:.2f} x V2 around it ({ratio_v1:.2f} x 2 V1); {int(s.group(5))} blocks/s; "
-                 f"CPU {s.group(8)} %"))
-    rows.append(("sync runs, each against the references before and after it",
-                 ", ".join(f"{int(m.group(4))}" for _, _, m in syncs) + " inputs/s",
-                 ", ".join(f"{r:.2f}" for r, _, _ in syncs) + " x V2 (V2 "
-                 + ", ".join(f"{v[0]/1e3:.1f} k" for v in v2_around) + "); "
-                 + ", ".join(f"{r:.2f}" for _, r, _ in syncs) + " x 2 V1 (2 V1 "
-                 + ", ".join(f"{v[1]/1e3:.1f} k" for v in v2_around) + ")"))
+for runs, peers in ((syncs, "one peer"), (syncs3, "three peers")):
+    if not runs:
+        continue
+    ratio, ratio_v1, m, _ = runs[len(runs) // 2]
+    rows.append((f"sync, {int(m.group(1))} blocks / {int(m.group(2))} inputs from {peers}, "
+                 f"median of {len(runs)} runs",
+                 f"{int(m.group(4))} inputs/s",
+                 f"{ratio:.2f} x V2 around it ({ratio_v1:.2f} x 2 V1); {int(m.group(5))} blocks/s; "
+                 f"CPU {m.group(8)} %"))
+    rows.append((f"sync runs from {peers}, each against the references before and after it",
+                 ", ".join(f"{int(m.group(4))}" for _, _, m, _ in runs) + " inputs/s",
+                 ", ".join(f"{r:.2f}" for r, _, _, _ in runs) + " x V2 (V2 "
+                 + ", ".join(f"{(v2_around[j][0] + v2_around[j + 1][0]) / 2e3:.1f} k" for _, _, _, j in runs)
+                 + "); " + ", ".join(f"{r:.2f}" for _, r, _, _ in runs) + " x 2 V1 (2 V1 "
+                 + ", ".join(f"{(v2_around[j][1] + v2_around[j + 1][1]) / 2e3:.1f} k" for _, _, _, j in runs)
+                 + ")"))
 free = median_time('reads/connect_1000_blocks')
 held = median_time('reads/connect_1000_blocks_snapshot_held')
 rows.append(("1 000 blocks of 4 signed spends connected, a reader holding a snapshot throughout",
@@ -185,7 +206,8 @@ if s:
     rows.append(("RSS, after syncing the busy chain", f"{float(s.group(7)):.1f} MiB", ""))
 
 print(f"dotcoin benchmarks, {datetime.date.today()}: {cpu}, 2 cores; "
-      f"L1 = {l1/1e6:.1f} M SHA-256 compressions/s (OpenSSL, one core)")
+      f"L1 = {l1/1e6:.1f} M SHA-256 compressions/s (OpenSSL, one core); "
+      f"load average {load_before} before, {load_after} after")
 print()
 print("| figure | value | ratio / note |")
 print("|---|---|---|")

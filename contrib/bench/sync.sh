@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Initial sync of a busy chain: a fresh regtest node syncs from one peer holding 2 100
-# blocks with 320 000 signed inputs; prints inputs/s, blocks/s and the fresh node's
-# resident memory before and after.
+# Initial sync of a busy chain: a fresh regtest node syncs from PEERS peers (default 1),
+# each holding the same 2 100 blocks with 320 000 signed inputs; prints inputs/s, blocks/s,
+# the fresh node's resident memory before and after, and how many blocks each peer sent.
 #
 # The chain is made once by `busy-chain generate` (tests/src/busy_chain.rs) and loaded
 # into a source node once; both are cached in $BENCH_CACHE (default
@@ -9,9 +9,12 @@
 #
 #   contrib/bench/sync.sh                    (builds nothing: run `make build` first)
 #   SPEND_BLOCKS=2000 INPUTS_PER_BLOCK=160 DBCACHE=… contrib/bench/sync.sh
+#   PEERS=3 contrib/bench/sync.sh            (3 source nodes, each on a copy of the datadir)
 set -euo pipefail
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/debug}
 SPEND_BLOCKS=${SPEND_BLOCKS:-2000}
+PEERS=${PEERS:-1}
+[ "$PEERS" -ge 1 ] || { echo "PEERS must be at least 1"; exit 1; }
 INPUTS_PER_BLOCK=${INPUTS_PER_BLOCK:-160}
 CACHE=${BENCH_CACHE:-$HOME/.cache/dotcoin-bench}/busy-$SPEND_BLOCKS-$INPUTS_PER_BLOCK
 mkdir -p "$CACHE"
@@ -49,11 +52,18 @@ if [ ! -f "$CACHE/stats.json" ]; then
     mv "$DIR/stats.json" "$CACHE/stats.json"
 fi
 
-cp -r "$CACHE/source" "$DIR/source"
-start "$DIR/source"
-read -r _ SOURCE_P2P <<< "$PORTS"
-SOURCE_PID=$PID
-start "$DIR/fresh" --connect "127.0.0.1:$SOURCE_P2P" ${DBCACHE:+--dbcache "$DBCACHE"}
+CONNECT=()
+SOURCE_PIDS=()
+SOURCE_RPCS=()
+for i in $(seq "$PEERS"); do
+    cp -r "$CACHE/source" "$DIR/source$i"
+    start "$DIR/source$i"
+    read -r rpc p2p <<< "$PORTS"
+    CONNECT+=(--connect "127.0.0.1:$p2p")
+    SOURCE_PIDS+=("$PID")
+    SOURCE_RPCS+=("$rpc")
+done
+start "$DIR/fresh" "${CONNECT[@]}" ${DBCACHE:+--dbcache "$DBCACHE"}
 read -r FRESH_RPC _ <<< "$PORTS"
 FRESH_PID=$PID
 IDLE_RSS=$(rss_kib "$FRESH_PID")
@@ -61,28 +71,39 @@ CLI=("$BIN/dotcoin-cli" --regtest --datadir "$DIR/fresh" --rpcport "$FRESH_RPC")
 WANT=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['blocks'])" "$CACHE/stats.json")
 T0=$(date +%s.%N)
 FRESH_CPU0=$(cpu_ticks "$FRESH_PID")
-SOURCE_CPU0=$(cpu_ticks "$SOURCE_PID")
+SOURCE_CPU0=0
+for p in "${SOURCE_PIDS[@]}"; do SOURCE_CPU0=$((SOURCE_CPU0 + $(cpu_ticks "$p"))); done
 # One long poll rather than a getblockcount process every 0.1 s, whose start-ups would take
 # CPU from the node being measured.
 height() { python3 -c "import json,sys;print(json.load(sys.stdin)['height'])"; }
 while [ "$("${CLI[@]}" waitforblockheight "$WANT" 60000 | height)" != "$WANT" ]; do :; done
 T1=$(date +%s.%N)
 FRESH_CPU=$(( $(cpu_ticks "$FRESH_PID") - FRESH_CPU0 ))
-SOURCE_CPU=$(( $(cpu_ticks "$SOURCE_PID") - SOURCE_CPU0 ))
+SOURCE_CPU=$((-SOURCE_CPU0))
+for p in "${SOURCE_PIDS[@]}"; do SOURCE_CPU=$((SOURCE_CPU + $(cpu_ticks "$p"))); done
 SYNCED_RSS=$(rss_kib "$FRESH_PID")
-WANT_HASH=$("$BIN/dotcoin-cli" --regtest --datadir "$DIR/source" --rpcport "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['rpc'])" "$DIR/source/regtest/dotcoind.ports")" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
+WANT_HASH=$("$BIN/dotcoin-cli" --regtest --datadir "$DIR/source1" --rpcport "${SOURCE_RPCS[0]}" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
 GOT_HASH=$("${CLI[@]}" gettxoutsetinfo | python3 -c "import json,sys;print(json.load(sys.stdin)['hash_serialized'])")
 [ "$WANT_HASH" = "$GOT_HASH" ] || { echo "UTXO set differs after sync: $GOT_HASH vs $WANT_HASH"; exit 1; }
-stop "$SOURCE_PID"
+# Blocks each source sent (its getpeerinfo's `bytessent_per_msg` has no count, so the
+# fresh node's view of its peers' `block` bytes stands in; a peer that sent none shows 0).
+SENT=$("${CLI[@]}" getpeerinfo | python3 -c "
+import json, sys
+peers = json.load(sys.stdin)
+print(' '.join(str(p.get('bytesrecv_per_msg', {}).get('block', 0)) for p in peers))")
+for p in "${SOURCE_PIDS[@]}"; do stop "$p"; done
 
-python3 - "$CACHE/stats.json" "$T0" "$T1" "$IDLE_RSS" "$SYNCED_RSS" "$FRESH_CPU" "$SOURCE_CPU" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$CACHE/stats.json" "$T0" "$T1" "$IDLE_RSS" "$SYNCED_RSS" "$FRESH_CPU" "$SOURCE_CPU" "$(getconf CLK_TCK)" "$PEERS" "$SENT" <<'PY'
 import json, sys
 stats = json.load(open(sys.argv[1]))
 secs = float(sys.argv[3]) - float(sys.argv[2])
+peers = int(sys.argv[9])
 print(f"sync of {stats['blocks']} blocks, {stats['inputs']} signed inputs, "
       f"{stats['bytes']/1e6:.1f} MB: {secs:.1f} s, {stats['inputs']/secs:.0f} inputs/s, "
       f"{stats['blocks']/secs:.0f} blocks/s; fresh node RSS {int(sys.argv[4])/1024:.1f} MiB "
       f"before, {int(sys.argv[5])/1024:.1f} MiB after; CPU fresh node "
-      f"{int(sys.argv[6])/int(sys.argv[8])/secs*100:.0f} %, source node "
-      f"{int(sys.argv[7])/int(sys.argv[8])/secs*100:.0f} %")
+      f"{int(sys.argv[6])/int(sys.argv[8])/secs*100:.0f} %, source node"
+      f"{'s' if peers > 1 else ''} {int(sys.argv[7])/int(sys.argv[8])/secs*100:.0f} %; "
+      f"from {peers} peer{'s' if peers > 1 else ''}, block MB received from each: "
+      + ", ".join(f"{int(b)/1e6:.1f}" for b in sys.argv[10].split()))
 PY
