@@ -10,11 +10,12 @@
 //!   reaches RocksDB (Core's `FRESH` flag).
 //! - **Readers see it.** Every read of [`Store`](super::Store) of the two tables looks here
 //!   first, under a read lock. A view ([`super::StoreView`]) shares the cache through an
-//!   `Arc`. The maps are persistent (`imbl`): when the writer changes a cache a view still
-//!   holds, the clone is O(1) and each change copies only the path it touches, so a view
-//!   costs nothing per block however large the cache. A scan sorts the entries it matches
-//!   and merges them with RocksDB's iterator; a scan of one address walks only that
-//!   address's entries, through an ordered index by key paid.
+//!   `Arc`. The cache is a stack of immutable layers (a block's changes each, merged with
+//!   their neighbours as they pile up, as in a log-structured merge tree): the writer adds
+//!   a layer rather than changing what a view holds, so a view costs nothing per block
+//!   however large the cache, and a lookup visits O(log n) layers. A scan sorts the entries
+//!   it matches and merges them with RocksDB's iterator; a scan of one address walks only
+//!   that address's entries, through each layer's ordered index by key paid.
 //! - **Where the UTXO set stands.** The block index, undo data and other indexes are written
 //!   per block as before; the UTXO set on disk stands at the block recorded as `coins_tip`
 //!   by the last flush. A node stopped without flushing replays the blocks between the two
@@ -23,7 +24,8 @@
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::encode::serialize;
 use dotcoin_common::{OutPoint, PubKey};
-use imbl::{HashMap, OrdSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::{AddressCoin, DbKey, Table, UtxoByOutpoint, UtxoByPubkey};
 
@@ -107,12 +109,53 @@ pub(super) enum Cached {
     Deleted,
 }
 
+/// One layer's word on an outpoint.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    /// The cache holds this slot.
+    Slot(Slot),
+    /// The cache holds nothing (a fresh coin was spent): older layers are out of date and
+    /// RocksDB answers.
+    Gone,
+}
+
+/// The changes of one block, or of several merged: immutable once shared.
+#[derive(Debug, Clone, Default)]
+struct Layer {
+    coins: std::collections::HashMap<OutPoint, Entry>,
+    /// Every slot of the layer by the key it pays: the address index's rows in order.
+    by_key: BTreeSet<(PubKey, OutPoint)>,
+}
+
+impl Layer {
+    fn set(&mut self, op: OutPoint, entry: Entry) {
+        if let Some(Entry::Slot(old)) = self.coins.insert(op, entry) {
+            self.by_key.remove(&(old.pubkey(), op));
+        }
+        if let Entry::Slot(new) = entry {
+            self.by_key.insert((new.pubkey(), op));
+        }
+    }
+}
+
+/// A newer layer is merged into the one below it once that one is at most this many times
+/// its size: layers grow geometrically, so a change is copied O(log n) times in all and a
+/// lookup visits O(log n) layers.
+const MERGE_RATIO: usize = 2;
+
 /// The coin changes not yet in RocksDB, and the block the UTXO set stands at with them.
+///
+/// Kept as a stack of immutable layers, oldest and largest first, each an `Arc` that the
+/// published views share: a block's changes become one new layer, so the writer never
+/// copies what a view holds (the persistent map this replaced copied a 32-entry node path
+/// for every change of every block, as a view always held the previous version: a fifth
+/// of the node's CPU during a busy-chain sync). Layers of like size are merged into new
+/// ones as in a log-structured merge tree.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Overlay {
-    coins: HashMap<OutPoint, Slot>,
-    /// Every cached outpoint by the key its slot pays: the address index's rows in order.
-    by_key: OrdSet<(PubKey, OutPoint)>,
+    layers: Vec<Arc<Layer>>,
+    /// Cached outpoints with a slot, as a merged view sees them.
+    len: usize,
     /// The encoded `coins_tip` value the entries bring the UTXO set to; `None` when empty.
     pub(super) tip: Option<Vec<u8>>,
 }
@@ -140,14 +183,45 @@ pub(super) fn is_cached(table: &str) -> bool {
 }
 
 impl Overlay {
-    /// Number of cached coins.
+    /// Number of cached coins (unspent or spent, not counting older versions).
     pub(super) fn len(&self) -> usize {
-        self.coins.len()
+        self.len
     }
 
-    /// Estimated bytes the entries take.
+    /// Estimated bytes the entries take: every layer's, older versions included.
     pub(super) fn bytes(&self) -> usize {
-        self.coins.len() * ENTRY_BYTES
+        self.layers.iter().map(|l| l.coins.len()).sum::<usize>() * ENTRY_BYTES
+    }
+
+    /// The newest word on `op`: `None` when no layer has one.
+    fn entry(&self, op: &OutPoint) -> Option<Entry> {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|l| l.coins.get(op))
+            .copied()
+    }
+
+    /// The cached slot of `op`, if any.
+    fn slot(&self, op: &OutPoint) -> Option<Slot> {
+        match self.entry(op)? {
+            Entry::Slot(s) => Some(s),
+            Entry::Gone => None,
+        }
+    }
+
+    /// Every cached slot, each outpoint once at its newest.
+    fn slots(&self) -> std::collections::HashMap<OutPoint, Slot> {
+        let mut merged = std::collections::HashMap::with_capacity(self.len);
+        for layer in &self.layers {
+            for (op, entry) in &layer.coins {
+                match entry {
+                    Entry::Slot(s) => merged.insert(*op, *s),
+                    Entry::Gone => merged.remove(op),
+                };
+            }
+        }
+        merged
     }
 
     /// What the cache says about `key` of cached table `table`; `None` when it does not
@@ -155,15 +229,15 @@ impl Overlay {
     pub(super) fn get(&self, table: &str, key: &[u8]) -> Option<Cached> {
         if table == UtxoByOutpoint::NAME {
             let op = OutPoint::from_key(key).ok()?;
-            return Some(match self.coins.get(&op)? {
-                Slot::Unspent { coin, .. } => Cached::Value(serialize(coin)),
+            return Some(match self.slot(&op)? {
+                Slot::Unspent { coin, .. } => Cached::Value(serialize(&coin)),
                 Slot::Spent { .. } => Cached::Deleted,
             });
         }
         let (pubkey, op) = <(PubKey, OutPoint)>::from_key(key).ok()?;
-        Some(match self.coins.get(&op)? {
+        Some(match self.slot(&op)? {
             Slot::Unspent { coin, .. } if coin.output.pubkey == pubkey => {
-                Cached::Value(serialize(&AddressCoin::of(coin)))
+                Cached::Value(serialize(&AddressCoin::of(&coin)))
             }
             // An outpoint's coin is fixed by its txid: one paying another key is no
             // entry of this key.
@@ -176,30 +250,36 @@ impl Overlay {
     pub(super) fn rows(&self, table: &str, prefix: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         let index = usize::from(table == UtxoByPubkey::NAME);
         // An address-index key starts with the 32-byte key paid: with all of it in the
-        // prefix, only that key's entries are visited, through the ordered index.
-        let of_one_key: Vec<(OutPoint, Slot)>;
-        let entries: Box<dyn Iterator<Item = (&OutPoint, &Slot)> + '_> =
+        // prefix, only that key's entries are visited, through each layer's ordered index.
+        let entries: Vec<(OutPoint, Slot)> =
             match <[u8; 32]>::try_from(&prefix[..prefix.len().min(32)]) {
                 Ok(paid) if index == 1 => {
                     let paid = PubKey(paid);
-                    of_one_key = self
-                        .by_key
-                        .range((paid, outpoint_bound(0))..=(paid, outpoint_bound(0xff)))
-                        .filter_map(|(_, op)| Some((*op, *self.coins.get(op)?)))
+                    let ops: BTreeSet<OutPoint> = self
+                        .layers
+                        .iter()
+                        .flat_map(|l| {
+                            l.by_key
+                                .range((paid, outpoint_bound(0))..=(paid, outpoint_bound(0xff)))
+                                .map(|(_, op)| *op)
+                        })
                         .collect();
-                    Box::new(of_one_key.iter().map(|(op, slot)| (op, slot)))
+                    ops.into_iter()
+                        .filter_map(|op| Some((op, self.slot(&op)?)))
+                        .collect()
                 }
-                _ => Box::new(self.coins.iter()),
+                _ => self.slots().into_iter().collect(),
             };
         let paid = &prefix[..prefix.len().min(32)];
         let mut rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
+            .into_iter()
             .filter(|(_, slot)| index == 0 || slot.pubkey().0.starts_with(paid))
             .map(|(op, slot)| {
-                let write = match *slot {
+                let write = match slot {
                     Slot::Unspent { coin, .. } => CoinWrite::Create { coin, fresh: false },
                     Slot::Spent { pubkey } => CoinWrite::Spend { pubkey },
                 };
-                let (_, key, value) = write.row(op, index == 1);
+                let (_, key, value) = write.row(&op, index == 1);
                 (key, value)
             })
             .filter(|(key, _)| key.starts_with(prefix))
@@ -231,39 +311,95 @@ impl Overlay {
     }
 
     /// Every cached change, as writes to both tables.
-    pub(super) fn writes(&self) -> impl Iterator<Item = Row> + '_ {
-        self.coins.iter().flat_map(|(op, slot)| {
-            let write = match *slot {
+    pub(super) fn writes(&self) -> impl Iterator<Item = Row> {
+        self.slots().into_iter().flat_map(|(op, slot)| {
+            let write = match slot {
                 Slot::Unspent { coin, .. } => CoinWrite::Create { coin, fresh: false },
                 Slot::Spent { pubkey } => CoinWrite::Spend { pubkey },
             };
-            write.rows(op)
+            write.rows(&op)
         })
     }
 
     /// Applies one change.
+    #[cfg(test)]
     pub(super) fn apply(&mut self, op: OutPoint, write: CoinWrite) {
-        let old = self.coins.remove(&op);
-        if let Some(old) = old {
-            self.by_key.remove(&(old.pubkey(), op));
+        self.apply_all([(op, write)]);
+    }
+
+    /// Applies `changes` in order, as one new layer.
+    pub(super) fn apply_all(&mut self, changes: impl IntoIterator<Item = (OutPoint, CoinWrite)>) {
+        let mut layer = Layer::default();
+        for (op, write) in changes {
+            let old = match layer.coins.get(&op) {
+                Some(Entry::Slot(s)) => Some(*s),
+                Some(Entry::Gone) => None,
+                None => self.slot(&op),
+            };
+            let new = match (write, old) {
+                // Re-created over a spend (a block disconnected and its coins restored):
+                // the spent coin is still below, so this one is not fresh whatever the
+                // caller knew.
+                (CoinWrite::Create { coin, .. }, Some(Slot::Spent { .. })) => {
+                    Some(Slot::Unspent { coin, fresh: false })
+                }
+                (CoinWrite::Create { coin, .. }, Some(Slot::Unspent { fresh, .. })) => {
+                    Some(Slot::Unspent { coin, fresh })
+                }
+                (CoinWrite::Create { coin, fresh }, None) => Some(Slot::Unspent { coin, fresh }),
+                // Created and spent between two flushes: nothing to write.
+                (CoinWrite::Spend { .. }, Some(Slot::Unspent { fresh: true, .. })) => None,
+                (CoinWrite::Spend { pubkey }, _) => Some(Slot::Spent { pubkey }),
+            };
+            match (old.is_some(), new.is_some()) {
+                (false, true) => self.len += 1,
+                (true, false) => self.len -= 1,
+                _ => {}
+            }
+            match new {
+                Some(slot) => layer.set(op, Entry::Slot(slot)),
+                // Nothing older to mask: no entry at all.
+                None if self.entry(&op).is_none() => {
+                    if let Some(Entry::Slot(s)) = layer.coins.remove(&op) {
+                        layer.by_key.remove(&(s.pubkey(), op));
+                    }
+                }
+                None => layer.set(op, Entry::Gone),
+            }
         }
-        let new = match (write, old) {
-            // Re-created over a spend (a block disconnected and its coins restored): the
-            // spent coin is still below, so this one is not fresh whatever the caller knew.
-            (CoinWrite::Create { coin, .. }, Some(Slot::Spent { .. })) => {
-                Some(Slot::Unspent { coin, fresh: false })
+        if layer.coins.is_empty() {
+            return;
+        }
+        self.layers.push(Arc::new(layer));
+        self.merge();
+    }
+
+    /// Merges the newest layers while the one below is not much larger.
+    fn merge(&mut self) {
+        while let [.., below, top] = self.layers.as_slice() {
+            if below.coins.len() > MERGE_RATIO * top.coins.len() {
+                break;
             }
-            (CoinWrite::Create { coin, .. }, Some(Slot::Unspent { fresh, .. })) => {
-                Some(Slot::Unspent { coin, fresh })
+            let top = self.layers.pop().expect("two layers");
+            let below = self.layers.pop().expect("two layers");
+            let bottom = self.layers.is_empty();
+            // Copied unless no view holds it any more.
+            let mut merged = Arc::unwrap_or_clone(below);
+            for (op, entry) in &top.coins {
+                match entry {
+                    // Nothing below the bottom layer to mask.
+                    Entry::Gone if bottom => {
+                        if let Some(Entry::Slot(s)) = merged.coins.remove(op) {
+                            merged.by_key.remove(&(s.pubkey(), *op));
+                        }
+                    }
+                    _ => merged.set(*op, *entry),
+                }
             }
-            (CoinWrite::Create { coin, fresh }, None) => Some(Slot::Unspent { coin, fresh }),
-            // Created and spent between two flushes: nothing to write.
-            (CoinWrite::Spend { .. }, Some(Slot::Unspent { fresh: true, .. })) => None,
-            (CoinWrite::Spend { pubkey }, _) => Some(Slot::Spent { pubkey }),
-        };
-        if let Some(new) = new {
-            self.by_key.insert((new.pubkey(), op));
-            self.coins.insert(op, new);
+            if bottom {
+                merged.coins.retain(|_, e| matches!(e, Entry::Slot(_)));
+            }
+            self.layers.push(Arc::new(merged));
         }
     }
 }
@@ -373,5 +509,107 @@ mod tests {
         let by_outpoint = o.rows(UtxoByOutpoint::NAME, &[]);
         assert_eq!(by_outpoint.len(), 2);
         assert!(by_outpoint[0].0 < by_outpoint[1].0);
+    }
+
+    /// The old single-map cache, as the reference the layers must agree with.
+    fn model_apply(m: &mut std::collections::HashMap<OutPoint, Slot>, op: OutPoint, w: CoinWrite) {
+        let old = m.remove(&op);
+        let new = match (w, old) {
+            (CoinWrite::Create { coin, .. }, Some(Slot::Spent { .. })) => {
+                Some(Slot::Unspent { coin, fresh: false })
+            }
+            (CoinWrite::Create { coin, .. }, Some(Slot::Unspent { fresh, .. })) => {
+                Some(Slot::Unspent { coin, fresh })
+            }
+            (CoinWrite::Create { coin, fresh }, None) => Some(Slot::Unspent { coin, fresh }),
+            (CoinWrite::Spend { .. }, Some(Slot::Unspent { fresh: true, .. })) => None,
+            (CoinWrite::Spend { pubkey }, _) => Some(Slot::Spent { pubkey }),
+        };
+        if let Some(new) = new {
+            m.insert(op, new);
+        }
+    }
+
+    fn sorted_writes(o: &Overlay) -> Vec<Row> {
+        let mut w: Vec<Row> = o.writes().collect();
+        w.sort();
+        w
+    }
+
+    #[test]
+    fn layers_agree_with_one_map_and_a_kept_copy_never_changes() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut o = Overlay::default();
+        let mut model = std::collections::HashMap::new();
+        let mut kept: Option<(Overlay, Vec<Row>)> = None;
+        for block in 0..400 {
+            let changes: Vec<(OutPoint, CoinWrite)> = (0..1 + next(12))
+                .map(|_| {
+                    let n = next(60) as u8;
+                    let write = match next(3) {
+                        0 => CoinWrite::Create {
+                            coin: coin(n),
+                            fresh: next(2) == 0,
+                        },
+                        _ => CoinWrite::Spend {
+                            pubkey: PubKey([n; 32]),
+                        },
+                    };
+                    (op(n), write)
+                })
+                .collect();
+            for (op, w) in &changes {
+                model_apply(&mut model, *op, *w);
+            }
+            o.apply_all(changes);
+            assert_eq!(o.len(), model.len(), "block {block}");
+            for n in 0..60u8 {
+                let want = model.get(&op(n)).map(|s| matches!(s, Slot::Unspent { .. }));
+                assert_eq!(state(&o, n), want, "block {block}, coin {n}");
+                let key = (PubKey([n; 32]), op(n)).to_key();
+                let by_key = model
+                    .get(&op(n))
+                    .map(|s| match s {
+                        Slot::Unspent { coin, .. } => Some(serialize(&AddressCoin::of(coin))),
+                        Slot::Spent { .. } => None,
+                    })
+                    .map(|v| vec![(key, v)])
+                    .unwrap_or_default();
+                assert_eq!(
+                    o.rows(UtxoByPubkey::NAME, &[n; 32]),
+                    by_key,
+                    "block {block}"
+                );
+            }
+            assert!(
+                o.layers.len() <= 2 + 2 * (usize::BITS - o.bytes().leading_zeros()) as usize,
+                "{} layers for {} entries",
+                o.layers.len(),
+                o.bytes() / ENTRY_BYTES
+            );
+            if block == 50 {
+                kept = Some((o.clone(), sorted_writes(&o)));
+            }
+        }
+        let mut want: Vec<Row> = model
+            .iter()
+            .flat_map(|(op, slot)| {
+                let w = match *slot {
+                    Slot::Unspent { coin, .. } => CoinWrite::Create { coin, fresh: false },
+                    Slot::Spent { pubkey } => CoinWrite::Spend { pubkey },
+                };
+                w.rows(op)
+            })
+            .collect();
+        want.sort();
+        assert_eq!(sorted_writes(&o), want);
+        let (kept, then) = kept.expect("kept at block 50");
+        assert_eq!(sorted_writes(&kept), then, "a view's copy is never changed");
     }
 }

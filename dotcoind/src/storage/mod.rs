@@ -513,7 +513,7 @@ impl Store {
     /// reads from: the chain service publishes one with every snapshot of the tip, so a
     /// reader sees the rows of exactly that tip however many blocks connect meanwhile.
     /// Costs O(1): a RocksDB snapshot (a sequence number) and a share of the coins cache,
-    /// which is a persistent map the writer changes by path copying, never by a copy.
+    /// which the writer only ever adds immutable layers to.
     pub fn view(self: &Arc<Store>) -> StoreView {
         // Taken together under the cache's lock, which `commit_cached` holds while it
         // writes a block's other tables and changes the cache: the two halves of a block
@@ -583,12 +583,10 @@ impl Store {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.db.write(wb)?;
             // Changed in place unless a view holds it (the published chain snapshot always
-            // does): then `make_mut` clones the persistent maps in O(1) and the changes
-            // copy only the paths they touch, while the view keeps the old version.
+            // does): then `make_mut` clones the list of layers, and the block's changes
+            // become a new layer, while the view keeps the old list.
             let overlay = Arc::make_mut(&mut coins);
-            for (op, write) in batch.coins {
-                overlay.apply(op, write);
-            }
+            overlay.apply_all(batch.coins);
             overlay.tip = Some(serialize(&serialize(tip)));
             overlay.bytes() > self.coins_budget
         };
