@@ -293,21 +293,26 @@ impl Overlay {
     /// [`Overlay::rows`] gives for one whole key, without encoding a row only for the
     /// reader to decode it again (a popular address has tens of thousands).
     pub(super) fn key_entries(&self, key: &PubKey) -> Vec<(OutPoint, Option<AddressCoin>)> {
-        let mut entries: Vec<(OutPoint, Option<AddressCoin>)> = self
-            .by_key
-            .range((*key, outpoint_bound(0))..=(*key, outpoint_bound(0xff)))
-            .filter_map(|(_, op)| {
-                let entry = match self.coins.get(op)? {
+        let range = (*key, outpoint_bound(0))..=(*key, outpoint_bound(0xff));
+        let mut ops: Vec<OutPoint> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.by_key.range(range.clone()).map(|(_, op)| *op))
+            .collect();
+        ops.sort_unstable_by_key(stored_order);
+        // An outpoint changed in several layers is listed by each.
+        ops.dedup();
+        ops.into_iter()
+            .filter_map(|op| {
+                let entry = match self.slot(&op)? {
                     Slot::Unspent { coin, .. } if coin.output.pubkey == *key => {
-                        Some(AddressCoin::of(coin))
+                        Some(AddressCoin::of(&coin))
                     }
                     Slot::Unspent { .. } | Slot::Spent { .. } => None,
                 };
-                Some((*op, entry))
+                Some((op, entry))
             })
-            .collect();
-        entries.sort_unstable_by_key(|(op, _)| stored_order(op));
-        entries
+            .collect()
     }
 
     /// Every cached change, as writes to both tables.
