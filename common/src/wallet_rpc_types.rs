@@ -35,6 +35,10 @@ pub struct WalletLoadResult {
     pub name: String,
     /// Warnings (none: always empty).
     pub warnings: Vec<String>,
+    /// `createwallet` of a wallet with seed words only: the words, shown this once
+    /// (dotcoin's field; Core's wallets have no words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnemonic: Option<String>,
 }
 
 /// `unloadwallet`.
@@ -115,6 +119,9 @@ pub struct GetWalletInfoResult {
     pub blank: bool,
     /// The block the answer reflects; `null` before the service has seen a tip.
     pub lastprocessedblock: Option<LastProcessedBlock>,
+    /// Unix time from which the wallet's keys may have been used (descriptor wallets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthtime: Option<u64>,
 }
 
 /// One `listunspent` entry.
@@ -315,6 +322,18 @@ pub struct GetAddressInfoResult {
     pub ischange: bool,
     /// Its label (one, when the wallet's; none otherwise).
     pub labels: Vec<String>,
+    /// The descriptor's timestamp (the wallet's addresses from a descriptor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    /// BIP32 path of the key, `m/86h/1h/0h/0/5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdkeypath: Option<String>,
+    /// Fingerprint of the master key, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdmasterfingerprint: Option<String>,
+    /// The x-only key the descriptor names (before the `tr()` tweak), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pubkey: Option<String>,
 }
 
 /// One `listaddressgroupings` entry: on the wire a JSON array `[address, amount]`, or
@@ -523,4 +542,67 @@ pub struct BumpFeeResult {
     pub fee: Amount,
     /// Errors met (Core lists none on success either).
     pub errors: Vec<String>,
+}
+
+/// One `listdescriptors` entry (Core's fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListDescriptorsEntry {
+    /// The descriptor with its checksum, public or private.
+    pub desc: String,
+    /// Unix time from which its keys may have been used.
+    pub timestamp: u64,
+    /// Whether new addresses (or change) come from it.
+    pub active: bool,
+    /// For an active descriptor: whether it is the change one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+    /// The derived range, inclusive (ranged descriptors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[u32; 2]>,
+    /// Core's deprecated alias of `next_index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u32>,
+    /// The next index handed out (ranged descriptors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_index: Option<u32>,
+}
+
+/// `listdescriptors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListDescriptorsResult {
+    /// The wallet's name.
+    pub wallet_name: String,
+    /// Its descriptors.
+    pub descriptors: Vec<ListDescriptorsEntry>,
+}
+
+/// A failed `importdescriptors` request's error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportDescriptorsError {
+    /// Core's RPC error code.
+    pub code: i32,
+    /// The message.
+    pub message: String,
+}
+
+/// One `importdescriptors` answer, per request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportDescriptorsResult {
+    /// Whether the request was applied.
+    pub success: bool,
+    /// Core's warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ImportDescriptorsError>,
+}
+
+/// `migratewallet`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrateWalletResult {
+    /// The migrated wallet's name.
+    pub wallet_name: String,
+    /// The copy of the wallet file as it was before migration.
+    pub backup_path: String,
 }

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand};
 
 /// dotcoin-wallet: holds the keys, builds and signs transactions, and asks the node only
@@ -47,11 +48,17 @@ pub struct Cli {
 /// Wallet commands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Create a new wallet file (never overwrites one).
+    /// Create a new wallet file (never overwrites one) with fresh seed words, printed
+    /// this once: write them down.
     Create {
-        /// How many keys to keep ready in the keypool.
+        /// How many keys to derive ahead on each chain (the keypool).
         #[arg(long, default_value_t = crate::wallet::DEFAULT_KEYPOOL_SIZE)]
         keypool: usize,
+        /// Seed words: 12 or 24.
+        #[arg(long, default_value_t = 12,
+              value_parser = clap::builder::PossibleValuesParser::new(["12", "24"])
+                  .map(|s| s.parse::<usize>().expect("12 or 24")))]
+        words: usize,
     },
     /// Print a new address (a fresh key from the keypool).
     Getnewaddress {
@@ -140,6 +147,25 @@ pub enum Command {
         /// The PSBT file, rewritten in place.
         file: PathBuf,
     },
+    /// Restore a wallet from its seed words, read from the terminal or stdin (first line
+    /// the words, second line the BIP39 passphrase if any), never from the command line;
+    /// the node's address index tells which keys were used.
+    Restore {
+        /// Unused addresses in a row that end the scan of a chain.
+        #[arg(long, default_value_t = crate::hd::DEFAULT_GAP_LIMIT,
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        gaplimit: u32,
+        /// How many keys to derive ahead on each chain (the keypool).
+        #[arg(long, default_value_t = crate::wallet::DEFAULT_KEYPOOL_SIZE)]
+        keypool: usize,
+    },
+    /// List the wallet's descriptors as Core's `listdescriptors` does (public forms, or
+    /// private ones with `true`).
+    Listdescriptors {
+        /// Show the private forms (asks the passphrase of an encrypted wallet).
+        #[arg(action = clap::ArgAction::Set, default_value_t = false)]
+        private: bool,
+    },
 }
 
 /// Options spelt the Bitcoin Core way (`-regtest`, `-rpcport=18632`) are rewritten to
@@ -161,6 +187,8 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
         "port",
         "load",
         "maxtxfee",
+        "words",
+        "gaplimit",
     ];
     args.into_iter()
         .map(|arg| {

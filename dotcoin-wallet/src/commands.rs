@@ -41,7 +41,8 @@ pub async fn execute<N: NodeApi>(
     node: &N,
 ) -> Result<Outcome, WalletError> {
     match command {
-        Command::Create { keypool } => create(ctx, *keypool),
+        Command::Create { keypool, words } => create(ctx, *keypool, *words),
+        Command::Restore { gaplimit, keypool } => restore(ctx, node, *keypool, *gaplimit).await,
         Command::Getnewaddress { label } => getnewaddress(ctx, label.as_deref().unwrap_or("")),
         Command::Listaddresses => listaddresses(ctx),
         Command::Getbalance => getbalance(ctx, node).await,
@@ -76,6 +77,7 @@ pub async fn execute<N: NodeApi>(
             Ok(Outcome::new(Json::Str(dest.display().to_string())))
         }
         Command::Signpsbt { file } => signpsbt(ctx, file),
+        Command::Listdescriptors { private } => listdescriptors(ctx, *private),
     }
 }
 
@@ -134,8 +136,11 @@ fn backup_notes(wallet: &Wallet) -> Vec<String> {
     }
 }
 
-fn create(ctx: &Context, keypool: usize) -> Result<Outcome, WalletError> {
-    let mut wallet = Wallet::create(ctx.network, keypool);
+fn create(ctx: &Context, keypool: usize, words: usize) -> Result<Outcome, WalletError> {
+    let mut wallet = Wallet::create_hd(ctx.network, keypool, words, "")?;
+    let mnemonic = wallet
+        .mnemonic()?
+        .expect("a wallet made with words has words");
     ctx.store.create(&mut wallet)?;
     Ok(Outcome {
         result: Json::obj([
@@ -143,10 +148,73 @@ fn create(ctx: &Context, keypool: usize) -> Result<Outcome, WalletError> {
             ("network", Json::Str(ctx.network.to_string())),
             ("keypool_size", Json::Int(keypool as i64)),
             ("encrypted", Json::Bool(false)),
+            ("mnemonic", Json::Str(mnemonic.to_string())),
         ]),
         notes: vec![
-            "the wallet file holds the only copy of its keys: keep a backup of it".to_owned(),
+            "write the seed words down and keep them safe: they are shown this once, and \
+             `dotcoin-wallet restore` makes the wallet again from them"
+                .to_owned(),
         ],
+    })
+}
+
+fn listdescriptors(ctx: &Context, private: bool) -> Result<Outcome, WalletError> {
+    let mut wallet = ctx.store.load(ctx.network)?;
+    if !wallet.is_descriptor_wallet() {
+        return Err(WalletError::Build(
+            "listdescriptors is not available for non-descriptor wallets (migrate it with the \
+             service's migratewallet)"
+                .into(),
+        ));
+    }
+    if private {
+        if !wallet.private_keys_enabled() {
+            return Err(WalletError::PrivateKeysDisabled("show private descriptors"));
+        }
+        unlock(ctx, &mut wallet, "listdescriptors")?;
+    }
+    let listed = wallet.list_descriptors(private)?;
+    let name = ctx
+        .store
+        .path()
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let value = serde_json::json!({"wallet_name": name, "descriptors": listed});
+    Ok(Outcome::new(Json::from_value(&value)))
+}
+
+async fn restore<N: NodeApi>(
+    ctx: &Context,
+    node: &N,
+    keypool: usize,
+    gap_limit: u32,
+) -> Result<Outcome, WalletError> {
+    if ctx.store.path().exists() {
+        return Err(WalletError::AlreadyExists(ctx.store.path().to_path_buf()));
+    }
+    let seed = crate::restore::read_seed()?;
+    let started = std::time::Instant::now();
+    let (mut wallet, scans) =
+        crate::restore::restore(node, ctx.network, &seed, keypool, gap_limit).await?;
+    ctx.store.create(&mut wallet)?;
+    Ok(Outcome {
+        result: Json::obj([
+            ("wallet", Json::Str(ctx.store.path().display().to_string())),
+            ("network", Json::Str(ctx.network.to_string())),
+            ("receive_used", Json::Int(i64::from(scans[0].used_end))),
+            ("change_used", Json::Int(i64::from(scans[1].used_end))),
+            (
+                "queries",
+                Json::Int(i64::from(scans[0].queries + scans[1].queries)),
+            ),
+            ("gap_limit", Json::Int(i64::from(gap_limit))),
+            (
+                "seconds",
+                Json::Str(format!("{:.3}", started.elapsed().as_secs_f64())),
+            ),
+        ]),
+        notes: Vec::new(),
     })
 }
 
@@ -163,7 +231,7 @@ fn getnewaddress(ctx: &Context, label: &str) -> Result<Outcome, WalletError> {
     let address = wallet.new_address(label)?;
     ctx.store.persist(&mut wallet)?;
     let mut notes = backup_notes(&wallet);
-    if !wallet.is_unlocked() {
+    if !wallet.is_unlocked() && !wallet.is_descriptor_wallet() {
         notes.push(format!(
             "{} keys left in the keypool; it is refilled the next time the passphrase is given",
             wallet.keypool_len()
@@ -586,9 +654,25 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
         let node = FakeNode::default();
-        let out = run(&ctx, Command::Create { keypool: 2 }, &node).expect("creates");
+        let out = run(
+            &ctx,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &node,
+        )
+        .expect("creates");
         assert_eq!(out.notes.len(), 1);
-        let err = run(&ctx, Command::Create { keypool: 2 }, &node).expect_err("exists");
+        let err = run(
+            &ctx,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &node,
+        )
+        .expect_err("exists");
         assert!(err
             .to_string()
             .ends_with("already exists; refusing to overwrite it"));
@@ -615,7 +699,15 @@ mod tests {
     fn getbalance_prints_three_amounts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
-        run(&ctx, Command::Create { keypool: 2 }, &FakeNode::default()).expect("creates");
+        run(
+            &ctx,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &FakeNode::default(),
+        )
+        .expect("creates");
         let a = text(
             run(
                 &ctx,
@@ -637,11 +729,11 @@ mod tests {
             "{\n  \"confirmed\": 1.50000000,\n  \"unconfirmed\": 0.00000001,\n  \"immature\": \
              50.00000000\n}"
         );
-        // Pool keys are watched too.
+        // The handed-out key, and the pool keys of both chains (two of each) are watched.
         let calls = node.calls.borrow();
         assert_eq!(
             calls[0].1[0]["addresses"].as_array().expect("list").len(),
-            3
+            5
         );
     }
 
@@ -649,7 +741,15 @@ mod tests {
     fn send_persists_change_before_broadcast_and_prints_txid() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
-        run(&ctx, Command::Create { keypool: 2 }, &FakeNode::default()).expect("creates");
+        run(
+            &ctx,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &FakeNode::default(),
+        )
+        .expect("creates");
         let a = text(
             run(
                 &ctx,
@@ -701,7 +801,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
         let node = FakeNode::default();
-        run(&ctx, Command::Create { keypool: 2 }, &node).expect("creates");
+        run(
+            &ctx,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &node,
+        )
+        .expect("creates");
         let main = Address::new(Network::Main, PubKey([2; 32])).to_string();
         assert_eq!(
             run(&ctx, send(&main, "1"), &node)
@@ -789,7 +897,15 @@ mod tests {
         let with_pass = ctx(dir.path(), PassphraseSource::File(pass));
         let with_wrong = ctx(dir.path(), PassphraseSource::File(wrong));
         let node = FakeNode::default();
-        run(&plain, Command::Create { keypool: 2 }, &node).expect("creates");
+        run(
+            &plain,
+            Command::Create {
+                keypool: 2,
+                words: 12,
+            },
+            &node,
+        )
+        .expect("creates");
         let a = text(run(&plain, Command::Getnewaddress { label: None }, &node).expect("addr"));
         let secret =
             text(run(&plain, Command::Dumpprivkey { address: a.clone() }, &node).expect("dump"));
@@ -861,7 +977,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
         let node = FakeNode::default();
-        run(&ctx, Command::Create { keypool: 1 }, &node).expect("creates");
+        run(
+            &ctx,
+            Command::Create {
+                keypool: 1,
+                words: 12,
+            },
+            &node,
+        )
+        .expect("creates");
         let s = stranger();
         assert_eq!(
             run(&ctx, Command::Dumpprivkey { address: s.clone() }, &node)
@@ -883,7 +1007,15 @@ mod tests {
     fn importprivkey_finds_history_and_listtransactions() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = ctx(dir.path(), PassphraseSource::Unavailable);
-        run(&ctx, Command::Create { keypool: 1 }, &FakeNode::default()).expect("creates");
+        run(
+            &ctx,
+            Command::Create {
+                keypool: 1,
+                words: 12,
+            },
+            &FakeNode::default(),
+        )
+        .expect("creates");
         let key = generate_keypair();
         let mine = pubkey_of(&key);
         let other = PubKey([5; 32]);
@@ -1022,29 +1154,68 @@ mod tests {
     }
 
     #[test]
-    fn locked_getnewaddress_runs_dry() {
+    fn a_locked_descriptor_wallet_hands_out_addresses_without_the_passphrase() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pass = dir.path().join("pass");
         std::fs::write(&pass, "pw").expect("write");
         let plain = ctx(dir.path(), PassphraseSource::Unavailable);
         let with_pass = ctx(dir.path(), PassphraseSource::File(pass));
         let node = FakeNode::default();
-        run(&plain, Command::Create { keypool: 1 }, &node).expect("creates");
-        run(&with_pass, Command::Encrypt, &node).expect("encrypts");
-        let out = run(&plain, Command::Getnewaddress { label: None }, &node).expect("pool key");
-        assert!(out
-            .notes
-            .iter()
-            .any(|n| n.starts_with("0 keys left in the keypool")));
-        let before = std::fs::read(plain.store.path()).expect("read");
+        let created = run(
+            &plain,
+            Command::Create {
+                keypool: 1,
+                words: 24,
+            },
+            &node,
+        )
+        .expect("creates")
+        .result
+        .render();
+        let words: serde_json::Value = serde_json::from_str(&created).expect("JSON");
         assert_eq!(
-            run(&plain, Command::Getnewaddress { label: None }, &node)
-                .expect_err("dry")
-                .to_string(),
-            "keypool is empty and the wallet is encrypted: the passphrase is needed to generate \
-             new keys (give --passphrase-file FILE or run on a terminal)"
+            words["mnemonic"]
+                .as_str()
+                .expect("words")
+                .split(' ')
+                .count(),
+            24
         );
-        assert_eq!(std::fs::read(plain.store.path()).expect("read"), before);
-        run(&with_pass, Command::Getnewaddress { label: None }, &node).expect("refilled");
+        run(&with_pass, Command::Encrypt, &node).expect("encrypts");
+        let file = std::fs::read_to_string(plain.store.path()).expect("read");
+        let first_word = words["mnemonic"].as_str().expect("words").split(' ').next();
+        assert!(
+            !file.contains(words["mnemonic"].as_str().expect("words")),
+            "the words are sealed"
+        );
+        assert!(first_word.is_some());
+        // Derived from the xpub: no passphrase, and never dry.
+        let a = run(&plain, Command::Getnewaddress { label: None }, &node).expect("address");
+        let b = run(&plain, Command::Getnewaddress { label: None }, &node).expect("address");
+        assert_ne!(a.result.render(), b.result.render());
+        assert!(
+            a.notes.iter().all(|n| !n.contains("keypool")),
+            "{:?}",
+            a.notes
+        );
+        // The private descriptors need it.
+        assert!(run(&plain, Command::Listdescriptors { private: true }, &node).is_err());
+        let private = run(
+            &with_pass,
+            Command::Listdescriptors { private: true },
+            &node,
+        )
+        .expect("unlocked")
+        .result
+        .render();
+        assert!(private.contains("tprv"), "{private}");
+        let public = run(&plain, Command::Listdescriptors { private: false }, &node)
+            .expect("public")
+            .result
+            .render();
+        assert!(
+            public.contains("tpub") && !public.contains("tprv"),
+            "{public}"
+        );
     }
 }

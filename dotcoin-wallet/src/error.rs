@@ -196,6 +196,10 @@ pub enum WalletError {
     /// The wallet was made without private keys (watch-only).
     #[error("this wallet has private keys disabled (watch-only): it cannot {0}")]
     PrivateKeysDisabled(&'static str),
+    /// A descriptor wallet without an active descriptor for new addresses (watch-only or
+    /// blank, before `importdescriptors`). Core's text.
+    #[error("Error: This wallet has no available keys")]
+    NoAvailableKeys,
     /// A PSBT file that is not a PSBT (BIP174's reasons, in Core's words).
     #[error("invalid PSBT: {0}")]
     BadPsbt(String),

@@ -33,6 +33,7 @@ pub mod output;
 pub mod passphrase;
 pub mod persist;
 pub mod psbt;
+pub mod restore;
 pub mod service;
 pub mod txbuild;
 pub mod wallet;

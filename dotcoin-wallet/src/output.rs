@@ -36,6 +36,26 @@ impl Json {
         Json::Amount(i128::from(a.to_sat()))
     }
 
+    /// A serde JSON value (floats, which the wallet's own answers never have, print as
+    /// their shortest text).
+    pub fn from_value(v: &serde_json::Value) -> Json {
+        use serde_json::Value as V;
+        match v {
+            V::Null => Json::Null,
+            V::Bool(b) => Json::Bool(*b),
+            V::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Json::Str(n.to_string()), Json::Int),
+            V::String(s) => Json::Str(s.clone()),
+            V::Array(a) => Json::Arr(a.iter().map(Json::from_value).collect()),
+            V::Object(o) => Json::Obj(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// An object from `(name, value)` pairs.
     pub fn obj<const N: usize>(fields: [(&str, Json); N]) -> Json {
         Json::Obj(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())

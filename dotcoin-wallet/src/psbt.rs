@@ -6,8 +6,11 @@
 //! amounts spent), and only inputs whose spent output is locked to one of its keys. It
 //! never touches an input that is already final.
 
-use dotcoin_common::psbt::Psbt;
+use bitcoin::bip32::{ChildNumber, DerivationPath, Fingerprint};
+use dotcoin_common::psbt::{KeySource, Psbt, TapDerivation};
+use dotcoin_common::sighash::signing::pubkey_of;
 use dotcoin_common::{Address, PubKey};
+use secp256k1::Keypair;
 
 use crate::error::WalletError;
 use crate::wallet::Wallet;
@@ -18,9 +21,32 @@ fn is_ours(wallet: &Wallet, key: &PubKey) -> bool {
         .is_some()
 }
 
+/// The internal key of one of the wallet's output keys and, for a key of an extended
+/// key, its BIP371 derivation (master fingerprint and full path). A random key (or a
+/// `rawtr()` one) is its own internal key.
+fn internal_of(wallet: &Wallet, key: &PubKey) -> (PubKey, Option<(PubKey, TapDerivation)>) {
+    match wallet.key_origin_of(key) {
+        Some((internal, fp, path)) => (
+            internal,
+            Some((
+                internal,
+                TapDerivation {
+                    leaf_hashes: Vec::new(),
+                    source: KeySource {
+                        fingerprint: fp.to_bytes(),
+                        path: path.into_iter().map(|c| u32::from(*c)).collect(),
+                    },
+                },
+            )),
+        ),
+        None => (*key, None),
+    }
+}
+
 /// The updater: marks the wallet's own keys (inputs it can sign, change outputs) with
-/// their internal key. dotcoin's outputs lock to the key as is (Core's `rawtr()`), so the
-/// internal key is the output key. Returns how many maps it filled.
+/// their internal key and, for keys of a seed or an xpub, their BIP32 origin
+/// (`PSBT_IN_TAP_BIP32_DERIVATION`), so an offline signer holding the seed finds the key.
+/// Returns how many maps it filled.
 pub fn update(wallet: &Wallet, psbt: &mut Psbt) -> usize {
     let mut filled = 0;
     for input in &mut psbt.inputs {
@@ -29,18 +55,57 @@ pub fn update(wallet: &Wallet, psbt: &mut Psbt) -> usize {
                 && input.final_script_witness.is_none()
                 && is_ours(wallet, &utxo.pubkey)
             {
-                input.tap_internal_key = Some(utxo.pubkey);
+                let (internal, derivation) = internal_of(wallet, &utxo.pubkey);
+                input.tap_internal_key = Some(internal);
+                if let Some((k, d)) = derivation {
+                    input.tap_bip32_derivation.insert(k, d);
+                }
                 filled += 1;
             }
         }
     }
     for (output, txout) in psbt.outputs.iter_mut().zip(&psbt.tx.outputs) {
         if output.tap_internal_key.is_none() && is_ours(wallet, &txout.pubkey) {
-            output.tap_internal_key = Some(txout.pubkey);
+            let (internal, derivation) = internal_of(wallet, &txout.pubkey);
+            output.tap_internal_key = Some(internal);
+            if let Some((k, d)) = derivation {
+                output.tap_bip32_derivation.insert(k, d);
+            }
             filled += 1;
         }
     }
     filled
+}
+
+/// The key pair that signs input `i` found by the input's BIP32 derivations: a held
+/// master (or xprv) derives the internal key they name, and its `tr()` tweak (or the key
+/// itself, for `rawtr()`) must be the spent output's key.
+fn key_by_origin(
+    signer: &crate::hd::HdSigner,
+    derivations: &std::collections::BTreeMap<PubKey, TapDerivation>,
+    spent_key: &PubKey,
+) -> Option<Keypair> {
+    derivations.iter().find_map(|(internal, d)| {
+        let path = DerivationPath::from(
+            d.source
+                .path
+                .iter()
+                .map(|&n| ChildNumber::from(n))
+                .collect::<Vec<_>>(),
+        );
+        let key = signer.key_for(Fingerprint::from(d.source.fingerprint), &path)?;
+        if pubkey_of(&key) != *internal {
+            return None;
+        }
+        let tweaked = crate::hd::tweaked(&key);
+        if pubkey_of(&tweaked) == *spent_key {
+            Some(tweaked)
+        } else if pubkey_of(&key) == *spent_key {
+            Some(key)
+        } else {
+            None
+        }
+    })
 }
 
 /// What the signer did.
@@ -55,21 +120,56 @@ pub struct Signed {
 /// The signer: a key-path signature on every non-final input spending one of the
 /// wallet's keys. Needs the spent output of every input; fails if the wallet is locked.
 pub fn sign(wallet: &Wallet, psbt: &mut Psbt) -> Result<Signed, WalletError> {
+    if !wallet.private_keys_enabled() {
+        // A watch-only wallet signs nothing: the PSBT goes on to the offline signer.
+        return Ok(Signed {
+            signed: 0,
+            all_signed: psbt
+                .inputs
+                .iter()
+                .all(|i| i.final_script_witness.is_some() || i.tap_key_sig.is_some()),
+        });
+    }
     let Some(spent) = psbt.spent_outputs() else {
         return Ok(Signed {
             signed: 0,
             all_signed: false,
         });
     };
-    let wanted: Vec<usize> = (0..psbt.inputs.len())
+    let mut wanted: Vec<usize> = (0..psbt.inputs.len())
         .filter(|&i| {
             psbt.inputs[i].final_script_witness.is_none() && is_ours(wallet, &spent[i].pubkey)
         })
         .collect();
+    // Inputs the wallet has no record of but whose BIP32 origin its seed derives: keys
+    // further along a chain than this copy of the wallet has handed out.
+    let mut by_origin = Vec::new();
+    let mut signer = None;
+    for i in 0..psbt.inputs.len() {
+        let input = &psbt.inputs[i];
+        if input.final_script_witness.is_some()
+            || wanted.contains(&i)
+            || input.tap_bip32_derivation.is_empty()
+        {
+            continue;
+        }
+        if signer.is_none() {
+            signer = Some(wallet.hd_signer()?);
+        }
+        let s = signer.as_ref().expect("just set");
+        if let Some(key) = key_by_origin(s, &input.tap_bip32_derivation, &spent[i].pubkey) {
+            by_origin.push(key);
+            wanted.push(i);
+        }
+    }
     let mut signed = 0;
     if !wanted.is_empty() {
         let mut tx = psbt.tx.clone();
         wallet.sign_inputs(&mut tx, &spent)?;
+        if !by_origin.is_empty() {
+            dotcoin_common::sighash::signing::sign_transaction(&mut tx, &spent, &by_origin)
+                .map_err(|e| WalletError::Build(e.to_string()))?;
+        }
         for i in wanted {
             let sig: [u8; 64] = tx.inputs[i]
                 .witness

@@ -12,6 +12,9 @@
 //!   the backup misses it: [`Wallet::backup_needed`].
 //! - Encryption: secrets sealed under a passphrase-derived key ([`crate::crypto`]); public
 //!   data stays readable, and a locked wallet can still hand out pool keys.
+//! - Descriptor wallets (version 2, [`hdkeys`]): keys come from descriptors instead, the
+//!   active receive and change ones derived from BIP39 seed words held in the file; the
+//!   keypool is then the next keys of those descriptors, derived ahead.
 //! - Spending: [`Wallet::prepare_send`] turns the node's view of our outputs into a signed
 //!   transaction (coin selection in [`crate::coinselect`], fees in [`crate::txbuild`]).
 
@@ -29,10 +32,16 @@ use crate::crypto::{self, KdfParams, MasterKey, Sealed, SALT_LEN};
 use crate::error::WalletError;
 use crate::txbuild::{self, Payment};
 
+pub mod hdkeys;
+
 /// The `format` field of every wallet file.
 pub const FORMAT: &str = "dotcoin-wallet";
-/// The file format version this program reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The file format version this program writes for new wallets: 2, a descriptor wallet
+/// (seed words and descriptors, [`hdkeys`]). Version 1 files (random keys) still open,
+/// keep their version until `migratewallet`, and work as before.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format of wallets made before descriptors: a pool of random keys.
+pub const LEGACY_VERSION: u32 = 1;
 /// Keys kept ready in the keypool unless `create --keypool` says otherwise.
 pub const DEFAULT_KEYPOOL_SIZE: usize = 20;
 /// What the encryption check value says; opening it proves the passphrase.
@@ -85,6 +94,12 @@ pub struct KeyRecord {
     /// The sealed secret, in an encrypted wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted_secret: Option<Sealed>,
+    /// The descriptor (its position in [`WalletFile::descriptors`]) the key comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor: Option<usize>,
+    /// The key's index in that descriptor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
 }
 
 /// How the secrets of an encrypted wallet are protected.
@@ -123,6 +138,21 @@ pub struct WalletFile {
     pub encryption: Option<EncryptionHeader>,
     /// Every key, in id order.
     pub keys: Vec<KeyRecord>,
+    /// The seed words (version 2), when the wallet has a seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<hdkeys::SeedRecord>,
+    /// The descriptors (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptors: Vec<hdkeys::DescriptorRecord>,
+    /// False for a watch-only wallet (Core's `disable_private_keys`).
+    #[serde(default = "hdkeys::yes", skip_serializing_if = "hdkeys::is_true")]
+    pub private_keys_enabled: bool,
+    /// Created without keys (Core's `blank`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blank: bool,
+    /// Unix time of creation (or of the oldest imported descriptor), Core's `birthtime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthtime: Option<u64>,
 }
 
 impl WalletFile {
@@ -148,7 +178,8 @@ impl WalletFile {
             )));
         }
         let version = value.get("version").and_then(|v| v.as_u64());
-        if version != Some(u64::from(FORMAT_VERSION)) {
+        if version != Some(u64::from(FORMAT_VERSION)) && version != Some(u64::from(LEGACY_VERSION))
+        {
             let found = version.and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
             return Err(WalletError::UnsupportedVersion {
                 found,
@@ -184,6 +215,8 @@ pub enum Change {
     BackedUp,
     /// The secrets were sealed again under a new passphrase.
     PassphraseChanged,
+    /// A version-1 wallet became a descriptor wallet.
+    Migrated,
 }
 
 /// The changes staged for the persister. Empty means the file must not be written.
@@ -296,17 +329,30 @@ fn parse_pubkey(hex_str: &str) -> Option<PubKey> {
 }
 
 impl Wallet {
-    /// A new wallet for `network` with a full keypool of `keypool_size` keys.
+    /// A new descriptor wallet for `network` with fresh 12-word seed words and
+    /// `keypool_size` keys derived ahead on each chain.
     pub fn create(network: Network, keypool_size: usize) -> Wallet {
+        Wallet::create_hd(network, keypool_size, hdkeys::DEFAULT_WORDS, "")
+            .expect("12 words are a valid seed length")
+    }
+
+    /// A version-1 wallet: a full keypool of `keypool_size` random keys (what wallets were
+    /// before descriptors; kept to test that such files open and migrate).
+    pub fn create_legacy(network: Network, keypool_size: usize) -> Wallet {
         let file = WalletFile {
             format: FORMAT.into(),
-            version: FORMAT_VERSION,
+            version: LEGACY_VERSION,
             network,
             keypool_size,
             next_key_id: 0,
             backup_covers_below: 0,
             encryption: None,
             keys: Vec::new(),
+            seed: None,
+            descriptors: Vec::new(),
+            private_keys_enabled: true,
+            blank: false,
+            birthtime: None,
         };
         let mut wallet = Wallet {
             file,
@@ -374,6 +420,7 @@ impl Wallet {
                     }
                 }
                 (Some(_), None, Some(_)) => {}
+                (_, None, None) if k.descriptor.is_some() => {}
                 _ => {
                     return Err(corrupt(format!(
                         "key {}: secret does not match encryption",
@@ -382,6 +429,7 @@ impl Wallet {
                 }
             }
         }
+        Wallet::check_descriptors(&file)?;
         Ok(Wallet {
             file,
             master: None,
@@ -478,6 +526,13 @@ impl Wallet {
     /// Generates keys until the keypool is full. A locked wallet cannot (new secrets must
     /// be sealed) and generates none. Returns how many were made.
     pub fn top_up_keypool(&mut self) -> Result<usize, WalletError> {
+        if self.is_descriptor_wallet() {
+            let made = self.top_up_descriptors();
+            if made > 0 {
+                self.staged.changes.push(Change::KeysGenerated(made));
+            }
+            return Ok(made);
+        }
         if !self.is_unlocked() {
             return Ok(0);
         }
@@ -516,6 +571,8 @@ impl Wallet {
             label,
             secret: plain,
             encrypted_secret: sealed,
+            descriptor: None,
+            index: None,
         });
         self.file.next_key_id += 1;
         Ok(address)
@@ -524,6 +581,9 @@ impl Wallet {
     /// The key the next address will use, refilling the pool first if it can. Fails only
     /// when the pool is empty and the wallet is locked.
     pub fn next_pool_pubkey(&mut self) -> Result<PubKey, WalletError> {
+        if self.is_descriptor_wallet() {
+            return self.next_descriptor_pubkey(false);
+        }
         self.top_up_keypool()?;
         self.file
             .keys
@@ -531,6 +591,15 @@ impl Wallet {
             .find(|k| k.purpose == Purpose::Pool)
             .and_then(|k| parse_pubkey(&k.pubkey))
             .ok_or(WalletError::KeypoolEmptyLocked)
+    }
+
+    /// The key the next change output will use: the active change descriptor's next
+    /// key in a descriptor wallet, the next pool key in a version-1 one.
+    pub fn next_change_pubkey(&mut self) -> Result<PubKey, WalletError> {
+        if self.is_descriptor_wallet() {
+            return self.next_descriptor_pubkey(true);
+        }
+        self.next_pool_pubkey()
     }
 
     /// Marks the pool key `pubkey` as handed out for `purpose`, and refills the pool.
@@ -550,6 +619,7 @@ impl Wallet {
         record.purpose = purpose;
         record.label = label.to_owned();
         let address = record.address.clone();
+        self.note_issued(&hex_key);
         self.staged.changes.push(Change::KeyIssued {
             address: address.clone(),
             purpose,
@@ -565,6 +635,19 @@ impl Wallet {
     }
 
     fn secret_of_record(&self, k: &KeyRecord) -> Result<Zeroizing<[u8; 32]>, WalletError> {
+        self.secret_of_record_cached(k, &mut None)
+    }
+
+    /// [`Wallet::secret_of_record`], with the seed's master key cached in `master` across
+    /// the keys of one signing.
+    fn secret_of_record_cached(
+        &self,
+        k: &KeyRecord,
+        master: &mut Option<bitcoin::bip32::Xpriv>,
+    ) -> Result<Zeroizing<[u8; 32]>, WalletError> {
+        if k.secret.is_none() && k.encrypted_secret.is_none() && k.descriptor.is_some() {
+            return self.derived_secret(k, master);
+        }
         let corrupt = |reason: String| WalletError::Corrupt {
             path: Default::default(),
             reason,
@@ -658,8 +741,13 @@ impl Wallet {
 
         // Work on a copy so a failure leaves the wallet as it was.
         let mut file = self.file.clone();
-        file.keys.retain(|k| k.purpose != Purpose::Pool);
+        // Derived pool keys hold no secret: they stay.
+        file.keys
+            .retain(|k| k.purpose != Purpose::Pool || k.descriptor.is_some());
         for k in &mut file.keys {
+            if k.secret.is_none() {
+                continue;
+            }
             let pubkey = parse_pubkey(&k.pubkey).expect("pubkeys checked by open");
             let secret = self.secret_of_record(k)?;
             k.encrypted_secret = Some(crypto::seal(&master, &pubkey.0, secret.as_slice())?);
@@ -672,6 +760,7 @@ impl Wallet {
             cipher: "xchacha20poly1305".into(),
             check,
         });
+        Wallet::seal_hd(&mut file, None, &master)?;
         self.file = file;
         self.master = Some(master);
         self.staged.changes.push(Change::Encrypted);
@@ -733,6 +822,7 @@ impl Wallet {
             cipher: "xchacha20poly1305".into(),
             check,
         });
+        Wallet::seal_hd(&mut file, Some(&old_key), &new_key)?;
         self.file = file;
         if self.master.is_some() {
             self.master = Some(new_key);
@@ -773,11 +863,12 @@ impl Wallet {
             .map(|k| (k.pubkey.clone(), k))
             .collect();
         let mut out = Vec::new();
+        let mut master = None;
         for pubkey in pubkeys {
             let record = by_key
                 .get(&pubkey.to_string())
                 .ok_or_else(|| WalletError::Build(format!("no key for {pubkey}")))?;
-            let secret = self.secret_of_record(record)?;
+            let secret = self.secret_of_record_cached(record, &mut master)?;
             out.push(
                 keypair_from_secret(&secret)
                     .map_err(|_| WalletError::Build(format!("bad secret for {pubkey}")))?,
@@ -798,7 +889,7 @@ impl Wallet {
     ) -> Result<PreparedSend, WalletError> {
         let chosen = self.choose_coins(utxos, request)?;
         let keys = self.keypairs(&chosen.iter().map(|c| c.output.pubkey).collect::<Vec<_>>())?;
-        let change_pubkey = self.next_pool_pubkey()?;
+        let change_pubkey = self.next_change_pubkey()?;
         let payments = payments_of(request);
         let built = txbuild::build_and_sign(
             &chosen,
@@ -944,7 +1035,7 @@ impl Wallet {
         };
         let change_pubkey = match change_to {
             Some(key) => key,
-            None => self.next_pool_pubkey()?,
+            None => self.next_change_pubkey()?,
         };
         let built = txbuild::build_unsigned(
             &chosen,
@@ -1039,7 +1130,7 @@ pub(crate) mod tests {
 
     #[test]
     fn create_fills_keypool_and_stages() {
-        let mut w = wallet();
+        let mut w = Wallet::create_legacy(Network::Regtest, 3);
         assert_eq!(w.keypool_len(), 3);
         assert_eq!(w.issued().count(), 0);
         assert!(!w.backup_needed());
@@ -1071,11 +1162,11 @@ pub(crate) mod tests {
             "wallet is for network regtest, not main (use --regtest for a regtest wallet)"
         );
         let mut file = w.file().clone();
-        file.version = 2;
+        file.version = 3;
         let err = WalletFile::from_json(&file.to_json()).expect_err("newer");
         assert_eq!(
             err.to_string(),
-            "wallet file version 2 is not supported (this program reads version 1)"
+            "wallet file version 3 is not supported (this program reads version 2)"
         );
         let err = WalletFile::from_json(b"{\"hello\": 1}").expect_err("not a wallet");
         assert!(
@@ -1098,7 +1189,7 @@ pub(crate) mod tests {
 
     #[test]
     fn keypool_refills_and_backup_reminder() {
-        let mut w = wallet();
+        let mut w = Wallet::create_legacy(Network::Regtest, 3);
         for i in 0..3 {
             w.new_address(&format!("a{i}")).expect("address");
             assert_eq!(w.keypool_len(), 3, "refilled as drawn");
@@ -1159,7 +1250,7 @@ pub(crate) mod tests {
 
     #[test]
     fn encryption_replaces_plaintext_pool_keys() {
-        let mut w = wallet();
+        let mut w = Wallet::create_legacy(Network::Regtest, 3);
         let before: Vec<String> = w.file().keys.iter().map(|k| k.pubkey.clone()).collect();
         w.encrypt(b"pw", KdfParams::INSECURE_FAST)
             .expect("encrypts");
@@ -1169,7 +1260,7 @@ pub(crate) mod tests {
 
     #[test]
     fn locked_keypool_runs_dry() {
-        let mut w = wallet();
+        let mut w = Wallet::create_legacy(Network::Regtest, 3);
         w.encrypt(b"pw", KdfParams::INSECURE_FAST)
             .expect("encrypts");
         let mut locked = Wallet::open(w.file().clone(), Network::Regtest).expect("opens locked");

@@ -88,7 +88,7 @@ const NOT_CALLED: &[(&str, &str)] = &[
     (
         "getblockfilter, gettxoutproof, verifymessage, \
       listreceivedbyaddress, getreceivedbyaddress, \
-      keypoolrefill, importmulti, importdescriptors, importaddress, importpubkey, \
+      keypoolrefill, importmulti, importaddress, importpubkey, \
       createpsbt, joinpsbts, combinerawtransaction, signrawtransactionwithkey, rescanblockchain, \
       listwalletdir, addmultisigaddress, generate",
         "dotcoin does not serve them",
@@ -104,6 +104,11 @@ const NOT_CALLED: &[(&str, &str)] = &[
     (
         "setnetworkactive",
         "it would drop the peer the network calls are checked with",
+    ),
+    (
+        "importdescriptors",
+        "its descriptors are Bitcoin's script types; dotcoin's tr()/rawtr() imports are \
+         driven in wallet_hd.rs and by python-bitcoinlib and npm bitcoin-core in clients.rs",
     ),
 ];
 

@@ -454,6 +454,18 @@ fn every_typed_method_decodes_what_the_servers_answer() {
             w.backupwallet(&backup.to_string_lossy()),
         )
         .await;
+        let listed = ok(&mut wc, "listdescriptors", w.listdescriptors(false)).await;
+        assert_eq!(listed.descriptors.len(), 2, "{listed:?}");
+        assert!(listed
+            .descriptors
+            .iter()
+            .all(|d| d.desc.starts_with("tr([")));
+        // A public descriptor into a wallet holding keys: answered per request.
+        let public = serde_json::json!([{"desc": listed.descriptors[0].desc, "timestamp": "now"}]);
+        let imported = ok(&mut wc, "importdescriptors", w.importdescriptors(&public)).await;
+        assert!(!imported[0].success, "{imported:?}");
+        assert_eq!(imported[0].error.as_ref().map(|e| e.code), Some(-4));
+        refused(&mut wc, "migratewallet", -4, w.migratewallet(None, None)).await;
         ok(&mut wc, "createwallet", w.createwallet("second", None)).await;
         ok(&mut wc, "unloadwallet", w.unloadwallet(Some("second"))).await;
         ok(&mut wc, "loadwallet", w.loadwallet("second")).await;

@@ -348,6 +348,12 @@ pub const CLI_METHODS: &[CliMethod] = &[
     ),
     wallet("listlockunspent", &[]),
     wallet("abandontransaction", &[("txid", Str)]),
+    wallet("importdescriptors", &[("requests", Json)]),
+    wallet("listdescriptors", &[("private", Json)]),
+    wallet(
+        "migratewallet",
+        &[("wallet_name", Str), ("passphrase", Str)],
+    ),
     wallet(
         "walletcreatefundedpsbt",
         &[

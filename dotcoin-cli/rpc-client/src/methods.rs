@@ -26,6 +26,9 @@ use dotcoin_common::wallet_rpc_types::{
     UnloadWalletResult, WalletLoadResult, WalletTxEntry,
 };
 use dotcoin_common::wallet_rpc_types::{BumpFeeResult, FundRawTransactionResult, WalletSendResult};
+use dotcoin_common::wallet_rpc_types::{
+    ImportDescriptorsResult, ListDescriptorsResult, MigrateWalletResult,
+};
 use dotcoin_common::wallet_rpc_types::{ListSinceBlockResult, LockedOutput};
 use dotcoin_common::{encode, Amount, BlockHash, Transaction, Txid};
 use serde_json::json;
@@ -437,6 +440,12 @@ typed_methods! {
 
     /// `psbtbumpfee <txid> <options>`: the same replacement as an unsigned PSBT.
     "psbtbumpfee" => fn psbtbumpfee(&self, txid: &Txid, options: &serde_json::Value) -> BumpFeeResult = [txid, options];
+    /// `importdescriptors <requests>`: one answer per request.
+    "importdescriptors" => fn importdescriptors(&self, requests: &serde_json::Value) -> Vec<ImportDescriptorsResult> = [requests];
+    /// `listdescriptors <private>`.
+    "listdescriptors" => fn listdescriptors(&self, private: bool) -> ListDescriptorsResult = [private];
+    /// `migratewallet [wallet_name] [passphrase]`.
+    "migratewallet" => fn migratewallet(&self, wallet_name: Option<&str>, passphrase: Option<&str>) -> MigrateWalletResult = [wallet_name, passphrase];
 }
 
 impl RpcClient {

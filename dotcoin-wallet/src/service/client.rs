@@ -24,6 +24,7 @@ pub fn rpc_for(command: &Command) -> Result<Option<(&'static str, Value)>, Walle
         Command::Listunspent => ("listunspent", json!([0])),
         Command::Listtransactions => ("listtransactions", json!(["*", 1_000_000])),
         Command::Info => ("getwalletinfo", json!([])),
+        Command::Listdescriptors { private } => ("listdescriptors", json!([private])),
         Command::Dumpprivkey { address } => ("dumpprivkey", json!([address])),
         Command::Importprivkey { privkey, label } => (
             "importprivkey",
@@ -67,7 +68,9 @@ pub fn rpc_for(command: &Command) -> Result<Option<(&'static str, Value)>, Walle
         | Command::Encrypt
         | Command::Serve { .. }
         // Signing offline never goes through a service.
-        | Command::Signpsbt { .. } => return Ok(None),
+        | Command::Signpsbt { .. }
+        // A restore writes a new file: no service holds it.
+        | Command::Restore { .. } => return Ok(None),
     }))
 }
 

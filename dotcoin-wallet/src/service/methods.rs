@@ -97,12 +97,12 @@ pub const METHODS: &[WalletMethod] = &[
             opt_arg::<StrictBool>(
                 "disable_private_keys",
                 "false",
-                "Create a wallet without private keys (not supported: must be false)",
+                "Create a watch-only wallet: no seed, descriptors come with importdescriptors",
             ),
             opt_arg::<StrictBool>(
                 "blank",
                 "false",
-                "Create a blank wallet (accepted, not used)",
+                "Create a wallet without seed or descriptors",
             ),
             opt_arg::<Text>(
                 "passphrase",
@@ -117,7 +117,7 @@ pub const METHODS: &[WalletMethod] = &[
             opt_arg::<StrictBool>(
                 "descriptors",
                 "true",
-                "Create a descriptor wallet (accepted, not used)",
+                "Create a descriptor wallet (must be true: the only kind made)",
             ),
             opt_arg::<StrictBool>("load_on_startup", "null", LOAD_ON_STARTUP),
             opt_arg::<StrictBool>(
@@ -587,6 +587,38 @@ pub const METHODS: &[WalletMethod] = &[
             ),
         ],
     },
+    WalletMethod {
+        name: "importdescriptors",
+        args: &[arg::<JsonArray<serde_json::Value>>(
+            "requests",
+            "Descriptors to import: [{\"desc\":\"...\",\"active\":bool,\"range\":n or \
+             [begin,end],\"next_index\":n,\"timestamp\":n or \"now\",\"internal\":bool,\
+             \"label\":\"...\"},...]",
+        )],
+    },
+    WalletMethod {
+        name: "listdescriptors",
+        args: &[opt_arg::<StrictBool>(
+            "private",
+            "false",
+            "Show private descriptors (the wallet must be unlocked)",
+        )],
+    },
+    WalletMethod {
+        name: "migratewallet",
+        args: &[
+            opt_arg::<Text>(
+                "wallet_name",
+                "null",
+                "The wallet to migrate (default: the endpoint's)",
+            ),
+            opt_arg::<Text>(
+                "passphrase",
+                "null",
+                "The wallet passphrase, if it is encrypted",
+            ),
+        ],
+    },
 ];
 
 /// The options object of the spending calls: keys checked by each call.
@@ -666,12 +698,12 @@ impl Args {
 /// any) and the call's parameters.
 pub(super) struct Call {
     pub(super) svc: Arc<Service>,
-    endpoint: Option<String>,
+    pub(super) endpoint: Option<String>,
     pub(super) args: Args,
 }
 
 /// Registers `name`, answered by `handler` with a typed result.
-fn register<R, F, Fut>(module: &mut RpcModule<Service>, name: &'static str, handler: F)
+pub(super) fn register<R, F, Fut>(module: &mut RpcModule<Service>, name: &'static str, handler: F)
 where
     R: Serialize + Clone + Send + 'static,
     F: Fn(Call) -> Fut + Clone + Send + Sync + 'static,
@@ -740,16 +772,24 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
         let a = &mut c.args;
         let name: Text = a.req()?;
         let disable_private_keys: Option<StrictBool> = a.opt()?;
-        let _blank: Option<StrictBool> = a.opt()?;
+        let blank: Option<StrictBool> = a.opt()?;
         let passphrase: Option<Text> = a.opt()?;
         let avoid_reuse: Option<StrictBool> = a.opt()?;
-        let _descriptors: Option<StrictBool> = a.opt()?;
+        let descriptors: Option<StrictBool> = a.opt()?;
+        if !flag(descriptors, true) {
+            return Err(RpcFailure::new(
+                Code::Wallet,
+                "descriptors argument must be set to \"true\"; it is no longer possible to \
+                 create a legacy wallet.",
+            ));
+        }
         let _load_on_startup: Option<StrictBool> = a.opt()?;
         let external_signer: Option<StrictBool> = a.opt()?;
         createwallet(
             &c.svc,
             name.0,
             flag(disable_private_keys, false),
+            flag(blank, false),
             passphrase.map(|p| Zeroizing::new(p.0)),
             flag(avoid_reuse, false),
             flag(external_signer, false),
@@ -1016,6 +1056,7 @@ pub fn module(service: Arc<Service>) -> RpcModule<Service> {
     super::spend::register(&mut m);
     super::send::register(&mut m);
     super::bump::register(&mut m);
+    super::keys::register_keys(&mut m);
     m
 }
 
@@ -1053,6 +1094,7 @@ fn loaded_reply(name: String) -> WalletLoadResult {
     WalletLoadResult {
         name,
         warnings: Vec::new(),
+        mnemonic: None,
     }
 }
 
@@ -1067,12 +1109,18 @@ async fn createwallet(
     svc: &Service,
     name: String,
     disable_private_keys: bool,
+    blank: bool,
     passphrase: Option<Zeroizing<String>>,
     avoid_reuse: bool,
     external_signer: bool,
 ) -> RpcResult<WalletLoadResult> {
-    if disable_private_keys {
-        return Err(unsupported("disable_private_keys"));
+    let passphrase = passphrase.filter(|s| !s.is_empty());
+    if disable_private_keys && passphrase.is_some() {
+        return Err(RpcFailure::new(
+            Code::Wallet,
+            "Passphrase provided but private keys are disabled. A passphrase is only used to \
+             encrypt private keys, so cannot be used for wallets with private keys disabled.",
+        ));
     }
     if avoid_reuse {
         return Err(unsupported("avoid_reuse"));
@@ -1080,16 +1128,27 @@ async fn createwallet(
     if external_signer {
         return Err(unsupported("external_signer"));
     }
-    let handle = svc.load(&name, true)?;
-    if let Some(pass) = passphrase.filter(|s| !s.is_empty()) {
-        // Another call may already have found the new wallet: wait for it.
-        let mut loaded = handle.lock().await;
+    // The words are read before the wallet is first written, and an encrypted wallet is
+    // encrypted before that too: the seed never reaches the disk in the clear.
+    let mut wallet = if disable_private_keys || blank {
+        wallet::Wallet::create_without_keys(
+            svc.network,
+            wallet::DEFAULT_KEYPOOL_SIZE,
+            disable_private_keys,
+        )
+    } else {
+        wallet::Wallet::create(svc.network, wallet::DEFAULT_KEYPOOL_SIZE)
+    };
+    let mnemonic = wallet.mnemonic()?;
+    if let Some(pass) = &passphrase {
         let kdf = svc.kdf;
-        tokio::task::block_in_place(|| loaded.wallet.encrypt(pass.as_bytes(), kdf))?;
-        loaded.relock();
-        loaded.persist()?;
+        tokio::task::block_in_place(|| wallet.encrypt(pass.as_bytes(), kdf))?;
+        wallet.lock();
     }
-    Ok(loaded_reply(name))
+    svc.load_or_create(&name, Some(wallet))?;
+    let mut reply = loaded_reply(name);
+    reply.mnemonic = mnemonic.map(|m| m.to_string());
+    Ok(reply)
 }
 
 async fn unloadwallet(
@@ -1143,7 +1202,7 @@ async fn getrawchangeaddress(
 ) -> RpcResult<String> {
     check_address_type(address_type.as_ref())?;
     let mut loaded = handle.lock().await;
-    let pubkey = loaded.wallet.next_pool_pubkey()?;
+    let pubkey = loaded.wallet.next_change_pubkey()?;
     let address = loaded.wallet.issue(pubkey, Purpose::Change, "")?;
     loaded.persist()?;
     Ok(address.to_string())
@@ -1267,17 +1326,17 @@ async fn getwalletinfo(svc: &Service, handle: &WalletHandle) -> RpcResult<GetWal
         unconfirmed_balance: b.untrusted,
         immature_balance: b.immature,
         txcount: txcount as u64,
-        keypoolsize: w.keypool_len() as u64,
-        // Change draws on the same pool as receiving addresses.
-        keypoolsize_hd_internal: w.keypool_len() as u64,
+        keypoolsize: w.keypool_len_of(false) as u64,
+        keypoolsize_hd_internal: w.keypool_len_of(true) as u64,
         unlocked_until,
         paytxfee: Amount::ZERO,
-        private_keys_enabled: true,
+        private_keys_enabled: w.private_keys_enabled(),
         avoid_reuse: false,
         scanning: false,
-        descriptors: false,
+        descriptors: w.is_descriptor_wallet(),
         external_signer: false,
-        blank: false,
+        blank: w.file().blank,
+        birthtime: w.file().birthtime,
         lastprocessedblock: last_processed(svc),
     })
 }
@@ -1686,19 +1745,26 @@ async fn getaddressinfo(
 ) -> RpcResult<GetAddressInfoResult> {
     let loaded = handle.lock().await;
     let record = loaded.wallet.record(&address.to_string());
+    let details = loaded.wallet.address_details(&address.to_string());
     let script = ScriptPubKey::for_key(&address.pubkey, svc.network);
+    let watch_only = details.as_ref().is_some_and(|d| !d.solvable_with_keys);
     Ok(GetAddressInfoResult {
         address: address.to_string(),
         script_pub_key: script.hex,
         ismine: record.is_some(),
         solvable: record.is_some(),
-        desc: script.desc,
-        iswatchonly: false,
+        desc: details.as_ref().map_or(script.desc, |d| d.desc.clone()),
+        iswatchonly: watch_only,
+        timestamp: details.as_ref().and_then(|d| d.timestamp),
+        hdkeypath: details.as_ref().and_then(|d| d.hdkeypath.clone()),
+        hdmasterfingerprint: details.as_ref().and_then(|d| d.hdmasterfingerprint.clone()),
+        pubkey: details.as_ref().map(|d| d.internal_key.clone()),
         isscript: false,
         iswitness: true,
         witness_version: 1,
         witness_program: address.pubkey.to_string(),
-        ischange: record.is_some_and(|k| k.purpose == Purpose::Change),
+        ischange: details.as_ref().is_some_and(|d| d.ischange)
+            || record.is_some_and(|k| k.purpose == Purpose::Change),
         labels: record.map(|k| vec![k.label.clone()]).unwrap_or_default(),
     })
 }

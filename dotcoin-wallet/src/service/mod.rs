@@ -39,6 +39,7 @@ pub mod faucet;
 pub mod follow;
 pub mod history;
 pub mod http;
+pub mod keys;
 pub mod locks;
 pub mod methods;
 pub mod metrics;
@@ -246,6 +247,14 @@ impl Service {
 
     /// Opens (or with `create`, creates) the wallet `name` and loads it.
     pub fn load(&self, name: &str, create: bool) -> RpcResult<WalletHandle> {
+        let new = create.then(|| Wallet::create(self.network, DEFAULT_KEYPOOL_SIZE));
+        self.load_or_create(name, new)
+    }
+
+    /// Loads the wallet `name` from its file, or with `new`, writes `new` as that wallet
+    /// (refused if the file exists) and loads it.
+    pub fn load_or_create(&self, name: &str, new: Option<Wallet>) -> RpcResult<WalletHandle> {
+        let create = new.is_some();
         if self.wallets().contains_key(name) {
             return Err(RpcFailure::new(
                 Code::WalletAlreadyLoaded,
@@ -261,7 +270,7 @@ impl Service {
                 format!("Wallet file verification failed. {e}"),
             )
         })?;
-        let wallet = if create {
+        let wallet = if let Some(mut wallet) = new {
             if path.exists() {
                 return Err(RpcFailure::new(
                     Code::Wallet,
@@ -272,7 +281,6 @@ impl Service {
                     ),
                 ));
             }
-            let mut wallet = Wallet::create(self.network, DEFAULT_KEYPOOL_SIZE);
             store.create(&mut wallet)?;
             wallet
         } else {
