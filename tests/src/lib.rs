@@ -1316,3 +1316,67 @@ pub fn http_exchange(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, 
     r.read_exact(&mut out).expect("response body");
     (status, head, out)
 }
+
+/// The BIP39 seed of `words` and `passphrase` (PBKDF2-HMAC-SHA512, 2048 rounds, salt
+/// `"mnemonic" + passphrase`): the bytes a key-isolation test looks for.
+pub fn bip39_seed(words: &str, passphrase: &str) -> [u8; 64] {
+    use bitcoin_hashes::{sha512, Hash as _, Hmac, HmacEngine};
+    let mac = |data: &[u8]| -> [u8; 64] {
+        let mut engine = HmacEngine::<sha512::Hash>::new(words.as_bytes());
+        bitcoin_hashes::HashEngine::input(&mut engine, data);
+        Hmac::<sha512::Hash>::from_engine(engine).to_byte_array()
+    };
+    let mut salt = format!("mnemonic{passphrase}").into_bytes();
+    salt.extend_from_slice(&1u32.to_be_bytes());
+    let mut u = mac(&salt);
+    let mut out = u;
+    for _ in 1..2048 {
+        u = mac(&u);
+        for (o, b) in out.iter_mut().zip(u) {
+            *o ^= b;
+        }
+    }
+    out
+}
+
+/// Scans the writable memory of process `pid` (heap, stacks, anonymous maps) for
+/// `needles`; returns what it found. Panics if it could read less than 1 MiB (the scan
+/// would prove nothing).
+pub fn scan_process_memory(pid: u32, needles: &[&Needles]) -> Vec<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open the process memory");
+    let mut hits = Vec::new();
+    let mut scanned = 0usize;
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if !perms.starts_with("rw") {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        else {
+            continue;
+        };
+        let mut offset = start;
+        while offset < end {
+            let len = (end - offset).min(16 << 20) as usize;
+            let mut buf = vec![0u8; len];
+            if mem.read_exact_at(&mut buf, offset).is_ok() {
+                scanned += len;
+                for n in needles {
+                    hits.extend(n.find(&buf));
+                }
+            }
+            // Overlap so a needle across two chunks is not missed.
+            offset += (len as u64).saturating_sub(128).max(1);
+        }
+    }
+    assert!(scanned > 1 << 20, "read {scanned} bytes of memory");
+    hits
+}

@@ -5,17 +5,21 @@
 //! relays it, and it is mined. Plus the node's PSBT calls (`decodepsbt`, `analyzepsbt`,
 //! `combinepsbt`, `utxoupdatepsbt`, `converttopsbt`) and their errors for hostile input.
 //!
-//! The online wallet here is today's wallet encrypted and locked: it holds keys but
-//! cannot use them, and the signer reads a copy of its file. When watch-only wallets
-//! exist, `online_wallet` creates one from the signer's xpub instead and `offline_signer`
-//! gives the signer its seed on stdin; the rest of the flow stays as it is.
+//! Two online wallets: a seed wallet encrypted and locked (it holds keys but cannot use
+//! them; the signer reads a copy of its file), and a watch-only wallet holding only the
+//! xpub descriptors of a seed wallet made offline (`importdescriptors` of its
+//! `listdescriptors` output), whose PSBTs name their keys by BIP32 origin
+//! (`PSBT_IN_TAP_BIP32_DERIVATION`) so the offline seed holder signs keys it never handed
+//! out. With the watch-only wallet, no seed byte or word sequence reaches the node or
+//! the online wallet (files, logs, `/proc/PID/mem`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use dotcoin_functional_tests::{
-    bin, http_request, test_keypair, wait_until, TestNode, WalletServiceProcess, TIMEOUT,
+    bin, bip39_seed, files_under, http_request, scan_process_memory, test_keypair, wait_until,
+    wallet_offline_command, Needles, TestNode, WalletServiceProcess, TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -28,8 +32,18 @@ fn wallet_call(
     method: &str,
     params: Value,
 ) -> Result<Value, (i64, String)> {
+    wallet_call_at(s, "/", method, params)
+}
+
+/// Calls `method` on the service's endpoint `path` (`/wallet/<name>`).
+fn wallet_call_at(
+    s: &WalletServiceProcess,
+    path: &str,
+    method: &str,
+    params: Value,
+) -> Result<Value, (i64, String)> {
     let body = json!({"id": "t", "method": method, "params": params}).to_string();
-    let (_, text) = http_request(s.port, "POST", "/", &body, Some(&s.cookie_auth()));
+    let (_, text) = http_request(s.port, "POST", path, &body, Some(&s.cookie_auth()));
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     match v.get("error").filter(|e| !e.is_null()) {
         Some(e) => Err((
@@ -293,4 +307,154 @@ fn the_nodes_psbt_calls_and_their_errors() {
         .expect_err("different transactions");
     assert_eq!(err.code, -8);
     assert_eq!(err.message, "PSBTs not compatible (different transactions)");
+}
+
+/// Runs the offline `dotcoin-wallet` on `dir`'s wallet; its JSON output.
+fn offline(dir: &Path, args: &[&str]) -> Value {
+    let out = wallet_offline_command(dir, args)
+        .output()
+        .expect("run dotcoin-wallet");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+#[test]
+fn a_watch_only_online_wallet_and_an_offline_seed_signer_complete_a_payment() {
+    // ---- Offline: the seed wallet, and its public descriptors.
+    let seed_dir = tempfile::tempdir().expect("seed holder's datadir");
+    let created = offline(seed_dir.path(), &["create"]);
+    let words = created["mnemonic"].as_str().expect("words").to_owned();
+    let listed = offline(seed_dir.path(), &["listdescriptors"]);
+    let seed_file = seed_dir.path().join("regtest/wallets/default.json");
+
+    // ---- Online: a watch-only wallet of those descriptors, beside a node.
+    let node = &TestNode::start(&["--debug", "all"]);
+    let service = WalletServiceProcess::start_env(node, &[], &[("RUST_LOG", "trace")]);
+    let watch = "/wallet/watch";
+    wallet_rpc(
+        &service,
+        "createwallet",
+        json!({"wallet_name": "watch", "disable_private_keys": true, "blank": true}),
+    );
+    let requests: Vec<Value> = listed["descriptors"]
+        .as_array()
+        .expect("descriptors")
+        .iter()
+        .map(|d| json!({"desc": d["desc"], "active": true, "internal": d["internal"], "range": d["range"], "timestamp": "now"}))
+        .collect();
+    let imported = wallet_call_at(&service, watch, "importdescriptors", json!([requests]))
+        .expect("importdescriptors");
+    assert_eq!(imported, json!([{"success": true}, {"success": true}]));
+    // Keys past the 20 the seed holder's file derived: found by their origin alone.
+    let mut address = Value::Null;
+    for _ in 0..25 {
+        address = wallet_call_at(&service, watch, "getnewaddress", json!([])).expect("address");
+    }
+    let info = wallet_call_at(&service, watch, "getaddressinfo", json!([address])).expect("info");
+    assert_eq!(info["hdkeypath"], "m/86h/1h/0h/0/24", "{info}");
+    assert_eq!(info["iswatchonly"], true, "{info}");
+    node.generate(101, address.as_str().expect("address"));
+    let height = node.rpc("getblockcount", json!([]));
+    wait_until("the watch-only wallet to follow the tip", TIMEOUT, || {
+        wallet_call_at(&service, watch, "getwalletinfo", json!([])).expect("info")
+            ["lastprocessedblock"]["height"]
+            == height
+    });
+
+    // ---- The watch-only wallet funds; it cannot sign.
+    let (_, payee) = test_keypair();
+    let funded = wallet_call_at(
+        &service,
+        watch,
+        "walletcreatefundedpsbt",
+        json!([[], [{payee.clone(): 7}], 0, {"fee_rate": 2}]),
+    )
+    .expect("funded");
+    let psbt = funded["psbt"].as_str().expect("psbt").to_owned();
+    let processed =
+        wallet_call_at(&service, watch, "walletprocesspsbt", json!([psbt])).expect("processed");
+    assert_eq!(processed["complete"], false, "{processed}");
+    let decoded = node.rpc("decodepsbt", json!([psbt]));
+    assert!(
+        decoded["inputs"][0]
+            .to_string()
+            .contains("m/86'/1'/0'/0/24"),
+        "the input names its key's origin: {decoded}"
+    );
+
+    // ---- File → offline seed signer (no node, no network) → node → mined.
+    let signer = tempfile::tempdir().expect("signer's datadir");
+    let file = signer.path().join("payment.psbt");
+    std::fs::write(&file, &psbt).expect("write the PSBT file");
+    let signed = offline_signer(signer.path(), &seed_file, &file);
+    assert_eq!(signed["complete"], true, "{signed}");
+    assert_eq!(signed["signed_inputs"], 1, "{signed}");
+    let fin = node.rpc("finalizepsbt", json!([signed["psbt"]]));
+    assert_eq!(fin["complete"], true, "{fin}");
+    let txid = node.rpc("sendrawtransaction", json!([fin["hex"]]));
+    node.generate(1, &test_keypair().1);
+    let tx = node.rpc("getrawtransaction", json!([txid, 1]));
+    assert_eq!(tx["confirmations"], 1, "{tx}");
+    assert_eq!(sat(&tx["vout"][0]["value"]), 7 * COIN);
+
+    // ---- Key isolation: the words, the BIP39 seed and the master key are nowhere online.
+    let seed = bip39_seed(&words, "");
+    let master = {
+        use bitcoin_hashes::{sha512, Hash as _, Hmac, HmacEngine};
+        let mut engine = HmacEngine::<sha512::Hash>::new(b"Bitcoin seed");
+        bitcoin_hashes::HashEngine::input(&mut engine, &seed);
+        Hmac::<sha512::Hash>::from_engine(engine).to_byte_array()
+    };
+    let one = |v: Vec<u8>| Needles::new(&[v].into_iter().collect());
+    let needles = [
+        one(words.as_bytes().to_vec()),
+        // Any three words in a row (the words split across buffers or lines).
+        one(words
+            .split(' ')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into_bytes()),
+        one(seed.to_vec()),
+        one(hex::encode(seed).into_bytes()),
+        one(master[..32].to_vec()),
+        one(hex::encode(&master[..32]).into_bytes()),
+    ];
+    let refs: Vec<&Needles> = needles.iter().collect();
+    // Positive control: the scan finds what the service holds, the watched key.
+    let control = one(hex::decode(info["pubkey"].as_str().expect("pubkey")).expect("hex"));
+    assert!(!scan_process_memory(service.pid(), &[&control]).is_empty());
+    for (who, pid) in [("node", node.pid()), ("online wallet", service.pid())] {
+        let hits = scan_process_memory(pid, &refs);
+        assert!(
+            hits.is_empty(),
+            "seed material in the {who}'s memory: {}",
+            hits.len()
+        );
+    }
+    let log = service.log();
+    assert!(log.contains("watch"), "the service log has its events");
+    for n in &needles {
+        assert!(
+            n.find(log.as_bytes()).is_none(),
+            "seed material in the service's log"
+        );
+    }
+    for f in files_under(&service.datadir)
+        .into_iter()
+        .chain(files_under(&node.datadir()))
+    {
+        let bytes = std::fs::read(&f).expect("read");
+        for n in &needles {
+            assert!(n.find(&bytes).is_none(), "seed material in {}", f.display());
+        }
+    }
+    // The seed file itself holds the words: the scan would have found them.
+    assert!(needles[0]
+        .find(&std::fs::read(&seed_file).expect("seed file"))
+        .is_some());
 }

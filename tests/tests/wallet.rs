@@ -100,13 +100,28 @@ impl<'a> TestWallet<'a> {
             .expect("keys")
             .iter()
             .map(|k| {
-                let hex_secret = k["secret"].as_str().expect("an unencrypted secret");
-                let bytes: [u8; 32] = hex::decode(hex_secret)
-                    .expect("hex")
-                    .try_into()
-                    .expect("32 bytes");
-                (k["address"].as_str().expect("address").to_owned(), bytes)
+                let address = k["address"].as_str().expect("address").to_owned();
+                // A key of the seed has no secret in the file: its signing key is what
+                // dumpprivkey derives from the words.
+                let bytes: [u8; 32] = match k["secret"].as_str() {
+                    Some(hex_secret) => hex::decode(hex_secret)
+                        .expect("hex")
+                        .try_into()
+                        .expect("32 bytes"),
+                    None => {
+                        let wif = self.ok(&["dumpprivkey", &address]);
+                        bitcoincore_rpc::bitcoin::base58::decode_check(&wif).expect("WIF")[1..33]
+                            .try_into()
+                            .expect("32 bytes")
+                    }
+                };
+                (address, bytes)
             })
+            .chain(doc["seed"]["words"].as_str().map(|words| {
+                // The seed itself (its first half: the needles are 32 bytes).
+                let seed = dotcoin_functional_tests::bip39_seed(words, "");
+                ("seed".to_owned(), seed[..32].try_into().expect("32 bytes"))
+            }))
             .collect()
     }
 }

@@ -352,10 +352,15 @@ fn two_wallets_at_once_and_the_file_lock() {
     let node = &TestNode::start(&[]);
     let service = WalletService::start(node, &[]);
     assert_eq!(service.rpc("listwallets", json!([])), json!(["default"]));
-    assert_eq!(
-        service.rpc("createwallet", json!(["bob"])),
-        json!({"name": "bob", "warnings": []})
-    );
+    let mut created = service.rpc("createwallet", json!(["bob"]));
+    // The seed words, shown this once.
+    let words = created
+        .as_object_mut()
+        .expect("object")
+        .remove("mnemonic")
+        .expect("the words");
+    assert_eq!(words.as_str().expect("words").split(' ').count(), 12);
+    assert_eq!(created, json!({"name": "bob", "warnings": []}));
     assert_eq!(
         service.rpc("listwallets", json!([])),
         json!(["bob", "default"])
@@ -569,7 +574,8 @@ fn hostile_parameters_get_core_error_codes() {
         ("signrawtransactionwithwallet", json!(["00"]), -22),
         ("backupwallet", json!([""]), -4),
         ("loadwallet", json!(["../escape"]), -4),
-        ("createwallet", json!(["x", true]), -4),
+        ("createwallet", json!(["x", false, false, "", true]), -4),
+        ("createwallet", json!(["x", true, false, "pass"]), -4),
         ("unloadwallet", json!(["ghost"]), -18),
         ("getwalletinfo", json!([1]), -1),
         ("getdescriptorinfo", json!(["wpkh(00)"]), -5),
@@ -701,26 +707,36 @@ fn keys_never_reach_the_node_or_the_service_log() {
     let file = service.datadir.join("regtest/wallets/default.json");
     let doc: Value =
         serde_json::from_slice(&std::fs::read(&file).expect("wallet file")).expect("JSON");
+    // A key of the seed has no secret in the file: its signing key comes from
+    // dumpprivkey; an imported key's is in the file.
     let mut secrets: Vec<[u8; 32]> = Vec::new();
     for key in doc["keys"].as_array().expect("keys") {
-        let bytes: [u8; 32] = hex::decode(key["secret"].as_str().expect("plain secret"))
-            .expect("hex")
-            .try_into()
-            .expect("32 bytes");
-        if key["purpose"] != "pool" {
-            let dumped = service.rpc("dumpprivkey", json!([key["address"]]));
-            assert_eq!(dumped, regtest_wif(&bytes));
+        let dumped = service.rpc("dumpprivkey", json!([key["address"]]));
+        let payload = bitcoincore_rpc::bitcoin::base58::decode_check(dumped.as_str().expect("WIF"))
+            .expect("base58");
+        let bytes: [u8; 32] = payload[1..33].try_into().expect("32 bytes");
+        assert_eq!(dumped, regtest_wif(&bytes));
+        if let Some(plain) = key["secret"].as_str() {
+            assert_eq!(plain, hex::encode(bytes));
         }
         secrets.push(bytes);
     }
+    // And the seed: its words, its BIP39 seed bytes.
+    let words = doc["seed"]["words"].as_str().expect("the words").to_owned();
+    secrets.push(
+        dotcoin_functional_tests::bip39_seed(&words, "")[..32]
+            .try_into()
+            .expect("32"),
+    );
     assert!(secrets.len() > 20);
     let [raw, hex_lower, hex_upper] = Needles::secret_encodings(&secrets);
+    let word_run = Needles::new(&[words.into_bytes()].into_iter().collect());
     // Positive control: the scan finds what the node holds, the public key rewards pay.
     let pubkey = mine.parse::<Address>().expect("address").pubkey.0.to_vec();
     let control = Needles::new(&[pubkey].into_iter().collect());
 
     // The node's memory, while it runs.
-    let hits = scan_memory(node.pid(), &[&raw, &hex_lower, &hex_upper]);
+    let hits = scan_memory(node.pid(), &[&raw, &hex_lower, &hex_upper, &word_run]);
     assert!(
         hits.is_empty(),
         "wallet secrets in the node's memory: {}",
@@ -734,7 +750,7 @@ fn keys_never_reach_the_node_or_the_service_log() {
     // The service's log.
     let log = service.log();
     assert!(log.contains("sent"), "the log has the service's events");
-    for n in [&hex_lower, &hex_upper] {
+    for n in [&hex_lower, &hex_upper, &word_run] {
         assert!(
             n.find(log.as_bytes()).is_none(),
             "a secret in the service's log"
@@ -747,7 +763,7 @@ fn keys_never_reach_the_node_or_the_service_log() {
     let mut control_found = false;
     for f in files_under(node.dir.path()) {
         let bytes = std::fs::read(&f).expect("read node file");
-        for n in [&raw, &hex_lower, &hex_upper] {
+        for n in [&raw, &hex_lower, &hex_upper, &word_run] {
             assert!(
                 n.find(&bytes).is_none(),
                 "a wallet secret in {}",
