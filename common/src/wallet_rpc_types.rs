@@ -331,9 +331,6 @@ pub struct GetAddressInfoResult {
     /// Fingerprint of the master key, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hdmasterfingerprint: Option<String>,
-    /// The x-only key the descriptor names (before the `tr()` tweak), hex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pubkey: Option<String>,
 }
 
 /// One `listaddressgroupings` entry: on the wire a JSON array `[address, amount]`, or

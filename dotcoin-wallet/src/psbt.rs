@@ -145,8 +145,7 @@ pub fn sign(wallet: &Wallet, psbt: &mut Psbt) -> Result<Signed, WalletError> {
     // further along a chain than this copy of the wallet has handed out.
     let mut by_origin = Vec::new();
     let mut signer = None;
-    for i in 0..psbt.inputs.len() {
-        let input = &psbt.inputs[i];
+    for (i, (input, spent_out)) in psbt.inputs.iter().zip(&spent).enumerate() {
         if input.final_script_witness.is_some()
             || wanted.contains(&i)
             || input.tap_bip32_derivation.is_empty()
@@ -157,7 +156,7 @@ pub fn sign(wallet: &Wallet, psbt: &mut Psbt) -> Result<Signed, WalletError> {
             signer = Some(wallet.hd_signer()?);
         }
         let s = signer.as_ref().expect("just set");
-        if let Some(key) = key_by_origin(s, &input.tap_bip32_derivation, &spent[i].pubkey) {
+        if let Some(key) = key_by_origin(s, &input.tap_bip32_derivation, &spent_out.pubkey) {
             by_origin.push(key);
             wanted.push(i);
         }

@@ -426,7 +426,7 @@ fn a_watch_only_online_wallet_and_an_offline_seed_signer_complete_a_payment() {
     ];
     let refs: Vec<&Needles> = needles.iter().collect();
     // Positive control: the scan finds what the service holds, the watched key.
-    let control = one(hex::decode(info["pubkey"].as_str().expect("pubkey")).expect("hex"));
+    let control = one(hex::decode(info["witness_program"].as_str().expect("key")).expect("hex"));
     assert!(!scan_process_memory(service.pid(), &[&control]).is_empty());
     for (who, pid) in [("node", node.pid()), ("online wallet", service.pid())] {
         let hits = scan_process_memory(pid, &refs);

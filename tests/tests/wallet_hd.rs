@@ -334,7 +334,7 @@ fn a_watch_only_wallet_of_the_xpubs_sees_what_the_seed_wallet_sees() {
         "hdkeypath",
         "hdmasterfingerprint",
         "desc",
-        "pubkey",
+        "witness_program",
         "solvable",
     ] {
         assert_eq!(info[field], seed_info[field], "{field}");

@@ -1758,7 +1758,6 @@ async fn getaddressinfo(
         timestamp: details.as_ref().and_then(|d| d.timestamp),
         hdkeypath: details.as_ref().and_then(|d| d.hdkeypath.clone()),
         hdmasterfingerprint: details.as_ref().and_then(|d| d.hdmasterfingerprint.clone()),
-        pubkey: details.as_ref().map(|d| d.internal_key.clone()),
         isscript: false,
         iswitness: true,
         witness_version: 1,

@@ -162,8 +162,6 @@ pub struct AddressDetails {
     pub hdkeypath: Option<String>,
     /// Master key fingerprint, hex.
     pub hdmasterfingerprint: Option<String>,
-    /// The x-only key the descriptor names (before the `tr()` tweak), hex.
-    pub internal_key: String,
 }
 
 fn corrupt(reason: String) -> WalletError {
@@ -906,8 +904,6 @@ impl Wallet {
     /// What the wallet knows of `address`, if it is one of its keys'.
     pub fn address_details(&self, address: &str) -> Option<AddressDetails> {
         let k = self.record(address)?;
-        let network = self.file.network;
-        let pubkey = parse_pubkey(&k.pubkey)?;
         let (Some(i), Some(index)) = (k.descriptor, k.index) else {
             // A random key (version 1): Core's rawtr() of the key.
             let desc = crate::descriptor::with_checksum(&format!("rawtr({})", k.pubkey));
@@ -918,7 +914,6 @@ impl Wallet {
                 timestamp: None,
                 hdkeypath: None,
                 hdmasterfingerprint: None,
-                internal_key: pubkey.to_string(),
             });
         };
         let d = &self.file.descriptors[i];
@@ -936,7 +931,6 @@ impl Wallet {
             }
             None => derived.internal.to_string(),
         };
-        let _ = network;
         Some(AddressDetails {
             desc: crate::descriptor::with_checksum(&format!("{kind}({key_text})")),
             solvable_with_keys: d.from_seed
@@ -948,7 +942,6 @@ impl Wallet {
             timestamp: Some(d.timestamp),
             hdkeypath: origin.as_ref().map(|(_, p)| path_text(p)),
             hdmasterfingerprint: origin.as_ref().map(|(fp, _)| fp.to_string()),
-            internal_key: derived.internal.to_string(),
         })
     }
 
