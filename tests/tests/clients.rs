@@ -222,3 +222,50 @@ fn npm_bitcoin_core_client_spending_calls() {
         .expect("run node");
     assert_ran("npm bitcoin-core (spending calls)", &out);
 }
+
+/// A wallet service whose wallets directory also holds `legacy.json`, the version-1
+/// fixture, not loaded: what the descriptor scripts migrate.
+fn service_with_legacy_wallet() -> (TestNode, WalletServiceProcess, String, String) {
+    let (node, service, node_auth, wallet_auth) = node_and_wallet_service();
+    let fixture =
+        dotcoin_functional_tests::workspace_root().join("tests/fixtures/legacy-wallet-v1.json");
+    std::fs::copy(fixture, service.datadir.join("regtest/wallets/legacy.json"))
+        .expect("copy the fixture");
+    (node, service, node_auth, wallet_auth)
+}
+
+#[test]
+fn python_bitcoinlib_rawproxy_descriptor_wallet_calls() {
+    let dir = python_bitcoinlib();
+    let (node, service, node_auth, wallet_auth) = service_with_legacy_wallet();
+    let out = Command::new("python3")
+        .arg(script("descriptors_rawproxy.py"))
+        .env("PYTHONPATH", &dir)
+        .env(
+            "WALLET_URL",
+            format!("http://{wallet_auth}@127.0.0.1:{}", service.port),
+        )
+        .env(
+            "NODE_URL",
+            format!("http://{node_auth}@127.0.0.1:{}", node.rpc_port),
+        )
+        .output()
+        .expect("run python3");
+    assert_ran("python-bitcoinlib's RawProxy (descriptor wallets)", &out);
+}
+
+#[test]
+fn npm_bitcoin_core_client_descriptor_wallet_calls() {
+    let dir = npm_bitcoin_core();
+    let (_node, service, _node_auth, wallet_auth) = service_with_legacy_wallet();
+    let (user, password) = wallet_auth.split_once(':').expect("user:password");
+    let out = Command::new("node")
+        .arg(script("descriptors-bitcoin-core.js"))
+        .env("NODE_PATH", dir.join("node_modules"))
+        .env("WALLET_HOST", format!("http://127.0.0.1:{}", service.port))
+        .env("WALLET_USER", user)
+        .env("WALLET_PASSWORD", password)
+        .output()
+        .expect("run node");
+    assert_ran("npm bitcoin-core (descriptor wallets)", &out);
+}
