@@ -250,7 +250,8 @@ fn restoring_the_words_recovers_balance_coins_and_history_of_a_1000_address_wall
 #[test]
 fn a_watch_only_wallet_of_the_xpubs_sees_what_the_seed_wallet_sees() {
     let node = &TestNode::start(&[]);
-    let service = WalletServiceProcess::start(node, &[]);
+    // Every log line the service can write: the words must be in none.
+    let service = WalletServiceProcess::start_env(node, &[], &[("RUST_LOG", "trace")]);
     let created = rpc(
         &service,
         None,
@@ -427,6 +428,17 @@ fn a_watch_only_wallet_of_the_xpubs_sees_what_the_seed_wallet_sees() {
     assert_eq!(
         err[0]["error"]["message"],
         "Cannot import descriptor without private keys to a wallet with private keys enabled"
+    );
+    let words = created["mnemonic"].as_str().expect("the words");
+    let log = service.log();
+    assert!(
+        log.contains("wallet loaded"),
+        "the log has the service's events"
+    );
+    let first_three: Vec<&str> = words.split(' ').take(3).collect();
+    assert!(
+        !log.contains(&first_three.join(" ")),
+        "the words in the service's log"
     );
 }
 

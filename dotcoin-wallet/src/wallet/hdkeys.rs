@@ -32,6 +32,9 @@ pub(crate) fn is_true(b: &bool) -> bool {
 const SEED_AAD: &[u8] = b"dotcoin-wallet seed";
 /// Words in a new wallet's seed.
 pub const DEFAULT_WORDS: usize = 12;
+/// Most keys a wallet file holds: `importdescriptors` ranges past it are refused, so a
+/// caller cannot make the service derive (and the file hold) keys without bound.
+pub const MAX_WALLET_KEYS: usize = 2_000_000;
 
 /// The seed words of a descriptor wallet. `Debug` shows the fingerprint only.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -716,6 +719,12 @@ impl Wallet {
             }
             if b >= 0x8000_0000 || b - a >= crate::descriptor::MAX_RANGE {
                 return Err(E::InvalidParameter("Range is too large".into()));
+            }
+            let adding = (b - a) as usize + 1;
+            if self.file.keys.len().saturating_add(adding) > MAX_WALLET_KEYS {
+                return Err(E::InvalidParameter(format!(
+                    "Range is too large: the wallet would hold more than {MAX_WALLET_KEYS} keys"
+                )));
             }
             let next = req.next_index.unwrap_or(a);
             if req.next_index.is_some() && (next < a || next > b) {
