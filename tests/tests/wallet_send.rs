@@ -128,6 +128,10 @@ fn send_and_sendall_with_cores_options_results_and_errors() {
     assert_eq!(tx.outputs[1].value.to_sat(), 2 * COIN);
     let decoded = node.rpc("decoderawtransaction", json!([kept["hex"]]));
     assert_eq!(decoded["vout"][1]["address"], payee2.as_str());
+    // The change comes from the wallet's change chain (BIP86's /1/*), not its receive one.
+    let change = rpc(&s, "getaddressinfo", json!([decoded["vout"][0]["address"]]));
+    assert_eq!(change["ismine"], true, "{change}");
+    assert_eq!(change["ischange"], true, "{change}");
 
     // Chosen inputs and the fee out of the output, named parameters.
     let coin = rpc(&s, "listunspent", json!([1]))[0].clone();

@@ -317,7 +317,7 @@ async fn bump(
     let fresh = change_key.is_none();
     let change_to = match change_key {
         Some(k) => k,
-        None => loaded.wallet.next_pool_pubkey()?,
+        None => loaded.wallet.next_change_pubkey()?,
     };
     let mut funded = None;
     // The rate may have to rise if the replacement came out smaller than the original

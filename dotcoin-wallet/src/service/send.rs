@@ -5,7 +5,7 @@
 //!
 //! Funding order matters for a refused call: every check runs, and the transaction is
 //! built, before anything of the wallet changes. The change key is only looked at
-//! (`next_pool_pubkey`) until the call succeeds, then issued; `lockUnspents` locks the
+//! (`next_change_pubkey`) until the call succeeds, then issued; `lockUnspents` locks the
 //! inputs only then. So a call that fails (too high a fee, not enough money) leaves the
 //! keypool and the locks as they were.
 //!
@@ -372,7 +372,7 @@ pub(super) async fn fund(svc: &Service, loaded: &mut Loaded, r: FundRequest) -> 
     }
     let change_key = match r.change_to {
         Some(key) => key,
-        None => loaded.wallet.next_pool_pubkey()?,
+        None => loaded.wallet.next_change_pubkey()?,
     };
     let built = crate::txbuild::build_unsigned(
         &chosen,
