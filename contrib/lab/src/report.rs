@@ -6,8 +6,8 @@
 //! Per block (SimBlock's per-block view): its miner, whether it went stale, and for each
 //! node the delay from its finding (the miner's `connected_ms`) to the node receiving
 //! its header, its block, and validating it. Per link: the delay of headers that crossed
-//! it first (header arrival at one end minus the moment the other end connected the
-//! block), beside the latency the link had then. Summary: p50/p90/max propagation,
+//! it first (header arrival at one end minus the moment the other end had the block:
+//! received, stored or connected, whichever came first), beside the latency the link had then. Summary: p50/p90/max propagation,
 //! stale rate, reorg depths, each miner's share against its hash share, and the
 //! theoretical stale rate 1 − e^(−τ/T) from the measured τ (hash-share-weighted mean
 //! delay to validation at the other miners) beside the measured one.
@@ -214,13 +214,18 @@ pub fn compute(inp: &Inputs) -> Value {
                     weight += inp.nodes[j].hashshare;
                 }
             }
-            // The link the header came over, and when its sender had the block.
+            // The link the header came over, and when its sender had the block: the
+            // first of its arrival (a high-bandwidth peer passes a compact block on as
+            // soon as it is rebuilt, before validating it), storing and connecting it
+            // (a miner has no arrival; a block that lost a race is never connected).
             if let (Some(h), Some(addr)) = (ms(r, "header_ms"), r["header_from"]["addr"].as_str()) {
                 if let Some(&(l, sender)) = via.get(&(j, addr.to_owned())) {
-                    if let Some(sent) = inp.records[sender]
-                        .get(&m.hash)
-                        .and_then(|s| ms(s, "connected_ms"))
-                    {
+                    if let Some(sent) = inp.records[sender].get(&m.hash).and_then(|s| {
+                        ["block_ms", "stored_ms", "connected_ms"]
+                            .iter()
+                            .filter_map(|k| ms(s, k))
+                            .reduce(f64::min)
+                    }) {
                         let p = params_at(&inp.changes, l, found as u64, inp.topo.links[l].params);
                         link_samples.entry(l).or_default().push(json!({
                             "block": m.hash, "from": names[sender], "to": names[j],

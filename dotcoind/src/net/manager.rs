@@ -34,6 +34,7 @@ use super::misbehaviour::{Misbehaviour, BAN_THRESHOLD};
 use super::peer::{self, ConnType, Peer};
 use super::sync::{BlockSync, PresyncBudget};
 use super::{NetConfig, PeerId};
+use crate::chain::BlockIndex;
 use crate::state::{ChainService, Event};
 use crate::util::unix_time;
 
@@ -1327,23 +1328,23 @@ pub(super) async fn relay(mgr: Arc<PeerManager>) {
                         mgr.announce_compact(&block, None);
                     }
                 }
+                let snap = mgr.chain.snapshot();
                 for p in &peers {
-                    if p.best_known() == Some(tip) || p.header_sent() == Some(tip) {
-                        continue;
-                    }
-                    match &headers {
-                        Some(h)
-                            if h.first()
-                                .is_some_and(|f| p.would_connect(&f.prev_blockhash)) =>
-                        {
-                            p.send(Message::Headers(h.clone()));
+                    let known = [p.best_known(), p.header_sent()];
+                    match announcement(snap.index(), headers.as_deref(), &tip, &known) {
+                        Announcement::Nothing => {}
+                        Announcement::Headers(h) => {
+                            p.send(Message::Headers(h.to_vec()));
                             p.set_header_sent(tip);
                         }
-                        _ => {
+                        Announcement::Inv => {
+                            debug!(target: "net", peer = p.id, %tip, best_known = ?known[0],
+                                header_sent = ?known[1], "announcing the tip by inv: the headers would not connect to what the peer has");
                             p.send(Message::Inv(vec![Inventory::Block(tip)]));
                         }
                     }
                 }
+                drop(snap);
                 if reorg {
                     mgr.announce_mempool(&peers);
                 }
@@ -1351,6 +1352,55 @@ pub(super) async fn relay(mgr: Arc<PeerManager>) {
             Ok(_) => {}
             Err(broadcast::error::RecvError::Closed) => break,
         }
+    }
+}
+
+/// How to tell one peer of a new tip.
+#[derive(Debug, PartialEq, Eq)]
+enum Announcement<'a> {
+    /// The peer has it already.
+    Nothing,
+    /// These headers: the ones it lacks, the first connecting to a block it has.
+    Headers(&'a [BlockHeader]),
+    /// An `inv` of the tip; it asks with `getheaders`.
+    Inv,
+}
+
+/// What to send a peer of the new `tip`, given the active chain's `headers` since the
+/// last announcement (`None`: too many) and `known`, the blocks the peer is known to have
+/// (the best one it told us of, the last tip we announced to it): as Core's
+/// `PeerHasHeader`, the peer has every ancestor of those too. Headers it has are left
+/// out and the rest go as `headers` when the first of them connects to a block it has;
+/// comparing only the first header's parent with those two blocks would send an `inv`
+/// (three crossings of the link before the peer has the header, not one) whenever the
+/// peer already had some of the headers, or the tip came back from another branch.
+fn announcement<'a>(
+    index: &BlockIndex,
+    headers: Option<&'a [BlockHeader]>,
+    tip: &BlockHash,
+    known: &[Option<BlockHash>],
+) -> Announcement<'a> {
+    let has = |hash: &BlockHash| {
+        index.get(hash).is_some_and(|e| {
+            known
+                .iter()
+                .flatten()
+                .any(|k| index.ancestor(k, e.height).is_some_and(|a| a.hash == *hash))
+        })
+    };
+    if has(tip) {
+        return Announcement::Nothing;
+    }
+    let Some(headers) = headers else {
+        return Announcement::Inv;
+    };
+    let lacking = headers
+        .iter()
+        .position(|h| !has(&h.block_hash()))
+        .unwrap_or(headers.len());
+    match headers.get(lacking) {
+        Some(first) if has(&first.prev_blockhash) => Announcement::Headers(&headers[lacking..]),
+        _ => Announcement::Inv,
     }
 }
 
@@ -1469,5 +1519,105 @@ mod tests {
         learn(&mut known, addr(90_000_000), 400, Some(spammer));
         assert_eq!(known[&addr(90_000_000)].time, 400);
         assert_eq!(from(&known, newcomer), 1);
+    }
+
+    /// A chain of `n` blocks after regtest's genesis, all active; its entries in order.
+    fn chain_index(n: u32) -> (BlockIndex, Vec<crate::chain::IndexEntry>) {
+        let genesis_header = dotcoin_common::Network::Regtest
+            .params()
+            .genesis_block()
+            .header;
+        let genesis = crate::chain::IndexEntry {
+            hash: genesis_header.block_hash(),
+            header: genesis_header,
+            height: 0,
+            chainwork: ruint::aliases::U256::from(1u8),
+            status: 0,
+            sequence: 0,
+        };
+        let mut index = BlockIndex::new([genesis], vec![genesis.hash]);
+        let mut entries = vec![genesis];
+        for h in 1..=n {
+            let e = child_of(entries.last().unwrap(), h);
+            index.insert(e);
+            index.push_active(e.hash);
+            entries.push(e);
+        }
+        (index, entries)
+    }
+
+    fn child_of(parent: &crate::chain::IndexEntry, tag: u32) -> crate::chain::IndexEntry {
+        let header = BlockHeader {
+            version: 1,
+            prev_blockhash: parent.hash,
+            merkle_root: parent.header.merkle_root,
+            time: parent.header.time + 1,
+            bits: parent.header.bits,
+            nonce: tag,
+        };
+        crate::chain::IndexEntry {
+            hash: header.block_hash(),
+            header,
+            height: parent.height + 1,
+            chainwork: parent.chainwork + ruint::aliases::U256::from(1u8),
+            status: 0,
+            sequence: u64::from(tag),
+        }
+    }
+
+    #[test]
+    fn a_new_tip_goes_as_the_headers_the_peer_lacks_when_they_connect_to_what_it_has() {
+        // Active chain 0..=5, and a losing branch leaving it at 3 (block 4').
+        let (mut index, c) = chain_index(5);
+        let side = child_of(&c[3], 1004);
+        index.insert(side);
+        let hdr =
+            |from: usize, to: usize| c[from..=to].iter().map(|e| e.header).collect::<Vec<_>>();
+        let tip = c[5].hash;
+
+        // The plain step: the peer has the parent.
+        let h = hdr(5, 5);
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[Some(c[4].hash), None]),
+            Announcement::Headers(&h[..])
+        );
+        // Two blocks since the last announcement, the first of which the peer told us
+        // of: only the one it lacks (before, this was an `inv`).
+        let h = hdr(4, 5);
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[Some(c[4].hash), Some(c[3].hash)]),
+            Announcement::Headers(&h[1..])
+        );
+        // The tip came back from another branch: the peer was told of 4' and has its
+        // ancestor 3, where the headers start (before, an `inv`).
+        let h = hdr(4, 5);
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[None, Some(side.hash)]),
+            Announcement::Headers(&h[..])
+        );
+        // A peer known to have a block below the start has its ancestors too, but the
+        // headers would not connect: an `inv`, and it asks.
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[Some(c[2].hash), None]),
+            Announcement::Inv
+        );
+        // Nothing known of the peer, or too many headers: an `inv`.
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[None, None]),
+            Announcement::Inv
+        );
+        assert_eq!(
+            announcement(&index, None, &tip, &[Some(c[4].hash), None]),
+            Announcement::Inv
+        );
+        // The peer has the tip (it told us, or a descendant's ancestor): nothing.
+        assert_eq!(
+            announcement(&index, Some(&h), &tip, &[Some(tip), None]),
+            Announcement::Nothing
+        );
+        assert_eq!(
+            announcement(&index, Some(&h), &c[4].hash, &[None, Some(tip)]),
+            Announcement::Nothing
+        );
     }
 }

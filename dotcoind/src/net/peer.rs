@@ -387,13 +387,6 @@ impl Peer {
             .map(|(h, _)| h)
     }
 
-    /// Whether `headers` starting after `parent` connect to what this peer has: the
-    /// block it last told us of, or the last tip we announced to it.
-    pub(super) fn would_connect(&self, parent: &BlockHash) -> bool {
-        self.best_known() == Some(*parent)
-            || *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) == Some(*parent)
-    }
-
     /// Records `tip` as announced to this peer by `headers`.
     pub(super) fn set_header_sent(&self, tip: BlockHash) {
         *self.header_sent.lock().unwrap_or_else(|p| p.into_inner()) = Some(tip);
@@ -1562,6 +1555,11 @@ impl PeerTask {
             return;
         }
         let hash = cmpct.header.block_hash();
+        // A `cmpctblock` announces the header: the first one to arrive is this block's
+        // first sighting, as a `headers` message would be.
+        self.mgr
+            .first_seen()
+            .headers([hash], &super::firstseen::from_peer(&self.peer));
         let known = {
             let snap = self.mgr.chain().snapshot();
             snap.index()
@@ -1658,6 +1656,10 @@ impl PeerTask {
             Ok(Err(e @ ReconstructError::Failed(_))) => return self.fall_back_to_block(hash, &e),
             Err(_) => return,
         };
+        // Rebuilt: the block has arrived, as a `block` message would bring it.
+        self.mgr
+            .first_seen()
+            .block(hash, &super::firstseen::from_peer(&self.peer));
         self.mgr.announce_compact(&block, Some(self.peer.id));
         self.drain_blocks().await;
         let chain = Arc::clone(self.mgr.chain());
