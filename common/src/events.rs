@@ -16,7 +16,7 @@ use crate::hashes::{BlockHash, Txid};
 
 /// Every event type name, as it appears in `"type"` (and as the SSE event name and the
 /// plugin notification topic).
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "block_stored",
     "block_connected",
     "block_disconnected",
@@ -27,6 +27,7 @@ pub const EVENT_TYPES: [&str; 10] = [
     "peer_disconnected",
     "peer_banned",
     "miner_status",
+    "first_seen",
 ];
 
 /// Where a reorganisation forked.
@@ -177,6 +178,48 @@ pub enum WireEvent {
         /// Threads searching.
         threads: u64,
     },
+    /// The node saw a header, block or transaction for the first time, from a peer (what
+    /// `getblockpropagation` / `gettxpropagation` record).
+    FirstSeen(FirstSighting),
+}
+
+/// What a first sighting was of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeenKind {
+    /// A block's header (in `headers`, or a `cmpctblock`).
+    Header,
+    /// A whole block (a `block`, or one rebuilt from a `cmpctblock`).
+    Block,
+    /// A transaction.
+    Tx,
+}
+
+/// A `first_seen` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstSighting {
+    /// Header, block or transaction.
+    pub kind: SeenKind,
+    /// The block's hash or the txid, hex as Core shows it.
+    pub hash: bitcoin_hashes::sha256d::Hash,
+    /// The node's id for the peer it came from.
+    pub peer: u64,
+    /// That peer's address, `ip:port`.
+    pub addr: SocketAddr,
+    /// When it arrived, Unix milliseconds (the propagation records' unit).
+    pub time_ms: u64,
+}
+
+impl FirstSighting {
+    /// The block hash, for a header or block.
+    pub fn block_hash(&self) -> Option<BlockHash> {
+        (self.kind != SeenKind::Tx).then(|| BlockHash::from_raw_hash(self.hash))
+    }
+
+    /// The txid, for a transaction.
+    pub fn txid(&self) -> Option<Txid> {
+        (self.kind == SeenKind::Tx).then(|| Txid::from_raw_hash(self.hash))
+    }
 }
 
 impl WireEvent {
@@ -193,6 +236,7 @@ impl WireEvent {
             WireEvent::PeerDisconnected { .. } => "peer_disconnected",
             WireEvent::PeerBanned { .. } => "peer_banned",
             WireEvent::MinerStatus { .. } => "miner_status",
+            WireEvent::FirstSeen(_) => "first_seen",
         }
     }
 
@@ -272,6 +316,13 @@ mod tests {
                 mining: true,
                 threads: 2,
             },
+            WireEvent::FirstSeen(FirstSighting {
+                kind: SeenKind::Header,
+                hash: hash.to_raw_hash(),
+                peer: 4,
+                addr,
+                time_ms: 1_700_000_000_123,
+            }),
         ]
     }
 
@@ -353,5 +404,34 @@ mod tests {
         });
         let decoded: WireEvent = serde_json::from_value(old.clone()).expect("old form decodes");
         assert_eq!(decoded.to_json(), old);
+    }
+
+    #[test]
+    fn a_first_sighting_names_its_kind_and_shows_hashes_as_core_does() {
+        let txid = Txid::from_byte_array([9; 32]);
+        let e = WireEvent::FirstSeen(FirstSighting {
+            kind: SeenKind::Tx,
+            hash: txid.to_raw_hash(),
+            peer: 2,
+            addr: "127.0.0.1:18444".parse().expect("addr"),
+            time_ms: 1_700_000_000_123,
+        });
+        assert_eq!(
+            e.to_json(),
+            serde_json::json!({"type": "first_seen", "kind": "tx", "hash": txid.to_string(),
+                               "peer": 2, "addr": "127.0.0.1:18444", "time_ms": 1_700_000_000_123u64})
+        );
+        let WireEvent::FirstSeen(s) = e else {
+            unreachable!()
+        };
+        assert_eq!((s.txid(), s.block_hash()), (Some(txid), None));
+        let b = FirstSighting {
+            kind: SeenKind::Block,
+            ..s
+        };
+        assert_eq!(
+            b.block_hash().map(|h| h.to_raw_hash()),
+            Some(txid.to_raw_hash())
+        );
     }
 }

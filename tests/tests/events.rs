@@ -284,3 +284,78 @@ fn every_transport_carries_the_same_events() {
         assert_eq!(&e.to_json(), v, "decodes and encodes back to the same");
     }
 }
+
+/// `first_seen`: a node tells its event stream when a transaction, a header and a block
+/// first reach it from a peer, naming the peer as `getpeerinfo` does, at the time its
+/// propagation record keeps — and only once, however many peers bring it.
+#[test]
+fn a_node_reports_the_first_sighting_of_a_tx_header_and_block_from_a_peer() {
+    use dotcoin_common::{serialize, TxOut};
+    use dotcoin_functional_tests::{coinbase_at, signed_spend};
+    let a = TestNode::start(&["--maxoutbound", "0"]);
+    let (kp, addr) = test_keypair();
+    a.generate(101, &addr);
+    let b = TestNode::start(&["--dashboard", "127.0.0.1:0", "--maxoutbound", "0"]);
+    b.rpc(
+        "addnode",
+        json!([format!("127.0.0.1:{}", a.p2p_port), "onetry"]),
+    );
+    let tip = |n: &TestNode| n.rpc_typed::<BlockHash>("getbestblockhash", json!([]));
+    wait_until("b synced with a", TIMEOUT, || tip(&b) == tip(&a));
+    let peer: Value = b.rpc("getpeerinfo", json!([]))[0].clone();
+    let sse = sse_client(b.dashboard_port);
+
+    // Subscribed: a transaction, then a block holding it, from a.
+    let prev = coinbase_at(&a, 1);
+    let out = TxOut {
+        value: Amount::from_sat(prev.1.value.to_sat() - 10_000),
+        pubkey: prev.1.pubkey,
+    };
+    let tx = signed_spend(&kp, prev, vec![out]);
+    let txid: Txid = a.rpc_typed("sendrawtransaction", json!([hex::encode(serialize(&tx))]));
+    wait_until("b has the transaction", TIMEOUT, || {
+        b.rpc("getrawmempool", json!([]))
+            .as_array()
+            .is_some_and(|m| m.contains(&json!(txid.to_string())))
+    });
+    let block = a.generate(1, &addr)[0];
+    wait_until("b has the block", TIMEOUT, || tip(&b) == block);
+
+    let sighting = |kind: &'static str, hash: String| {
+        move |v: &Value| v["type"] == "first_seen" && v["kind"] == kind && v["hash"] == hash
+    };
+    let tx_seen = wait_for("first_seen tx", &sse, sighting("tx", txid.to_string()));
+    let header_seen = wait_for(
+        "first_seen header",
+        &sse,
+        sighting("header", block.to_string()),
+    );
+    let block_seen = wait_for(
+        "first_seen block",
+        &sse,
+        sighting("block", block.to_string()),
+    );
+    for v in [&tx_seen, &header_seen, &block_seen] {
+        assert_eq!(v["peer"], peer["id"], "the peer's getpeerinfo id: {v}");
+        assert_eq!(v["addr"], peer["addr"], "the peer's getpeerinfo addr: {v}");
+        let WireEvent::FirstSeen(s) = serde_json::from_value(v.clone()).expect("decodes") else {
+            panic!("a first_seen event: {v}")
+        };
+        assert!(s.time_ms > 1_600_000_000_000, "Unix ms: {v}");
+    }
+    // The times are the propagation records' own.
+    let rec = b.rpc("getblockpropagation", json!([block]));
+    assert_eq!(header_seen["time_ms"], rec["header_ms"], "{rec}");
+    assert_eq!(block_seen["time_ms"], rec["block_ms"], "{rec}");
+    let rec = b.rpc("gettxpropagation", json!([txid]));
+    assert_eq!(tx_seen["time_ms"], rec["seen_ms"], "{rec}");
+    // One sighting each: nothing else was first seen of them.
+    let all = sse.lock().expect("not poisoned").clone();
+    let of = |h: String| {
+        all.iter()
+            .filter(|v| v["type"] == "first_seen" && v["hash"] == h)
+            .count()
+    };
+    assert_eq!(of(txid.to_string()), 1, "{all:?}");
+    assert_eq!(of(block.to_string()), 2, "a header and a block: {all:?}");
+}

@@ -1,7 +1,8 @@
 //! First-seen records: for each header, block and transaction, when this node first saw
 //! it, from which peer, and when it finished validating it — what `getblockpropagation`,
 //! `gettxpropagation` and `listpropagation` answer, and what the network lab
-//! (`contrib/lab`) gathers from every node to measure how a block spread.
+//! (`contrib/lab`) gathers from every node to measure how a block spread. Each first
+//! sighting is also published on the event stream (`first_seen`, docs/events.md).
 //!
 //! Bounded: the last [`MAX_BLOCKS`] blocks (header and block share one record) and
 //! [`MAX_TXS`] transactions, the oldest record dropped first, so a peer flooding
@@ -18,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use super::PeerId;
-use crate::state::Event;
+use crate::state::{Event, EventBus, SeenItem};
 use crate::util::unix_millis;
 
 /// Most block records kept.
@@ -36,6 +37,9 @@ pub struct SeenFrom {
     /// Where it accepts connections, when known: the address we dialled, or its IP with
     /// the port its `version` gave.
     pub listen: Option<String>,
+    /// `addr`, for the event stream.
+    #[serde(skip)]
+    pub socket: SocketAddr,
 }
 
 /// When a block was first seen, and from whom.
@@ -124,6 +128,8 @@ const MAX_COUNTED_PEERS: usize = 4096;
 #[derive(Debug)]
 pub struct FirstSeen {
     inner: Mutex<Inner>,
+    /// Where each first sighting is published as [`Event::FirstSeen`], if anywhere.
+    events: Option<EventBus>,
 }
 
 #[derive(Debug)]
@@ -148,6 +154,30 @@ impl FirstSeen {
                 txs: Ring::new(txs.max(1)),
                 counts: Ring::new(MAX_COUNTED_PEERS),
             }),
+            events: None,
+        }
+    }
+
+    /// The store, publishing every first sighting on `events`.
+    pub fn publishing_to(self, events: EventBus) -> FirstSeen {
+        FirstSeen {
+            events: Some(events),
+            ..self
+        }
+    }
+
+    /// Publishes first sightings (after the store's lock is released: publishing never
+    /// waits, but the lock is held no longer than the records need).
+    fn publish(&self, items: impl IntoIterator<Item = SeenItem>, from: &SeenFrom, time_ms: u64) {
+        if let Some(bus) = &self.events {
+            for item in items {
+                bus.publish(Event::FirstSeen {
+                    item,
+                    peer: from.peer,
+                    addr: from.socket,
+                    time_ms,
+                });
+            }
         }
     }
 
@@ -158,48 +188,57 @@ impl FirstSeen {
     /// Headers arrived from `from`.
     pub fn headers(&self, hashes: impl IntoIterator<Item = BlockHash>, from: &SeenFrom) {
         let now = unix_millis();
-        let mut inner = self.lock();
-        let mut firsts = 0;
-        for hash in hashes {
-            let r = inner.blocks.entry(hash);
-            if r.header_ms.is_none() && r.block_ms.is_none() && r.stored_ms.is_none() {
-                r.header_ms = Some(now);
-                r.header_from = Some(from.clone());
-                firsts += 1;
+        let mut firsts = Vec::new();
+        {
+            let mut inner = self.lock();
+            for hash in hashes {
+                let r = inner.blocks.entry(hash);
+                if r.header_ms.is_none() && r.block_ms.is_none() && r.stored_ms.is_none() {
+                    r.header_ms = Some(now);
+                    r.header_from = Some(from.clone());
+                    firsts.push(SeenItem::Header(hash));
+                }
+            }
+            if !firsts.is_empty() {
+                inner.counts.entry(from.peer).blocks += firsts.len() as u64;
             }
         }
-        if firsts > 0 {
-            inner.counts.entry(from.peer).blocks += firsts;
-        }
+        self.publish(firsts, from, now);
     }
 
     /// A full block arrived from `from`.
     pub fn block(&self, hash: BlockHash, from: &SeenFrom) {
         let now = unix_millis();
-        let mut inner = self.lock();
-        let r = inner.blocks.entry(hash);
-        if r.block_ms.is_some() || r.stored_ms.is_some() {
-            return;
+        {
+            let mut inner = self.lock();
+            let r = inner.blocks.entry(hash);
+            if r.block_ms.is_some() || r.stored_ms.is_some() {
+                return;
+            }
+            let first = r.header_ms.is_none();
+            r.block_ms = Some(now);
+            r.block_from = Some(from.clone());
+            if first {
+                inner.counts.entry(from.peer).blocks += 1;
+            }
         }
-        let first = r.header_ms.is_none();
-        r.block_ms = Some(now);
-        r.block_from = Some(from.clone());
-        if first {
-            inner.counts.entry(from.peer).blocks += 1;
-        }
+        self.publish([SeenItem::Block(hash)], from, now);
     }
 
     /// A transaction arrived from `from`.
     pub fn tx(&self, txid: Txid, from: &SeenFrom) {
         let now = unix_millis();
-        let mut inner = self.lock();
-        let r = inner.txs.entry(txid);
-        if r.seen_ms.is_some() || r.accepted_ms.is_some() {
-            return;
+        {
+            let mut inner = self.lock();
+            let r = inner.txs.entry(txid);
+            if r.seen_ms.is_some() || r.accepted_ms.is_some() {
+                return;
+            }
+            r.seen_ms = Some(now);
+            r.from = Some(from.clone());
+            inner.counts.entry(from.peer).txs += 1;
         }
-        r.seen_ms = Some(now);
-        r.from = Some(from.clone());
-        inner.counts.entry(from.peer).txs += 1;
+        self.publish([SeenItem::Tx(txid)], from, now);
     }
 
     /// Notes what the node's event stream says: a block stored or connected, a
@@ -274,6 +313,7 @@ pub fn seen_from(peer: PeerId, addr: SocketAddr, listen: Option<SocketAddr>) -> 
         peer,
         addr: addr.to_string(),
         listen: listen.map(|l| l.to_string()),
+        socket: addr,
     }
 }
 
@@ -345,5 +385,51 @@ mod tests {
             "the oldest record goes first"
         );
         assert_eq!(store.block_records().len(), 3);
+    }
+
+    #[test]
+    fn each_first_sighting_is_published_once_on_the_event_stream() {
+        let bus = EventBus::new();
+        let mut rx = bus.subscribe();
+        let store = FirstSeen::with_capacity(10, 10).publishing_to(bus);
+        let a = seen_from(1, "127.0.0.1:1000".parse().unwrap(), None);
+        let b = seen_from(2, "127.0.0.1:2000".parse().unwrap(), None);
+        let txid = Txid::from_byte_array([9; 32]);
+        store.headers([hash(1), hash(2)], &a);
+        store.headers([hash(2), hash(3)], &b);
+        store.block(hash(1), &b);
+        store.block(hash(1), &a);
+        store.tx(txid, &b);
+        store.tx(txid, &a);
+        // A block already stored (mined here) is no sighting from a peer.
+        store.on_event(&Event::BlockStored {
+            hash: hash(4),
+            height: 4,
+        });
+        store.headers([hash(4)], &a);
+        store.block(hash(4), &a);
+        let mut got = Vec::new();
+        while let Ok(Event::FirstSeen {
+            item,
+            peer,
+            addr,
+            time_ms,
+        }) = rx.try_recv()
+        {
+            assert!(time_ms > 1_600_000_000_000, "Unix ms: {time_ms}");
+            assert_eq!(addr.port(), if peer == 1 { 1000 } else { 2000 });
+            got.push((item, peer));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (SeenItem::Header(hash(1)), 1),
+                (SeenItem::Header(hash(2)), 1),
+                (SeenItem::Header(hash(3)), 2),
+                (SeenItem::Block(hash(1)), 2),
+                (SeenItem::Tx(txid), 2),
+            ]
+        );
+        assert!(rx.try_recv().is_err(), "nothing more");
     }
 }

@@ -206,6 +206,8 @@ impl PeerManager {
     /// A manager over `chain`; nothing runs until [`super::start`].
     pub(super) fn new(chain: Arc<ChainService>, config: NetConfig) -> Arc<PeerManager> {
         let (shutdown, _) = watch::channel(false);
+        let first_seen =
+            Arc::new(super::firstseen::FirstSeen::default().publishing_to(chain.events().clone()));
         let now = Instant::now();
         let added = config
             .connect
@@ -234,7 +236,7 @@ impl PeerManager {
             closed_bytes: [AtomicU64::new(0), AtomicU64::new(0)],
             node_nonce: rand::random(),
             network_active: std::sync::atomic::AtomicBool::new(true),
-            first_seen: Arc::default(),
+            first_seen,
 
             cmpct_hb: Mutex::new(std::collections::VecDeque::new()),
         })

@@ -15,7 +15,7 @@
 
 use std::net::SocketAddr;
 
-use dotcoin_common::events::{BlockSummary, WireEvent};
+use dotcoin_common::events::{BlockSummary, FirstSighting, SeenKind, WireEvent};
 use dotcoin_common::{Amount, BlockHash, Txid};
 use tokio::sync::broadcast;
 
@@ -136,6 +136,29 @@ pub enum Event {
         /// Threads searching.
         threads: u64,
     },
+    /// A header, block or transaction seen for the first time, from a peer
+    /// (`crate::net::firstseen`).
+    FirstSeen {
+        /// What was seen.
+        item: SeenItem,
+        /// The node's id for the peer.
+        peer: u64,
+        /// Its address.
+        addr: SocketAddr,
+        /// When, Unix milliseconds.
+        time_ms: u64,
+    },
+}
+
+/// What a [`Event::FirstSeen`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeenItem {
+    /// A block's header.
+    Header(BlockHash),
+    /// A whole block.
+    Block(BlockHash),
+    /// A transaction.
+    Tx(Txid),
 }
 
 impl Event {
@@ -186,6 +209,25 @@ impl Event {
             Event::PeerDisconnected { id, addr } => WireEvent::PeerDisconnected { id, addr },
             Event::PeerBanned { addr, reason } => WireEvent::PeerBanned { addr, reason },
             Event::MinerStatus { mining, threads } => WireEvent::MinerStatus { mining, threads },
+            Event::FirstSeen {
+                item,
+                peer,
+                addr,
+                time_ms,
+            } => {
+                let (kind, hash) = match item {
+                    SeenItem::Header(h) => (SeenKind::Header, h.to_raw_hash()),
+                    SeenItem::Block(h) => (SeenKind::Block, h.to_raw_hash()),
+                    SeenItem::Tx(t) => (SeenKind::Tx, t.to_raw_hash()),
+                };
+                WireEvent::FirstSeen(FirstSighting {
+                    kind,
+                    hash,
+                    peer,
+                    addr,
+                    time_ms,
+                })
+            }
         }
     }
 }

@@ -41,7 +41,7 @@ use crate::storage::{
 };
 use crate::util::unix_time;
 use dotcoin_common::consensus::tx::check_signatures;
-pub use events::{BlockFacts, Event, EventBus, Reorg};
+pub use events::{BlockFacts, Event, EventBus, Reorg, SeenItem};
 use rayon::prelude::*;
 
 /// Options of [`ChainService::open`].
