@@ -108,6 +108,12 @@ enum Command {
     },
     /// Whether this kernel could run links with netns + netem (JSON).
     Kernel,
+    /// The `ip`/`tc` commands that would lay FILE out on network namespaces with `netem`
+    /// (for a kernel that has it; JSON: the commands and each link's peer address).
+    NetemPlan {
+        /// The topology file.
+        file: PathBuf,
+    },
     /// The daemon itself (started by `up`).
     #[command(hide = true)]
     Daemon {
@@ -209,6 +215,27 @@ async fn run(command: Command, dir: PathBuf) -> Result<Option<Value>, String> {
             "kernel": netem::detect(),
             "path": if netem::detect().usable() { "netns+netem available (the lab still uses its proxies)" } else { "proxy" },
         }))),
+        Command::NetemPlan { file } => {
+            // Read at most a byte past parse's 1 MiB limit, so a huge file is refused
+            // by it, not read whole.
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(
+                    std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?,
+                    (1 << 20) + 1,
+                ),
+                &mut text,
+            )
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+            let topo = topology::parse(&text).map_err(|e| e.to_string())?;
+            Ok(Some(json!({
+                "kernel": netem::detect(),
+                "commands": netem::plan(&topo).iter().map(|c| c.join(" ")).collect::<Vec<_>>(),
+                "links": topo.links.iter().enumerate().map(|(l, k)| json!({
+                    "a": topo.nodes[k.a].name, "b": topo.nodes[k.b].name, "b_addr": netem::peer_addr(l),
+                })).collect::<Vec<_>>(),
+            })))
+        }
         Command::Daemon { bin, no_mining } => {
             daemon::run(&dir, &bin, !no_mining).await.map(|()| None)
         }
