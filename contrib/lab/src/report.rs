@@ -169,6 +169,7 @@ pub fn compute(inp: &Inputs) -> Value {
     let mut blocks = Vec::new();
     let mut pooled = Vec::new();
     let mut taus = Vec::new();
+    let mut exposures = Vec::new();
     let mut link_samples: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     let mut won: Vec<u64> = vec![0; n];
     let mut seen = HashSet::new();
@@ -238,6 +239,9 @@ pub fn compute(inp: &Inputs) -> Value {
         }
         if active && weight > 0.0 {
             taus.push(weighted / weight);
+            // The other miners find blocks at Σ s_j / T and learn of this one after
+            // their own delays: Σ s_j·τ_j is the block's exposure to a competitor.
+            exposures.push(weighted);
         }
         blocks.push(json!({
             "hash": m.hash, "height": height, "miner": names[m.node], "found_ms": found as u64,
@@ -264,6 +268,15 @@ pub fn compute(inp: &Inputs) -> Value {
         _ => None,
     };
     let theory = |t: f64| tau.map(|tau| 1.0 - (-tau / t).exp());
+    // The same model block by block, averaged: P(another miner finds a block before it
+    // hears of this one) = 1 − e^(−Σ s_j·τ_j / T). Averaging the probabilities rather
+    // than the delays keeps a few slow blocks from standing for all of them (1 − e^(−x)
+    // is concave, so the mean delay overstates the mean probability).
+    let per_block = |t: f64| {
+        (!exposures.is_empty()).then(|| {
+            exposures.iter().map(|x| 1.0 - (-x / t).exp()).sum::<f64>() / exposures.len() as f64
+        })
+    };
     let total_won: u64 = won.iter().sum();
     let miners: Vec<Value> = (0..n)
         .map(|i| {
@@ -327,6 +340,8 @@ pub fn compute(inp: &Inputs) -> Value {
             "tau_ms": tau,
             "theoretical_stale_rate": if t_ms > 0.0 { theory(t_ms) } else { None },
             "theoretical_stale_rate_measured_interval": measured_interval.and_then(theory),
+            "theoretical_stale_rate_per_block": if t_ms > 0.0 { per_block(t_ms) } else { None },
+            "theoretical_stale_rate_per_block_measured_interval": measured_interval.and_then(per_block),
             "propagation_ms": {
                 "p50": percentile(&pooled, 0.5),
                 "p90": percentile(&pooled, 0.9),
@@ -463,6 +478,8 @@ pub fn html(r: &Value) -> String {
         "stale_rate",
         "theoretical_stale_rate",
         "theoretical_stale_rate_measured_interval",
+        "theoretical_stale_rate_per_block",
+        "theoretical_stale_rate_per_block_measured_interval",
         "tau_ms",
         "block_interval_ms",
         "measured_interval_ms",
@@ -565,4 +582,78 @@ pub fn html(r: &Value) -> String {
     }
     s.push_str("</table></body></html>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Three nodes, equal shares, T = 1 s; two main-chain blocks by n1 (one reaching the
+    /// others after 100 ms, one after 900 ms) and a stale one by n2 that nobody else saw.
+    fn inputs() -> Inputs {
+        let topo = crate::topology::parse(
+            "[lab]\nblock_interval = \"1s\"\n[generate]\nkind = \"ring\"\nnodes = 3\n",
+        )
+        .expect("topology");
+        let nodes = (0..3)
+            .map(|i| NodeInfo {
+                name: format!("n{}", i + 1),
+                hashshare: 1.0 / 3.0,
+                datadir: PathBuf::new(),
+                rpc_port: 0,
+                p2p_port: 0,
+            })
+            .collect();
+        let rec = |connected: u64| json!({"connected_ms": connected});
+        let mut records = vec![HashMap::new(), HashMap::new(), HashMap::new()];
+        for (hash, found, delay) in [("a", 10_000, 100), ("b", 20_000, 900)] {
+            records[0].insert(hash.to_owned(), rec(found));
+            records[1].insert(hash.to_owned(), rec(found + delay));
+            records[2].insert(hash.to_owned(), rec(found + delay));
+        }
+        records[1].insert("c".into(), json!({"stored_ms": 20_500}));
+        let mined = [("a", 0), ("b", 0), ("c", 1)]
+            .iter()
+            .map(|(h, n)| Mined {
+                hash: (*h).into(),
+                node: *n,
+                ms: 0,
+            })
+            .collect();
+        let status = [("a", (1, true)), ("b", (2, true))]
+            .iter()
+            .map(|(h, s)| ((*h).to_owned(), *s))
+            .collect();
+        Inputs {
+            topo,
+            nodes,
+            proxies: Vec::new(),
+            mined,
+            changes: Vec::new(),
+            records,
+            tips: vec![Vec::new(); 3],
+            status,
+        }
+    }
+
+    #[test]
+    fn stale_blocks_include_unrelayed_ones_and_theory_follows_the_exposure_of_each_block() {
+        let s = &compute(&inputs())["summary"];
+        // "c" never reached node 1: stale all the same.
+        assert_eq!(s["stale_blocks"], 1);
+        assert!((s["stale_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        // τ: the mean delay to the other miners, (100 + 900) / 2.
+        assert!((s["tau_ms"].as_f64().unwrap() - 500.0).abs() < 1e-9, "{s}");
+        let by_tau = 1.0 - (-0.5f64).exp();
+        assert!((s["theoretical_stale_rate"].as_f64().unwrap() - by_tau).abs() < 1e-9);
+        // Per block: the two others hold 2/3 of the hash rate, so the exposure is 2/3 of
+        // the delay, and the probabilities are averaged.
+        let per_block =
+            ((1.0 - (-0.1f64 * 2.0 / 3.0).exp()) + (1.0 - (-0.9f64 * 2.0 / 3.0).exp())) / 2.0;
+        let got = s["theoretical_stale_rate_per_block"].as_f64().unwrap();
+        assert!((got - per_block).abs() < 1e-9, "{got} vs {per_block}");
+        assert!(got < by_tau);
+    }
 }
