@@ -10,7 +10,7 @@
 //! received, stored or connected, whichever came first), beside the latency the link had then. Summary: p50/p90/max propagation,
 //! stale rate, reorg depths, each miner's share against its hash share, and the
 //! theoretical stale rate 1 − e^(−τ/T) from the measured τ (hash-share-weighted mean
-//! delay to validation at the other miners) beside the measured one.
+//! delay until the other miners had the block) beside the measured one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -211,7 +211,18 @@ pub fn compute(inp: &Inputs) -> Value {
             if active {
                 if let Some(v) = validated {
                     pooled.push(v);
-                    weighted += inp.nodes[j].hashshare * v;
+                }
+                // τ is how long the block stayed unknown to this miner: until it had the
+                // block (received, stored or connected, whichever first). Not until it
+                // connected it: a node that first took the block's rival in a race
+                // connects this one only when the next block breaks the tie, seconds
+                // later, though it knew of it all along (its own fork already happened).
+                let had = ["block_ms", "stored_ms", "connected_ms"]
+                    .iter()
+                    .filter_map(|k| d(k))
+                    .reduce(f64::min);
+                if let Some(h) = had {
+                    weighted += inp.nodes[j].hashshare * h;
                     weight += inp.nodes[j].hashshare;
                 }
             }
@@ -614,6 +625,11 @@ mod tests {
             records[2].insert(hash.to_owned(), rec(found + delay));
         }
         records[1].insert("c".into(), json!({"stored_ms": 20_500}));
+        // Node 3 had "b" after 300 ms but took a rival first: connected only at 900.
+        records[2].insert(
+            "b".into(),
+            json!({"stored_ms": 20_300, "connected_ms": 20_900}),
+        );
         let mined = [("a", 0), ("b", 0), ("c", 1)]
             .iter()
             .map(|(h, n)| Mined {
@@ -644,14 +660,15 @@ mod tests {
         // "c" never reached node 1: stale all the same.
         assert_eq!(s["stale_blocks"], 1);
         assert!((s["stale_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
-        // τ: the mean delay to the other miners, (100 + 900) / 2.
-        assert!((s["tau_ms"].as_f64().unwrap() - 500.0).abs() < 1e-9, "{s}");
-        let by_tau = 1.0 - (-0.5f64).exp();
+        // τ: the mean delay until the other miners had each block, (100 + (900 + 300) / 2)
+        // / 2; the propagation figures are to connection (p90 of 100, 100, 900, 900).
+        assert!((s["tau_ms"].as_f64().unwrap() - 350.0).abs() < 1e-9, "{s}");
+        assert_eq!(s["propagation_ms"]["max"], 900.0);
+        let by_tau = 1.0 - (-0.35f64).exp();
         assert!((s["theoretical_stale_rate"].as_f64().unwrap() - by_tau).abs() < 1e-9);
         // Per block: the two others hold 2/3 of the hash rate, so the exposure is 2/3 of
         // the delay, and the probabilities are averaged.
-        let per_block =
-            ((1.0 - (-0.1f64 * 2.0 / 3.0).exp()) + (1.0 - (-0.9f64 * 2.0 / 3.0).exp())) / 2.0;
+        let per_block = ((1.0 - (-0.1f64 * 2.0 / 3.0).exp()) + (1.0 - (-1.2f64 / 3.0).exp())) / 2.0;
         let got = s["theoretical_stale_rate_per_block"].as_f64().unwrap();
         assert!((got - per_block).abs() < 1e-9, "{got} vs {per_block}");
         assert!(got < by_tau);
