@@ -226,19 +226,6 @@ fn six_nodes_over_200ms_links_report_their_latency_and_a_changed_link_shows() {
             }
         }
     }
-    // Every first announcement crossed its link once: a header behind an `inv` and a
-    // `getheaders` round trip arrives three crossings late (the relay once sent `inv`
-    // when the peer already had some of the new headers, or after a reorganisation).
-    for link in report["links"].as_array().expect("links") {
-        for s in link["samples"].as_array().expect("samples") {
-            let conf = s["configured_ms"].as_f64().unwrap();
-            let delay = s["delay_ms"].as_f64().unwrap();
-            assert!(
-                delay < 2.5 * conf,
-                "a header {delay} ms late on a {conf} ms link: {s}"
-            );
-        }
-    }
     assert!(
         checked >= 4,
         "too few links carried first announcements: {}",

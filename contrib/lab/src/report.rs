@@ -226,17 +226,20 @@ pub fn compute(inp: &Inputs) -> Value {
                     weight += inp.nodes[j].hashshare;
                 }
             }
-            // The link the header came over, and when its sender had the block: the
-            // first of its arrival (a high-bandwidth peer passes a compact block on as
-            // soon as it is rebuilt, before validating it), storing and connecting it
-            // (a miner has no arrival; a block that lost a race is never connected).
+            // The link the header came over, and when its sender announced the block:
+            // the last of its arrival, storing and connecting before the header got
+            // here. A peer announces by `headers` once the block is connected, but a
+            // high-bandwidth compact-block peer passes it on as soon as it is rebuilt,
+            // before validating it; a block that arrives off the tip is announced
+            // only when a reorganisation connects it.
             if let (Some(h), Some(addr)) = (ms(r, "header_ms"), r["header_from"]["addr"].as_str()) {
                 if let Some(&(l, sender)) = via.get(&(j, addr.to_owned())) {
                     if let Some(sent) = inp.records[sender].get(&m.hash).and_then(|s| {
                         ["block_ms", "stored_ms", "connected_ms"]
                             .iter()
                             .filter_map(|k| ms(s, k))
-                            .reduce(f64::min)
+                            .filter(|t| *t <= h)
+                            .reduce(f64::max)
                     }) {
                         let p = params_at(&inp.changes, l, found as u64, inp.topo.links[l].params);
                         link_samples.entry(l).or_default().push(json!({

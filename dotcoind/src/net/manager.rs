@@ -1382,12 +1382,14 @@ fn announcement<'a>(
     tip: &BlockHash,
     known: &[Option<BlockHash>],
 ) -> Announcement<'a> {
+    // Every peer has the genesis block: the handshake checked it is on our network.
     let has = |hash: &BlockHash| {
         index.get(hash).is_some_and(|e| {
-            known
-                .iter()
-                .flatten()
-                .any(|k| index.ancestor(k, e.height).is_some_and(|a| a.hash == *hash))
+            e.height == 0
+                || known
+                    .iter()
+                    .flatten()
+                    .any(|k| index.ancestor(k, e.height).is_some_and(|a| a.hash == *hash))
         })
     };
     if has(tip) {
@@ -1607,6 +1609,13 @@ mod tests {
         assert_eq!(
             announcement(&index, Some(&h), &tip, &[None, None]),
             Announcement::Inv
+        );
+        // ... except the genesis block, which every peer has: the first block goes as
+        // `headers` to a peer that has told us nothing yet.
+        let first = hdr(1, 1);
+        assert_eq!(
+            announcement(&index, Some(&first), &c[1].hash, &[None, None]),
+            Announcement::Headers(&first[..])
         );
         assert_eq!(
             announcement(&index, None, &tip, &[Some(c[4].hash), None]),
