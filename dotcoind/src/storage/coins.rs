@@ -109,6 +109,12 @@ pub(super) enum Cached {
     Deleted,
 }
 
+/// A map by outpoint. Hashed with foldhash, seeded at random per process: a txid is
+/// already a hash, and SipHash (std's default) made every lookup through the layers cost
+/// about as much as reading the entry; the random seed keeps an attacker who grinds txids
+/// from aiming at one bucket.
+type CoinMap<V> = std::collections::HashMap<OutPoint, V, foldhash::fast::RandomState>;
+
 /// One layer's word on an outpoint.
 #[derive(Debug, Clone, Copy)]
 enum Entry {
@@ -122,7 +128,7 @@ enum Entry {
 /// The changes of one block, or of several merged: immutable once shared.
 #[derive(Debug, Clone, Default)]
 struct Layer {
-    coins: std::collections::HashMap<OutPoint, Entry>,
+    coins: CoinMap<Entry>,
     /// Every slot of the layer by the key it pays: the address index's rows in order.
     by_key: BTreeSet<(PubKey, OutPoint)>,
 }
@@ -211,8 +217,8 @@ impl Overlay {
     }
 
     /// Every cached slot, each outpoint once at its newest.
-    fn slots(&self) -> std::collections::HashMap<OutPoint, Slot> {
-        let mut merged = std::collections::HashMap::with_capacity(self.len);
+    fn slots(&self) -> CoinMap<Slot> {
+        let mut merged = CoinMap::with_capacity_and_hasher(self.len, Default::default());
         for layer in &self.layers {
             for (op, entry) in &layer.coins {
                 match entry {
