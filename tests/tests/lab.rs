@@ -179,10 +179,33 @@ fn six_nodes_over_200ms_links_report_their_latency_and_a_changed_link_shows() {
         },
     );
     lab.ok(&["mine", "off"]);
-    // Two tips of equal work stay split until a block extends one: n1 mines it.
+    // Two tips of equal work stay split until a block extends one: n1 mines it. A block
+    // mined elsewhere just before mining stopped may still be crossing the 200 ms links
+    // and tie with n1's, so n1 mines again until every node is on one tip.
     let (_, addr) = test_keypair();
-    cli(&lab.nodes()[0], &["generatetoaddress", "1", &addr]);
-    synced_tip(&lab, TIMEOUT);
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        cli(&lab.nodes()[0], &["generatetoaddress", "1", &addr]);
+        let settle = std::time::Instant::now() + Duration::from_secs(10);
+        let agreed = loop {
+            let tips: Vec<Value> = lab.nodes().iter().map(|n| n["tip"].clone()).collect();
+            if tips.iter().all(|t| t == &tips[0]) {
+                break true;
+            }
+            if std::time::Instant::now() > settle {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        if agreed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the nodes never agreed on one tip: {:?}",
+            lab.nodes()
+        );
+    }
 
     let out = lab.ok(&["report"]);
     let report: Value = serde_json::from_str(
