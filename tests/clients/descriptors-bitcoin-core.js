@@ -1,7 +1,9 @@
 // The npm `bitcoin-core` client (v5) driving the descriptor-wallet calls as a Bitcoin Core
 // user's script would, reading Core's result fields: createwallet (a seed wallet and a
 // watch-only blank one, Core's positional options), listdescriptors, importdescriptors,
-// getwalletinfo's descriptor fields and migratewallet of a random-key wallet file. Run by
+// getwalletinfo's descriptor fields, getdescriptorinfo, deriveaddresses, getaddressinfo,
+// WIF through dumpprivkey and importprivkey, listtransactions and migratewallet of a
+// random-key wallet file. Run by
 // tests/tests/clients.rs with WALLET_HOST, WALLET_USER and WALLET_PASSWORD; the service's
 // wallets directory holds `legacy.json`, a version-1 wallet, not loaded. Exits non-zero
 // naming the first check that failed.
@@ -41,6 +43,24 @@ async function main() {
   assert.strictEqual(info.private_keys_enabled, false);
   const privateListed = await seed.command('listdescriptors', true);
   assert.ok(privateListed.descriptors[0].desc.includes('tprv'), JSON.stringify(privateListed));
+
+  const receive = listed.descriptors.find((d) => !d.internal).desc;
+  const descInfo = await seed.command('getdescriptorinfo', receive);
+  assert.deepStrictEqual(Object.keys(descInfo).sort(), ['checksum', 'descriptor', 'hasprivatekeys', 'isrange', 'issolvable']);
+  assert.ok(receive.endsWith(`#${descInfo.checksum}`), JSON.stringify(descInfo));
+  const address = await seed.command('getnewaddress');
+  assert.deepStrictEqual(await seed.command('deriveaddresses', receive, [0, 0]), [address]);
+  const addrInfo = await seed.command('getaddressinfo', address);
+  assert.strictEqual(addrInfo.ismine, true);
+  assert.strictEqual(addrInfo.hdkeypath, 'm/86h/1h/0h/0/0', JSON.stringify(addrInfo));
+  const wif = await seed.command('dumpprivkey', address);
+  assert.ok('c9'.includes(wif[0]) && [51, 52].includes(wif.length), `WIF of length ${wif.length}`);
+  // wallet_name, disable_private_keys, blank
+  await root.command('createwallet', 'jskeys', false, true);
+  const keys = new Client({ ...options, wallet: 'jskeys' });
+  await keys.command('importprivkey', wif, 'imported', false);
+  assert.strictEqual((await keys.command('getaddressinfo', address)).ismine, true);
+  assert.deepStrictEqual(await seed.command('listtransactions', '*', 10, 0), []);
 
   const migrated = await root.command('migratewallet', 'legacy');
   assert.strictEqual(migrated.wallet_name, 'legacy');

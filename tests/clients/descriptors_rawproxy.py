@@ -1,7 +1,8 @@
 """python-bitcoinlib's RawProxy driving the descriptor-wallet calls as a Bitcoin Core user's
 script would, with Core's parameter names (`named`) and result fields: createwallet (a seed
 wallet, and a watch-only blank one), listdescriptors, importdescriptors, getwalletinfo's
-descriptor fields, getaddressinfo's HD fields and migratewallet of a random-key wallet
+descriptor fields, getaddressinfo's HD fields, getdescriptorinfo, deriveaddresses, WIF through
+dumpprivkey and importprivkey, and migratewallet of a random-key wallet
 file. Run by tests/tests/clients.rs with WALLET_URL and NODE_URL (http://user:pass@host:port);
 the service's wallets directory holds `legacy.json`, a version-1 wallet, not loaded. Exits
 non-zero naming the first check that failed."""
@@ -55,6 +56,22 @@ winfo = watch.getwalletinfo()
 check(winfo["descriptors"] is True and winfo["private_keys_enabled"] is False and winfo["blank"] is True,
       "getwalletinfo: %r" % winfo)
 check(seed.getwalletinfo()["keypoolsize_hd_internal"] == 20, "keypoolsize_hd_internal")
+
+receive = next(d["desc"] for d in listed["descriptors"] if not d["internal"])
+desc_info = named(seed, "getdescriptorinfo", descriptor=receive)
+check(set(desc_info) == {"descriptor", "checksum", "isrange", "issolvable", "hasprivatekeys"}
+      and desc_info["isrange"] is True and desc_info["hasprivatekeys"] is False
+      and receive.endswith("#" + desc_info["checksum"]), "getdescriptorinfo: %r" % desc_info)
+derived = named(seed, "deriveaddresses", descriptor=receive, range=[0, 1])
+check(len(derived) == 2 and derived[0] == address, "deriveaddresses: %r" % derived)
+wif = named(seed, "dumpprivkey", address=address)
+check(wif[0] in "c9" and len(wif) in (51, 52), "dumpprivkey gives WIF: %r" % len(wif))
+named(root, "createwallet", wallet_name="pykeys", blank=True)
+keys = RawProxy(service_url=os.environ["WALLET_URL"] + "/wallet/pykeys")
+named(keys, "importprivkey", privkey=wif, label="imported", rescan=False)
+imported = named(keys, "getaddressinfo", address=address)
+check(imported["ismine"] is True and imported["labels"] == ["imported"], "importprivkey: %r" % imported)
+check(named(seed, "listtransactions", label="*", count=10, skip=0) == [], "listtransactions")
 
 migrated = named(root, "migratewallet", wallet_name="legacy")
 check(migrated["wallet_name"] == "legacy" and migrated["backup_path"].endswith(".legacy.bak"),

@@ -212,7 +212,7 @@ pub const METHODS: &[WalletMethod] = &[
     WalletMethod {
         name: "importprivkey",
         args: &[
-            arg::<Text>("privkey", "The private key, 64 hex digits"),
+            arg::<Text>("privkey", "The private key: WIF, or 64 hex digits"),
             opt_arg::<Text>(
                 "label",
                 "\"\"",
