@@ -649,46 +649,6 @@ fn hostile_parameters_get_core_error_codes() {
     assert!(mempool(node).contains(&txid.as_str().expect("txid").to_owned()));
 }
 
-/// Scans the writable memory of process `pid` (heap, stacks, anonymous maps).
-fn scan_memory(pid: u32, needles: &[&Needles]) -> Vec<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
-    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open the process memory");
-    let mut hits = Vec::new();
-    let mut scanned = 0usize;
-    for line in maps.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if !perms.starts_with("rw") {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
-        else {
-            continue;
-        };
-        let mut offset = start;
-        while offset < end {
-            let len = (end - offset).min(16 << 20) as usize;
-            let mut buf = vec![0u8; len];
-            if mem.read_exact_at(&mut buf, offset).is_ok() {
-                scanned += len;
-                for n in needles {
-                    hits.extend(n.find(&buf));
-                }
-            }
-            // Overlap so a needle across two chunks is not missed.
-            offset += (len as u64).saturating_sub(64).max(1);
-        }
-    }
-    assert!(scanned > 1 << 20, "read {scanned} bytes of memory");
-    hits
-}
-
 #[test]
 fn keys_never_reach_the_node_or_the_service_log() {
     // Every log category at debug level, in the node and in the service.
@@ -736,14 +696,17 @@ fn keys_never_reach_the_node_or_the_service_log() {
     let control = Needles::new(&[pubkey].into_iter().collect());
 
     // The node's memory, while it runs.
-    let hits = scan_memory(node.pid(), &[&raw, &hex_lower, &hex_upper, &word_run]);
+    let hits = dotcoin_functional_tests::scan_process_memory(
+        node.pid(),
+        &[&raw, &hex_lower, &hex_upper, &word_run],
+    );
     assert!(
         hits.is_empty(),
         "wallet secrets in the node's memory: {}",
         hits.len()
     );
     assert!(
-        !scan_memory(node.pid(), &[&control]).is_empty(),
+        !dotcoin_functional_tests::scan_process_memory(node.pid(), &[&control]).is_empty(),
         "the memory scan finds the rewarded public key"
     );
 
