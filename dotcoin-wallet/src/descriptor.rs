@@ -23,58 +23,12 @@ use crate::hd;
 /// The most keys one call may derive (`deriveaddresses`, an import's range): Core's limit.
 pub const MAX_RANGE: u32 = 1_000_000;
 
-const INPUT_CHARSET: &str = "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~ijklmnopqrstuvwxyzABCDEFGH`#\"\\ ";
-const CHECKSUM_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-fn polymod(mut c: u64, val: u64) -> u64 {
-    let c0 = c >> 35;
-    c = ((c & 0x7_ffff_ffff) << 5) ^ val;
-    for (bit, k) in [
-        0xf5dee51989,
-        0xa9fdca3312,
-        0x1bab10e32d,
-        0x3706b1677a,
-        0x644d626ffd,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if c0 & (1 << bit) != 0 {
-            c ^= k;
-        }
-    }
-    c
-}
-
 /// BIP380's 8-character checksum of a descriptor (without `#`), or `None` if it holds a
-/// character outside the descriptor character set.
+/// character outside the descriptor character set. The node's RPC types compute it too
+/// (`getblock`'s `desc` fields); one implementation serves both.
 pub fn checksum(desc: &str) -> Option<String> {
-    let mut c = 1u64;
-    let mut cls = 0u64;
-    let mut clscount = 0;
-    for ch in desc.chars() {
-        let pos = INPUT_CHARSET.find(ch)? as u64;
-        c = polymod(c, pos & 31);
-        cls = cls * 3 + (pos >> 5);
-        clscount += 1;
-        if clscount == 3 {
-            c = polymod(c, cls);
-            cls = 0;
-            clscount = 0;
-        }
-    }
-    if clscount > 0 {
-        c = polymod(c, cls);
-    }
-    for _ in 0..8 {
-        c = polymod(c, 0);
-    }
-    c ^= 1;
-    Some(
-        (0..8)
-            .map(|j| CHECKSUM_CHARSET[((c >> (5 * (7 - j))) & 31) as usize] as char)
-            .collect(),
-    )
+    let c = dotcoin_common::rpc_types::descriptor_checksum(desc);
+    (!c.is_empty()).then_some(c)
 }
 
 /// `desc` followed by `#` and its checksum.
