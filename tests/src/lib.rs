@@ -1380,3 +1380,25 @@ pub fn scan_process_memory(pid: u32, needles: &[&Needles]) -> Vec<Vec<u8>> {
     assert!(scanned > 1 << 20, "read {scanned} bytes of memory");
     hits
 }
+
+/// `dotcoin-cli` against a node of a `dotcoin-lab` network (a node as `dotcoin-lab status`
+/// lists it: its `datadir` and `rpc_port`); the result as JSON, or as a string when it is
+/// not JSON. Panics, with the command's stderr, when the call fails.
+pub fn lab_cli(node: &Value, args: &[&str]) -> Value {
+    let out = Command::new(bin("dotcoin-cli"))
+        .arg("--regtest")
+        .arg("--datadir")
+        .arg(node["datadir"].as_str().expect("datadir"))
+        .arg("--rpcport")
+        .arg(node["rpc_port"].to_string())
+        .args(args)
+        .output()
+        .expect("dotcoin-cli runs");
+    assert!(
+        out.status.success(),
+        "dotcoin-cli {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}

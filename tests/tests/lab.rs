@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use dotcoin_common::{deserialize, serialize, Block, OutPoint, TxOut};
-use dotcoin_functional_tests::{bin, signed_spend, test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{
+    bin, lab_cli as cli, signed_spend, test_keypair, wait_until, TestNode, TIMEOUT,
+};
 use serde_json::{json, Value};
 
 /// A lab in a temporary directory, brought down when dropped.
@@ -76,26 +78,6 @@ fn run_lab(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("dotcoin-lab runs")
-}
-
-/// `dotcoin-cli` against a lab node (as `status` lists it); the result as JSON.
-fn cli(node: &Value, args: &[&str]) -> Value {
-    let out = Command::new(bin("dotcoin-cli"))
-        .arg("--regtest")
-        .arg("--datadir")
-        .arg(node["datadir"].as_str().expect("datadir"))
-        .arg("--rpcport")
-        .arg(node["rpc_port"].to_string())
-        .args(args)
-        .output()
-        .expect("dotcoin-cli runs");
-    assert!(
-        out.status.success(),
-        "dotcoin-cli {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 fn write_topology(dir: &Path, text: &str) -> PathBuf {

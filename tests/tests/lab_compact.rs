@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use dotcoin_common::{deserialize, serialize, Amount, Block, OutPoint, Transaction, TxOut};
-use dotcoin_functional_tests::{bin, signed_spend, test_keypair, wait_until};
+use dotcoin_functional_tests::{bin, lab_cli as cli, signed_spend, test_keypair, wait_until};
 use serde_json::{json, Value};
 
 /// Nodes of the ring (plus one random link each).
@@ -43,27 +43,6 @@ fn lab_ok(dir: &Path, args: &[&str]) -> Value {
         std::fs::read_to_string(dir.join("lab.log")).unwrap_or_default()
     );
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// `dotcoin-cli` against a lab node (as `status` lists it); the result as JSON.
-fn cli(node: &Value, args: &[&str]) -> Value {
-    let out = Command::new(bin("dotcoin-cli"))
-        .arg("--regtest")
-        .arg("--datadir")
-        .arg(node["datadir"].as_str().expect("datadir"))
-        .arg("--rpcport")
-        .arg(node["rpc_port"].to_string())
-        .args(args)
-        .output()
-        .expect("dotcoin-cli runs");
-    assert!(
-        out.status.success(),
-        "dotcoin-cli {}: {}",
-        args.first().copied().unwrap_or_default(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 /// Brings the lab down when dropped.
