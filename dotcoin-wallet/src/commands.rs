@@ -343,6 +343,7 @@ async fn send<N: NodeApi>(
         payments,
         fee_rate,
         subtract_fee,
+        max_fee: None,
     };
     let prepared = wallet.prepare_send(&utxos, &request)?;
     // Persist the change key before the node sees a transaction paying it.

@@ -97,6 +97,15 @@ pub enum WalletError {
         /// Spendable balance (mature, not spent by the mempool).
         balance: Amount,
     },
+    /// The payment's fee is over the cap the wallet service runs with (`--maxtxfee`);
+    /// the text is Core's.
+    #[error("Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)")]
+    FeeExceedsMax {
+        /// The fee the payment would pay.
+        fee: Amount,
+        /// The cap.
+        max: Amount,
+    },
     /// The amount fits the balance but the fee does not.
     #[error(
         "insufficient funds: sending {amount} DOT plus a fee of about {fee} DOT exceeds the \

@@ -257,6 +257,8 @@ pub struct SendRequest {
     pub fee_rate: FeeRate,
     /// Take the fee out of the (single) payment instead of adding it.
     pub subtract_fee: bool,
+    /// The highest fee the payment may pay (`-maxtxfee`); `None`: no cap.
+    pub max_fee: Option<Amount>,
 }
 
 /// A signed transaction ready to broadcast.
@@ -899,6 +901,13 @@ impl Wallet {
             request.subtract_fee,
             &keys,
         )?;
+        // Checked before the change key is issued: a refused payment takes no key.
+        if let Some(max) = request.max_fee.filter(|max| built.fee > *max) {
+            return Err(WalletError::FeeExceedsMax {
+                fee: built.fee,
+                max,
+            });
+        }
         let change = match built.change {
             Some(_) => Some(self.issue(change_pubkey, Purpose::Change, "")?),
             None => None,
@@ -1125,6 +1134,7 @@ pub(crate) mod tests {
             payments: vec![(to, amount)],
             fee_rate: FeeRate::from_sat_per_vb(2),
             subtract_fee: false,
+            max_fee: None,
         }
     }
 
@@ -1335,6 +1345,36 @@ pub(crate) mod tests {
                 unconfirmed: Amount::from_sat(4),
                 immature: Amount::from_sat(50)
             }
+        );
+    }
+
+    #[test]
+    fn a_fee_over_the_cap_is_refused_before_a_change_key_is_issued() {
+        let mut w = wallet();
+        let a = w.new_address("").expect("address").to_string();
+        let utxos = vec![utxo(&a, 1, 50 * 100_000_000, 101)];
+        let to = other_address(Network::Regtest);
+        let issued = w.issued().count();
+        let mut req = request(to, Amount::from_dot(1));
+        // 2 per byte of a ~150-byte payment is ~300: a cap of 100 refuses it.
+        req.max_fee = Some(Amount::from_sat(100));
+        match w.prepare_send(&utxos, &req) {
+            Err(WalletError::FeeExceedsMax { fee, max }) => {
+                assert!(fee > max, "{fee} over {max}");
+                assert_eq!(max, Amount::from_sat(100));
+            }
+            other => panic!("refused for its fee: {other:?}"),
+        }
+        assert_eq!(w.issued().count(), issued, "the refusal issued no key");
+        req.max_fee = Some(Amount::from_dot(1));
+        let sent = w
+            .prepare_send(&utxos, &req)
+            .expect("under the cap it sends");
+        assert!(sent.change.is_some());
+        assert_eq!(
+            w.issued().count(),
+            issued + 1,
+            "the payment issued its change key"
         );
     }
 

@@ -1468,7 +1468,8 @@ fn amount_for_send(amount: Amount) -> RpcResult<Amount> {
     Ok(amount)
 }
 
-/// Builds, checks against `maxtxfee`, persists (the change key first), then broadcasts.
+/// Builds (refusing a fee over `maxtxfee` before a change key is issued), persists (the
+/// change key first), then broadcasts.
 async fn send(
     svc: &Service,
     handle: &WalletHandle,
@@ -1487,14 +1488,9 @@ async fn send(
         payments,
         fee_rate: fee_rate.unwrap_or(DEFAULT_FEE_RATE),
         subtract_fee,
+        max_fee: Some(svc.maxtxfee),
     };
     let prepared = loaded.wallet.prepare_send(&utxos, &request)?;
-    if prepared.fee > svc.maxtxfee {
-        return Err(RpcFailure::new(
-            Code::InsufficientFunds,
-            "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)",
-        ));
-    }
     loaded.persist()?;
     let txid = node::send_raw_transaction(&svc.node, &prepared.tx).await?;
     super::history::record_sent(&mut loaded.history, &prepared.tx)?;

@@ -56,7 +56,8 @@ impl From<WalletError> for RpcFailure {
             | W::FeeRateTooLow(_)
             | W::InsufficientFunds { .. }
             | W::InsufficientFundsForFee { .. }
-            | W::AmountTooSmallForFee { .. } => (Code::InsufficientFunds, e.to_string()),
+            | W::AmountTooSmallForFee { .. }
+            | W::FeeExceedsMax { .. } => (Code::InsufficientFunds, e.to_string()),
             W::UnknownAddress(a) => (
                 Code::Wallet,
                 format!("Private key for address {a} is not known"),
