@@ -1,6 +1,7 @@
 //! A fresh node syncs a busy chain — blocks full of signed transactions, 20 000 inputs and
 //! more — from one peer and ends with the same UTXO set, compared by `gettxoutsetinfo`'s
-//! hash of every entry.
+//! hash of every entry; and does so when it is killed with SIGKILL again and again while
+//! it syncs.
 
 use dotcoin_common::encode::serialize;
 use dotcoin_common::rpc_types::TxOutSetInfo;
@@ -9,8 +10,8 @@ use dotcoin_functional_tests::busy_chain::{self, BusyChainSpec};
 use dotcoin_functional_tests::{wait_until, TestNode, TIMEOUT};
 use serde_json::{json, Value};
 
-#[test]
-fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
+/// A source node holding a busy chain of 140 spending blocks of 160 inputs each.
+fn busy_source() -> (TestNode, Vec<Block>, busy_chain::BusyChainStats) {
     let mut blocks: Vec<Block> = vec![];
     let stats = busy_chain::generate(
         BusyChainSpec {
@@ -32,9 +33,17 @@ fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
             assert!(reply.is_null(), "block refused: {reply}");
         }
     }
-    let height = blocks.len() as u64;
-    assert_eq!(source.rpc("getblockcount", json!([])), json!(height));
+    assert_eq!(
+        source.rpc("getblockcount", json!([])),
+        json!(blocks.len() as u64)
+    );
+    (source, blocks, stats)
+}
 
+#[test]
+fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
+    let (source, blocks, stats) = busy_source();
+    let height = blocks.len() as u64;
     let fresh = TestNode::start(&["--connect", &format!("127.0.0.1:{}", source.p2p_port)]);
     wait_until("the fresh node to sync the busy chain", TIMEOUT * 3, || {
         fresh.rpc("getblockcount", json!([])) == json!(height)
@@ -47,4 +56,69 @@ fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
     assert_eq!(got.hash_serialized, want.hash_serialized);
     // Every busy block left its fan-out and 2-in 2-out outputs: far more than coinbases.
     assert!(want.txouts > stats.blocks as u64 * 10, "{want:?}");
+}
+
+/// A small deterministic generator: the kill moments vary, the test stays reproducible.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Crash consistency during a sync: the syncing node (with the smallest `--dbcache`, so
+/// that its coins cache is flushed in slices many times over) is killed with SIGKILL 20
+/// times, each time just after its chain passed a height a few blocks further on, so the
+/// kills land while blocks are being connected, their undo data and indexes written and
+/// the cache flushed. Each restart must open and go on; the end is the source's UTXO set.
+#[test]
+fn sigkills_during_a_busy_sync_leave_a_node_that_finishes_it() {
+    let (source, blocks, _) = busy_source();
+    let height = blocks.len() as u64;
+    let mut fresh = TestNode::start(&[
+        "--connect",
+        &format!("127.0.0.1:{}", source.p2p_port),
+        "--dbcache",
+        "4",
+    ]);
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut mid_sync = 0;
+    for round in 0..20 {
+        let count = || {
+            fresh
+                .rpc("getblockcount", json!([]))
+                .as_u64()
+                .expect("a height")
+        };
+        let target = (count() + 1 + rng.next() % 12).min(height);
+        wait_until(
+            &format!("round {round}: the syncing node to pass height {target}"),
+            TIMEOUT * 2,
+            || count() >= target,
+        );
+        if count() < height {
+            mid_sync += 1;
+        }
+        fresh.kill();
+        fresh.restart();
+    }
+    wait_until("the node to finish the sync", TIMEOUT * 3, || {
+        fresh.rpc("getblockcount", json!([])) == json!(height)
+    });
+    let want: TxOutSetInfo = source.rpc_typed("gettxoutsetinfo", json!([]));
+    let got: TxOutSetInfo = fresh.rpc_typed("gettxoutsetinfo", json!([]));
+    assert_eq!(got.bestblock, want.bestblock);
+    assert_eq!(got.txouts, want.txouts);
+    assert_eq!(got.total_amount, want.total_amount);
+    assert_eq!(
+        got.hash_serialized, want.hash_serialized,
+        "the UTXO set after {mid_sync} kills in the middle of the sync"
+    );
+    assert!(
+        mid_sync >= 10,
+        "{mid_sync} of 20 kills landed before the end of the sync"
+    );
 }
