@@ -1243,7 +1243,7 @@ fn preverified_signatures_count_only_for_the_coins_really_spent() {
         vec![theft.clone()],
         1,
     );
-    let mut forged = std::collections::HashMap::new();
+    let mut forged = dotcoind::state::CreatedOutputs::default();
     forged.insert(op, fake);
     node.chain
         .preverify_block(&bad, &created_outputs(&bad), &[Arc::new(forged)]);

@@ -269,12 +269,15 @@ struct Readded {
 }
 
 /// The outputs a block creates, by outpoint: where [`ChainService::preverify_block`] finds
-/// the coins a later block spends before this one is connected.
-pub type CreatedOutputs = HashMap<OutPoint, TxOut>;
+/// the coins a later block spends before this one is connected. Hashed with foldhash
+/// (seeded at random per process, as the coins cache): a sync looks up every input in up
+/// to [`crate::net::pipeline::PIPELINE_DEPTH`] of these, and SipHash made that a visible
+/// share of its CPU.
+pub type CreatedOutputs = HashMap<OutPoint, TxOut, foldhash::fast::RandomState>;
 
 /// The outputs `block` creates (one txid per transaction).
 pub fn created_outputs(block: &Block) -> CreatedOutputs {
-    let mut created = CreatedOutputs::new();
+    let mut created = CreatedOutputs::default();
     for tx in &block.txdata {
         let txid = tx.txid();
         for (vout, out) in tx.outputs.iter().enumerate() {
@@ -402,7 +405,7 @@ impl ChainService {
             return;
         };
         // Coins from the block itself or the ones before it; the rest in one batch read.
-        let mut found: HashMap<OutPoint, TxOut> = HashMap::new();
+        let mut found = CreatedOutputs::default();
         let mut unknown: Vec<OutPoint> = Vec::new();
         for input in txs.iter().flat_map(|tx| &tx.inputs) {
             let op = input.prevout;
