@@ -407,12 +407,11 @@ impl TestNode {
 
     /// Runs the real `dotcoin-cli` against this node.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(bin("dotcoin-cli"))
-            .args(self.connection_args())
+        let mut cmd = Command::new(bin("dotcoin-cli"));
+        cmd.args(self.connection_args())
             .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run dotcoin-cli")
+            .stdin(Stdio::null());
+        output_within(&mut cmd, &format!("dotcoin-cli {args:?}"), COMMAND_TIMEOUT)
     }
 
     /// Runs `dotcoin-cli` and returns its trimmed stdout, panicking on failure.
@@ -436,10 +435,13 @@ impl TestNode {
 
     /// Runs the real `dotcoin-wallet` against this node with the wallet in `wallet_dir`.
     pub fn wallet(&self, wallet_dir: &Path, args: &[&str]) -> Output {
-        wallet_command(self, wallet_dir, args)
-            .stdout(Stdio::piped())
-            .output()
-            .expect("run dotcoin-wallet")
+        let mut cmd = wallet_command(self, wallet_dir, args);
+        cmd.stdout(Stdio::piped());
+        output_within(
+            &mut cmd,
+            &format!("dotcoin-wallet {args:?}"),
+            COMMAND_TIMEOUT,
+        )
     }
 
     /// Runs [`Self::wallet`] and returns its trimmed stdout, panicking on failure.
@@ -1385,15 +1387,14 @@ pub fn scan_process_memory(pid: u32, needles: &[&Needles]) -> Vec<Vec<u8>> {
 /// lists it: its `datadir` and `rpc_port`); the result as JSON, or as a string when it is
 /// not JSON. Panics, with the command's stderr, when the call fails.
 pub fn lab_cli(node: &Value, args: &[&str]) -> Value {
-    let out = Command::new(bin("dotcoin-cli"))
-        .arg("--regtest")
+    let mut cmd = Command::new(bin("dotcoin-cli"));
+    cmd.arg("--regtest")
         .arg("--datadir")
         .arg(node["datadir"].as_str().expect("datadir"))
         .arg("--rpcport")
         .arg(node["rpc_port"].to_string())
-        .args(args)
-        .output()
-        .expect("dotcoin-cli runs");
+        .args(args);
+    let out = output_within(&mut cmd, &format!("dotcoin-cli {args:?}"), COMMAND_TIMEOUT);
     assert!(
         out.status.success(),
         "dotcoin-cli {args:?}: {}",
@@ -1401,4 +1402,103 @@ pub fn lab_cli(node: &Value, args: &[&str]) -> Value {
     );
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// How long a test waits for one run of a program under test (a CLI call, a wallet
+/// command) before it kills it and fails: far above any call's time on a loaded machine,
+/// far below CI's limit, so a hung call fails its test instead of the whole run.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs `cmd` like [`Command::output`] (stdin empty, stdout and stderr captured), but kills
+/// it and panics naming `what` when it runs longer than `timeout`.
+pub fn output_within(cmd: &mut Command, what: &str, timeout: Duration) -> Output {
+    use std::sync::{Arc, Mutex};
+    type Captured = Arc<Mutex<Vec<u8>>>;
+    // Read while it runs (a full pipe would stop the program before it can exit), into a
+    // buffer shared with this thread: after a timeout a grandchild may still hold the
+    // pipe open, so what was read so far is taken without waiting for its end.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> (Captured, std::thread::JoinHandle<()>) {
+        let buf = Captured::default();
+        let filled = Arc::clone(&buf);
+        let reader = std::thread::spawn(move || {
+            let Some(mut p) = pipe else { return };
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = p.read(&mut chunk) {
+                filled
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]);
+            }
+        });
+        (buf, reader)
+    }
+    let taken =
+        |buf: &Captured| std::mem::take(&mut *buf.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let (stdout, out_reader) = drain(child.stdout.take());
+    let (stderr, err_reader) = drain(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{what} still ran after {timeout:?}; killed it. stderr:\n{}",
+                    String::from_utf8_lossy(&taken(&stderr))
+                );
+            }
+            Err(e) => panic!("cannot wait for {what}: {e}"),
+        }
+    };
+    // The program exited: its pipes end unless it left a child holding them.
+    let _ = out_reader.join();
+    let _ = err_reader.join();
+    Output {
+        status,
+        stdout: taken(&stdout),
+        stderr: taken(&stderr),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_within_returns_what_a_program_printed_however_much() {
+        let out = output_within(
+            Command::new("sh").args(["-c", "head -c 1000000 /dev/zero; echo err >&2"]),
+            "sh",
+            COMMAND_TIMEOUT,
+        );
+        assert!(out.status.success());
+        assert_eq!(out.stdout.len(), 1_000_000, "a full pipe does not stall it");
+        assert_eq!(out.stderr, b"err\n");
+    }
+
+    #[test]
+    fn output_within_kills_a_program_that_hangs() {
+        let started = Instant::now();
+        let panic = std::panic::catch_unwind(|| {
+            output_within(
+                Command::new("sh").args(["-c", "echo waiting >&2; exec sleep 600"]),
+                "a hung sh",
+                Duration::from_millis(200),
+            )
+        })
+        .expect_err("a program past its time fails the call");
+        let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("a hung sh still ran after"), "{msg}");
+        assert!(msg.contains("waiting"), "its stderr is shown: {msg}");
+        // Not a timing assertion: the call returned instead of waiting out the sleep.
+        assert!(started.elapsed() < Duration::from_secs(600));
+    }
 }
