@@ -88,6 +88,15 @@ pub enum MempoolError {
         /// Required rate.
         min_rate: FeeRate,
     },
+    /// Pays less than the pool's rolling minimum fee rate, which a full pool raised above
+    /// what it last evicted ([`Mempool::min_fee_at`]).
+    #[error("mempool min fee not met, {fee} < {required}")]
+    MinFeeNotMet {
+        /// Fee paid.
+        fee: Amount,
+        /// The fee the rolling minimum asks for this size.
+        required: Amount,
+    },
     /// An output worth less than the fee to spend it.
     #[error("dust: output {vout} pays {value}, below the dust threshold {DUST_THRESHOLD}")]
     Dust {
@@ -147,6 +156,7 @@ impl MempoolError {
             MempoolError::AlreadyInChain(_) => "txn-already-known",
             MempoolError::Replacement(e) => e.reject_reason(),
             MempoolError::FeeTooLow { .. } => "min relay fee not met",
+            MempoolError::MinFeeNotMet { .. } => "mempool min fee not met",
             MempoolError::TooLarge { .. } => "tx-size",
             MempoolError::Dust { .. } => "dust",
             MempoolError::Full => "mempool full",
@@ -242,7 +252,19 @@ pub struct Mempool {
     /// Removals not yet collected by [`Mempool::take_removed`], each with its
     /// replacement for [`RemovalReason::Replaced`].
     removed: Vec<(Txid, RemovalReason, Option<Txid>)>,
+    /// Bitcoin Core's rolling minimum fee rate, units per kB: raised by eviction to the
+    /// evicted package's rate plus the incremental relay fee, halving every
+    /// [`ROLLING_FEE_HALFLIFE`] once a block has come since the last raise.
+    rolling_min: f64,
+    /// Unix time `rolling_min` was last brought up to date.
+    rolling_updated: u64,
+    /// Whether a block has been connected since the last raise (before one, no decay).
+    block_since_bump: bool,
 }
+
+/// Core's `ROLLING_FEE_HALFLIFE`: the rolling minimum fee halves in 12 hours (in 6 while the
+/// pool is under half full, in 3 under a quarter).
+pub const ROLLING_FEE_HALFLIFE: u64 = 12 * 60 * 60;
 
 /// The UTXO set as the pool sees it: confirmed outputs plus outputs of pool transactions.
 struct PoolView<'a> {
@@ -287,6 +309,55 @@ impl Mempool {
             // Core's first number too.
             mempool_sequence: 1,
             removed: Vec::new(),
+            rolling_min: 0.0,
+            rolling_updated: 0,
+            block_since_bump: false,
+        }
+    }
+
+    /// The rolling minimum at `now` (unix seconds), units per kB, unrounded: decayed since
+    /// its last update when a block has come since the last raise, and 0 once it falls
+    /// below half the incremental relay fee (Core's `GetMinFee`, without its rounding).
+    fn rolling_min_at(&self, now: u64) -> f64 {
+        if !self.block_since_bump || self.rolling_min == 0.0 {
+            return self.rolling_min;
+        }
+        // Core updates at most every 10 seconds.
+        if now <= self.rolling_updated + 10 {
+            return self.rolling_min;
+        }
+        let mut halflife = ROLLING_FEE_HALFLIFE as f64;
+        if self.total_size < self.max_size / 4 {
+            halflife /= 4.0;
+        } else if self.total_size < self.max_size / 2 {
+            halflife /= 2.0;
+        }
+        let rate = self.rolling_min / 2f64.powf((now - self.rolling_updated) as f64 / halflife);
+        if rate < self.min_fee_rate.to_sat_per_kvb() as f64 / 2.0 {
+            return 0.0;
+        }
+        rate
+    }
+
+    /// The pool's minimum fee rate at `now` (unix seconds), from eviction alone: zero
+    /// until a full pool has evicted something, then the evicted package's rate plus the
+    /// incremental relay fee (this node's relay fee), decaying once a block has come
+    /// (Bitcoin Core's `GetMinFee`). `getmempoolinfo`'s `mempoolminfee` is the larger of
+    /// this and the relay fee.
+    pub fn min_fee_at(&self, now: u64) -> FeeRate {
+        let rate = self.rolling_min_at(now);
+        if rate == 0.0 {
+            return FeeRate::ZERO;
+        }
+        FeeRate::from_sat_per_kvb(rate.round() as u64).max(self.min_fee_rate)
+    }
+
+    /// An evicted package paid `rate`: the rolling minimum rises to it if below.
+    fn track_package_removed(&mut self, rate: FeeRate) {
+        let rate = rate.to_sat_per_kvb() as f64;
+        if rate > self.rolling_min {
+            self.rolling_min = rate;
+            self.block_since_bump = false;
         }
     }
 
@@ -487,6 +558,13 @@ impl Mempool {
                 min_rate: self.min_fee_rate,
             });
         }
+        let required = self.min_fee_at(crate::util::unix_time()).fee_for(size);
+        if spent.fee < required {
+            return Err(MempoolError::MinFeeNotMet {
+                fee: spent.fee,
+                required,
+            });
+        }
         self.check_package(tx, size)
             .map_err(MempoolError::TooLongChain)?;
         let replaces = if conflicts.is_empty() {
@@ -641,15 +719,24 @@ impl Mempool {
 
     /// Removes `txid` and everything spending from it, recording `reason`.
     fn remove_with_descendants(&mut self, txid: &Txid, reason: RemovalReason) -> usize {
+        self.remove_package(txid, reason).0
+    }
+
+    /// Removes `txid` with its descendants: how many, and their total fee and size.
+    fn remove_package(&mut self, txid: &Txid, reason: RemovalReason) -> (usize, Amount, usize) {
         let mut stack = vec![*txid];
-        let mut removed = 0;
+        let (mut removed, mut fee, mut size) = (0, Amount::ZERO, 0);
         while let Some(t) = stack.pop() {
             stack.extend(self.children_of(&t));
+            if let Some(e) = self.entries.get(&t) {
+                fee = fee.checked_add(e.fee).unwrap_or(fee);
+                size += e.size;
+            }
             if self.remove_one(&t, reason, None) {
                 removed += 1;
             }
         }
-        removed
+        (removed, fee, size)
     }
 
     fn remove_one(&mut self, txid: &Txid, reason: RemovalReason, by: Option<Txid>) -> bool {
@@ -697,8 +784,14 @@ impl Mempool {
             else {
                 break;
             };
-            let n = self.remove_with_descendants(&worst, RemovalReason::Evicted);
-            info!(target: "mempool", txid = %worst, removed = n, "evicted lowest fee rate");
+            let (n, fee, size) = self.remove_package(&worst, RemovalReason::Evicted);
+            // Core's TrimToSize: what comes next must beat the package that went, by the
+            // incremental relay fee.
+            let rate = FeeRate::from_fee_and_size(fee, size).to_sat_per_kvb();
+            self.track_package_removed(FeeRate::from_sat_per_kvb(
+                rate.saturating_add(self.min_fee_rate.to_sat_per_kvb()),
+            ));
+            info!(target: "mempool", txid = %worst, removed = n, min_fee = %self.min_fee_at(crate::util::unix_time()), "evicted lowest fee rate");
         }
     }
 
@@ -723,6 +816,12 @@ impl Mempool {
     /// A block was connected: its transactions leave the pool, and so do pool transactions
     /// spending the same outputs (conflicts), with their descendants.
     pub fn remove_for_block(&mut self, block: &Block) {
+        // Core restarts the rolling minimum's clock at every block and lets it decay from
+        // then on; the decay so far is kept.
+        let now = crate::util::unix_time();
+        self.rolling_min = self.rolling_min_at(now);
+        self.rolling_updated = now;
+        self.block_since_bump = true;
         for tx in &block.txdata {
             let txid = tx.txid();
             self.remove_one(&txid, RemovalReason::Confirmed, None);

@@ -394,8 +394,80 @@ fn eviction_drops_lowest_fee_rate_first() {
     let err = pool
         .accept(&txs[0], chain)
         .expect_err("too cheap for a full pool");
-    assert!(matches!(err, MempoolError::Full), "{err}");
+    // Refused before it is tried: the evictions raised the pool's minimum fee above it.
+    assert!(matches!(err, MempoolError::MinFeeNotMet { .. }), "{err}");
     assert_eq!(pool.len(), 3);
+}
+
+/// Core's rolling minimum fee: what a full pool evicts sets a floor (its rate plus the
+/// incremental relay fee) that a new transaction must pay even when it would fit, until the
+/// floor decays after the next block: by half per 12 hours while the pool is at least half
+/// full, and to nothing once under half the relay fee.
+#[test]
+fn eviction_raises_a_rolling_minimum_fee_that_decays_after_a_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_node(&dir);
+    let (kp, pk) = key();
+    let (_, other) = key();
+    node.generate(106, pk, 2, u64::MAX).unwrap();
+    let relay = dotcoin_common::FeeRate::from_sat_per_kvb(1000);
+    // Fees 10, 20, 30, 40 thousand units at equal sizes, then one of 25 thousand.
+    let txs: Vec<Transaction> = (1..=4)
+        .map(|h| spend_coinbase_paying_fee(&node, h, other, u64::from(h) * 10_000, &kp))
+        .collect();
+    let between = spend_coinbase_paying_fee(&node, 5, other, 25_000, &kp);
+    let size = txs[0].size();
+    let snap = node.snap();
+    let chain: &Snapshot = &snap;
+    let mut pool = Mempool::new(size * 3, relay);
+    let now = dotcoind::util::unix_time();
+    assert_eq!(pool.min_fee_at(now), dotcoin_common::FeeRate::ZERO);
+    for tx in &txs[..3] {
+        pool.accept(tx, chain).unwrap();
+    }
+    assert_eq!(
+        pool.min_fee_at(now),
+        dotcoin_common::FeeRate::ZERO,
+        "nothing evicted yet"
+    );
+    pool.accept(&txs[3], chain).expect("evicts the cheapest");
+    let evicted = dotcoin_common::FeeRate::from_fee_and_size(Amount::from_sat(10_000), size);
+    let floor = dotcoin_common::FeeRate::from_sat_per_kvb(
+        evicted.to_sat_per_kvb() + relay.to_sat_per_kvb(),
+    );
+    assert_eq!(
+        pool.min_fee_at(now),
+        floor,
+        "the evicted rate plus the relay fee"
+    );
+    // Room is made by a block confirming one of them; the floor stays until it decays.
+    pool.remove_for_block(&Block {
+        header: block_at(&node, 106).header,
+        txdata: vec![block_at(&node, 106).txdata[0].clone(), txs[1].clone()],
+    });
+    assert_eq!(pool.len(), 2);
+    let err = pool
+        .accept(
+            &spend_coinbase_paying_fee(&node, 6, other, 10_000 + size as u64 / 2, &kp),
+            chain,
+        )
+        .expect_err("more than the evicted, less than the floor, though there is room");
+    assert!(matches!(err, MempoolError::MinFeeNotMet { .. }), "{err}");
+    assert_eq!(err.reject_reason(), "mempool min fee not met");
+    pool.accept(&between, chain).expect("over the floor");
+    // Now full again (3 of 3): the half-life is 12 hours.
+    let t = dotcoind::util::unix_time();
+    let half = pool.min_fee_at(t + dotcoind::mempool::ROLLING_FEE_HALFLIFE);
+    let want = floor.to_sat_per_kvb() as f64 / 2.0;
+    assert!(
+        (half.to_sat_per_kvb() as f64 - want).abs() <= want * 0.001 + 1.0,
+        "{half} after one half-life of {floor}"
+    );
+    assert_eq!(
+        pool.min_fee_at(t + 40 * dotcoind::mempool::ROLLING_FEE_HALFLIFE),
+        dotcoin_common::FeeRate::ZERO,
+        "decayed below half the relay fee: gone"
+    );
 }
 
 /// A reorg puts the disconnected blocks' transactions back before the pool's own, and a

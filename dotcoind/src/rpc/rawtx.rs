@@ -289,6 +289,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
         let state = self.ctx.chain.snapshot();
         let p = state.mempool();
         let min = Amount::from_sat(p.min_fee_rate().to_sat_per_kvb());
+        let pool_min = p.min_fee_at(crate::util::unix_time()).max(p.min_fee_rate());
         let total_fee = Amount::checked_sum(p.entries().iter().map(|e| e.fee))
             .ok_or_else(|| rpc_error(RpcErrorCode::Misc, "pool fees above MAX_MONEY"))?;
         Ok(MempoolInfo {
@@ -298,7 +299,7 @@ impl RawTransactionsRpcServer for RawTransactionsRpcImpl {
             usage: p.total_size() as u64,
             total_fee,
             maxmempool: p.max_size() as u64,
-            mempoolminfee: min,
+            mempoolminfee: Amount::from_sat(pool_min.to_sat_per_kvb()),
             minrelaytxfee: min,
             incrementalrelayfee: min,
             unbroadcastcount: 0,
