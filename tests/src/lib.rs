@@ -1468,6 +1468,22 @@ pub fn output_within(cmd: &mut Command, what: &str, timeout: Duration) -> Output
     }
 }
 
+/// A small deterministic generator (xorshift64): a test's random moments vary from step to
+/// step and the test stays reproducible.
+#[derive(Debug, Clone)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next value (the seed must not be 0).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,19 +13,8 @@ use bitcoin_hashes::{sha256, Hash, HashEngine};
 use dotcoin_common::consensus::Coin;
 use dotcoin_common::rpc_types::TxOutSetInfo;
 use dotcoin_common::{serialize, Amount, Block, BlockHash, Network, OutPoint, TxOut};
-use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{test_keypair, wait_until, TestNode, XorShift, TIMEOUT};
 use serde_json::json;
-
-/// A small deterministic generator: the kill moments vary, the test stays reproducible.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn height(node: &TestNode) -> u64 {
     node.rpc_typed::<u32>("getblockcount", json!([])).into()

@@ -7,7 +7,7 @@ use dotcoin_common::encode::serialize;
 use dotcoin_common::rpc_types::TxOutSetInfo;
 use dotcoin_common::Block;
 use dotcoin_functional_tests::busy_chain::{self, BusyChainSpec};
-use dotcoin_functional_tests::{wait_until, TestNode, TIMEOUT};
+use dotcoin_functional_tests::{wait_until, TestNode, XorShift, TIMEOUT};
 use serde_json::{json, Value};
 
 /// A source node holding a busy chain of 140 spending blocks of 160 inputs each.
@@ -40,6 +40,18 @@ fn busy_source() -> (TestNode, Vec<Block>, busy_chain::BusyChainStats) {
     (source, blocks, stats)
 }
 
+/// Asserts that `fresh` ended on `source`'s tip with its UTXO set (by `gettxoutsetinfo`'s
+/// hash of every entry); returns the source's figures.
+fn assert_same_utxo_set(source: &TestNode, fresh: &TestNode, what: &str) -> TxOutSetInfo {
+    let want: TxOutSetInfo = source.rpc_typed("gettxoutsetinfo", json!([]));
+    let got: TxOutSetInfo = fresh.rpc_typed("gettxoutsetinfo", json!([]));
+    assert_eq!(got.bestblock, want.bestblock, "{what}");
+    assert_eq!(got.txouts, want.txouts, "{what}");
+    assert_eq!(got.total_amount, want.total_amount, "{what}");
+    assert_eq!(got.hash_serialized, want.hash_serialized, "{what}");
+    want
+}
+
 #[test]
 fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
     let (source, blocks, stats) = busy_source();
@@ -48,25 +60,9 @@ fn fresh_node_syncs_a_busy_chain_to_the_same_utxo_set() {
     wait_until("the fresh node to sync the busy chain", TIMEOUT * 3, || {
         fresh.rpc("getblockcount", json!([])) == json!(height)
     });
-    let want: TxOutSetInfo = source.rpc_typed("gettxoutsetinfo", json!([]));
-    let got: TxOutSetInfo = fresh.rpc_typed("gettxoutsetinfo", json!([]));
-    assert_eq!(got.bestblock, want.bestblock);
-    assert_eq!(got.txouts, want.txouts);
-    assert_eq!(got.total_amount, want.total_amount);
-    assert_eq!(got.hash_serialized, want.hash_serialized);
+    let want = assert_same_utxo_set(&source, &fresh, "after the sync");
     // Every busy block left its fan-out and 2-in 2-out outputs: far more than coinbases.
     assert!(want.txouts > stats.blocks as u64 * 10, "{want:?}");
-}
-
-/// A small deterministic generator: the kill moments vary, the test stays reproducible.
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Crash consistency during a sync: the syncing node (with the smallest `--dbcache`, so
@@ -108,14 +104,10 @@ fn sigkills_during_a_busy_sync_leave_a_node_that_finishes_it() {
     wait_until("the node to finish the sync", TIMEOUT * 3, || {
         fresh.rpc("getblockcount", json!([])) == json!(height)
     });
-    let want: TxOutSetInfo = source.rpc_typed("gettxoutsetinfo", json!([]));
-    let got: TxOutSetInfo = fresh.rpc_typed("gettxoutsetinfo", json!([]));
-    assert_eq!(got.bestblock, want.bestblock);
-    assert_eq!(got.txouts, want.txouts);
-    assert_eq!(got.total_amount, want.total_amount);
-    assert_eq!(
-        got.hash_serialized, want.hash_serialized,
-        "the UTXO set after {mid_sync} kills in the middle of the sync"
+    assert_same_utxo_set(
+        &source,
+        &fresh,
+        &format!("after {mid_sync} kills in the middle of the sync"),
     );
     assert!(
         mid_sync >= 10,
