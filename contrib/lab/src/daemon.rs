@@ -8,11 +8,16 @@
 //! the block is built on the node's own tip at that moment — the moment the "find"
 //! happens — and two blocks found while one is still crossing the links race as on
 //! Bitcoin. The network as a whole finds blocks as a Poisson process of rate 1/T.
+//!
+//! A node with `strategy = "selfish"` gets the strategy task of [`crate::selfish`]
+//! instead of a plain miner, and no proxied link: the honest miners report each block
+//! they find to it over a channel.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,10 +28,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 use crate::proxy::LinkProxy;
-use crate::topology::{self, LinkParams, Topology};
+use crate::selfish::{self, HonestBlock};
+use crate::topology::{self, LinkParams, Strategy, Topology};
 
 /// The daemon's state file in the lab directory.
 pub const STATE_FILE: &str = "lab.json";
@@ -164,16 +170,22 @@ struct RunningNode {
     address: String,
 }
 
-struct Lab {
-    dir: PathBuf,
+pub(crate) struct Lab {
+    pub(crate) dir: PathBuf,
     bin: PathBuf,
-    topo: Topology,
+    pub(crate) topo: Topology,
     nodes: Mutex<Vec<RunningNode>>,
     proxies: Vec<LinkProxy>,
-    mining: watch::Sender<bool>,
+    pub(crate) mining: watch::Sender<bool>,
     mined: Mutex<Vec<Mined>>,
     changes: Mutex<Vec<LinkChange>>,
     stop: Notify,
+    /// Where the honest miners report their blocks when a selfish node watches them.
+    honest_blocks: Option<mpsc::Sender<HonestBlock>>,
+    /// Whether the selfish strategy holds state (mining on, perhaps private blocks).
+    pub(crate) selfish_active: AtomicBool,
+    /// Publishing batches queued and not yet handed to their honest node.
+    pub(crate) selfish_pending: AtomicUsize,
 }
 
 fn node_dir(dir: &Path, name: &str) -> PathBuf {
@@ -371,11 +383,41 @@ impl Lab {
         Ok(())
     }
 
-    fn node(&self, i: usize) -> Option<(RpcClient, String, NodeInfo)> {
+    pub(crate) fn node(&self, i: usize) -> Option<(RpcClient, String, NodeInfo)> {
         let nodes = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
         nodes
             .get(i)
             .map(|n| (n.rpc.clone(), n.address.clone(), n.info.clone()))
+    }
+
+    /// Notes a block found: in memory and in `mined.jsonl`.
+    pub(crate) fn record_mined(&self, m: Mined) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("mined.jsonl"))
+        {
+            let _ = writeln!(f, "{}", json!(m));
+        }
+        let mut mined = self.mined.lock().unwrap_or_else(|p| p.into_inner());
+        if mined.len() < MAX_MINED {
+            mined.push(m);
+        }
+    }
+
+    /// Mining just went off: waits (at most 30 s) until the selfish strategy has
+    /// published what it held and every publishing batch has reached its node.
+    async fn selfish_settled(&self) {
+        if self.honest_blocks.is_none() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while (self.selfish_active.load(Ordering::SeqCst)
+            || self.selfish_pending.load(Ordering::SeqCst) > 0)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn p2p(&self, i: usize) -> Option<SocketAddr> {
@@ -474,6 +516,7 @@ impl Lab {
             nodes.push(json!({
                 "name": info.name,
                 "running": true,
+                "strategy": self.topo.nodes[i].strategy,
                 "hashshare": info.hashshare,
                 "datadir": info.datadir,
                 "rpc_port": info.rpc_port,
@@ -586,6 +629,7 @@ impl Lab {
                     if was { "on" } else { "off" },
                 )
                 .map_err(|e| e.to_string())?;
+                self.selfish_settled().await;
                 let mut nodes =
                     std::mem::take(&mut *self.nodes.lock().unwrap_or_else(|p| p.into_inner()));
                 for n in &nodes {
@@ -613,6 +657,7 @@ impl Lab {
             }
             "down" => {
                 self.mining.send_replace(false);
+                self.selfish_settled().await;
                 let mut nodes =
                     std::mem::take(&mut *self.nodes.lock().unwrap_or_else(|p| p.into_inner()));
                 for n in &nodes {
@@ -662,6 +707,23 @@ async fn miner(lab: Arc<Lab>, i: usize, share: f64, interval: Duration) {
                     node: i,
                     ms: unix_ms(),
                 };
+                if let Some(tx) = &lab.honest_blocks {
+                    // The selfish miner watches the network: it hears of the block now.
+                    if let Ok(h) = rpc.call("getblockheader", json!([hash, true])).await {
+                        if let (Some(height), Some(prev)) =
+                            (h["height"].as_u64(), h["previousblockhash"].as_str())
+                        {
+                            let _ = tx
+                                .send(HonestBlock {
+                                    hash: hash.to_owned(),
+                                    node: i,
+                                    height,
+                                    prev: prev.to_owned(),
+                                })
+                                .await;
+                        }
+                    }
+                }
                 if let Some(f) = log.as_mut() {
                     let _ = writeln!(f, "{}", json!(m));
                 }
@@ -748,6 +810,17 @@ pub async fn run(dir: &Path, bin: &Path, mining: bool) -> Result<(), String> {
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
+    let selfish_node = topo
+        .nodes
+        .iter()
+        .position(|n| n.strategy == Strategy::Selfish);
+    let (honest_tx, honest_rx) = match selfish_node {
+        Some(_) => {
+            let (tx, rx) = mpsc::channel(selfish::QUEUE);
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     let mut lab = Lab {
         dir: dir.to_path_buf(),
         bin: bin.to_path_buf(),
@@ -758,6 +831,9 @@ pub async fn run(dir: &Path, bin: &Path, mining: bool) -> Result<(), String> {
         mined: Mutex::new(mined),
         changes: Mutex::new(changes),
         stop: Notify::new(),
+        honest_blocks: honest_tx,
+        selfish_active: AtomicBool::new(false),
+        selfish_pending: AtomicUsize::new(0),
     };
     lab.start_all().await?;
     // Proxies point at the far node's P2P port, known once it runs.
@@ -784,9 +860,19 @@ pub async fn run(dir: &Path, bin: &Path, mining: bool) -> Result<(), String> {
     }
     tokio::spawn(serve(Arc::clone(&lab), listener, token));
     if let Some(interval) = topo.block_interval {
+        let mut honest_rx = honest_rx;
         for (i, n) in topo.nodes.iter().enumerate() {
-            if n.hashshare > 0.0 {
-                tokio::spawn(miner(Arc::clone(&lab), i, n.hashshare, interval));
+            if n.hashshare <= 0.0 {
+                continue;
+            }
+            match (n.strategy, honest_rx.take()) {
+                (Strategy::Selfish, Some(rx)) => {
+                    tokio::spawn(selfish::run(Arc::clone(&lab), i, n.hashshare, interval, rx));
+                }
+                (_, rx) => {
+                    honest_rx = rx;
+                    tokio::spawn(miner(Arc::clone(&lab), i, n.hashshare, interval));
+                }
             }
         }
         lab.mining.send_replace(mining);

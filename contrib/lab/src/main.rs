@@ -12,6 +12,7 @@ mod daemon;
 mod netem;
 mod proxy;
 mod report;
+mod selfish;
 mod topology;
 
 use std::path::{Path, PathBuf};

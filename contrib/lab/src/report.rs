@@ -11,6 +11,10 @@
 //! stale rate, reorg depths, each miner's share against its hash share, and the
 //! theoretical stale rate 1 − e^(−τ/T) from the measured τ (hash-share-weighted mean
 //! delay until the other miners had the block) beside the measured one.
+//!
+//! With a selfish node, a `selfish` section ([`crate::selfish::section`]): its share of
+//! main-chain blocks beside Eyal–Sirer's revenue for the measured α and γ. Its blocks
+//! are left out of τ and the propagation figures: their delay is mostly withholding.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -50,8 +54,10 @@ pub struct Inputs {
     pub records: Vec<HashMap<String, Value>>,
     /// Per node: its chain tips.
     pub tips: Vec<Vec<Value>>,
-    /// Mined hash → (height, whether it is in node 1's active chain).
+    /// Mined hash → (height, whether it is in the first honest node's active chain).
     pub status: HashMap<String, (i64, bool)>,
+    /// The selfish strategy's record (`selfish.jsonl`), empty without one.
+    pub selfish_events: Vec<Value>,
 }
 
 /// Gathers the inputs from the running lab in `dir` and writes the report to `out`.
@@ -102,7 +108,14 @@ pub async fn make(dir: &Path, out: &Path) -> Result<Value, String> {
             .map_err(|e| e.to_string())?;
         tips.push(t.as_array().cloned().unwrap_or_default());
     }
-    let rpc = daemon::node_client(&nodes[0])?;
+    // The main chain as the honest network has it: a selfish node's own view may hold
+    // blocks nobody else has.
+    let judge = topo
+        .nodes
+        .iter()
+        .position(|n| n.strategy != crate::topology::Strategy::Selfish)
+        .unwrap_or(0);
+    let rpc = daemon::node_client(&nodes[judge])?;
     let mut status = HashMap::new();
     for m in &mined {
         let (height, active) = match rpc.call("getblockheader", json!([m.hash, true])).await {
@@ -123,6 +136,7 @@ pub async fn make(dir: &Path, out: &Path) -> Result<Value, String> {
         records,
         tips,
         status,
+        selfish_events: crate::selfish::read_events(dir),
     };
     let report = compute(&inputs);
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -193,6 +207,8 @@ pub fn compute(inp: &Inputs) -> Value {
         let mut delays = serde_json::Map::new();
         let mut weighted = 0.0;
         let mut weight = 0.0;
+        let withheld = inp.topo.nodes.get(m.node).map(|x| x.strategy)
+            == Some(crate::topology::Strategy::Selfish);
         for j in 0..n {
             if j == m.node {
                 continue;
@@ -208,7 +224,7 @@ pub fn compute(inp: &Inputs) -> Value {
                 json!({"header": d("header_ms"), "block": d("block_ms"), "validated": validated,
                        "from": r["header_from"]["addr"].as_str().or(r["block_from"]["addr"].as_str())}),
             );
-            if active {
+            if active && !withheld {
                 if let Some(v) = validated {
                     pooled.push(v);
                 }
@@ -251,7 +267,7 @@ pub fn compute(inp: &Inputs) -> Value {
                 }
             }
         }
-        if active && weight > 0.0 {
+        if active && !withheld && weight > 0.0 {
             taus.push(weighted / weight);
             // The other miners find blocks at Σ s_j / T and learn of this one after
             // their own delays: Σ s_j·τ_j is the block's exposure to a competitor.
@@ -342,7 +358,7 @@ pub fn compute(inp: &Inputs) -> Value {
     } else {
         measured_interval.unwrap_or(0.0)
     };
-    json!({
+    let mut report = json!({
         "summary": {
             "nodes": n,
             "links": inp.topo.links.len(),
@@ -367,7 +383,75 @@ pub fn compute(inp: &Inputs) -> Value {
         "miners": miners,
         "links": links,
         "blocks": blocks,
-    })
+    });
+    if let Some(s) = crate::selfish::section(inp, &inp.selfish_events) {
+        report["selfish"] = s;
+    }
+    report
+}
+
+/// The selfish miner's table: what it earned against what Eyal and Sirer predict.
+fn selfish_table(x: &Value) -> String {
+    let mut s = format!(
+        "<h3>Selfish mining ({})</h3><table>",
+        esc(x["node"].as_str().unwrap_or_default())
+    );
+    let f = |v: &Value| v.as_f64().map_or("—".to_owned(), |v| format!("{v:.4}"));
+    let rows = [
+        ("α configured (hash share)", f(&x["alpha_configured"])),
+        (
+            "α measured (selfish finds / all finds)",
+            format!(
+                "{} ({} / {})",
+                f(&x["alpha_measured"]),
+                x["selfish_finds"],
+                x["finds"]
+            ),
+        ),
+        (
+            "ties; resolved by an honest block on the selfish / honest branch; by the selfish miner",
+            format!(
+                "{}; {} / {}; {}",
+                x["ties"],
+                x["ties_resolved_on_selfish_branch"],
+                x["ties_resolved_on_honest_branch"],
+                x["ties_resolved_by_selfish"]
+            ),
+        ),
+        ("γ measured", f(&x["gamma_measured"])),
+        (
+            "revenue: selfish share of main-chain blocks",
+            format!(
+                "{} ({} / {})",
+                f(&x["revenue_share"]),
+                x["selfish_main_chain_blocks"],
+                x["main_chain_blocks"]
+            ),
+        ),
+        (
+            "Eyal–Sirer R(α measured, γ measured)",
+            f(&x["expected_revenue_alpha_measured"]),
+        ),
+        (
+            "Eyal–Sirer R(α configured, γ measured)",
+            f(&x["expected_revenue_alpha_configured"]),
+        ),
+        ("honest expectation (α)", f(&x["honest_expectation"])),
+        (
+            "honest blocks orphaned by the selfish chain; honest-vs-honest forks (rate)",
+            format!(
+                "{}; {} ({})",
+                x["honest_orphaned_by_selfish"],
+                x["honest_forks"],
+                f(&x["honest_stale_rate"])
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+    }
+    s.push_str("</table><p>R(α, γ) = [α(1−α)²(4α+γ(1−2α)) − α³] / [1 − α(1+(2−α)α)] (Eyal and Sirer 2014); γ is the share of ties an honest block resolved on the selfish branch.</p>");
+    s
 }
 
 fn esc(s: &str) -> String {
@@ -503,6 +587,9 @@ pub fn html(r: &Value) -> String {
         row(&mut s, k, &sum[k]);
     }
     s.push_str("</table><p>Theoretical stale rate: 1 − e<sup>−τ/T</sup>, τ the measured hash-share-weighted mean delay from a block's finding to its validation at the other nodes, T the block interval.</p>");
+    if r["selfish"].is_object() {
+        s.push_str(&selfish_table(&r["selfish"]));
+    }
     let mut points = Vec::new();
     for (i, b) in r["blocks"].as_array().into_iter().flatten().enumerate() {
         for d in b["delays_ms"]
@@ -654,6 +741,7 @@ mod tests {
             records,
             tips: vec![Vec::new(); 3],
             status,
+            selfish_events: Vec::new(),
         }
     }
 

@@ -62,6 +62,9 @@ pub struct NodeSpec {
     /// Extra `dotcoind` flags.
     #[serde(default)]
     pub flags: Vec<String>,
+    /// `"honest"` (the default) or `"selfish"` (Eyal–Sirer's selfish miner: see
+    /// [`crate::selfish`]).
+    pub strategy: Option<String>,
 }
 
 /// `[[link]]` and `[defaults]`.
@@ -131,6 +134,21 @@ pub struct Node {
     pub hashshare: f64,
     /// `dotcoind` flags.
     pub flags: Vec<String>,
+    /// How its miner plays.
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// How a node's miner plays.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Mines on its tip and announces every block at once.
+    #[default]
+    Honest,
+    /// Withholds its blocks and publishes them against the honest network's
+    /// (Eyal and Sirer 2014); its node has no P2P link.
+    Selfish,
 }
 
 /// A link of a resolved topology: `a` dials `b` through the lab's proxy.
@@ -153,6 +171,11 @@ pub struct Topology {
     pub links: Vec<Link>,
     /// The network's mean block interval, when Poisson miners run.
     pub block_interval: Option<Duration>,
+    /// The selfish node's publishing paths: `a` is the selfish node, `b` an honest node
+    /// it hands its blocks to (`submitblock`) after `params.latency`. Not proxied: the
+    /// selfish node has no P2P link, so it never relays a block it withholds.
+    #[serde(default)]
+    pub publish: Vec<Link>,
 }
 
 /// What is wrong with a topology file.
@@ -271,6 +294,7 @@ pub fn resolve(file: &TopologyFile) -> Result<Topology, TopologyError> {
                 name: format!("n{i}"),
                 hashshare: 1.0,
                 flags: vec![],
+                strategy: Strategy::Honest,
             })
             .collect();
         pairs = generate(g)?;
@@ -295,6 +319,7 @@ pub fn resolve(file: &TopologyFile) -> Result<Topology, TopologyError> {
                     name: spec.name.clone(),
                     hashshare: 1.0,
                     flags: vec![],
+                    strategy: Strategy::Honest,
                 });
                 explicit_share.push(false);
                 index.insert(spec.name.clone(), nodes.len() - 1);
@@ -309,6 +334,17 @@ pub fn resolve(file: &TopologyFile) -> Result<Topology, TopologyError> {
             explicit_share[i] = true;
         }
         nodes[i].flags.extend(spec.flags.iter().cloned());
+        match spec.strategy.as_deref() {
+            None => {}
+            Some("honest") => nodes[i].strategy = Strategy::Honest,
+            Some("selfish") => nodes[i].strategy = Strategy::Selfish,
+            Some(other) => {
+                return err(format!(
+                    "node {}: strategy {other:?}: honest or selfish",
+                    spec.name
+                ))
+            }
+        }
     }
     if nodes.is_empty() || nodes.len() > MAX_NODES {
         return err(format!("a lab has 1–{MAX_NODES} nodes"));
@@ -362,6 +398,16 @@ pub fn resolve(file: &TopologyFile) -> Result<Topology, TopologyError> {
             ));
         }
         let params = spec.resolve(&defaults)?;
+        let to_selfish = [a, b]
+            .iter()
+            .any(|&x| nodes[x].strategy == Strategy::Selfish);
+        if to_selfish && (spec.jitter.is_some() || spec.bandwidth.is_some() || spec.loss.is_some())
+        {
+            return err(format!(
+                "link {} – {}: a selfish node's links are publishing paths: only latency applies",
+                spec.a, spec.b
+            ));
+        }
         // A named link replaces a generated one between the same nodes.
         links.retain(|l| !((l.a == a && l.b == b) || (l.a == b && l.b == a)));
         links.push(Link { a, b, params });
@@ -379,11 +425,69 @@ pub fn resolve(file: &TopologyFile) -> Result<Topology, TopologyError> {
         }
         None => None,
     };
+    let publish = selfish_links(&nodes, &mut links, block_interval)?;
     Ok(Topology {
         nodes,
         links,
         block_interval,
+        publish,
     })
+}
+
+/// Checks the selfish node (at most one, with a hash share and Poisson mining) and
+/// takes the links that name it out of `links`: they become its publishing paths
+/// (selfish node first), each honest node once; none named, it publishes to every
+/// honest node at once.
+fn selfish_links(
+    nodes: &[Node],
+    links: &mut Vec<Link>,
+    block_interval: Option<Duration>,
+) -> Result<Vec<Link>, TopologyError> {
+    let selfish: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].strategy == Strategy::Selfish)
+        .collect();
+    let s = match selfish.as_slice() {
+        [] => return Ok(Vec::new()),
+        [s] => *s,
+        _ => return err("at most one node may have strategy = \"selfish\""),
+    };
+    if nodes[s].hashshare <= 0.0 {
+        return err(format!(
+            "node {}: a selfish node needs a hashshare above 0",
+            nodes[s].name
+        ));
+    }
+    if block_interval.is_none() {
+        return err("a selfish node needs lab.block_interval (it mines as a Poisson miner)");
+    }
+    if nodes.len() < 2 {
+        return err("a selfish node needs an honest node to publish to");
+    }
+    let mut publish: Vec<Link> = Vec::new();
+    links.retain(|l| {
+        if l.a != s && l.b != s {
+            return true;
+        }
+        let honest = if l.a == s { l.b } else { l.a };
+        publish.retain(|p| p.b != honest);
+        publish.push(Link {
+            a: s,
+            b: honest,
+            params: l.params,
+        });
+        false
+    });
+    if publish.is_empty() {
+        publish = (0..nodes.len())
+            .filter(|&i| i != s)
+            .map(|b| Link {
+                a: s,
+                b,
+                params: LinkParams::default(),
+            })
+            .collect();
+    }
+    Ok(publish)
 }
 
 /// The links a generator makes, each once, lower index first.
