@@ -483,14 +483,29 @@ impl Player {
             .ok()?;
         let hash = v.get(0)?.as_str()?.to_owned();
         let ms = unix_ms();
+        // Its height and bytes before it is recorded, so the record never lists a block
+        // the strategy cannot publish; a failure here (the node's own RPC) is logged.
+        let block = async {
+            let header = rpc
+                .call("getblockheader", json!([hash, true]))
+                .await
+                .map_err(|e| e.to_string())?;
+            let height = header["height"].as_u64().ok_or("no height")?;
+            Ok::<_, String>((height, block_hex(&rpc, &hash).await?))
+        };
+        let (height, hex) = match block.await {
+            Ok(b) => b,
+            Err(e) => {
+                self.log
+                    .write(json!({"event": "error", "hash": hash, "error": e}));
+                return None;
+            }
+        };
         self.lab.record_mined(Mined {
             hash: hash.clone(),
             node: self.me,
             ms,
         });
-        let height =
-            rpc.call("getblockheader", json!([hash, true])).await.ok()?["height"].as_u64()?;
-        let hex = block_hex(&rpc, &hash).await.ok()?;
         self.log
             .write(json!({"event": "found", "hash": hash, "height": height}));
         self.hexes.insert(hash.clone(), hex);
