@@ -764,4 +764,19 @@ mod tests {
         assert!((got - per_block).abs() < 1e-9, "{got} vs {per_block}");
         assert!(got < by_tau);
     }
+
+    #[test]
+    fn a_selfish_miners_blocks_stay_out_of_the_propagation_figures() {
+        let mut inp = inputs();
+        inp.topo.nodes[0].strategy = crate::topology::Strategy::Selfish;
+        let r = compute(&inp);
+        // Both main-chain blocks are n1's: withheld, so no τ and no propagation samples,
+        // but still blocks found, and the selfish section is there.
+        assert_eq!(r["summary"]["blocks_mined"], 3);
+        assert!(r["summary"]["tau_ms"].is_null(), "{}", r["summary"]);
+        assert_eq!(r["summary"]["propagation_ms"]["samples"], 0);
+        assert_eq!(r["selfish"]["selfish_main_chain_blocks"], 2);
+        assert!(html(&r).contains("Selfish mining (n1)"));
+        assert!(compute(&inputs()).get("selfish").is_none());
+    }
 }

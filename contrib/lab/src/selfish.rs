@@ -858,4 +858,95 @@ mod tests {
         );
         assert!(s.flush().is_empty());
     }
+
+    #[test]
+    fn the_report_section_counts_revenue_ties_and_honest_stale_blocks() {
+        let topo = crate::topology::parse(
+            "[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nhashshare = 0.4\n\
+             strategy = \"selfish\"\n[[node]]\nname = \"a\"\n[[node]]\nname = \"b\"\n",
+        )
+        .expect("topology");
+        // Height 1: s1 beat a1. Height 2: a2 beat b2 (an honest fork). Height 3: b3
+        // beat s3. s4 was dropped unpublished; a1 appears twice in the record.
+        let mined: Vec<Mined> = [
+            ("s1", 0),
+            ("a1", 1),
+            ("a1", 1),
+            ("a2", 1),
+            ("b2", 2),
+            ("s3", 0),
+            ("b3", 2),
+            ("s4", 0),
+        ]
+        .iter()
+        .map(|(h, n)| Mined {
+            hash: (*h).into(),
+            node: *n,
+            ms: 0,
+        })
+        .collect();
+        let status = [
+            ("s1", (1, true)),
+            ("a1", (1, false)),
+            ("a2", (2, true)),
+            ("b2", (2, false)),
+            ("s3", (3, false)),
+            ("b3", (3, true)),
+        ]
+        .iter()
+        .map(|(h, s)| ((*h).to_owned(), *s))
+        .collect();
+        let events: Vec<Value> = [
+            json!({"event": "tie", "hash": "s1"}),
+            json!({"event": "tie_resolved", "by": "honest", "branch": "selfish"}),
+            json!({"event": "tie", "hash": "s3"}),
+            json!({"event": "tie_resolved", "by": "honest", "branch": "honest"}),
+            json!({"event": "tie", "hash": "s9"}),
+            json!({"event": "tie_resolved", "by": "selfish", "branch": "selfish"}),
+            json!({"event": "tie", "hash": "s10"}),
+            json!({"event": "tie_resolved", "by": "honest", "branch": "selfish"}),
+            json!({"event": "published", "reason": "race"}),
+            json!({"event": "published", "reason": "final"}),
+            json!({"event": "adopted", "dropped": ["s4"]}),
+        ]
+        .into();
+        let inp = crate::report::Inputs {
+            nodes: Vec::new(),
+            proxies: Vec::new(),
+            mined,
+            changes: Vec::new(),
+            records: Vec::new(),
+            tips: Vec::new(),
+            status,
+            selfish_events: Vec::new(),
+            topo,
+        };
+        let s = section(&inp, &events).expect("a selfish node");
+        let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+        assert_eq!(s["finds"], 7, "{s}");
+        assert_eq!(s["selfish_finds"], 3);
+        assert!((f("alpha_measured") - 3.0 / 7.0).abs() < 1e-12);
+        assert_eq!(s["main_chain_blocks"], 3);
+        assert_eq!(s["selfish_main_chain_blocks"], 1);
+        assert!((f("revenue_share") - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s["ties"], 4);
+        assert_eq!(s["ties_resolved_by_selfish"], 1);
+        // γ: 2 of the 3 ties an honest block broke went the selfish branch's way.
+        assert!((f("gamma_measured") - 2.0 / 3.0).abs() < 1e-12, "{s}");
+        assert!((f("expected_revenue_alpha_configured") - revenue(0.4, 2.0 / 3.0)).abs() < 1e-12);
+        assert!(
+            (f("expected_revenue_alpha_measured") - revenue(3.0 / 7.0, 2.0 / 3.0)).abs() < 1e-12
+        );
+        assert!(
+            (f("revenue_minus_expected") - (1.0 / 3.0 - revenue(3.0 / 7.0, 2.0 / 3.0))).abs()
+                < 1e-12
+        );
+        assert_eq!(s["honest_finds"], 4);
+        assert_eq!(s["honest_orphaned_by_selfish"], 1, "a1 lost to s1");
+        assert_eq!(s["honest_forks"], 1, "b2 lost to a2");
+        assert!((f("honest_stale_rate") - 0.25).abs() < 1e-12);
+        assert_eq!(s["published"]["race"], 1);
+        assert_eq!(s["published"]["final"], 1);
+        assert_eq!(s["dropped"], 1);
+    }
 }

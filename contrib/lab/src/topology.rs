@@ -685,4 +685,66 @@ mod tests {
             assert!(reached.iter().all(|r| *r), "{kind}: not connected");
         }
     }
+
+    #[test]
+    fn a_selfish_node_publishes_over_the_links_that_name_it() {
+        let t = parse(
+            "[lab]\nblock_interval = \"1s\"\n[defaults]\nlatency = \"10ms\"\n\
+             [generate]\nkind = \"full-mesh\"\nnodes = 4\n\
+             [[node]]\nname = \"n2\"\nhashshare = 0.4\nstrategy = \"selfish\"\n\
+             [[link]]\na = \"n3\"\nb = \"n2\"\nlatency = \"50ms\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.nodes[1].strategy, Strategy::Selfish);
+        // Only honest links are proxied; the selfish node's become publishing paths,
+        // selfish end first, each with its own latency.
+        assert_eq!(t.links.len(), 3);
+        assert!(t.links.iter().all(|l| l.a != 1 && l.b != 1));
+        let mut paths: Vec<(usize, usize, u128)> = t
+            .publish
+            .iter()
+            .map(|l| (l.a, l.b, l.params.latency.as_millis()))
+            .collect();
+        paths.sort();
+        assert_eq!(paths, vec![(1, 0, 10), (1, 2, 50), (1, 3, 10)]);
+        // No link names it: it publishes to every honest node at once.
+        let t = parse(
+            "[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nhashshare = 0.4\n\
+             strategy = \"selfish\"\n[[node]]\nname = \"a\"\n[[node]]\nname = \"b\"\n\
+             [[link]]\na = \"a\"\nb = \"b\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.links.len(), 1);
+        assert_eq!(t.publish.len(), 2);
+        assert!(t.publish.iter().all(|l| l.params.latency.is_zero()));
+    }
+
+    #[test]
+    fn a_selfish_node_is_checked() {
+        let base = "[[node]]\nname = \"a\"\n[[node]]\nname = \"b\"\n";
+        let bad = [
+            // Two selfish nodes.
+            "[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nstrategy = \"selfish\"\n\
+             [[node]]\nname = \"t\"\nstrategy = \"selfish\"\n",
+            // No hash share.
+            "[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nhashshare = 0.0\n\
+             strategy = \"selfish\"\n",
+            // No Poisson mining.
+            "[[node]]\nname = \"s\"\nstrategy = \"selfish\"\n",
+            // Bandwidth on a publishing path.
+            "[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nstrategy = \"selfish\"\n\
+             [[link]]\na = \"s\"\nb = \"a\"\nbandwidth = \"10mbit\"\n",
+            // An unknown strategy.
+            "[[node]]\nname = \"s\"\nstrategy = \"greedy\"\n",
+        ];
+        for extra in bad {
+            let text = format!("{base}{extra}");
+            assert!(parse(&text).is_err(), "accepted: {text}");
+        }
+        let ok = parse(&format!(
+            "{base}[lab]\nblock_interval = \"1s\"\n[[node]]\nname = \"s\"\nstrategy = \"selfish\"\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.publish.len(), 2);
+    }
 }
