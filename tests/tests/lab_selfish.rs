@@ -103,7 +103,11 @@ fn a_selfish_miner_publishes_what_it_withheld_and_the_report_counts_its_main_cha
     assert_eq!(nodes[0]["strategy"], "selfish");
     // The selfish node has no P2P link: it cannot leak a block it withholds.
     assert_eq!(nodes[0]["peers"], 0, "{}", nodes[0]);
-    assert!(nodes[1..].iter().all(|n| n["peers"] == 3), "{nodes:?}");
+    wait_until(
+        "each honest node with its three honest peers",
+        TIMEOUT,
+        || lab.nodes()[1..].iter().all(|n| n["peers"] == 3),
+    );
 
     wait_until("40 blocks found", Duration::from_secs(300), || {
         lab.lines("mined.jsonl").len() >= 40
