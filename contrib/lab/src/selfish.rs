@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use dotcoin_rpc_client::RpcClient;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use crate::daemon::{unix_ms, Lab, Mined};
@@ -336,6 +336,34 @@ async fn publisher(
     }
 }
 
+/// Honest blocks queued for the selfish node and not yet handed to it.
+#[derive(Default)]
+struct Informing {
+    pending: AtomicUsize,
+    done: Notify,
+}
+
+/// Hands each honest block to the selfish node (with missing ancestors), in order, off
+/// the strategy's own task: deciding on the next honest block need not wait for it.
+async fn informer(
+    lab: Arc<Lab>,
+    me: usize,
+    log: Log,
+    informing: Arc<Informing>,
+    mut rx: mpsc::UnboundedReceiver<HonestBlock>,
+) {
+    while let Some(b) = rx.recv().await {
+        if let (Some((from, _, _)), Some((to, _, _))) = (lab.node(b.node), lab.node(me)) {
+            if let Err(e) = ensure_known(&from, &to, &b.hash).await {
+                log.write(json!({"event": "error", "hash": b.hash, "error": e}));
+            }
+        }
+        if informing.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            informing.done.notify_waiters();
+        }
+    }
+}
+
 /// The exponential wait to the selfish miner's next find.
 fn next_find(mean: f64) -> Instant {
     let u: f64 = 1.0 - rand::thread_rng().gen::<f64>();
@@ -370,11 +398,22 @@ pub(crate) async fn run(
             (l.params.latency, tx)
         })
         .collect();
+    let informing = Arc::new(Informing::default());
+    let (inform_tx, inform_rx) = mpsc::unbounded_channel();
+    tokio::spawn(informer(
+        Arc::clone(&lab),
+        me,
+        log.clone(),
+        Arc::clone(&informing),
+        inform_rx,
+    ));
     let mut s = Player {
         lab: Arc::clone(&lab),
         me,
         log,
         publishers,
+        inform_tx,
+        informing,
         hexes: HashMap::new(),
         found_ms: HashMap::new(),
     };
@@ -393,7 +432,7 @@ pub(crate) async fn run(
             tokio::select! {
                 changed = mining.changed() => if changed.is_err() { return },
                 b = honest.recv() => match b {
-                    Some(b) => s.inform(&b).await,
+                    Some(b) => s.inform(b),
                     None => return,
                 },
             }
@@ -420,6 +459,9 @@ pub(crate) async fn run(
         tokio::select! {
             _ = tokio::time::sleep_until(at) => {
                 due = None;
+                // On the public chain as the strategy knows it: the honest blocks
+                // already decided on must be on the selfish node first.
+                s.informed().await;
                 if let Some((hash, height)) = s.mine().await {
                     let actions = st.on_selfish(&hash, height);
                     s.execute(actions);
@@ -430,7 +472,7 @@ pub(crate) async fn run(
                 // Decide and publish first: the race with the honest block is on.
                 let actions = st.on_honest(&b);
                 s.execute(actions);
-                s.inform(&b).await;
+                s.inform(b);
             }
             changed = mining.changed() => if changed.is_err() { return },
         }
@@ -443,6 +485,8 @@ struct Player {
     me: usize,
     log: Log,
     publishers: Vec<(Duration, mpsc::UnboundedSender<Batch>)>,
+    inform_tx: mpsc::UnboundedSender<HonestBlock>,
+    informing: Arc<Informing>,
     /// Hex of each private block.
     hexes: HashMap<String, String>,
     /// When each private block was found.
@@ -485,15 +529,15 @@ impl Player {
         let ms = unix_ms();
         // Its height and bytes before it is recorded, so the record never lists a block
         // the strategy cannot publish; a failure here (the node's own RPC) is logged.
-        let block = async {
-            let header = rpc
-                .call("getblockheader", json!([hash, true]))
-                .await
-                .map_err(|e| e.to_string())?;
-            let height = header["height"].as_u64().ok_or("no height")?;
-            Ok::<_, String>((height, block_hex(&rpc, &hash).await?))
-        };
-        let (height, hex) = match block.await {
+        let (header, hex) = tokio::join!(
+            rpc.call("getblockheader", json!([hash, true])),
+            block_hex(&rpc, &hash)
+        );
+        let block = header
+            .map_err(|e| e.to_string())
+            .and_then(|h| h["height"].as_u64().ok_or_else(|| "no height".to_owned()))
+            .and_then(|height| Ok((height, hex?)));
+        let (height, hex) = match block {
             Ok(b) => b,
             Err(e) => {
                 self.log
@@ -513,17 +557,23 @@ impl Player {
         Some((hash, height))
     }
 
-    /// Hands honest block `b` to the selfish node, so it knows the public chain (it
+    /// Queues honest block `b` for the selfish node, so it knows the public chain (it
     /// switches by itself to a longer one, keeps its own on equal height).
-    async fn inform(&self, b: &HonestBlock) {
-        let (Some((from, _, _)), Some((to, _, _))) =
-            (self.lab.node(b.node), self.lab.node(self.me))
-        else {
-            return;
-        };
-        if let Err(e) = ensure_known(&from, &to, &b.hash).await {
-            self.log
-                .write(json!({"event": "error", "hash": b.hash, "error": e}));
+    fn inform(&self, b: HonestBlock) {
+        self.informing.pending.fetch_add(1, Ordering::SeqCst);
+        if self.inform_tx.send(b).is_err() {
+            self.informing.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits until the selfish node has every honest block handed to [`Self::inform`].
+    async fn informed(&self) {
+        loop {
+            let done = self.informing.done.notified();
+            if self.informing.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            done.await;
         }
     }
 
