@@ -50,6 +50,7 @@ print(f"revenue share       {x['revenue_share']:.4f} ({x['selfish_main_chain_blo
 print(f"R(alpha^, gamma^)   {x['expected_revenue_alpha_measured']:.4f}   difference {x['revenue_minus_expected']:+.4f} (goal ±0.03)")
 print(f"R(0.4, gamma^)      {x['expected_revenue_alpha_configured']:.4f}")
 print(f"honest expectation  {x['honest_expectation']:.4f}")
+print(f"replayed            {x['replayed_revenue']:.4f}   (Eyal-Sirer's states on this run's finds and tie outcomes)")
 print(f"honest blocks       {x['honest_finds']}: {x['honest_orphaned_by_selfish']} orphaned by the selfish chain, {x['honest_forks']} honest-vs-honest forks (rate {x['honest_stale_rate']:.4f})")
 print(f"published           {x['published']}, dropped {x['dropped']}")
 PY

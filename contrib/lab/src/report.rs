@@ -438,6 +438,10 @@ fn selfish_table(x: &Value) -> String {
         ),
         ("honest expectation (α)", f(&x["honest_expectation"])),
         (
+            "Eyal–Sirer's accounting replayed on this run's finds and tie outcomes",
+            f(&x["replayed_revenue"]),
+        ),
+        (
             "honest blocks orphaned by the selfish chain; honest-vs-honest forks (rate)",
             format!(
                 "{}; {} ({})",

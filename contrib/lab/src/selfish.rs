@@ -241,6 +241,51 @@ pub fn revenue(alpha: f64, gamma: f64) -> f64 {
         / (1.0 - a * (1.0 + (2.0 - a) * a))
 }
 
+/// Eyal and Sirer's state machine run on a given sequence of finds (true: the selfish
+/// miner's), in order, with the ties an honest block breaks going the selfish branch's
+/// way as `resolutions` says, one after another (the honest branch's when they run
+/// out): (selfish, honest) blocks on the final chain, what is private at the end
+/// counted as published. The lab's revenue minus this is what its network (latency,
+/// honest forks, the strategy's reaction time) did; this minus R(α, γ) is the luck of
+/// the sequence.
+pub fn replay(finds: impl IntoIterator<Item = bool>, resolutions: &[bool]) -> (u64, u64) {
+    let (mut selfish, mut honest) = (0u64, 0u64);
+    let (mut lead, mut tie) = (0u64, false);
+    let mut resolutions = resolutions.iter();
+    for ours in finds {
+        match (ours, tie, lead) {
+            (true, true, _) => {
+                selfish += 2;
+                tie = false;
+            }
+            (true, false, _) => lead += 1,
+            (false, true, _) => {
+                if resolutions.next().copied().unwrap_or(false) {
+                    selfish += 1;
+                    honest += 1;
+                } else {
+                    honest += 2;
+                }
+                tie = false;
+            }
+            (false, false, 0) => honest += 1,
+            (false, false, 1) => {
+                tie = true;
+                lead = 0;
+            }
+            (false, false, 2) => {
+                selfish += 2;
+                lead = 0;
+            }
+            (false, false, _) => {
+                selfish += 1;
+                lead -= 1;
+            }
+        }
+    }
+    (selfish + lead, honest)
+}
+
 /// A block's hex from `rpc`.
 async fn block_hex(rpc: &RpcClient, hash: &str) -> Result<String, String> {
     rpc.call("getblock", json!([hash, 0]))
@@ -704,6 +749,21 @@ pub fn section(inp: &crate::report::Inputs, events: &[Value]) -> Option<Value> {
     let alpha_measured = (finds > 0).then(|| selfish_finds as f64 / finds as f64);
     let share = (main > 0).then(|| selfish_main as f64 / main as f64);
     let r_configured = gamma.map(|g| revenue(alpha, g));
+    let mut order: Vec<&Mined> = Vec::new();
+    let mut once = HashSet::new();
+    for m in &inp.mined {
+        if m.node < inp.topo.nodes.len() && once.insert(m.hash.as_str()) {
+            order.push(m);
+        }
+    }
+    order.sort_by_key(|m| m.ms);
+    let resolutions: Vec<bool> = events
+        .iter()
+        .filter(|e| e["event"] == "tie_resolved" && e["by"] == "honest")
+        .map(|e| e["branch"] == "selfish")
+        .collect();
+    let (rs, rh) = replay(order.iter().map(|m| m.node == me), &resolutions);
+    let replayed = (rs + rh > 0).then(|| rs as f64 / (rs + rh) as f64);
     let r_measured = gamma.zip(alpha_measured).map(|(g, a)| revenue(a, g));
     let mut reasons = serde_json::Map::new();
     for r in ["race", "override", "match", "tie-win", "final"] {
@@ -731,6 +791,7 @@ pub fn section(inp: &crate::report::Inputs, events: &[Value]) -> Option<Value> {
         "expected_revenue_alpha_configured": r_configured,
         "expected_revenue_alpha_measured": r_measured,
         "revenue_minus_expected": share.zip(r_measured).map(|(s, r)| s - r),
+        "replayed_revenue": replayed,
         "honest_expectation": alpha,
         "published": reasons,
         "dropped": dropped,
@@ -898,6 +959,27 @@ mod tests {
     }
 
     #[test]
+    fn the_replay_follows_eyal_and_sirers_states() {
+        // S H H: a tie, broken by an honest block on the selfish branch (1 + 1) or on
+        // the honest one (0 + 2). S S H: an override (2). S S S H H H: a match (1), an
+        // override (2), then an honest block on a lead of 0 (1).
+        let (s, h) = replay([true, false, false], &[true]);
+        assert_eq!((s, h), (1, 1));
+        let (s, h) = replay([true, false, false], &[false]);
+        assert_eq!((s, h), (0, 2));
+        assert_eq!(
+            replay([true, false, true], &[]),
+            (2, 0),
+            "tie won by the selfish miner"
+        );
+        assert_eq!(replay([true, true, false], &[]), (2, 0));
+        assert_eq!(replay([true, true, true, false, false, false], &[]), (3, 1));
+        assert_eq!(replay([false, false], &[]), (0, 2));
+        // Private at the end counts as published.
+        assert_eq!(replay([false, true, true], &[]), (2, 1));
+    }
+
+    #[test]
     fn stopping_publishes_the_rest() {
         let mut s = State::new(10, 10);
         s.on_selfish("s11", 11);
@@ -998,5 +1080,14 @@ mod tests {
         assert_eq!(s["published"]["race"], 1);
         assert_eq!(s["published"]["final"], 1);
         assert_eq!(s["dropped"], 1);
+        // In the order of the record (all at 0 ms, so as listed): S H(a1) H(a2) ...
+        let (rs, rh) = replay(
+            [true, false, false, false, true, false, true],
+            &[true, false, true],
+        );
+        assert!(
+            (f("replayed_revenue") - rs as f64 / (rs + rh) as f64).abs() < 1e-12,
+            "{s}"
+        );
     }
 }
