@@ -3,6 +3,7 @@
 //! limits and loss ([`proxy`]), mines with Poisson miners at each node's hash share, lets
 //! links change while running, and gathers every node's first-seen records into a
 //! propagation report ([`report`]); a whole lab exports to one archive and imports again.
+//! One node may play Eyal and Sirer's selfish miner instead ([`selfish`]).
 //!
 //! `up` starts a daemon (this program, `daemon`, detached) that owns the node processes,
 //! the proxies and the miners; the other commands talk to it over a local control port
