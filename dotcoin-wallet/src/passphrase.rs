@@ -68,12 +68,27 @@ impl PassphraseSource {
     }
 }
 
+/// Most bytes of a passphrase file read: a passphrase is one line, and a path to a device
+/// or a huge file must not take the memory (`/dev/zero` never ends).
+const MAX_PASSPHRASE_FILE: u64 = 64 << 10;
+
 /// The file's content up to the first line end: `echo pass > file` works as expected.
 fn read_file(path: &Path) -> Result<Zeroizing<String>, WalletError> {
-    let content = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| WalletError::io("cannot read passphrase file", path, e))?,
-    );
+    use std::io::Read;
+    let mut content = Zeroizing::new(String::new());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PASSPHRASE_FILE + 1).read_to_string(&mut content))
+        .map_err(|e| WalletError::io("cannot read passphrase file", path, e))?;
+    if content.len() as u64 > MAX_PASSPHRASE_FILE && !content.contains(['\n', '\r']) {
+        return Err(WalletError::io(
+            "cannot read passphrase file",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("no line end in its first {MAX_PASSPHRASE_FILE} bytes"),
+            ),
+        ));
+    }
     let line = content.split(['\n', '\r']).next().unwrap_or_default();
     Ok(Zeroizing::new(line.to_owned()))
 }
@@ -106,6 +121,26 @@ mod tests {
             .expect_err("missing")
             .to_string()
             .starts_with("cannot read passphrase file "));
+    }
+
+    #[test]
+    fn a_passphrase_file_is_read_only_so_far() {
+        let endless = PassphraseSource::File("/dev/zero".into());
+        let err = endless
+            .read("signing")
+            .expect_err("no line end")
+            .to_string();
+        assert!(
+            err.contains("no line end in its first 65536 bytes"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pass");
+        let mut long = b"first line\n".to_vec();
+        long.resize(200_000, b'x');
+        std::fs::write(&path, long).expect("write");
+        let src = PassphraseSource::File(path);
+        assert_eq!(src.read("signing").expect("reads").as_str(), "first line");
     }
 
     #[test]

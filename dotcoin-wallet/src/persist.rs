@@ -8,7 +8,7 @@
 //! no temporary file behind.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,10 @@ use crate::wallet::{Wallet, WalletFile};
 
 /// Name of the wallets directory below a network's datadir.
 pub const WALLETS_DIR: &str = "wallets";
+
+/// The largest wallet file read: about a million keys with their history. A larger file
+/// is refused before it is read, so a hostile or damaged one cannot take the memory.
+pub const MAX_WALLET_FILE_BYTES: u64 = 512 << 20;
 
 /// `<network datadir>/wallets/<name>.json`, after checking `name` is a plain file name.
 pub fn wallet_path(
@@ -117,13 +121,34 @@ impl Store {
     /// Loads and checks the wallet.
     pub fn load(&self, network: Network) -> Result<Wallet, WalletError> {
         remove_stale_temps(&self.path);
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(WalletError::NotFound(self.path.clone()))
             }
             Err(e) => return Err(WalletError::io("cannot read wallet file", &self.path, e)),
         };
+        let too_large = || WalletError::Corrupt {
+            path: self.path.clone(),
+            reason: format!(
+                "larger than {} MiB, the most a wallet file may be",
+                MAX_WALLET_FILE_BYTES >> 20
+            ),
+        };
+        if file
+            .metadata()
+            .is_ok_and(|m| m.len() > MAX_WALLET_FILE_BYTES)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        // Bounded by what is read too, not only by what the file claimed: it may grow.
+        file.take(MAX_WALLET_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| WalletError::io("cannot read wallet file", &self.path, e))?;
+        if bytes.len() as u64 > MAX_WALLET_FILE_BYTES {
+            return Err(too_large());
+        }
         decode(&bytes, network).map_err(|e| match e {
             WalletError::Corrupt { reason, .. } => WalletError::Corrupt {
                 path: self.path.clone(),
@@ -286,6 +311,22 @@ fn write_atomic_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wallet_file_over_the_size_bound_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path().join("w.json"));
+        // Sparse, so it costs no disk: refused by its length, before a byte is read.
+        let f = File::create(store.path()).expect("create");
+        f.set_len(MAX_WALLET_FILE_BYTES + 1).expect("grow");
+        match store.load(Network::Regtest) {
+            Err(WalletError::Corrupt { reason, path }) => {
+                assert!(reason.contains("larger than 512 MiB"), "{reason}");
+                assert_eq!(path, store.path());
+            }
+            other => panic!("refused for its size: {other:?}"),
+        }
+    }
 
     #[test]
     fn stale_temp_files_of_dead_writers_are_removed() {
