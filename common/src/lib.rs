@@ -20,6 +20,7 @@ pub mod address;
 pub mod consensus;
 pub mod encode;
 pub mod events;
+pub mod files;
 pub mod hashes;
 pub mod merkle;
 pub mod params;

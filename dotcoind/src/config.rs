@@ -430,6 +430,10 @@ fn merge<T>(flag: Option<T>, file: Option<T>) -> Option<T> {
     flag.or(file)
 }
 
+/// The largest config file read: a config is a few dozen lines, and `--conf` pointing at a
+/// device or a huge file must not take the memory (`/dev/zero` never ends).
+const MAX_CONFIG_FILE_BYTES: u64 = 1 << 20;
+
 impl Config {
     /// Resolves flags over the config file.
     pub fn load(args: Args) -> Result<Config, ConfigError> {
@@ -438,7 +442,8 @@ impl Config {
             .conf
             .clone()
             .unwrap_or_else(|| base.join("dotcoin.toml"));
-        let file = match std::fs::read_to_string(&conf_path) {
+        let file = match dotcoin_common::files::read_text_bounded(&conf_path, MAX_CONFIG_FILE_BYTES)
+        {
             Ok(text) => toml::from_str::<Args>(&text).map_err(|e| ConfigError::Parse {
                 path: conf_path.clone(),
                 message: e.message().to_owned(),
@@ -834,6 +839,20 @@ mod tests {
         std::fs::write(dir.path().join("dotcoin.toml"), "rpcprot = 1\n").expect("write");
         let err = Config::load(parse(&["--datadir", d])).expect_err("unknown key");
         assert!(err.to_string().contains("rpcprot"), "{err}");
+    }
+
+    #[test]
+    fn a_config_file_that_never_ends_is_refused() {
+        let err = Config::load(parse(&["--conf", "/dev/zero"])).expect_err("endless");
+        assert!(
+            matches!(&err, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("cannot read config file /dev/zero: longer than 1048576 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -268,7 +268,9 @@ async fn up(
     let topo_path = dir.join("topology.toml");
     match file {
         Some(f) => {
-            let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            // Past parse's 1 MiB limit a file is refused unread.
+            let text = dotcoin_common::files::read_text_bounded(f, 1 << 20)
+                .map_err(|e| format!("{}: {e}", f.display()))?;
             topology::parse(&text).map_err(|e| e.to_string())?;
             std::fs::write(&topo_path, text)
                 .map_err(|e| format!("{}: {e}", topo_path.display()))?;

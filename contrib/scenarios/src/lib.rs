@@ -275,9 +275,13 @@ pub struct StepReport {
     pub result: Value,
 }
 
+/// The largest scenario file read: the longest here is a few kilobytes.
+const MAX_SCENARIO_FILE_BYTES: u64 = 1 << 20;
+
 /// Reads and runs the scenario at `path`.
 pub fn run_file(path: &Path, opts: &Options) -> Result<Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = dotcoin_common::files::read_text_bounded(path, MAX_SCENARIO_FILE_BYTES)
+        .map_err(|e| format!("cannot read: {e}"))?;
     let sc: Scenario = toml::from_str(&text).map_err(|e| format!("invalid scenario: {e}"))?;
     Ok(run_scenario(&sc, opts))
 }
