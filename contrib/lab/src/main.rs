@@ -126,6 +126,12 @@ enum Command {
     },
 }
 
+/// A topology file's text; past [`topology::parse`]'s 1 MiB limit it is refused unread.
+fn read_topology(file: &Path) -> Result<String, String> {
+    dotcoin_common::files::read_text_bounded(file, 1 << 20)
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
 fn default_dir() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -218,17 +224,7 @@ async fn run(command: Command, dir: PathBuf) -> Result<Option<Value>, String> {
             "path": if netem::detect().usable() { "netns+netem available (the lab still uses its proxies)" } else { "proxy" },
         }))),
         Command::NetemPlan { file } => {
-            // Read at most a byte past parse's 1 MiB limit, so a huge file is refused
-            // by it, not read whole.
-            let mut text = String::new();
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(
-                    std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?,
-                    (1 << 20) + 1,
-                ),
-                &mut text,
-            )
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = read_topology(&file)?;
             let topo = topology::parse(&text).map_err(|e| e.to_string())?;
             Ok(Some(json!({
                 "kernel": netem::detect(),
@@ -268,9 +264,7 @@ async fn up(
     let topo_path = dir.join("topology.toml");
     match file {
         Some(f) => {
-            // Past parse's 1 MiB limit a file is refused unread.
-            let text = dotcoin_common::files::read_text_bounded(f, 1 << 20)
-                .map_err(|e| format!("{}: {e}", f.display()))?;
+            let text = read_topology(f)?;
             topology::parse(&text).map_err(|e| e.to_string())?;
             std::fs::write(&topo_path, text)
                 .map_err(|e| format!("{}: {e}", topo_path.display()))?;
