@@ -1484,6 +1484,78 @@ impl XorShift {
     }
 }
 
+/// A network lab (`dotcoin-lab`, docs/lab.md) in a temporary directory, brought down when
+/// dropped.
+#[derive(Debug)]
+pub struct TestLab {
+    dir: tempfile::TempDir,
+}
+
+impl TestLab {
+    /// A lab directory named `prefix…` under the temporary directory; nothing runs yet.
+    pub fn new(prefix: &str) -> TestLab {
+        TestLab {
+            dir: tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .expect("tempdir"),
+        }
+    }
+
+    /// The lab's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `dotcoin-lab --dir DIR ARGS…`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_lab(self.path(), args)
+    }
+
+    /// [`TestLab::run`] that must succeed (else a panic with its stderr and the lab's
+    /// log); its stdout as JSON, or null.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "dotcoin-lab {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.path().join("lab.log")).unwrap_or_default()
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The nodes `status` lists.
+    pub fn nodes(&self) -> Vec<Value> {
+        self.ok(&["status"])["nodes"]
+            .as_array()
+            .cloned()
+            .expect("nodes")
+    }
+
+    /// The JSON lines of the lab's `file` (`mined.jsonl`, `selfish.jsonl`).
+    pub fn lines(&self, file: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.path().join(file))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+}
+
+impl Drop for TestLab {
+    fn drop(&mut self) {
+        let _ = self.run(&["down"]);
+    }
+}
+
+/// Runs `dotcoin-lab --dir DIR ARGS…` (with [`COMMAND_TIMEOUT`]).
+pub fn run_lab(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin("dotcoin-lab"));
+    cmd.arg("--dir").arg(dir).args(args);
+    output_within(&mut cmd, &format!("dotcoin-lab {args:?}"), COMMAND_TIMEOUT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

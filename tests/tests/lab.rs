@@ -5,62 +5,13 @@
 //! `addnode … add` connecting without waiting for the connection keeper's tick.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use dotcoin_common::{deserialize, serialize, Block, OutPoint, TxOut};
 use dotcoin_functional_tests::{
-    bin, lab_cli as cli, signed_spend, test_keypair, wait_until, TestNode, TIMEOUT,
+    lab_cli as cli, run_lab, signed_spend, test_keypair, wait_until, TestLab, TestNode, TIMEOUT,
 };
 use serde_json::{json, Value};
-
-/// A lab in a temporary directory, brought down when dropped.
-struct Lab {
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        Lab {
-            dir: tempfile::Builder::new()
-                .prefix("dotcoin-lab-")
-                .tempdir()
-                .expect("tempdir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        run_lab(self.path(), args)
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "dotcoin-lab {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(self.path().join("lab.log")).unwrap_or_default()
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    fn nodes(&self) -> Vec<Value> {
-        self.ok(&["status"])["nodes"]
-            .as_array()
-            .cloned()
-            .expect("nodes")
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.run(&["down"]);
-    }
-}
 
 /// Brings the lab in a directory down when dropped.
 struct DownOnDrop(PathBuf);
@@ -71,15 +22,6 @@ impl Drop for DownOnDrop {
     }
 }
 
-fn run_lab(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin("dotcoin-lab"))
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("dotcoin-lab runs")
-}
-
 fn write_topology(dir: &Path, text: &str) -> PathBuf {
     let f = dir.join("topology.in.toml");
     std::fs::write(&f, text).expect("write topology");
@@ -87,7 +29,7 @@ fn write_topology(dir: &Path, text: &str) -> PathBuf {
 }
 
 /// Every node's tip, once they all agree (waits up to `timeout`).
-fn synced_tip(lab: &Lab, timeout: Duration) -> String {
+fn synced_tip(lab: &TestLab, timeout: Duration) -> String {
     let mut tip = String::new();
     wait_until("every node on one tip", timeout, || {
         let tips: Vec<Value> = lab.nodes().iter().map(|n| n["tip"].clone()).collect();
@@ -97,7 +39,7 @@ fn synced_tip(lab: &Lab, timeout: Duration) -> String {
     tip
 }
 
-fn min_height(lab: &Lab) -> u64 {
+fn min_height(lab: &TestLab) -> u64 {
     lab.nodes()
         .iter()
         .map(|n| n["height"].as_u64().unwrap_or(0))
@@ -106,7 +48,7 @@ fn min_height(lab: &Lab) -> u64 {
 }
 
 /// First announcements the report has on the n1–n2 link since it was set to 300 ms.
-fn changed_link_samples(lab: &Lab) -> u64 {
+fn changed_link_samples(lab: &TestLab) -> u64 {
     let out = lab.ok(&["report"]);
     let Some(text) = out["json"]
         .as_str()
@@ -128,7 +70,7 @@ fn changed_link_samples(lab: &Lab) -> u64 {
 
 #[test]
 fn six_nodes_over_200ms_links_report_their_latency_and_a_changed_link_shows() {
-    let lab = Lab::new();
+    let lab = TestLab::new("dotcoin-lab-");
     // n1 mines half the blocks, so the n1–n2 link carries many first announcements.
     let topo = write_topology(
         lab.path(),
@@ -251,7 +193,7 @@ fn six_nodes_over_200ms_links_report_their_latency_and_a_changed_link_shows() {
 
 #[test]
 fn an_exported_running_lab_imports_with_the_same_tips_and_mempools() {
-    let lab = Lab::new();
+    let lab = TestLab::new("dotcoin-lab-");
     let topo = write_topology(
         lab.path(),
         "[defaults]\nlatency = \"5ms\"\n[generate]\nkind = \"ring\"\nnodes = 5\n",
@@ -315,7 +257,7 @@ fn an_exported_running_lab_imports_with_the_same_tips_and_mempools() {
     assert_eq!(mempools(&lab.nodes()), before);
     lab.ok(&["down"]);
 
-    let copy = Lab::new();
+    let copy = TestLab::new("dotcoin-lab-");
     let target = copy.path().join("imported");
     let out = run_lab(
         copy.path(),

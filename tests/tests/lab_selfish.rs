@@ -7,64 +7,12 @@
 //! is up to the Poisson miners.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dotcoin_functional_tests::{bin, lab_cli as cli, test_keypair, wait_until, TIMEOUT};
+use dotcoin_functional_tests::{bin, lab_cli as cli, test_keypair, wait_until, TestLab, TIMEOUT};
 use serde_json::Value;
-
-/// A lab in a temporary directory, brought down when dropped.
-struct Lab {
-    dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin("dotcoin-lab"))
-            .arg("--dir")
-            .arg(self.path())
-            .args(args)
-            .output()
-            .expect("dotcoin-lab runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "dotcoin-lab {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(self.path().join("lab.log")).unwrap_or_default()
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    fn nodes(&self) -> Vec<Value> {
-        self.ok(&["status"])["nodes"]
-            .as_array()
-            .cloned()
-            .expect("nodes")
-    }
-
-    fn lines(&self, file: &str) -> Vec<Value> {
-        std::fs::read_to_string(self.path().join(file))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON line"))
-            .collect()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.run(&["down"]);
-    }
-}
 
 /// Whether `node` has block `hash` (its header; the selfish node's blocks reach the
 /// honest nodes whole, by `submitblock`, or not at all).
@@ -84,12 +32,7 @@ fn knows(node: &Value, hash: &str) -> bool {
 
 #[test]
 fn a_selfish_miner_publishes_what_it_withheld_and_the_report_counts_its_main_chain_blocks() {
-    let lab = Lab {
-        dir: tempfile::Builder::new()
-            .prefix("dotcoin-lab-selfish-")
-            .tempdir()
-            .expect("tempdir"),
-    };
+    let lab = TestLab::new("dotcoin-lab-selfish-");
     let topo: PathBuf = lab.path().join("topology.in.toml");
     std::fs::write(
         &topo,

@@ -82,6 +82,21 @@ pub struct Mined {
     pub ms: u64,
 }
 
+#[cfg(test)]
+impl Mined {
+    /// Records of blocks found, as (hash, finder) pairs, at time 0: the report's tests.
+    pub(crate) fn list(found: &[(&str, usize)]) -> Vec<Mined> {
+        found
+            .iter()
+            .map(|(h, n)| Mined {
+                hash: (*h).into(),
+                node: *n,
+                ms: 0,
+            })
+            .collect()
+    }
+}
+
 /// A link change, for the report (what each link was set to when).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LinkChange {

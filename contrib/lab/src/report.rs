@@ -724,14 +724,7 @@ mod tests {
             "b".into(),
             json!({"stored_ms": 20_300, "connected_ms": 20_900}),
         );
-        let mined = [("a", 0), ("b", 0), ("c", 1)]
-            .iter()
-            .map(|(h, n)| Mined {
-                hash: (*h).into(),
-                node: *n,
-                ms: 0,
-            })
-            .collect();
+        let mined = Mined::list(&[("a", 0), ("b", 0), ("c", 1)]);
         let status = [("a", (1, true)), ("b", (2, true))]
             .iter()
             .map(|(h, s)| ((*h).to_owned(), *s))

@@ -1000,7 +1000,7 @@ mod tests {
         .expect("topology");
         // Height 1: s1 beat a1. Height 2: a2 beat b2 (an honest fork). Height 3: b3
         // beat s3. s4 was dropped unpublished; a1 appears twice in the record.
-        let mined: Vec<Mined> = [
+        let mined = Mined::list(&[
             ("s1", 0),
             ("a1", 1),
             ("a1", 1),
@@ -1009,14 +1009,7 @@ mod tests {
             ("s3", 0),
             ("b3", 2),
             ("s4", 0),
-        ]
-        .iter()
-        .map(|(h, n)| Mined {
-            hash: (*h).into(),
-            node: *n,
-            ms: 0,
-        })
-        .collect();
+        ]);
         let status = [
             ("s1", (1, true)),
             ("a1", (1, false)),
