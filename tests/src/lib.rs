@@ -1533,11 +1533,13 @@ impl TestLab {
             .expect("nodes")
     }
 
-    /// The JSON lines of the lab's `file` (`mined.jsonl`, `selfish.jsonl`).
+    /// The complete JSON lines of the lab's `file` (`mined.jsonl`, `selfish.jsonl`); a last
+    /// line still being written (no line end yet) is left out.
     pub fn lines(&self, file: &str) -> Vec<Value> {
         std::fs::read_to_string(self.path().join(file))
             .unwrap_or_default()
-            .lines()
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
             .map(|l| serde_json::from_str(l).expect("a JSON line"))
             .collect()
     }

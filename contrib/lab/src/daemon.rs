@@ -110,6 +110,15 @@ pub struct LinkChange {
     pub cut: bool,
 }
 
+/// Appends `record` and a line end to a JSON-lines file in one write: the miners and the
+/// selfish strategy append to the same files through their own handles, and a line written
+/// in pieces could interleave with another's or be read half-written.
+pub(crate) fn append_line(f: &mut std::fs::File, record: &impl std::fmt::Display) {
+    let mut line = record.to_string();
+    line.push('\n');
+    let _ = f.write_all(line.as_bytes());
+}
+
 pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -412,7 +421,7 @@ impl Lab {
             .append(true)
             .open(self.dir.join("mined.jsonl"))
         {
-            let _ = writeln!(f, "{}", json!(m));
+            append_line(&mut f, &json!(m));
         }
         let mut mined = self.mined.lock().unwrap_or_else(|p| p.into_inner());
         if mined.len() < MAX_MINED {
@@ -740,7 +749,7 @@ async fn miner(lab: Arc<Lab>, i: usize, share: f64, interval: Duration) {
                     }
                 }
                 if let Some(f) = log.as_mut() {
-                    let _ = writeln!(f, "{}", json!(m));
+                    append_line(f, &json!(m));
                 }
                 let mut mined = lab.mined.lock().unwrap_or_else(|p| p.into_inner());
                 if mined.len() < MAX_MINED {

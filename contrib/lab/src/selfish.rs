@@ -16,7 +16,6 @@
 //! Eyal–Sirer's revenue [`revenue`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -343,7 +342,7 @@ impl Log {
     fn write(&self, mut v: Value) {
         v["ms"] = json!(unix_ms());
         if let Some(f) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            let _ = writeln!(f, "{v}");
+            crate::daemon::append_line(f, &v);
         }
     }
 }
