@@ -22,7 +22,7 @@ use dotcoin_common::{
     Amount, Block, FeeRate, OutPoint, Params, PubKey, Transaction, TxOut, Txid, DUST_THRESHOLD,
 };
 use thiserror::Error;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::storage::StoreError;
 
@@ -236,10 +236,54 @@ impl MempoolEntry {
     }
 }
 
+/// An entry's place in the eviction order: by fee rate (compared exactly, as
+/// [`MempoolEntry::lower_rate_than`] does), then by txid so that the order is total.
+#[derive(Debug, Clone, Copy)]
+struct RateKey {
+    fee: u64,
+    size: u64,
+    txid: Txid,
+}
+
+impl RateKey {
+    fn of(e: &MempoolEntry) -> RateKey {
+        RateKey {
+            fee: e.fee.to_sat(),
+            size: e.size as u64,
+            txid: e.txid,
+        }
+    }
+}
+
+impl Ord for RateKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let mine = u128::from(self.fee) * u128::from(other.size);
+        let theirs = u128::from(other.fee) * u128::from(self.size);
+        mine.cmp(&theirs).then_with(|| self.txid.cmp(&other.txid))
+    }
+}
+
+impl PartialOrd for RateKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for RateKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for RateKey {}
+
 /// The transaction pool.
 #[derive(Debug, Clone)]
 pub struct Mempool {
     entries: imbl::HashMap<Txid, Arc<MempoolEntry>>,
+    /// Every entry by fee rate, lowest first: what a full pool evicts next, found without
+    /// a scan of the pool (a flood of evicting transactions made each one cost O(pool)).
+    by_rate: imbl::OrdSet<RateKey>,
     spends: imbl::HashMap<OutPoint, Txid>,
     total_size: usize,
     max_size: usize,
@@ -301,6 +345,7 @@ impl Mempool {
     pub fn new(max_size: usize, min_fee_rate: FeeRate) -> Mempool {
         Mempool {
             entries: imbl::HashMap::new(),
+            by_rate: imbl::OrdSet::new(),
             spends: imbl::HashMap::new(),
             total_size: 0,
             max_size,
@@ -714,6 +759,7 @@ impl Mempool {
             self.spends.insert(input.prevout, entry.txid);
         }
         self.total_size += entry.size;
+        self.by_rate.insert(RateKey::of(&entry));
         self.entries.insert(entry.txid, Arc::new(entry));
     }
 
@@ -743,6 +789,7 @@ impl Mempool {
         let Some(e) = self.entries.remove(txid) else {
             return false;
         };
+        self.by_rate.remove(&RateKey::of(&e));
         for input in &e.tx.inputs {
             if self.spends.get(&input.prevout) == Some(txid) {
                 self.spends.remove(&input.prevout);
@@ -776,14 +823,17 @@ impl Mempool {
     /// While over the byte bound, drops the lowest fee rate transaction and its descendants.
     fn evict_to_fit(&mut self) {
         while self.total_size > self.max_size {
-            let Some(worst) = self
-                .entries
-                .values()
-                .reduce(|a, b| if b.lower_rate_than(a) { b } else { a })
-                .map(|e| e.txid)
-            else {
+            let Some(lowest) = self.by_rate.get_min().copied() else {
                 break;
             };
+            let worst = lowest.txid;
+            if !self.entries.contains_key(&worst) {
+                // Never expected: the index and the pool change together. Should they
+                // disagree, the stale key goes, rather than this loop spinning on it.
+                warn!(target: "mempool", txid = %worst, "eviction index named a transaction not in the pool");
+                self.by_rate.remove(&lowest);
+                continue;
+            }
             let (n, fee, size) = self.remove_package(&worst, RemovalReason::Evicted);
             // Core's TrimToSize: what comes next must beat the package that went, by the
             // incremental relay fee.
@@ -854,6 +904,7 @@ impl Mempool {
         let old_ids: HashSet<Txid> = self.entries.keys().copied().collect();
         let mark = self.removed.len();
         self.entries.clear();
+        self.by_rate.clear();
         self.spends.clear();
         self.total_size = 0;
         let (mut back, mut dropped) = (Vec::new(), 0);
@@ -972,5 +1023,37 @@ impl Ord for ByFeeRate<'_> {
         } else {
             b.sequence.cmp(&a.sequence)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateKey;
+    use bitcoin_hashes::Hash as _;
+
+    fn key(fee: u64, size: u64, id: u8) -> RateKey {
+        RateKey {
+            fee,
+            size,
+            txid: dotcoin_common::Txid::from_byte_array([id; 32]),
+        }
+    }
+
+    #[test]
+    fn the_eviction_order_compares_rates_exactly_then_txids() {
+        // As f64 these two rates are one number (2^53 + 1 rounds to 2^53).
+        assert!(key((1 << 53) + 1, 1, 1) > key(1 << 53, 1, 9));
+        assert!(key(1, 3, 9) < key(333_333_333, 999_999_998, 1));
+        // Equal rates at different sizes: the txid decides.
+        assert!(key(2, 200, 1) < key(1, 100, 2));
+        assert!(key(1, 100, 2) > key(2, 200, 1));
+        assert_eq!(key(5, 10, 3), key(5, 10, 3));
+        // Fees and sizes at their limits do not overflow.
+        assert!(key(u64::MAX, 1, 1) > key(u64::MAX - 1, 1, 1));
+        let mut set = imbl::OrdSet::new();
+        for k in [key(30, 10, 1), key(10, 10, 2), key(20, 10, 3)] {
+            set.insert(k);
+        }
+        assert_eq!(set.get_min().map(|k| k.fee), Some(10));
     }
 }
