@@ -181,12 +181,13 @@ fn branch_and_bound(values: &[i128], need: i128, window: i128) -> Option<Vec<usi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bitcoin_hashes::Hash;
     use dotcoin_common::{PubKey, Txid};
 
-    fn coin(n: u8, sat: u64) -> Coin {
+    /// A coin of `sat` units, its outpoint and key made of `n`.
+    pub(crate) fn coin(n: u8, sat: u64) -> Coin {
         Coin {
             outpoint: OutPoint {
                 txid: Txid::from_byte_array([n; 32]),

@@ -121,21 +121,7 @@ pub fn rate_for(fee: Amount, size: usize) -> FeeRate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin_hashes::Hash;
-    use dotcoin_common::{OutPoint, PubKey, TxOut, Txid};
-
-    fn coin(n: u8, sat: u64) -> Coin {
-        Coin {
-            outpoint: OutPoint {
-                txid: Txid::from_byte_array([n; 32]),
-                vout: 0,
-            },
-            output: TxOut {
-                value: Amount::from_sat(sat),
-                pubkey: PubKey([n; 32]),
-            },
-        }
-    }
+    use crate::coinselect::tests::coin;
 
     #[test]
     fn preset_coins_alone_when_they_suffice() {

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::methods::{check_estimate_mode, is_trusted, register_wallet, utxos, DEFAULT_FEE_RATE};
 use super::params::{self, Code, RpcFailure, RpcResult};
-use super::spend::{parse_outputs, FundOptions, OptionsOf, PsbtInputArg};
+use super::spend::{outpoints, parse_outputs, FundOptions, OptionsOf, PsbtInputArg};
 use super::{Loaded, Service, WalletHandle};
 use crate::coinselect::{signed_tx_size, Coin, DUST_THRESHOLD, INPUT_SIZE};
 use crate::node;
@@ -67,18 +67,18 @@ pub(super) fn register(m: &mut RpcModule<Service>) {
         let options: Option<JsonObject<Map<String, Value>>> = a.opt()?;
         let recipients = parse_recipients(&recipients.0, c.svc.network)?;
         let mut options = SendAllOptions::parse(options.map(|o| o.0).unwrap_or_default())?;
-        if conf_target.is_some() && options.conf_target.is_some() {
-            return Err(both("conf_target"));
-        }
-        if estimate_mode.is_some() && options.estimate_mode.is_some() {
-            return Err(both("estimate_mode"));
-        }
-        if fee_rate.is_some() && options.fee_rate.is_some() {
-            return Err(both("fee_rate"));
-        }
-        options.conf_target = options.conf_target.or(conf_target);
-        options.estimate_mode = options.estimate_mode.or(estimate_mode.map(|t| t.0));
-        options.fee_rate = options.fee_rate.or(fee_rate.map(|r| r.0));
+        merge_fee_args(
+            (
+                &mut options.conf_target,
+                &mut options.estimate_mode,
+                &mut options.fee_rate,
+            ),
+            (
+                conf_target,
+                estimate_mode.map(|t| t.0),
+                fee_rate.map(|r| r.0),
+            ),
+        )?;
         check_estimate_mode(
             options.conf_target,
             options.estimate_mode.as_deref(),
@@ -111,26 +111,50 @@ fn both(what: &str) -> RpcFailure {
     )
 }
 
-/// `send`'s positional `conf_target`, `estimate_mode` and `fee_rate` go into its options,
-/// each given once at most (Core's `InterpretFeeEstimationInstructions`).
+/// Where the options object of `send` or `sendall` keeps `conf_target`, `estimate_mode`
+/// and `fee_rate`.
+type FeeSlots<'a> = (
+    &'a mut Option<Int>,
+    &'a mut Option<String>,
+    &'a mut Option<FeeRate>,
+);
+
+/// The positional `conf_target`, `estimate_mode` and `fee_rate` go into the options
+/// object's `slots`, each given once at most (Core's `InterpretFeeEstimationInstructions`).
+fn merge_fee_args(
+    (ct, em, fr): FeeSlots<'_>,
+    (conf_target, estimate_mode, fee_rate): (Option<Int>, Option<String>, Option<FeeRate>),
+) -> RpcResult<()> {
+    if conf_target.is_some() && ct.is_some() {
+        return Err(both("conf_target"));
+    }
+    if estimate_mode.is_some() && em.is_some() {
+        return Err(both("estimate_mode"));
+    }
+    if fee_rate.is_some() && fr.is_some() {
+        return Err(both("fee_rate"));
+    }
+    *ct = ct.or(conf_target);
+    *em = em.take().or(estimate_mode);
+    *fr = fr.or(fee_rate);
+    Ok(())
+}
+
+/// `send`'s positional fee arguments merged into its options, then checked together.
 fn merge_positional(
     options: &mut FundOptions,
     conf_target: Option<Int>,
     estimate_mode: Option<String>,
     fee_rate: Option<FeeRate>,
 ) -> RpcResult<()> {
-    if conf_target.is_some() && options.conf_target.is_some() {
-        return Err(both("conf_target"));
-    }
-    if estimate_mode.is_some() && options.estimate_mode.is_some() {
-        return Err(both("estimate_mode"));
-    }
-    if fee_rate.is_some() && options.fee_rate.is_some() {
-        return Err(both("fee_rate"));
-    }
-    options.conf_target = options.conf_target.or(conf_target);
-    options.estimate_mode = options.estimate_mode.take().or(estimate_mode);
-    options.fee_rate = options.fee_rate.or(fee_rate);
+    merge_fee_args(
+        (
+            &mut options.conf_target,
+            &mut options.estimate_mode,
+            &mut options.fee_rate,
+        ),
+        (conf_target, estimate_mode, fee_rate),
+    )?;
     options.check_fee_keys()
 }
 
@@ -631,15 +655,7 @@ impl SendAllOptions {
                 }
                 "inputs" => {
                     let list: JsonArray<PsbtInputArg> = JsonArray::from_param(v, "inputs")?;
-                    o.inputs = Some(
-                        list.0
-                            .iter()
-                            .map(|i| OutPoint {
-                                txid: i.txid.0,
-                                vout: i.vout,
-                            })
-                            .collect(),
-                    );
+                    o.inputs = Some(outpoints(&list.0));
                 }
                 "fee_rate" => o.fee_rate = Some(SatPerVb::from_param(v, "fee_rate")?.0),
                 "conf_target" => o.conf_target = Some(Int::from_param(v, "conf_target")?),

@@ -32,6 +32,17 @@ pub struct PsbtInputArg {
     pub sequence: Option<u32>,
 }
 
+/// The outpoints a list of preset inputs names, in order.
+pub(super) fn outpoints(inputs: &[PsbtInputArg]) -> Vec<OutPoint> {
+    inputs
+        .iter()
+        .map(|i| OutPoint {
+            txid: i.txid.0,
+            vout: i.vout,
+        })
+        .collect()
+}
+
 /// Registers this module's methods.
 pub(super) fn register(m: &mut RpcModule<Service>) {
     register_wallet(m, "walletcreatefundedpsbt", |mut c, w| async move {
@@ -56,15 +67,7 @@ pub(super) fn register(m: &mut RpcModule<Service>) {
             &c.svc,
             OptionsOf::Fund,
         )?;
-        let preset: Vec<OutPoint> = inputs
-            .map(|i| i.0)
-            .unwrap_or_default()
-            .iter()
-            .map(|i| OutPoint {
-                txid: i.txid.0,
-                vout: i.vout,
-            })
-            .collect();
+        let preset = outpoints(&inputs.map(|i| i.0).unwrap_or_default());
         walletcreatefundedpsbt(&c.svc, &w, preset, outputs, locktime, options).await
     });
     register_wallet(m, "walletprocesspsbt", |mut c, w| async move {
@@ -218,15 +221,7 @@ impl FundOptions {
                 "psbt" if of == OptionsOf::Send => out.psbt = Some(want_bool(k, v)?),
                 "inputs" if of == OptionsOf::Send => {
                     let list: JsonArray<PsbtInputArg> = JsonArray::from_param(v, "inputs")?;
-                    out.inputs = Some(
-                        list.0
-                            .iter()
-                            .map(|i| OutPoint {
-                                txid: i.txid.0,
-                                vout: i.vout,
-                            })
-                            .collect(),
-                    );
+                    out.inputs = Some(outpoints(&list.0));
                 }
                 "locktime" if of == OptionsOf::Send => {
                     let n = Int::from_param(v, "locktime")?.0;
